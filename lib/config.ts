@@ -1,0 +1,346 @@
+// The environment, read once into a typed, frozen object. Nothing else in lib/ reads
+// process.env: scripts call loadConfig() at start-up and pass the result down.
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { readFileSync } from 'node:fs';
+
+export const PROVIDERS = [
+  'openai',
+  'anthropic',
+  'groq',
+  'together',
+  'deepinfra',
+  'fireworks',
+  'cerebras',
+  'bedrock',
+  'vertex',
+  'mock',
+] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** The OpenAI-compatible chat-completions providers, and their documented base URLs. */
+export const COMPAT_BASE_URLS = {
+  groq: 'https://api.groq.com/openai/v1',
+  together: 'https://api.together.xyz/v1',
+  deepinfra: 'https://api.deepinfra.com/v1/openai',
+  fireworks: 'https://api.fireworks.ai/inference/v1',
+  cerebras: 'https://api.cerebras.ai/v1',
+} as const;
+export type CompatProvider = keyof typeof COMPAT_BASE_URLS;
+
+export const DEFAULT_PROMPT = 'Tell a long and happy story about the history of the world.';
+
+export interface ApiProviderConfig {
+  apiKey: string | null;
+  baseUrl: string;
+}
+
+export interface Config {
+  store: {
+    mongodbUri: string | null;
+    mongodbDb: string;
+    mongodbConnectTimeoutMs: number;
+    sqlitePath: string;
+    collections: {
+      metrics: string;
+      errors: string;
+      models: string;
+      openrouterCatalog: string;
+      providerCatalog: string;
+    };
+  };
+  bench: {
+    freshMinutes: number;
+    /** Explicit model list from BENCHMARK_MODELS ("provider:model" or bare ids with --provider). */
+    models: string[];
+    concurrencyPerProvider: number;
+    callTimeoutMs: number;
+    stallTimeoutMs: number;
+    sweepDeadlineMs: number;
+    maxAttempts: number;
+    maxRetryDelayMs: number;
+    profile: { id: string; prompt: string; maxTokens: number; temperature: number };
+    runner: string;
+    sweepPeriodMinutes: number;
+  };
+  providers: {
+    openai: ApiProviderConfig;
+    anthropic: ApiProviderConfig;
+    groq: ApiProviderConfig;
+    together: ApiProviderConfig;
+    deepinfra: ApiProviderConfig;
+    fireworks: ApiProviderConfig;
+    cerebras: ApiProviderConfig;
+    openrouter: ApiProviderConfig;
+    bedrock: {
+      /** Region when the model's misc.region and the id rules say nothing. */
+      defaultRegion: string;
+      /** AWS_ENDPOINT_URL_BEDROCK_RUNTIME: overrides the runtime endpoint (tests, VPC endpoints). */
+      runtimeEndpoint: string | null;
+      /** AWS_ENDPOINT_URL_BEDROCK: overrides the control-plane endpoint used by discovery. */
+      controlEndpoint: string | null;
+      /** True when some AWS credential source is configured (keys, profile, web identity, container). */
+      hasCredentials: boolean;
+    };
+    vertex: {
+      project: string | null;
+      location: string;
+      /** Overrides the aiplatform endpoint (tests). */
+      baseUrl: string | null;
+      /** A static OAuth access token; otherwise Google's application default credentials. */
+      accessToken: string | null;
+    };
+  };
+  ingest: {
+    apiUrl: string | null;
+    apiKey: string | null;
+    host: string;
+    port: number;
+    maxBodyBytes: number;
+    spoolDir: string;
+    allowNoKey: boolean;
+  };
+  mail: {
+    notifyEmail: string | null;
+    from: string;
+    sendmailPath: string;
+    smtpUrl: string | null;
+  };
+  health: { model: string };
+  log: { level: 'debug' | 'info' | 'warn' | 'error'; underSystemd: boolean };
+  /** Every secret value in this config, for log and message redaction. */
+  secrets: readonly string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export interface LoadConfigOptions {
+  /** The environment to read; defaults to process.env. */
+  env?: Env;
+  /** A .env file merged under env (env wins). false to skip. Defaults to ./.env. */
+  dotenvPath?: string | false;
+}
+
+/**
+ * Reads the environment (and a .env file, quietly) into a frozen Config.
+ * @throws ConfigError listing every bad variable with the value it got.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const base = options.env ?? process.env;
+  const dotenvPath = options.dotenvPath === undefined ? '.env' : options.dotenvPath;
+  const fromFile = dotenvPath ? readDotenv(dotenvPath) : {};
+  const env: Env = { ...fromFile, ...base };
+  const problems: string[] = [];
+  const r = reader(env, problems);
+
+  const mongodbUri = r.str('MONGODB_URI');
+  if (mongodbUri && !/^mongodb(\+srv)?:\/\//.test(mongodbUri)) {
+    problems.push(`MONGODB_URI must start with mongodb:// or mongodb+srv:// (got ${JSON.stringify(redactUrl(mongodbUri))})`);
+  }
+  const apiProvider = (name: string, defaultUrl: string): ApiProviderConfig => ({
+    apiKey: r.str(`${name}_API_KEY`),
+    baseUrl: r.url(`${name}_BASE_URL`, defaultUrl),
+  });
+  const logLevel = r.str('LOG_LEVEL') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of debug, info, warn, error (got ${JSON.stringify(logLevel)})`);
+  }
+  const host = hostname();
+
+  const config: Config = {
+    store: {
+      mongodbUri,
+      mongodbDb: r.str('MONGODB_DB') ?? 'llm-bench',
+      mongodbConnectTimeoutMs: r.int('MONGODB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+      sqlitePath: resolve(r.str('LLM_BENCH_DB') ?? './data/llm-bench.sqlite'),
+      collections: {
+        metrics: r.str('MONGODB_COLLECTION_CLOUD') ?? 'metrics_cloud_v2',
+        errors: r.str('MONGODB_COLLECTION_ERRORS') ?? 'errors_cloud',
+        models: r.str('MONGODB_COLLECTION_MODELS') ?? 'models',
+        openrouterCatalog: r.str('MONGODB_COLLECTION_OPENROUTER') ?? 'openrouter_catalog',
+        providerCatalog: r.str('MONGODB_COLLECTION_PROVIDER_CATALOG') ?? 'provider_catalog',
+      },
+    },
+    bench: {
+      freshMinutes: r.num('FRESH_MINUTES', 30, 0, 100_000),
+      models: r.list('BENCHMARK_MODELS'),
+      concurrencyPerProvider: r.int('BENCH_PROVIDER_CONCURRENCY', 1, 1, 64),
+      callTimeoutMs: r.int('BENCH_CALL_TIMEOUT_MS', 120_000, 100, 3_600_000),
+      stallTimeoutMs: r.int('BENCH_STALL_TIMEOUT_MS', 30_000, 50, 3_600_000),
+      sweepDeadlineMs: r.int('BENCH_SWEEP_DEADLINE_MS', 25 * 60_000, 1000, 86_400_000),
+      maxAttempts: r.int('BENCH_MAX_ATTEMPTS', 3, 1, 10),
+      maxRetryDelayMs: r.int('BENCH_MAX_RETRY_DELAY_MS', 30_000, 0, 600_000),
+      profile: {
+        id: r.str('BENCH_PROFILE_ID') ?? 'cloud-default-v1',
+        prompt: r.str('BENCH_PROMPT') ?? DEFAULT_PROMPT,
+        maxTokens: r.int('BENCH_MAX_TOKENS', 64, 1, 1_000_000),
+        temperature: r.num('BENCH_TEMPERATURE', 0.1, 0, 2),
+      },
+      runner: r.str('RUNNER_NAME') ?? host,
+      sweepPeriodMinutes: r.num('SWEEP_PERIOD_MINUTES', 30, 1, 100_000),
+    },
+    providers: {
+      openai: apiProvider('OPENAI', 'https://api.openai.com/v1'),
+      anthropic: apiProvider('ANTHROPIC', 'https://api.anthropic.com'),
+      groq: apiProvider('GROQ', COMPAT_BASE_URLS.groq),
+      together: apiProvider('TOGETHER', COMPAT_BASE_URLS.together),
+      deepinfra: apiProvider('DEEPINFRA', COMPAT_BASE_URLS.deepinfra),
+      fireworks: apiProvider('FIREWORKS', COMPAT_BASE_URLS.fireworks),
+      cerebras: apiProvider('CEREBRAS', COMPAT_BASE_URLS.cerebras),
+      openrouter: apiProvider('OPENROUTER', 'https://openrouter.ai/api/v1'),
+      bedrock: {
+        defaultRegion: r.str('AWS_REGION') ?? r.str('AWS_DEFAULT_REGION') ?? 'us-east-1',
+        runtimeEndpoint: r.urlOrNull('AWS_ENDPOINT_URL_BEDROCK_RUNTIME'),
+        controlEndpoint: r.urlOrNull('AWS_ENDPOINT_URL_BEDROCK'),
+        hasCredentials: Boolean(
+          r.str('AWS_ACCESS_KEY_ID') ??
+            r.str('AWS_PROFILE') ??
+            r.str('AWS_WEB_IDENTITY_TOKEN_FILE') ??
+            r.str('AWS_CONTAINER_CREDENTIALS_FULL_URI') ??
+            r.str('AWS_CONTAINER_CREDENTIALS_RELATIVE_URI') ??
+            (r.bool('BEDROCK_USE_INSTANCE_ROLE', false) ? 'role' : null),
+        ),
+      },
+      vertex: {
+        project: r.str('VERTEX_PROJECT') ?? r.str('GOOGLE_CLOUD_PROJECT'),
+        location: r.str('VERTEX_LOCATION') ?? 'us-central1',
+        baseUrl: r.urlOrNull('VERTEX_BASE_URL'),
+        accessToken: r.str('VERTEX_ACCESS_TOKEN'),
+      },
+    },
+    ingest: {
+      apiUrl: r.urlOrNull('INGEST_API_URL'),
+      apiKey: r.str('INGEST_API_KEY'),
+      host: r.str('INGEST_HOST') ?? '127.0.0.1',
+      port: r.int('INGEST_PORT', 8080, 0, 65535),
+      maxBodyBytes: r.int('INGEST_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
+      spoolDir: resolve(r.str('INGEST_SPOOL_DIR') ?? './data/spool'),
+      allowNoKey: r.bool('INGEST_ALLOW_NO_KEY', false),
+    },
+    mail: {
+      notifyEmail: r.str('NOTIFY_EMAIL'),
+      from: r.str('MAIL_FROM') ?? `llm-bench@${host}`,
+      sendmailPath: r.str('SENDMAIL_PATH') ?? '/usr/sbin/sendmail',
+      smtpUrl: r.str('SMTP_URL'),
+    },
+    health: { model: r.str('HEALTH_CHECK_MODEL') ?? 'gpt-4o-mini' },
+    log: {
+      level: logLevel as Config['log']['level'],
+      // systemd sets JOURNAL_STREAM for services whose stdout/stderr go to the journal.
+      underSystemd: Boolean(r.str('JOURNAL_STREAM')),
+    },
+    secrets: [],
+  };
+
+  const secretNames = Object.keys(env).filter((k) =>
+    /(_API_KEY|_SECRET_ACCESS_KEY|_SESSION_TOKEN|_ACCESS_TOKEN|_PASSWORD)$/.test(k),
+  );
+  const secrets = secretNames.map((k) => r.str(k)).filter((v): v is string => Boolean(v) && v!.length >= 6);
+  for (const url of [mongodbUri, config.mail.smtpUrl]) {
+    const password = url ? urlPassword(url) : null;
+    if (password) secrets.push(password);
+  }
+  config.secrets = secrets;
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+function readDotenv(path: string): Env {
+  try {
+    return parseDotenv(readFileSync(path));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+}
+
+function reader(env: Env, problems: string[]) {
+  // Empty is unset: a blank line in .env must not turn into a value.
+  const str = (name: string): string | null => {
+    const v = env[name]?.trim();
+    return v ? v : null;
+  };
+  const bad = (name: string, want: string, got: string) =>
+    problems.push(`${name} must be ${want} (got ${JSON.stringify(got)})`);
+  const num = (name: string, def: number, min: number, max: number, integer = false): number => {
+    const raw = str(name);
+    if (raw === null) return def;
+    const v = Number(raw);
+    const want = `${integer ? 'an integer' : 'a number'} between ${min} and ${max}`;
+    if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+      bad(name, want, raw);
+      return def;
+    }
+    return v;
+  };
+  const url = (name: string, def: string): string => urlOrNull(name) ?? def;
+  const urlOrNull = (name: string): string | null => {
+    const raw = str(name);
+    if (raw === null) return null;
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+      return raw.replace(/\/+$/, '');
+    } catch {
+      bad(name, 'an http(s) URL', redactUrl(raw));
+      return null;
+    }
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = str(name);
+    if (raw === null) return def;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    bad(name, 'true or false', raw);
+    return def;
+  };
+  const list = (name: string): string[] =>
+    (str(name) ?? '')
+      .split(/[,\s]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
+  return {
+    str,
+    num,
+    int: (name: string, def: number, min: number, max: number) => num(name, def, min, max, true),
+    url,
+    urlOrNull,
+    bool,
+    list,
+  };
+}
+
+function urlPassword(url: string): string | null {
+  try {
+    const p = decodeURIComponent(new URL(url).password);
+    return p || null;
+  } catch {
+    return null;
+  }
+}
+
+/** A URL with its password replaced, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@/]+)@/, '//$1:***@');
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export function isProviderName(name: string): name is ProviderName {
+  return (PROVIDERS as readonly string[]).includes(name);
+}

@@ -1,0 +1,140 @@
+// The documents of SPEC section 4. The dashboard reads metrics_cloud_v2 and errors_cloud
+// from MongoDB, so the field names and meanings here are a contract: add fields, never
+// rename them. Times are Dates (UTC), durations seconds, unknown numbers null.
+
+export type TokenSource = 'provider_usage' | 'tokenizer' | 'simulated';
+export type ValidationPolicy = 'strict_pm10' | 'visible_nonzero';
+
+export interface InterChunkMs {
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/** metrics_cloud_v2: one successful benchmark call (SPEC 4.1). */
+export interface MetricDoc {
+  provider: string;
+  model_name: string;
+  run_ts: Date;
+  gen_ts: Date;
+  tokens_per_second: number;
+  generate_time: number;
+  time_to_first_token: number | null;
+  output_tokens: number;
+  requested_tokens: number;
+  generated_tokens_per_second: number;
+  visible_tokens_per_second: number | null;
+  temperature: number | null;
+  misc: Record<string, unknown>;
+  times_between_tokens: number[];
+  metrics_schema_version: 2;
+
+  run_id: string;
+  generated_output_tokens: number;
+  visible_output_tokens: number | null;
+  reasoning_tokens: number | null;
+  input_tokens: number | null;
+  cached_input_tokens: number | null;
+  total_tokens: number | null;
+  token_source: TokenSource;
+  request_mode: string;
+  ttft_available: boolean;
+  time_to_first_byte: number | null;
+  time_to_first_reasoning_token: number | null;
+  decode_tokens_per_second: number | null;
+  chunk_count: number;
+  inter_chunk_ms: InterChunkMs;
+  provider_latency_ms: number | null;
+  finish_reason: string | null;
+  /** The provider's own finish reason, before normalisation. */
+  raw_finish_reason?: string | null;
+  response_id: string | null;
+  attempts_count: number;
+  max_output_tokens_attempted: number;
+  reasoning_effort: string | null;
+  validation_policy: ValidationPolicy;
+  benchmark_profile_id: string;
+  runner: string;
+  /** True for rows measured against the simulated mock provider. */
+  mock?: boolean;
+}
+
+export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;
+export type ErrorStage = (typeof ERROR_STAGES)[number];
+
+export const ERROR_KINDS = [
+  'auth',
+  'billing',
+  'rate_limit',
+  'hard_model',
+  'hard_capability',
+  'transient_provider',
+  'network',
+  'timeout',
+  'budget_exhausted',
+  'unknown',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** errors_cloud: one failed benchmark call (SPEC 4.2). */
+export interface ErrorDoc {
+  provider: string;
+  model_name: string;
+  ts: Date;
+  stage: ErrorStage;
+  message: string;
+  error_kind: ErrorKind;
+  http_status: number | null;
+  normalized_message: string;
+  fingerprint: string;
+  run_id: string;
+  benchmark_profile_id: string;
+  runner: string;
+}
+
+/** models: what to benchmark (SPEC 4.3). */
+export interface ModelDoc {
+  provider: string;
+  model_id: string;
+  display_name?: string | null;
+  enabled: boolean;
+  deprecated: boolean;
+  created_at: Date;
+  disabled_reason?: string | null;
+  disabled_at?: Date | null;
+  deprecation_date?: Date | null;
+  successor_model?: string | null;
+  misc?: Record<string, unknown>;
+}
+
+/** openrouter_catalog (SPEC 4.4). */
+export interface OpenRouterCatalogDoc {
+  openrouter_id: string;
+  name: string;
+  org: string;
+  pricing: { prompt: number | null; completion: number | null };
+  context_length: number | null;
+  created: Date | null;
+  first_seen_at: Date;
+  last_seen_at: Date;
+}
+
+/** provider_catalog (SPEC 4.4). */
+export interface ProviderCatalogDoc {
+  provider: string;
+  model_id: string;
+  name: string | null;
+  raw: unknown;
+  first_seen_at: Date;
+  last_seen_at: Date;
+}
+
+/** A catalog entry as fetched, before the store stamps first/last seen. */
+export type OpenRouterEntry = Omit<OpenRouterCatalogDoc, 'first_seen_at' | 'last_seen_at'>;
+export type ProviderCatalogEntry = Omit<ProviderCatalogDoc, 'first_seen_at' | 'last_seen_at'>;
+
+/** A model is benchmarked when enabled and not deprecated (SPEC 4.3). */
+export function isBenchmarked(m: Pick<ModelDoc, 'enabled' | 'deprecated'>): boolean {
+  return m.enabled === true && m.deprecated !== true;
+}

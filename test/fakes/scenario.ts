@@ -1,0 +1,94 @@
+// A provider-neutral description of one streamed answer, which every fake provider server in
+// this folder encodes in its own wire format. Tests and benchmarks (bench:fidelity) build a
+// scenario once and play it through OpenAI, Anthropic, Bedrock and Gemini framing alike.
+
+export interface ChunkPlan {
+  /** Milliseconds after the request arrived at the server when this chunk is written. */
+  atMs: number;
+  /** Visible text carried by this chunk. */
+  text?: string;
+  /** Reasoning/thinking text carried by this chunk. */
+  reasoning?: string;
+  /** Tokens this chunk stands for (for the truth of a benchmark; not sent on the wire). */
+  tokens?: number;
+}
+
+export interface FakeScenario {
+  /** Answer with this HTTP status and errorBody instead of a stream (401, 404, 429, 500, …). */
+  status?: number;
+  headers?: Record<string, string>;
+  /** The provider's error body; each fake has a default shaped like its provider's. */
+  errorBody?: unknown;
+  /** Delay before the response headers are sent. */
+  headerDelayMs?: number;
+  chunks: ChunkPlan[];
+  /** Reported in the provider's usage event(s); null: the provider reports no usage. */
+  usage?: { input: number; output: number; reasoning?: number; cached?: number } | null;
+  /** 'stop' or 'length' (the budget ran out); each fake maps it to its provider's value. */
+  finishReason?: 'stop' | 'length';
+  /** Interleave the provider's keep-alive events (SSE comments, Anthropic ping, …). */
+  pings?: boolean;
+  /** Use CRLF line endings (SSE formats only). */
+  crlf?: boolean;
+  /** Destroy the socket after this many chunks were written (a stream cut mid-way). */
+  cutAfterChunks?: number;
+  /** Write nothing more after this many chunks and keep the connection open (a stall). */
+  stallAfterChunks?: number;
+  /** Replace the chunk at this index with malformed event data. */
+  malformedAt?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+  /** performance.now() in the server's process when the request body was complete. */
+  arrivedAt: number;
+}
+
+export type ScenarioFor = (req: RecordedRequest) => FakeScenario;
+
+export interface FakeServer {
+  /** The base URL to put in <PROVIDER>_BASE_URL (with the API's version path where the provider has one). */
+  baseUrl: string;
+  requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export interface ScheduleOptions {
+  ttftMs: number;
+  tokens: number;
+  tokensPerSecond: number;
+  tokensPerChunk: number;
+  /** Reasoning tokens streamed before the visible text (default 0). */
+  reasoningTokens?: number;
+}
+
+/**
+ * A chunk schedule with a known truth: the first visible chunk at ttftMs, the remaining
+ * tokens spread so that (tokens - 1) / (t_last - t_first) equals tokensPerSecond exactly,
+ * which is how lib/measure.ts defines decode tokens per second.
+ */
+export function scheduleChunks(o: ScheduleOptions): { chunks: ChunkPlan[]; usage: { input: number; output: number; reasoning: number } } {
+  const chunks: ChunkPlan[] = [];
+  const reasoning = o.reasoningTokens ?? 0;
+  const spanMs = o.tokens > 1 ? ((o.tokens - 1) / o.tokensPerSecond) * 1000 : 0;
+  for (let r = 0; r < reasoning; r += o.tokensPerChunk) {
+    const n = Math.min(o.tokensPerChunk, reasoning - r);
+    chunks.push({ atMs: (o.ttftMs * r) / Math.max(1, reasoning), reasoning: word(n), tokens: n });
+  }
+  const sizes: number[] = [];
+  for (let left = o.tokens; left > 0; left -= o.tokensPerChunk) sizes.push(Math.min(o.tokensPerChunk, left));
+  let emitted = 0;
+  sizes.forEach((n, i) => {
+    emitted += n;
+    const atMs = i === 0 ? o.ttftMs : o.ttftMs + (spanMs * (emitted - sizes[0]!)) / Math.max(1, o.tokens - sizes[0]!);
+    chunks.push({ atMs, text: word(n), tokens: n });
+  });
+  return { chunks, usage: { input: 14, output: o.tokens + reasoning, reasoning } };
+}
+
+function word(n: number): string {
+  return ' tok'.repeat(n);
+}
