@@ -1,0 +1,107 @@
+// An in-memory stand-in for the MongoDB driver's Collection, evaluating the real query,
+// update and aggregation syntax with mingo. No MongoDB server can run on the development
+// machines, so the Mongo backend's queries are tested through this. It enforces unique
+// indexes (with partialFilterExpression) like the server, answering duplicate-key errors
+// with code 11000.
+import { randomUUID } from 'node:crypto';
+import { Query, aggregate, update } from 'mingo';
+import type { Document } from 'mongodb';
+import type { CollectionLike, MongoCollections } from '../../lib/mongo-store.ts';
+
+interface UniqueIndex {
+  keys: string[];
+  partial: Document | null;
+}
+
+function clone<T>(doc: T): T {
+  return structuredClone(doc);
+}
+
+export class MingoCollection implements CollectionLike {
+  docs: Document[] = [];
+  readonly indexes: Array<{ keys: Document; options: Document }> = [];
+  #unique: UniqueIndex[] = [];
+
+  #violates(doc: Document, ignore?: Document): boolean {
+    return this.#unique.some(({ keys, partial }) => {
+      if (partial && !new Query(partial).test(doc)) return false;
+      return this.docs.some(
+        (other) =>
+          other !== ignore &&
+          (!partial || new Query(partial).test(other)) &&
+          keys.every((k) => JSON.stringify(other[k]) === JSON.stringify(doc[k])),
+      );
+    });
+  }
+
+  async insertOne(doc: Document): Promise<{ insertedId: unknown }> {
+    const copy = clone(doc);
+    copy._id ??= randomUUID();
+    if (this.#violates(copy)) throw Object.assign(new Error('E11000 duplicate key error'), { code: 11000 });
+    this.docs.push(copy);
+    return { insertedId: copy._id };
+  }
+
+  async findOne(filter: Document): Promise<Document | null> {
+    const q = new Query(filter);
+    const found = this.docs.find((d) => q.test(d));
+    return found ? clone(found) : null;
+  }
+
+  find(filter: Document, options: { sort?: Document; limit?: number } = {}): { toArray(): Promise<Document[]> } {
+    let cursor = new Query(filter).find<Document>(this.docs);
+    if (options.sort) cursor = cursor.sort(options.sort as Record<string, 1 | -1>);
+    if (options.limit) cursor = cursor.limit(options.limit);
+    const out = cursor.all().map(clone);
+    return { toArray: async () => out };
+  }
+
+  async updateOne(filter: Document, modifier: Document, options: { upsert?: boolean } = {}) {
+    const q = new Query(filter);
+    const target = this.docs.find((d) => q.test(d));
+    if (target) {
+      const { $setOnInsert: _ignored, ...rest } = modifier;
+      const next = clone(target);
+      update(next, rest);
+      if (this.#violates(next, target)) throw Object.assign(new Error('E11000 duplicate key error'), { code: 11000 });
+      Object.assign(target, next);
+      return { matchedCount: 1, modifiedCount: 1, upsertedCount: 0 };
+    }
+    if (!options.upsert) return { matchedCount: 0, modifiedCount: 0, upsertedCount: 0 };
+    // Upsert: start from the equality fields of the filter, then apply $set and $setOnInsert.
+    const seed: Document = {};
+    for (const [k, v] of Object.entries(filter)) if (!k.startsWith('$') && (v === null || typeof v !== 'object')) seed[k] = v;
+    const { $setOnInsert, ...rest } = modifier;
+    update(seed, { ...rest, $set: { ...(rest.$set ?? {}), ...($setOnInsert ?? {}) } });
+    await this.insertOne(seed);
+    return { matchedCount: 0, modifiedCount: 0, upsertedCount: 1 };
+  }
+
+  aggregate(pipeline: Document[]): { toArray(): Promise<Document[]> } {
+    const out = aggregate(this.docs, pipeline).map(clone);
+    return { toArray: async () => out };
+  }
+
+  async countDocuments(filter: Document): Promise<number> {
+    const q = new Query(filter);
+    return this.docs.filter((d) => q.test(d)).length;
+  }
+
+  async createIndex(keys: Document, options: Document = {}): Promise<string> {
+    this.indexes.push({ keys, options });
+    if (options.unique) {
+      this.#unique.push({ keys: Object.keys(keys), partial: (options.partialFilterExpression as Document) ?? null });
+    }
+    return String(options.name ?? Object.keys(keys).join('_'));
+  }
+}
+
+export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollection } {
+  return {
+    metrics: new MingoCollection(),
+    errors: new MingoCollection(),
+    models: new MingoCollection(),
+    openrouterCatalog: new MingoCollection(),
+    providerCatalog: new MingoCollection(),
+  };
+}

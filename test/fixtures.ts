@@ -1,0 +1,80 @@
+// Builders for complete, valid documents, so tests state only the fields they care about.
+import { randomUUID } from 'node:crypto';
+import type { ErrorDoc, MetricDoc, ModelDoc } from '../lib/documents.ts';
+import { buildErrorDoc } from '../lib/errors.ts';
+
+export function makeMetric(overrides: Partial<MetricDoc> = {}): MetricDoc {
+  const run_ts = overrides.run_ts ?? new Date('2026-11-20T10:00:00.000Z');
+  const generate_time = overrides.generate_time ?? 1.6;
+  const output_tokens = overrides.output_tokens ?? 64;
+  const tps = output_tokens / generate_time;
+  return {
+    provider: 'groq',
+    model_name: 'llama-3.3-70b-versatile',
+    run_ts,
+    gen_ts: new Date(run_ts.getTime() + generate_time * 1000),
+    tokens_per_second: tps,
+    generate_time,
+    time_to_first_token: 0.25,
+    output_tokens,
+    requested_tokens: 64,
+    generated_tokens_per_second: tps,
+    visible_tokens_per_second: tps,
+    temperature: 0.1,
+    misc: {},
+    times_between_tokens: [0.02, 0.021, 0.019],
+    metrics_schema_version: 2,
+    run_id: randomUUID(),
+    generated_output_tokens: output_tokens,
+    visible_output_tokens: output_tokens,
+    reasoning_tokens: null,
+    input_tokens: 14,
+    cached_input_tokens: null,
+    total_tokens: 78,
+    token_source: 'provider_usage',
+    request_mode: 'openai_chat_stream',
+    ttft_available: true,
+    time_to_first_byte: 0.2,
+    time_to_first_reasoning_token: null,
+    decode_tokens_per_second: 47.5,
+    chunk_count: 64,
+    inter_chunk_ms: { p50: 20, p90: 22, p99: 30, max: 31 },
+    provider_latency_ms: null,
+    finish_reason: 'length',
+    response_id: 'chatcmpl-1',
+    attempts_count: 1,
+    max_output_tokens_attempted: 64,
+    reasoning_effort: null,
+    validation_policy: 'visible_nonzero',
+    benchmark_profile_id: 'cloud-default-v1',
+    runner: 'test',
+    ...overrides,
+  };
+}
+
+export function makeError(overrides: Partial<ErrorDoc> = {}): ErrorDoc {
+  const base = buildErrorDoc({
+    provider: overrides.provider ?? 'groq',
+    model_name: overrides.model_name ?? 'llama-3.3-70b-versatile',
+    ts: overrides.ts ?? new Date('2026-11-20T10:00:00.000Z'),
+    stage: overrides.stage ?? 'generate',
+    error_kind: overrides.error_kind ?? 'rate_limit',
+    message: overrides.message ?? 'Cannot stream groq/llama-3.3-70b-versatile: HTTP 429 rate limited',
+    http_status: overrides.http_status ?? 429,
+    run_id: overrides.run_id ?? randomUUID(),
+    benchmark_profile_id: 'cloud-default-v1',
+    runner: 'test',
+  });
+  return { ...base, ...(overrides.fingerprint ? { fingerprint: overrides.fingerprint } : {}) };
+}
+
+export function makeModel(overrides: Partial<ModelDoc> = {}): ModelDoc {
+  return {
+    provider: 'groq',
+    model_id: 'llama-3.3-70b-versatile',
+    enabled: true,
+    deprecated: false,
+    created_at: new Date('2026-11-01T00:00:00.000Z'),
+    ...overrides,
+  };
+}
