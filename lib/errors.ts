@@ -74,6 +74,15 @@ const AWS_KINDS: Record<string, ErrorKind> = {
   ModelTimeoutException: 'timeout',
 };
 
+// OpenAI-style error codes (also used by the OpenAI-compatible hosts) for in-stream errors.
+const STREAM_ERROR_CODES = new Map<string, ErrorKind>([
+  ['server_error', 'transient_provider'],
+  ['rate_limit_exceeded', 'rate_limit'],
+  ['model_not_found', 'hard_model'],
+  ['invalid_api_key', 'auth'],
+  ['vector_store_timeout', 'timeout'],
+]);
+
 // Message fallbacks, most specific first.
 const MESSAGE_RULES: Array<[RegExp, ErrorKind]> = [
   [/insufficient[_ ](credits|funds|balance|quota)|payment required|billing|credit balance/i, 'billing'],
@@ -107,6 +116,10 @@ function structuredKind(e: Record<string, unknown>, status: number | null, byMes
   if (name === 'TimeoutError' || name === 'APIConnectionTimeoutError') return 'timeout';
   if (name === 'AbortError' || name === 'APIUserAbortError') return 'timeout';
   if (code === 'insufficient_quota' || errorType === 'insufficient_quota') return 'billing';
+  // Errors sent inside an open stream have no HTTP status, only the provider's error code:
+  // OpenAI Responses `error` / `response.failed` events, chat chunks carrying `{"error": …}`.
+  const streamedKind = status === null ? (STREAM_ERROR_CODES.get(code) ?? STREAM_ERROR_CODES.get(errorType ?? '')) : undefined;
+  if (streamedKind) return streamedKind;
   if (status !== null) {
     if (status === 401 || status === 403) return 'auth';
     if (status === 402) return 'billing';

@@ -1,0 +1,162 @@
+// Operator CLI for the models collection (SPEC 12). Thin: parses arguments, calls lib/model-admin.ts.
+import { parseArgs } from 'node:util';
+import { UsageError, runMain } from '../lib/cli.ts';
+import { loadConfig } from '../lib/config.ts';
+import { isBenchmarked, type ModelDoc } from '../lib/documents.ts';
+import { registerSecrets } from '../lib/log.ts';
+import {
+  addModel,
+  deprecateModel,
+  disableModel,
+  enableModel,
+  listModelRows,
+  parseMisc,
+  showModel,
+  type ModelRow,
+} from '../lib/model-admin.ts';
+import { openStore, type Store } from '../lib/store.ts';
+
+const USAGE = `Usage: models.ts <command> [options]
+
+  list [--provider P] [--all] [--json]    models we benchmark (--all: also disabled and deprecated)
+  show P ID [--json]                      one model with its recent results and errors
+  add P ID [--display-name N] [--disabled] [--misc JSON] [--force]
+  enable P ID
+  disable P ID --reason R
+  deprecate P ID [--successor M] [--date YYYY-MM-DD]`;
+
+const OPTIONS = {
+  provider: { type: 'string' },
+  all: { type: 'boolean' },
+  json: { type: 'boolean' },
+  'display-name': { type: 'string' },
+  disabled: { type: 'boolean' },
+  force: { type: 'boolean' },
+  misc: { type: 'string' },
+  reason: { type: 'string' },
+  successor: { type: 'string' },
+  date: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
+  const [command, provider, modelId, ...extra] = positionals;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const needsTarget = ['show', 'add', 'enable', 'disable', 'deprecate'].includes(command);
+  if (!needsTarget && command !== 'list') throw new UsageError(`Unknown command '${command}'.\n${USAGE}`);
+  if (needsTarget && (!provider || !modelId || extra.length > 0)) {
+    throw new UsageError(`${command} takes a provider and a model id, e.g. models.ts ${command} groq llama-3.3-70b-versatile`);
+  }
+  const misc = parseMisc(values.misc);
+
+  const config = loadConfig();
+  registerSecrets(config.secrets);
+  const store = await openStore(config);
+  try {
+    return await run(store, command, provider!, modelId!, { ...values, misc });
+  } finally {
+    await store.close();
+  }
+}
+
+async function run(
+  store: Store,
+  command: string,
+  provider: string,
+  modelId: string,
+  o: { provider?: string; all?: boolean; json?: boolean; 'display-name'?: string; disabled?: boolean; force?: boolean; misc?: Record<string, unknown>; reason?: string; successor?: string; date?: string },
+): Promise<number> {
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  switch (command) {
+    case 'list': {
+      const rows = await listModelRows(store, { provider: o.provider, all: o.all });
+      if (o.json) out(JSON.stringify(rows, null, 2));
+      else out(formatList(rows, Boolean(o.all)));
+      return 0;
+    }
+    case 'show': {
+      const shown = await showModel(store, provider, modelId);
+      if (o.json) out(JSON.stringify(shown, null, 2));
+      else out(formatShow(shown));
+      return 0;
+    }
+    case 'add': {
+      const m = await addModel(store, provider, modelId, {
+        displayName: o['display-name'],
+        disabled: o.disabled,
+        force: o.force,
+        misc: o.misc,
+      });
+      out(`Added ${m.provider}/${m.model_id} (${m.enabled ? 'enabled: the next sweep benchmarks it' : 'disabled'})`);
+      return 0;
+    }
+    case 'enable':
+      await enableModel(store, provider, modelId);
+      out(`Enabled ${provider}/${modelId}`);
+      return 0;
+    case 'disable':
+      await disableModel(store, provider, modelId, o.reason ?? '');
+      out(`Disabled ${provider}/${modelId}: ${o.reason}`);
+      return 0;
+    case 'deprecate': {
+      const m = await deprecateModel(store, provider, modelId, { successor: o.successor, date: o.date });
+      out(`Deprecated ${provider}/${modelId}${m.successor_model ? ` (successor: ${m.successor_model})` : ''}`);
+      return 0;
+    }
+  }
+  throw new UsageError(`Unknown command '${command}'`);
+}
+
+function ago(d: Date | null, now = Date.now()): string {
+  if (!d) return 'never';
+  const minutes = Math.round((now - d.getTime()) / 60_000);
+  if (minutes < 60) return `${minutes}m ago`;
+  if (minutes < 48 * 60) return `${Math.round(minutes / 60)}h ago`;
+  return `${Math.round(minutes / 1440)}d ago`;
+}
+
+function state(m: ModelDoc): string {
+  if (isBenchmarked(m)) return 'enabled';
+  if (m.deprecated) return m.successor_model ? `deprecated → ${m.successor_model}` : 'deprecated';
+  return m.disabled_reason ? `disabled: ${m.disabled_reason}` : 'disabled';
+}
+
+function formatList(rows: ModelRow[], all: boolean): string {
+  if (rows.length === 0) {
+    return all
+      ? 'No models yet. Add one: npx tsx scripts/models.ts add openai gpt-4o-mini'
+      : 'No enabled models. See all with --all, or add one: npx tsx scripts/models.ts add openai gpt-4o-mini';
+  }
+  const table = rows.map((r) => [
+    r.model.provider,
+    r.model.model_id,
+    state(r.model),
+    `ok ${ago(r.lastSuccess)}`,
+    r.lastError ? `error ${ago(r.lastError.ts)} ${r.lastError.error_kind}: ${r.lastError.message.slice(0, 80)}` : '',
+  ]);
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...table.map((row) => row[i]!.length)));
+  return table.map((row) => row.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd()).join('\n');
+}
+
+function formatShow(s: Awaited<ReturnType<typeof showModel>>): string {
+  const m = s.model;
+  const lines = [
+    `${m.provider}/${m.model_id}${m.display_name ? ` (${m.display_name})` : ''}: ${state(m)}`,
+    `  added ${m.created_at.toISOString()}${m.disabled_at ? `, disabled ${m.disabled_at.toISOString()}` : ''}`,
+  ];
+  if (m.misc && Object.keys(m.misc).length) lines.push(`  misc ${JSON.stringify(m.misc)}`);
+  lines.push(`Recent results (${s.metrics.length}):`);
+  for (const r of s.metrics) {
+    const ttft = r.time_to_first_token === null ? '–' : `${(r.time_to_first_token * 1000).toFixed(0)} ms`;
+    lines.push(`  ${r.run_ts.toISOString()}  TTFT ${ttft}  ${r.tokens_per_second.toFixed(1)} tok/s  ${r.output_tokens} tokens`);
+  }
+  lines.push(`Recent errors (${s.errors.length}):`);
+  for (const e of s.errors) lines.push(`  ${e.ts.toISOString()}  ${e.stage}/${e.error_kind}  ${e.message.slice(0, 160)}`);
+  return lines.join('\n');
+}
+
+await runMain(main);
