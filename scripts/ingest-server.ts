@@ -1,0 +1,104 @@
+// The ingest server (SPEC 9), run by llm-bench-ingest.service: accepts results from remote
+// runners over HTTP and writes them to the store. Stays up until SIGTERM/SIGINT, then stops
+// accepting, lets requests in flight finish, closes the store and exits 0.
+// Exit codes: 0 stopped cleanly, 1 could not run (store unreachable, port taken), 2 bad usage
+// or configuration.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../lib/config.ts';
+import { createIngestHandler, formatStatsDelta, listenIngest } from '../lib/ingest-handler.ts';
+import { createLogger, redact, registerSecrets } from '../lib/log.ts';
+import { openStore } from '../lib/store.ts';
+
+// Accepted requests are not logged one by one (a busy runner would fill the journal); this
+// summary line says what happened instead, when anything did.
+const SUMMARY_EVERY_MINUTES = 10;
+
+const USAGE = `Usage: ingest-server.ts
+Listens on INGEST_HOST:INGEST_PORT and writes results posted by remote runners to the store.
+Requires INGEST_API_KEY (or INGEST_ALLOW_NO_KEY=true for a local test).`;
+
+async function main(): Promise<number> {
+  try {
+    const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false });
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  registerSecrets(config.secrets);
+  const logger = createLogger(config.log);
+  const ingest = config.ingest;
+  if (!ingest.apiKey && !ingest.allowNoKey) {
+    logger.error('INGEST_API_KEY is not set: refusing to accept results from anyone (set INGEST_ALLOW_NO_KEY=true only for a local test)');
+    return 2;
+  }
+
+  let store;
+  try {
+    store = await openStore(config);
+  } catch (err) {
+    logger.error(`Cannot start the ingest server: ${(err as Error).message}`);
+    return 1;
+  }
+
+  const handler = createIngestHandler({ store, config, logger });
+  let server;
+  try {
+    server = await listenIngest(handler, { host: ingest.host, port: ingest.port, maxBodyBytes: ingest.maxBodyBytes, logger });
+  } catch (err) {
+    logger.error(`Cannot listen on ${ingest.host}:${ingest.port}: ${(err as Error).message}`);
+    await store.close();
+    return 1;
+  }
+  logger.info(
+    `Ingest server listening on ${server.url} (store ${store.location}, body cap ${ingest.maxBodyBytes} bytes${ingest.apiKey ? '' : ', NO API KEY: local test only'})`,
+  );
+
+  let last = handler.stats();
+  let lastAt = Date.now();
+  const summary = () => {
+    const current = handler.stats();
+    const line = formatStatsDelta(last, current, Math.max(1, Math.round((Date.now() - lastAt) / 60_000)));
+    if (line) logger.info(line);
+    last = current;
+    lastAt = Date.now();
+  };
+  const timer = setInterval(summary, SUMMARY_EVERY_MINUTES * 60_000);
+  timer.unref();
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info(`Ingest server stopping (${signal}): finishing requests in flight`);
+  clearInterval(timer);
+  await server.close();
+  summary();
+  await store.close();
+  logger.info('Ingest server stopped');
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ingest-server failed: ${redact(err instanceof Error ? err.message : String(err))}\n`);
+    process.exitCode = 1;
+  },
+);
