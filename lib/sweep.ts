@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { UsageError } from './cli.ts';
 import { isProviderName, type Config, type ProviderName } from './config.ts';
-import type { ErrorDoc, ErrorKind, ErrorStage, MetricDoc } from './documents.ts';
+import type { ErrorDoc, ErrorKind, ErrorStage, MetricDoc, ModelDoc } from './documents.ts';
 import { BenchError, buildErrorDoc, classifyError } from './errors.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { evaluateCall, type Recording } from './measure.ts';
@@ -507,6 +507,48 @@ export async function modelsFromStore(
   }
   const last = new Map((await store.lastSuccesses()).map((s) => [`${s.provider}\u0000${s.model_name}`, s.ts]));
   return models.map((m) => ({ ...m, lastSuccessAt: last.get(`${m.provider}\u0000${m.modelId}`) ?? null }));
+}
+
+/**
+ * The models a remote runner should run (it has no store): the explicit list when given, with
+ * quirks from the ingest server's runner-config where it has them, else the server's enabled
+ * models for each of `providers`. No last-success times: freshness needs the database, so a
+ * remote runner benchmarks every model it is given.
+ * @throws UsageError when neither models nor providers say what to run.
+ */
+export async function modelsFromRunnerConfig(
+  runnerConfig: (provider: string) => Promise<ModelDoc[]>,
+  options: {
+    explicit: Array<{ provider: ProviderName; modelId: string }> | null;
+    providers: ProviderName[];
+    logger?: Logger;
+  },
+): Promise<SweepModel[]> {
+  const wanted = (p: string) => options.providers.length === 0 || (options.providers as string[]).includes(p);
+  if (options.explicit) {
+    const explicit = options.explicit.filter((m) => wanted(m.provider));
+    const quirks = new Map<string, Record<string, unknown>>();
+    for (const provider of new Set(explicit.map((m) => m.provider))) {
+      try {
+        for (const doc of await runnerConfig(provider)) quirks.set(`${provider}\u0000${doc.model_id}`, doc.misc ?? {});
+      } catch (err) {
+        // The list is explicit, so the sweep can run without the server: its results are
+        // spooled. Only the models' quirks are missing.
+        (options.logger ?? silentLogger).warn(`Running without the models' quirks: ${(err as Error).message}`);
+      }
+    }
+    return explicit.map((m) => ({ ...m, misc: quirks.get(`${m.provider}\u0000${m.modelId}`) ?? {}, lastSuccessAt: null }));
+  }
+  if (options.providers.length === 0) {
+    throw new UsageError('A remote runner (INGEST_API_URL set) needs --provider P or --models/BENCHMARK_MODELS to know what to run');
+  }
+  const models: SweepModel[] = [];
+  for (const provider of options.providers) {
+    for (const doc of await runnerConfig(provider)) {
+      models.push({ provider, modelId: doc.model_id, misc: doc.misc ?? {}, lastSuccessAt: null });
+    }
+  }
+  return models;
 }
 
 /** The machine-readable form of one result (bench-once --json). */

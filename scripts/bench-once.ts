@@ -5,10 +5,12 @@ import { UsageError, runMain } from '../lib/cli.ts';
 import { PROVIDERS, isProviderName, loadConfig, type ProviderName } from '../lib/config.ts';
 import { createLogger, registerSecrets, type Level } from '../lib/log.ts';
 import { loadProvider } from '../lib/providers/registry.ts';
+import { createRemoteRunner } from '../lib/ingest-client.ts';
 import { openStore } from '../lib/store.ts';
 import {
   formatResultLine,
   formatSummary,
+  modelsFromRunnerConfig,
   modelsFromStore,
   parseModelList,
   resultToJson,
@@ -24,7 +26,11 @@ const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--force] [
                     or bare ids with a single --provider (default: BENCHMARK_MODELS)
   --force           also models with a success newer than FRESH_MINUTES
   --json            print the results as JSON on stdout (log lines go to stderr)
-  --concurrency N   calls at a time per provider (default: BENCH_PROVIDER_CONCURRENCY)`;
+  --concurrency N   calls at a time per provider (default: BENCH_PROVIDER_CONCURRENCY)
+
+With INGEST_API_URL set this is a remote runner: results are posted to the ingest server (and
+spooled in INGEST_SPOOL_DIR when it cannot be reached), models come from --models or the
+server's runner-config for each --provider.`;
 
 const OPTIONS = {
   provider: { type: 'string', multiple: true },
@@ -67,7 +73,10 @@ async function main(): Promise<number> {
     write: (level, line) => progress.around(() => (values.json || rank(level) >= 2 ? process.stderr : process.stdout).write(`${line}\n`)),
   });
 
-  const store = await openStore(config);
+  // A remote runner (INGEST_API_URL) has no database: results go to the ingest server, and
+  // what could not be delivered last time is delivered first.
+  const remote = config.ingest.apiUrl ? createRemoteRunner(config, { logger }) : null;
+  const store = remote ? null : await openStore(config);
   const controller = new AbortController();
   // systemd stops a unit with SIGTERM (TimeoutStartSec, shutdown): abort the calls in flight
   // and record them, rather than dying with results unwritten.
@@ -78,20 +87,30 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    await store.ping();
-    const models: SweepModel[] = await modelsFromStore(store, { explicit, providers });
+    let models: SweepModel[];
+    if (remote) {
+      const spool = await remote.flushSpool();
+      if (spool.delivered + spool.dropped + spool.remaining > 0) {
+        logger.info(`Spool: delivered ${spool.delivered}, dropped ${spool.dropped}, ${spool.remaining} still waiting for ${config.ingest.apiUrl}`);
+      }
+      models = await modelsFromRunnerConfig(remote.runnerConfig, { explicit, providers, logger });
+    } else {
+      await store!.ping();
+      models = await modelsFromStore(store!, { explicit, providers });
+    }
     if (models.length === 0) {
+      const where = remote ? `the ingest server's runner-config` : store!.location;
       logger.warn(
         explicit
           ? 'No models to benchmark: none of the given models matches --provider'
-          : `No enabled models in ${store.location}${providers.length ? ` for ${providers.join(', ')}` : ''}: add one with scripts/models.ts add <provider> <model>`,
+          : `No enabled models in ${where}${providers.length ? ` for ${providers.join(', ')}` : ''}: add one with scripts/models.ts add <provider> <model>`,
       );
     }
     progress.start(models.length);
     const { results, summary } = await runSweep({
       config,
       models,
-      sink: store,
+      sink: remote ? remote.sink : store!,
       loadProvider,
       logger,
       force: values.force ?? false,
@@ -124,7 +143,7 @@ async function main(): Promise<number> {
     progress.stop();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    await store.close();
+    await (remote ?? store)?.close();
   }
 }
 
