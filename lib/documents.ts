@@ -37,27 +37,35 @@ export interface MetricDoc {
   input_tokens: number | null;
   cached_input_tokens: number | null;
   total_tokens: number | null;
-  token_source: TokenSource;
-  request_mode: string;
+  /** null only on rows from the upstream runner, which did not record it (also below). */
+  token_source: TokenSource | null;
+  request_mode: string | null;
   ttft_available: boolean;
   time_to_first_byte: number | null;
   time_to_first_reasoning_token: number | null;
   decode_tokens_per_second: number | null;
-  chunk_count: number;
+  chunk_count: number | null;
   inter_chunk_ms: InterChunkMs;
   provider_latency_ms: number | null;
   finish_reason: string | null;
   /** The provider's own finish reason, before normalisation. */
   raw_finish_reason?: string | null;
   response_id: string | null;
-  attempts_count: number;
+  attempts_count: number | null;
   max_output_tokens_attempted: number;
   reasoning_effort: string | null;
-  validation_policy: ValidationPolicy;
+  validation_policy: ValidationPolicy | null;
   benchmark_profile_id: string;
   runner: string;
   /** True for rows measured against the simulated mock provider. */
   mock?: boolean;
+  /**
+   * When the sweep that measured this started. Freshness compares against it, not run_ts, so a
+   * model measured late in one sweep is still due in the next one, a period later.
+   */
+  sweep_started_at?: Date | null;
+  /** The provider's usage objects as reported, in order (null when it reported none). */
+  raw_usage?: unknown[] | null;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;

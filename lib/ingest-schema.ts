@@ -108,6 +108,19 @@ const misc = z.unknown().transform((value, ctx) => {
   return value as Record<string, unknown>;
 });
 
+// The providers' own usage objects: free-form like misc, with the same key rules.
+const rawUsage = z
+  .array(z.unknown())
+  .max(16)
+  .transform((value, ctx) => {
+    const problem = miscProblem(value, 'raw_usage', 1);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+      return z.NEVER;
+    }
+    return value;
+  });
+
 function miscProblem(value: unknown, where: string, depth: number): { path: string[]; message: string } | null {
   if (depth === 0 && (value === null || typeof value !== 'object' || Array.isArray(value))) {
     return { path: [], message: 'must be an object' };
@@ -176,6 +189,8 @@ const metricSchema = z.object({
   benchmark_profile_id: name(64).optional(),
   runner: name(128).optional(),
   mock: z.boolean().optional(),
+  sweep_started_at: timestamp.nullable().optional(),
+  raw_usage: rawUsage.nullable().optional(),
 });
 
 const errorSchema = z.object({
@@ -269,6 +284,8 @@ export function parseMetricPayload(input: unknown): Parsed<MetricDoc> {
     benchmark_profile_id: p.benchmark_profile_id ?? DEFAULT_PROFILE_ID,
     runner: p.runner ?? DEFAULT_RUNNER,
     ...(p.mock !== undefined ? { mock: p.mock } : {}),
+    ...(p.sweep_started_at !== undefined ? { sweep_started_at: p.sweep_started_at } : {}),
+    ...(p.raw_usage !== undefined ? { raw_usage: p.raw_usage } : {}),
   };
   if (!p.run_id) doc.run_id = contentRunId('m', doc);
   return { ok: true, value: doc as unknown as MetricDoc };

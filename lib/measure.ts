@@ -30,6 +30,8 @@ export interface MeasureContext {
   wallOffsetMs: number;
   /** The profile's budget, used only when the adapter never said what it sent. */
   fallbackMaxTokens: number;
+  /** When the sweep started (recorded so freshness can compare sweep starts). */
+  sweepStartedAt?: Date;
   /** Attempts the runner made before this one (retries before the first byte) and their largest budget. */
   previousAttempts?: number;
   previousMaxTokens?: number;
@@ -92,7 +94,8 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
   // event of any kind after the request is the first byte.
   const firstByte = after.find((e) => e.type === 'first_byte') ?? after[0];
   const finish = [...after].reverse().find((e): e is Extract<StreamEvent, { type: 'finish' }> => e.type === 'finish');
-  const usage = mergeUsage(after.filter((e): e is Extract<StreamEvent, { type: 'usage' }> => e.type === 'usage').map((e) => e.usage));
+  const usageEvents = after.filter((e): e is Extract<StreamEvent, { type: 'usage' }> => e.type === 'usage').map((e) => e.usage);
+  const usage = mergeUsage(usageEvents);
 
   const text = deltas.filter((d) => d.type === 'text').map((d) => d.text).join('');
   const reasoningText = deltas.filter((d) => d.type === 'reasoning').map((d) => d.text).join('');
@@ -169,6 +172,8 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
     benchmark_profile_id: ctx.profileId,
     runner: ctx.runner,
     ...(ctx.provider === 'mock' ? { mock: true } : {}),
+    sweep_started_at: ctx.sweepStartedAt ?? null,
+    raw_usage: usageEvents.length > 0 ? usageEvents.map((u) => u.raw ?? null) : null,
   };
 }
 

@@ -157,6 +157,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const due: SweepModel[] = [];
   const freshMs = bench.freshMinutes * 60_000;
   const wallNow = clock.wallNow();
+  const sweepStartedAt = new Date(wallNow);
   for (const model of options.models) {
     const last = model.lastSuccessAt;
     if (!options.force && last && wallNow - last.getTime() < freshMs) {
@@ -255,6 +256,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
             fallbackMaxTokens: bench.profile.maxTokens,
             previousAttempts: attempts - Math.max(1, a.requests),
             previousMaxTokens: maxBudget,
+            sweepStartedAt,
           });
         } catch (err) {
           // Measurement itself failed (the tokenizer could not load): the call is lost, the sweep goes on.

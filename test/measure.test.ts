@@ -353,3 +353,23 @@ test('percentiles interpolate between ranks', () => {
   assert.equal(p.max, 4);
   assert.ok(Math.abs(p.p90! - 3.7) < 1e-9);
 });
+
+describe('buildMetric provenance', () => {
+  test('keeps the provider usage objects as reported, in order, and the sweep start', async () => {
+    const sweepStartedAt = new Date('2026-11-20T09:59:00.000Z');
+    const events = [
+      request(1000),
+      text(1200),
+      usage(1210, { inputTokens: 14 }),
+      text(1300),
+      usage(1400, { outputTokens: 64 }),
+      finish(1410),
+    ];
+    const m = await buildMetric({ events, startT: 990, endT: 1500 }, ctx({ sweepStartedAt }));
+    assert.deepEqual(m.raw_usage, [{ inputTokens: 14 }, { outputTokens: 64 }]);
+    assert.deepEqual(m.sweep_started_at, sweepStartedAt);
+    const none = await buildMetric({ events: [request(0), text(10), finish(20)], startT: 0, endT: 30 }, ctx());
+    assert.equal(none.raw_usage, null);
+    assert.equal(none.sweep_started_at, null);
+  });
+});
