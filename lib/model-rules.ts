@@ -9,11 +9,16 @@ export interface Refusal {
 
 // Not text chat models: they cannot stream a story, so every call would be a failure row.
 const NOT_CHAT: Array<[RegExp, string]> = [
-  [/embed/i, 'an embedding model'],
+  // DeepInfra and Together list embedding models by family name (BAAI/bge-m3, intfloat/e5-large-v2, thenlper/gte-large).
+  [/embed|(^|[-_/.:])(bge|gte|e5)-|sentence-transformers|minilm/i, 'an embedding model'],
   [/(^|[-_/.:])tts([-_/.:]|$)|text-to-speech|-speech-|^speech/i, 'a text-to-speech model'],
   [/whisper|transcri|speech-to-text|(^|[-_/.:])stt([-_/.:]|$)/i, 'a speech-to-text model'],
   [/dall-e|(^|[-_/.:])sora|image|imagen|canvas|stable-diffusion|(^|[-_/.:])sd3|(^|[-_/.:])flux|titan-image|nova-reel|(^|[-_/.:])veo|video/i, 'an image or video generation model'],
-  [/realtime|(^|[-_/.:])audio|nova-sonic/i, 'a realtime or audio model'],
+  // Gemini's Live API models (gemini-live-2.5-flash, gemini-2.0-flash-live-001) only speak its WebSocket API.
+  [/realtime|(^|[-_/.:])audio|nova-sonic|(^|[-_/.:])live([-_/.:]|$)/i, 'a realtime or audio model'],
+  // OpenAI still lists these; neither the Responses nor the Chat Completions API serves them.
+  [/^(davinci|babbage)-\d+$|gpt-3\.5-turbo-instruct/i, 'a legacy completions-only model (no chat API)'],
+  [/computer-use/i, 'a computer-use model (it answers with tool calls, not text)'],
   [/guard|moderation|prompt-guard|safeguard/i, 'a safety classifier (guard/moderation), not a chat model'],
   [/(^|[-_/.:])compound/i, 'a compound system (it calls tools and other models, so its speed is not the model\'s)'],
   [/rerank/i, 'a reranker'],

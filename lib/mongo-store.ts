@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { redactUrl } from './config.ts';
 import type {
   ErrorDoc,
+  ErrorKind,
   MetricDoc,
   ModelDoc,
   OpenRouterCatalogDoc,
@@ -303,7 +304,8 @@ class MongoStore implements Store {
 
   async errorsByModel(w: TimeWindow): Promise<ModelErrorSummary[]> {
     const key = { provider: '$provider', model_name: '$model_name' };
-    const [errors, successes] = await Promise.all([
+    const modelKey = (r: Document) => `${r._id.provider}\u0000${r._id.model_name}`;
+    const [errors, successes, kinds] = await Promise.all([
       this.#c.errors
         .aggregate([
           { $match: inWindow('ts', w) },
@@ -321,18 +323,30 @@ class MongoStore implements Store {
         ])
         .toArray(),
       this.#c.metrics.aggregate([{ $match: inWindow('run_ts', w) }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray(),
+      this.#c.errors
+        .aggregate([
+          { $match: inWindow('ts', w) },
+          { $group: { _id: { provider: '$provider', model_name: '$model_name', error_kind: '$error_kind' }, n: { $sum: 1 } } },
+        ])
+        .toArray(),
     ]);
-    const ok = new Map(successes.map((r) => [`${r._id.provider}\u0000${r._id.model_name}`, r.n as number]));
+    const ok = new Map(successes.map((r) => [modelKey(r), r.n as number]));
+    const byKind = new Map<string, Partial<Record<ErrorKind, number>>>();
+    for (const r of kinds) {
+      const k = modelKey(r);
+      byKind.set(k, { ...byKind.get(k), [r._id.error_kind]: r.n });
+    }
     return errors
       .map((r) => ({
         provider: r._id.provider,
         model_name: r._id.model_name,
         errors: r.errors,
-        successes: ok.get(`${r._id.provider}\u0000${r._id.model_name}`) ?? 0,
+        successes: ok.get(modelKey(r)) ?? 0,
         last_error_ts: r.last_error_ts,
         last_message: r.last_message,
         last_error_kind: r.last_error_kind,
         last_stage: r.last_stage,
+        error_kinds: byKind.get(modelKey(r)) ?? {},
       }))
       .sort((a, b) => b.errors - a.errors || a.provider.localeCompare(b.provider) || a.model_name.localeCompare(b.model_name));
   }

@@ -58,6 +58,8 @@ export interface ModelErrorSummary {
   last_message: string;
   last_error_kind: ErrorKind;
   last_stage: string;
+  /** Errors in the window per kind, e.g. { hard_model: 3, timeout: 1 }. */
+  error_kinds: Partial<Record<ErrorKind, number>>;
 }
 export interface FingerprintSummary {
   fingerprint: string;

@@ -115,6 +115,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.insertMetric(makeMetric({ provider: p, model_name: 'a', run_ts: day('2026-10-11'), tokens_per_second: 1000 }));
         // A fingerprint seen before the window is not new; the one of 'a timed out' is.
         await store.insertError(makeError({ provider: p, model_name: 'b', ts: at('2026-10-01T00:00:00Z'), error_kind: 'hard_model', message: 'b gone early' }));
+        // A provider measured only after the window.
+        await store.insertMetric(makeMetric({ provider: 'rep3', model_name: 'later', run_ts: at('2026-10-12T00:00:00Z') }));
+      });
+
+      test('models and providers measured only outside the window are left out of the reports', async () => {
+        assert.equal((await store.countsByProvider(w)).some((r) => r.provider === 'rep3'), false);
+        assert.equal((await store.metricSamples(w)).some((r) => r.provider === 'rep3'), false);
+        assert.equal((await store.dailyMedians(w)).some((r) => r.provider === 'rep3'), false);
+      });
+
+      test('daily medians count only the part of a day inside the window', async () => {
+        const rows = (await store.dailyMedians({ since: at('2026-10-10T01:30:00Z'), until: at('2026-10-10T03:00:00Z') })).filter((r) => r.provider === p);
+        assert.deepEqual(rows, [{ provider: p, day: '2026-10-10', median_tokens_per_second: 30, count: 1 }]);
       });
 
       test('successes and errors per provider', async () => {
@@ -146,6 +159,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         );
         assert.ok(rows[0]!.last_error_ts instanceof Date);
         assert.deepEqual(rows[0]!.last_error_ts, at('2026-10-10T07:00:00Z'));
+      });
+
+      test('errors by model count each error kind in the window', async () => {
+        const rows = (await store.errorsByModel(w)).filter((r) => r.provider.startsWith('rep'));
+        assert.deepEqual(
+          rows.map((r) => [r.provider, r.model_name, r.error_kinds]),
+          [
+            ['rep', 'b', { hard_model: 2 }],
+            ['rep', 'a', { timeout: 1 }],
+            ['rep2', 'z', { auth: 1 }],
+          ],
+        );
       });
 
       test('fingerprints first seen in the window', async () => {

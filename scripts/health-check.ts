@@ -1,0 +1,91 @@
+// The daily health check (SPEC 10), started by llm-health-check.timer; and, with
+// --failed-unit, the mail that llm-health-check-failure@.service sends when any unit fails.
+// Thin: parses arguments, then lib/health-report.ts collects, lib/health-assessment.ts
+// assesses, lib/report-render.ts renders and lib/mail.ts sends.
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { UsageError, runMain } from '../lib/cli.ts';
+import { loadConfig } from '../lib/config.ts';
+import { assessHealth } from '../lib/health-assessment.ts';
+import { collectHealthReport, collectUnitFailure, isUnitName } from '../lib/health-report.ts';
+import { createLogger, registerSecrets } from '../lib/log.ts';
+import { mailRecipient, renderDryRun, sendMail } from '../lib/mail.ts';
+import { renderHealthMail, renderUnitFailureMail, type RenderedMail } from '../lib/report-render.ts';
+import { openStore } from '../lib/store.ts';
+
+const USAGE = `Usage: health-check.ts [--days N] [--dry-run] [--to ADDR] [--json]
+       health-check.ts --failed-unit UNIT [--dry-run] [--to ADDR]
+
+  --days N            report window in days (default 1)
+  --dry-run           print the mail instead of sending it
+  --to ADDR           send to ADDR instead of NOTIFY_EMAIL
+  --json              print the report and assessment as JSON on stdout (the mail still goes unless --dry-run)
+  --failed-unit UNIT  mail "[CRITICAL] <host> UNIT failed" with the unit's last journal lines`;
+
+const OPTIONS = {
+  days: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  to: { type: 'string' },
+  json: { type: 'boolean' },
+  'failed-unit': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'.\n${USAGE}`);
+  const days = values.days === undefined ? 1 : Number(values.days);
+  if (!Number.isFinite(days) || days <= 0 || days > 365) throw new UsageError(`--days must be a number of days between 0 and 365 (got ${JSON.stringify(values.days)})`);
+  const to = values.to?.trim();
+  if (values.to !== undefined && !/^[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*$/.test(to ?? '')) {
+    throw new UsageError(`--to must be an e-mail address or a comma-separated list of them (got ${JSON.stringify(values.to)})`);
+  }
+  const unit = values['failed-unit'];
+  if (unit !== undefined && !isUnitName(unit)) throw new UsageError(`--failed-unit must be a systemd unit name such as llm-bench.service (got ${JSON.stringify(unit)})`);
+
+  const config = loadConfig();
+  registerSecrets(config.secrets);
+  // With --json, stdout carries the JSON alone: log lines go to stderr.
+  const log = createLogger({
+    level: config.log.level,
+    underSystemd: config.log.underSystemd,
+    ...(values.json ? { write: (_level, line) => process.stderr.write(`${line}\n`) } : {}),
+  });
+  const dryRun = values['dry-run'] === true;
+  // A missing recipient is known before any work: fail at once (exit 2), naming NOTIFY_EMAIL.
+  const recipient = dryRun ? null : mailRecipient(config, { to });
+
+  const now = new Date();
+  let mail: RenderedMail;
+  if (unit !== undefined) {
+    mail = renderUnitFailureMail(await collectUnitFailure(unit, { host: hostname() }), now);
+  } else {
+    const store = await openStore(config);
+    let report;
+    try {
+      report = await collectHealthReport(store, { now, days, sweepPeriodMinutes: config.bench.sweepPeriodMinutes });
+    } finally {
+      await store.close();
+    }
+    const assessment = await assessHealth(report, config);
+    if (assessment.missing_reason) log.warn('LLM assessment missing: %s', assessment.missing_reason);
+    mail = renderHealthMail(report, assessment);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ subject: mail.subject, status: assessment.overall_status, assessment, report }, null, 2)}\n`);
+    }
+  }
+
+  if (dryRun) {
+    if (!values.json) process.stdout.write(renderDryRun(config, { ...mail, ...(to ? { to } : {}) }));
+    return 0;
+  }
+  await sendMail(config, { ...mail, to: recipient! });
+  log.info('Sent "%s" to %s', mail.subject, recipient);
+  return 0;
+}
+
+await runMain(main);
