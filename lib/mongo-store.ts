@@ -21,7 +21,7 @@ import {
   type InsertResult,
   type KindCount,
   type LastError,
-  type LastSeen,
+  type LastSuccess,
   type MetricSamples,
   type ModelErrorSummary,
   type ModelFilter,
@@ -234,14 +234,21 @@ class MongoStore implements Store {
     return this.#insert(this.#c.errors, doc);
   }
 
-  async lastSuccesses(filter: { provider?: string } = {}): Promise<LastSeen[]> {
+  async lastSuccesses(filter: { provider?: string } = {}): Promise<LastSuccess[]> {
     const rows = await this.#c.metrics
       .aggregate([
         { $match: filter.provider ? { provider: filter.provider } : {} },
-        { $group: { _id: { provider: '$provider', model_name: '$model_name' }, ts: { $max: '$run_ts' } } },
+        { $sort: { provider: 1, model_name: 1, run_ts: -1 } },
+        {
+          $group: {
+            _id: { provider: '$provider', model_name: '$model_name' },
+            ts: { $first: '$run_ts' },
+            sweep_started_at: { $first: { $ifNull: ['$sweep_started_at', null] } },
+          },
+        },
       ])
       .toArray();
-    return rows.map((r) => ({ provider: r._id.provider, model_name: r._id.model_name, ts: r.ts }));
+    return rows.map((r) => ({ provider: r._id.provider, model_name: r._id.model_name, ts: r.ts, sweep_started_at: r.sweep_started_at ?? null }));
   }
 
   async lastErrors(filter: { provider?: string } = {}): Promise<LastError[]> {

@@ -21,7 +21,7 @@ import {
   type InsertResult,
   type KindCount,
   type LastError,
-  type LastSeen,
+  type LastSuccess,
   type MetricSamples,
   type ModelErrorSummary,
   type ModelFilter,
@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS metrics (
   time_to_first_token REAL,
   doc TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS metrics_model_ts ON metrics (provider, model_name, run_ts);
+-- metrics_model_speed below serves every per-model range; this older index is its prefix.
+DROP INDEX IF EXISTS metrics_model_ts;
 CREATE INDEX IF NOT EXISTS metrics_ts ON metrics (run_ts);
 -- Covers the health report's per-model ranges of tokens/s and TTFT, so they read the index
 -- alone and never the documents (a 1.5 KB row each: 10x the pages on a million rows).
@@ -256,13 +257,22 @@ class SqliteStore implements Store {
     return r.changes === 1 ? 'stored' : 'duplicate';
   }
 
-  async lastSuccesses(filter: { provider?: string } = {}): Promise<LastSeen[]> {
-    const rows = this.#all<{ provider: string; model_name: string; ts: number }>(
-      `SELECT provider, model_name, MAX(run_ts) AS ts FROM metrics
-       ${filter.provider ? 'WHERE provider = ?' : ''} GROUP BY provider, model_name`,
+  async lastSuccesses(filter: { provider?: string } = {}): Promise<LastSuccess[]> {
+    // Per model, its newest row by one index seek, and that row's sweep start from the document.
+    const rows = this.#all<{ provider: string; model_name: string; ts: number; sweep: string | null }>(
+      `WITH RECURSIVE ${METRIC_MODELS}
+       SELECT k.provider, k.model_name, m.run_ts AS ts, json_extract(m.doc, '$.sweep_started_at."$date"') AS sweep
+       FROM k JOIN metrics m ON m.id = (
+         SELECT id FROM metrics WHERE provider = k.provider AND model_name = k.model_name ORDER BY run_ts DESC LIMIT 1)
+       ${filter.provider ? 'WHERE k.provider = ?' : ''}`,
       ...(filter.provider ? [filter.provider] : []),
     );
-    return rows.map((r) => ({ provider: r.provider, model_name: r.model_name, ts: new Date(r.ts) }));
+    return rows.map((r) => ({
+      provider: r.provider,
+      model_name: r.model_name,
+      ts: new Date(r.ts),
+      sweep_started_at: r.sweep ? new Date(r.sweep) : null,
+    }));
   }
 
   async lastErrors(filter: { provider?: string } = {}): Promise<LastError[]> {

@@ -34,6 +34,10 @@ export interface LastSeen {
   model_name: string;
   ts: Date;
 }
+export interface LastSuccess extends LastSeen {
+  /** The sweep start recorded on that newest row (null on rows from before it was recorded). */
+  sweep_started_at: Date | null;
+}
 export interface LastError extends LastSeen {
   message: string;
   error_kind: ErrorKind;
@@ -108,7 +112,7 @@ export interface Store {
   /** Stores an error unless its run_id is already stored. */
   insertError(doc: ErrorDoc): Promise<InsertResult>;
   /** Latest successful run per (provider, model_name). */
-  lastSuccesses(filter?: { provider?: string }): Promise<LastSeen[]>;
+  lastSuccesses(filter?: { provider?: string }): Promise<LastSuccess[]>;
   /** Latest error per (provider, model_name), with its message. */
   lastErrors(filter?: { provider?: string }): Promise<LastError[]>;
   recentMetrics(provider: string, modelName: string, limit: number): Promise<MetricDoc[]>;

@@ -21,8 +21,10 @@ export interface SweepModel {
   modelId: string;
   /** The model's quirks (omit_temperature, region, …), passed to the adapter. */
   misc?: Record<string, unknown>;
-  /** When this model last produced a successful row; drives the freshness rule. */
+  /** When this model last produced a successful row. */
   lastSuccessAt?: Date | null;
+  /** When the sweep that produced that row started; the freshness rule compares this (else lastSuccessAt). */
+  lastSweepStartedAt?: Date | null;
 }
 
 /** Where results go. A store satisfies it; so will the remote runner's HTTP sink. Both throw on a failed write. */
@@ -45,6 +47,8 @@ export const systemClock: SweepClock = {
   wallNow: () => Date.now(),
   sleep: (ms, signal) => sleepFor(ms, undefined, { signal }),
 };
+
+const FRESH_SLACK_MS = 60_000;
 
 export type Outcome = 'ok' | 'failed' | 'skipped_fresh' | 'skipped_deadline';
 
@@ -155,14 +159,17 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   };
 
   const due: SweepModel[] = [];
-  const freshMs = bench.freshMinutes * 60_000;
+  // Fresh means measured by a sweep that started less than FRESH_MINUTES ago. Sweep starts,
+  // not call times: with the timer every 30 minutes and FRESH_MINUTES=30, a model measured
+  // 20 minutes into the last sweep is due again now. The minute of slack absorbs timer jitter.
+  const freshMs = bench.freshMinutes * 60_000 - FRESH_SLACK_MS;
   const wallNow = clock.wallNow();
   const sweepStartedAt = new Date(wallNow);
   for (const model of options.models) {
-    const last = model.lastSuccessAt;
+    const last = model.lastSweepStartedAt ?? model.lastSuccessAt;
     if (!options.force && last && wallNow - last.getTime() < freshMs) {
       const ago = Math.round((wallNow - last.getTime()) / 60_000);
-      finish(skipped(model, 'skipped_fresh', `benchmarked ${ago} min ago (FRESH_MINUTES=${bench.freshMinutes})`));
+      finish(skipped(model, 'skipped_fresh', `measured by a sweep that started ${ago} min ago (FRESH_MINUTES=${bench.freshMinutes})`));
     } else {
       due.push(model);
     }
@@ -507,8 +514,11 @@ export async function modelsFromStore(
       .filter((d) => isProviderName(d.provider) && wanted(d.provider))
       .map((d) => ({ provider: d.provider as ProviderName, modelId: d.model_id, misc: d.misc ?? {} }));
   }
-  const last = new Map((await store.lastSuccesses()).map((s) => [`${s.provider}\u0000${s.model_name}`, s.ts]));
-  return models.map((m) => ({ ...m, lastSuccessAt: last.get(`${m.provider}\u0000${m.modelId}`) ?? null }));
+  const last = new Map((await store.lastSuccesses()).map((s) => [`${s.provider}\u0000${s.model_name}`, s]));
+  return models.map((m) => {
+    const l = last.get(`${m.provider}\u0000${m.modelId}`);
+    return { ...m, lastSuccessAt: l?.ts ?? null, lastSweepStartedAt: l?.sweep_started_at ?? null };
+  });
 }
 
 /**

@@ -85,7 +85,7 @@ describe('bench-once', () => {
     assert.equal((await benchOnce([], { LLM_BENCH_DB: own })).code, 0);
     const again = await benchOnce([], { LLM_BENCH_DB: own });
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /^mock\/instant: skipped, benchmarked 0 min ago \(FRESH_MINUTES=30\)$/m);
+    assert.match(again.stdout, /^mock\/instant: skipped, measured by a sweep that started 0 min ago \(FRESH_MINUTES=30\)$/m);
     assert.match(again.stdout, /2 models, 0 ok, 0 failed, 2 fresh/);
 
     const forced = await benchOnce(['--force', '--provider', 'mock'], { LLM_BENCH_DB: own });

@@ -81,14 +81,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     test('last success and last error per model', async () => {
       const p = 'last';
       await store.insertMetric(makeMetric({ provider: p, model_name: 'a', run_ts: at('2026-11-20T01:00:00Z') }));
-      await store.insertMetric(makeMetric({ provider: p, model_name: 'a', run_ts: at('2026-11-20T03:00:00Z') }));
+      await store.insertMetric(
+        makeMetric({ provider: p, model_name: 'a', run_ts: at('2026-11-20T03:00:00Z'), sweep_started_at: at('2026-11-20T02:59:30Z') }),
+      );
       await store.insertMetric(makeMetric({ provider: p, model_name: 'b', run_ts: at('2026-11-20T02:00:00Z') }));
       await store.insertError(makeError({ provider: p, model_name: 'a', ts: at('2026-11-20T04:00:00Z'), message: 'newest' }));
       await store.insertError(makeError({ provider: p, model_name: 'a', ts: at('2026-11-20T00:00:00Z'), message: 'oldest' }));
       const ok = (await store.lastSuccesses({ provider: p })).sort((x, y) => x.model_name.localeCompare(y.model_name));
       assert.deepEqual(ok, [
-        { provider: p, model_name: 'a', ts: at('2026-11-20T03:00:00Z') },
-        { provider: p, model_name: 'b', ts: at('2026-11-20T02:00:00Z') },
+        { provider: p, model_name: 'a', ts: at('2026-11-20T03:00:00Z'), sweep_started_at: at('2026-11-20T02:59:30Z') },
+        { provider: p, model_name: 'b', ts: at('2026-11-20T02:00:00Z'), sweep_started_at: null },
       ]);
       const bad = await store.lastErrors({ provider: p });
       assert.equal(bad.length, 1);

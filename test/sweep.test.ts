@@ -121,6 +121,28 @@ describe('sweep freshness', () => {
     assert.equal(summary.ok, 3);
     assert.equal(summary.skippedFresh, 0);
   });
+
+  test('freshness counts from the start of the sweep that measured the model, with a minute of timer slack', async () => {
+    const { results } = await sweep({
+      clock,
+      models: [
+        // Measured 20 minutes into the previous sweep, which started one period (30 min) ago: due.
+        model('late-in-last-sweep', 'groq', { lastSuccessAt: new Date(now - 10 * 60_000), lastSweepStartedAt: new Date(now - 30 * 60_000) }),
+        // The timer fired a few hundred ms early: still due.
+        model('jitter', 'groq', { lastSuccessAt: new Date(now - 29 * 60_000), lastSweepStartedAt: new Date(now - 29.99 * 60_000) }),
+        // A manual sweep 10 minutes ago: fresh.
+        model('manual-run', 'groq', { lastSuccessAt: new Date(now - 9 * 60_000), lastSweepStartedAt: new Date(now - 10 * 60_000) }),
+      ],
+    });
+    const byId = Object.fromEntries(results.map((r) => [r.modelId, r.outcome]));
+    assert.deepEqual(byId, { 'late-in-last-sweep': 'ok', jitter: 'ok', 'manual-run': 'skipped_fresh' });
+  });
+
+  test('every metric records the sweep start', async () => {
+    const sink = new MemorySink();
+    await sweep({ models: [model('never', 'groq', { lastSuccessAt: null })], sink, clock });
+    assert.deepEqual(sink.metrics[0]!.sweep_started_at, new Date(now));
+  });
 });
 
 describe('sweep concurrency', () => {
