@@ -17,12 +17,28 @@ export function exitCodeFor(err: unknown): 1 | 2 {
 }
 
 /**
+ * The embedded store needs node:sqlite, which Node 24 has without flags; older Nodes fail
+ * later with an obscure module error, so say it up front.
+ * @throws UsageError on Node older than 24.
+ */
+export function requireNode24(version = process.versions.node): void {
+  const major = Number(version.split('.')[0]);
+  if (major < 24) {
+    throw new UsageError(
+      `llm-bench needs Node.js 24 or newer (this is ${version}). Install it beside the system one: ` +
+        'npm install --prefix ~/node24 node@24 && export PATH=~/node24/node_modules/.bin:$PATH',
+    );
+  }
+}
+
+/**
  * Runs a script's main function and exits with its code (0 when it returns nothing). A
  * thrown error is printed as one redacted line (the config's list of problems stays a list).
  */
 export async function runMain(main: () => Promise<number | void>): Promise<void> {
   let code: number;
   try {
+    requireNode24();
     code = (await main()) ?? 0;
   } catch (err) {
     code = exitCodeFor(err);
