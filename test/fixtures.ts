@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorDoc, MetricDoc, ModelDoc } from '../lib/documents.ts';
 import { buildErrorDoc } from '../lib/errors.ts';
+import type { HealthReport } from '../lib/health-report.ts';
 
 export function makeMetric(overrides: Partial<MetricDoc> = {}): MetricDoc {
   const run_ts = overrides.run_ts ?? new Date('2026-11-20T10:00:00.000Z');
@@ -75,6 +76,32 @@ export function makeModel(overrides: Partial<ModelDoc> = {}): ModelDoc {
     enabled: true,
     deprecated: false,
     created_at: new Date('2026-11-01T00:00:00.000Z'),
+    ...overrides,
+  };
+}
+
+/**
+ * A daily report with nothing wrong, generated 2026-11-20 08:00Z over the day before: one
+ * provider (alpha) with 48 successful calls, a day of 30-minute sweeps.
+ */
+export function makeHealthReport(overrides: Partial<HealthReport> = {}): HealthReport {
+  const generated_at = new Date('2026-11-20T08:00:00.000Z');
+  return {
+    generated_at,
+    window: { since: new Date('2026-11-19T08:00:00.000Z'), until: generated_at, days: 1 },
+    baseline: { since: new Date('2026-11-12T08:00:00.000Z'), until: new Date('2026-11-19T08:00:00.000Z') },
+    sweep_period_minutes: 30,
+    stale_after_minutes: 90,
+    totals: { successes: 48, errors: 0, error_rate: 0 },
+    providers: [{ provider: 'alpha', successes: 48, errors: 0, error_rate: 0 }],
+    errors_by_kind: [],
+    failing_models: [],
+    only_errors: [],
+    new_fingerprints: [],
+    stale_models: [],
+    regressions: [],
+    sparklines: [],
+    suggested_commands: [],
     ...overrides,
   };
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { loadConfig } from '../lib/config.ts';
 import { ASSESSMENT_SCHEMA, assessHealth, ruleBasedStatus, type AssessmentAnswer } from '../lib/health-assessment.ts';
-import type { HealthReport } from '../lib/health-report.ts';
+import { makeHealthReport } from './fixtures.ts';
 
 const KEY = 'sk-test-health-0123456789abcdef';
 
@@ -102,29 +102,7 @@ function config(env: Record<string, string> = {}) {
 
 const NOW = new Date('2026-11-20T08:00:00.000Z');
 
-/** A report with nothing wrong: one provider, all calls successful. */
-function report(overrides: Partial<HealthReport> = {}): HealthReport {
-  return {
-    generated_at: NOW,
-    window: { since: new Date('2026-11-19T08:00:00.000Z'), until: NOW, days: 1 },
-    baseline: { since: new Date('2026-11-12T08:00:00.000Z'), until: new Date('2026-11-19T08:00:00.000Z') },
-    sweep_period_minutes: 30,
-    stale_after_minutes: 90,
-    totals: { successes: 48, errors: 0, error_rate: 0 },
-    providers: [{ provider: 'alpha', successes: 48, errors: 0, error_rate: 0 }],
-    errors_by_kind: [],
-    failing_models: [],
-    only_errors: [],
-    new_fingerprints: [],
-    stale_models: [],
-    regressions: [],
-    sparklines: [],
-    suggested_commands: [],
-    ...overrides,
-  };
-}
-
-const REGRESSED = report({
+const REGRESSED = makeHealthReport({
   regressions: [
     {
       provider: 'alpha',
@@ -164,13 +142,13 @@ describe('assessHealth with the LLM', () => {
   });
 
   it('asks HEALTH_CHECK_MODEL when set', async () => {
-    const a = await assessHealth(report(), config({ HEALTH_CHECK_MODEL: 'gpt-5-mini' }));
+    const a = await assessHealth(makeHealthReport(), config({ HEALTH_CHECK_MODEL: 'gpt-5-mini' }));
     assert.equal(requests[0]!.body.model, 'gpt-5-mini');
     assert.equal(a.model, 'gpt-5-mini');
   });
 
   it('keeps critical when the rules say critical, whatever the model answers', async () => {
-    const failing = report({
+    const failing = makeHealthReport({
       providers: [{ provider: 'alpha', successes: 10, errors: 30, error_rate: 0.75 }],
       totals: { successes: 10, errors: 30, error_rate: 0.75 },
     });
@@ -209,7 +187,7 @@ describe('assessHealth falls back to the rules', () => {
 
   it('on an answer that is not JSON', async () => {
     reply = () => ({ status: 200, body: responseWithText('All good!') });
-    const a = await assessHealth(report(), config());
+    const a = await assessHealth(makeHealthReport(), config());
     assert.equal(a.source, 'rules');
     assert.equal(a.missing_reason, 'gpt-4o-mini answered with something that is not JSON: All good!');
     assert.equal(a.overall_status, 'healthy');
@@ -231,7 +209,7 @@ describe('assessHealth falls back to the rules', () => {
       status: 200,
       body: responseWithText('{"overall_status": "warn', { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } }),
     });
-    const a = await assessHealth(report(), config());
+    const a = await assessHealth(makeHealthReport(), config());
     assert.equal(a.source, 'rules');
     assert.equal(a.missing_reason, 'gpt-4o-mini answered with status incomplete (max_output_tokens)');
   });
@@ -240,14 +218,14 @@ describe('assessHealth falls back to the rules', () => {
     const refused = responseWithText('');
     (refused.output as Array<{ content: unknown[] }>)[0]!.content = [{ type: 'refusal', refusal: "I can't help with that." }];
     reply = () => ({ status: 200, body: refused });
-    const a = await assessHealth(report(), config());
+    const a = await assessHealth(makeHealthReport(), config());
     assert.equal(a.source, 'rules');
     assert.equal(a.missing_reason, "gpt-4o-mini refused: I can't help with that.");
   });
 
   it('when the call times out', async () => {
     reply = () => 'hang';
-    const a = await assessHealth(report(), config(), { timeoutMs: 200 });
+    const a = await assessHealth(makeHealthReport(), config(), { timeoutMs: 200 });
     assert.equal(a.source, 'rules');
     assert.match(a.missing_reason!, /^the call to gpt-4o-mini failed \(timeout\)/);
   });
@@ -255,11 +233,11 @@ describe('assessHealth falls back to the rules', () => {
 
 describe('ruleBasedStatus', () => {
   it('is healthy when nothing needs attention', () => {
-    assert.deepEqual(ruleBasedStatus(report()), { status: 'healthy', reasons: [] });
+    assert.deepEqual(ruleBasedStatus(makeHealthReport()), { status: 'healthy', reasons: [] });
   });
 
   it('is a warning on regressions, stale models, models with only errors and new fingerprints', () => {
-    const r = report({
+    const r = makeHealthReport({
       stale_models: [{ provider: 'alpha', model_id: 'x', last_success: null }],
       only_errors: [
         { provider: 'alpha', model_name: 'y', errors: 2, successes: 0, last_error_ts: NOW, last_message: 'm', last_error_kind: 'timeout', last_stage: 'generate', error_kinds: { timeout: 2 } },
@@ -273,19 +251,19 @@ describe('ruleBasedStatus', () => {
   });
 
   it('is critical when a provider fails at least half its calls', () => {
-    const r = report({ providers: [{ provider: 'beta', successes: 5, errors: 5, error_rate: 0.5 }], totals: { successes: 5, errors: 5, error_rate: 0.5 } });
+    const r = makeHealthReport({ providers: [{ provider: 'beta', successes: 5, errors: 5, error_rate: 0.5 }], totals: { successes: 5, errors: 5, error_rate: 0.5 } });
     assert.deepEqual(ruleBasedStatus(r), { status: 'critical', reasons: ['beta failed 50% of 10 calls'] });
-    const fine = report({ providers: [{ provider: 'beta', successes: 6, errors: 4, error_rate: 0.4 }], totals: { successes: 6, errors: 4, error_rate: 0.4 } });
+    const fine = makeHealthReport({ providers: [{ provider: 'beta', successes: 6, errors: 4, error_rate: 0.4 }], totals: { successes: 6, errors: 4, error_rate: 0.4 } });
     assert.equal(ruleBasedStatus(fine).status, 'healthy');
   });
 
   it('is critical on any auth or billing error', () => {
-    const r = report({ errors_by_kind: [{ provider: 'openai', error_kind: 'billing', count: 2 }] });
+    const r = makeHealthReport({ errors_by_kind: [{ provider: 'openai', error_kind: 'billing', count: 2 }] });
     assert.deepEqual(ruleBasedStatus(r), { status: 'critical', reasons: ['2 billing errors from openai'] });
   });
 
   it('is critical when nothing at all was measured', () => {
-    const r = report({ providers: [], totals: { successes: 0, errors: 0, error_rate: null } });
+    const r = makeHealthReport({ providers: [], totals: { successes: 0, errors: 0, error_rate: null } });
     assert.equal(ruleBasedStatus(r).status, 'critical');
   });
 });

@@ -13,7 +13,7 @@ import { ruleBasedAssessment } from '../lib/health-assessment.ts';
 import type { HealthReport } from '../lib/health-report.ts';
 import { healthSubject, renderHealthMail, renderUnitFailureMail } from '../lib/report-render.ts';
 import { openSqliteStore } from '../lib/sqlite-store.ts';
-import { makeError, makeMetric, makeModel } from './fixtures.ts';
+import { makeError, makeHealthReport, makeMetric, makeModel } from './fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCRIPT = join(ROOT, 'scripts', 'health-check.ts');
@@ -213,24 +213,11 @@ describe('health-check --failed-unit', () => {
 describe('the health mail', () => {
   const NOW = new Date('2026-11-20T08:00:00.000Z');
   function report(overrides: Partial<HealthReport> = {}): HealthReport {
-    return {
-      generated_at: NOW,
-      window: { since: new Date('2026-11-19T08:00:00.000Z'), until: NOW, days: 1 },
-      baseline: { since: new Date('2026-11-12T08:00:00.000Z'), until: new Date('2026-11-19T08:00:00.000Z') },
-      sweep_period_minutes: 30,
-      stale_after_minutes: 90,
+    return makeHealthReport({
       totals: { successes: 10, errors: 0, error_rate: 0 },
       providers: [{ provider: 'groq', successes: 10, errors: 0, error_rate: 0 }],
-      errors_by_kind: [],
-      failing_models: [],
-      only_errors: [],
-      new_fingerprints: [],
-      stale_models: [],
-      regressions: [],
-      sparklines: [],
-      suggested_commands: [],
       ...overrides,
-    };
+    });
   }
   const failing = (i: number, message = `error ${i}`) => ({
     provider: 'groq',

@@ -21,6 +21,7 @@ import { openSqliteStore } from '../lib/sqlite-store.ts';
 import type { Store } from '../lib/store.ts';
 import { mingoCollections } from './fakes/mingo-collection.ts';
 import { makeError, makeMetric, makeModel } from './fixtures.ts';
+import { lognormalSamples, seededRandom } from './fakes/random.ts';
 
 const NOW = new Date('2026-11-20T08:00:00.000Z');
 const MIN = 60_000;
@@ -29,19 +30,12 @@ const DAY = 24 * HOUR;
 const at = (iso: string) => new Date(iso);
 const ago = (ms: number) => new Date(NOW.getTime() - ms);
 
-/** mulberry32: a small seeded PRNG, so the noise is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/** n tokens/s and TTFT samples around the given medians, tokens/s drawn first. */
+function speeds(random: () => number, o: { tps: number; ttft: number; sigma: number; n: number }): { tps: number[]; ttft: number[] } {
+  return {
+    tps: lognormalSamples(random, { median: o.tps, sigma: o.sigma, n: o.n }),
+    ttft: lognormalSamples(random, { median: o.ttft, sigma: o.sigma, n: o.n }),
   };
-}
-
-function lognormal(random: () => number, median: number, sigma: number, n: number): number[] {
-  return Array.from({ length: n }, () => median * Math.exp(sigma * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random())));
 }
 
 function exactMedian(xs: number[]): number {
@@ -101,14 +95,14 @@ function series(provider: string, model: string, values: { tps: number[]; ttft: 
 }
 
 const random = seededRandom(42);
-const steady = { tps: lognormal(random, 100, 0.05, 40), ttft: lognormal(random, 0.3, 0.05, 40) };
-const steadyNow = { tps: lognormal(random, 100, 0.05, 12), ttft: lognormal(random, 0.3, 0.05, 12) };
-const slowBefore = { tps: lognormal(random, 100, 0.05, 40), ttft: lognormal(random, 0.3, 0.05, 40) };
-const slowNow = { tps: lognormal(random, 70, 0.05, 12), ttft: lognormal(random, 0.3, 0.05, 12) };
-const laggyBefore = { tps: lognormal(random, 100, 0.05, 40), ttft: lognormal(random, 0.3, 0.05, 40) };
-const laggyNow = { tps: lognormal(random, 100, 0.05, 12), ttft: lognormal(random, 0.6, 0.05, 12) };
-const fewBefore = { tps: lognormal(random, 100, 0.05, 40), ttft: lognormal(random, 0.3, 0.05, 40) };
-const fewNow = { tps: lognormal(random, 70, 0.05, 4), ttft: lognormal(random, 0.3, 0.05, 4) };
+const steady = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 40 });
+const steadyNow = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 12 });
+const slowBefore = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 40 });
+const slowNow = speeds(random, { tps: 70, ttft: 0.3, sigma: 0.05, n: 12 });
+const laggyBefore = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 40 });
+const laggyNow = speeds(random, { tps: 100, ttft: 0.6, sigma: 0.05, n: 12 });
+const fewBefore = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 40 });
+const fewNow = speeds(random, { tps: 70, ttft: 0.3, sigma: 0.05, n: 4 });
 const GONE_MESSAGE = "The model 'gone' has been retired; use gone-2";
 
 async function seed(b: Backend): Promise<void> {
@@ -317,8 +311,8 @@ for (const [name, open] of BACKENDS) {
       const docs: MetricDoc[] = [];
       let naive = 0;
       for (let m = 0; m < 200; m++) {
-        const before = { tps: lognormal(noise, 150, 0.4, 30), ttft: lognormal(noise, 0.5, 0.4, 30) };
-        const now = { tps: lognormal(noise, 150, 0.4, 10), ttft: lognormal(noise, 0.5, 0.4, 10) };
+        const before = speeds(noise, { tps: 150, ttft: 0.5, sigma: 0.4, n: 30 });
+        const now = speeds(noise, { tps: 150, ttft: 0.5, sigma: 0.4, n: 10 });
         if (exactMedian(now.tps) <= 0.8 * exactMedian(before.tps) || exactMedian(now.ttft) >= 1.2 * exactMedian(before.ttft)) naive++;
         docs.push(...series('noise', `m${m}`, before, 'baseline'), ...series('noise', `m${m}`, now, 'window'));
       }

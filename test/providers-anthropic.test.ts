@@ -1,66 +1,30 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { loadConfig } from '../lib/config.ts';
 import { BenchError, classifyError } from '../lib/errors.ts';
 import type { ProviderRequest, StreamEvent } from '../lib/provider-stream.ts';
 import { streamAnthropic } from '../lib/providers/anthropic.ts';
 import { startAnthropicServer } from './fakes/anthropic-server.ts';
 import type { AnthropicScenario } from './fakes/anthropic-server.ts';
+import { assertNonDecreasing, collect, ofType, providerRequest, trackServers } from './fakes/provider-harness.ts';
+import type { Collected } from './fakes/provider-harness.ts';
 import { scheduleChunks } from './fakes/scenario.ts';
 import type { FakeServer, RecordedRequest } from './fakes/scenario.ts';
 
 const API_KEY = 'sk-ant-test-0123456789abcdef';
-const servers: FakeServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
+const track = trackServers();
 
-async function serve(scenarioFor: (req: RecordedRequest) => AnthropicScenario): Promise<FakeServer> {
-  const server = await startAnthropicServer(scenarioFor);
-  servers.push(server);
-  return server;
-}
-
-/** A clock that advances by one on every read, so each t shows which read produced it. */
-function counterClock(): () => number {
-  let tick = 0;
-  return () => ++tick;
+function serve(scenarioFor: (req: RecordedRequest) => AnthropicScenario): Promise<FakeServer> {
+  return track(startAnthropicServer(scenarioFor));
 }
 
 function request(server: FakeServer, overrides: Partial<ProviderRequest> = {}): ProviderRequest {
   const config = loadConfig({ env: { ANTHROPIC_API_KEY: API_KEY, ANTHROPIC_BASE_URL: server.baseUrl }, dotenvPath: false });
-  return {
-    provider: 'anthropic',
-    modelId: 'claude-sonnet-4-5',
-    misc: {},
-    prompt: 'Tell a long and happy story about the history of the world.',
-    maxTokens: 64,
-    temperature: 0.1,
-    signal: new AbortController().signal,
-    now: counterClock(),
-    config,
-    ...overrides,
-  };
+  return providerRequest({ provider: 'anthropic', modelId: 'claude-sonnet-4-5', config, ...overrides });
 }
 
-async function run(req: ProviderRequest): Promise<{ events: StreamEvent[]; error: unknown }> {
-  const events: StreamEvent[] = [];
-  try {
-    for await (const e of streamAnthropic(req)) events.push(e);
-    return { events, error: null };
-  } catch (error) {
-    return { events, error };
-  }
-}
-
-function ofType<T extends StreamEvent['type']>(events: StreamEvent[], type: T): Extract<StreamEvent, { type: T }>[] {
-  return events.filter((e): e is Extract<StreamEvent, { type: T }> => e.type === type);
-}
-
-function assertNonDecreasing(events: StreamEvent[]): void {
-  for (let i = 1; i < events.length; i++) {
-    assert.ok(events[i]!.t >= events[i - 1]!.t, `t decreases at event ${i} (${events[i]!.type})`);
-  }
+function run(req: ProviderRequest): Promise<Collected> {
+  return collect(streamAnthropic(req));
 }
 
 const story: AnthropicScenario = {

@@ -1,17 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../lib/config.ts';
 import type { Config } from '../lib/config.ts';
 import { BenchError, classifyError } from '../lib/errors.ts';
-import type { StreamEvent } from '../lib/provider-stream.ts';
+import type { ProviderRequest, StreamEvent } from '../lib/provider-stream.ts';
 import { bedrockRegion, streamBedrock } from '../lib/providers/bedrock.ts';
 import { startBedrockServer } from './fakes/bedrock-server.ts';
 import type { BedrockFakeServer, BedrockScenario } from './fakes/bedrock-server.ts';
+import { collect, ofType, providerRequest, STORY_PROMPT, texts } from './fakes/provider-harness.ts';
+import type { Collected } from './fakes/provider-harness.ts';
 import { scheduleChunks } from './fakes/scenario.ts';
+import { setEnv } from './set-env.ts';
 
 const MODEL = 'us.anthropic.claude-3-5-haiku-20241022-v1:0';
-const PROMPT = 'Tell a long and happy story about the history of the world.';
 
 // The SDK's default credential chain reads these; the tests own them while they run.
 const AWS_ENV = {
@@ -31,78 +32,31 @@ const AWS_ENV = {
   AWS_ENDPOINT_URL_BEDROCK_RUNTIME: undefined,
 } satisfies Record<string, string | undefined>;
 
-const saved: Record<string, string | undefined> = {};
-
-function setEnv(values: Record<string, string | undefined>): void {
-  for (const [k, v] of Object.entries(values)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-}
+let savedEnv: Record<string, string | undefined> = {};
 
 let server: BedrockFakeServer;
 let config: Config;
 let scenario: BedrockScenario;
 
 before(async () => {
-  for (const k of Object.keys(AWS_ENV)) saved[k] = process.env[k];
-  setEnv(AWS_ENV);
+  savedEnv = setEnv(AWS_ENV);
   server = await startBedrockServer(() => scenario);
   config = loadConfig({ env: { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: server.baseUrl }, dotenvPath: false });
 });
 
 after(async () => {
   await server.close();
-  setEnv(saved);
+  setEnv(savedEnv);
 });
 
 beforeEach(() => {
   server.requests.length = 0;
 });
 
-interface Run {
-  events: StreamEvent[];
-  error: unknown;
-}
-
-async function run(o: {
-  modelId?: string;
-  misc?: Record<string, unknown>;
-  temperature?: number | null;
-  maxTokens?: number;
-  signal?: AbortSignal;
-  now?: () => number;
-  onEvent?: (e: StreamEvent) => void;
-} = {}): Promise<Run> {
-  const events: StreamEvent[] = [];
-  let error: unknown = null;
-  try {
-    for await (const e of streamBedrock({
-      provider: 'bedrock',
-      modelId: o.modelId ?? MODEL,
-      misc: o.misc ?? {},
-      prompt: PROMPT,
-      maxTokens: o.maxTokens ?? 64,
-      temperature: o.temperature === undefined ? 0.1 : o.temperature,
-      signal: o.signal ?? AbortSignal.timeout(10_000),
-      now: o.now ?? (() => performance.now()),
-      config,
-    })) {
-      events.push(e);
-      o.onEvent?.(e);
-    }
-  } catch (err) {
-    error = err;
-  }
-  return { events, error };
-}
-
-function ofType<T extends StreamEvent['type']>(events: StreamEvent[], type: T): Array<Extract<StreamEvent, { type: T }>> {
-  return events.filter((e): e is Extract<StreamEvent, { type: T }> => e.type === type);
-}
-
-function texts(events: StreamEvent[]): string[] {
-  return ofType(events, 'text').map((e) => e.text);
+/** Streams MODEL through the real SDK; `onEvent` sees each event as it arrives. */
+function run({ onEvent, ...overrides }: Partial<ProviderRequest> & { onEvent?: (e: StreamEvent) => void } = {}): Promise<Collected> {
+  const req = providerRequest({ provider: 'bedrock', modelId: MODEL, config, signal: AbortSignal.timeout(10_000), ...overrides });
+  return collect(streamBedrock(req), { onEvent });
 }
 
 const threeChunks: BedrockScenario = {
@@ -127,7 +81,7 @@ describe('streamBedrock through the real SDK against the HTTP/2 event-stream fak
     // Pseudo-headers exist only on HTTP/2: the SDK's NodeHttp2Handler really spoke h2c.
     assert.equal(sent.headers[':scheme'], 'http');
     assert.deepEqual(sent.body, {
-      messages: [{ role: 'user', content: [{ text: PROMPT }] }],
+      messages: [{ role: 'user', content: [{ text: STORY_PROMPT }] }],
       inferenceConfig: { maxTokens: 64, temperature: 0.1 },
     });
     assert.match(String(sent.headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKIDTESTTESTTEST\/\d{8}\/us-east-1\/bedrock\/aws4_request/);
@@ -395,8 +349,7 @@ describe('streamBedrock through the real SDK against the HTTP/2 event-stream fak
   });
 
   test('without any AWS credentials the call fails as auth at load_provider', async () => {
-    const keys = { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY };
-    setEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+    const keys = setEnv({ AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
     try {
       scenario = threeChunks;
       // A region no other test used, so the client (and its cached credentials) is new.

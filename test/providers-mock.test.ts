@@ -5,23 +5,13 @@ import { BenchError, classifyError } from '../lib/errors.ts';
 import { buildMetric, countTokens, evaluateCall } from '../lib/measure.ts';
 import type { ProviderRequest, StreamEvent } from '../lib/provider-stream.ts';
 import { parseMockModelId, streamMock } from '../lib/providers/mock.ts';
+import { providerRequest } from './fakes/provider-harness.ts';
 
 const config = loadConfig({ env: {}, dotenvPath: false });
 
 function request(modelId: string, o: Partial<ProviderRequest> = {}): ProviderRequest {
-  return {
-    provider: 'mock',
-    modelId,
-    misc: {},
-    prompt: 'Tell a long and happy story about the history of the world.',
-    maxTokens: 64,
-    temperature: 0.1,
-    signal: new AbortController().signal,
-    // The mocked Date is the clock here, so timings are exact.
-    now: () => Date.now(),
-    config,
-    ...o,
-  };
+  // The mocked Date is the clock here, so timings are exact.
+  return providerRequest({ provider: 'mock', modelId, config, now: () => Date.now(), ...o });
 }
 
 interface Collected {

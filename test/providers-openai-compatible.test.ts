@@ -1,15 +1,17 @@
 // The OpenAI-compatible chat providers, through the real `openai` SDK against the local fake
 // (test/fakes/openai-server.ts) speaking chat.completion.chunk SSE.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { loadConfig } from '../lib/config.ts';
 import type { Config } from '../lib/config.ts';
 import { BenchError, classifyError } from '../lib/errors.ts';
 import { createOpenAIClient, streamChatCompletions, streamOpenAICompatible } from '../lib/providers/openai-compatible.ts';
-import type { ProviderRequest, StreamEvent } from '../lib/provider-stream.ts';
+import type { ProviderRequest } from '../lib/provider-stream.ts';
 import { groqBaseUrl, startOpenAIServer } from './fakes/openai-server.ts';
 import type { OpenAIFakeScenario, OpenAIScenarioFor } from './fakes/openai-server.ts';
-import type { FakeServer } from './fakes/scenario.ts';
+import { assertClockTimes, collect, only, providerRequest, requestBody, serveFile, texts, types } from './fakes/provider-harness.ts';
+import type { TestRequest } from './fakes/provider-harness.ts';
+import { setEnv } from './set-env.ts';
 
 const STORY: OpenAIFakeScenario = {
   chunks: [
@@ -32,91 +34,27 @@ const THINK_THEN_TELL: OpenAIFakeScenario = {
   finishReason: 'stop',
 };
 
-let server: FakeServer;
 let scenarioFor: OpenAIScenarioFor = () => STORY;
-
-before(async () => {
-  server = await startOpenAIServer((r) => scenarioFor(r));
-});
-after(async () => {
-  await server.close();
-});
+const server = serveFile(() => startOpenAIServer((r) => scenarioFor(r)));
 beforeEach(() => {
-  server.requests.length = 0;
   scenarioFor = () => STORY;
 });
-
-function fakeClock() {
-  let t = 10_000;
-  const issued: number[] = [];
-  return {
-    issued,
-    now: () => {
-      t += 5;
-      issued.push(t);
-      return t;
-    },
-  };
-}
 
 function configFor(env: Record<string, string>): Config {
   return loadConfig({ env, dotenvPath: false });
 }
 
-function request(overrides: Partial<ProviderRequest> = {}): ProviderRequest & { clock: ReturnType<typeof fakeClock> } {
-  const clock = fakeClock();
-  return {
+function request(overrides: Partial<ProviderRequest> = {}): TestRequest {
+  return providerRequest({
     provider: 'groq',
     modelId: 'llama-3.3-70b-versatile',
-    misc: {},
-    prompt: 'Tell a long and happy story about the history of the world.',
-    maxTokens: 64,
-    temperature: 0.1,
-    signal: new AbortController().signal,
-    now: clock.now,
     config: configFor({ GROQ_API_KEY: 'gsk_test_key_0123456789', GROQ_BASE_URL: server.baseUrl }),
-    clock,
     ...overrides,
-  };
-}
-
-async function collect(stream: AsyncIterable<StreamEvent>): Promise<{ events: StreamEvent[]; error: unknown }> {
-  const events: StreamEvent[] = [];
-  try {
-    for await (const e of stream) events.push(e);
-    return { events, error: null };
-  } catch (error) {
-    return { events, error };
-  }
-}
-
-function types(events: StreamEvent[]): string[] {
-  return events.map((e) => e.type);
-}
-
-function texts(events: StreamEvent[], type: 'text' | 'reasoning'): string[] {
-  return events.flatMap((e) => (e.type === type ? [e.text] : []));
-}
-
-function only<T extends StreamEvent['type']>(events: StreamEvent[], type: T): Extract<StreamEvent, { type: T }> {
-  const found = events.filter((e) => e.type === type);
-  assert.equal(found.length, 1, `exactly one ${type} event`);
-  return found[0] as Extract<StreamEvent, { type: T }>;
-}
-
-function assertClockTimes(events: StreamEvent[], clock: ReturnType<typeof fakeClock>): void {
-  let previous = -Infinity;
-  for (const e of events) {
-    assert.ok(clock.issued.includes(e.t), `${e.type}.t ${e.t} comes from the injected clock`);
-    assert.ok(e.t >= previous, `${e.type}.t ${e.t} is not before the previous event (${previous})`);
-    previous = e.t;
-  }
+  });
 }
 
 function body(i = 0): Record<string, unknown> {
-  const r = server.requests[i];
-  assert.ok(r, `request ${i} was made`);
-  return r.body as Record<string, unknown>;
+  return requestBody(server, i);
 }
 
 describe('streamOpenAICompatible', () => {
@@ -295,16 +233,11 @@ describe('streamOpenAICompatible', () => {
     scenarioFor = () => ({ ...STORY, stallAfterChunks: 1 });
     const controller = new AbortController();
     const reason = new DOMException('no chunk for 30000 ms', 'TimeoutError');
-    const events: StreamEvent[] = [];
-    let error: unknown = null;
-    try {
-      for await (const e of streamOpenAICompatible(request({ signal: controller.signal }))) {
-        events.push(e);
+    const { events, error } = await collect(streamOpenAICompatible(request({ signal: controller.signal })), {
+      onEvent: (e) => {
         if (e.type === 'text') controller.abort(reason);
-      }
-    } catch (err) {
-      error = err;
-    }
+      },
+    });
     assert.deepEqual(types(events), ['request', 'first_byte', 'text']);
     assert.equal(error, reason, 'the SDK ends quietly on abort; the adapter must not report a short answer');
     assert.equal(classifyError(error).kind, 'timeout');
@@ -401,16 +334,12 @@ describe('streamOpenAICompatible', () => {
 });
 
 describe('OpenAI SDK environment variables', () => {
-  const saved = { org: process.env.OPENAI_ORG_ID, project: process.env.OPENAI_PROJECT_ID };
+  let saved: Record<string, string | undefined> = {};
   beforeEach(() => {
-    process.env.OPENAI_ORG_ID = 'org-should-not-leak';
-    process.env.OPENAI_PROJECT_ID = 'proj-should-not-leak';
+    saved = setEnv({ OPENAI_ORG_ID: 'org-should-not-leak', OPENAI_PROJECT_ID: 'proj-should-not-leak' });
   });
   afterEach(() => {
-    for (const [k, v] of [['OPENAI_ORG_ID', saved.org], ['OPENAI_PROJECT_ID', saved.project]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    setEnv(saved);
   });
 
   it("never sends OpenAI's organization or project headers to another provider", async () => {

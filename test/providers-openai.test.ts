@@ -1,14 +1,15 @@
 // OpenAI through the Responses API, with the real `openai` SDK against the local fake
 // (test/fakes/openai-server.ts) speaking Responses SSE (`event:` + `data:` lines).
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { loadConfig } from '../lib/config.ts';
 import { BenchError, classifyError } from '../lib/errors.ts';
 import { isReasoningModel, streamOpenAI } from '../lib/providers/openai.ts';
-import type { ProviderRequest, StreamEvent } from '../lib/provider-stream.ts';
+import type { ProviderRequest } from '../lib/provider-stream.ts';
 import { startOpenAIServer } from './fakes/openai-server.ts';
 import type { OpenAIFakeScenario, OpenAIScenarioFor } from './fakes/openai-server.ts';
-import type { FakeServer } from './fakes/scenario.ts';
+import { assertClockTimes, collect, ofType, only, providerRequest, requestBody, serveFile, texts, types } from './fakes/provider-harness.ts';
+import type { TestRequest } from './fakes/provider-harness.ts';
 
 const STORY: OpenAIFakeScenario = {
   chunks: [
@@ -38,91 +39,23 @@ const ONLY_THINKING: OpenAIFakeScenario = {
   finishReason: 'length',
 };
 
-let server: FakeServer;
 let scenarioFor: OpenAIScenarioFor = () => STORY;
-
-before(async () => {
-  server = await startOpenAIServer((r) => scenarioFor(r));
-});
-after(async () => {
-  await server.close();
-});
+const server = serveFile(() => startOpenAIServer((r) => scenarioFor(r)));
 beforeEach(() => {
-  server.requests.length = 0;
   scenarioFor = () => STORY;
 });
 
-function fakeClock() {
-  let t = 20_000;
-  const issued: number[] = [];
-  return {
-    issued,
-    now: () => {
-      t += 5;
-      issued.push(t);
-      return t;
-    },
-  };
-}
-
-function request(overrides: Partial<ProviderRequest> = {}): ProviderRequest & { clock: ReturnType<typeof fakeClock> } {
-  const clock = fakeClock();
-  return {
+function request(overrides: Partial<ProviderRequest> = {}): TestRequest {
+  return providerRequest({
     provider: 'openai',
     modelId: 'gpt-4o-mini',
-    misc: {},
-    prompt: 'Tell a long and happy story about the history of the world.',
-    maxTokens: 64,
-    temperature: 0.1,
-    signal: new AbortController().signal,
-    now: clock.now,
     config: loadConfig({ env: { OPENAI_API_KEY: 'sk-test-0123456789abcdef', OPENAI_BASE_URL: server.baseUrl }, dotenvPath: false }),
-    clock,
     ...overrides,
-  };
-}
-
-async function collect(stream: AsyncIterable<StreamEvent>): Promise<{ events: StreamEvent[]; error: unknown }> {
-  const events: StreamEvent[] = [];
-  try {
-    for await (const e of stream) events.push(e);
-    return { events, error: null };
-  } catch (error) {
-    return { events, error };
-  }
-}
-
-function types(events: StreamEvent[]): string[] {
-  return events.map((e) => e.type);
-}
-
-function texts(events: StreamEvent[], type: 'text' | 'reasoning'): string[] {
-  return events.flatMap((e) => (e.type === type ? [e.text] : []));
-}
-
-function only<T extends StreamEvent['type']>(events: StreamEvent[], type: T): Extract<StreamEvent, { type: T }> {
-  const found = events.filter((e) => e.type === type);
-  assert.equal(found.length, 1, `exactly one ${type} event`);
-  return found[0] as Extract<StreamEvent, { type: T }>;
-}
-
-function requestEvents(events: StreamEvent[]): Array<Extract<StreamEvent, { type: 'request' }>> {
-  return events.filter((e): e is Extract<StreamEvent, { type: 'request' }> => e.type === 'request');
-}
-
-function assertClockTimes(events: StreamEvent[], clock: ReturnType<typeof fakeClock>): void {
-  let previous = -Infinity;
-  for (const e of events) {
-    assert.ok(clock.issued.includes(e.t), `${e.type}.t ${e.t} comes from the injected clock`);
-    assert.ok(e.t >= previous, `${e.type}.t ${e.t} is not before the previous event (${previous})`);
-    previous = e.t;
-  }
+  });
 }
 
 function body(i = 0): Record<string, unknown> {
-  const r = server.requests[i];
-  assert.ok(r, `request ${i} was made`);
-  return r.body as Record<string, unknown>;
+  return requestBody(server, i);
 }
 
 function unsupported(param: string, code = 'unsupported_parameter'): OpenAIFakeScenario {
@@ -278,7 +211,7 @@ describe('streamOpenAI', () => {
       'request', 'first_byte', 'reasoning', 'usage', 'finish',
       'request', 'first_byte', 'reasoning', 'reasoning', 'text', 'text', 'usage', 'finish',
     ]);
-    assert.deepEqual(requestEvents(events).map((e) => e.maxTokens), [128, 512]);
+    assert.deepEqual(ofType(events, 'request').map((e) => e.maxTokens), [128, 512]);
     const finishes = events.filter((e) => e.type === 'finish');
     assert.deepEqual(finishes.map((e) => e.type === 'finish' && e.reason), ['length', 'stop']);
     assertClockTimes(events, req.clock);
@@ -288,7 +221,7 @@ describe('streamOpenAI', () => {
     scenarioFor = () => ONLY_THINKING;
     const { events, error } = await collect(streamOpenAI(request({ modelId: 'gpt-5-nano' })));
     assert.equal(error, null);
-    assert.deepEqual(requestEvents(events).map((e) => e.maxTokens), [128, 512, 2048]);
+    assert.deepEqual(ofType(events, 'request').map((e) => e.maxTokens), [128, 512, 2048]);
     assert.equal(server.requests.length, 3);
     const last = events.at(-1);
     assert.equal(last?.type === 'finish' ? last.reason : last?.type, 'length');
@@ -303,7 +236,7 @@ describe('streamOpenAI', () => {
     assert.equal(server.requests.length, 2);
     assert.equal(body(0).temperature, 0.1);
     assert.equal('temperature' in body(1), false);
-    const [first, second] = requestEvents(events);
+    const [first, second] = ofType(events, 'request');
     assert.equal(first?.temperature, 0.1);
     assert.equal(second?.temperature, null);
     assert.deepEqual(second?.applied, { omit_temperature: true });
@@ -337,7 +270,7 @@ describe('streamOpenAI', () => {
     const { events, error } = await collect(streamOpenAI(request({ modelId: 'gpt-5-chat-latest' })));
     assert.equal(error, null);
     assert.equal('reasoning' in body(1), false);
-    const second = requestEvents(events)[1];
+    const second = ofType(events, 'request')[1];
     assert.equal(second?.reasoningEffort, null);
     assert.equal(second?.applied.omit_reasoning, true);
   });
@@ -427,16 +360,11 @@ describe('streamOpenAI', () => {
     scenarioFor = () => ({ ...STORY, stallAfterChunks: 1 });
     const controller = new AbortController();
     const reason = new DOMException('no chunk for 30000 ms', 'TimeoutError');
-    const events: StreamEvent[] = [];
-    let error: unknown = null;
-    try {
-      for await (const e of streamOpenAI(request({ signal: controller.signal }))) {
-        events.push(e);
+    const { events, error } = await collect(streamOpenAI(request({ signal: controller.signal })), {
+      onEvent: (e) => {
         if (e.type === 'text') controller.abort(reason);
-      }
-    } catch (err) {
-      error = err;
-    }
+      },
+    });
     assert.deepEqual(types(events), ['request', 'first_byte', 'text']);
     assert.equal(error, reason);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../lib/config.ts';
 import { BenchError, classifyError } from '../lib/errors.ts';
 import type { ProviderRequest, StreamEvent } from '../lib/provider-stream.ts';
@@ -11,11 +11,13 @@ import { startAnthropicServer } from './fakes/anthropic-server.ts';
 import type { AnthropicScenario } from './fakes/anthropic-server.ts';
 import { startGeminiServer } from './fakes/gemini-server.ts';
 import { startOpenAIServer } from './fakes/openai-server.ts';
+import { assertNonDecreasing, collect, ofType, providerRequest, STORY_PROMPT, trackServers } from './fakes/provider-harness.ts';
+import type { Collected } from './fakes/provider-harness.ts';
 import { scheduleChunks } from './fakes/scenario.ts';
 import type { FakeScenario, FakeServer, RecordedRequest } from './fakes/scenario.ts';
+import { setEnv } from './set-env.ts';
 
 const TOKEN = 'ya29.test-access-token-0123456789';
-const PROMPT = 'Tell a long and happy story about the history of the world.';
 
 // Proof that nothing reaches Google: every fetch the SDKs (and google-auth-library) make goes
 // through this guard, which refuses any host but the local fakes. The list is checked at the end.
@@ -39,59 +41,18 @@ after(() => {
   assert.deepEqual(fetched.filter((u) => new URL(u).hostname !== '127.0.0.1'), [], 'no request left 127.0.0.1');
 });
 
-const servers: FakeServer[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-
-async function track(server: Promise<FakeServer>): Promise<FakeServer> {
-  const s = await server;
-  servers.push(s);
-  return s;
-}
-
-function counterClock(): () => number {
-  let tick = 0;
-  return () => ++tick;
-}
+const track = trackServers();
 
 function request(baseUrl: string, overrides: Partial<ProviderRequest> = {}): ProviderRequest {
   const config = loadConfig({
     env: { VERTEX_PROJECT: 'bench-proj', VERTEX_LOCATION: 'us-central1', VERTEX_ACCESS_TOKEN: TOKEN, VERTEX_BASE_URL: baseUrl },
     dotenvPath: false,
   });
-  return {
-    provider: 'vertex',
-    modelId: 'gemini-2.5-flash',
-    misc: {},
-    prompt: PROMPT,
-    maxTokens: 64,
-    temperature: 0.1,
-    signal: new AbortController().signal,
-    now: counterClock(),
-    config,
-    ...overrides,
-  };
+  return providerRequest({ provider: 'vertex', modelId: 'gemini-2.5-flash', config, ...overrides });
 }
 
-async function run(req: ProviderRequest): Promise<{ events: StreamEvent[]; error: unknown }> {
-  const events: StreamEvent[] = [];
-  try {
-    for await (const e of streamVertex(req)) events.push(e);
-    return { events, error: null };
-  } catch (error) {
-    return { events, error };
-  }
-}
-
-function ofType<T extends StreamEvent['type']>(events: StreamEvent[], type: T): Extract<StreamEvent, { type: T }>[] {
-  return events.filter((e): e is Extract<StreamEvent, { type: T }> => e.type === type);
-}
-
-function assertNonDecreasing(events: StreamEvent[]): void {
-  for (let i = 1; i < events.length; i++) {
-    assert.ok(events[i]!.t >= events[i - 1]!.t, `t decreases at event ${i} (${events[i]!.type})`);
-  }
+function run(req: ProviderRequest): Promise<Collected> {
+  return collect(streamVertex(req));
 }
 
 const story: FakeScenario = {
@@ -148,7 +109,7 @@ describe('Gemini on Vertex', () => {
     );
     assert.equal(sent.headers.authorization, `Bearer ${TOKEN}`);
     assert.deepEqual(sent.body, {
-      contents: [{ role: 'user', parts: [{ text: PROMPT }] }],
+      contents: [{ role: 'user', parts: [{ text: STORY_PROMPT }] }],
       generationConfig: { maxOutputTokens: 64, temperature: 0.1 },
     });
   });
@@ -305,7 +266,7 @@ describe('Claude on Vertex', () => {
     assert.equal(typeof body.anthropic_version, 'string');
     assert.deepEqual(
       { max_tokens: body.max_tokens, temperature: body.temperature, stream: body.stream, messages: body.messages },
-      { max_tokens: 64, temperature: 0.1, stream: true, messages: [{ role: 'user', content: PROMPT }] },
+      { max_tokens: 64, temperature: 0.1, stream: true, messages: [{ role: 'user', content: STORY_PROMPT }] },
     );
     assert.equal(ofType(events, 'text').map((e) => e.text).join(''), 'Once upon a time');
     assert.equal(ofType(events, 'usage').at(-1)!.usage.outputTokens, 4);
@@ -406,7 +367,7 @@ describe('Llama on Vertex (OpenAI-compatible endpoint)', () => {
     const body = sent.body as Record<string, unknown>;
     assert.equal(body.model, model);
     assert.equal(body.stream, true);
-    assert.deepEqual(body.messages, [{ role: 'user', content: PROMPT }]);
+    assert.deepEqual(body.messages, [{ role: 'user', content: STORY_PROMPT }]);
     assert.equal(ofType(events, 'request')[0]!.mode, 'vertex_openai_chat_stream');
     assert.equal(ofType(events, 'text').map((e) => e.text).join(''), 'Once upon a time');
     assert.equal(ofType(events, 'usage').at(-1)!.usage.outputTokens, 4);
@@ -441,15 +402,14 @@ describe('Vertex configuration', () => {
   });
 
   describe('without VERTEX_ACCESS_TOKEN', () => {
-    const saved = process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    let saved: Record<string, string | undefined> = {};
     before(() => {
       // Application default credentials from a file that does not exist: google-auth-library
       // fails on the spot instead of probing the metadata server.
-      process.env.GOOGLE_APPLICATION_CREDENTIALS = '/nonexistent/llm-bench-test-adc.json';
+      saved = setEnv({ GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/llm-bench-test-adc.json' });
     });
     after(() => {
-      if (saved === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
-      else process.env.GOOGLE_APPLICATION_CREDENTIALS = saved;
+      setEnv(saved);
     });
 
     test('unusable application default credentials fail at load_provider as auth, before any request', async () => {

@@ -3,25 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareSpeed, mannWhitneyLess, median, MIN_SAMPLES, normalCdf, REGRESSION_ALPHA } from '../lib/regression.ts';
-
-/** mulberry32: a small seeded PRNG, so the noise is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Lognormal samples (Box-Muller): speeds are positive and skewed. */
-function lognormalSamples(random: () => number, o: { median: number; sigma: number; n: number }): number[] {
-  return Array.from({ length: o.n }, () => {
-    const g = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-    return o.median * Math.exp(o.sigma * g);
-  });
-}
+import { lognormalSamples, seededRandom } from './fakes/random.ts';
 
 const close = (actual: number, expected: number, tol: number, what = '') =>
   assert.ok(Math.abs(actual - expected) <= tol, `${what} expected ${expected} ± ${tol}, got ${actual}`);

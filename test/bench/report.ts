@@ -23,6 +23,8 @@ import { ruleBasedAssessment } from '../../lib/health-assessment.ts';
 import { collectHealthReport } from '../../lib/health-report.ts';
 import { renderHealthMail } from '../../lib/report-render.ts';
 import { encodeDoc, openSqliteStore } from '../../lib/sqlite-store.ts';
+import { gaussian, seededRandom } from '../fakes/random.ts';
+import { makeMetric } from '../fixtures.ts';
 
 const { values } = parseArgs({
   options: {
@@ -38,21 +40,6 @@ const { values } = parseArgs({
 
 const PROVIDERS = ['openai', 'anthropic', 'groq', 'together', 'deepinfra', 'fireworks', 'cerebras', 'bedrock'];
 const DAY_MS = 86_400_000;
-
-/** mulberry32: seeded, so every run seeds the same rows. */
-function seededRandom(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function gauss(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
 
 if (values.measure) {
   await measure(values.measure, new Date(values.now!));
@@ -118,8 +105,8 @@ function seed(path: string, o: { nMetrics: number; nErrors: number; nModels: num
     const m = models[i % models.length]!;
     const ts = Math.floor(end - random() * span);
     const recent = end - ts < DAY_MS;
-    const tps = m.tps * (m.slowed && recent ? 0.7 : 1) * Math.exp(0.1 * gauss(random));
-    const ttft = m.ttft * Math.exp(0.2 * gauss(random));
+    const tps = m.tps * (m.slowed && recent ? 0.7 : 1) * Math.exp(0.1 * gaussian(random));
+    const ttft = m.ttft * Math.exp(0.2 * gaussian(random));
     const doc = metricDoc(m.provider, m.model, new Date(ts), tps, ttft);
     insertMetric.run(doc.run_id, doc.provider, doc.model_name, ts, tps, ttft, encodeDoc(doc));
   }
@@ -154,49 +141,27 @@ function seed(path: string, o: { nMetrics: number; nErrors: number; nModels: num
   db.close();
 }
 
+/** A metric row as a sweep writes it; the rest of the document is the fixture's. */
 function metricDoc(provider: string, model: string, runTs: Date, tps: number, ttft: number): MetricDoc {
   const generate_time = 64 / tps + ttft;
-  return {
+  return makeMetric({
     provider,
     model_name: model,
     run_ts: runTs,
-    gen_ts: new Date(runTs.getTime() + generate_time * 1000),
-    tokens_per_second: tps,
     generate_time,
-    time_to_first_token: ttft,
     output_tokens: 64,
-    requested_tokens: 64,
+    tokens_per_second: tps,
     generated_tokens_per_second: tps,
     visible_tokens_per_second: tps,
-    temperature: 0.1,
-    misc: {},
-    times_between_tokens: [],
-    metrics_schema_version: 2,
-    run_id: randomUUID(),
-    generated_output_tokens: 64,
-    visible_output_tokens: 64,
-    reasoning_tokens: null,
-    input_tokens: 14,
-    cached_input_tokens: null,
-    total_tokens: 78,
-    token_source: 'provider_usage',
-    request_mode: 'openai_chat_stream',
-    ttft_available: true,
+    time_to_first_token: ttft,
     time_to_first_byte: ttft * 0.9,
-    time_to_first_reasoning_token: null,
     decode_tokens_per_second: tps * 1.1,
+    times_between_tokens: [],
     chunk_count: 40,
     inter_chunk_ms: { p50: 10, p90: 14, p99: 30, max: 41 },
-    provider_latency_ms: null,
-    finish_reason: 'length',
     response_id: null,
-    attempts_count: 1,
-    max_output_tokens_attempted: 64,
-    reasoning_effort: null,
-    validation_policy: 'visible_nonzero',
-    benchmark_profile_id: 'cloud-default-v1',
     runner: 'bench',
-  };
+  });
 }
 
 async function measure(path: string, now: Date): Promise<void> {
