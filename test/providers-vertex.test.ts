@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -22,11 +23,14 @@ const TOKEN = 'ya29.test-access-token-0123456789';
 // Proof that nothing reaches Google: every fetch the SDKs (and google-auth-library) make goes
 // through this guard, which refuses any host but the local fakes. The list is checked at the end.
 const fetched: string[] = [];
+// The signals the SDKs handed to fetch, to see that a request was really aborted.
+const fetchSignals: AbortSignal[] = [];
 const realFetch = globalThis.fetch;
 before(() => {
   globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
     const url = input instanceof Request ? input.url : String(input);
     fetched.push(url);
+    if (init?.signal) fetchSignals.push(init.signal);
     if (new URL(url).hostname !== '127.0.0.1') return Promise.reject(new Error(`test tried to reach ${url}`));
     return realFetch(input, init);
   }) as typeof fetch;
@@ -75,6 +79,22 @@ test('model ids route to Gemini, Claude or the OpenAI-compatible endpoint', () =
 
 describe('Gemini on Vertex', () => {
   const gemini = (scenarioFor: (r: RecordedRequest) => FakeScenario) => track(startGeminiServer(scenarioFor));
+
+  test('a finished stream leaves no abort listener on the caller’s signal', async () => {
+    const server = await gemini(() => story);
+    // Like the runner's: AbortSignal.any keeps such a signal alive while a listener is attached.
+    const signal = AbortSignal.any([new AbortController().signal, new AbortController().signal]);
+    const { events, error } = await run(request(server.baseUrl, { signal }));
+    assert.equal(error, null);
+    assert.equal(events.at(-1)?.type, 'finish');
+    assert.equal(getEventListeners(signal, 'abort').length, 0);
+  });
+
+  test('a caller that stops reading early aborts the HTTP request', async () => {
+    const server = await gemini(() => ({ ...story, stallAfterChunks: 1 }));
+    for await (const e of streamVertex(request(server.baseUrl))) if (e.type === 'text') break;
+    assert.equal(fetchSignals.at(-1)?.aborted, true);
+  });
 
   test('streams text, takes usage from the final event and finishes with the normalised reason', async () => {
     const server = await gemini(() => story);
@@ -177,6 +197,14 @@ describe('Gemini on Vertex', () => {
     const req = ofType(events, 'request')[0]!;
     assert.equal(req.temperature, null);
     assert.deepEqual(req.applied, { region: 'europe-west4', omit_temperature: true });
+  });
+
+  test('misc.thinking_budget is sent as thinkingConfig and reported as applied', async () => {
+    const server = await gemini(() => story);
+    const { events } = await run(request(server.baseUrl, { misc: { thinking_budget: 0 } }));
+    const sent = server.requests[0]!.body as { generationConfig: unknown };
+    assert.deepEqual(sent.generationConfig, { maxOutputTokens: 64, temperature: 0.1, thinkingConfig: { thinkingBudget: 0 } });
+    assert.deepEqual(ofType(events, 'request')[0]!.applied, { thinking_budget: 0 });
   });
 
   describe('HTTP errors classify by status', () => {

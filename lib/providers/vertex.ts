@@ -9,8 +9,10 @@
 // (Claude on Vertex is served from a few regions only, e.g. us-east5). All three paths
 // authenticate with the same Google OAuth client: VERTEX_ACCESS_TOKEN as a static bearer
 // token when set, otherwise application default credentials.
-import { AnthropicVertex } from '@anthropic-ai/vertex-sdk';
-import { GoogleGenAI } from '@google/genai';
+//
+// Each route imports its SDK on first use (the registry's rule, applied within one provider):
+// a runner that sweeps only Gemini models never loads the openai or Anthropic SDKs, which
+// together hold more memory than @google/genai itself.
 import type { GenerateContentResponse, GenerateContentResponseUsageMetadata } from '@google/genai';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
 import type { AuthClient } from 'google-auth-library';
@@ -18,8 +20,6 @@ import type { Config } from '../config.ts';
 import { BenchError } from '../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage } from '../provider-stream.ts';
-import { streamAnthropicMessages } from './anthropic.ts';
-import { createOpenAIClient, streamChatCompletions } from './openai-compatible.ts';
 
 type VertexConfig = Config['providers']['vertex'];
 type Family = 'gemini' | 'claude' | 'openapi';
@@ -55,6 +55,9 @@ export async function* streamVertex(req: ProviderRequest): AsyncGenerator<Stream
   if (family === 'gemini') {
     yield* streamGemini(req, { project, location, root, auth, applied });
   } else if (family === 'claude') {
+    const [{ AnthropicVertex }, { streamAnthropicMessages }] = await loadRoute('the Anthropic Vertex SDK', () =>
+      Promise.all([import('@anthropic-ai/vertex-sdk'), import('./anthropic.ts')]),
+    );
     const client = new AnthropicVertex({
       region: location,
       projectId: project,
@@ -66,8 +69,22 @@ export async function* streamVertex(req: ProviderRequest): AsyncGenerator<Stream
     });
     yield* streamAnthropicMessages(client, req, { mode: 'vertex_anthropic_stream', applied });
   } else {
+    const { createOpenAIClient, streamChatCompletions } = await loadRoute('the openai SDK', () => import('./openai-compatible.ts'));
     const baseUrl = `${root}/v1/projects/${encodeURIComponent(project)}/locations/${encodeURIComponent(location)}/endpoints/openapi`;
     yield* streamChatCompletions(createOpenAIClient(auth.token, baseUrl), req, { mode: 'vertex_openai_chat_stream' });
+  }
+}
+
+/**
+ * A route's SDK, imported on its first call (the module loader keeps it for later calls).
+ * @throws BenchError (unknown, load_provider) when the import fails.
+ */
+async function loadRoute<T>(what: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new BenchError(`Cannot load ${what} for Vertex: ${detail}`, { kind: 'unknown', stage: 'load_provider', cause });
   }
 }
 
@@ -140,6 +157,7 @@ async function* streamGemini(
   req: ProviderRequest,
   o: { project: string; location: string; root: string; auth: VertexAuth; applied: Record<string, unknown> },
 ): AsyncGenerator<StreamEvent> {
+  const { GoogleGenAI } = await loadRoute('@google/genai', () => import('@google/genai'));
   const ai = new GoogleGenAI({
     vertexai: true,
     project: o.project,
@@ -152,6 +170,11 @@ async function* streamGemini(
   const applied = { ...o.applied };
   if (req.misc.omit_temperature === true) applied.omit_temperature = true;
   const temperature = req.temperature === null || req.misc.omit_temperature === true ? null : req.temperature;
+  // Gemini 2.5 models think by default, and thinking tokens count against maxOutputTokens: at
+  // the 64-token budget a thinking model can spend it all before any visible text. A model's
+  // misc.thinking_budget (0 turns thinking off where the model allows it) says how much.
+  const thinkingBudget = typeof req.misc.thinking_budget === 'number' ? req.misc.thinking_budget : null;
+  if (thinkingBudget !== null) applied.thinking_budget = thinkingBudget;
   yield {
     type: 'request',
     t: req.now(),
@@ -161,24 +184,42 @@ async function* streamGemini(
     reasoningEffort: null,
     applied,
   };
-  let stream: AsyncIterable<GenerateContentResponse>;
+  // @google/genai adds an abort listener to the signal it is given and, once the response has
+  // arrived, never removes it (the response "passes to the caller"). On req.signal, which
+  // AbortSignal.any keeps alive for the whole sweep while a listener is attached, that kept two
+  // signals per Gemini call until the sweep ended. The SDK gets a signal of its own, fed by a
+  // listener removed below; aborting it also closes the HTTP stream when the caller stops
+  // reading early, where the SDK would only release its reader and leave the body unread.
+  const local = new AbortController();
+  const forward = () => local.abort(req.signal.reason);
+  if (req.signal.aborted) forward();
+  else req.signal.addEventListener('abort', forward, { once: true });
+  let completed = false;
   try {
-    stream = await ai.models.generateContentStream({
-      model: req.modelId,
-      contents: [{ role: 'user', parts: [{ text: req.prompt }] }],
-      config: {
-        maxOutputTokens: req.maxTokens,
-        ...(temperature === null ? {} : { temperature }),
-        abortSignal: req.signal,
-        // The SDK would otherwise reopen a dropped stream by itself; the runner decides retries.
-        automaticContinuation: false,
-      },
-    });
-  } catch (err) {
-    req.signal.throwIfAborted();
-    throw err;
+    let stream: AsyncIterable<GenerateContentResponse>;
+    try {
+      stream = await ai.models.generateContentStream({
+        model: req.modelId,
+        contents: [{ role: 'user', parts: [{ text: req.prompt }] }],
+        config: {
+          maxOutputTokens: req.maxTokens,
+          ...(temperature === null ? {} : { temperature }),
+          ...(thinkingBudget === null ? {} : { thinkingConfig: { thinkingBudget } }),
+          abortSignal: local.signal,
+          // The SDK would otherwise reopen a dropped stream by itself; the runner decides retries.
+          automaticContinuation: false,
+        },
+      });
+    } catch (err) {
+      req.signal.throwIfAborted();
+      throw err;
+    }
+    yield* readGeminiStream(stream, req);
+    completed = true;
+  } finally {
+    req.signal.removeEventListener('abort', forward);
+    if (!completed) local.abort();
   }
-  yield* readGeminiStream(stream, req);
 }
 
 async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>, req: ProviderRequest): AsyncGenerator<StreamEvent> {

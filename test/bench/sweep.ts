@@ -8,12 +8,19 @@
 // A provider whose fake does not exist yet is simulated by the mock provider with the same
 // timings, and says so.
 //
+// Beside the peak RSS it prints what the peak was made of (the JS heap V8 had committed, its
+// young generation, the heap in use) and the heap still in use after the sweep and a full GC:
+// that figure stays flat as --models grows unless something is kept per call.
+//
 // Usage: node --import tsx test/bench/sweep.ts [--models 200] [--min-ms 1000] [--max-ms 3000] [--provider P]...
+// (BENCH_SWEEP_TRACE=1 prints a memory sample every second.)
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { loadConfig, type ProviderName } from '../../lib/config.ts';
 import type { ProviderStream, StreamEvent } from '../../lib/provider-stream.ts';
 import { streamMock } from '../../lib/providers/mock.ts';
@@ -164,15 +171,11 @@ async function main(): Promise<void> {
   try {
     console.log(`Sweep of ${count} models over ${providers.length} providers, calls ${minMs}-${maxMs} ms, ${config.bench.concurrencyPerProvider} call(s) at a time per provider …`);
     const t0 = performance.now();
-    let peakHeap = 0;
-    const sampler = setInterval(() => {
-      const m = process.memoryUsage();
-      peakHeap = Math.max(peakHeap, m.heapUsed);
-      if (process.env.BENCH_SWEEP_TRACE) console.log(`  rss ${(m.rss / 2 ** 20).toFixed(0)} MB, heap used ${(m.heapUsed / 2 ** 20).toFixed(0)} of ${(m.heapTotal / 2 ** 20).toFixed(0)} MB, external ${(m.external / 2 ** 20).toFixed(0)} MB`);
-    }, 1000);
+    const memory = sampleMemory();
     const { summary } = await runSweep({ config, models, sink: store, loadProvider: loader, force: true });
-    clearInterval(sampler);
+    const peak = memory.stop();
     const total = performance.now() - t0;
+    const retained = await heapAfterFullGc();
     const stored = await store.countMetrics();
     const [slowest, slowestMs] = [...serial].sort((a, b) => b[1] - a[1])[0]!;
     const ratio = total / slowestMs;
@@ -183,13 +186,72 @@ async function main(): Promise<void> {
     console.log(`Longest provider serial ${(slowestMs / 1000).toFixed(1)} s (${slowest})`);
     console.log(`Ratio                   ${ratio.toFixed(3)}x  (target <= 1.2x: ${ratio <= 1.2 ? 'met' : 'NOT MET'})`);
     console.log(`Peak RSS                ${peakMb.toFixed(0)} MB (before the sweep ${(rssBefore / 2 ** 20).toFixed(0)} MB; target < 200 MB: ${peakMb < 200 ? 'met' : 'NOT MET'})`);
-    console.log(`Peak JS heap used       ${(peakHeap / 2 ** 20).toFixed(0)} MB (sampled every second)`);
+    console.log(
+      `  at the largest sample  ${mb(peak.atMaxRss.rss)} MB: JS heap committed ${mb(peak.atMaxRss.heapTotal)} MB (young generation ${mb(peak.atMaxRss.youngGeneration)} MB), in use ${mb(peak.atMaxRss.heapUsed)} MB, external ${mb(peak.atMaxRss.external)} MB`,
+    );
+    console.log(`Peak JS heap used       ${mb(peak.heapUsed)} MB, committed ${mb(peak.heapTotal)} MB (sampled every ${SAMPLE_MS} ms)`);
+    console.log(`JS heap in use after the sweep and a full GC ${mb(retained)} MB (the SDKs' code and data plus the sweep's results)`);
     if (summary.failed > 0) process.exitCode = 1;
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
     child.send('close');
   }
+}
+
+const SAMPLE_MS = 250;
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+interface MemorySample {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  /** Committed bytes of V8's young generation (new space), which V8 grows under allocation. */
+  youngGeneration: number;
+}
+
+/** Samples this process's memory until stop(); returns the peaks and the sample with the largest RSS. */
+function sampleMemory(): { stop(): { heapUsed: number; heapTotal: number; atMaxRss: MemorySample } } {
+  let heapUsed = 0;
+  let heapTotal = 0;
+  let atMaxRss: MemorySample = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, youngGeneration: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    heapUsed = Math.max(heapUsed, m.heapUsed);
+    heapTotal = Math.max(heapTotal, m.heapTotal);
+    if (m.rss > atMaxRss.rss) {
+      const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+      atMaxRss = { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, youngGeneration: young };
+    }
+    return m;
+  };
+  let n = 0;
+  const timer = setInterval(() => {
+    const m = sample();
+    if (process.env.BENCH_SWEEP_TRACE && ++n % (1000 / SAMPLE_MS) === 0) {
+      console.log(`  rss ${mb(m.rss)} MB, heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`);
+    }
+  }, SAMPLE_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { heapUsed, heapTotal, atMaxRss };
+    },
+  };
+}
+
+/** The JS heap in use after a full collection: what the process still holds, garbage aside. */
+async function heapAfterFullGc(): Promise<number> {
+  // gc() without --expose-gc on the command line, so `npm run bench:sweep` needs no extra flag.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  // What FinalizationRegistry callbacks (undici's, AbortSignal.any's) release goes in a second pass.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  gc();
+  return process.memoryUsage().heapUsed;
 }
 
 if (process.argv.includes('--serve')) await serve();
