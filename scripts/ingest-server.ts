@@ -4,9 +4,10 @@
 // Exit codes: 0 stopped cleanly, 1 could not run (store unreachable, port taken), 2 bad usage
 // or configuration.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../lib/config.ts';
+import { UsageError, runMain } from '../lib/cli.ts';
+import { loadConfig } from '../lib/config.ts';
 import { createIngestHandler, formatStatsDelta, listenIngest } from '../lib/ingest-handler.ts';
-import { createLogger, redact, registerSecrets } from '../lib/log.ts';
+import { createLogger, registerSecrets } from '../lib/log.ts';
 import { openStore } from '../lib/store.ts';
 
 // Accepted requests are not logged one by one (a busy runner would fill the journal); this
@@ -18,51 +19,27 @@ Listens on INGEST_HOST:INGEST_PORT and writes results posted by remote runners t
 Requires INGEST_API_KEY (or INGEST_ALLOW_NO_KEY=true for a local test).`;
 
 async function main(): Promise<number> {
-  try {
-    const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false });
-    if (values.help) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
+  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
-
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const config = loadConfig();
   registerSecrets(config.secrets);
   const logger = createLogger(config.log);
   const ingest = config.ingest;
   if (!ingest.apiKey && !ingest.allowNoKey) {
-    logger.error('INGEST_API_KEY is not set: refusing to accept results from anyone (set INGEST_ALLOW_NO_KEY=true only for a local test)');
-    return 2;
+    throw new UsageError('INGEST_API_KEY is not set: refusing to accept results from anyone (set INGEST_ALLOW_NO_KEY=true only for a local test)');
   }
-
-  let store;
-  try {
-    store = await openStore(config);
-  } catch (err) {
-    logger.error(`Cannot start the ingest server: ${(err as Error).message}`);
-    return 1;
-  }
+  const store = await openStore(config);
 
   const handler = createIngestHandler({ store, config, logger });
   let server;
   try {
     server = await listenIngest(handler, { host: ingest.host, port: ingest.port, maxBodyBytes: ingest.maxBodyBytes, logger });
   } catch (err) {
-    logger.error(`Cannot listen on ${ingest.host}:${ingest.port}: ${(err as Error).message}`);
     await store.close();
-    return 1;
+    throw new Error(`Cannot listen on ${ingest.host}:${ingest.port}: ${(err as Error).message}`, { cause: err });
   }
   logger.info(
     `Ingest server listening on ${server.url} (store ${store.location}, body cap ${ingest.maxBodyBytes} bytes${ingest.apiKey ? '' : ', NO API KEY: local test only'})`,
@@ -93,12 +70,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`ingest-server failed: ${redact(err instanceof Error ? err.message : String(err))}\n`);
-    process.exitCode = 1;
-  },
-);
+await runMain(main);
