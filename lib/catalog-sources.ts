@@ -1,6 +1,6 @@
 // Which model catalogs discovery reads, whether each is configured, and the fetch run that
 // reads them all into the store (SPEC 11). One source's failure never stops the others.
-import type { Config } from './config.ts';
+import { PROVIDERS, type Config, type ProviderName } from './config.ts';
 import type { ErrorKind, OpenRouterEntry, ProviderCatalogEntry } from './documents.ts';
 import { classifyError } from './errors.ts';
 import { silentLogger, type Logger } from './log.ts';
@@ -14,19 +14,12 @@ import { fetchOpenRouterCatalog } from './catalogs/openrouter.ts';
 import { listVertexModels } from './catalogs/vertex.ts';
 
 /** Every catalog, in the order they are fetched and printed. */
-export const CATALOG_SOURCES = [
+export type CatalogSource = 'openrouter' | Exclude<ProviderName, 'mock'>;
+export const CATALOG_SOURCES: readonly CatalogSource[] = [
   'openrouter',
-  'openai',
-  'anthropic',
-  'groq',
-  'together',
-  'deepinfra',
-  'fireworks',
-  'cerebras',
-  'bedrock',
-  'vertex',
-] as const;
-export type CatalogSource = (typeof CATALOG_SOURCES)[number];
+  // Every real provider has a model list; the mock has nothing to discover.
+  ...PROVIDERS.filter((p): p is Exclude<ProviderName, 'mock'> => p !== 'mock'),
+];
 
 export function isCatalogSource(name: string): name is CatalogSource {
   return (CATALOG_SOURCES as readonly string[]).includes(name);
