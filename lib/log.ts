@@ -5,7 +5,8 @@ import { format } from 'node:util';
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 const PRIORITY: Record<Level, number> = { debug: 7, info: 6, warn: 4, error: 3 };
-const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+/** Levels in order of severity (debug 0 … error 3). */
+export const LEVEL_RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 // Shapes of credentials that may appear in provider error messages even when we never
 // configured them (e.g. a key echoed back by a proxy).
@@ -55,13 +56,13 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const min = RANK[options.level ?? 'info'];
+  const min = LEVEL_RANK[options.level ?? 'info'];
   const prefix = options.underSystemd ?? false;
   const write =
     options.write ??
-    ((level: Level, line: string) => (RANK[level] >= RANK.warn ? process.stderr : process.stdout).write(`${line}\n`));
+    ((level: Level, line: string) => (LEVEL_RANK[level] >= LEVEL_RANK.warn ? process.stderr : process.stdout).write(`${line}\n`));
   const emit = (level: Level, msg: string, args: unknown[]) => {
-    if (RANK[level] < min) return;
+    if (LEVEL_RANK[level] < min) return;
     // One event, one line: newlines inside a message would split it in the journal.
     const text = redact(format(msg, ...args)).replace(/\r?\n/g, ' | ');
     write(level, prefix ? `<${PRIORITY[level]}>${text}` : text);

@@ -490,6 +490,11 @@ export function parseModelList(entries: string[], providers: ProviderName[]): Ar
   });
 }
 
+/** True when no providers were named, or p is one of them. */
+function isWanted(p: string, providers: ProviderName[]): boolean {
+  return providers.length === 0 || (providers as string[]).includes(p);
+}
+
 /**
  * The models a sweep should run, with their quirks and last success: the explicit list when
  * given (a runner without the catalog, or a one-off), else every enabled, non-deprecated model
@@ -499,7 +504,7 @@ export async function modelsFromStore(
   store: Pick<Store, 'listModels' | 'getModel' | 'lastSuccesses'>,
   options: { explicit: Array<{ provider: ProviderName; modelId: string }> | null; providers: ProviderName[] },
 ): Promise<SweepModel[]> {
-  const wanted = (p: string) => options.providers.length === 0 || (options.providers as string[]).includes(p);
+  const wanted = (p: string) => isWanted(p, options.providers);
   let models: SweepModel[];
   if (options.explicit) {
     models = [];
@@ -536,7 +541,7 @@ export async function modelsFromRunnerConfig(
     logger?: Logger;
   },
 ): Promise<SweepModel[]> {
-  const wanted = (p: string) => options.providers.length === 0 || (options.providers as string[]).includes(p);
+  const wanted = (p: string) => isWanted(p, options.providers);
   if (options.explicit) {
     const explicit = options.explicit.filter((m) => wanted(m.provider));
     const quirks = new Map<string, Record<string, unknown>>();

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError, runMain } from '../lib/cli.ts';
 import { PROVIDERS, isProviderName, loadConfig, type ProviderName } from '../lib/config.ts';
-import { createLogger, registerSecrets, type Level } from '../lib/log.ts';
+import { LEVEL_RANK, createLogger, registerSecrets } from '../lib/log.ts';
 import { loadProvider } from '../lib/providers/registry.ts';
 import { createRemoteRunner } from '../lib/ingest-client.ts';
 import { openStore } from '../lib/store.ts';
@@ -70,7 +70,7 @@ async function main(): Promise<number> {
   const logger = createLogger({
     level: config.log.level,
     underSystemd: config.log.underSystemd,
-    write: (level, line) => progress.around(() => (values.json || rank(level) >= 2 ? process.stderr : process.stdout).write(`${line}\n`)),
+    write: (level, line) => progress.around(() => (values.json || LEVEL_RANK[level] >= LEVEL_RANK.warn ? process.stderr : process.stdout).write(`${line}\n`)),
   });
 
   // A remote runner (INGEST_API_URL) has no database: results go to the ingest server, and
@@ -145,10 +145,6 @@ async function main(): Promise<number> {
     process.off('SIGINT', onSignal);
     await (remote ?? store)?.close();
   }
-}
-
-function rank(level: Level): number {
-  return { debug: 0, info: 1, warn: 2, error: 3 }[level];
 }
 
 /** A live "[3/40] groq/llama…" line on a terminal; nothing at all otherwise (journal, pipes). */
