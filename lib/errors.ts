@@ -2,7 +2,7 @@
 // first (HTTP status on the SDK error, AWS exception name, abort/timeout, socket error code)
 // and from the message only as a fallback.
 import { createHash } from 'node:crypto';
-import type { ErrorDoc, ErrorKind, ErrorStage } from './documents.ts';
+import type { ErrorDoc, ErrorKind, ErrorStage } from './store/documents.ts';
 import { redact } from './log.ts';
 
 export interface BenchErrorOptions {

@@ -1,23 +1,15 @@
 // One sweep (SPEC 8): benchmark every due model once, record each result, exit. Started by
-// llm-bench.timer every 30 minutes. Thin: arguments and wiring here, the work in lib/sweep.ts.
+// llm-bench.timer every 30 minutes. Thin: arguments and wiring here, the work in lib/bench/sweep.ts.
 import { parseArgs } from 'node:util';
 import { UsageError, runMain } from '../lib/cli.ts';
 import { PROVIDERS, isProviderName, loadConfig, type ProviderName } from '../lib/config.ts';
 import { LEVEL_RANK, createLogger, registerSecrets } from '../lib/log.ts';
-import { loadProvider } from '../lib/providers/registry.ts';
-import { createRemoteRunner } from '../lib/ingest-client.ts';
-import { openStore } from '../lib/store.ts';
-import {
-  formatResultLine,
-  formatSummary,
-  modelsFromRunnerConfig,
-  modelsFromStore,
-  parseModelList,
-  resultToJson,
-  runSweep,
-  sweepFailure,
-  type SweepModel,
-} from '../lib/sweep.ts';
+import { loadProvider } from '../lib/bench/providers/registry.ts';
+import { createRemoteRunner } from '../lib/ingest/client.ts';
+import { openStore } from '../lib/store/open-store.ts';
+import { modelsFromRunnerConfig, modelsFromStore, parseModelList, type SweepModel } from '../lib/bench/due.ts';
+import { formatResultLine, formatSummary, resultToJson } from '../lib/bench/output.ts';
+import { runSweep, sweepFailure } from '../lib/bench/sweep.ts';
 
 const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--force] [--json] [--concurrency N]
 

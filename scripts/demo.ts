@@ -3,11 +3,12 @@
 import { UsageError, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger, registerSecrets } from '../lib/log.ts';
-import { loadProvider } from '../lib/providers/registry.ts';
-import { openStore } from '../lib/store.ts';
-import { runSweep, sweepFailure, type ModelResult, type SweepModel } from '../lib/sweep.ts';
+import { loadProvider } from '../lib/bench/providers/registry.ts';
+import { openStore } from '../lib/store/open-store.ts';
+import { type SweepModel } from '../lib/bench/due.ts';
+import { runSweep, sweepFailure, type ModelResult } from '../lib/bench/sweep.ts';
 
-// Model ids of the mock provider describe the simulation (grammar in lib/providers/mock.ts).
+// Model ids of the mock provider describe the simulation (grammar in lib/bench/providers/mock.ts).
 const DEMO_MODELS: Array<{ id: string; name: string }> = [
   { id: 'ttft-150ms-tps-120', name: 'Demo: steady, token by token' },
   { id: 'ttft-400ms-tps-60-chunk-2', name: 'Demo: slow start, two tokens per event' },

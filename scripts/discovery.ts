@@ -1,7 +1,7 @@
-// Model discovery (SPEC 11). Thin: parses arguments, calls lib/catalog-sources.ts and
-// lib/discovery-report.ts. Started daily by llm-discovery.service (fetch, then report --email).
+// Model discovery (SPEC 11). Thin: parses arguments, calls lib/discovery/catalog-sources.ts and
+// lib/discovery/report.ts. Started daily by llm-discovery.service (fetch, then report --email).
 import { parseArgs } from 'node:util';
-import { CATALOG_SOURCES, isCatalogSource, runCatalogFetch } from '../lib/catalog-sources.ts';
+import { CATALOG_SOURCES, isCatalogSource, runCatalogFetch } from '../lib/discovery/catalog-sources.ts';
 import { UsageError, runMain } from '../lib/cli.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import {
@@ -11,10 +11,11 @@ import {
   buildDiscoveryStats,
   formatDiscoveryReport,
   formatDiscoveryStats,
-} from '../lib/discovery-report.ts';
+} from '../lib/discovery/report.ts';
 import { createLogger, registerSecrets, type Logger } from '../lib/log.ts';
 import { sendMail } from '../lib/mail.ts';
-import { openStore, type Store } from '../lib/store.ts';
+import { openStore } from '../lib/store/open-store.ts';
+import type { Store } from '../lib/store/store.ts';
 
 const USAGE = `Usage: discovery.ts <command> [options]
 

@@ -1,17 +1,17 @@
 // The daily health check (SPEC 10), started by llm-health-check.timer; and, with
 // --failed-unit, the mail that llm-health-check-failure@.service sends when any unit fails.
-// Thin: parses arguments, then lib/health-report.ts collects, lib/health-assessment.ts
-// assesses, lib/report-render.ts renders and lib/mail.ts sends.
+// Thin: parses arguments, then lib/health/report.ts collects, lib/health/assessment.ts
+// assesses, lib/health/render.ts renders and lib/mail.ts sends.
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { UsageError, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
-import { assessHealth } from '../lib/health-assessment.ts';
-import { collectHealthReport, collectUnitFailure, isUnitName } from '../lib/health-report.ts';
+import { assessHealth } from '../lib/health/assessment.ts';
+import { collectHealthReport, collectUnitFailure, isUnitName } from '../lib/health/report.ts';
 import { createLogger, registerSecrets } from '../lib/log.ts';
 import { mailRecipient, renderDryRun, sendMail } from '../lib/mail.ts';
-import { renderHealthMail, renderUnitFailureMail, type RenderedMail } from '../lib/report-render.ts';
-import { openStore } from '../lib/store.ts';
+import { renderHealthMail, renderUnitFailureMail, type RenderedMail } from '../lib/health/render.ts';
+import { openStore } from '../lib/store/open-store.ts';
 
 const USAGE = `Usage: health-check.ts [--days N] [--dry-run] [--to ADDR] [--json]
        health-check.ts --failed-unit UNIT [--dry-run] [--to ADDR]

@@ -6,9 +6,9 @@
 import { parseArgs } from 'node:util';
 import { UsageError, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
-import { createIngestHandler, formatStatsDelta, listenIngest } from '../lib/ingest-handler.ts';
+import { createIngestHandler, formatStatsDelta, listenIngest } from '../lib/ingest/handler.ts';
 import { createLogger, registerSecrets } from '../lib/log.ts';
-import { openStore } from '../lib/store.ts';
+import { openStore } from '../lib/store/open-store.ts';
 
 // Accepted requests are not logged one by one (a busy runner would fill the journal); this
 // summary line says what happened instead, when anything did.

@@ -1,8 +1,8 @@
-// Operator CLI for the models collection (SPEC 12). Thin: parses arguments, calls lib/model-admin.ts.
+// Operator CLI for the models collection (SPEC 12). Thin: parses arguments, calls lib/models/admin.ts.
 import { parseArgs } from 'node:util';
 import { UsageError, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
-import { isBenchmarked, type ModelDoc } from '../lib/documents.ts';
+import { isBenchmarked, type ModelDoc } from '../lib/store/documents.ts';
 import { registerSecrets } from '../lib/log.ts';
 import {
   addModel,
@@ -13,8 +13,9 @@ import {
   parseMisc,
   showModel,
   type ModelRow,
-} from '../lib/model-admin.ts';
-import { openStore, type Store } from '../lib/store.ts';
+} from '../lib/models/admin.ts';
+import { openStore } from '../lib/store/open-store.ts';
+import type { Store } from '../lib/store/store.ts';
 
 const USAGE = `Usage: models.ts <command> [options]
 

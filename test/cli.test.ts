@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { UsageError, exitCodeFor, requireNode24 } from '../lib/cli.ts';
 import { ConfigError } from '../lib/config.ts';
-import { StoreError } from '../lib/store.ts';
+import { StoreError } from '../lib/store/store.ts';
 
 describe('cli exit codes', () => {
   test('bad usage and bad configuration are 2, a failed run is 1', () => {

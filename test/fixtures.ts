@@ -1,8 +1,8 @@
 // Builders for complete, valid documents, so tests state only the fields they care about.
 import { randomUUID } from 'node:crypto';
-import type { ErrorDoc, MetricDoc, ModelDoc } from '../lib/documents.ts';
+import type { ErrorDoc, MetricDoc, ModelDoc } from '../lib/store/documents.ts';
 import { buildErrorDoc } from '../lib/errors.ts';
-import type { HealthReport } from '../lib/health-report.ts';
+import type { HealthReport } from '../lib/health/report.ts';
 
 export function makeMetric(overrides: Partial<MetricDoc> = {}): MetricDoc {
   const run_ts = overrides.run_ts ?? new Date('2026-11-20T10:00:00.000Z');

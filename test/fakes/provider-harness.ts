@@ -4,7 +4,7 @@
 // live for one test or for the whole file.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach } from 'node:test';
-import type { ProviderRequest, StreamEvent } from '../../lib/provider-stream.ts';
+import type { ProviderRequest, StreamEvent } from '../../lib/bench/provider-stream.ts';
 import type { FakeServer } from './scenario.ts';
 
 export const STORY_PROMPT = 'Tell a long and happy story about the history of the world.';

@@ -68,7 +68,7 @@ export interface ScheduleOptions {
 /**
  * A chunk schedule with a known truth: the first visible chunk at ttftMs, the remaining
  * tokens spread so that (tokens - 1) / (t_last - t_first) equals tokensPerSecond exactly,
- * which is how lib/measure.ts defines decode tokens per second.
+ * which is how lib/bench/measure.ts defines decode tokens per second.
  */
 export function scheduleChunks(o: ScheduleOptions): { chunks: ChunkPlan[]; usage: { input: number; output: number; reasoning: number } } {
   const chunks: ChunkPlan[] = [];

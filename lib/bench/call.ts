@@ -1,0 +1,230 @@
+// One benchmark call of one model (SPEC 8): attempts under a total timeout and a stall
+// timeout, retries only before the first byte on rate limits, 5xx and network errors
+// (honouring Retry-After), then measurement and validation into a metric or error document.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config.ts';
+import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import type { ErrorDoc, ErrorKind, ErrorStage, MetricDoc } from '../store/documents.ts';
+import { seconds, type SweepClock } from './clock.ts';
+import type { SweepModel } from './due.ts';
+import { evaluateCall, type Recording } from './measure.ts';
+import type { ProviderStream, StreamEvent } from './provider-stream.ts';
+
+/** Kinds worth another attempt, and only while nothing has been streamed yet. */
+const RETRY_KINDS: ReadonlySet<ErrorKind> = new Set(['rate_limit', 'transient_provider', 'network']);
+const BASE_BACKOFF_MS = 1000;
+
+export const KIND_LABEL: Record<ErrorKind, string> = {
+  auth: 'authentication failed',
+  billing: 'billing problem',
+  rate_limit: 'rate limited',
+  hard_model: 'model unavailable',
+  hard_capability: 'request not supported',
+  transient_provider: 'provider error',
+  network: 'network error',
+  timeout: 'timed out',
+  budget_exhausted: 'token budget exhausted',
+  unknown: 'failed',
+};
+
+export interface CallContext {
+  config: Config;
+  clock: SweepClock;
+  /** Aborted at the sweep deadline or by SIGTERM. */
+  sweepSignal: AbortSignal;
+  sweepStartedAt: Date;
+  logger?: Logger;
+}
+
+/** What one model's call came to: a metric (ok), or an error (failed; with the metric when validation failed). */
+export type CallOutcome =
+  | { outcome: 'ok'; metric: MetricDoc; error: null; attempts: number }
+  | { outcome: 'failed'; metric: MetricDoc | null; error: ErrorDoc; attempts: number };
+
+/**
+ * Benchmarks one model: attempts and retries, then measurement. Never throws; a failure of
+ * any kind (the adapter could not load, the call failed, validation refused it) is an error
+ * document in the outcome.
+ */
+export async function benchmarkModel(model: SweepModel, stream: Promise<ProviderStream>, ctx: CallContext): Promise<CallOutcome> {
+  const { bench } = ctx.config;
+  const { clock, sweepSignal } = ctx;
+  const logger = ctx.logger ?? silentLogger;
+  const target = `${model.provider}/${model.modelId}`;
+  const runId = randomUUID();
+  let attempts = 0;
+  let maxBudget = 0;
+  const fail = (err: unknown): CallOutcome => {
+    const c = classifyError(err);
+    const stage: ErrorStage = err instanceof BenchError && err.stage ? err.stage : c.kind === 'timeout' ? 'timeout' : 'generate';
+    const status = c.httpStatus !== null ? `HTTP ${c.httpStatus} ` : '';
+    const tries = attempts > 1 ? ` (after ${attempts} attempts)` : '';
+    const error = buildErrorDoc({
+      provider: model.provider,
+      model_name: model.modelId,
+      ts: new Date(clock.wallNow()),
+      stage,
+      error_kind: c.kind,
+      message: `Cannot stream ${target}: ${status}${KIND_LABEL[c.kind]}: ${c.detail}${tries}`,
+      http_status: c.httpStatus,
+      run_id: runId,
+      benchmark_profile_id: bench.profile.id,
+      runner: bench.runner,
+    });
+    return { outcome: 'failed', metric: null, error, attempts: Math.max(1, attempts) };
+  };
+
+  let providerStream: ProviderStream;
+  try {
+    providerStream = await stream;
+  } catch (err) {
+    return fail(err);
+  }
+
+  for (let attempt = 1; ; attempt++) {
+    const a = await runAttempt(providerStream, model, ctx);
+    attempts += Math.max(1, a.requests);
+    maxBudget = Math.max(maxBudget, a.maxBudget);
+    if (a.ok) {
+      let outcome: Awaited<ReturnType<typeof evaluateCall>>;
+      try {
+        outcome = await evaluateCall(a.recording, {
+          provider: model.provider,
+          modelId: model.modelId,
+          runId,
+          profileId: bench.profile.id,
+          runner: bench.runner,
+          wallOffsetMs: a.wallOffsetMs,
+          fallbackMaxTokens: bench.profile.maxTokens,
+          previousAttempts: attempts - Math.max(1, a.requests),
+          previousMaxTokens: maxBudget,
+          sweepStartedAt: ctx.sweepStartedAt,
+        });
+      } catch (err) {
+        // Measurement itself failed (the tokenizer could not load): the call is lost, the sweep goes on.
+        return fail(err);
+      }
+      if (outcome.ok) return { outcome: 'ok', metric: outcome.metric, error: null, attempts };
+      return { outcome: 'failed', metric: outcome.metric, error: outcome.error, attempts };
+    }
+    const c = classifyError(a.error);
+    const delay = c.retryAfterMs ?? Math.min(BASE_BACKOFF_MS * 2 ** (attempt - 1), bench.maxRetryDelayMs);
+    const retry =
+      !a.sawByte && RETRY_KINDS.has(c.kind) && attempt < bench.maxAttempts && delay <= bench.maxRetryDelayMs && !sweepSignal.aborted;
+    if (!retry) return fail(a.error);
+    logger.debug(
+      `Retrying ${target} in ${seconds(delay)} s after ${c.httpStatus !== null ? `HTTP ${c.httpStatus} ` : ''}${KIND_LABEL[c.kind]} (attempt ${attempt + 1} of ${bench.maxAttempts})`,
+    );
+    try {
+      await clock.sleep(delay, sweepSignal);
+    } catch {
+      return fail(a.error);
+    }
+  }
+}
+
+export type Attempt =
+  | { ok: true; recording: Recording; wallOffsetMs: number; requests: number; maxBudget: number; sawByte: true }
+  | { ok: false; error: unknown; requests: number; maxBudget: number; sawByte: boolean };
+
+/**
+ * One call to the provider under a total timeout and a stall timeout reset on each event. The
+ * iterator is raced against the abort signal, so an adapter that ignores its signal still
+ * cannot hold the sweep past its limits.
+ */
+export async function runAttempt(
+  stream: ProviderStream,
+  model: SweepModel,
+  o: Pick<CallContext, 'config' | 'clock' | 'sweepSignal'>,
+): Promise<Attempt> {
+  const { bench } = o.config;
+  const target = `${model.provider}/${model.modelId}`;
+  const events: StreamEvent[] = [];
+  let requests = 0;
+  let maxBudget = 0;
+  let sawByte = false;
+
+  const limits = new AbortController();
+  const callTimer = setTimeout(
+    () =>
+      limits.abort(
+        new BenchError(`no complete answer within the total timeout of ${seconds(bench.callTimeoutMs)} s`, {
+          kind: 'timeout',
+          stage: 'timeout',
+        }),
+      ),
+    bench.callTimeoutMs,
+  );
+  const stallTimer = setTimeout(() => {
+    limits.abort(
+      new BenchError(
+        `stalled after ${seconds(bench.stallTimeoutMs)} s without a stream event (${sawByte ? `after ${events.length} events` : 'before the first byte'})`,
+        { kind: 'timeout', stage: 'timeout' },
+      ),
+    );
+  }, bench.stallTimeoutMs);
+  const signal = AbortSignal.any([o.sweepSignal, limits.signal]);
+  let onAbort: (() => void) | null = null;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+
+  const startT = o.clock.now();
+  const wallOffsetMs = o.clock.wallNow() - startT;
+  let iterator: AsyncIterator<StreamEvent> | null = null;
+  try {
+    iterator = stream({
+      provider: model.provider,
+      modelId: model.modelId,
+      misc: model.misc ?? {},
+      prompt: bench.profile.prompt,
+      maxTokens: bench.profile.maxTokens,
+      temperature: bench.profile.temperature,
+      signal,
+      now: o.clock.now,
+      config: o.config,
+    })[Symbol.asyncIterator]();
+    for (;;) {
+      const pending = iterator.next();
+      // If the abort wins the race, the adapter's late rejection must not become an unhandled one.
+      pending.catch(() => {});
+      const next = await Promise.race([pending, aborted]);
+      if (next.done) break;
+      const ev = next.value;
+      events.push(ev);
+      if (ev.type === 'request') {
+        requests += 1;
+        maxBudget = Math.max(maxBudget, ev.maxTokens);
+      } else {
+        sawByte = true;
+      }
+      stallTimer.refresh();
+    }
+    const endT = o.clock.now();
+    if (!sawByte) throw new BenchError(`the stream of ${target} ended without any event`, { kind: 'unknown' });
+    return { ok: true, recording: { events, startT, endT }, wallOffsetMs, requests, maxBudget, sawByte: true };
+  } catch (err) {
+    // Stop the adapter (and its HTTP request) when we gave up on it; ignore what it says then.
+    if (signal.aborted) iterator?.return?.().catch(() => {});
+    return { ok: false, error: signal.aborted ? abortError(signal.reason) : err, requests, maxBudget, sawByte };
+  } finally {
+    clearTimeout(callTimer);
+    clearTimeout(stallTimer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Our own abort reasons are already classified; anything else (SIGTERM) is a sweep abort. */
+function abortError(reason: unknown): BenchError {
+  if (reason instanceof BenchError) return reason;
+  return new BenchError(describeAbort(reason), { kind: 'timeout', stage: 'timeout', cause: reason });
+}
+
+export function describeAbort(reason: unknown): string {
+  if (reason instanceof BenchError) return reason.message;
+  const why = reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : '';
+  return why ? `sweep aborted (${why})` : 'sweep aborted';
+}

@@ -1,0 +1,22 @@
+// The clocks a sweep runs on, injected so tests can drive time.
+import { setTimeout as sleepFor } from 'node:timers/promises';
+
+export interface SweepClock {
+  /** Monotonic milliseconds (performance.now). */
+  now(): number;
+  /** Wall-clock epoch milliseconds (Date.now). */
+  wallNow(): number;
+  /** Waits ms; rejects when signal aborts. Used for retry back-off only. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+}
+
+export const systemClock: SweepClock = {
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+  sleep: (ms, signal) => sleepFor(ms, undefined, { signal }),
+};
+
+/** Milliseconds as a short seconds figure for messages ("0.25", "30"). */
+export function seconds(ms: number): string {
+  return String(Number((ms / 1000).toFixed(ms < 10_000 ? 3 : 1)));
+}

@@ -1,0 +1,46 @@
+// Lanes (SPEC 8): providers run side by side; within a provider, `concurrency` calls at a time,
+// so provider rate limits hold. Each provider's adapter is loaded once, and only when the
+// provider has a due model.
+import type { ProviderName } from '../config.ts';
+import type { ProviderStream } from './provider-stream.ts';
+
+export interface LaneOptions<M extends { provider: ProviderName }> {
+  /** Calls at a time within one provider (at least 1). */
+  concurrency: number;
+  loadProvider: (name: ProviderName) => Promise<ProviderStream>;
+  /** Once aborted, models not yet started are handed to `skip` instead of `run`. */
+  signal: AbortSignal;
+  run: (model: M, stream: Promise<ProviderStream>) => Promise<void>;
+  skip: (model: M) => void;
+}
+
+/** Groups models by provider, keeping their order within each provider. */
+export function groupByProvider<M extends { provider: ProviderName }>(models: M[]): Map<ProviderName, M[]> {
+  const lanes = new Map<ProviderName, M[]>();
+  for (const m of models) {
+    const lane = lanes.get(m.provider);
+    if (lane) lane.push(m);
+    else lanes.set(m.provider, [m]);
+  }
+  return lanes;
+}
+
+/** Runs every model through its provider's lane; resolves when all lanes are done. Never rejects for a model. */
+export async function runLanes<M extends { provider: ProviderName }>(models: M[], o: LaneOptions<M>): Promise<void> {
+  const concurrency = Math.max(1, o.concurrency);
+  await Promise.all(
+    [...groupByProvider(models)].map(async ([provider, lane]) => {
+      const stream = o.loadProvider(provider);
+      stream.catch(() => {}); // Each model records the load failure itself.
+      let next = 0;
+      const worker = async () => {
+        while (next < lane.length) {
+          const model = lane[next++]!;
+          if (o.signal.aborted) o.skip(model);
+          else await o.run(model, stream);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, lane.length) }, worker));
+    }),
+  );
+}

@@ -1,0 +1,255 @@
+// Measurement (SPEC 4.1) and validation (SPEC 6): turns any provider's timed StreamEvents into
+// the metrics document, so every provider is measured by the same code. All times here are
+// the monotonic clock in milliseconds (`t` on each event); the document stores seconds.
+import type { ProviderName } from '../config.ts';
+import type { ErrorDoc, ErrorKind, InterChunkMs, MetricDoc, TokenSource, ValidationPolicy } from '../store/documents.ts';
+import { buildErrorDoc } from '../errors.ts';
+import type { StreamEvent, Usage } from './provider-stream.ts';
+
+/** Providers that honour the max-tokens budget exactly, so a count far from it means a broken call (SPEC 6). */
+const STRICT_BUDGET_PROVIDERS: ReadonlySet<string> = new Set(['anthropic', 'bedrock', 'cerebras', 'mock']);
+
+export const METRICS_SCHEMA_VERSION = 2;
+
+/** Everything one call's stream produced, as the runner saw it. */
+export interface Recording {
+  events: StreamEvent[];
+  /** Monotonic time just before the provider function was called (used only if it never emitted `request`). */
+  startT: number;
+  /** Monotonic time when the iterator finished. */
+  endT: number;
+}
+
+export interface MeasureContext {
+  provider: ProviderName;
+  modelId: string;
+  runId: string;
+  profileId: string;
+  runner: string;
+  /** Wall clock minus monotonic clock, in ms, read once per call: maps event times to run_ts/gen_ts. */
+  wallOffsetMs: number;
+  /** The profile's budget, used only when the adapter never said what it sent. */
+  fallbackMaxTokens: number;
+  /** When the sweep started (recorded so freshness can compare sweep starts). */
+  sweepStartedAt?: Date;
+  /** Attempts the runner made before this one (retries before the first byte) and their largest budget. */
+  previousAttempts?: number;
+  previousMaxTokens?: number;
+}
+
+export type CallOutcome = { ok: true; metric: MetricDoc } | { ok: false; metric: MetricDoc; error: ErrorDoc };
+
+/**
+ * Builds the metrics document and validates it. A validation failure carries an ErrorDoc with stage validate.
+ * @throws only when the tokenizer is needed and cannot be loaded.
+ */
+export async function evaluateCall(recording: Recording, ctx: MeasureContext): Promise<CallOutcome> {
+  const metric = await buildMetric(recording, ctx);
+  const failure = validateMetric(metric);
+  if (!failure) return { ok: true, metric };
+  const error = buildErrorDoc({
+    provider: ctx.provider,
+    model_name: ctx.modelId,
+    ts: metric.gen_ts,
+    stage: 'validate',
+    error_kind: failure.kind,
+    message: `Invalid result from ${ctx.provider}/${ctx.modelId}: ${failure.message}`,
+    http_status: null,
+    run_id: ctx.runId,
+    benchmark_profile_id: ctx.profileId,
+    runner: ctx.runner,
+  });
+  return { ok: false, metric, error };
+}
+
+/**
+ * The SPEC 4.1 document for one recorded call, measured from its last `request` event (an
+ * adapter that retries inside one call starts measurement again).
+ * @throws only when the tokenizer is needed and cannot be loaded.
+ */
+export async function buildMetric(recording: Recording, ctx: MeasureContext): Promise<MetricDoc> {
+  const { events } = recording;
+  let lastRequest = -1;
+  let requestsSeen = 0;
+  let maxBudget = ctx.previousMaxTokens ?? 0;
+  events.forEach((ev, i) => {
+    if (ev.type !== 'request') return;
+    lastRequest = i;
+    requestsSeen += 1;
+    maxBudget = Math.max(maxBudget, ev.maxTokens);
+  });
+  const request = lastRequest >= 0 ? (events[lastRequest] as Extract<StreamEvent, { type: 'request' }>) : null;
+  const after = events.slice(lastRequest + 1);
+  const t0 = request?.t ?? recording.startT;
+  const requestedTokens = request?.maxTokens ?? ctx.fallbackMaxTokens;
+  if (maxBudget === 0) maxBudget = requestedTokens;
+
+  const sec = (t: number) => (t - t0) / 1000;
+  const deltas = after.filter(
+    (e): e is Extract<StreamEvent, { type: 'text' | 'reasoning' }> => (e.type === 'text' || e.type === 'reasoning') && e.text !== '',
+  );
+  const firstText = deltas.find((e) => e.type === 'text');
+  const firstReasoning = deltas.find((e) => e.type === 'reasoning');
+  // A first_byte event is the adapter's word for "the stream began"; without one, the first
+  // event of any kind after the request is the first byte.
+  const firstByte = after.find((e) => e.type === 'first_byte') ?? after[0];
+  const finish = [...after].reverse().find((e): e is Extract<StreamEvent, { type: 'finish' }> => e.type === 'finish');
+  const usageEvents = after.filter((e): e is Extract<StreamEvent, { type: 'usage' }> => e.type === 'usage').map((e) => e.usage);
+  const usage = mergeUsage(usageEvents);
+
+  const text = deltas.filter((d) => d.type === 'text').map((d) => d.text).join('');
+  const reasoningText = deltas.filter((d) => d.type === 'reasoning').map((d) => d.text).join('');
+  const streamedReasoning = reasoningText.length > 0;
+
+  let outputTokens: number;
+  let reasoningTokens: number | null;
+  let tokenSource: TokenSource;
+  if (usage.outputTokens !== null) {
+    outputTokens = usage.outputTokens;
+    reasoningTokens = usage.reasoningTokens;
+    // The mock's usage is part of its simulation, not a provider's report.
+    tokenSource = ctx.provider === 'mock' ? 'simulated' : 'provider_usage';
+  } else {
+    // Only when the provider reported no output count: a real tokenizer over what streamed.
+    // Never the number of chunks, which says nothing about tokens.
+    const visible = await countTokens(text);
+    const reasoning = streamedReasoning ? await countTokens(reasoningText) : null;
+    outputTokens = visible + (reasoning ?? 0);
+    reasoningTokens = reasoning ?? usage.reasoningTokens;
+    tokenSource = 'tokenizer';
+  }
+  const visibleTokens =
+    reasoningTokens !== null ? Math.max(0, outputTokens - reasoningTokens) : streamedReasoning ? null : outputTokens;
+
+  const generateTime = sec(recording.endT);
+  const tokensPerSecond = outputTokens / generateTime;
+  const gaps = deltas.slice(1).map((d, i) => d.t - deltas[i]!.t);
+  const first = deltas[0];
+  const last = deltas[deltas.length - 1];
+  const decodeSpan = first && last ? (last.t - first.t) / 1000 : 0;
+  const runTs = new Date(ctx.wallOffsetMs + t0);
+
+  return {
+    provider: ctx.provider,
+    model_name: ctx.modelId,
+    run_ts: runTs,
+    gen_ts: new Date(runTs.getTime() + generateTime * 1000),
+    tokens_per_second: tokensPerSecond,
+    generate_time: generateTime,
+    time_to_first_token: firstText ? sec(firstText.t) : null,
+    output_tokens: outputTokens,
+    requested_tokens: requestedTokens,
+    generated_tokens_per_second: tokensPerSecond,
+    visible_tokens_per_second: visibleTokens === null ? null : visibleTokens / generateTime,
+    temperature: request ? request.temperature : null,
+    misc: { ...(request?.applied ?? {}), ...(ctx.provider === 'mock' ? { mock: true } : {}) },
+    times_between_tokens: gaps.map((g) => g / 1000),
+    metrics_schema_version: METRICS_SCHEMA_VERSION,
+
+    run_id: ctx.runId,
+    generated_output_tokens: outputTokens,
+    visible_output_tokens: visibleTokens,
+    reasoning_tokens: reasoningTokens,
+    input_tokens: usage.inputTokens,
+    cached_input_tokens: usage.cachedInputTokens,
+    total_tokens: usage.totalTokens,
+    token_source: tokenSource,
+    request_mode: request?.mode ?? 'unknown',
+    ttft_available: firstText !== undefined,
+    time_to_first_byte: firstByte ? sec(firstByte.t) : null,
+    time_to_first_reasoning_token: firstReasoning ? sec(firstReasoning.t) : null,
+    decode_tokens_per_second: deltas.length >= 2 && decodeSpan > 0 ? (outputTokens - 1) / decodeSpan : null,
+    chunk_count: deltas.length,
+    inter_chunk_ms: percentiles(gaps),
+    provider_latency_ms: finish?.providerLatencyMs ?? null,
+    finish_reason: finish?.reason ?? null,
+    raw_finish_reason: finish?.rawReason ?? null,
+    response_id: finish?.responseId ?? null,
+    attempts_count: (ctx.previousAttempts ?? 0) + Math.max(1, requestsSeen),
+    max_output_tokens_attempted: maxBudget,
+    reasoning_effort: request?.reasoningEffort ?? null,
+    validation_policy: validationPolicyFor(ctx.provider),
+    benchmark_profile_id: ctx.profileId,
+    runner: ctx.runner,
+    ...(ctx.provider === 'mock' ? { mock: true } : {}),
+    sweep_started_at: ctx.sweepStartedAt ?? null,
+    raw_usage: usageEvents.length > 0 ? usageEvents.map((u) => u.raw ?? null) : null,
+  };
+}
+
+export function validationPolicyFor(provider: string): ValidationPolicy {
+  return STRICT_BUDGET_PROVIDERS.has(provider) ? 'strict_pm10' : 'visible_nonzero';
+}
+
+export interface ValidationFailure {
+  kind: ErrorKind;
+  message: string;
+}
+
+/** SPEC 6: a call that returned can still be a failure. Returns null when the result is valid. */
+export function validateMetric(m: MetricDoc): ValidationFailure | null {
+  if (!(m.output_tokens > 0)) return { kind: 'unknown', message: `no output tokens (finish reason ${m.finish_reason ?? 'unknown'})` };
+  if (!Number.isFinite(m.tokens_per_second) || m.tokens_per_second <= 0) {
+    return {
+      kind: 'unknown',
+      message: `tokens per second ${m.tokens_per_second} is not a positive number (${m.output_tokens} tokens in ${m.generate_time} s)`,
+    };
+  }
+  if (!m.ttft_available) {
+    if (m.finish_reason === 'length') {
+      const spent = m.reasoning_tokens !== null ? ` on ${m.reasoning_tokens} reasoning tokens` : '';
+      return {
+        kind: 'budget_exhausted',
+        message: `no visible text: the token budget of ${m.requested_tokens} ran out${spent} before any visible text`,
+      };
+    }
+    return { kind: 'unknown', message: `no visible text (finish reason ${m.finish_reason ?? 'unknown'}, ${m.output_tokens} output tokens)` };
+  }
+  if (m.validation_policy === 'strict_pm10' && Math.abs(m.output_tokens - m.requested_tokens) > 0.1 * m.requested_tokens) {
+    return { kind: 'unknown', message: `output_tokens ${m.output_tokens} not within 10% of requested ${m.requested_tokens}` };
+  }
+  return null;
+}
+
+/** Several usage events may arrive (OpenAI-compatible final chunk, Anthropic start + delta): later non-null fields win. */
+function mergeUsage(list: Usage[]): Omit<Usage, 'raw'> {
+  const out: Omit<Usage, 'raw'> = {
+    inputTokens: null,
+    outputTokens: null,
+    reasoningTokens: null,
+    cachedInputTokens: null,
+    totalTokens: null,
+  };
+  for (const u of list) {
+    for (const k of Object.keys(out) as Array<keyof typeof out>) {
+      const v = u[k];
+      if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+    }
+  }
+  return out;
+}
+
+/** Linear-interpolated percentiles of the gaps between deltas; all null when there are none. */
+export function percentiles(values: number[]): InterChunkMs {
+  if (values.length === 0) return { p50: null, p90: null, p99: null, max: null };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (p: number) => {
+    const pos = (sorted.length - 1) * p;
+    const lo = Math.floor(pos);
+    const hi = Math.ceil(pos);
+    return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  };
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
+let encoder: Promise<(text: string) => number> | null = null;
+
+/**
+ * Counts tokens with a real BPE tokenizer (o200k_base, the GPT-4o/o-series encoding). Loaded
+ * on first use: its rank table is large and most sweeps never need it.
+ */
+export async function countTokens(text: string): Promise<number> {
+  if (text === '') return 0;
+  encoder ??= import('gpt-tokenizer/encoding/o200k_base').then((m) => (t: string) => m.countTokens(t));
+  return (await encoder)(text);
+}

@@ -1,0 +1,83 @@
+// What every provider adapter in lib/bench/providers/ implements: stream one chat call and yield
+// timed events. Measurement (lib/bench/measure.ts) turns the events of any provider into the
+// metrics document, so all providers are measured by the same code.
+import type { Config, ProviderName } from '../config.ts';
+
+export interface ProviderRequest {
+  provider: ProviderName;
+  modelId: string;
+  /** The model's quirks from the models collection (omit_temperature, region, …). */
+  misc: Record<string, unknown>;
+  prompt: string;
+  /** The profile's budget; an adapter may raise it (OpenAI reasoning models) and says so in its request event. */
+  maxTokens: number;
+  /** null: do not send a temperature. */
+  temperature: number | null;
+  /** Aborts the call: per-call timeout, stall timeout, sweep deadline. */
+  signal: AbortSignal;
+  /** Monotonic clock in milliseconds (performance.now in production, a fake in tests). */
+  now: () => number;
+  config: Config;
+}
+
+export interface Usage {
+  inputTokens: number | null;
+  /** All generated tokens, reasoning included. */
+  outputTokens: number | null;
+  reasoningTokens: number | null;
+  cachedInputTokens: number | null;
+  totalTokens: number | null;
+  /** The provider's usage object as received. */
+  raw: unknown;
+}
+
+/**
+ * Timed events. `t` is the monotonic clock read when the chunk carrying the event arrived.
+ * An adapter that retries inside one call (OpenAI: larger budget, dropped parameter)
+ * yields a new `request` event; measurement restarts from it.
+ */
+export type StreamEvent =
+  | {
+      type: 'request';
+      t: number;
+      /** e.g. openai_responses_stream, openai_chat_stream, anthropic_messages_stream, bedrock_converse_stream. */
+      mode: string;
+      /** The max-tokens budget actually sent. */
+      maxTokens: number;
+      /** The temperature actually sent; null when omitted. */
+      temperature: number | null;
+      reasoningEffort: string | null;
+      /** The quirks that were applied to this request (recorded as the row's misc). */
+      applied: Record<string, unknown>;
+    }
+  /** The first stream event of any kind (role chunk, ping, message_start, …). */
+  | { type: 'first_byte'; t: number }
+  | { type: 'text'; t: number; text: string }
+  | { type: 'reasoning'; t: number; text: string }
+  /** Usage as reported; several may arrive, later non-null fields win. */
+  | { type: 'usage'; t: number; usage: Usage }
+  | {
+      type: 'finish';
+      t: number;
+      /** Normalised: stop | length | content_filter | tool_calls | other. */
+      reason: string | null;
+      rawReason: string | null;
+      responseId: string | null;
+      /** Provider's own timing where it reports one (Bedrock metrics.latencyMs). */
+      providerLatencyMs: number | null;
+    };
+
+export type ProviderStream = (req: ProviderRequest) => AsyncIterable<StreamEvent>;
+
+/** Maps a provider's raw finish reason to stop | length | content_filter | tool_calls | other. */
+export function normalizeFinishReason(raw: string | null | undefined): string | null {
+  if (raw === null || raw === undefined || raw === '') return null;
+  const r = raw.toLowerCase();
+  if (['stop', 'end_turn', 'stop_sequence', 'completed', 'complete', 'eos'].includes(r)) return 'stop';
+  if (['length', 'max_tokens', 'max_output_tokens', 'incomplete'].includes(r)) return 'length';
+  if (['content_filter', 'content_filtered', 'safety', 'guardrail_intervened', 'refusal', 'recitation'].includes(r)) {
+    return 'content_filter';
+  }
+  if (['tool_calls', 'tool_use', 'function_call'].includes(r)) return 'tool_calls';
+  return 'other';
+}

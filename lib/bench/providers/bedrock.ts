@@ -1,0 +1,181 @@
+// Amazon Bedrock through the AWS SDK's ConverseStream: one API for every model family, with
+// usage and Bedrock's own latency in the final `metadata` event. Credentials come from the
+// SDK's default chain (environment, shared profile, web identity, container or instance
+// role), which is why this file never looks at keys itself.
+import { BedrockRuntimeClient, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import type { ConverseStreamCommandInput, ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
+import { BenchError } from '../../errors.ts';
+import { normalizeFinishReason } from '../provider-stream.ts';
+import type { ProviderRequest, StreamEvent, Usage } from '../provider-stream.ts';
+
+const MODE = 'bedrock_converse_stream';
+
+/**
+ * The AWS region to call for a model: `misc.region` when set, else `us-west-2` for ids
+ * containing `opus` or `llama3-1` (served on demand there only), else `fallback`.
+ * @throws BenchError when misc.region is set but is not a region name.
+ */
+export function bedrockRegion(modelId: string, misc: Record<string, unknown>, fallback: string): string {
+  const region = misc.region;
+  if (region !== undefined && region !== null) {
+    if (typeof region !== 'string' || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region.trim())) {
+      throw new BenchError(`misc.region of bedrock/${modelId} must be a region name such as us-west-2 (got ${JSON.stringify(region)})`, {
+        kind: 'unknown',
+        stage: 'load_provider',
+      });
+    }
+    return region.trim();
+  }
+  const id = modelId.toLowerCase();
+  if (id.includes('opus') || id.includes('llama3-1')) return 'us-west-2';
+  return fallback;
+}
+
+// One client per region (and endpoint) for the process: the client holds the resolved
+// credentials and its HTTP/2 handler, so building one per call would re-run the credential
+// chain each time.
+const clients = new Map<string, BedrockRuntimeClient>();
+
+function clientFor(region: string, endpoint: string | null): BedrockRuntimeClient {
+  const key = `${region} ${endpoint ?? ''}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = new BedrockRuntimeClient({
+      region,
+      // The runner decides retries and records them (SPEC 8); the SDK must not retry behind it.
+      maxAttempts: 1,
+      ...(endpoint ? { endpoint } : {}),
+    });
+    clients.set(key, client);
+  }
+  return client;
+}
+
+/**
+ * Streams one ConverseStream call and yields timed events.
+ * @throws BenchError (auth, load_provider) when no AWS credentials can be found; SDK errors
+ * (ThrottlingException, AccessDeniedException, stream exception events, …) propagate as
+ * thrown for classifyError; the abort reason of `req.signal` when it fired; BenchError
+ * (network) when the stream ends before `messageStop`.
+ */
+export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<StreamEvent> {
+  const label = `bedrock/${req.modelId}`;
+  const region = bedrockRegion(req.modelId, req.misc, req.config.providers.bedrock.defaultRegion);
+  const extra = req.misc.additional_model_request_fields;
+  if (extra !== undefined && extra !== null && (typeof extra !== 'object' || Array.isArray(extra))) {
+    throw new BenchError(`misc.additional_model_request_fields of ${label} must be an object`, {
+      kind: 'unknown',
+      stage: 'load_provider',
+    });
+  }
+  const omitTemperature = req.temperature === null || req.misc.omit_temperature === true;
+  const temperature = omitTemperature ? null : req.temperature;
+  const input: ConverseStreamCommandInput = {
+    modelId: req.modelId,
+    messages: [{ role: 'user', content: [{ text: req.prompt }] }],
+    inferenceConfig: { maxTokens: req.maxTokens, ...(temperature !== null ? { temperature } : {}) },
+    ...(extra ? { additionalModelRequestFields: extra as NonNullable<ConverseStreamCommandInput['additionalModelRequestFields']> } : {}),
+  };
+  // The region is recorded with the quirks: the same model measures differently per region.
+  const applied: Record<string, unknown> = { region };
+  if (req.misc.omit_temperature === true) applied.omit_temperature = true;
+  if (extra) applied.additional_model_request_fields = extra;
+
+  const client = clientFor(region, req.config.providers.bedrock.runtimeEndpoint);
+  // Aborting `local` stops the HTTP/2 stream when the caller stops reading early.
+  const local = new AbortController();
+  const signal = AbortSignal.any([req.signal, local.signal]);
+  let completed = false;
+  try {
+    yield { type: 'request', t: req.now(), mode: MODE, maxTokens: req.maxTokens, temperature, reasoningEffort: null, applied };
+
+    let stream: AsyncIterable<ConverseStreamOutput>;
+    let responseId: string | null;
+    try {
+      const response = await client.send(new ConverseStreamCommand(input), { abortSignal: signal });
+      if (!response.stream) throw new BenchError(`Cannot stream ${label}: the response has no event stream`, { kind: 'unknown', stage: 'generate' });
+      stream = response.stream;
+      responseId = response.$metadata.requestId ?? null;
+    } catch (err) {
+      throw settled(err, req.signal, label);
+    }
+
+    let sawEvent = false;
+    let rawReason: string | null | undefined;
+    let metadataSeen = false;
+    let providerLatencyMs: number | null = null;
+    let finished = false;
+    try {
+      for await (const event of stream) {
+        const t = req.now();
+        if (!sawEvent) {
+          sawEvent = true;
+          yield { type: 'first_byte', t };
+        }
+        if (event.contentBlockDelta) {
+          const delta = event.contentBlockDelta.delta;
+          // Signature-only and redacted reasoning deltas carry no text to time.
+          if (delta?.text) yield { type: 'text', t, text: delta.text };
+          else if (delta?.reasoningContent?.text) yield { type: 'reasoning', t, text: delta.reasoningContent.text };
+        } else if (event.messageStop) {
+          rawReason = event.messageStop.stopReason ?? null;
+        } else if (event.metadata) {
+          metadataSeen = true;
+          const latency = event.metadata.metrics?.latencyMs;
+          providerLatencyMs = typeof latency === 'number' ? latency : null;
+          const u = event.metadata.usage;
+          if (u) yield { type: 'usage', t, usage: usageOf(u) };
+        }
+        if (!finished && rawReason !== undefined && metadataSeen) {
+          finished = true;
+          yield finishEvent(t, rawReason, responseId, providerLatencyMs);
+        }
+      }
+    } catch (err) {
+      throw settled(err, req.signal, label);
+    }
+    if (req.signal.aborted) throw settled(new Error('aborted'), req.signal, label);
+    if (rawReason === undefined) {
+      throw new BenchError(`Cannot stream ${label}: the event stream ended before messageStop`, { kind: 'network', stage: 'generate' });
+    }
+    // Bedrock always ends with `metadata`; should it not, finish with what we have.
+    if (!finished) yield finishEvent(req.now(), rawReason, responseId, providerLatencyMs);
+    completed = true;
+  } finally {
+    if (!completed) local.abort();
+  }
+}
+
+function finishEvent(t: number, rawReason: string | null, responseId: string | null, providerLatencyMs: number | null): StreamEvent {
+  return { type: 'finish', t, reason: normalizeFinishReason(rawReason), rawReason, responseId, providerLatencyMs };
+}
+
+function usageOf(u: { inputTokens?: number | undefined; outputTokens?: number | undefined; totalTokens?: number | undefined; cacheReadInputTokens?: number | undefined }): Usage {
+  const n = (v: number | undefined): number | null => (typeof v === 'number' ? v : null);
+  return {
+    inputTokens: n(u.inputTokens),
+    outputTokens: n(u.outputTokens),
+    // ConverseStream reports reasoning tokens inside outputTokens, never apart.
+    reasoningTokens: null,
+    cachedInputTokens: n(u.cacheReadInputTokens),
+    totalTokens: n(u.totalTokens),
+    raw: u,
+  };
+}
+
+/**
+ * The error to throw for a failed call: the caller's abort reason when its signal fired (the
+ * SDK reports an aborted HTTP/2 stream as a generic stream error), a BenchError for missing
+ * credentials, and anything else as thrown, for classifyError.
+ */
+function settled(err: unknown, signal: AbortSignal, label: string): unknown {
+  if (signal.aborted) return signal.reason ?? err;
+  if (err instanceof Error && err.name === 'CredentialsProviderError') {
+    return new BenchError(`Cannot stream ${label}: no AWS credentials found (${err.message})`, {
+      kind: 'auth',
+      stage: 'load_provider',
+      cause: err,
+    });
+  }
+  return err;
+}

@@ -1,0 +1,238 @@
+// The sweep (SPEC 8): benchmark every due model once and record each result as soon as it is
+// known. The parts live beside it: which models are due (due.ts), lanes and concurrency
+// (lanes.ts), one call with its retries, timeouts and stall watch (call.ts), and what is
+// printed (output.ts). The sweep has a deadline below the timer period.
+//
+// The edges are injected: where results go (`sink`: the store, or the remote runner's HTTP
+// sink), which models to run, the provider loader, the clocks and the logger.
+import { randomUUID } from 'node:crypto';
+import type { Config, ProviderName } from '../config.ts';
+import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import type { ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
+import type { InsertResult } from '../store/store.ts';
+import { benchmarkModel, describeAbort } from './call.ts';
+import { seconds, systemClock, type SweepClock } from './clock.ts';
+import { partitionDue, type SweepModel } from './due.ts';
+import { runLanes } from './lanes.ts';
+import type { ProviderStream } from './provider-stream.ts';
+
+export type Outcome = 'ok' | 'failed' | 'skipped_fresh' | 'skipped_deadline';
+
+export interface ModelResult {
+  provider: ProviderName;
+  modelId: string;
+  outcome: Outcome;
+  /** The metrics document (also present for a validation failure, which is recorded as an error). */
+  metric: MetricDoc | null;
+  /** The error recorded for a failed call. */
+  error: ErrorDoc | null;
+  /** Calls made, retries included (0 when skipped). */
+  attempts: number;
+  /** Why the model was skipped. */
+  skipReason: string | null;
+  /** The result could not be written: the message of the failed write. */
+  writeError: string | null;
+}
+
+/** Where results go. A store satisfies it; so does the remote runner's HTTP sink. Both throw on a failed write. */
+export interface ResultSink {
+  insertMetric(doc: MetricDoc): Promise<InsertResult>;
+  insertError(doc: ErrorDoc): Promise<InsertResult>;
+}
+
+export interface SweepSummary {
+  /** Models given to the sweep. */
+  models: number;
+  /** Models that were called. */
+  ran: number;
+  ok: number;
+  failed: number;
+  skippedFresh: number;
+  skippedDeadline: number;
+  writeFailures: number;
+  errorsByKind: Partial<Record<ErrorKind, number>>;
+  durationMs: number;
+  /** The sweep deadline passed or the sweep was aborted. */
+  interrupted: boolean;
+}
+
+export interface SweepResult {
+  results: ModelResult[];
+  summary: SweepSummary;
+}
+
+export interface SweepOptions {
+  config: Config;
+  models: SweepModel[];
+  sink: ResultSink;
+  loadProvider: (name: ProviderName) => Promise<ProviderStream>;
+  logger?: Logger;
+  clock?: SweepClock;
+  /** Benchmark models even when they have a fresh success. */
+  force?: boolean;
+  /** Calls at a time within one provider; defaults to config.bench.concurrencyPerProvider. */
+  concurrency?: number;
+  /** Aborts the whole sweep (SIGTERM): calls in flight are aborted and recorded, the rest skipped. */
+  signal?: AbortSignal;
+  /** Called as each model's result is known and written, in completion order. */
+  onResult?: (result: ModelResult) => void;
+  /** Called as each call starts. */
+  onStart?: (model: SweepModel) => void;
+}
+
+/**
+ * Runs one sweep. Never throws for a model's failure: each is recorded through the sink and
+ * returned. A sink that throws is logged, recorded as a stage `log` error where possible and
+ * counted in summary.writeFailures.
+ */
+export async function runSweep(options: SweepOptions): Promise<SweepResult> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? silentLogger;
+  const bench = config.bench;
+  const started = clock.now();
+  const results: ModelResult[] = [];
+  let writeFailures = 0;
+
+  // The deadline aborts calls in flight with a reason the error document can state.
+  const deadline = new AbortController();
+  const deadlineTimer = setTimeout(
+    () =>
+      deadline.abort(
+        new BenchError(`aborted at the sweep deadline (${seconds(bench.sweepDeadlineMs)} s after the sweep started)`, {
+          kind: 'timeout',
+          stage: 'timeout',
+        }),
+      ),
+    bench.sweepDeadlineMs,
+  );
+  const sweepSignal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+
+  const finish = (result: ModelResult) => {
+    results.push(result);
+    options.onResult?.(result);
+  };
+
+  const wallNow = clock.wallNow();
+  const sweepStartedAt = new Date(wallNow);
+  const { due, fresh } = partitionDue(options.models, { freshMinutes: bench.freshMinutes, wallNow, force: options.force ?? false });
+  for (const f of fresh) finish(skipped(f.model, 'skipped_fresh', f.reason));
+
+  const write = async (model: SweepModel, doc: { metric: MetricDoc } | { error: ErrorDoc }): Promise<string | null> => {
+    const error = await writeResult(options.sink, model, doc, { clock, logger, config });
+    if (error) writeFailures += 1;
+    return error;
+  };
+
+  try {
+    await runLanes(due, {
+      concurrency: options.concurrency ?? bench.concurrencyPerProvider,
+      loadProvider: options.loadProvider,
+      signal: sweepSignal,
+      skip: (model) => finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(sweepSignal.reason)}`)),
+      run: async (model, stream) => {
+        options.onStart?.(model);
+        const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
+        const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
+        finish({ ...base(model), ...call, writeError });
+      },
+    });
+  } finally {
+    clearTimeout(deadlineTimer);
+  }
+
+  const summary = summarize(results, { models: options.models.length, writeFailures, durationMs: clock.now() - started });
+  summary.interrupted = sweepSignal.aborted;
+  return { results, summary };
+}
+
+/**
+ * Writes one result. On failure logs it, records a stage `log` error where the sink still
+ * takes one, and returns the message; null when stored.
+ */
+async function writeResult(
+  sink: ResultSink,
+  model: SweepModel,
+  doc: { metric: MetricDoc } | { error: ErrorDoc },
+  o: { clock: SweepClock; logger: Logger; config: Config },
+): Promise<string | null> {
+  const target = `${model.provider}/${model.modelId}`;
+  try {
+    const status = 'metric' in doc ? await sink.insertMetric(doc.metric) : await sink.insertError(doc.error);
+    if (status === 'duplicate') o.logger.warn(`Result of ${target} was already stored (run_id ${'metric' in doc ? doc.metric.run_id : doc.error.run_id})`);
+    return null;
+  } catch (err) {
+    const c = classifyError(err);
+    const message = `Cannot store the result of ${target}: ${c.detail}`;
+    o.logger.error(message);
+    try {
+      await sink.insertError(
+        buildErrorDoc({
+          provider: model.provider,
+          model_name: model.modelId,
+          ts: new Date(o.clock.wallNow()),
+          stage: 'log',
+          error_kind: c.kind,
+          message,
+          http_status: c.httpStatus,
+          run_id: randomUUID(),
+          benchmark_profile_id: o.config.bench.profile.id,
+          runner: o.config.bench.runner,
+        }),
+      );
+    } catch (again) {
+      o.logger.error(`Cannot record the failed write of ${target} either: ${classifyError(again).detail}`);
+    }
+    return message;
+  }
+}
+
+/** Counts results into a summary (interrupted false; the sweep sets it). */
+export function summarize(results: ModelResult[], o: { models: number; writeFailures: number; durationMs: number }): SweepSummary {
+  const summary: SweepSummary = {
+    models: o.models,
+    ran: 0,
+    ok: 0,
+    failed: 0,
+    skippedFresh: 0,
+    skippedDeadline: 0,
+    writeFailures: o.writeFailures,
+    errorsByKind: {},
+    durationMs: o.durationMs,
+    interrupted: false,
+  };
+  for (const r of results) {
+    if (r.outcome === 'ok') summary.ok += 1;
+    if (r.outcome === 'failed') summary.failed += 1;
+    if (r.outcome === 'skipped_fresh') summary.skippedFresh += 1;
+    if (r.outcome === 'skipped_deadline') summary.skippedDeadline += 1;
+    if (r.error) summary.errorsByKind[r.error.error_kind] = (summary.errorsByKind[r.error.error_kind] ?? 0) + 1;
+  }
+  summary.ran = summary.ok + summary.failed;
+  return summary;
+}
+
+function base(model: SweepModel): ModelResult {
+  return {
+    provider: model.provider,
+    modelId: model.modelId,
+    outcome: 'ok',
+    metric: null,
+    error: null,
+    attempts: 0,
+    skipReason: null,
+    writeError: null,
+  };
+}
+
+function skipped(model: SweepModel, outcome: 'skipped_fresh' | 'skipped_deadline', reason: string): ModelResult {
+  return { ...base(model), outcome, skipReason: reason };
+}
+
+/** Why a sweep counts as not having run (exit 1), or null when it ran. Model failures alone are data. */
+export function sweepFailure(summary: SweepSummary): string | null {
+  if (summary.writeFailures > 0) return `${summary.writeFailures} result(s) could not be stored`;
+  if (summary.ran > 0 && summary.ok === 0) return `every call failed (${summary.failed} of ${summary.ran})`;
+  return null;
+}

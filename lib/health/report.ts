@@ -1,0 +1,330 @@
+// The daily health report (SPEC 10), collected from a store: every section is computed by
+// the store's report queries inside the database; this module only combines them with the
+// model list, the regression statistics and the clock. Nothing here mails or prints.
+import { execFile } from 'node:child_process';
+import type { ErrorKind } from '../store/documents.ts';
+import { redact } from '../log.ts';
+import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
+import type { FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, TimeWindow } from '../store/store.ts';
+
+const DAY_MS = 86_400_000;
+/** Days of history each model's window is compared with (SPEC 10: "their own previous 7 days"). */
+export const BASELINE_DAYS = 7;
+/** Days shown in each provider's sparkline. */
+export const SPARKLINE_DAYS = 7;
+/** A model is stale after this many sweep periods without a success (SPEC 10). */
+export const STALE_SWEEP_PERIODS = 3;
+const SPARK_BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
+
+export interface HealthReportOptions {
+  /** The end of the window (exclusive); the report's "now". */
+  now: Date;
+  /** Window length in days (default 1). */
+  days?: number;
+  /** config.bench.sweepPeriodMinutes: staleness is 3 of these without a success. */
+  sweepPeriodMinutes: number;
+  regression?: RegressionOptions;
+}
+
+export interface ProviderHealth {
+  provider: string;
+  successes: number;
+  errors: number;
+  /** errors / (successes + errors); null when the provider made no calls in the window. */
+  error_rate: number | null;
+}
+
+export interface StaleModel {
+  provider: string;
+  model_id: string;
+  /** The latest success ever; null when the model never succeeded. */
+  last_success: Date | null;
+}
+
+export interface SpeedRegression {
+  provider: string;
+  model_name: string;
+  metric: SpeedMetric;
+  baseline_median: number;
+  current_median: number;
+  /** How much worse the window's median is than the baseline's, in percent. */
+  worse_pct: number;
+  current_samples: number;
+  baseline_samples: number;
+  p_value: number;
+}
+
+export interface SparkDay {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  median_tokens_per_second: number | null;
+  count: number;
+}
+
+export interface ProviderSparkline {
+  provider: string;
+  days: SparkDay[];
+  /** One block character per day (▁ to █, scaled from 0 to the provider's best day), a space for a day without data. */
+  sparkline: string;
+}
+
+export interface SuggestedCommand {
+  /** A shell command to paste. */
+  command: string;
+  why: string;
+}
+
+export interface HealthReport {
+  generated_at: Date;
+  window: TimeWindow & { days: number };
+  baseline: TimeWindow;
+  sweep_period_minutes: number;
+  stale_after_minutes: number;
+  totals: { successes: number; errors: number; error_rate: number | null };
+  providers: ProviderHealth[];
+  /** Per provider and kind, most first. */
+  errors_by_kind: KindCount[];
+  /** Every (provider, model) with an error in the window, most errors first. */
+  failing_models: ModelErrorSummary[];
+  /** Models whose every call in the window failed. */
+  only_errors: ModelErrorSummary[];
+  new_fingerprints: FingerprintSummary[];
+  stale_models: StaleModel[];
+  regressions: SpeedRegression[];
+  sparklines: ProviderSparkline[];
+  suggested_commands: SuggestedCommand[];
+}
+
+/**
+ * Collects every section of the daily report from the store.
+ * @throws whatever the store throws (e.g. StoreError when it is unreachable).
+ */
+export async function collectHealthReport(store: Store, options: HealthReportOptions): Promise<HealthReport> {
+  const days = options.days ?? 1;
+  if (!(days > 0)) throw new RangeError(`days must be positive (got ${days})`);
+  const until = options.now;
+  const window: TimeWindow = { since: new Date(until.getTime() - days * DAY_MS), until };
+  const baseline: TimeWindow = { since: new Date(window.since.getTime() - BASELINE_DAYS * DAY_MS), until: window.since };
+  const lastDay = utcDayStart(new Date(until.getTime() - 1));
+  const sparkWindow: TimeWindow = { since: new Date(lastDay - (SPARKLINE_DAYS - 1) * DAY_MS), until };
+  const staleAfterMinutes = STALE_SWEEP_PERIODS * options.sweepPeriodMinutes;
+
+  // Sequential on purpose: SQLite answers synchronously anyway, and a Mongo server is
+  // spared a burst of parallel aggregations from a once-a-day job.
+  const counts = await store.countsByProvider(window);
+  const errorsByKind = await store.errorsByKind(window);
+  const failing = await store.errorsByModel(window);
+  const fingerprints = await store.newFingerprints(window);
+  const current = await store.metricSamples(window);
+  const previous = await store.metricSamples(baseline);
+  const daily = await store.dailyMedians(sparkWindow);
+  const models = await store.listModels({ benchmarkedOnly: true });
+  const lastSuccess = new Map((await store.lastSuccesses()).map((s) => [modelKey(s.provider, s.model_name), s.ts]));
+
+  const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
+  const successes = sum(providers.map((p) => p.successes));
+  const errors = sum(providers.map((p) => p.errors));
+
+  const staleBefore = until.getTime() - staleAfterMinutes * 60_000;
+  const stale: StaleModel[] = [];
+  for (const m of models) {
+    const last = lastSuccess.get(modelKey(m.provider, m.model_id)) ?? null;
+    // A model never run but added within the last three periods has not had its chance yet.
+    // Rows added upstream by mongosh may lack created_at: those count as old.
+    const addedAt = m.created_at instanceof Date ? m.created_at.getTime() : 0;
+    if (last ? last.getTime() >= staleBefore : addedAt >= staleBefore) continue;
+    stale.push({ provider: m.provider, model_id: m.model_id, last_success: last });
+  }
+  stale.sort((a, b) => (a.last_success?.getTime() ?? 0) - (b.last_success?.getTime() ?? 0) || byModel(a, b));
+
+  const onlyErrors = failing.filter((f) => f.successes === 0);
+  const benchmarked = new Set(models.map((m) => modelKey(m.provider, m.model_id)));
+
+  return {
+    generated_at: until,
+    window: { ...window, days },
+    baseline,
+    sweep_period_minutes: options.sweepPeriodMinutes,
+    stale_after_minutes: staleAfterMinutes,
+    totals: { successes, errors, error_rate: rate(errors, successes) },
+    providers,
+    errors_by_kind: errorsByKind,
+    failing_models: failing,
+    only_errors: onlyErrors,
+    new_fingerprints: fingerprints,
+    stale_models: stale,
+    regressions: findRegressions(current, previous, options.regression),
+    sparklines: buildSparklines(daily, {
+      providers: providers.map((p) => p.provider),
+      days: Array.from({ length: SPARKLINE_DAYS }, (_, i) => isoDay(lastDay - (SPARKLINE_DAYS - 1 - i) * DAY_MS)),
+    }),
+    suggested_commands: suggestCommands(onlyErrors, { benchmarked, since: window.since }),
+  };
+}
+
+/** Compares each model's window samples with its baseline samples; the flagged ones, worst first. */
+export function findRegressions(current: MetricSamples[], baseline: MetricSamples[], options: RegressionOptions = {}): SpeedRegression[] {
+  const before = new Map(baseline.map((b) => [modelKey(b.provider, b.model_name), b]));
+  const flagged: SpeedRegression[] = [];
+  for (const now of current) {
+    const then = before.get(modelKey(now.provider, now.model_name));
+    if (!then) continue;
+    for (const metric of ['tokens_per_second', 'time_to_first_token'] as const) {
+      const c = compareSpeed(metric, { current: now[metric], baseline: then[metric] }, options);
+      if (!c?.regressed) continue;
+      flagged.push({
+        provider: now.provider,
+        model_name: now.model_name,
+        metric,
+        baseline_median: c.baselineMedian,
+        current_median: c.currentMedian,
+        worse_pct: c.worsePct,
+        current_samples: c.currentN,
+        baseline_samples: c.baselineN,
+        p_value: c.pValue,
+      });
+    }
+  }
+  return flagged.sort((a, b) => b.worse_pct - a.worse_pct || byModel(a, b));
+}
+
+/**
+ * A sparkline of values, one block per value scaled from 0 to the largest (so a 30% drop
+ * looks like a 30% drop, not like a fall to the floor); null is a gap (a space).
+ */
+export function sparkline(values: ReadonlyArray<number | null>): string {
+  const max = Math.max(0, ...values.filter((v): v is number => v !== null && Number.isFinite(v)));
+  return values
+    .map((v) => {
+      if (v === null || !Number.isFinite(v)) return ' ';
+      if (max <= 0) return SPARK_BLOCKS[0];
+      const level = Math.min(SPARK_BLOCKS.length - 1, Math.max(0, Math.ceil((v / max) * SPARK_BLOCKS.length) - 1));
+      return SPARK_BLOCKS[level];
+    })
+    .join('');
+}
+
+function buildSparklines(
+  daily: Array<{ provider: string; day: string; median_tokens_per_second: number; count: number }>,
+  frame: { providers: string[]; days: string[] },
+): ProviderSparkline[] {
+  const names = [...new Set([...frame.providers, ...daily.map((d) => d.provider)])].sort();
+  return names.map((provider) => {
+    const byDay = new Map(daily.filter((d) => d.provider === provider).map((d) => [d.day, d]));
+    const days = frame.days.map((day) => {
+      const d = byDay.get(day);
+      return { day, median_tokens_per_second: d ? d.median_tokens_per_second : null, count: d?.count ?? 0 };
+    });
+    return { provider, days, sparkline: sparkline(days.map((d) => d.median_tokens_per_second)) };
+  });
+}
+
+/**
+ * Copy-paste commands for what the report shows: a model whose every call in the window
+ * failed, and only with hard_model errors (404, retired, "end of its life"), is a candidate
+ * for `models.ts disable`. Mixed failures (rate limits, timeouts) are left to a person.
+ */
+export function suggestCommands(onlyErrors: ModelErrorSummary[], context: { benchmarked: Set<string>; since: Date }): SuggestedCommand[] {
+  const out: SuggestedCommand[] = [];
+  for (const m of onlyErrors) {
+    const kinds = Object.keys(m.error_kinds) as ErrorKind[];
+    if (kinds.length !== 1 || kinds[0] !== 'hard_model') continue;
+    if (!context.benchmarked.has(modelKey(m.provider, m.model_name))) continue;
+    const reason = `hard_model errors only since ${isoDay(context.since.getTime())}: ${truncate(redact(m.last_message), 120)}`;
+    out.push({
+      command: ['npx', 'tsx', 'scripts/models.ts', 'disable', m.provider, m.model_name, '--reason', reason].map(shellQuote).join(' '),
+      why: `${m.provider}/${m.model_name}: ${m.errors} hard_model error${m.errors === 1 ? '' : 's'} and no success in the window`,
+    });
+  }
+  return out;
+}
+
+/** Quotes a word for a POSIX shell: safe words as they are, anything else in single quotes. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface UnitFailure {
+  unit: string;
+  host: string;
+  /** The unit's latest journal lines; empty when the journal could not be read. */
+  journal: string[];
+  /** Why there are no journal lines, when there are none. */
+  journal_note: string | null;
+}
+
+export type RunCommand = (file: string, args: string[]) => Promise<{ stdout: string; stderr?: string }>;
+
+/** systemd unit names: letters, digits and ":-_.\@", with a type suffix. */
+export function isUnitName(unit: string): boolean {
+  return /^[A-Za-z0-9:_.\\@-]+\.(service|timer|socket|target|mount|path|scope|slice)$/.test(unit);
+}
+
+/**
+ * Reads a failed unit's last 50 journal lines for the failure mail. Never throws: when
+ * journalctl is missing or fails (no journal on this machine, no permission), the note says
+ * why and the mail goes out without the lines.
+ */
+export async function collectUnitFailure(unit: string, options: { host: string; run?: RunCommand }): Promise<UnitFailure> {
+  const run = options.run ?? runCommand;
+  try {
+    const { stdout, stderr } = await run('journalctl', ['-u', unit, '-n', '50', '--no-pager']);
+    const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+    // journalctl prints "-- No entries --" (exit 0) when it has nothing for the unit.
+    const entries = lines.filter((l) => !/^-- (No entries|Journal begins|Logs begin)/.test(l));
+    return {
+      unit,
+      host: options.host,
+      journal: entries.map(redact),
+      journal_note: entries.length === 0 ? `journalctl -u ${unit} returned no entries${stderr?.trim() ? ` (${redact(oneLine(stderr))})` : ''}` : null,
+    };
+  } catch (err) {
+    const e = err as { message?: string; stderr?: string; code?: unknown };
+    const why = e.code === 'ENOENT' ? 'journalctl is not installed' : oneLine(String(e.stderr || e.message || err));
+    return { unit, host: options.host, journal: [], journal_note: `journal unavailable: ${redact(why)}` };
+  }
+}
+
+function runCommand(file: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { timeout: 15_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stderr }));
+      else resolve({ stdout, stderr });
+    });
+  });
+}
+
+function modelKey(provider: string, model: string): string {
+  return `${provider}\u0000${model}`;
+}
+
+function byModel(a: { provider: string; model_name?: string; model_id?: string }, b: typeof a): number {
+  return a.provider.localeCompare(b.provider) || (a.model_name ?? a.model_id ?? '').localeCompare(b.model_name ?? b.model_id ?? '');
+}
+
+function rate(errors: number, successes: number): number | null {
+  const total = errors + successes;
+  return total === 0 ? null : errors / total;
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
+
+function utcDayStart(d: Date): number {
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+}
+
+function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function truncate(s: string, n: number): string {
+  const one = oneLine(s);
+  return one.length <= n ? one : `${one.slice(0, n - 1)}…`;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}

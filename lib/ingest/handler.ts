@@ -1,0 +1,536 @@
+// The ingest server (SPEC 9) as a function from request to response, so tests call it
+// directly, plus the small node:http adapter that feeds it (body cap while reading, graceful
+// close). Remote runners post their results here; the store decides duplicates by run_id.
+//
+// Responses: 200 {"status":"accepted"} or {"status":"duplicate"} (the upstream Python runner
+// treats any 2xx without "status":"rejected" as success); 422 {"status":"rejected",…} for a
+// model the catalog does not have enabled (422, not 409 or 403: the request is well formed
+// and authorised, but its content cannot be accepted, and a retry will not change that until
+// the operator enables the model); every other failure is one JSON shape,
+// {"error":{"code","field","message"}}, with the codes in ERROR_CODES.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../config.ts';
+import type { ErrorDoc, MetricDoc, ModelDoc } from '../store/documents.ts';
+import { isBenchmarked } from '../store/documents.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../store/store.ts';
+import {
+  parseBatchEnvelope,
+  parseBatchItem,
+  parseErrorPayload,
+  parseMetricPayload,
+  type FieldIssue,
+  type Parsed,
+} from './schema.ts';
+
+export const ERROR_CODES = {
+  unauthorized: 401,
+  invalid_json: 400,
+  invalid_body: 400,
+  missing_field: 400,
+  invalid_field: 400,
+  invalid_query: 400,
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  store_unavailable: 503,
+  internal_error: 500,
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface IngestRequest {
+  method: string;
+  /** Path and query, as node:http gives it (`/runner-config?provider=groq`). */
+  url: string;
+  /** Lower-case header names, as node:http gives them. */
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer | string;
+}
+
+export interface IngestResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type Outcome = 'accepted' | 'duplicate' | 'rejected' | 'invalid' | 'unauthorized' | 'failed';
+
+export interface IngestStats {
+  /** Documents by outcome (a batch counts each item). */
+  accepted: number;
+  duplicate: number;
+  rejected: number;
+  invalid: number;
+  unauthorized: number;
+  failed: number;
+  /** Warning lines not written because too many came at once. */
+  suppressedLogLines: number;
+}
+
+export type IngestHandler = ((req: IngestRequest) => Promise<IngestResponse>) & {
+  /** Counts since the handler was created, for the server's periodic summary line. */
+  stats(): IngestStats;
+};
+
+export interface IngestHandlerOptions {
+  store: Store;
+  config: Config;
+  logger: Logger;
+  /** Monotonic milliseconds, for the models cache and log throttling. */
+  now?: () => number;
+  /** How long the enabled-models lookup is cached (default 5 s). */
+  modelsCacheMs?: number;
+  /** How long GET /health waits for the store (default 2 s). */
+  healthTimeoutMs?: number;
+}
+
+const ROUTES: Record<string, readonly string[]> = {
+  '/ingest': ['POST'],
+  '/ingest/error': ['POST'],
+  '/ingest/batch': ['POST'],
+  '/runner-config': ['GET'],
+  '/health': ['GET'],
+};
+
+// A flood of bad requests must not flood the journal: at most this many warning lines per
+// minute; the rest are counted and reported in the periodic summary.
+const WARN_LINES_PER_MINUTE = 20;
+const STORE_UNAVAILABLE = 'the store is unavailable; retry later';
+
+/** Thrown by store calls inside the handler, so a store outage answers 503 (retry later), not 500. */
+class StoreFailure extends Error {
+  override name = 'StoreFailure';
+}
+
+type ItemResult =
+  | { status: 'accepted' | 'duplicate'; run_id: string }
+  | { status: 'rejected'; run_id: string; code: string; reason: string }
+  | { status: 'invalid'; error: FieldIssue }
+  | { status: 'failed'; run_id?: string; error: { code: 'store_unavailable'; message: string } };
+
+/**
+ * Builds the ingest handler. The handler never throws: unexpected errors are logged and
+ * answered with a plain 500.
+ */
+export function createIngestHandler(options: IngestHandlerOptions): IngestHandler {
+  const { store, config, logger } = options;
+  const now = options.now ?? (() => performance.now());
+  const cacheMs = options.modelsCacheMs ?? 5000;
+  const healthTimeoutMs = options.healthTimeoutMs ?? 2000;
+  const keyDigest = config.ingest.apiKey ? digest(config.ingest.apiKey) : null;
+  const stats: IngestStats = {
+    accepted: 0,
+    duplicate: 0,
+    rejected: 0,
+    invalid: 0,
+    unauthorized: 0,
+    failed: 0,
+    suppressedLogLines: 0,
+  };
+  let warnWindowStart = -Infinity;
+  let warnLinesInWindow = 0;
+
+  function warn(line: string): void {
+    const t = now();
+    if (t - warnWindowStart >= 60_000) {
+      warnWindowStart = t;
+      warnLinesInWindow = 0;
+    }
+    if (warnLinesInWindow < WARN_LINES_PER_MINUTE) {
+      warnLinesInWindow += 1;
+      logger.warn(line);
+    } else {
+      stats.suppressedLogLines += 1;
+    }
+  }
+
+  // Enabled models per provider, cached briefly so a burst of results does not query the
+  // store per request. Loads are shared by concurrent requests.
+  const cache = new Map<string, { at: number; models: Map<string, ModelDoc> }>();
+  const loading = new Map<string, Promise<Map<string, ModelDoc>>>();
+
+  async function enabledModels(provider: string): Promise<Map<string, ModelDoc>> {
+    const hit = cache.get(provider);
+    if (hit && now() - hit.at < cacheMs) return hit.models;
+    let pending = loading.get(provider);
+    if (!pending) {
+      pending = storeCall(() => store.listModels({ provider, benchmarkedOnly: true }))
+        .then((list) => {
+          const models = new Map(list.filter(isBenchmarked).map((m) => [m.model_id, m]));
+          cache.set(provider, { at: now(), models });
+          return models;
+        })
+        .finally(() => loading.delete(provider));
+      loading.set(provider, pending);
+    }
+    return pending;
+  }
+
+  /** Null when the model is enabled; otherwise why not. */
+  async function modelRefusal(provider: string, modelName: string): Promise<{ code: string; reason: string } | null> {
+    if ((await enabledModels(provider)).has(modelName)) return null;
+    // Not in the cached list: ask the store, so a model enabled a moment ago is not refused
+    // for the cache's lifetime, and the reason is precise.
+    const model = await storeCall(() => store.getModel(provider, modelName));
+    const target = `${provider}/${modelName}`;
+    if (!model) return { code: 'model_unknown', reason: `model ${target} is not in the catalog` };
+    if (isBenchmarked(model)) {
+      cache.get(provider)?.models.set(modelName, model);
+      return null;
+    }
+    if (model.deprecated === true) return { code: 'model_deprecated', reason: `model ${target} is deprecated` };
+    return { code: 'model_disabled', reason: `model ${target} is disabled${model.disabled_reason ? ` (${model.disabled_reason})` : ''}` };
+  }
+
+  async function ingestOne(type: 'metric' | 'error', payload: unknown): Promise<ItemResult> {
+    const parsed: Parsed<MetricDoc | ErrorDoc> = type === 'metric' ? parseMetricPayload(payload) : parseErrorPayload(payload);
+    if (!parsed.ok) return { status: 'invalid', error: parsed.issue };
+    const doc = parsed.value;
+    const refusal = await modelRefusal(doc.provider, doc.model_name);
+    if (refusal) return { status: 'rejected', run_id: doc.run_id, ...refusal };
+    const result =
+      type === 'metric'
+        ? await storeCall(() => store.insertMetric(doc as MetricDoc))
+        : await storeCall(() => store.insertError(doc as ErrorDoc));
+    if (result !== 'stored' && result !== 'duplicate') throw new Error(`store answered ${String(result)} to an insert`);
+    return { status: result === 'stored' ? 'accepted' : 'duplicate', run_id: doc.run_id };
+  }
+
+  function count(r: ItemResult): void {
+    stats[r.status] += 1;
+  }
+
+  async function single(type: 'metric' | 'error', body: unknown, path: string): Promise<IngestResponse> {
+    const r = await ingestOne(type, body);
+    count(r);
+    switch (r.status) {
+      case 'accepted':
+      case 'duplicate':
+        return json(200, { status: r.status, run_id: r.run_id });
+      case 'rejected':
+        warn(`Ingest ${path}: rejected run ${r.run_id}: ${r.reason}`);
+        return json(422, { status: 'rejected', code: r.code, reason: r.reason, run_id: r.run_id });
+      case 'invalid':
+        warn(`Ingest ${path}: ${r.error.code}: ${r.error.message}`);
+        return errorResponse(r.error.code, r.error.message, r.error.field);
+      case 'failed':
+        return errorResponse('store_unavailable', STORE_UNAVAILABLE);
+    }
+  }
+
+  async function batch(body: unknown): Promise<IngestResponse> {
+    const envelope = parseBatchEnvelope(body);
+    if (!envelope.ok) {
+      stats.invalid += 1;
+      warn(`Ingest /ingest/batch: ${envelope.issue.code}: ${envelope.issue.message}`);
+      return errorResponse(envelope.issue.code, envelope.issue.message, envelope.issue.field);
+    }
+    // Field names in per-item errors are relative to the item (`type`) or its doc (`run_ts`).
+    const results: Array<ItemResult & { index: number }> = [];
+    let storeDown: string | null = null;
+    for (const [index, raw] of envelope.value.entries()) {
+      let r: ItemResult;
+      if (storeDown) {
+        // The store failed on an earlier item: do not wait on it again for every item left.
+        r = { status: 'failed', error: { code: 'store_unavailable', message: storeDown } };
+      } else {
+        const item = parseBatchItem(raw);
+        if (!item.ok) {
+          r = { status: 'invalid', error: item.issue };
+        } else {
+          try {
+            r = await ingestOne(item.value.type, item.value.doc);
+          } catch (err) {
+            if (!(err instanceof StoreFailure)) throw err;
+            // The detail goes to the journal only: a driver's message may name hosts or users.
+            logger.error(`Ingest /ingest/batch: item ${index} of ${envelope.value.length}: ${err.message}`);
+            storeDown = STORE_UNAVAILABLE;
+            r = { status: 'failed', error: { code: 'store_unavailable', message: storeDown } };
+          }
+        }
+      }
+      count(r);
+      results.push({ index, ...r });
+    }
+    const tally = { accepted: 0, duplicate: 0, rejected: 0, invalid: 0, failed: 0 };
+    for (const r of results) tally[r.status] += 1;
+    if (tally.rejected + tally.invalid > 0) {
+      const firstBad = results.find((r) => r.status === 'rejected' || r.status === 'invalid');
+      const why = firstBad?.status === 'rejected' ? firstBad.reason : firstBad?.status === 'invalid' ? firstBad.error.message : '';
+      warn(`Ingest /ingest/batch: ${tally.rejected} rejected, ${tally.invalid} invalid of ${results.length} (first: ${why})`);
+    }
+    // 503 tells the runner to come back later; the per-item results still say which items
+    // were stored before the store failed, so it deletes exactly those from its spool.
+    return json(storeDown ? 503 : 200, { status: storeDown ? 'partial' : 'ok', counts: tally, results }, storeDown ? { 'retry-after': '5' } : {});
+  }
+
+  async function runnerConfig(url: URL): Promise<IngestResponse> {
+    const provider = url.searchParams.get('provider')?.trim();
+    if (!provider) return errorResponse('invalid_query', 'the provider query parameter is required', 'provider');
+    const models = [...(await enabledModels(provider)).values()].sort((a, b) => a.model_id.localeCompare(b.model_id));
+    return json(200, {
+      provider,
+      models: models.map((m) => ({
+        provider: m.provider,
+        model_id: m.model_id,
+        display_name: m.display_name ?? null,
+        enabled: m.enabled,
+        deprecated: m.deprecated,
+        created_at: m.created_at,
+        misc: m.misc ?? {},
+      })),
+    });
+  }
+
+  async function health(): Promise<IngestResponse> {
+    try {
+      await withTimeout(store.ping(), healthTimeoutMs);
+      return json(200, { status: 'ok', store: store.kind });
+    } catch (err) {
+      warn(`Ingest /health: store ${store.kind} unreachable: ${(err as Error).message}`);
+      return json(503, { status: 'unavailable', store: store.kind });
+    }
+  }
+
+  function authorized(headers: IngestRequest['headers']): boolean {
+    if (!keyDigest) return config.ingest.allowNoKey;
+    const given = headerValue(headers['x-api-key']) ?? bearer(headerValue(headers.authorization));
+    if (given === null) return false;
+    // Equal-length digests make the comparison constant-time whatever the key's length.
+    return timingSafeEqual(digest(given), keyDigest);
+  }
+
+  async function handle(req: IngestRequest): Promise<IngestResponse> {
+    const url = new URL(req.url, 'http://ingest.invalid');
+    const allowed = ROUTES[url.pathname];
+    if (!allowed) return errorResponse('not_found', `no route ${url.pathname}`);
+    if (!allowed.includes(req.method)) {
+      return errorResponse('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`, null, { allow: allowed.join(', ') });
+    }
+    // /health says only "reachable or not", so monitors can poll it without the key.
+    if (url.pathname === '/health') return health();
+    if (!authorized(req.headers)) {
+      stats.unauthorized += 1;
+      warn(`Ingest ${req.method} ${url.pathname}: missing or wrong API key`);
+      return errorResponse('unauthorized', 'missing or wrong API key (send X-API-Key or Authorization: Bearer)', null, {
+        'www-authenticate': 'Bearer',
+      });
+    }
+    if (url.pathname === '/runner-config') return runnerConfig(url);
+
+    let body: unknown;
+    try {
+      body = JSON.parse(typeof req.body === 'string' ? req.body : req.body.toString('utf8'));
+    } catch (err) {
+      stats.invalid += 1;
+      warn(`Ingest ${url.pathname}: malformed JSON`);
+      return errorResponse('invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
+    }
+    if (url.pathname === '/ingest/batch') return batch(body);
+    return single(url.pathname === '/ingest' ? 'metric' : 'error', body, url.pathname);
+  }
+
+  const handler = async (req: IngestRequest): Promise<IngestResponse> => {
+    try {
+      return await handle(req);
+    } catch (err) {
+      stats.failed += 1;
+      if (err instanceof StoreFailure) {
+        logger.error(`Ingest ${req.method} ${safePath(req.url)}: ${err.message}`);
+        return errorResponse('store_unavailable', STORE_UNAVAILABLE, null, { 'retry-after': '5' });
+      }
+      logger.error(`Ingest ${req.method} ${safePath(req.url)} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      return errorResponse('internal_error', 'internal error');
+    }
+  };
+  return Object.assign(handler, { stats: () => ({ ...stats }) });
+}
+
+/** Runs a store call; any failure becomes a StoreFailure naming the store, never a stack. */
+async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new StoreFailure(`store call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s === '' ? null : s;
+}
+
+function bearer(v: string | null): string | null {
+  const m = v ? /^Bearer\s+(\S+)\s*$/i.exec(v) : null;
+  return m?.[1] ?? null;
+}
+
+function safePath(url: string): string {
+  return url.split('?')[0]!.slice(0, 200);
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): IngestResponse {
+  return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(body) };
+}
+
+/** The one error shape: {"error":{"code","field","message"}}. */
+export function errorResponse(
+  code: ErrorCode,
+  message: string,
+  field: string | null = null,
+  headers: Record<string, string> = {},
+): IngestResponse {
+  return json(ERROR_CODES[code], { error: { code, field, message } }, headers);
+}
+
+/** A one-line summary of what changed between two stats readings, or null when nothing did. */
+export function formatStatsDelta(before: IngestStats, after: IngestStats, minutes: number): string | null {
+  const keys = Object.keys(after) as Array<keyof IngestStats>;
+  const delta = Object.fromEntries(keys.map((k) => [k, after[k] - before[k]])) as unknown as IngestStats;
+  if (keys.every((k) => delta[k] === 0)) return null;
+  const parts = [
+    `${delta.accepted} accepted`,
+    `${delta.duplicate} duplicate`,
+    `${delta.rejected} rejected`,
+    `${delta.invalid} invalid`,
+    `${delta.unauthorized} unauthorized`,
+    `${delta.failed} failed`,
+  ];
+  if (delta.suppressedLogLines > 0) parts.push(`${delta.suppressedLogLines} warning lines suppressed`);
+  return `Ingest in the last ${minutes} min: ${parts.join(', ')}`;
+}
+
+export interface ListenOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  logger: Logger;
+  /** A whole request (headers and body) must arrive within this (default 30 s): slow senders are cut off. */
+  requestTimeoutMs?: number;
+  /** How long close() waits for requests in flight before cutting connections (default 10 s). */
+  closeGraceMs?: number;
+}
+
+export interface IngestServer {
+  server: Server;
+  /** http://host:port of the bound socket. */
+  url: string;
+  port: number;
+  /** Stops accepting, lets requests in flight finish (up to closeGraceMs), then resolves. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the handler over node:http, enforcing the body cap while reading: a body larger
+ * than maxBodyBytes is answered 413 without being buffered.
+ * @throws the listen error (e.g. EADDRINUSE) when the port cannot be bound.
+ */
+export async function listenIngest(handler: IngestHandler, options: ListenOptions): Promise<IngestServer> {
+  const { maxBodyBytes, logger } = options;
+  let closing = false;
+  const server = createServer({ requestTimeout: options.requestTimeoutMs ?? 30_000 }, (req, res) => {
+    // Only reading the body can fail here (the handler never throws): the sender went away.
+    serve(req, res).catch((err) => {
+      logger.warn(`Ingest ${req.method} ${safePath(req.url ?? '')}: request broken off: ${(err as Error).message}`);
+      res.destroy();
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, maxBodyBytes);
+    if (body === null) {
+      logger.warn(`Ingest ${req.method} ${safePath(req.url ?? '')}: body larger than ${maxBodyBytes} bytes refused`);
+      // Close the connection: the rest of the body is still on its way and is not read.
+      send(res, errorResponse('payload_too_large', `the body exceeds ${maxBodyBytes} bytes`), true);
+      return;
+    }
+    const response = await handler({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+    // While shutting down, a keep-alive connection would hold close() open until it idles out.
+    send(res, response, closing);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    server,
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    close: () => {
+      closing = true;
+      return closeServer(server, options.closeGraceMs ?? 10_000);
+    },
+  };
+}
+
+/** Reads the body up to max bytes; null (and nothing more buffered) when it is larger. */
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | null> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        done = true;
+        req.off('data', onData);
+        chunks.length = 0;
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (!done) resolve(Buffer.concat(chunks, size));
+    });
+    req.once('error', (err) => {
+      if (!done) reject(err);
+    });
+  });
+}
+
+function send(res: ServerResponse, response: IngestResponse, closeConnection: boolean): void {
+  const headers: Record<string, string | number> = { ...response.headers, 'content-length': Buffer.byteLength(response.body) };
+  if (closeConnection) headers.connection = 'close';
+  res.writeHead(response.status, headers);
+  res.end(response.body);
+}
+
+function closeServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    // close() stops accepting and, since Node 19, closes idle keep-alive connections;
+    // requests in flight finish. After the grace period, whatever is left is cut.
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,369 @@
+// Validation of what remote runners post to the ingest server (SPEC 9). Two kinds of sender
+// must keep working: this project's runner, which posts complete SPEC 4.1/4.2 documents with
+// ISO dates, and the upstream Python runner, which posts its run config merged with its
+// metrics (`provider`, `model_name`, `run_ts` as "YYYY-MM-DD HH:MM:SS", `temperature`,
+// `misc`, the five headline numbers, no run_id). Both come out as complete documents: what
+// is derivable from the payload is derived, what is not is null, never 0.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
+import { ERROR_KINDS, ERROR_STAGES } from '../store/documents.ts';
+import { buildErrorDoc, classifyError } from '../errors.ts';
+import { percentiles } from '../bench/measure.ts';
+
+/** SPEC 4.1: the profile every upstream row was measured with. */
+export const DEFAULT_PROFILE_ID = 'cloud-default-v1';
+/** `runner` of a document whose sender did not say who measured it. */
+export const DEFAULT_RUNNER = 'ingest';
+/** Most items one POST /ingest/batch may carry (the body cap bounds it too). */
+export const MAX_BATCH_ITEMS = 500;
+// Provider error messages can be whole HTML pages; the rest is noise and journal volume.
+const MAX_MESSAGE_CHARS = 8000;
+const MAX_MISC_DEPTH = 8;
+
+/** A field that failed validation: `field` is a dotted path (`inter_chunk_ms.p50`, `times_between_tokens[3]`), null for the whole body. */
+export interface FieldIssue {
+  code: 'invalid_body' | 'missing_field' | 'invalid_field';
+  field: string | null;
+  message: string;
+}
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; issue: FieldIssue };
+
+const UPSTREAM_TS = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Parses a timestamp in ISO 8601 form or the upstream "YYYY-MM-DD HH:MM:SS" form. A time
+ * without an offset is UTC (the upstream runner writes UTC wall-clock times without one).
+ * Returns null for anything that is not a real calendar date and time.
+ */
+export function parseTimestamp(text: string): Date | null {
+  const m = UPSTREAM_TS.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const parts = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = parts;
+  const ms = frac ? Math.floor(Number(`0.${frac}`) * 1000) : 0;
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const check = new Date(utc);
+  // Date.UTC rolls 2026-02-30 over to March: a date that does not exist is not a date.
+  if (
+    check.getUTCFullYear() !== year ||
+    check.getUTCMonth() !== month - 1 ||
+    check.getUTCDate() !== day ||
+    check.getUTCHours() !== hour ||
+    check.getUTCMinutes() !== minute ||
+    check.getUTCSeconds() !== second
+  ) {
+    return null;
+  }
+  let offsetMs = 0;
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const oh = Number(digits.slice(0, 2));
+    const om = Number(digits.slice(2, 4));
+    if (oh > 23 || om > 59) return null;
+    offsetMs = sign * (oh * 60 + om) * 60_000;
+  }
+  return new Date(utc - offsetMs);
+}
+
+const timestamp = z.string().transform((text, ctx) => {
+  const date = parseTimestamp(text);
+  if (!date) {
+    ctx.addIssue({ code: 'custom', message: 'must be a date: ISO 8601 or "YYYY-MM-DD HH:MM:SS" (UTC)' });
+    return z.NEVER;
+  }
+  return date;
+});
+
+// Names end up in store queries and journal lines: no control characters, bounded length.
+function name(max: number) {
+  return z
+    .string()
+    .min(1)
+    .max(max)
+    .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+}
+
+const runId = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'may contain only letters, digits and . _ : -');
+
+const seconds = z.number().min(0);
+const tokens = z.int().min(0);
+const optionalText = (max: number) => z.string().max(max).nullable().optional();
+
+// `misc` is free-form, but keys starting with `$` are Mongo operators (and `{"$date": …}` is
+// the SQLite store's date tag), and `__proto__` would become a prototype when copied.
+const misc = z.unknown().transform((value, ctx) => {
+  const problem = miscProblem(value, 'misc', 0);
+  if (problem) {
+    ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+    return z.NEVER;
+  }
+  return value as Record<string, unknown>;
+});
+
+// The providers' own usage objects: free-form like misc, with the same key rules.
+const rawUsage = z
+  .array(z.unknown())
+  .max(16)
+  .transform((value, ctx) => {
+    const problem = miscProblem(value, 'raw_usage', 1);
+    if (problem) {
+      ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+function miscProblem(value: unknown, where: string, depth: number): { path: string[]; message: string } | null {
+  if (depth === 0 && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+    return { path: [], message: 'must be an object' };
+  }
+  if (depth > MAX_MISC_DEPTH) return { path: [], message: `is nested more than ${MAX_MISC_DEPTH} levels deep` };
+  if (value === null || typeof value !== 'object') return null;
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  for (const [key, v] of entries) {
+    if (!Array.isArray(value) && (key.startsWith('$') || key === '__proto__')) {
+      return { path: [key], message: `key ${JSON.stringify(key)} in ${where} is not allowed (no $-prefixed or __proto__ keys)` };
+    }
+    const inner = miscProblem(v, where, depth + 1);
+    if (inner) return { path: [key, ...inner.path], message: inner.message };
+  }
+  return null;
+}
+
+const interChunkMs = z.object({
+  p50: seconds.nullable(),
+  p90: seconds.nullable(),
+  p99: seconds.nullable(),
+  max: seconds.nullable(),
+});
+
+const metricSchema = z.object({
+  provider: name(64),
+  model_name: name(256),
+  run_ts: timestamp,
+  gen_ts: timestamp.optional(),
+  // SPEC 6: a call with no output or no speed is a failure, recorded through /ingest/error.
+  tokens_per_second: z.number().gt(0),
+  generate_time: z.number().gt(0),
+  time_to_first_token: seconds.nullable().optional(),
+  output_tokens: z.int().min(1),
+  requested_tokens: z.int().min(1),
+  generated_tokens_per_second: seconds.optional(),
+  visible_tokens_per_second: seconds.nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  misc: misc.optional(),
+  times_between_tokens: z.array(seconds).max(1_000_000).optional(),
+  metrics_schema_version: z.literal(2).optional(),
+
+  run_id: runId.optional(),
+  generated_output_tokens: tokens.optional(),
+  visible_output_tokens: tokens.nullable().optional(),
+  reasoning_tokens: tokens.nullable().optional(),
+  input_tokens: tokens.nullable().optional(),
+  cached_input_tokens: tokens.nullable().optional(),
+  total_tokens: tokens.nullable().optional(),
+  token_source: z.enum(['provider_usage', 'tokenizer', 'simulated']).nullable().optional(),
+  request_mode: optionalText(64),
+  ttft_available: z.boolean().optional(),
+  time_to_first_byte: seconds.nullable().optional(),
+  time_to_first_reasoning_token: seconds.nullable().optional(),
+  decode_tokens_per_second: seconds.nullable().optional(),
+  chunk_count: tokens.nullable().optional(),
+  inter_chunk_ms: interChunkMs.nullable().optional(),
+  provider_latency_ms: seconds.nullable().optional(),
+  finish_reason: optionalText(64),
+  raw_finish_reason: optionalText(256),
+  response_id: optionalText(256),
+  attempts_count: z.int().min(1).nullable().optional(),
+  max_output_tokens_attempted: z.int().min(1).nullable().optional(),
+  reasoning_effort: optionalText(32),
+  validation_policy: z.enum(['strict_pm10', 'visible_nonzero']).nullable().optional(),
+  benchmark_profile_id: name(64).optional(),
+  runner: name(128).optional(),
+  mock: z.boolean().optional(),
+  sweep_started_at: timestamp.nullable().optional(),
+  raw_usage: rawUsage.nullable().optional(),
+});
+
+const errorSchema = z.object({
+  provider: name(64),
+  model_name: name(256),
+  ts: timestamp,
+  stage: z.enum(ERROR_STAGES),
+  message: z.string().min(1),
+  error_kind: z.enum(ERROR_KINDS).optional(),
+  http_status: z.int().min(100).max(599).nullable().optional(),
+  run_id: runId.optional(),
+  benchmark_profile_id: name(64).optional(),
+  runner: name(128).optional(),
+});
+
+const batchSchema = z.object({
+  items: z.array(z.unknown()).min(1).max(MAX_BATCH_ITEMS),
+});
+
+const batchItemSchema = z.object({
+  type: z.enum(['metric', 'error']),
+  doc: z.unknown(),
+});
+
+/**
+ * Validates a posted metrics document (ours or the upstream runner's) and completes it to
+ * SPEC 4.1. Never throws.
+ *
+ * Fields the upstream runner does not send and nothing can derive (token_source,
+ * request_mode, attempts_count, validation_policy, …) are stored as null. MetricDoc types a
+ * few of them as non-null because our own runner always knows them; the cast below is the
+ * one place where that is not so.
+ */
+export function parseMetricPayload(input: unknown): Parsed<MetricDoc> {
+  const r = metricSchema.safeParse(input);
+  if (!r.success) return { ok: false, issue: toIssue(r.error.issues, input) };
+  const p = r.data;
+  const gaps = p.times_between_tokens ?? [];
+  const gapSum = gaps.reduce((a, b) => a + b, 0);
+  const ttft = p.time_to_first_token ?? null;
+  // times_between_tokens are the gaps between successive stream deltas (SPEC 4.1), so with
+  // n gaps there were n + 1 deltas, and their sum is t_last_delta − t_first_delta.
+  const derived = {
+    chunk_count: gaps.length > 0 ? gaps.length + 1 : null,
+    inter_chunk_ms: percentiles(gaps.map((g) => g * 1000)),
+    decode_tokens_per_second: gaps.length > 0 && gapSum > 0 ? (p.output_tokens - 1) / gapSum : null,
+  };
+  const visible = p.visible_output_tokens ?? null;
+  const doc = {
+    provider: p.provider,
+    model_name: p.model_name,
+    run_ts: p.run_ts,
+    gen_ts: p.gen_ts ?? new Date(p.run_ts.getTime() + p.generate_time * 1000),
+    tokens_per_second: p.tokens_per_second,
+    generate_time: p.generate_time,
+    time_to_first_token: ttft,
+    output_tokens: p.output_tokens,
+    requested_tokens: p.requested_tokens,
+    generated_tokens_per_second: p.generated_tokens_per_second ?? p.tokens_per_second,
+    visible_tokens_per_second:
+      p.visible_tokens_per_second !== undefined ? p.visible_tokens_per_second : visible === null ? null : visible / p.generate_time,
+    temperature: p.temperature ?? null,
+    misc: p.misc ?? {},
+    times_between_tokens: gaps,
+    metrics_schema_version: 2 as const,
+    run_id: p.run_id ?? '',
+    generated_output_tokens: p.generated_output_tokens ?? p.output_tokens,
+    visible_output_tokens: visible,
+    reasoning_tokens: p.reasoning_tokens ?? null,
+    input_tokens: p.input_tokens ?? null,
+    cached_input_tokens: p.cached_input_tokens ?? null,
+    total_tokens: p.total_tokens ?? null,
+    token_source: p.token_source ?? null,
+    request_mode: p.request_mode ?? null,
+    ttft_available: p.ttft_available ?? ttft !== null,
+    time_to_first_byte: p.time_to_first_byte ?? null,
+    time_to_first_reasoning_token: p.time_to_first_reasoning_token ?? null,
+    decode_tokens_per_second: p.decode_tokens_per_second !== undefined ? p.decode_tokens_per_second : derived.decode_tokens_per_second,
+    chunk_count: p.chunk_count !== undefined ? p.chunk_count : derived.chunk_count,
+    inter_chunk_ms: p.inter_chunk_ms ?? derived.inter_chunk_ms,
+    provider_latency_ms: p.provider_latency_ms ?? null,
+    finish_reason: p.finish_reason ?? null,
+    ...(p.raw_finish_reason !== undefined ? { raw_finish_reason: p.raw_finish_reason } : {}),
+    response_id: p.response_id ?? null,
+    attempts_count: p.attempts_count ?? null,
+    // The runner only ever raises the budget when it retries, so the budget of the call that
+    // produced this result is the largest one tried.
+    max_output_tokens_attempted: p.max_output_tokens_attempted ?? p.requested_tokens,
+    reasoning_effort: p.reasoning_effort ?? null,
+    validation_policy: p.validation_policy ?? null,
+    benchmark_profile_id: p.benchmark_profile_id ?? DEFAULT_PROFILE_ID,
+    runner: p.runner ?? DEFAULT_RUNNER,
+    ...(p.mock !== undefined ? { mock: p.mock } : {}),
+    ...(p.sweep_started_at !== undefined ? { sweep_started_at: p.sweep_started_at } : {}),
+    ...(p.raw_usage !== undefined ? { raw_usage: p.raw_usage } : {}),
+  };
+  if (!p.run_id) doc.run_id = contentRunId('m', doc);
+  return { ok: true, value: doc as unknown as MetricDoc };
+}
+
+/**
+ * Validates a posted error document and completes it to SPEC 4.2: the message is redacted
+ * and capped, normalized_message and fingerprint are always computed here (a sender's own
+ * are ignored), and a missing error_kind is classified from http_status and the message.
+ * Never throws.
+ */
+export function parseErrorPayload(input: unknown): Parsed<ErrorDoc> {
+  const r = errorSchema.safeParse(input);
+  if (!r.success) return { ok: false, issue: toIssue(r.error.issues, input) };
+  const p = r.data;
+  const message = p.message.length > MAX_MESSAGE_CHARS ? `${p.message.slice(0, MAX_MESSAGE_CHARS)}…` : p.message;
+  const httpStatus = p.http_status ?? null;
+  const kind: ErrorKind =
+    p.error_kind ?? classifyError(Object.assign(new Error(message), httpStatus === null ? {} : { status: httpStatus })).kind;
+  const fields = {
+    provider: p.provider,
+    model_name: p.model_name,
+    ts: p.ts,
+    stage: p.stage,
+    error_kind: kind,
+    message,
+    http_status: httpStatus,
+    run_id: p.run_id ?? '',
+    benchmark_profile_id: p.benchmark_profile_id ?? DEFAULT_PROFILE_ID,
+    runner: p.runner ?? DEFAULT_RUNNER,
+  };
+  if (!p.run_id) fields.run_id = contentRunId('e', fields);
+  return { ok: true, value: buildErrorDoc(fields) };
+}
+
+export type BatchItem = { type: 'metric' | 'error'; doc: unknown };
+
+/** Validates the envelope of POST /ingest/batch; items themselves are checked one by one. */
+export function parseBatchEnvelope(input: unknown): Parsed<unknown[]> {
+  const r = batchSchema.safeParse(input);
+  if (!r.success) return { ok: false, issue: toIssue(r.error.issues, input) };
+  return { ok: true, value: r.data.items };
+}
+
+/** Validates one batch item's `{ type, doc }`; field paths are relative to the item. */
+export function parseBatchItem(input: unknown): Parsed<BatchItem> {
+  const r = batchItemSchema.safeParse(input);
+  if (!r.success) return { ok: false, issue: toIssue(r.error.issues, input) };
+  return { ok: true, value: { type: r.data.type, doc: r.data.doc } };
+}
+
+/**
+ * A run_id for a sender that has none (the upstream runner): a hash of the document, so the
+ * same result posted twice is stored once instead of twice.
+ */
+function contentRunId(prefix: string, doc: object): string {
+  return `ingest-${prefix}-${createHash('sha256').update(JSON.stringify(doc)).digest('hex').slice(0, 32)}`;
+}
+
+function toIssue(issues: readonly z.core.$ZodIssue[], input: unknown): FieldIssue {
+  const first = issues[0];
+  if (!first) return { code: 'invalid_body', field: null, message: 'invalid document' };
+  const path = first.path.filter((k): k is string | number => typeof k !== 'symbol');
+  if (path.length === 0) {
+    const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
+    return { code: 'invalid_body', field: null, message: `the body must be a JSON object (got ${got})` };
+  }
+  const field = path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : k), '');
+  const missing = valueAt(input, path) === undefined;
+  const message = missing ? `${field} is required` : `${field}: ${first.message}`;
+  return { code: missing ? 'missing_field' : 'invalid_field', field, message };
+}
+
+function valueAt(input: unknown, path: Array<string | number>): unknown {
+  let cur: unknown = input;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, k)) return undefined;
+    cur = (cur as Record<string | number, unknown>)[k];
+  }
+  return cur;
+}

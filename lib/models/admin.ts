@@ -1,0 +1,166 @@
+// What `scripts/models.ts` does, as functions over a Store: the operator's replacement for
+// the mongosh one-liners in the seeds. Works the same on both backends.
+import { PROVIDERS, isProviderName } from '../config.ts';
+import { UsageError } from '../cli.ts';
+import { isBenchmarked, type ErrorDoc, type MetricDoc, type ModelDoc } from '../store/documents.ts';
+import { checkModelId } from './rules.ts';
+import type { Store } from '../store/store.ts';
+
+export interface ModelRow {
+  model: ModelDoc;
+  lastSuccess: Date | null;
+  lastError: { ts: Date; message: string; error_kind: string } | null;
+}
+
+const CLI = 'npx tsx scripts/models.ts';
+
+/** @throws UsageError naming the known providers. */
+export function requireProvider(provider: string): void {
+  if (!isProviderName(provider)) {
+    throw new UsageError(`Unknown provider '${provider}'. Known providers: ${PROVIDERS.join(', ')}`);
+  }
+}
+
+export async function listModelRows(store: Store, options: { provider?: string; all?: boolean } = {}): Promise<ModelRow[]> {
+  if (options.provider) requireProvider(options.provider);
+  const filter = options.provider ? { provider: options.provider } : {};
+  const [models, successes, errors] = await Promise.all([
+    store.listModels({ ...filter, benchmarkedOnly: !options.all }),
+    store.lastSuccesses(filter),
+    store.lastErrors(filter),
+  ]);
+  const key = (provider: string, model: string) => `${provider}\u0000${model}`;
+  const ok = new Map(successes.map((s) => [key(s.provider, s.model_name), s.ts]));
+  const bad = new Map(errors.map((e) => [key(e.provider, e.model_name), e]));
+  return models.map((model) => {
+    const e = bad.get(key(model.provider, model.model_id));
+    return {
+      model,
+      lastSuccess: ok.get(key(model.provider, model.model_id)) ?? null,
+      lastError: e ? { ts: e.ts, message: e.message, error_kind: e.error_kind } : null,
+    };
+  });
+}
+
+export interface AddOptions {
+  displayName?: string | null;
+  disabled?: boolean;
+  force?: boolean;
+  misc?: Record<string, unknown>;
+  now?: Date;
+}
+
+/**
+ * Adds a model.
+ * @throws UsageError for an unknown provider, a ruled-out id (unless force) or a
+ *   case-insensitive duplicate (never overridden), each saying what to do instead.
+ */
+export async function addModel(store: Store, provider: string, modelId: string, options: AddOptions = {}): Promise<ModelDoc> {
+  requireProvider(provider);
+  if (!modelId.trim() || modelId !== modelId.trim()) {
+    throw new UsageError(`Model id ${JSON.stringify(modelId)} is empty or has surrounding spaces`);
+  }
+  const refusal = checkModelId(provider, modelId);
+  if (refusal && !options.force) {
+    const instead = refusal.suggestion
+      ? `Use the id ${refusal.suggestion} instead: ${CLI} add ${provider} ${refusal.suggestion}`
+      : `Add it anyway with --force if you are sure.`;
+    throw new UsageError(`Refusing to add ${provider}/${modelId}: ${refusal.reason}. ${instead}`);
+  }
+  const existing = await store.findModelsIgnoreCase(provider, modelId);
+  if (existing.length > 0) {
+    const m = existing[0]!;
+    const state = isBenchmarked(m) ? 'enabled' : m.deprecated ? 'deprecated' : 'disabled';
+    const hint = state === 'disabled' ? ` To benchmark it again: ${CLI} enable ${provider} ${m.model_id}` : '';
+    throw new UsageError(`${provider}/${modelId} already exists as ${provider}/${m.model_id} (${state}).${hint}`);
+  }
+  const doc: ModelDoc = {
+    provider,
+    model_id: modelId,
+    enabled: !options.disabled,
+    deprecated: false,
+    created_at: options.now ?? new Date(),
+    ...(options.displayName ? { display_name: options.displayName } : {}),
+    ...(options.misc && Object.keys(options.misc).length > 0 ? { misc: options.misc } : {}),
+    ...(options.disabled ? { disabled_reason: 'added disabled', disabled_at: options.now ?? new Date() } : {}),
+  };
+  if ((await store.insertModel(doc)) === 'duplicate') {
+    // Another process added it between our check and the insert.
+    throw new UsageError(`${provider}/${modelId} already exists`);
+  }
+  return doc;
+}
+
+async function requireModel(store: Store, provider: string, modelId: string): Promise<ModelDoc> {
+  requireProvider(provider);
+  const model = await store.getModel(provider, modelId);
+  if (model) return model;
+  const similar = await store.findModelsIgnoreCase(provider, modelId);
+  const hint = similar.length ? ` Did you mean ${similar.map((m) => m.model_id).join(', ')}?` : ` See: ${CLI} list --provider ${provider} --all`;
+  throw new UsageError(`No model ${provider}/${modelId}.${hint}`);
+}
+
+export async function enableModel(store: Store, provider: string, modelId: string): Promise<ModelDoc> {
+  await requireModel(store, provider, modelId);
+  await store.updateModel(provider, modelId, { enabled: true, disabled_reason: null, disabled_at: null });
+  return (await store.getModel(provider, modelId))!;
+}
+
+/** @throws UsageError without a reason: the reason is what the next operator reads. */
+export async function disableModel(store: Store, provider: string, modelId: string, reason: string, now = new Date()): Promise<ModelDoc> {
+  if (!reason?.trim()) throw new UsageError('disable needs --reason "why", e.g. --reason "retired by provider"');
+  await requireModel(store, provider, modelId);
+  await store.updateModel(provider, modelId, { enabled: false, disabled_reason: reason.trim(), disabled_at: now });
+  return (await store.getModel(provider, modelId))!;
+}
+
+export async function deprecateModel(
+  store: Store,
+  provider: string,
+  modelId: string,
+  options: { successor?: string | null; date?: string | null } = {},
+): Promise<ModelDoc> {
+  await requireModel(store, provider, modelId);
+  let deprecationDate: Date | null = null;
+  if (options.date) {
+    deprecationDate = new Date(options.date);
+    if (Number.isNaN(deprecationDate.getTime())) {
+      throw new UsageError(`--date ${JSON.stringify(options.date)} is not a date; use YYYY-MM-DD`);
+    }
+  }
+  await store.updateModel(provider, modelId, {
+    deprecated: true,
+    deprecation_date: deprecationDate,
+    successor_model: options.successor ?? null,
+  });
+  return (await store.getModel(provider, modelId))!;
+}
+
+export async function showModel(
+  store: Store,
+  provider: string,
+  modelId: string,
+  limit = 5,
+): Promise<{ model: ModelDoc; metrics: MetricDoc[]; errors: ErrorDoc[] }> {
+  const model = await requireModel(store, provider, modelId);
+  const [metrics, errors] = await Promise.all([
+    store.recentMetrics(provider, modelId, limit),
+    store.recentErrors(provider, modelId, limit),
+  ]);
+  return { model, metrics, errors };
+}
+
+/** Parses --misc: a JSON object of per-model quirks. */
+export function parseMisc(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new UsageError(`--misc must be a JSON object, e.g. '{"region":"us-west-2"}' (got ${JSON.stringify(text)})`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new UsageError(`--misc must be a JSON object, e.g. '{"omit_temperature":true}' (got ${JSON.stringify(text)})`);
+  }
+  return value as Record<string, unknown>;
+}

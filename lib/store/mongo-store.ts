@@ -1,0 +1,469 @@
+// The production store: MongoDB through the official driver. The public dashboard reads
+// these collections, so documents are written exactly in the SPEC 4 shapes (no wrapper, real
+// Dates). Aggregations run in the server as pipelines.
+import type { Document, Filter, Sort } from 'mongodb';
+import type { Config } from '../config.ts';
+import { redactUrl } from '../config.ts';
+import type {
+  ErrorDoc,
+  ErrorKind,
+  MetricDoc,
+  ModelDoc,
+  OpenRouterCatalogDoc,
+  OpenRouterEntry,
+  ProviderCatalogDoc,
+  ProviderCatalogEntry,
+} from './documents.ts';
+import {
+  StoreError,
+  type DailyMedian,
+  type FingerprintSummary,
+  type InsertResult,
+  type KindCount,
+  type LastError,
+  type LastSuccess,
+  type MetricSamples,
+  type ModelErrorSummary,
+  type ModelFilter,
+  type ModelPatch,
+  type ProviderCounts,
+  type Store,
+  type TimeWindow,
+  type UpsertCounts,
+} from './store.ts';
+
+/**
+ * The part of the driver's Collection this store uses. Tests pass an in-memory stand-in
+ * built on mingo; production passes real collections.
+ */
+export interface CollectionLike {
+  insertOne(doc: Document): Promise<unknown>;
+  findOne(filter: Filter<Document>): Promise<Document | null>;
+  find(filter: Filter<Document>, options?: { sort?: Sort; limit?: number }): { toArray(): Promise<Document[]> };
+  updateOne(
+    filter: Filter<Document>,
+    update: Document,
+    options?: { upsert?: boolean },
+  ): Promise<{ matchedCount: number; upsertedCount?: number }>;
+  aggregate(pipeline: Document[]): { toArray(): Promise<Document[]> };
+  countDocuments(filter: Filter<Document>): Promise<number>;
+  createIndex(keys: Document, options?: Document): Promise<string>;
+}
+
+export interface MongoCollections {
+  metrics: CollectionLike;
+  errors: CollectionLike;
+  models: CollectionLike;
+  openrouterCatalog: CollectionLike;
+  providerCatalog: CollectionLike;
+}
+
+const DUPLICATE_KEY = 11000;
+// An equivalent index already exists under another name or with other cosmetic options
+// (collections created by the upstream Python service): keep it.
+const INDEX_ALREADY_THERE = new Set([85, 86]);
+
+/** The hosts of a MongoDB URI, without credentials, for messages. */
+export function mongoHosts(uri: string): string {
+  const m = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]+)/.exec(uri);
+  return m?.[1] ?? redactUrl(uri);
+}
+
+/**
+ * Connects to MongoDB, checks it answers, and creates the indexes.
+ * @throws StoreError naming the host when it cannot connect within mongodbConnectTimeoutMs.
+ */
+export async function openMongoStore(config: Config['store']): Promise<Store> {
+  const uri = config.mongodbUri;
+  if (!uri) throw new StoreError('MONGODB_URI is not set');
+  const { MongoClient } = await import('mongodb');
+  const where = `MongoDB at ${mongoHosts(uri)}`;
+  const client = new MongoClient(uri, {
+    serverSelectionTimeoutMS: config.mongodbConnectTimeoutMs,
+    connectTimeoutMS: config.mongodbConnectTimeoutMs,
+    appName: 'llm-bench',
+  });
+  try {
+    await client.connect();
+    await client.db(config.mongodbDb).command({ ping: 1 });
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw new StoreError(`Cannot connect to ${where}: ${firstLine(err)}`, { cause: err });
+  }
+  const db = client.db(config.mongodbDb);
+  const c = config.collections;
+  const collections: MongoCollections = {
+    metrics: db.collection(c.metrics),
+    errors: db.collection(c.errors),
+    models: db.collection(c.models),
+    openrouterCatalog: db.collection(c.openrouterCatalog),
+    providerCatalog: db.collection(c.providerCatalog),
+  };
+  try {
+    return await createMongoStore(collections, {
+      location: `${where}, database ${config.mongodbDb}`,
+      close: () => client.close(),
+      ping: async () => {
+        await db.command({ ping: 1 });
+      },
+    });
+  } catch (err) {
+    await client.close().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * A Store over the given collections; creates its indexes first.
+ * @throws StoreError when an index cannot be created (e.g. existing duplicate models).
+ */
+export async function createMongoStore(
+  collections: MongoCollections,
+  options: { location: string; close?: () => Promise<void>; ping?: () => Promise<void> },
+): Promise<Store> {
+  await ensureIndexes(collections);
+  return new MongoStore(collections, options);
+}
+
+async function ensureIndexes(c: MongoCollections): Promise<void> {
+  // run_id is unique where present; rows written upstream before run_id existed have none.
+  const uniqueRunId = { unique: true, partialFilterExpression: { run_id: { $type: 'string' } } };
+  const specs: Array<[CollectionLike, Document, Document]> = [
+    [c.metrics, { run_id: 1 }, { ...uniqueRunId, name: 'run_id_unique' }],
+    [c.metrics, { provider: 1, model_name: 1, run_ts: -1 }, { name: 'model_run_ts' }],
+    [c.metrics, { run_ts: -1 }, { name: 'run_ts' }],
+    [c.errors, { run_id: 1 }, { ...uniqueRunId, name: 'run_id_unique' }],
+    [c.errors, { provider: 1, model_name: 1, ts: -1 }, { name: 'model_ts' }],
+    [c.errors, { ts: -1 }, { name: 'ts' }],
+    [c.errors, { fingerprint: 1, ts: 1 }, { name: 'fingerprint_ts' }],
+    [c.models, { provider: 1, model_id: 1 }, { unique: true, name: 'provider_model_unique' }],
+    [c.openrouterCatalog, { openrouter_id: 1 }, { unique: true, name: 'openrouter_id_unique' }],
+    [c.providerCatalog, { provider: 1, model_id: 1 }, { unique: true, name: 'provider_model_unique' }],
+  ];
+  for (const [collection, keys, options] of specs) {
+    try {
+      await collection.createIndex(keys, options);
+    } catch (err) {
+      if (INDEX_ALREADY_THERE.has((err as { code?: number }).code ?? 0)) continue;
+      throw new StoreError(`Cannot create index ${String(options.name)}: ${firstLine(err)}`, { cause: err });
+    }
+  }
+}
+
+function firstLine(err: unknown): string {
+  return redactUrl(String((err as Error)?.message ?? err).split('\n')[0] ?? '');
+}
+
+function isDuplicate(err: unknown): boolean {
+  return (err as { code?: number }).code === DUPLICATE_KEY;
+}
+
+function strip<T>(doc: Document | null): T | null {
+  if (!doc) return null;
+  const { _id, ...rest } = doc;
+  return rest as T;
+}
+
+function stripAll<T>(docs: Document[]): T[] {
+  return docs.map((d) => strip<T>(d)!);
+}
+
+function inWindow(field: string, w: TimeWindow): Document {
+  return { [field]: { $gte: w.since, $lt: w.until } };
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+class MongoStore implements Store {
+  readonly kind = 'mongodb' as const;
+  readonly location: string;
+  readonly #c: MongoCollections;
+  readonly #close: () => Promise<void>;
+  readonly #ping: () => Promise<void>;
+
+  constructor(c: MongoCollections, options: { location: string; close?: () => Promise<void>; ping?: () => Promise<void> }) {
+    this.#c = c;
+    this.location = options.location;
+    this.#close = options.close ?? (async () => {});
+    this.#ping = options.ping ?? (async () => {});
+  }
+
+  async #insert(collection: CollectionLike, doc: object): Promise<InsertResult> {
+    try {
+      // The driver adds _id to the object it is given: pass a copy so callers' documents stay as built.
+      await collection.insertOne({ ...doc });
+      return 'stored';
+    } catch (err) {
+      if (isDuplicate(err)) return 'duplicate';
+      throw err;
+    }
+  }
+
+  async listModels(filter: ModelFilter = {}): Promise<ModelDoc[]> {
+    const q: Document = {};
+    if (filter.provider) q.provider = filter.provider;
+    if (filter.benchmarkedOnly) Object.assign(q, { enabled: true, deprecated: { $ne: true } });
+    return stripAll<ModelDoc>(await this.#c.models.find(q, { sort: { provider: 1, model_id: 1 } }).toArray());
+  }
+
+  async getModel(provider: string, modelId: string): Promise<ModelDoc | null> {
+    return strip<ModelDoc>(await this.#c.models.findOne({ provider, model_id: modelId }));
+  }
+
+  async findModelsIgnoreCase(provider: string, modelId: string): Promise<ModelDoc[]> {
+    const q = { provider, model_id: { $regex: `^${escapeRegex(modelId)}$`, $options: 'i' } };
+    return stripAll<ModelDoc>(await this.#c.models.find(q, { sort: { model_id: 1 } }).toArray());
+  }
+
+  async insertModel(doc: ModelDoc): Promise<InsertResult> {
+    return this.#insert(this.#c.models, doc);
+  }
+
+  async updateModel(provider: string, modelId: string, patch: ModelPatch): Promise<boolean> {
+    const r = await this.#c.models.updateOne({ provider, model_id: modelId }, { $set: patch });
+    return r.matchedCount === 1;
+  }
+
+  async insertMetric(doc: MetricDoc): Promise<InsertResult> {
+    return this.#insert(this.#c.metrics, doc);
+  }
+
+  async insertError(doc: ErrorDoc): Promise<InsertResult> {
+    return this.#insert(this.#c.errors, doc);
+  }
+
+  async lastSuccesses(filter: { provider?: string } = {}): Promise<LastSuccess[]> {
+    const rows = await this.#c.metrics
+      .aggregate([
+        { $match: filter.provider ? { provider: filter.provider } : {} },
+        { $sort: { provider: 1, model_name: 1, run_ts: -1 } },
+        {
+          $group: {
+            _id: { provider: '$provider', model_name: '$model_name' },
+            ts: { $first: '$run_ts' },
+            sweep_started_at: { $first: { $ifNull: ['$sweep_started_at', null] } },
+          },
+        },
+      ])
+      .toArray();
+    return rows.map((r) => ({ provider: r._id.provider, model_name: r._id.model_name, ts: r.ts, sweep_started_at: r.sweep_started_at ?? null }));
+  }
+
+  async lastErrors(filter: { provider?: string } = {}): Promise<LastError[]> {
+    const rows = await this.#c.errors
+      .aggregate([
+        { $match: filter.provider ? { provider: filter.provider } : {} },
+        { $sort: { ts: -1 } },
+        {
+          $group: {
+            _id: { provider: '$provider', model_name: '$model_name' },
+            ts: { $first: '$ts' },
+            message: { $first: '$message' },
+            error_kind: { $first: '$error_kind' },
+          },
+        },
+      ])
+      .toArray();
+    return rows.map((r) => ({ provider: r._id.provider, model_name: r._id.model_name, ts: r.ts, message: r.message, error_kind: r.error_kind }));
+  }
+
+  async recentMetrics(provider: string, modelName: string, limit: number): Promise<MetricDoc[]> {
+    const q = { provider, model_name: modelName };
+    return stripAll<MetricDoc>(await this.#c.metrics.find(q, { sort: { run_ts: -1 }, limit }).toArray());
+  }
+
+  async recentErrors(provider: string, modelName: string, limit: number): Promise<ErrorDoc[]> {
+    const q = { provider, model_name: modelName };
+    return stripAll<ErrorDoc>(await this.#c.errors.find(q, { sort: { ts: -1 }, limit }).toArray());
+  }
+
+  async countMetrics(filter: { provider?: string } = {}): Promise<number> {
+    return this.#c.metrics.countDocuments(filter.provider ? { provider: filter.provider } : {});
+  }
+
+  async countErrors(filter: { provider?: string } = {}): Promise<number> {
+    return this.#c.errors.countDocuments(filter.provider ? { provider: filter.provider } : {});
+  }
+
+  async countsByProvider(w: TimeWindow): Promise<ProviderCounts[]> {
+    const count = (c: CollectionLike, field: string) =>
+      c.aggregate([{ $match: inWindow(field, w) }, { $group: { _id: '$provider', n: { $sum: 1 } } }]).toArray();
+    const [ok, bad] = await Promise.all([count(this.#c.metrics, 'run_ts'), count(this.#c.errors, 'ts')]);
+    const byProvider = new Map<string, ProviderCounts>();
+    const entry = (p: string) => byProvider.get(p) ?? byProvider.set(p, { provider: p, successes: 0, errors: 0 }).get(p)!;
+    for (const r of ok) entry(r._id).successes = r.n;
+    for (const r of bad) entry(r._id).errors = r.n;
+    return [...byProvider.values()].sort((a, b) => a.provider.localeCompare(b.provider));
+  }
+
+  async errorsByKind(w: TimeWindow): Promise<KindCount[]> {
+    const rows = await this.#c.errors
+      .aggregate([
+        { $match: inWindow('ts', w) },
+        { $group: { _id: { provider: '$provider', error_kind: '$error_kind' }, count: { $sum: 1 } } },
+        { $sort: { count: -1, '_id.provider': 1, '_id.error_kind': 1 } },
+      ])
+      .toArray();
+    return rows.map((r) => ({ provider: r._id.provider, error_kind: r._id.error_kind, count: r.count }));
+  }
+
+  async errorsByModel(w: TimeWindow): Promise<ModelErrorSummary[]> {
+    const key = { provider: '$provider', model_name: '$model_name' };
+    const modelKey = (r: Document) => `${r._id.provider}\u0000${r._id.model_name}`;
+    const [errors, successes, kinds] = await Promise.all([
+      this.#c.errors
+        .aggregate([
+          { $match: inWindow('ts', w) },
+          { $sort: { ts: -1 } },
+          {
+            $group: {
+              _id: key,
+              errors: { $sum: 1 },
+              last_error_ts: { $first: '$ts' },
+              last_message: { $first: '$message' },
+              last_error_kind: { $first: '$error_kind' },
+              last_stage: { $first: '$stage' },
+            },
+          },
+        ])
+        .toArray(),
+      this.#c.metrics.aggregate([{ $match: inWindow('run_ts', w) }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray(),
+      this.#c.errors
+        .aggregate([
+          { $match: inWindow('ts', w) },
+          { $group: { _id: { provider: '$provider', model_name: '$model_name', error_kind: '$error_kind' }, n: { $sum: 1 } } },
+        ])
+        .toArray(),
+    ]);
+    const ok = new Map(successes.map((r) => [modelKey(r), r.n as number]));
+    const byKind = new Map<string, Partial<Record<ErrorKind, number>>>();
+    for (const r of kinds) {
+      const k = modelKey(r);
+      byKind.set(k, { ...byKind.get(k), [r._id.error_kind]: r.n });
+    }
+    return errors
+      .map((r) => ({
+        provider: r._id.provider,
+        model_name: r._id.model_name,
+        errors: r.errors,
+        successes: ok.get(modelKey(r)) ?? 0,
+        last_error_ts: r.last_error_ts,
+        last_message: r.last_message,
+        last_error_kind: r.last_error_kind,
+        last_stage: r.last_stage,
+        error_kinds: byKind.get(modelKey(r)) ?? {},
+      }))
+      .sort((a, b) => b.errors - a.errors || a.provider.localeCompare(b.provider) || a.model_name.localeCompare(b.model_name));
+  }
+
+  async newFingerprints(w: TimeWindow): Promise<FingerprintSummary[]> {
+    const seen = await this.#c.errors
+      .aggregate([{ $match: inWindow('ts', w) }, { $group: { _id: '$fingerprint' } }])
+      .toArray();
+    if (seen.length === 0) return [];
+    const rows = await this.#c.errors
+      .aggregate([
+        { $match: { fingerprint: { $in: seen.map((r) => r._id) }, ts: { $lt: w.until } } },
+        { $sort: { ts: 1 } },
+        {
+          $group: {
+            _id: '$fingerprint',
+            provider: { $first: '$provider' },
+            model_name: { $first: '$model_name' },
+            stage: { $first: '$stage' },
+            error_kind: { $first: '$error_kind' },
+            first_seen: { $first: '$ts' },
+            count: { $sum: 1 },
+            sample_message: { $first: '$message' },
+          },
+        },
+        { $match: { first_seen: { $gte: w.since } } },
+        { $sort: { first_seen: 1 } },
+      ])
+      .toArray();
+    return rows.map(({ _id, ...r }) => ({ fingerprint: _id, ...r }) as FingerprintSummary);
+  }
+
+  async metricSamples(w: TimeWindow): Promise<MetricSamples[]> {
+    const rows = await this.#c.metrics
+      .aggregate([
+        { $match: inWindow('run_ts', w) },
+        {
+          $group: {
+            _id: { provider: '$provider', model_name: '$model_name' },
+            tps: { $push: '$tokens_per_second' },
+            ttft: { $push: '$time_to_first_token' },
+          },
+        },
+        { $sort: { '_id.provider': 1, '_id.model_name': 1 } },
+      ])
+      .toArray();
+    // $push skips missing fields but keeps explicit nulls; TTFT is null when no text came.
+    const numbers = (xs: unknown[]) => xs.filter((x): x is number => typeof x === 'number');
+    return rows.map((r) => ({
+      provider: r._id.provider,
+      model_name: r._id.model_name,
+      tokens_per_second: numbers(r.tps),
+      time_to_first_token: numbers(r.ttft),
+    }));
+  }
+
+  async dailyMedians(w: TimeWindow): Promise<DailyMedian[]> {
+    // $median needs MongoDB 7.0 or later.
+    const rows = await this.#c.metrics
+      .aggregate([
+        { $match: { ...inWindow('run_ts', w), tokens_per_second: { $type: 'number' } } },
+        {
+          $group: {
+            _id: { provider: '$provider', day: { $dateToString: { format: '%Y-%m-%d', date: '$run_ts' } } },
+            median: { $median: { input: '$tokens_per_second', method: 'approximate' } },
+            count: { $sum: 1 },
+          },
+        },
+        { $sort: { '_id.provider': 1, '_id.day': 1 } },
+      ])
+      .toArray();
+    return rows.map((r) => ({ provider: r._id.provider, day: r._id.day, median_tokens_per_second: r.median, count: r.count }));
+  }
+
+  async #upsertCatalog(collection: CollectionLike, entries: object[], key: (e: object) => Document, now: Date): Promise<UpsertCounts> {
+    const counts = { inserted: 0, updated: 0 };
+    for (const entry of entries) {
+      const r = await collection.updateOne(
+        key(entry),
+        { $set: { ...entry, last_seen_at: now }, $setOnInsert: { first_seen_at: now } },
+        { upsert: true },
+      );
+      counts[r.upsertedCount ? 'inserted' : 'updated']++;
+    }
+    return counts;
+  }
+
+  async upsertOpenRouterCatalog(entries: OpenRouterEntry[], now: Date): Promise<UpsertCounts> {
+    return this.#upsertCatalog(this.#c.openrouterCatalog, entries, (e) => ({ openrouter_id: (e as OpenRouterEntry).openrouter_id }), now);
+  }
+
+  async upsertProviderCatalog(entries: ProviderCatalogEntry[], now: Date): Promise<UpsertCounts> {
+    const key = (e: object) => ({ provider: (e as ProviderCatalogEntry).provider, model_id: (e as ProviderCatalogEntry).model_id });
+    return this.#upsertCatalog(this.#c.providerCatalog, entries, key, now);
+  }
+
+  async listOpenRouterCatalog(): Promise<OpenRouterCatalogDoc[]> {
+    return stripAll<OpenRouterCatalogDoc>(await this.#c.openrouterCatalog.find({}, { sort: { openrouter_id: 1 } }).toArray());
+  }
+
+  async listProviderCatalog(filter: { provider?: string } = {}): Promise<ProviderCatalogDoc[]> {
+    const q = filter.provider ? { provider: filter.provider } : {};
+    return stripAll<ProviderCatalogDoc>(await this.#c.providerCatalog.find(q, { sort: { provider: 1, model_id: 1 } }).toArray());
+  }
+
+  async ping(): Promise<void> {
+    await this.#ping();
+  }
+
+  async close(): Promise<void> {
+    await this.#close();
+  }
+}

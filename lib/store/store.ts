@@ -1,0 +1,147 @@
+// The storage interface both backends implement (the factory is open-store.ts, so the backends
+// can import from here without a cycle): MongoDB when MONGODB_URI is set (production, read by
+// the dashboard), embedded SQLite otherwise. Every method either does what it says or
+// throws: no write is ever silently dropped.
+import type {
+  ErrorDoc,
+  ErrorKind,
+  MetricDoc,
+  ModelDoc,
+  OpenRouterCatalogDoc,
+  OpenRouterEntry,
+  ProviderCatalogDoc,
+  ProviderCatalogEntry,
+} from './documents.ts';
+
+export type InsertResult = 'stored' | 'duplicate';
+
+/** A half-open time window: since <= t < until. */
+export interface TimeWindow {
+  since: Date;
+  until: Date;
+}
+
+export interface ModelFilter {
+  provider?: string;
+  /** Only models that are enabled and not deprecated. */
+  benchmarkedOnly?: boolean;
+}
+
+export type ModelPatch = Partial<Omit<ModelDoc, 'provider' | 'model_id' | 'created_at'>>;
+
+export interface LastSeen {
+  provider: string;
+  model_name: string;
+  ts: Date;
+}
+export interface LastSuccess extends LastSeen {
+  /** The sweep start recorded on that newest row (null on rows from before it was recorded). */
+  sweep_started_at: Date | null;
+}
+export interface LastError extends LastSeen {
+  message: string;
+  error_kind: ErrorKind;
+}
+
+export interface ProviderCounts {
+  provider: string;
+  successes: number;
+  errors: number;
+}
+export interface KindCount {
+  provider: string;
+  error_kind: ErrorKind;
+  count: number;
+}
+export interface ModelErrorSummary {
+  provider: string;
+  model_name: string;
+  errors: number;
+  successes: number;
+  last_error_ts: Date;
+  last_message: string;
+  last_error_kind: ErrorKind;
+  last_stage: string;
+  /** Errors in the window per kind, e.g. { hard_model: 3, timeout: 1 }. */
+  error_kinds: Partial<Record<ErrorKind, number>>;
+}
+export interface FingerprintSummary {
+  fingerprint: string;
+  provider: string;
+  model_name: string;
+  stage: string;
+  error_kind: ErrorKind;
+  first_seen: Date;
+  count: number;
+  sample_message: string;
+}
+export interface MetricSamples {
+  provider: string;
+  model_name: string;
+  tokens_per_second: number[];
+  /** TTFT samples, nulls left out. */
+  time_to_first_token: number[];
+}
+export interface DailyMedian {
+  provider: string;
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  median_tokens_per_second: number;
+  count: number;
+}
+export interface UpsertCounts {
+  inserted: number;
+  updated: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'mongodb';
+  /** A human description of where the data lives (no credentials). */
+  readonly location: string;
+
+  listModels(filter?: ModelFilter): Promise<ModelDoc[]>;
+  getModel(provider: string, modelId: string): Promise<ModelDoc | null>;
+  /** Models of the provider whose id equals modelId ignoring case. */
+  findModelsIgnoreCase(provider: string, modelId: string): Promise<ModelDoc[]>;
+  insertModel(doc: ModelDoc): Promise<InsertResult>;
+  /** @returns false when no such model exists. */
+  updateModel(provider: string, modelId: string, patch: ModelPatch): Promise<boolean>;
+
+  /** Stores a metric unless its run_id is already stored. */
+  insertMetric(doc: MetricDoc): Promise<InsertResult>;
+  /** Stores an error unless its run_id is already stored. */
+  insertError(doc: ErrorDoc): Promise<InsertResult>;
+  /** Latest successful run per (provider, model_name). */
+  lastSuccesses(filter?: { provider?: string }): Promise<LastSuccess[]>;
+  /** Latest error per (provider, model_name), with its message. */
+  lastErrors(filter?: { provider?: string }): Promise<LastError[]>;
+  recentMetrics(provider: string, modelName: string, limit: number): Promise<MetricDoc[]>;
+  recentErrors(provider: string, modelName: string, limit: number): Promise<ErrorDoc[]>;
+  countMetrics(filter?: { provider?: string }): Promise<number>;
+  countErrors(filter?: { provider?: string }): Promise<number>;
+
+  countsByProvider(w: TimeWindow): Promise<ProviderCounts[]>;
+  errorsByKind(w: TimeWindow): Promise<KindCount[]>;
+  /** Models with at least one error in the window, most errors first. */
+  errorsByModel(w: TimeWindow): Promise<ModelErrorSummary[]>;
+  /** Fingerprints whose first occurrence ever falls inside the window. */
+  newFingerprints(w: TimeWindow): Promise<FingerprintSummary[]>;
+  /** tokens/s and TTFT samples per model in the window. */
+  metricSamples(w: TimeWindow): Promise<MetricSamples[]>;
+  /** Median tokens/s per provider per UTC day in the window. */
+  dailyMedians(w: TimeWindow): Promise<DailyMedian[]>;
+
+  upsertOpenRouterCatalog(entries: OpenRouterEntry[], now: Date): Promise<UpsertCounts>;
+  upsertProviderCatalog(entries: ProviderCatalogEntry[], now: Date): Promise<UpsertCounts>;
+  listOpenRouterCatalog(): Promise<OpenRouterCatalogDoc[]>;
+  listProviderCatalog(filter?: { provider?: string }): Promise<ProviderCatalogDoc[]>;
+
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A store that cannot be opened or reached; the message names where, never a password. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+}

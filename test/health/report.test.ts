@@ -1,0 +1,400 @@
+// The daily report collected from seeded stores, on both backends (SQLite in a temp file and
+// the MongoDB backend over the mingo stand-in): each section shows exactly what was seeded.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { MetricDoc } from '../../lib/store/documents.ts';
+import {
+  collectHealthReport,
+  collectUnitFailure,
+  isUnitName,
+  shellQuote,
+  sparkline,
+  type HealthReport,
+} from '../../lib/health/report.ts';
+import { createMongoStore } from '../../lib/store/mongo-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import type { Store } from '../../lib/store/store.ts';
+import { mingoCollections } from '../fakes/mingo-collection.ts';
+import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+import { lognormalSamples, seededRandom } from '../fakes/random.ts';
+
+const NOW = new Date('2026-11-20T08:00:00.000Z');
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const at = (iso: string) => new Date(iso);
+const ago = (ms: number) => new Date(NOW.getTime() - ms);
+
+/** n tokens/s and TTFT samples around the given medians, tokens/s drawn first. */
+function speeds(random: () => number, o: { tps: number; ttft: number; sigma: number; n: number }): { tps: number[]; ttft: number[] } {
+  return {
+    tps: lognormalSamples(random, { median: o.tps, sigma: o.sigma, n: o.n }),
+    ttft: lognormalSamples(random, { median: o.ttft, sigma: o.sigma, n: o.n }),
+  };
+}
+
+function exactMedian(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+interface Backend {
+  store: Store;
+  /** Many metrics at once (the mingo stand-in checks uniqueness per insert, which is quadratic). */
+  bulkMetrics(docs: MetricDoc[]): Promise<void>;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'llm-bench-health-report-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const BACKENDS: Array<[string, () => Promise<Backend>]> = [
+  [
+    'sqlite',
+    async () => {
+      const store = openSqliteStore(join(dir, `${randomUUID()}.sqlite`));
+      return {
+        store,
+        bulkMetrics: async (docs) => {
+          for (const d of docs) await store.insertMetric(d);
+        },
+      };
+    },
+  ],
+  [
+    'mongodb (mingo stand-in)',
+    async () => {
+      const c = mingoCollections();
+      const store = await createMongoStore(c, { location: 'memory' });
+      return {
+        store,
+        bulkMetrics: async (docs) => {
+          c.metrics.docs.push(...docs.map((d) => ({ ...structuredClone(d), _id: randomUUID() })));
+        },
+      };
+    },
+  ],
+];
+
+/** Window samples every 30 minutes back from 07:45; baseline samples every 4 h from the baseline's start. */
+function series(provider: string, model: string, values: { tps: number[]; ttft: number[] }, place: 'window' | 'baseline'): MetricDoc[] {
+  return values.tps.map((tps, k) =>
+    makeMetric({
+      provider,
+      model_name: model,
+      run_ts: place === 'window' ? ago(15 * MIN + k * 30 * MIN) : new Date(NOW.getTime() - 8 * DAY + HOUR + k * 4 * HOUR),
+      tokens_per_second: tps,
+      time_to_first_token: values.ttft[k]!,
+    }),
+  );
+}
+
+const random = seededRandom(42);
+const steady = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 40 });
+const steadyNow = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 12 });
+const slowBefore = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 40 });
+const slowNow = speeds(random, { tps: 70, ttft: 0.3, sigma: 0.05, n: 12 });
+const laggyBefore = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 40 });
+const laggyNow = speeds(random, { tps: 100, ttft: 0.6, sigma: 0.05, n: 12 });
+const fewBefore = speeds(random, { tps: 100, ttft: 0.3, sigma: 0.05, n: 40 });
+const fewNow = speeds(random, { tps: 70, ttft: 0.3, sigma: 0.05, n: 4 });
+const GONE_MESSAGE = "The model 'gone' has been retired; use gone-2";
+
+async function seed(b: Backend): Promise<void> {
+  const { store } = b;
+  await b.bulkMetrics([
+    ...series('alpha', 'steady', steady, 'baseline'),
+    ...series('alpha', 'steady', steadyNow, 'window'),
+    ...series('alpha', 'slow', slowBefore, 'baseline'),
+    ...series('alpha', 'slow', slowNow, 'window'),
+    ...series('alpha', 'laggy', laggyBefore, 'baseline'),
+    ...series('alpha', 'laggy', laggyNow, 'window'),
+    ...series('alpha', 'few', fewBefore, 'baseline'),
+    ...series('alpha', 'few', fewNow, 'window'),
+  ]);
+  // alpha/gone succeeded three days ago, then only hard_model errors.
+  await store.insertMetric(makeMetric({ provider: 'alpha', model_name: 'gone', run_ts: at('2026-11-17T10:00:00Z') }));
+  for (const h of [1, 2, 3]) {
+    await store.insertError(makeError({ provider: 'alpha', model_name: 'gone', ts: ago(h * HOUR), error_kind: 'hard_model', http_status: 404, message: GONE_MESSAGE }));
+  }
+  for (const h of [4, 5]) {
+    await store.insertError(makeError({ provider: 'alpha', model_name: 'steady', ts: ago(h * HOUR), error_kind: 'rate_limit', message: 'HTTP 429 rate limited' }));
+  }
+  // beta/mixed: only errors, of two kinds, so no disable command is suggested.
+  await store.insertError(makeError({ provider: 'beta', model_name: 'mixed', ts: ago(6 * HOUR), error_kind: 'hard_model', http_status: 404, message: 'mixed not found' }));
+  await store.insertError(makeError({ provider: 'beta', model_name: 'mixed', ts: ago(2 * HOUR), error_kind: 'timeout', http_status: null, message: 'mixed timed out' }));
+  await store.insertError(makeError({ provider: 'beta', model_name: 'keyless', ts: ago(7 * HOUR), error_kind: 'auth', http_status: 401, message: 'invalid api key' }));
+  // beta/old-error: a success 2 h ago (stale at 90 min) and an error whose fingerprint is old.
+  await store.insertMetric(makeMetric({ provider: 'beta', model_name: 'old-error', run_ts: ago(2 * HOUR) }));
+  const oldMessage = { provider: 'beta', model_name: 'old-error', error_kind: 'transient_provider' as const, http_status: 503, message: 'overloaded' };
+  await store.insertError(makeError({ ...oldMessage, ts: at('2026-11-15T10:00:00Z') }));
+  await store.insertError(makeError({ ...oldMessage, ts: at('2026-11-18T20:00:00Z') }));
+  await store.insertError(makeError({ ...oldMessage, ts: ago(3 * HOUR) }));
+  // spark/m: one known value per day for the sparkline (none on 11-15).
+  const daily: Array<[string, number[]]> = [
+    ['2026-11-13T12:00:00Z', [500]],
+    ['2026-11-14T12:00:00Z', [10]],
+    ['2026-11-16T12:00:00Z', [20, 30, 40]],
+    ['2026-11-17T12:00:00Z', [40]],
+    ['2026-11-18T12:00:00Z', [80]],
+    ['2026-11-19T12:00:00Z', [60]],
+    ['2026-11-20T06:00:00Z', [80]],
+  ];
+  for (const [ts, values] of daily) {
+    for (const [i, v] of values.entries()) {
+      await store.insertMetric(makeMetric({ provider: 'spark', model_name: 'm', run_ts: new Date(at(ts).getTime() + i * MIN), tokens_per_second: v }));
+    }
+  }
+
+  for (const id of ['steady', 'slow', 'laggy', 'few', 'gone']) await store.insertModel(makeModel({ provider: 'alpha', model_id: id }));
+  for (const id of ['mixed', 'keyless', 'old-error']) await store.insertModel(makeModel({ provider: 'beta', model_id: id }));
+  await store.insertModel(makeModel({ provider: 'beta', model_id: 'fresh-new', created_at: ago(30 * MIN) }));
+  await store.insertModel(makeModel({ provider: 'beta', model_id: 'disabled', enabled: false }));
+  await store.insertModel(makeModel({ provider: 'beta', model_id: 'retired', deprecated: true }));
+}
+
+for (const [name, open] of BACKENDS) {
+  describe(`health report on ${name}`, () => {
+    let backend: Backend;
+    let report: HealthReport;
+    before(async () => {
+      backend = await open();
+      await seed(backend);
+      report = await collectHealthReport(backend.store, { now: NOW, sweepPeriodMinutes: 30 });
+    });
+    after(async () => {
+      await backend.store.close();
+    });
+
+    it('covers the last day, against the 7 days before it', () => {
+      assert.deepEqual(report.window, { since: at('2026-11-19T08:00:00Z'), until: NOW, days: 1 });
+      assert.deepEqual(report.baseline, { since: at('2026-11-12T08:00:00Z'), until: at('2026-11-19T08:00:00Z') });
+      assert.equal(report.stale_after_minutes, 90);
+    });
+
+    it('counts successes and errors per provider, with the error rate', () => {
+      assert.deepEqual(report.providers, [
+        { provider: 'alpha', successes: 40, errors: 5, error_rate: 5 / 45 },
+        { provider: 'beta', successes: 1, errors: 4, error_rate: 0.8 },
+        { provider: 'spark', successes: 2, errors: 0, error_rate: 0 },
+      ]);
+      assert.deepEqual(report.totals, { successes: 43, errors: 9, error_rate: 9 / 52 });
+    });
+
+    it('counts errors by provider and kind, most first', () => {
+      assert.deepEqual(
+        report.errors_by_kind.map((k) => [k.provider, k.error_kind, k.count]),
+        [
+          ['alpha', 'hard_model', 3],
+          ['alpha', 'rate_limit', 2],
+          ['beta', 'auth', 1],
+          ['beta', 'hard_model', 1],
+          ['beta', 'timeout', 1],
+          ['beta', 'transient_provider', 1],
+        ],
+      );
+    });
+
+    it('lists the failing models per provider and model, most errors first, with the latest message', () => {
+      assert.deepEqual(
+        report.failing_models.map((m) => [`${m.provider}/${m.model_name}`, m.errors, m.successes, m.last_error_kind, m.last_message, m.error_kinds]),
+        [
+          ['alpha/gone', 3, 0, 'hard_model', GONE_MESSAGE, { hard_model: 3 }],
+          ['alpha/steady', 2, 12, 'rate_limit', 'HTTP 429 rate limited', { rate_limit: 2 }],
+          ['beta/mixed', 2, 0, 'timeout', 'mixed timed out', { hard_model: 1, timeout: 1 }],
+          ['beta/keyless', 1, 0, 'auth', 'invalid api key', { auth: 1 }],
+          ['beta/old-error', 1, 1, 'transient_provider', 'overloaded', { transient_provider: 1 }],
+        ],
+      );
+      assert.deepEqual(report.failing_models[0]!.last_error_ts, ago(HOUR));
+    });
+
+    it('lists the models with only errors in the window, per provider and model', () => {
+      assert.deepEqual(
+        report.only_errors.map((m) => `${m.provider}/${m.model_name}`),
+        ['alpha/gone', 'beta/mixed', 'beta/keyless'],
+      );
+    });
+
+    it('lists the error fingerprints first seen in the window, not the ones seen before', () => {
+      assert.deepEqual(
+        report.new_fingerprints.map((f) => [`${f.provider}/${f.model_name}`, `${f.stage}/${f.error_kind}`, f.count, f.first_seen.toISOString(), f.sample_message]),
+        [
+          ['beta/keyless', 'generate/auth', 1, ago(7 * HOUR).toISOString(), 'invalid api key'],
+          ['beta/mixed', 'generate/hard_model', 1, ago(6 * HOUR).toISOString(), 'mixed not found'],
+          ['alpha/steady', 'generate/rate_limit', 2, ago(5 * HOUR).toISOString(), 'HTTP 429 rate limited'],
+          ['alpha/gone', 'generate/hard_model', 3, ago(3 * HOUR).toISOString(), GONE_MESSAGE],
+          ['beta/mixed', 'generate/timeout', 1, ago(2 * HOUR).toISOString(), 'mixed timed out'],
+        ],
+      );
+    });
+
+    it('lists enabled models without a success for 3 sweep periods, never-run ones included, new, disabled and deprecated ones not', () => {
+      assert.deepEqual(
+        report.stale_models.map((s) => [`${s.provider}/${s.model_id}`, s.last_success?.toISOString() ?? null]),
+        [
+          ['beta/keyless', null],
+          ['beta/mixed', null],
+          ['alpha/gone', '2026-11-17T10:00:00.000Z'],
+          ['beta/old-error', ago(2 * HOUR).toISOString()],
+        ],
+      );
+    });
+
+    it('flags the model made 30% slower and the one whose TTFT doubled, with percentages and sample counts', () => {
+      const expectedSlow = ((exactMedian(slowBefore.tps) - exactMedian(slowNow.tps)) / exactMedian(slowBefore.tps)) * 100;
+      const expectedLaggy = ((exactMedian(laggyNow.ttft) - exactMedian(laggyBefore.ttft)) / exactMedian(laggyBefore.ttft)) * 100;
+      assert.deepEqual(
+        report.regressions.map((r) => [`${r.provider}/${r.model_name}`, r.metric, r.current_samples, r.baseline_samples]),
+        [
+          ['alpha/laggy', 'time_to_first_token', 12, 40],
+          ['alpha/slow', 'tokens_per_second', 12, 40],
+        ],
+      );
+      const [laggy, slow] = report.regressions;
+      assert.ok(Math.abs(slow!.worse_pct - expectedSlow) < 1e-9 && expectedSlow > 25 && expectedSlow < 35, `slow: ${slow!.worse_pct}`);
+      assert.ok(Math.abs(laggy!.worse_pct - expectedLaggy) < 1e-9 && expectedLaggy > 80, `laggy: ${laggy!.worse_pct}`);
+      assert.equal(slow!.baseline_median, exactMedian(slowBefore.tps));
+      assert.equal(slow!.current_median, exactMedian(slowNow.tps));
+      assert.ok(slow!.p_value < 0.0025);
+    });
+
+    it('draws a 7-day sparkline of median tokens/s per provider, with a gap for a day without data', () => {
+      const spark = report.sparklines.find((s) => s.provider === 'spark')!;
+      assert.deepEqual(
+        spark.days.map((d) => [d.day, d.median_tokens_per_second, d.count]),
+        [
+          ['2026-11-14', 10, 1],
+          ['2026-11-15', null, 0],
+          ['2026-11-16', 30, 3],
+          ['2026-11-17', 40, 1],
+          ['2026-11-18', 80, 1],
+          ['2026-11-19', 60, 1],
+          ['2026-11-20', 80, 1],
+        ],
+      );
+      assert.equal(spark.sparkline, '▁ ▃▄█▆█');
+      assert.deepEqual(report.sparklines.map((s) => s.provider), ['alpha', 'beta', 'spark']);
+      assert.equal(report.sparklines.find((s) => s.provider === 'alpha')!.sparkline.length, 7);
+    });
+
+    it('suggests a copy-paste disable command for the model with only hard_model errors, and only for it', () => {
+      assert.deepEqual(report.suggested_commands, [
+        {
+          command: `npx tsx scripts/models.ts disable alpha gone --reason 'hard_model errors only since 2026-11-19: The model '\\''gone'\\'' has been retired; use gone-2'`,
+          why: 'alpha/gone: 3 hard_model errors and no success in the window',
+        },
+      ]);
+      // Pasted into a shell, the reason arrives as one argument, quotes and semicolon intact.
+      const args = report.suggested_commands[0]!.command.replace(/^npx tsx scripts\/models\.ts /, '');
+      const argv = execFileSync('/bin/sh', ['-c', `printf '%s\\n' ${args}`], { encoding: 'utf8' }).trimEnd().split('\n');
+      assert.deepEqual(argv, ['disable', 'alpha', 'gone', '--reason', `hard_model errors only since 2026-11-19: ${GONE_MESSAGE}`]);
+    });
+
+    it('widens the window with days', async () => {
+      const wide = await collectHealthReport(backend.store, { now: NOW, days: 2, sweepPeriodMinutes: 30 });
+      assert.deepEqual(wide.window.since, at('2026-11-18T08:00:00Z'));
+      assert.deepEqual(wide.baseline, { since: at('2026-11-11T08:00:00Z'), until: at('2026-11-18T08:00:00Z') });
+      assert.equal(wide.providers.find((p) => p.provider === 'beta')!.errors, 5);
+    });
+  });
+
+  describe(`speed regressions on ${name} with noise only`, () => {
+    it('flags at most 2% of 200 models whose window and baseline come from the same distribution', async () => {
+      const backend = await open();
+      const noise = seededRandom(7);
+      const docs: MetricDoc[] = [];
+      let naive = 0;
+      for (let m = 0; m < 200; m++) {
+        const before = speeds(noise, { tps: 150, ttft: 0.5, sigma: 0.4, n: 30 });
+        const now = speeds(noise, { tps: 150, ttft: 0.5, sigma: 0.4, n: 10 });
+        if (exactMedian(now.tps) <= 0.8 * exactMedian(before.tps) || exactMedian(now.ttft) >= 1.2 * exactMedian(before.ttft)) naive++;
+        docs.push(...series('noise', `m${m}`, before, 'baseline'), ...series('noise', `m${m}`, now, 'window'));
+      }
+      await backend.bulkMetrics(docs);
+      const report = await collectHealthReport(backend.store, { now: NOW, sweepPeriodMinutes: 30 });
+      await backend.store.close();
+      assert.equal(report.providers[0]!.successes, 2000, 'every window sample was read');
+      assert.ok(naive >= 40, `a 20% median rule alone would flag many (${naive})`);
+      const flagged = new Set(report.regressions.map((r) => r.model_name));
+      assert.ok(flagged.size <= 4, `at most 2% flagged, got ${flagged.size}: ${JSON.stringify(report.regressions)}`);
+    });
+  });
+}
+
+describe('sparkline', () => {
+  it('scales from 0 to the largest value, so equal days are full blocks and a gap is a space', () => {
+    assert.equal(sparkline([1, 2, 3, 4, 5, 6, 7, 8]), '▁▂▃▄▅▆▇█');
+    assert.equal(sparkline([50, 50, null, 50]), '██ █');
+    assert.equal(sparkline([null, null]), '  ');
+    assert.equal(sparkline([0, 0]), '▁▁');
+    assert.equal(sparkline([70, 100]), '▆█');
+  });
+});
+
+describe('shellQuote', () => {
+  it('leaves safe words alone and single-quotes the rest', () => {
+    assert.equal(shellQuote('us.anthropic.claude-3-5-sonnet-20241022-v2:0'), 'us.anthropic.claude-3-5-sonnet-20241022-v2:0');
+    assert.equal(shellQuote('a b'), "'a b'");
+    assert.equal(shellQuote("it's $HOME `x`"), `'it'\\''s $HOME \`x\`'`);
+  });
+});
+
+describe('collectUnitFailure', () => {
+  it('keeps the journal lines of the unit, asking journalctl for the last 50', async () => {
+    const calls: string[][] = [];
+    const failure = await collectUnitFailure('llm-bench.service', {
+      host: 'clifford',
+      run: async (file, args) => {
+        calls.push([file, ...args]);
+        return { stdout: 'Nov 20 08:00:01 clifford node[1]: <3>sweep failed\nNov 20 08:00:02 clifford systemd[1]: llm-bench.service: Failed\n' };
+      },
+    });
+    assert.deepEqual(calls, [['journalctl', '-u', 'llm-bench.service', '-n', '50', '--no-pager']]);
+    assert.deepEqual(failure, {
+      unit: 'llm-bench.service',
+      host: 'clifford',
+      journal: ['Nov 20 08:00:01 clifford node[1]: <3>sweep failed', 'Nov 20 08:00:02 clifford systemd[1]: llm-bench.service: Failed'],
+      journal_note: null,
+    });
+  });
+
+  it('says so when the journal has no entries (journalctl exits 0 with "-- No entries --")', async () => {
+    const failure = await collectUnitFailure('x.service', {
+      host: 'h',
+      run: async () => ({ stdout: '-- No entries --\n', stderr: 'No journal files were found.\n' }),
+    });
+    assert.deepEqual(failure.journal, []);
+    assert.equal(failure.journal_note, 'journalctl -u x.service returned no entries (No journal files were found.)');
+  });
+
+  it('notes why when journalctl fails or is missing, without throwing', async () => {
+    const failed = await collectUnitFailure('x.service', {
+      host: 'h',
+      run: async () => {
+        throw Object.assign(new Error('Command failed'), { code: 1, stderr: 'Failed to get journal access: Permission denied' });
+      },
+    });
+    assert.equal(failed.journal_note, 'journal unavailable: Failed to get journal access: Permission denied');
+    const missing = await collectUnitFailure('x.service', {
+      host: 'h',
+      run: async () => {
+        throw Object.assign(new Error('spawn journalctl ENOENT'), { code: 'ENOENT' });
+      },
+    });
+    assert.equal(missing.journal_note, 'journal unavailable: journalctl is not installed');
+  });
+
+  it('accepts systemd unit names and refuses anything else', () => {
+    assert.ok(isUnitName('llm-bench.service'));
+    assert.ok(isUnitName('llm-health-check-failure@llm-bench.service.service'));
+    assert.ok(!isUnitName('--help'));
+    assert.ok(!isUnitName('llm-bench'));
+    assert.ok(!isUnitName('a b.service'));
+  });
+});

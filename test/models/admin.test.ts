@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { UsageError } from '../../lib/cli.ts';
+import { addModel, deprecateModel, disableModel, enableModel, listModelRows, parseMisc, showModel } from '../../lib/models/admin.ts';
+import { checkModelId } from '../../lib/models/rules.ts';
+import { createMongoStore } from '../../lib/store/mongo-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import type { Store } from '../../lib/store/store.ts';
+import { mingoCollections } from '../fakes/mingo-collection.ts';
+import { makeError, makeMetric } from '../fixtures.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'llm-bench-admin-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const usage = (pattern: RegExp) => (err: unknown) => err instanceof UsageError && pattern.test(err.message);
+
+const backends: Array<[string, () => Promise<Store>]> = [
+  ['sqlite', async () => openSqliteStore(join(dir, `${Math.random()}.sqlite`))],
+  ['mongodb (mingo)', async () => createMongoStore(mingoCollections(), { location: 'memory' })],
+];
+
+for (const [name, open] of backends) {
+  describe(`model administration on ${name}`, () => {
+    test('add stores an enabled model with created_at; list shows it with last success and last error', async () => {
+      const store = await open();
+      const now = new Date('2026-11-23T10:00:00Z');
+      const m = await addModel(store, 'groq', 'llama-3.3-70b-versatile', { displayName: 'Llama 3.3 70B', now, misc: { omit_temperature: true } });
+      assert.deepEqual(m, {
+        provider: 'groq',
+        model_id: 'llama-3.3-70b-versatile',
+        enabled: true,
+        deprecated: false,
+        created_at: now,
+        display_name: 'Llama 3.3 70B',
+        misc: { omit_temperature: true },
+      });
+      await store.insertMetric(makeMetric({ provider: 'groq', model_name: 'llama-3.3-70b-versatile', run_ts: new Date('2026-11-23T09:00:00Z') }));
+      await store.insertError(makeError({ provider: 'groq', model_name: 'llama-3.3-70b-versatile', ts: new Date('2026-11-23T09:30:00Z'), message: 'HTTP 429' }));
+      const [row] = await listModelRows(store);
+      assert.deepEqual(row!.lastSuccess, new Date('2026-11-23T09:00:00Z'));
+      assert.equal(row!.lastError?.message, 'HTTP 429');
+      await store.close();
+    });
+
+    test('add refuses case-insensitive duplicates even with --force, naming the existing id', async () => {
+      const store = await open();
+      await addModel(store, 'groq', 'Llama-3.3-70b-versatile');
+      await assert.rejects(addModel(store, 'groq', 'llama-3.3-70B-VERSATILE', { force: true }), usage(/already exists as groq\/Llama-3\.3-70b-versatile/));
+      // Same id under another provider is a different model.
+      await addModel(store, 'together', 'Llama-3.3-70b-versatile');
+      await store.close();
+    });
+
+    test('add refuses ruled-out ids unless forced, and unknown providers always', async () => {
+      const store = await open();
+      await assert.rejects(addModel(store, 'bedrock', 'anthropic.claude-3-haiku-20240307-v1:0'), usage(/us\.anthropic\.claude-3-haiku-20240307-v1:0/));
+      await assert.rejects(addModel(store, 'openai', 'text-embedding-3-small'), usage(/embedding model.*--force/));
+      await assert.rejects(addModel(store, 'nosuch', 'x'), usage(/Known providers: openai, anthropic/));
+      const forced = await addModel(store, 'openai', 'text-embedding-3-small', { force: true });
+      assert.equal(forced.enabled, true);
+      await store.close();
+    });
+
+    test('disable needs a reason and records it; enable clears it; deprecate records successor and date', async () => {
+      const store = await open();
+      await addModel(store, 'openai', 'gpt-4o-mini');
+      await assert.rejects(disableModel(store, 'openai', 'gpt-4o-mini', ' '), usage(/--reason/));
+      const when = new Date('2026-11-23T12:00:00Z');
+      const d = await disableModel(store, 'openai', 'gpt-4o-mini', 'retired', when);
+      assert.deepEqual([d.enabled, d.disabled_reason, d.disabled_at], [false, 'retired', when]);
+      assert.equal((await listModelRows(store)).length, 0, 'a disabled model is not listed without --all');
+      assert.equal((await listModelRows(store, { all: true })).length, 1);
+      const e = await enableModel(store, 'openai', 'gpt-4o-mini');
+      assert.deepEqual([e.enabled, e.disabled_reason, e.disabled_at], [true, null, null]);
+      const dep = await deprecateModel(store, 'openai', 'gpt-4o-mini', { successor: 'gpt-5-mini', date: '2026-12-01' });
+      assert.deepEqual([dep.deprecated, dep.successor_model, dep.deprecation_date], [true, 'gpt-5-mini', new Date('2026-12-01')]);
+      assert.equal((await listModelRows(store)).length, 0, 'a deprecated model is not benchmarked');
+      await assert.rejects(deprecateModel(store, 'openai', 'gpt-4o-mini', { date: 'soon' }), usage(/YYYY-MM-DD/));
+      await store.close();
+    });
+
+    test('commands on a missing model suggest the case-insensitive match', async () => {
+      const store = await open();
+      await addModel(store, 'groq', 'Qwen-QwQ-32b');
+      await assert.rejects(enableModel(store, 'groq', 'qwen-qwq-32b'), usage(/Did you mean Qwen-QwQ-32b/));
+      await assert.rejects(showModel(store, 'groq', 'nothing'), usage(/models\.ts list --provider groq --all/));
+      await store.close();
+    });
+  });
+}
+
+describe('model rules (SPEC 5)', () => {
+  test('Bedrock prefixes: us.anthropic., us.meta. for Llama 3.2+, meta. for 3.1 and older; others as they are', () => {
+    assert.equal(checkModelId('bedrock', 'us.anthropic.claude-opus-4-5-20251101-v1:0'), null);
+    assert.equal(checkModelId('bedrock', 'anthropic.claude-opus-4-5-20251101-v1:0')?.suggestion, 'us.anthropic.claude-opus-4-5-20251101-v1:0');
+    assert.equal(checkModelId('bedrock', 'meta.llama4-maverick-17b-instruct-v1:0')?.suggestion, 'us.meta.llama4-maverick-17b-instruct-v1:0');
+    assert.equal(checkModelId('bedrock', 'meta.llama3-2-90b-instruct-v1:0')?.suggestion, 'us.meta.llama3-2-90b-instruct-v1:0');
+    assert.equal(checkModelId('bedrock', 'us.meta.llama3-1-70b-instruct-v1:0')?.suggestion, 'meta.llama3-1-70b-instruct-v1:0');
+    assert.equal(checkModelId('bedrock', 'meta.llama3-1-70b-instruct-v1:0'), null);
+    assert.equal(checkModelId('bedrock', 'us.meta.llama4-maverick-17b-instruct-v1:0'), null);
+    for (const id of ['mistral.mistral-large-2402-v1:0', 'cohere.command-r-plus-v1:0', 'amazon.nova-pro-v1:0']) assert.equal(checkModelId('bedrock', id), null, id);
+    assert.match(checkModelId('bedrock', 'amazon.nova-canvas-v1:0')!.reason, /image/);
+  });
+
+  test('what not to benchmark: embeddings, TTS, speech-to-text, image and video, realtime and audio', () => {
+    const refused = ['text-embedding-3-large', 'tts-1-hd', 'gpt-4o-mini-tts', 'whisper-large-v3', 'gpt-4o-transcribe', 'dall-e-3', 'sora-2', 'gpt-image-1', 'imagen-4.0-generate-001', 'gpt-4o-realtime-preview', 'gpt-4o-audio-preview', 'llama-guard-4-12b', 'compound-beta', 'veo-3.0-generate-001'];
+    for (const id of refused) assert.ok(checkModelId('openai', id), `${id} should be refused`);
+    const allowed = ['gpt-4o-mini', 'gpt-5', 'o3-mini', 'llama-3.3-70b-versatile', 'claude-sonnet-4-20250514', 'gemini-2.5-flash', 'qwen-3-235b-a22b-instruct-2507', 'deepseek-r1-distill-llama-70b', 'accounts/fireworks/models/llama-v3p3-70b-instruct'];
+    for (const id of allowed) assert.equal(checkModelId('groq', id), null, `${id} should be allowed`);
+  });
+
+  test('--misc must be a JSON object and says so', () => {
+    assert.deepEqual(parseMisc('{"region":"us-west-2"}'), { region: 'us-west-2' });
+    assert.equal(parseMisc(undefined), undefined);
+    assert.throws(() => parseMisc('[1]'), usage(/JSON object/));
+    assert.throws(() => parseMisc('{oops'), usage(/JSON object/));
+  });
+});

@@ -1,0 +1,385 @@
+// npm run bench:fidelity — how close are the numbers we publish to the truth?
+//
+// Plays scheduleChunks() scenarios (TTFT 50–1000 ms, 100–5,000 tokens/s, 1–8 tokens per chunk)
+// through every wire format whose fake server exists, with the real adapters and the real
+// lib/bench/measure.ts, and prints per format the TTFT error (median and p99, ms) and the decode
+// tokens/s error (median and max, %). Targets: TTFT within 2 ms at the median and 5 ms at p99,
+// decode within 1%.
+//
+// Where the truth is measured: not the nominal schedule (the fake's timers fire late by up
+// to a millisecond or more, and at 5,000 tokens/s several chunks share one timer tick), but
+// the moment each chunk was handed to the socket in the server. Every chunk carries a marker
+// (` Q<i>Z`); a hook on Duplex.prototype.write in the server's thread stamps the first write
+// containing each marker with process.hrtime (one monotonic clock for all threads). The
+// client's request time is the adapter's `request` event, converted to the same clock. So
+//   TTFT truth   = server write of the first text chunk − client request
+//   decode truth = (tokens − 1) / (last chunk write − first chunk write)
+// and the error left is what measurement adds: delivery, SDK parsing, event-loop delay.
+// Errors against the nominal schedule are printed too, for comparison.
+//
+// The server runs in a worker thread by default (its own event loop, so its timers and the
+// client's parsing do not delay each other), and also in the client's thread (--mode inline),
+// which is how the provider tests run it.
+//
+// Usage: node --import tsx test/perf/fidelity.ts [--n 20] [--mode both|worker|inline] [--format NAME]... [--seed 1] [--verbose]
+import { existsSync } from 'node:fs';
+import { Duplex } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { loadConfig, type Config, type ProviderName } from '../../lib/config.ts';
+import { buildMetric } from '../../lib/bench/measure.ts';
+import type { ProviderRequest, ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
+import type { FakeScenario, FakeServer, ScenarioFor } from '../fakes/scenario.ts';
+import { scheduleChunks } from '../fakes/scenario.ts';
+
+interface Format {
+  name: string;
+  fake: string;
+  provider: ProviderName;
+  modelId: string;
+  startServer: (scenarioFor: ScenarioFor) => Promise<FakeServer>;
+  adapter: () => Promise<ProviderStream>;
+  env: (baseUrl: string) => Record<string, string>;
+}
+
+const FAKES = new URL('../fakes/', import.meta.url);
+
+const FORMATS: Format[] = [
+  {
+    name: 'openai-chat',
+    fake: 'openai-server.ts',
+    provider: 'together',
+    modelId: 'meta-llama/Llama-3.3-70B-Instruct-Turbo',
+    startServer: async (s) => (await import('../fakes/openai-server.ts')).startOpenAIServer(s),
+    adapter: async () => (await import('../../lib/bench/providers/openai-compatible.ts')).streamOpenAICompatible,
+    env: (url) => ({ TOGETHER_API_KEY: 'together-test-key', TOGETHER_BASE_URL: url }),
+  },
+  {
+    name: 'openai-responses',
+    fake: 'openai-server.ts',
+    provider: 'openai',
+    modelId: 'gpt-4o-mini',
+    startServer: async (s) => (await import('../fakes/openai-server.ts')).startOpenAIServer(s),
+    adapter: async () => (await import('../../lib/bench/providers/openai.ts')).streamOpenAI,
+    env: (url) => ({ OPENAI_API_KEY: 'sk-test-0123456789abcdef', OPENAI_BASE_URL: url }),
+  },
+  {
+    name: 'anthropic',
+    fake: 'anthropic-server.ts',
+    provider: 'anthropic',
+    modelId: 'claude-3-5-haiku-latest',
+    startServer: async (s) => (await import('../fakes/anthropic-server.ts')).startAnthropicServer(s),
+    adapter: async () => (await import('../../lib/bench/providers/anthropic.ts')).streamAnthropic,
+    env: (url) => ({ ANTHROPIC_API_KEY: 'sk-ant-test-0123456789', ANTHROPIC_BASE_URL: url }),
+  },
+  {
+    name: 'bedrock',
+    fake: 'bedrock-server.ts',
+    provider: 'bedrock',
+    modelId: 'us.anthropic.claude-3-5-haiku-20241022-v1:0',
+    startServer: async (s) => (await import('../fakes/bedrock-server.ts')).startBedrockServer(s),
+    adapter: async () => (await import('../../lib/bench/providers/bedrock.ts')).streamBedrock,
+    env: (url) => ({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: url, AWS_ACCESS_KEY_ID: 'AKIDTESTTESTTEST', AWS_SECRET_ACCESS_KEY: 'test-secret' }),
+  },
+  {
+    name: 'gemini',
+    fake: 'gemini-server.ts',
+    provider: 'vertex',
+    modelId: 'gemini-2.5-flash',
+    startServer: async (s) => (await import('../fakes/gemini-server.ts')).startGeminiServer(s),
+    adapter: async () => (await import('../../lib/bench/providers/vertex.ts')).streamVertex,
+    env: (url) => ({ VERTEX_PROJECT: 'bench-proj', VERTEX_ACCESS_TOKEN: 'ya29.test-token-0123456789', VERTEX_BASE_URL: url }),
+  },
+];
+
+const MARKER = /Q(\d+)Z/g;
+const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
+
+/**
+ * Stamps the first socket/stream write carrying each chunk marker. Every byte a fake sends
+ * goes through Duplex.prototype.write (net.Socket for HTTP/1, Http2Stream for Bedrock; Duplex
+ * holds its own copy of Writable's write, so patching Writable would see nothing).
+ */
+function installWriteProbe(): { take(): Record<number, number> } {
+  let seen: Record<number, number> = {};
+  const original = Duplex.prototype.write;
+  Duplex.prototype.write = function (this: Duplex, chunk: unknown, ...rest: unknown[]) {
+    const t = hrMs();
+    const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1') : '';
+    if (text.includes('Q')) {
+      for (const m of text.matchAll(MARKER)) {
+        const i = Number(m[1]);
+        seen[i] ??= t;
+      }
+    }
+    return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof Duplex.prototype.write;
+  return {
+    take() {
+      const out = seen;
+      seen = {};
+      return out;
+    },
+  };
+}
+
+interface Plan {
+  ttftMs: number;
+  tokensPerSecond: number;
+  tokensPerChunk: number;
+  tokens: number;
+}
+
+/** The scenario for a plan, each chunk's text replaced by its marker. */
+function scenarioOf(plan: Plan): FakeScenario {
+  const { chunks, usage } = scheduleChunks(plan);
+  return { chunks: chunks.map((c, i) => ({ ...c, text: ` Q${i}Z` })), usage, finishReason: 'stop' };
+}
+
+/** The server side, in this thread or a worker: a fake whose scenario is set before each call. */
+interface ServerHandle {
+  baseUrl: string;
+  setScenario(s: FakeScenario): Promise<void>;
+  writes(): Promise<Record<number, number>>;
+  close(): Promise<void>;
+}
+
+async function inlineServer(format: Format, probe: { take(): Record<number, number> }): Promise<ServerHandle> {
+  let current: FakeScenario = { chunks: [] };
+  const server = await format.startServer(() => current);
+  return {
+    baseUrl: server.baseUrl,
+    setScenario: async (s) => void (current = s),
+    writes: async () => probe.take(),
+    close: () => server.close(),
+  };
+}
+
+async function workerServer(format: Format): Promise<ServerHandle> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { format: format.name } });
+  const pending: Array<(v: unknown) => void> = [];
+  worker.on('message', (m) => pending.shift()?.(m));
+  worker.on('error', (err) => {
+    console.error(`fidelity worker for ${format.name} failed:`, err);
+    process.exit(1);
+  });
+  const ask = (msg: unknown) =>
+    new Promise<unknown>((resolve) => {
+      pending.push(resolve);
+      worker.postMessage(msg);
+    });
+  const { baseUrl } = (await ask({ type: 'start' })) as { baseUrl: string };
+  return {
+    baseUrl,
+    setScenario: async (scenario) => void (await ask({ type: 'scenario', scenario })),
+    writes: async () => (await ask({ type: 'writes' })) as Record<number, number>,
+    close: async () => {
+      await ask({ type: 'close' });
+      await worker.terminate();
+    },
+  };
+}
+
+if (!isMainThread) {
+  // Worker: the fake server on its own event loop.
+  const format = FORMATS.find((f) => f.name === (workerData as { format: string }).format)!;
+  const probe = installWriteProbe();
+  let handle: ServerHandle | null = null;
+  parentPort!.on('message', async (msg: { type: string; scenario?: FakeScenario }) => {
+    if (msg.type === 'start') {
+      handle = await inlineServer(format, probe);
+      parentPort!.postMessage({ baseUrl: handle.baseUrl });
+    } else if (msg.type === 'scenario') {
+      await handle!.setScenario(msg.scenario!);
+      parentPort!.postMessage(true);
+    } else if (msg.type === 'writes') {
+      parentPort!.postMessage(await handle!.writes());
+    } else if (msg.type === 'close') {
+      await handle!.close();
+      parentPort!.postMessage(true);
+    }
+  });
+} else {
+  await main();
+}
+
+interface Sample {
+  plan: Plan;
+  ttftErrMs: number;
+  ttftNominalErrMs: number;
+  decodeErrPct: number;
+  decodeNominalErrPct: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      n: { type: 'string', default: '20' },
+      mode: { type: 'string', default: 'both' },
+      format: { type: 'string', multiple: true },
+      seed: { type: 'string', default: '1' },
+      verbose: { type: 'boolean', default: false },
+    },
+  });
+  const n = Number(values.n);
+  const modes = values.mode === 'both' ? ['worker', 'inline'] : [values.mode!];
+  const plans = makePlans(n, Number(values.seed));
+  // The AWS SDK reads credentials from the environment; never a real profile here.
+  Object.assign(process.env, { AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' });
+  delete process.env.AWS_PROFILE;
+
+  console.log(`Fidelity: ${n} scenarios per format and mode (seed ${values.seed}); truth = server write times, nominal = schedule.`);
+  console.log(`Targets: TTFT |error| median <= 2 ms, p99 <= 5 ms; decode tokens/s |error| <= 1%.\n`);
+  const header = ['format', 'mode', 'TTFT err med', 'p99', 'decode err med', 'max', 'vs nominal: TTFT med', 'p99', 'decode med', 'max', 'verdict'];
+  const rows: string[][] = [];
+  const probe = modes.includes('inline') ? installWriteProbe() : null;
+
+  for (const format of FORMATS) {
+    if (values.format && !values.format.includes(format.name)) continue;
+    if (!existsSync(new URL(format.fake, FAKES))) {
+      console.log(`(skipping ${format.name}: test/fakes/${format.fake} does not exist yet)`);
+      continue;
+    }
+    let adapter: ProviderStream;
+    try {
+      adapter = await format.adapter();
+    } catch (err) {
+      console.log(`(skipping ${format.name}: its adapter cannot be loaded: ${(err as Error).message})`);
+      continue;
+    }
+    for (const mode of modes) {
+      const server = mode === 'worker' ? await workerServer(format) : await inlineServer(format, probe!);
+      const config = loadConfig({ env: format.env(server.baseUrl), dotenvPath: false });
+      if (format.provider === 'bedrock') Object.assign(process.env, format.env(server.baseUrl));
+      try {
+        // One warm-up call: connection set-up and JIT are not what we are measuring.
+        await measureOne(format, adapter, config, server, { ttftMs: 50, tokensPerSecond: 1000, tokensPerChunk: 1, tokens: 32 });
+        const samples: Sample[] = [];
+        for (const plan of plans) samples.push(await measureOne(format, adapter, config, server, plan));
+        rows.push(row(format.name, mode, samples));
+        if (values.verbose) {
+          const worst = [...samples].sort((a, b) => Math.abs(b.decodeErrPct) - Math.abs(a.decodeErrPct))[0]!;
+          const late = [...samples].sort((a, b) => Math.abs(b.ttftErrMs) - Math.abs(a.ttftErrMs))[0]!;
+          console.log(`${format.name}/${mode}: worst decode ${worst.decodeErrPct.toFixed(2)} % at ${JSON.stringify(worst.plan)}; worst TTFT ${late.ttftErrMs.toFixed(2)} ms at ${JSON.stringify(late.plan)}`);
+        }
+      } catch (err) {
+        rows.push([format.name, mode, `failed: ${(err as Error).message}`]);
+      } finally {
+        await server.close();
+      }
+    }
+  }
+  printTable(header, rows);
+}
+
+async function measureOne(format: Format, adapter: ProviderStream, config: Config, server: ServerHandle, plan: Plan): Promise<Sample> {
+  await server.setScenario(scenarioOf(plan));
+  const req: ProviderRequest = {
+    provider: format.provider,
+    modelId: format.modelId,
+    misc: {},
+    prompt: config.bench.profile.prompt,
+    maxTokens: plan.tokens,
+    temperature: 0.1,
+    signal: AbortSignal.timeout(30_000),
+    now: () => performance.now(),
+    config,
+  };
+  const events: StreamEvent[] = [];
+  const startT = performance.now();
+  for await (const ev of adapter(req)) events.push(ev);
+  const endT = performance.now();
+  // performance.now and process.hrtime are the same monotonic clock with different origins.
+  const offset = clockOffset();
+  const metric = await buildMetric(
+    { events, startT, endT },
+    { provider: format.provider, modelId: format.modelId, runId: 'fidelity', profileId: 'fidelity', runner: 'bench', wallOffsetMs: 0, fallbackMaxTokens: plan.tokens },
+  );
+  const writes = await server.writes();
+  const chunkCount = Object.keys(writes).length;
+  const expected = Math.ceil(plan.tokens / plan.tokensPerChunk);
+  if (chunkCount !== expected) throw new Error(`saw ${chunkCount} of ${expected} chunk writes`);
+  const request = events.findLast((e) => e.type === 'request')!;
+  const requestHr = request.t + offset;
+  const first = writes[0]!;
+  const last = writes[expected - 1]!;
+  if (metric.time_to_first_token === null || metric.decode_tokens_per_second === null) throw new Error('no TTFT or decode speed measured');
+  if (metric.output_tokens !== plan.tokens) throw new Error(`output_tokens ${metric.output_tokens}, expected ${plan.tokens}`);
+  const ttftMs = metric.time_to_first_token * 1000;
+  const decodeTruth = (plan.tokens - 1) / ((last - first) / 1000);
+  return {
+    plan,
+    ttftErrMs: ttftMs - (first - requestHr),
+    ttftNominalErrMs: ttftMs - plan.ttftMs,
+    decodeErrPct: ((metric.decode_tokens_per_second - decodeTruth) / decodeTruth) * 100,
+    decodeNominalErrPct: ((metric.decode_tokens_per_second - plan.tokensPerSecond) / plan.tokensPerSecond) * 100,
+  };
+}
+
+function clockOffset(): number {
+  const samples: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const a = performance.now();
+    const h = hrMs();
+    const b = performance.now();
+    samples.push(h - (a + b) / 2);
+  }
+  return samples.sort((x, y) => x - y)[3]!;
+}
+
+/** Deterministic plans spread over the ranges (log-uniform speed), each streaming 0.1–1.5 s. */
+function makePlans(n: number, seed: number): Plan[] {
+  let s = seed >>> 0 || 1;
+  const rand = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+  return Array.from({ length: n }, () => {
+    const ttftMs = Math.round(50 + rand() * 950);
+    const tokensPerSecond = Math.round(100 * 50 ** rand());
+    const tokensPerChunk = 1 + Math.floor(rand() * 8);
+    const spanS = 0.1 + rand() * 1.4;
+    const tokens = Math.max(16, Math.min(2000, Math.round(tokensPerSecond * spanS)));
+    return { ttftMs, tokensPerSecond, tokensPerChunk, tokens };
+  });
+}
+
+function quantile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * p;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+function row(format: string, mode: string, samples: Sample[]): string[] {
+  const abs = (f: (s: Sample) => number) => samples.map((s) => Math.abs(f(s)));
+  const ttft = abs((s) => s.ttftErrMs);
+  const decode = abs((s) => s.decodeErrPct);
+  const ttftNom = abs((s) => s.ttftNominalErrMs);
+  const decodeNom = abs((s) => s.decodeNominalErrPct);
+  const ok = quantile(ttft, 0.5) <= 2 && quantile(ttft, 0.99) <= 5 && Math.max(...decode) <= 1;
+  return [
+    format,
+    mode,
+    `${quantile(ttft, 0.5).toFixed(2)} ms`,
+    `${quantile(ttft, 0.99).toFixed(2)} ms`,
+    `${quantile(decode, 0.5).toFixed(2)} %`,
+    `${Math.max(...decode).toFixed(2)} %`,
+    `${quantile(ttftNom, 0.5).toFixed(2)} ms`,
+    `${quantile(ttftNom, 0.99).toFixed(2)} ms`,
+    `${quantile(decodeNom, 0.5).toFixed(2)} %`,
+    `${Math.max(...decodeNom).toFixed(2)} %`,
+    ok ? 'within target' : 'OUTSIDE TARGET',
+  ];
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  console.log(line(widths.map((w) => '-'.repeat(w))));
+  for (const r of rows) console.log(r.length < header.length ? r.join('  ') : line(r));
+}

@@ -1,0 +1,259 @@
+// npm run bench:sweep — does a full sweep fit its slot, in little memory?
+//
+// 200 models over the nine real providers, each call 1–3 s long, served by the fake servers
+// (a child process, so this process's peak RSS is the runner's own) through the real
+// adapters, the real runner and a real SQLite store. Prints the sweep's total time against
+// the longest single provider's serial time (the sum of its calls: providers run side by
+// side, so the sweep cannot be shorter; target <= 1.2x) and the peak RSS (target < 200 MB).
+// A provider whose fake does not exist yet is simulated by the mock provider with the same
+// timings, and says so.
+//
+// Beside the peak RSS it prints what the peak was made of (the JS heap V8 had committed, its
+// young generation, the heap in use) and the heap still in use after the sweep and a full GC:
+// that figure stays flat as --models grows unless something is kept per call.
+//
+// Usage: node --import tsx test/perf/sweep.ts [--models 200] [--min-ms 1000] [--max-ms 3000] [--provider P]...
+// (BENCH_SWEEP_TRACE=1 prints a memory sample every second.)
+import { fork } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { loadConfig, type ProviderName } from '../../lib/config.ts';
+import type { ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
+import { streamMock } from '../../lib/bench/providers/mock.ts';
+import { loadProvider } from '../../lib/bench/providers/registry.ts';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { type SweepModel } from '../../lib/bench/due.ts';
+import { runSweep } from '../../lib/bench/sweep.ts';
+import type { FakeServer, RecordedRequest } from '../fakes/scenario.ts';
+import { scheduleChunks } from '../fakes/scenario.ts';
+
+const PROVIDERS: ProviderName[] = ['openai', 'anthropic', 'groq', 'together', 'deepinfra', 'fireworks', 'cerebras', 'bedrock', 'vertex'];
+const FAKE_OF: Record<string, string> = { openai: 'openai-server.ts', anthropic: 'anthropic-server.ts', bedrock: 'bedrock-server.ts', gemini: 'gemini-server.ts' };
+const fakeExists = (name: string) => existsSync(new URL(`../fakes/${FAKE_OF[name]}`, import.meta.url));
+
+/** The call's length is in the model id (`…-dur1850ms`), so every fake can plan it from the request alone. */
+function scenarioFor(req: RecordedRequest) {
+  const dur = Number(/dur(\d+)ms/.exec(`${req.path} ${JSON.stringify(req.body)}`)?.[1] ?? 1000);
+  const tokens = 64;
+  const { chunks, usage } = scheduleChunks({ ttftMs: dur * 0.25, tokens, tokensPerSecond: (tokens - 1) / ((dur * 0.75) / 1000), tokensPerChunk: 1 });
+  return { chunks, usage, finishReason: 'length' as const };
+}
+
+/** The fake servers' process: starts every fake that exists and reports the base URLs. */
+async function serve(): Promise<void> {
+  const servers: FakeServer[] = [];
+  const urls: Record<string, string> = {};
+  if (fakeExists('openai')) {
+    const { startOpenAIServer, groqBaseUrl } = await import('../fakes/openai-server.ts');
+    const s = await startOpenAIServer(scenarioFor);
+    servers.push(s);
+    urls.openai = s.baseUrl;
+    urls.groq = groqBaseUrl(s);
+  }
+  if (fakeExists('anthropic')) {
+    const s = await (await import('../fakes/anthropic-server.ts')).startAnthropicServer(scenarioFor);
+    servers.push(s);
+    urls.anthropic = s.baseUrl;
+  }
+  if (fakeExists('bedrock')) {
+    const s = await (await import('../fakes/bedrock-server.ts')).startBedrockServer(scenarioFor);
+    servers.push(s);
+    urls.bedrock = s.baseUrl;
+  }
+  if (fakeExists('gemini')) {
+    const s = await (await import('../fakes/gemini-server.ts')).startGeminiServer(scenarioFor);
+    servers.push(s);
+    urls.gemini = s.baseUrl;
+  }
+  process.send!(urls);
+  process.on('message', async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    process.exit(0);
+  });
+}
+
+/** A model id each provider's adapter routes as an ordinary chat model. */
+function modelId(provider: ProviderName, i: number, durMs: number): string {
+  const tag = `bench-${String(i).padStart(3, '0')}-dur${durMs}ms`;
+  if (provider === 'openai') return `gpt-4o-${tag}`;
+  if (provider === 'anthropic') return `claude-${tag}`;
+  if (provider === 'bedrock') return `us.anthropic.claude-${tag}-v1:0`;
+  if (provider === 'vertex') return `gemini-${tag}`;
+  return `llama-${tag}`;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      models: { type: 'string', default: '200' },
+      'min-ms': { type: 'string', default: '1000' },
+      'max-ms': { type: 'string', default: '3000' },
+      provider: { type: 'string', multiple: true },
+    },
+  });
+  const providers = values.provider ? PROVIDERS.filter((p) => values.provider!.includes(p)) : PROVIDERS;
+  if (providers.length === 0) throw new Error(`--provider must name some of ${PROVIDERS.join(', ')}`);
+  const count = Number(values.models);
+  const minMs = Number(values['min-ms']);
+  const maxMs = Number(values['max-ms']);
+  const rssBefore = process.memoryUsage().rss;
+
+  const child = fork(new URL(import.meta.url).pathname, ['--serve'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const urls = await new Promise<Record<string, string>>((resolve) => child.once('message', (m) => resolve(m as Record<string, string>)));
+  const compat = ['groq', 'together', 'deepinfra', 'fireworks', 'cerebras'];
+  const env: Record<string, string> = {
+    RUNNER_NAME: 'bench',
+    BENCH_CALL_TIMEOUT_MS: '30000',
+    BENCH_STALL_TIMEOUT_MS: '10000',
+    FRESH_MINUTES: '0',
+  };
+  const served = new Set<ProviderName>();
+  if (urls.openai) {
+    Object.assign(env, { OPENAI_API_KEY: 'sk-bench-0123456789', OPENAI_BASE_URL: urls.openai });
+    served.add('openai');
+    for (const p of compat) {
+      Object.assign(env, { [`${p.toUpperCase()}_API_KEY`]: `${p}-bench-key-0123`, [`${p.toUpperCase()}_BASE_URL`]: p === 'groq' ? urls.groq! : urls.openai });
+      served.add(p as ProviderName);
+    }
+  }
+  if (urls.anthropic) {
+    Object.assign(env, { ANTHROPIC_API_KEY: 'sk-ant-bench-0123456789', ANTHROPIC_BASE_URL: urls.anthropic });
+    served.add('anthropic');
+  }
+  if (urls.bedrock) {
+    // The AWS SDK reads its credentials from the environment itself.
+    const aws = { AWS_ACCESS_KEY_ID: 'AKIDBENCHBENCHBENC', AWS_SECRET_ACCESS_KEY: 'bench-secret', AWS_ENDPOINT_URL_BEDROCK_RUNTIME: urls.bedrock };
+    Object.assign(process.env, aws, { AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' });
+    delete process.env.AWS_PROFILE;
+    Object.assign(env, aws);
+    served.add('bedrock');
+  }
+  if (urls.gemini) {
+    Object.assign(env, { VERTEX_PROJECT: 'bench-proj', VERTEX_ACCESS_TOKEN: 'ya29.bench-token-0123456789', VERTEX_BASE_URL: urls.gemini });
+    served.add('vertex');
+  }
+  const config = loadConfig({ env, dotenvPath: false });
+  for (const p of PROVIDERS) if (!served.has(p)) console.log(`(${p}: no fake server yet, simulated by the mock provider with the same timings)`);
+
+  // Deterministic call lengths, round-robin over the providers.
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const models: SweepModel[] = Array.from({ length: count }, (_, i) => {
+    const provider = providers[i % providers.length]!;
+    const dur = Math.round(minMs + rand() * (maxMs - minMs));
+    return { provider, modelId: modelId(provider, i, dur), misc: {} };
+  });
+
+  // Each call's own wall time, per provider: the sum is that provider's serial time.
+  const serial = new Map<string, number>();
+  const timed = (provider: ProviderName, stream: ProviderStream): ProviderStream =>
+    async function* (req): AsyncGenerator<StreamEvent> {
+      const t0 = performance.now();
+      try {
+        yield* stream(req);
+      } finally {
+        serial.set(provider, (serial.get(provider) ?? 0) + performance.now() - t0);
+      }
+    };
+  const loader = async (name: ProviderName): Promise<ProviderStream> => {
+    if (served.has(name)) return timed(name, await loadProvider(name));
+    return timed(name, (req) => {
+      const dur = Number(/dur(\d+)ms/.exec(req.modelId)?.[1] ?? 1000);
+      return streamMock({ ...req, modelId: `ttft-${Math.round(dur * 0.25)}ms-tps-${(63 / (dur * 0.75)) * 1000}` });
+    });
+  };
+
+  const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sweep-'));
+  const store = openSqliteStore(join(dir, 'bench.sqlite'));
+  try {
+    console.log(`Sweep of ${count} models over ${providers.length} providers, calls ${minMs}-${maxMs} ms, ${config.bench.concurrencyPerProvider} call(s) at a time per provider …`);
+    const t0 = performance.now();
+    const memory = sampleMemory();
+    const { summary } = await runSweep({ config, models, sink: store, loadProvider: loader, force: true });
+    const peak = memory.stop();
+    const total = performance.now() - t0;
+    const retained = await heapAfterFullGc();
+    const stored = await store.countMetrics();
+    const [slowest, slowestMs] = [...serial].sort((a, b) => b[1] - a[1])[0]!;
+    const ratio = total / slowestMs;
+    const peakMb = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
+    console.log(`\n${summary.ok} ok, ${summary.failed} failed (${JSON.stringify(summary.errorsByKind)}), ${stored} rows stored`);
+    for (const p of providers) console.log(`  ${p.padEnd(10)} serial ${(serial.get(p)! / 1000).toFixed(1)} s${served.has(p) ? '' : ' (mock)'}`);
+    console.log(`\nTotal sweep time        ${(total / 1000).toFixed(1)} s`);
+    console.log(`Longest provider serial ${(slowestMs / 1000).toFixed(1)} s (${slowest})`);
+    console.log(`Ratio                   ${ratio.toFixed(3)}x  (target <= 1.2x: ${ratio <= 1.2 ? 'met' : 'NOT MET'})`);
+    console.log(`Peak RSS                ${peakMb.toFixed(0)} MB (before the sweep ${(rssBefore / 2 ** 20).toFixed(0)} MB; target < 200 MB: ${peakMb < 200 ? 'met' : 'NOT MET'})`);
+    console.log(
+      `  at the largest sample  ${mb(peak.atMaxRss.rss)} MB: JS heap committed ${mb(peak.atMaxRss.heapTotal)} MB (young generation ${mb(peak.atMaxRss.youngGeneration)} MB), in use ${mb(peak.atMaxRss.heapUsed)} MB, external ${mb(peak.atMaxRss.external)} MB`,
+    );
+    console.log(`Peak JS heap used       ${mb(peak.heapUsed)} MB, committed ${mb(peak.heapTotal)} MB (sampled every ${SAMPLE_MS} ms)`);
+    console.log(`JS heap in use after the sweep and a full GC ${mb(retained)} MB (the SDKs' code and data plus the sweep's results)`);
+    if (summary.failed > 0) process.exitCode = 1;
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+    child.send('close');
+  }
+}
+
+const SAMPLE_MS = 250;
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+interface MemorySample {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  /** Committed bytes of V8's young generation (new space), which V8 grows under allocation. */
+  youngGeneration: number;
+}
+
+/** Samples this process's memory until stop(); returns the peaks and the sample with the largest RSS. */
+function sampleMemory(): { stop(): { heapUsed: number; heapTotal: number; atMaxRss: MemorySample } } {
+  let heapUsed = 0;
+  let heapTotal = 0;
+  let atMaxRss: MemorySample = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, youngGeneration: 0 };
+  const sample = () => {
+    const m = process.memoryUsage();
+    heapUsed = Math.max(heapUsed, m.heapUsed);
+    heapTotal = Math.max(heapTotal, m.heapTotal);
+    if (m.rss > atMaxRss.rss) {
+      const young = getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+      atMaxRss = { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, youngGeneration: young };
+    }
+    return m;
+  };
+  let n = 0;
+  const timer = setInterval(() => {
+    const m = sample();
+    if (process.env.BENCH_SWEEP_TRACE && ++n % (1000 / SAMPLE_MS) === 0) {
+      console.log(`  rss ${mb(m.rss)} MB, heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)} MB, external ${mb(m.external)} MB`);
+    }
+  }, SAMPLE_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { heapUsed, heapTotal, atMaxRss };
+    },
+  };
+}
+
+/** The JS heap in use after a full collection: what the process still holds, garbage aside. */
+async function heapAfterFullGc(): Promise<number> {
+  // gc() without --expose-gc on the command line, so `npm run bench:sweep` needs no extra flag.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  // What FinalizationRegistry callbacks (undici's, AbortSignal.any's) release goes in a second pass.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+if (process.argv.includes('--serve')) await serve();
+else await main();

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, before, describe, test } from 'node:test';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { makeModel } from '../fixtures.ts';
+
+// bench-once runs as a child process, as systemd runs it, on a temporary SQLite file with
+// mock models only: no network, no keys. The working directory is a temp dir so no .env is read.
+const SCRIPT = new URL('../../scripts/bench-once.ts', import.meta.url).pathname;
+const TSX = import.meta.resolve('tsx');
+const dir = mkdtempSync(join(tmpdir(), 'llm-bench-once-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function benchOnce(args: string[], env: Record<string, string>): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', TSX, SCRIPT, ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', RUNNER_NAME: 'test-runner', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+let n = 0;
+/** A fresh store file holding the given mock models. */
+async function storeWith(modelIds: string[], extra: Array<Parameters<typeof makeModel>[0]> = []): Promise<string> {
+  const path = join(dir, `bench-${++n}.sqlite`);
+  const store = openSqliteStore(path);
+  for (const id of modelIds) await store.insertModel(makeModel({ provider: 'mock', model_id: id }));
+  for (const m of extra) await store.insertModel(makeModel(m));
+  await store.close();
+  return path;
+}
+
+async function readStore(path: string) {
+  const store = openSqliteStore(path);
+  try {
+    const metrics = await store.recentMetrics('mock', 'ttft-20ms-tps-2000', 10);
+    const errors = await store.recentErrors('mock', 'fail-auth', 10);
+    return { metrics, errors, metricCount: await store.countMetrics(), errorCount: await store.countErrors() };
+  } finally {
+    await store.close();
+  }
+}
+
+describe('bench-once', () => {
+  let db: string;
+  before(async () => {
+    db = await storeWith(['ttft-20ms-tps-2000', 'fail-auth', 'instant'], [{ provider: 'mock', model_id: 'reasoning-8', enabled: false }]);
+  });
+
+  test('benchmarks the enabled models, prints one journal line each and a summary, and exits 0 when some failed', async () => {
+    const run = await benchOnce([], { LLM_BENCH_DB: db });
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split('\n');
+    assert.match(lines.find((l) => l.startsWith('mock/ttft-20ms-tps-2000:')) ?? '', /: ok, TTFT 0\.\d{3} s, [\d.]+ tokens\/s, decode [\d.]+ tokens\/s, 64 tokens$/);
+    assert.match(lines.find((l) => l.startsWith('mock/instant:')) ?? '', /: ok, /);
+    assert.match(run.stderr, /^mock\/fail-auth: failed \(auth, stage generate\): Cannot stream mock\/fail-auth: HTTP 401 authentication failed/m);
+    assert.ok(!run.stdout.includes('reasoning-8'), 'a disabled model is not benchmarked');
+    assert.match(lines.at(-1) ?? '', /^Sweep done in [\d.]+ s: 3 models, 2 ok, 1 failed \(auth 1\), 0 fresh/);
+    assert.ok(!run.stderr.includes('\r'), 'no progress line when stderr is not a terminal');
+
+    const stored = await readStore(db);
+    assert.equal(stored.metrics.length, 1);
+    assert.equal(stored.metrics[0]!.mock, true);
+    assert.equal(stored.metrics[0]!.runner, 'test-runner');
+    assert.equal(stored.errors[0]!.error_kind, 'auth');
+  });
+
+  test('skips what it just benchmarked, and runs it again with --force', async () => {
+    const own = await storeWith(['instant', 'chunk-4-instant']);
+    assert.equal((await benchOnce([], { LLM_BENCH_DB: own })).code, 0);
+    const again = await benchOnce([], { LLM_BENCH_DB: own });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^mock\/instant: skipped, measured by a sweep that started 0 min ago \(FRESH_MINUTES=30\)$/m);
+    assert.match(again.stdout, /2 models, 0 ok, 0 failed, 2 fresh/);
+
+    const forced = await benchOnce(['--force', '--provider', 'mock'], { LLM_BENCH_DB: own });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /2 models, 2 ok, 0 failed, 0 fresh/);
+    const store = openSqliteStore(own);
+    assert.equal(await store.countMetrics(), 4);
+    await store.close();
+  });
+
+  test('--json prints the results on stdout and the journal lines on stderr', async () => {
+    const run = await benchOnce(['--json', '--force'], { LLM_BENCH_DB: db });
+    assert.equal(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout) as { summary: { ok: number; failed: number }; results: Array<Record<string, unknown>> };
+    assert.equal(out.summary.ok, 2);
+    assert.equal(out.summary.failed, 1);
+    const ok = out.results.find((r) => r.model === 'ttft-20ms-tps-2000')!;
+    assert.equal(ok.provider, 'mock');
+    assert.equal(ok.outcome, 'ok');
+    assert.equal(ok.output_tokens, 64);
+    assert.equal(typeof ok.time_to_first_token, 'number');
+    assert.equal(ok.stored, true);
+    const failed = out.results.find((r) => r.model === 'fail-auth')!;
+    assert.equal(failed.error_kind, 'auth');
+    assert.equal(failed.stage, 'generate');
+    assert.match(run.stderr, /^mock\/instant: ok/m);
+  });
+
+  test('takes an explicit model list from --models or BENCHMARK_MODELS instead of the store', async () => {
+    const fresh = await storeWith([]);
+    const run = await benchOnce(['--models', 'mock:instant,mock:chunk-4-instant'], { LLM_BENCH_DB: fresh });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /2 models, 2 ok/);
+    const bare = await benchOnce(['--provider', 'mock', '--force'], { LLM_BENCH_DB: fresh, BENCHMARK_MODELS: 'instant' });
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.match(bare.stdout, /^mock\/instant: ok/m);
+    assert.match(bare.stdout, /1 models, 1 ok/);
+  });
+
+  test('a mock sweep loads no provider SDK, no MongoDB driver and no tokenizer', async () => {
+    const log = join(dir, 'modules.log');
+    // A resolve hook that appends every module the child resolves to MODULE_LOG.
+    const hook =
+      'data:text/javascript,' +
+      encodeURIComponent(
+        'import{registerHooks}from"node:module";import{appendFileSync}from"node:fs";' +
+          'registerHooks({resolve(s,c,n){const r=n(s,c);appendFileSync(process.env.MODULE_LOG,r.url+"\\n");return r}});',
+      );
+    const child = spawn(process.execPath, ['--import', hook, '--import', TSX, SCRIPT, '--models', 'mock:instant', '--force'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: db, MODULE_LOG: log },
+      stdio: 'ignore',
+    });
+    assert.equal(await new Promise((resolve) => child.on('close', resolve)), 0);
+    const loaded = readFileSync(log, 'utf8');
+    assert.match(loaded, /lib\/bench\/providers\/mock\.ts/);
+    for (const pkg of ['openai', '@anthropic-ai', '@aws-sdk', '@google/genai', 'mongodb', 'gpt-tokenizer']) {
+      assert.ok(!loaded.includes(`node_modules/${pkg}/`), `${pkg} was loaded`);
+    }
+  });
+
+  test('prefixes journal lines with syslog priorities under systemd', async () => {
+    const run = await benchOnce(['--force'], { LLM_BENCH_DB: db, JOURNAL_STREAM: '8:1234' });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^<6>mock\/instant: ok/m);
+    assert.match(run.stderr, /^<4>mock\/fail-auth: failed/m);
+  });
+});
+
+describe('bench-once exit codes', () => {
+  test('exits 1 when every call failed', async () => {
+    const db = await storeWith(['fail-auth', 'fail-404']);
+    const run = await benchOnce([], { LLM_BENCH_DB: db });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /Sweep failed: every call failed \(2 of 2\)/);
+  });
+
+  test('exits 1 when the store is unreachable', async () => {
+    const run = await benchOnce(['--models', 'mock:instant'], { MONGODB_URI: 'mongodb://127.0.0.1:1', MONGODB_CONNECT_TIMEOUT_MS: '300' });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /Cannot connect to MongoDB at 127\.0\.0\.1:1/);
+    assert.equal(run.stderr.trim().split('\n').length, 1, 'one line');
+  });
+
+  test('exits 1 when a result cannot be written, after recording that as an error', async () => {
+    const db = await storeWith(['instant', 'fail-auth']);
+    // The metrics table refuses every insert, as a full disk or a broken file would.
+    const raw = new DatabaseSync(db);
+    raw.exec(`CREATE TRIGGER refuse_metrics BEFORE INSERT ON metrics BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;`);
+    raw.close();
+    const run = await benchOnce([], { LLM_BENCH_DB: db });
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /Cannot store the result of mock\/instant: .*database or disk is full/);
+    assert.match(run.stderr, /Sweep failed: 1 result\(s\) could not be stored/);
+    const store = openSqliteStore(db);
+    const errors = await store.recentErrors('mock', 'instant', 5);
+    await store.close();
+    assert.equal(errors[0]?.stage, 'log');
+  });
+
+  for (const [what, args, env, message] of [
+    ['an unknown flag', ['--bogus'], {}, /Unknown option '--bogus'/],
+    ['an unknown provider', ['--provider', 'groq,nope'], {}, /Unknown provider 'nope'/],
+    ['a model without a provider', ['--models', 'llama-3.3-70b'], {}, /has no provider/],
+    ['a bad --concurrency', ['--concurrency', '0'], {}, /--concurrency must be an integer/],
+    ['a bad configuration value', [], { BENCH_MAX_ATTEMPTS: 'lots' }, /BENCH_MAX_ATTEMPTS must be an integer/],
+  ] as const) {
+    test(`exits 2 on ${what}`, async () => {
+      const run = await benchOnce([...args], { LLM_BENCH_DB: join(dir, 'usage.sqlite'), ...env });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+      assert.equal(run.stdout, '');
+    });
+  }
+});

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+const dir = mkdtempSync(join(tmpdir(), 'llm-bench-models-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const script = new URL('../../scripts/models.ts', import.meta.url).pathname;
+// Resolved here because the child runs in a temp dir, where a bare 'tsx' would not resolve.
+const tsx = import.meta.resolve('tsx');
+
+function models(args: string[], env: Record<string, string> = {}) {
+  // Run from the temp dir so no developer .env is picked up.
+  const r = spawnSync(process.execPath, ['--import', tsx, script, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: join(dir, 'cli.sqlite'), ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('scripts/models.ts', () => {
+  test('add bedrock with an un-prefixed Anthropic id exits 2 and suggests the us.anthropic. id', () => {
+    const r = models(['add', 'bedrock', 'anthropic.claude-3-haiku-20240307-v1:0']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /models\.ts add bedrock us\.anthropic\.claude-3-haiku-20240307-v1:0/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+  });
+
+  test('add with an unknown provider exits 2 listing the providers', () => {
+    const r = models(['add', 'nosuchprovider', 'x']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Unknown provider 'nosuchprovider'\. Known providers: openai, anthropic, groq, together, deepinfra, fireworks, cerebras, bedrock, vertex, mock/);
+  });
+
+  test('a bad FRESH_MINUTES exits 2 naming the variable and its value', () => {
+    const r = models(['list'], { FRESH_MINUTES: 'abc' });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /FRESH_MINUTES must be a number .* \(got "abc"\)/);
+  });
+
+  test('add, list, disable, list --all, enable, deprecate round-trip through the embedded store', () => {
+    assert.equal(models(['add', 'groq', 'llama-3.3-70b-versatile']).code, 0);
+    assert.match(models(['list']).stdout, /groq\s+llama-3\.3-70b-versatile\s+enabled\s+ok never/);
+    assert.equal(models(['disable', 'groq', 'llama-3.3-70b-versatile']).code, 2, 'disable without --reason');
+    assert.equal(models(['disable', 'groq', 'llama-3.3-70b-versatile', '--reason', 'guard model']).code, 0);
+    assert.match(models(['list']).stdout, /No enabled models/);
+    assert.match(models(['list', '--all']).stdout, /disabled: guard model/);
+    const json = JSON.parse(models(['list', '--all', '--json']).stdout);
+    assert.equal(json[0].model.disabled_reason, 'guard model');
+    assert.equal(models(['enable', 'groq', 'llama-3.3-70b-versatile']).code, 0);
+    assert.equal(models(['deprecate', 'groq', 'llama-3.3-70b-versatile', '--successor', 'llama-4']).code, 0);
+    assert.match(models(['show', 'groq', 'llama-3.3-70b-versatile']).stdout, /deprecated → llama-4/);
+    assert.equal(models(['add', 'groq', 'LLAMA-3.3-70b-versatile', '--force']).code, 2);
+  });
+
+  test('unknown commands and flags exit 2', () => {
+    assert.equal(models(['frobnicate']).code, 2);
+    assert.equal(models(['list', '--bogus']).code, 2);
+  });
+
+  test('an unreachable MONGODB_URI fails with exit 1 and a one-line message naming the host, not the password', () => {
+    const r = models(['list'], { MONGODB_URI: 'mongodb://ops:pa55word-secret@127.0.0.1:1/', MONGODB_CONNECT_TIMEOUT_MS: '2000' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Cannot connect to MongoDB at 127\.0\.0\.1:1/);
+    assert.doesNotMatch(r.stderr, /pa55word-secret/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+});

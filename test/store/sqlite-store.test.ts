@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { storeContract } from './store-contract.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sqlite-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+storeContract('sqlite', async () => openSqliteStore(join(dir, 'contract.sqlite')));
+
+// A child process that inserts N metrics into the file, one transaction each.
+const WRITER = `
+import { openSqliteStore } from ${JSON.stringify(new URL('../../lib/store/sqlite-store.ts', import.meta.url).pathname)};
+import { makeMetric } from ${JSON.stringify(new URL('../fixtures.ts', import.meta.url).pathname)};
+const [path, n, tag] = process.argv.slice(2);
+const store = openSqliteStore(path);
+for (let i = 0; i < Number(n); i++) {
+  await store.insertMetric(makeMetric({ provider: tag, model_name: 'm' + (i % 10), run_id: tag + '-' + i }));
+  if (i === 50) process.stdout.write('started\\n');
+}
+await store.close();
+`;
+
+function runWriter(path: string, n: number, tag: string) {
+  const script = join(dir, 'writer.mts');
+  writeFileSync(script, WRITER);
+  return spawn(process.execPath, ['--import', 'tsx', script, path, String(n), tag], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function exited(child: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+}
+
+describe('sqlite store with several processes', () => {
+  test('two processes inserting 2,000 metrics each at once end with exactly 4,000 rows and no error', async () => {
+    const path = join(dir, 'concurrent.sqlite');
+    openSqliteStore(path).close();
+    const results = await Promise.all([exited(runWriter(path, 2000, 'p1')), exited(runWriter(path, 2000, 'p2'))]);
+    for (const r of results) assert.deepEqual([r.code, r.stderr], [0, '']);
+    const store = openSqliteStore(path);
+    assert.equal(await store.countMetrics(), 4000);
+    assert.equal(await store.countMetrics({ provider: 'p1' }), 2000);
+    await store.close();
+  });
+
+  test('a writer killed with SIGKILL mid-way leaves every row it had committed readable', async () => {
+    const path = join(dir, 'killed.sqlite');
+    openSqliteStore(path).close();
+    const child = runWriter(path, 1_000_000, 'k');
+    const done = exited(child);
+    await new Promise<void>((resolve) => {
+      child.stdout!.once('data', () => resolve());
+      child.once('exit', () => resolve());
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGKILL');
+    assert.equal((await done).signal, 'SIGKILL');
+    const store = openSqliteStore(path);
+    const n = await store.countMetrics({ provider: 'k' });
+    assert.ok(n > 50, `expected the rows written before the kill, got ${n}`);
+    // Rows are numbered in order: every one up to the count is there and reads back whole.
+    for (const model of ['m0', 'm5', 'm9']) {
+      const rows = await store.recentMetrics('k', model, 1_000_000);
+      assert.ok(rows.length > 0 && rows.every((r) => r.run_ts instanceof Date && typeof r.tokens_per_second === 'number'));
+    }
+    const ids = new Set<string>();
+    for (let m = 0; m < 10; m++) for (const r of await store.recentMetrics('k', `m${m}`, 1_000_000)) ids.add(r.run_id);
+    assert.equal(ids.size, n);
+    for (let i = 0; i < n; i++) assert.ok(ids.has(`k-${i}`), `row k-${i} missing`);
+    await store.close();
+  });
+
+  test('a file that is not a database is refused with a message naming it', () => {
+    const path = join(dir, 'not-a-db.sqlite');
+    writeFileSync(path, 'this is not sqlite '.repeat(100));
+    assert.throws(() => openSqliteStore(path), (err: Error) => err.name === 'StoreError' && err.message.includes(path));
+  });
+});
