@@ -12,7 +12,8 @@
 // never retried. run_id makes redelivery harmless, so a result delivered whose answer was
 // lost is simply reported as a duplicate next time.
 import { createHash, randomUUID } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
@@ -84,6 +85,10 @@ const LOCK_NAME = '.flush.lock';
 const REJECTED_DIR = 'rejected';
 // A temp file this old belongs to a writer that died between write and rename.
 const STALE_TEMP_MS = 60 * 60_000;
+// The flusher touches its lock before every batch, and a batch takes at most the request
+// timeout (halving a batch the server found too large makes a few such requests): a lock
+// untouched for four timeouts, and at least this long, belongs to a flusher that is gone.
+const MIN_LOCK_STALE_MS = 2 * 60_000;
 
 /**
  * Builds the remote runner for INGEST_API_URL. The URL may be the server's base
@@ -217,7 +222,11 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
     const result: FlushResult = { delivered: 0, dropped: 0, remaining: 0 };
     const names = await spooledNames();
     if (names.length === 0) return result;
-    const lock = await acquireLock(join(spoolDir, LOCK_NAME));
+    const lock = await acquireLock(join(spoolDir, LOCK_NAME), {
+      now,
+      staleMs: Math.max(MIN_LOCK_STALE_MS, 4 * timeoutMs),
+      onBreak: (why) => logger.warn(`Spool ${spoolDir}: broke a stale flush lock (${why}); delivering the spool`),
+    });
     if (!lock) {
       logger.info(`Spool ${spoolDir}: another process is delivering it; ${names.length} results left for it`);
       return { ...result, remaining: names.length };
@@ -227,6 +236,7 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
       let stopped: string | null = null;
       const counter = { unreadable: 0 };
       for await (const group of batches(await spooledNames(), counter)) {
+        await lock.heartbeat();
         const outcome = await deliverBatch(group);
         result.delivered += outcome.delivered;
         result.dropped += outcome.dropped;
@@ -415,21 +425,39 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
 }
 
 /**
- * One flusher per spool directory at a time, across processes: a lock file holding the
- * owner's pid, created whole (written to a temp file, then hard-linked into place, which
- * fails if the lock exists) so nobody ever reads a half-written lock. A lock whose owner is
- * dead (on this host) is taken over. Two processes taking over the same stale lock at the
- * same instant could both flush; run_id makes that harmless (the second delivery is a
- * duplicate).
+ * One flusher per spool directory at a time, across processes: a lock file naming its
+ * owner (host, pid, the process's start time, a token), created whole (written to a temp
+ * file, then hard-linked into place, which fails if the lock exists) so nobody ever reads a
+ * half-written lock, and touched before every batch as a heartbeat. A lock is broken (with
+ * a journal line) when its heartbeat is older than staleMs, whoever holds it (another host,
+ * a process frozen for good), or at once when its owner on this host is dead or its pid now
+ * belongs to a process started at another time (reused after a crash or a reboot). Two
+ * processes breaking the same stale lock at the same instant could both flush; run_id makes
+ * that harmless (the second delivery is a duplicate).
  */
-async function acquireLock(path: string): Promise<{ release(): Promise<void> } | null> {
-  const owner = `${process.pid}@${hostname()}`;
+async function acquireLock(
+  path: string,
+  options: { now: () => number; staleMs: number; onBreak: (why: string) => void },
+): Promise<{ release(): Promise<void>; heartbeat(): Promise<void> } | null> {
+  const owner = JSON.stringify({
+    host: hostname(),
+    pid: process.pid,
+    started_at: new Date(Date.now() - process.uptime() * 1000).toISOString(),
+    start_ticks: processStartTicks(process.pid),
+    token: randomUUID(),
+  });
   for (let attempt = 0; attempt < 2; attempt++) {
     const temp = join(dirname(path), `.tmp-lock-${process.pid}-${randomUUID()}`);
     await writeFile(temp, owner, { mode: 0o600 });
     try {
       await link(temp, path);
+      const beat = async () => {
+        const t = new Date(options.now());
+        await utimes(path, t, t).catch(() => {});
+      };
+      await beat();
       return {
+        heartbeat: beat,
         release: async () => {
           const current = await readFile(path, 'utf8').catch(() => null);
           if (current === owner) await unlink(path).catch(() => {});
@@ -438,7 +466,11 @@ async function acquireLock(path: string): Promise<{ release(): Promise<void> } |
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = await readFile(path, 'utf8').catch(() => null);
-      if (holder !== null && lockHolderAlive(holder)) return null;
+      const info = await stat(path).catch(() => null);
+      if (holder === null || info === null) continue; // released meanwhile
+      const why = lockStaleness(holder, options.now() - info.mtimeMs, options.staleMs);
+      if (why === null) return null;
+      options.onBreak(why);
       await unlink(path).catch(() => {});
     } finally {
       await unlink(temp).catch(() => {});
@@ -447,16 +479,44 @@ async function acquireLock(path: string): Promise<{ release(): Promise<void> } |
   return null;
 }
 
-function lockHolderAlive(holder: string): boolean {
-  const m = /^(\d+)@(.*)$/.exec(holder.trim());
-  if (!m) return false;
-  // Another host's process cannot be checked (a spool on shared storage): treat it as alive.
-  if (m[2] !== hostname()) return true;
+/** Why a lock is stale, or null when its holder may still be flushing. */
+function lockStaleness(holder: string, heartbeatAgeMs: number, staleMs: number): string | null {
+  const owner = parseLockOwner(holder);
+  const who = owner ? `pid ${owner.pid} on ${owner.host}` : `unreadable owner ${JSON.stringify(holder.slice(0, 80))}`;
+  if (heartbeatAgeMs > staleMs) return `${who}, no heartbeat for ${Math.round(heartbeatAgeMs / 1000)} s`;
+  if (!owner) return who;
+  // Another host's process cannot be checked (a spool on shared storage): its heartbeat decides.
+  if (owner.host !== hostname()) return null;
   try {
-    process.kill(Number(m[1]), 0);
-    return true;
+    process.kill(owner.pid, 0);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return `${who}, which is not running`;
+  }
+  const ticks = processStartTicks(owner.pid);
+  if (owner.startTicks !== null && ticks !== null && ticks !== owner.startTicks) return `${who}, a pid now used by another process`;
+  return null;
+}
+
+/** The lock's owner: the JSON this version writes, or the `pid@host` of earlier versions. */
+function parseLockOwner(text: string): { host: string; pid: number; startTicks: string | null } | null {
+  const old = /^(\d+)@(.*)$/.exec(text.trim());
+  if (old) return { pid: Number(old[1]), host: old[2]!, startTicks: null };
+  const j = parseJson(text) as { host?: unknown; pid?: unknown; start_ticks?: unknown } | null;
+  if (typeof j?.host !== 'string' || typeof j.pid !== 'number' || !Number.isInteger(j.pid) || j.pid <= 0) return null;
+  return { host: j.host, pid: j.pid, startTicks: typeof j.start_ticks === 'string' ? j.start_ticks : null };
+}
+
+/**
+ * When a process started, in clock ticks since boot (field 22 of /proc/<pid>/stat), so a
+ * pid reused by a later process is told apart; null where there is no /proc.
+ */
+function processStartTicks(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
   }
 }
 

@@ -10,12 +10,12 @@
 // {"error":{"code","field","message"}}, with the codes in ERROR_CODES.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Config } from '../config.ts';
+import type { AddressInfo, Socket } from 'node:net';
+import { PROVIDERS, isProviderName, type Config } from '../config.ts';
 import type { ErrorDoc, MetricDoc, ModelDoc } from '../store/documents.ts';
 import { isBenchmarked } from '../store/documents.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/store.ts';
+import { PermanentStoreError, type Store } from '../store/store.ts';
 import {
   parseBatchEnvelope,
   parseBatchItem,
@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   payload_too_large: 413,
   store_unavailable: 503,
   internal_error: 500,
+  bad_request: 400,
+  too_many_requests: 429,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -47,6 +49,8 @@ export interface IngestRequest {
   /** Lower-case header names, as node:http gives them. */
   headers: Record<string, string | string[] | undefined>;
   body: Buffer | string;
+  /** The peer's address, for throttling wrong keys and for log lines (absent in direct calls). */
+  remoteAddress?: string;
 }
 
 export interface IngestResponse {
@@ -72,6 +76,14 @@ export interface IngestStats {
 export type IngestHandler = ((req: IngestRequest) => Promise<IngestResponse>) & {
   /** Counts since the handler was created, for the server's periodic summary line. */
   stats(): IngestStats;
+  /**
+   * What can be answered from the request line and headers alone (bad target, no route,
+   * wrong method, missing or wrong key), so the server answers it before reading any body;
+   * null when the body is to be read.
+   */
+  preflight?(req: Omit<IngestRequest, 'body'>): IngestResponse | null;
+  /** A warning line, rate-limited with the handler's own (the HTTP layer's 413s and broken-off requests). */
+  warn?(line: string): void;
 };
 
 export interface IngestHandlerOptions {
@@ -98,6 +110,16 @@ const ROUTES: Record<string, readonly string[]> = {
 // minute; the rest are counted and reported in the periodic summary.
 const WARN_LINES_PER_MINUTE = 20;
 const STORE_UNAVAILABLE = 'the store is unavailable; retry later';
+const RETRY_AFTER = { 'retry-after': '5' };
+// Wrong keys from one address beyond this many a minute are answered 429 without a log line
+// each. A right key is always let through, so a proxy's address (shared by every runner
+// behind it) cannot be locked out by someone guessing; the key's length is what makes
+// guessing hopeless (INGEST_API_KEY is at least 16 characters).
+const WRONG_KEYS_PER_MINUTE = 10;
+const MAX_TRACKED_ADDRESSES = 10_000;
+// /runner-config and the model checks cache per provider; only known providers are asked
+// for, and the cache is bounded anyway.
+const MAX_CACHED_PROVIDERS = 64;
 
 /** Thrown by store calls inside the handler, so a store outage answers 503 (retry later), not 500. */
 class StoreFailure extends Error {
@@ -131,6 +153,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   };
   let warnWindowStart = -Infinity;
   let warnLinesInWindow = 0;
+  const wrongKeys = new Map<string, { since: number; count: number }>();
 
   function warn(line: string): void {
     const t = now();
@@ -159,6 +182,8 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
       pending = storeCall(() => store.listModels({ provider, benchmarkedOnly: true }))
         .then((list) => {
           const models = new Map(list.filter(isBenchmarked).map((m) => [m.model_id, m]));
+          cache.delete(provider);
+          if (cache.size >= MAX_CACHED_PROVIDERS) cache.delete(cache.keys().next().value!);
           cache.set(provider, { at: now(), models });
           return models;
         })
@@ -190,10 +215,17 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     const doc = parsed.value;
     const refusal = await modelRefusal(doc.provider, doc.model_name);
     if (refusal) return { status: 'rejected', run_id: doc.run_id, ...refusal };
-    const result =
-      type === 'metric'
-        ? await storeCall(() => store.insertMetric(doc as MetricDoc))
-        : await storeCall(() => store.insertError(doc as ErrorDoc));
+    let result;
+    try {
+      result =
+        type === 'metric'
+          ? await storeCall(() => store.insertMetric(doc as MetricDoc))
+          : await storeCall(() => store.insertError(doc as ErrorDoc));
+    } catch (err) {
+      // The store will never take this document: the sender sets it aside and goes on.
+      if (err instanceof PermanentStoreError) return { status: 'rejected', run_id: doc.run_id, code: 'store_refused', reason: err.message };
+      throw err;
+    }
     if (result !== 'stored' && result !== 'duplicate') throw new Error(`store answered ${String(result)} to an insert`);
     return { status: result === 'stored' ? 'accepted' : 'duplicate', run_id: doc.run_id };
   }
@@ -263,12 +295,15 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     }
     // 503 tells the runner to come back later; the per-item results still say which items
     // were stored before the store failed, so it deletes exactly those from its spool.
-    return json(storeDown ? 503 : 200, { status: storeDown ? 'partial' : 'ok', counts: tally, results }, storeDown ? { 'retry-after': '5' } : {});
+    return json(storeDown ? 503 : 200, { status: storeDown ? 'partial' : 'ok', counts: tally, results }, storeDown ? RETRY_AFTER : {});
   }
 
   async function runnerConfig(url: URL): Promise<IngestResponse> {
     const provider = url.searchParams.get('provider')?.trim();
     if (!provider) return errorResponse('invalid_query', 'the provider query parameter is required', 'provider');
+    if (!isProviderName(provider)) {
+      return errorResponse('invalid_query', `unknown provider ${JSON.stringify(provider.slice(0, 64))}; known: ${PROVIDERS.join(', ')}`, 'provider');
+    }
     const models = [...(await enabledModels(provider)).values()].sort((a, b) => a.model_id.localeCompare(b.model_id));
     return json(200, {
       provider,
@@ -289,8 +324,8 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
       await withTimeout(store.ping(), healthTimeoutMs);
       return json(200, { status: 'ok', store: store.kind });
     } catch (err) {
-      warn(`Ingest /health: store ${store.kind} unreachable: ${(err as Error).message}`);
-      return json(503, { status: 'unavailable', store: store.kind });
+      warn(`Ingest /health: store ${store.kind} cannot take a write: ${(err as Error).message}`);
+      return json(503, { status: 'unavailable', store: store.kind }, RETRY_AFTER);
     }
   }
 
@@ -302,22 +337,54 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     return timingSafeEqual(digest(given), keyDigest);
   }
 
-  async function handle(req: IngestRequest): Promise<IngestResponse> {
-    const url = new URL(req.url, 'http://ingest.invalid');
+  /** Counts a wrong key from address; true once the address is over its allowance this minute. */
+  function overWrongKeyAllowance(address: string): boolean {
+    const t = now();
+    let entry = wrongKeys.get(address);
+    if (!entry || t - entry.since >= 60_000) {
+      if (wrongKeys.size >= MAX_TRACKED_ADDRESSES) {
+        for (const [a, e] of wrongKeys) if (t - e.since >= 60_000) wrongKeys.delete(a);
+        if (wrongKeys.size >= MAX_TRACKED_ADDRESSES) wrongKeys.delete(wrongKeys.keys().next().value!);
+      }
+      entry = { since: t, count: 0 };
+      wrongKeys.set(address, entry);
+    }
+    entry.count += 1;
+    return entry.count > WRONG_KEYS_PER_MINUTE;
+  }
+
+  function preflight(req: Omit<IngestRequest, 'body'>): IngestResponse | null {
+    const url = parseTarget(req.url);
+    if (!url) {
+      stats.invalid += 1;
+      warn(`Ingest ${safeMethod(req.method)} from ${req.remoteAddress ?? 'a direct call'}: the request-target is not a path`);
+      return errorResponse('bad_request', 'the request-target is not a valid path');
+    }
     const allowed = ROUTES[url.pathname];
-    if (!allowed) return errorResponse('not_found', `no route ${url.pathname}`);
+    if (!allowed) return errorResponse('not_found', `no route ${url.pathname.slice(0, 200)}`);
     if (!allowed.includes(req.method)) {
-      return errorResponse('method_not_allowed', `${req.method} is not allowed on ${url.pathname}`, null, { allow: allowed.join(', ') });
+      return errorResponse('method_not_allowed', `${safeMethod(req.method)} is not allowed on ${url.pathname}`, null, { allow: allowed.join(', ') });
     }
-    // /health says only "reachable or not", so monitors can poll it without the key.
+    // /health says only "can take a write or not", so monitors can poll it without the key.
+    if (url.pathname === '/health') return null;
+    if (authorized(req.headers)) return null;
+    stats.unauthorized += 1;
+    const from = req.remoteAddress ?? 'a direct call';
+    if (req.remoteAddress && overWrongKeyAllowance(req.remoteAddress)) {
+      stats.suppressedLogLines += 1;
+      return errorResponse('too_many_requests', 'too many requests with a missing or wrong API key; retry later', null, { 'retry-after': '60' });
+    }
+    warn(`Ingest ${req.method} ${url.pathname} from ${from}: missing or wrong API key`);
+    return errorResponse('unauthorized', 'missing or wrong API key (send X-API-Key or Authorization: Bearer)', null, {
+      'www-authenticate': 'Bearer',
+    });
+  }
+
+  async function handle(req: IngestRequest): Promise<IngestResponse> {
+    const refused = preflight(req);
+    if (refused) return refused;
+    const url = parseTarget(req.url)!;
     if (url.pathname === '/health') return health();
-    if (!authorized(req.headers)) {
-      stats.unauthorized += 1;
-      warn(`Ingest ${req.method} ${url.pathname}: missing or wrong API key`);
-      return errorResponse('unauthorized', 'missing or wrong API key (send X-API-Key or Authorization: Bearer)', null, {
-        'www-authenticate': 'Bearer',
-      });
-    }
     if (url.pathname === '/runner-config') return runnerConfig(url);
 
     let body: unknown;
@@ -338,21 +405,26 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     } catch (err) {
       stats.failed += 1;
       if (err instanceof StoreFailure) {
-        logger.error(`Ingest ${req.method} ${safePath(req.url)}: ${err.message}`);
-        return errorResponse('store_unavailable', STORE_UNAVAILABLE, null, { 'retry-after': '5' });
+        logger.error(`Ingest ${safeMethod(req.method)} ${safePath(req.url)}: ${err.message}`);
+        return errorResponse('store_unavailable', STORE_UNAVAILABLE, null, RETRY_AFTER);
       }
-      logger.error(`Ingest ${req.method} ${safePath(req.url)} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      // One line, no stack: a stack is many journal lines, and says nothing to the operator.
+      logger.error(`Ingest ${safeMethod(req.method)} ${safePath(req.url)} failed: ${err instanceof Error ? err.message : String(err)}`);
       return errorResponse('internal_error', 'internal error');
     }
   };
-  return Object.assign(handler, { stats: () => ({ ...stats }) });
+  return Object.assign(handler, { stats: () => ({ ...stats }), preflight, warn });
 }
 
-/** Runs a store call; any failure becomes a StoreFailure naming the store, never a stack. */
+/**
+ * Runs a store call; any failure becomes a StoreFailure naming the store, never a stack,
+ * except a PermanentStoreError, which the caller answers for the one document.
+ */
 async function storeCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    if (err instanceof PermanentStoreError) throw err;
     throw new StoreFailure(`store call failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
@@ -380,7 +452,20 @@ function bearer(v: string | null): string | null {
 }
 
 function safePath(url: string): string {
-  return url.split('?')[0]!.slice(0, 200);
+  return JSON.stringify(url.split('?')[0]!.slice(0, 200)).slice(1, -1);
+}
+
+function safeMethod(method: string): string {
+  return method.replace(/[^A-Z-]/gi, '?').slice(0, 16);
+}
+
+/** The request-target as a URL, or null when it is not one (`http://[/`, `//[`). */
+function parseTarget(target: string): URL | null {
+  try {
+    return new URL(target, 'http://ingest.invalid');
+  } catch {
+    return null;
+  }
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
@@ -423,8 +508,16 @@ export interface ListenOptions {
   logger: Logger;
   /** A whole request (headers and body) must arrive within this (default 30 s): slow senders are cut off. */
   requestTimeoutMs?: number;
+  /** The request line and headers must arrive within this (default 10 s). */
+  headersTimeoutMs?: number;
   /** How long close() waits for requests in flight before cutting connections (default 10 s). */
   closeGraceMs?: number;
+  /** Open connections at most (default 256, well under the usual 1,024 file descriptors); more are refused. */
+  maxConnections?: number;
+  /** Open connections from one address at most (default 64; raise it behind a proxy, whose address all runners share). */
+  maxConnectionsPerAddress?: number;
+  /** How long a connection closed after an early answer (413, 401) is still read from, so the sender sees the answer, not a reset (default 2 s). */
+  lingerMs?: number;
 }
 
 export interface IngestServer {
@@ -437,30 +530,99 @@ export interface IngestServer {
 }
 
 /**
- * Serves the handler over node:http, enforcing the body cap while reading: a body larger
- * than maxBodyBytes is answered 413 without being buffered.
+ * Serves the handler over node:http. What the headers decide (route, method, key, declared
+ * size) is answered before any body is read, including for `Expect: 100-continue`; a body
+ * larger than maxBodyBytes is answered 413 without being buffered; the connection is then
+ * closed gracefully.
  * @throws the listen error (e.g. EADDRINUSE) when the port cannot be bound.
  */
 export async function listenIngest(handler: IngestHandler, options: ListenOptions): Promise<IngestServer> {
   const { maxBodyBytes, logger } = options;
+  const warn = handler.warn ?? ((line: string) => logger.warn(line));
+  const lingerMs = options.lingerMs ?? 2000;
+  const perAddress = options.maxConnectionsPerAddress ?? 64;
   let closing = false;
-  const server = createServer({ requestTimeout: options.requestTimeoutMs ?? 30_000 }, (req, res) => {
-    // Only reading the body can fail here (the handler never throws): the sender went away.
-    serve(req, res).catch((err) => {
-      logger.warn(`Ingest ${req.method} ${safePath(req.url ?? '')}: request broken off: ${(err as Error).message}`);
-      res.destroy();
-    });
-  });
-
-  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, maxBodyBytes);
-    if (body === null) {
-      logger.warn(`Ingest ${req.method} ${safePath(req.url ?? '')}: body larger than ${maxBodyBytes} bytes refused`);
-      // Close the connection: the rest of the body is still on its way and is not read.
-      send(res, errorResponse('payload_too_large', `the body exceeds ${maxBodyBytes} bytes`), true);
+  const server = createServer(
+    {
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
+      headersTimeout: options.headersTimeoutMs ?? 10_000,
+      // Node checks both timeouts only this often (30 s by default), which made them ~60 s.
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => {
+      // Only reading the body can fail here (the handler never throws): the sender went away.
+      serve(req, res).catch((err) => {
+        warn(`Ingest ${safeMethod(req.method ?? '')} ${safePath(req.url ?? '')} from ${req.socket.remoteAddress}: request broken off: ${(err as Error).message}`);
+        res.destroy();
+      });
+    },
+  );
+  server.maxConnections = options.maxConnections ?? 256;
+  const open = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const n = (open.get(address) ?? 0) + 1;
+    if (n > perAddress) {
+      warn(`Ingest: more than ${perAddress} connections from ${address}; refused one`);
+      socket.destroy();
       return;
     }
-    const response = await handler({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body });
+    open.set(address, n);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+  });
+  // Expect: 100-continue: the sender waits for our go-ahead, so refuse before it sends the body.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const early = earlyAnswer(req);
+    if (early) {
+      refuse(req, res, early);
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+
+  function earlyAnswer(req: IncomingMessage): IngestResponse | null {
+    const head = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: req.socket.remoteAddress };
+    const refused = handler.preflight?.(head) ?? null;
+    if (refused) return refused;
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > maxBodyBytes) return tooLarge(req);
+    return null;
+  }
+
+  function tooLarge(req: IncomingMessage): IngestResponse {
+    warn(`Ingest ${safeMethod(req.method ?? '')} ${safePath(req.url ?? '')} from ${req.socket.remoteAddress}: body larger than ${maxBodyBytes} bytes refused`);
+    return errorResponse('payload_too_large', `the body exceeds ${maxBodyBytes} bytes`);
+  }
+
+  /** Answers without reading the rest of the body, then closes the connection without a reset. */
+  function refuse(req: IncomingMessage, res: ServerResponse, response: IngestResponse): void {
+    lingerOnClose(req.socket, lingerMs);
+    send(res, response, true);
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const early = earlyAnswer(req);
+    if (early) {
+      refuse(req, res, early);
+      return;
+    }
+    const body = await readBody(req, maxBodyBytes);
+    if (body === null) {
+      refuse(req, res, tooLarge(req));
+      return;
+    }
+    const response = await handler({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      body,
+      ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
+    });
     // While shutting down, a keep-alive connection would hold close() open until it idles out.
     send(res, response, closing);
   }
@@ -482,6 +644,27 @@ export async function listenIngest(handler: IngestHandler, options: ListenOption
       closing = true;
       return closeServer(server, options.closeGraceMs ?? 10_000);
     },
+  };
+}
+
+/**
+ * Lingering close: node:http ends a `Connection: close` response by destroying the socket,
+ * and closing a socket with unread bytes makes the kernel send a reset, which a sender still
+ * uploading sees instead of our answer. Instead, the write side is ended (the answer goes
+ * out whole), the rest of the upload is read and discarded, and the socket is destroyed when
+ * the sender is done or after ms.
+ */
+function lingerOnClose(socket: Socket, ms: number): void {
+  socket.destroySoon = function lingeringDestroySoon(this: Socket) {
+    const timer = setTimeout(() => this.destroy(), ms);
+    timer.unref();
+    this.once('end', () => {
+      clearTimeout(timer);
+      this.destroy();
+    });
+    this.once('close', () => clearTimeout(timer));
+    this.end();
+    this.resume();
   };
 }
 

@@ -20,6 +20,16 @@ export const MAX_BATCH_ITEMS = 500;
 // Provider error messages can be whole HTML pages; the rest is noise and journal volume.
 const MAX_MESSAGE_CHARS = 8000;
 const MAX_MISC_DEPTH = 8;
+// Bounds on numbers and dates (issue 13): a row from the far future would look fresh for
+// ever, and 1e308 tokens/s would wreck every median. A runner's clock may be a little ahead.
+const MAX_FUTURE_MS = 5 * 60_000;
+// The store keeps everything, but nothing reads further back than a year (reports look back
+// days, regressions weeks): an older result is a runner's broken clock, not a measurement.
+const MAX_AGE_MS = 366 * 86_400_000;
+const MAX_RATE = 10_000_000;
+const MAX_SECONDS = 86_400;
+// One gap per stream delta; 300,000 of them cost half a second of CPU in one request.
+const MAX_GAPS = 65_536;
 
 /** A field that failed validation: `field` is a dotted path (`inter_chunk_ms.p50`, `times_between_tokens[3]`), null for the whole body. */
 export interface FieldIssue {
@@ -93,7 +103,8 @@ const runId = z
   .max(200)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'may contain only letters, digits and . _ : -');
 
-const seconds = z.number().min(0);
+const seconds = z.number().min(0).max(MAX_SECONDS);
+const rate = z.number().min(0).max(MAX_RATE);
 const tokens = z.int().min(0);
 const optionalText = (max: number) => z.string().max(max).nullable().optional();
 
@@ -132,6 +143,11 @@ function miscProblem(value: unknown, where: string, depth: number): { path: stri
     if (!Array.isArray(value) && (key.startsWith('$') || key === '__proto__')) {
       return { path: [key], message: `key ${JSON.stringify(key)} in ${where} is not allowed (no $-prefixed or __proto__ keys)` };
     }
+    // BSON cannot encode a NUL in a key, and MongoDB reads a dot as a path: either would
+    // fail the store on every retry.
+    if (!Array.isArray(value) && (key.includes('\u0000') || key.includes('.'))) {
+      return { path: [key], message: `key ${JSON.stringify(key)} in ${where} is not allowed (no NUL bytes or dots in keys)` };
+    }
     const inner = miscProblem(v, where, depth + 1);
     if (inner) return { path: [key, ...inner.path], message: inner.message };
   }
@@ -151,16 +167,16 @@ const metricSchema = z.object({
   run_ts: timestamp,
   gen_ts: timestamp.optional(),
   // SPEC 6: a call with no output or no speed is a failure, recorded through /ingest/error.
-  tokens_per_second: z.number().gt(0),
-  generate_time: z.number().gt(0),
+  tokens_per_second: z.number().gt(0).max(MAX_RATE),
+  generate_time: z.number().gt(0).max(MAX_SECONDS),
   time_to_first_token: seconds.nullable().optional(),
   output_tokens: z.int().min(1),
   requested_tokens: z.int().min(1),
-  generated_tokens_per_second: seconds.optional(),
-  visible_tokens_per_second: seconds.nullable().optional(),
+  generated_tokens_per_second: rate.optional(),
+  visible_tokens_per_second: rate.nullable().optional(),
   temperature: z.number().min(0).max(2).nullable().optional(),
   misc: misc.optional(),
-  times_between_tokens: z.array(seconds).max(1_000_000).optional(),
+  times_between_tokens: z.array(seconds).max(MAX_GAPS).optional(),
   metrics_schema_version: z.literal(2).optional(),
 
   run_id: runId.optional(),
@@ -175,7 +191,7 @@ const metricSchema = z.object({
   ttft_available: z.boolean().optional(),
   time_to_first_byte: seconds.nullable().optional(),
   time_to_first_reasoning_token: seconds.nullable().optional(),
-  decode_tokens_per_second: seconds.nullable().optional(),
+  decode_tokens_per_second: rate.nullable().optional(),
   chunk_count: tokens.nullable().optional(),
   inter_chunk_ms: interChunkMs.nullable().optional(),
   provider_latency_ms: seconds.nullable().optional(),
@@ -224,10 +240,12 @@ const batchItemSchema = z.object({
  * few of them as non-null because our own runner always knows them; the cast below is the
  * one place where that is not so.
  */
-export function parseMetricPayload(input: unknown): Parsed<MetricDoc> {
+export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Parsed<MetricDoc> {
   const r = metricSchema.safeParse(input);
   if (!r.success) return { ok: false, issue: toIssue(r.error.issues, input) };
   const p = r.data;
+  const late = timeProblem('run_ts', p.run_ts, options);
+  if (late) return { ok: false, issue: late };
   const gaps = p.times_between_tokens ?? [];
   const gapSum = gaps.reduce((a, b) => a + b, 0);
   const ttft = p.time_to_first_token ?? null;
@@ -297,10 +315,12 @@ export function parseMetricPayload(input: unknown): Parsed<MetricDoc> {
  * are ignored), and a missing error_kind is classified from http_status and the message.
  * Never throws.
  */
-export function parseErrorPayload(input: unknown): Parsed<ErrorDoc> {
+export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Parsed<ErrorDoc> {
   const r = errorSchema.safeParse(input);
   if (!r.success) return { ok: false, issue: toIssue(r.error.issues, input) };
   const p = r.data;
+  const late = timeProblem('ts', p.ts, options);
+  if (late) return { ok: false, issue: late };
   const message = p.message.length > MAX_MESSAGE_CHARS ? `${p.message.slice(0, MAX_MESSAGE_CHARS)}…` : p.message;
   const httpStatus = p.http_status ?? null;
   const kind: ErrorKind =
@@ -319,6 +339,23 @@ export function parseErrorPayload(input: unknown): Parsed<ErrorDoc> {
   };
   if (!p.run_id) fields.run_id = contentRunId('e', fields);
   return { ok: true, value: buildErrorDoc(fields) };
+}
+
+export interface TimeBounds {
+  /** The wall clock (default Date.now), against which run_ts and ts are bounded. */
+  now?: number;
+}
+
+/** Why a result's time cannot be right: more than a few minutes ahead, or older than a year. */
+function timeProblem(field: string, at: Date, options: TimeBounds): FieldIssue | null {
+  const now = options.now ?? Date.now();
+  if (at.getTime() > now + MAX_FUTURE_MS) {
+    return { code: 'invalid_field', field, message: `${field}: is more than ${MAX_FUTURE_MS / 60_000} minutes in the future (check the runner's clock)` };
+  }
+  if (at.getTime() < now - MAX_AGE_MS) {
+    return { code: 'invalid_field', field, message: `${field}: is more than ${MAX_AGE_MS / 86_400_000} days in the past` };
+  }
+  return null;
 }
 
 export type BatchItem = { type: 'metric' | 'error'; doc: unknown };

@@ -15,6 +15,7 @@ import type {
   ProviderCatalogEntry,
 } from './documents.ts';
 import {
+  PermanentStoreError,
   StoreError,
   type DailyMedian,
   type FingerprintSummary,
@@ -158,6 +159,21 @@ function isDuplicate(err: unknown): boolean {
   return (err as { code?: number }).code === DUPLICATE_KEY;
 }
 
+// Server codes for a document no retry can store: DocumentValidationFailure (a collection
+// validator), BSONObjectTooLarge, KeyTooLong.
+const PERMANENT_WRITE_CODES = new Set([121, 10334, 17280]);
+
+/**
+ * Errors that say the document itself cannot be stored: the driver could not encode it (a
+ * NUL byte in a key, over 16 MiB) or the server refused its content. Connection and
+ * timeout errors are not among them.
+ */
+function isPermanentWriteError(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown };
+  if (e?.name === 'BSONError' || e?.name === 'MongoInvalidArgumentError') return true;
+  return typeof e?.code === 'number' && PERMANENT_WRITE_CODES.has(e.code);
+}
+
 function strip<T>(doc: Document | null): T | null {
   if (!doc) return null;
   const { _id, ...rest } = doc;
@@ -197,6 +213,9 @@ class MongoStore implements Store {
       return 'stored';
     } catch (err) {
       if (isDuplicate(err)) return 'duplicate';
+      if (isPermanentWriteError(err)) {
+        throw new PermanentStoreError(`MongoDB refuses the document: ${firstLine(err)}`, { cause: err });
+      }
       throw err;
     }
   }

@@ -2,9 +2,10 @@
 // write at once (a sweep and the ingest server), so the file runs in WAL mode with a busy
 // timeout. Each document is kept whole as JSON (dates tagged so they come back as Dates),
 // beside the columns that queries filter, group and sort on.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   ErrorDoc,
   MetricDoc,
@@ -15,6 +16,7 @@ import type {
   ProviderCatalogEntry,
 } from './documents.ts';
 import {
+  PermanentStoreError,
   StoreError,
   type DailyMedian,
   type FingerprintSummary,
@@ -119,34 +121,159 @@ const MODEL_RANGE = 'provider = k.provider AND model_name = k.model_name AND run
 
 /**
  * Opens (creating if needed) the SQLite store at path.
+ *
+ * busyTimeoutMs is how long a call waits for another process's lock (a sweep, discovery)
+ * before it fails. node:sqlite waits synchronously, on the event loop, so SQLite itself is
+ * given only BUSY_SLICE_MS per attempt and the rest of the wait is spent between attempts,
+ * where the server goes on answering other requests.
  * @throws StoreError when the file cannot be opened or is not a database.
  */
 export function openSqliteStore(path: string, options: { busyTimeoutMs?: number } = {}): Store {
-  let db: DatabaseSync;
+  if (path !== ':memory:') {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      throw new StoreError(`Cannot open SQLite store ${path}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const store = new SqliteStore(openDatabase(path), path, options.busyTimeoutMs ?? 10_000);
+  return guardCalls(store);
+}
+
+const BUSY_SLICE_MS = 5;
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+const SQLITE_TOOBIG = 18;
+const SQLITE_CONSTRAINT = 19;
+
+function openDatabase(path: string): DatabaseSync {
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+    const db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS });
     db.exec('PRAGMA journal_mode = WAL');
     // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the
     // last transactions, and each result is its own transaction.
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(SCHEMA);
+    return db;
   } catch (err) {
     throw new StoreError(`Cannot open SQLite store ${path}: ${(err as Error).message}`, { cause: err });
   }
-  return new SqliteStore(db, path);
+}
+
+/** The file a path names now, or null when there is none: device and inode, as a string. */
+function fileIdentity(path: string): string | null {
+  const st = statSync(path, { throwIfNoEntry: false, bigint: true });
+  return st ? `${st.dev}:${st.ino}` : null;
+}
+
+function sqliteCode(err: unknown): number | null {
+  const code = (err as { errcode?: unknown }).errcode;
+  // Extended result codes (SQLITE_BUSY_SNAPSHOT = 517, …) carry the primary code in the low byte.
+  return typeof code === 'number' ? code & 0xff : null;
+}
+
+/**
+ * Every call of the store goes through SqliteStore.run (file identity, lock waits that
+ * yield), including methods added later, without each method having to remember it.
+ */
+function guardCalls(store: SqliteStore): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (prop === 'close' || prop === 'run') return value.bind(target);
+      return (...args: unknown[]) => target.run(() => (value as (...a: unknown[]) => unknown).apply(target, args));
+    },
+  });
 }
 
 class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
-  readonly #db: DatabaseSync;
+  #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
+  readonly #busyTimeoutMs: number;
+  /** Device and inode of the file this connection has open (null for :memory:). */
+  #identity: string | null;
+  /** Device and inode of the -wal file beside it, which SQLite keeps while the connection is open. */
+  #walIdentity: string | null;
+  #closed = false;
 
   constructor(
     db: DatabaseSync,
     readonly location: string,
+    busyTimeoutMs: number,
   ) {
     this.#db = db;
+    this.#busyTimeoutMs = busyTimeoutMs;
+    this.#identity = location === ':memory:' ? null : fileIdentity(location);
+    this.#walIdentity = location === ':memory:' ? null : fileIdentity(`${location}-wal`);
+  }
+
+  /**
+   * Runs one store call: first checks that the path still names the open file, then runs
+   * it, retrying while another process holds the lock, and checks the file again before
+   * answering, so nothing is acknowledged that went into a file nobody will read.
+   * @throws StoreError when the file was removed or replaced (the file now at the path is
+   *   opened for the next call) or the lock was not released within busyTimeoutMs;
+   *   PermanentStoreError for a write SQLite refuses whatever the retry (too big, a constraint).
+   */
+  async run<T>(call: () => T | Promise<T>): Promise<T> {
+    const deadline = performance.now() + this.#busyTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      this.#checkFile();
+      let result: T;
+      try {
+        result = await call();
+      } catch (err) {
+        const code = sqliteCode(err);
+        if (code === SQLITE_BUSY || code === SQLITE_LOCKED) {
+          const left = deadline - performance.now();
+          if (left <= 0) {
+            throw new StoreError(`SQLite store ${this.location} is locked by another process (waited ${this.#busyTimeoutMs} ms)`, { cause: err });
+          }
+          await sleep(Math.min(left, 2 ** Math.min(attempt, 5) * BUSY_SLICE_MS));
+          continue;
+        }
+        if (code === SQLITE_TOOBIG || (code === SQLITE_CONSTRAINT && !/UNIQUE/i.test((err as Error).message))) {
+          throw new PermanentStoreError(`SQLite store ${this.location} refuses the write: ${(err as Error).message}`, { cause: err });
+        }
+        throw err;
+      }
+      this.#checkFile();
+      return result;
+    }
+  }
+
+  #checkFile(): void {
+    if (this.#closed) throw new StoreError(`SQLite store ${this.location} is closed`);
+    if (this.location === ':memory:') return;
+    const now = fileIdentity(this.location);
+    if (now !== null && now === this.#identity) return;
+    // Closing first matters: the old connection checkpoints into its own (unlinked) file and
+    // removes the -wal and -shm beside the path, which the new file must not inherit.
+    if (this.#db.isOpen) this.#db.close();
+    this.#statements.clear();
+    // SQLite does not checkpoint a moved file on close, and leaves its -wal beside the path:
+    // opened with the new file, its frames would be laid over the new file's pages. It is
+    // set aside (it holds what was written to the old file since its last checkpoint).
+    const wal = `${this.location}-wal`;
+    if (this.#walIdentity !== null && fileIdentity(wal) === this.#walIdentity) {
+      renameSync(wal, `${wal}.orphaned-${Date.now()}`);
+      rmSync(`${this.location}-shm`, { force: true });
+    }
+    if (now === null) {
+      this.#identity = null;
+      // Not recreated: an empty new file would hide what happened from the operator, and the
+      // runners keep their results until the file is restored or the server restarted.
+      throw new StoreError(`SQLite store ${this.location} was removed while open: nothing is written until it is back`);
+    }
+    const reopened = this.#identity !== null;
+    this.#db = openDatabase(this.location);
+    this.#identity = fileIdentity(this.location);
+    this.#walIdentity = fileIdentity(wal);
+    throw new StoreError(
+      `SQLite store ${this.location} was ${reopened ? 'replaced' : 'restored'} while open: reopened it; the call is to be retried`,
+    );
   }
 
   #stmt(sql: string): StatementSync {
@@ -514,11 +641,14 @@ class SqliteStore implements Store {
     );
   }
 
+  /** Checks what a write needs: the file at the path is the open one and its write lock can be taken. */
   async ping(): Promise<void> {
-    this.#stmt('SELECT 1').get();
+    this.#db.exec('BEGIN IMMEDIATE');
+    this.#db.exec('ROLLBACK');
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#db.isOpen) this.#db.close();
   }
 }

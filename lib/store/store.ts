@@ -145,3 +145,13 @@ export interface Store {
 export class StoreError extends Error {
   override name = 'StoreError';
 }
+
+/**
+ * A write the store refuses whatever the retry (a document the driver cannot encode, over
+ * the size limit, refused by a collection validator): the ingest server answers it with a
+ * 4xx for that item, so a runner sets it aside instead of retrying it forever.
+ */
+export class PermanentStoreError extends StoreError {
+  override name = 'PermanentStoreError';
+  readonly permanent = true;
+}
