@@ -250,8 +250,52 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   config.secrets = secrets;
 
-  if (problems.length > 0) throw new ConfigError(problems);
+  const ingestUrl = config.ingest.apiUrl;
+  if (ingestUrl && new URL(ingestUrl).protocol === 'http:' && !isLoopbackHost(new URL(ingestUrl).hostname)) {
+    problems.push(`INGEST_API_URL must use https:// unless it is on this machine: the key would cross the network in clear text (got ${JSON.stringify(redactUrl(ingestUrl))})`);
+  }
+  // A secret pasted into the wrong variable would be printed by that variable's problem,
+  // before the script could register the secrets with the logger.
+  if (problems.length > 0) throw new ConfigError(problems.map((p) => hideSecrets(p, secrets)));
   return deepFreeze(config);
+}
+
+function hideSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('***');
+  return out;
+}
+
+/** localhost, 127.0.0.0/8 and ::1 (as URL.hostname gives them: IPv6 in brackets). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Shortest INGEST_API_KEY the ingest server starts with, and below which it warns. */
+export const INGEST_KEY_MIN_CHARS = 16;
+export const INGEST_KEY_WARN_CHARS = 32;
+
+/**
+ * What the ingest server must refuse to start with (problems) or start with a warning:
+ * a short key, or no key on an address other machines can reach.
+ */
+export function ingestServerChecks(config: Config): { problems: string[]; warnings: string[] } {
+  const { apiKey, allowNoKey, host } = config.ingest;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (apiKey) {
+    if (apiKey.length < INGEST_KEY_MIN_CHARS) {
+      problems.push(`INGEST_API_KEY must be at least ${INGEST_KEY_MIN_CHARS} characters (got ${apiKey.length}); e.g. openssl rand -hex 24`);
+    } else if (apiKey.length < INGEST_KEY_WARN_CHARS) {
+      warnings.push(`INGEST_API_KEY has ${apiKey.length} characters; ${INGEST_KEY_WARN_CHARS} or more are advised (e.g. openssl rand -hex 24)`);
+    }
+  } else if (!allowNoKey) {
+    problems.push('INGEST_API_KEY is not set: refusing to accept results from anyone (set INGEST_ALLOW_NO_KEY=true only for a local test)');
+  } else if (!isLoopbackHost(host)) {
+    problems.push(`INGEST_ALLOW_NO_KEY=true is only for a local test: INGEST_HOST must then be a loopback address (got ${JSON.stringify(host)})`);
+  }
+  return { problems, warnings };
 }
 
 function readDotenv(path: string): Env {

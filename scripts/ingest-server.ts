@@ -4,8 +4,8 @@
 // Exit codes: 0 stopped cleanly, 1 could not run (store unreachable, port taken), 2 bad usage
 // or configuration.
 import { parseArgs } from 'node:util';
-import { UsageError, runMain } from '../lib/cli.ts';
-import { loadConfig } from '../lib/config.ts';
+import { runMain } from '../lib/cli.ts';
+import { ConfigError, ingestServerChecks, loadConfig } from '../lib/config.ts';
 import { createIngestHandler, formatStatsDelta, listenIngest } from '../lib/ingest/handler.ts';
 import { createLogger, registerSecrets } from '../lib/log.ts';
 import { openStore } from '../lib/store/open-store.ts';
@@ -28,9 +28,9 @@ async function main(): Promise<number> {
   registerSecrets(config.secrets);
   const logger = createLogger(config.log);
   const ingest = config.ingest;
-  if (!ingest.apiKey && !ingest.allowNoKey) {
-    throw new UsageError('INGEST_API_KEY is not set: refusing to accept results from anyone (set INGEST_ALLOW_NO_KEY=true only for a local test)');
-  }
+  const checks = ingestServerChecks(config);
+  if (checks.problems.length > 0) throw new ConfigError(checks.problems);
+  for (const line of checks.warnings) logger.warn(line);
   const store = await openStore(config);
 
   const handler = createIngestHandler({ store, config, logger });
