@@ -106,7 +106,7 @@ const ROUTES: Record<string, readonly string[]> = {
   '/health': ['GET'],
 };
 
-// A flood of bad requests must not flood the journal: at most this many warning lines per
+// A flood of bad requests must not flood the journal: at most this many warning (and error) lines per
 // minute; the rest are counted and reported in the periodic summary.
 const WARN_LINES_PER_MINUTE = 20;
 const STORE_UNAVAILABLE = 'the store is unavailable; retry later';
@@ -151,23 +151,31 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     failed: 0,
     suppressedLogLines: 0,
   };
-  let warnWindowStart = -Infinity;
-  let warnLinesInWindow = 0;
-  const wrongKeys = new Map<string, { since: number; count: number }>();
+  // One window for warnings and one for errors, so a flood of bad requests cannot hide
+  // that the store is failing, and a store outage (an error line per request) cannot flood
+  // the journal either.
+  const windows = { warn: { start: -Infinity, lines: 0 }, error: { start: -Infinity, lines: 0 } };
 
-  function warn(line: string): void {
+  function limited(level: 'warn' | 'error', line: string): void {
     const t = now();
-    if (t - warnWindowStart >= 60_000) {
-      warnWindowStart = t;
-      warnLinesInWindow = 0;
+    const w = windows[level];
+    if (t - w.start >= 60_000) {
+      w.start = t;
+      w.lines = 0;
     }
-    if (warnLinesInWindow < WARN_LINES_PER_MINUTE) {
-      warnLinesInWindow += 1;
-      logger.warn(line);
+    if (w.lines < WARN_LINES_PER_MINUTE) {
+      w.lines += 1;
+      logger[level](line);
     } else {
       stats.suppressedLogLines += 1;
     }
   }
+
+  function warn(line: string): void {
+    limited('warn', line);
+  }
+
+  const wrongKeys = new Map<string, { since: number; count: number }>();
 
   // Enabled models per provider, cached briefly so a burst of results does not query the
   // store per request. Loads are shared by concurrent requests.
@@ -277,7 +285,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
           } catch (err) {
             if (!(err instanceof StoreFailure)) throw err;
             // The detail goes to the journal only: a driver's message may name hosts or users.
-            logger.error(`Ingest /ingest/batch: item ${index} of ${envelope.value.length}: ${err.message}`);
+            limited('error', `Ingest /ingest/batch: item ${index} of ${envelope.value.length}: ${err.message}`);
             storeDown = STORE_UNAVAILABLE;
             r = { status: 'failed', error: { code: 'store_unavailable', message: storeDown } };
           }
@@ -405,11 +413,11 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     } catch (err) {
       stats.failed += 1;
       if (err instanceof StoreFailure) {
-        logger.error(`Ingest ${safeMethod(req.method)} ${safePath(req.url)}: ${err.message}`);
+        limited('error', `Ingest ${safeMethod(req.method)} ${safePath(req.url)}: ${err.message}`);
         return errorResponse('store_unavailable', STORE_UNAVAILABLE, null, RETRY_AFTER);
       }
       // One line, no stack: a stack is many journal lines, and says nothing to the operator.
-      logger.error(`Ingest ${safeMethod(req.method)} ${safePath(req.url)} failed: ${err instanceof Error ? err.message : String(err)}`);
+      limited('error', `Ingest ${safeMethod(req.method)} ${safePath(req.url)} failed: ${err instanceof Error ? err.message : String(err)}`);
       return errorResponse('internal_error', 'internal error');
     }
   };

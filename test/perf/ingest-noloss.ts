@@ -1,11 +1,15 @@
 // No-loss benchmark of remote delivery (npm run bench:ingest-noloss): a runner delivers 1,000
-// results through createRemoteRunner while the ingest server process is SIGKILLed and
-// restarted twice. Results that cannot be delivered go to the spool; after a final flush,
-// every run_id must be stored exactly once. Prints the counts; asserts nothing.
+// results through createRemoteRunner while the ingest server suffers, one after the other:
+// a SIGKILL; another process holding the SQLite write lock for 3 s; its SQLite file replaced
+// by a fresh copy (taken under that lock, so it holds every acknowledged row); a disk that
+// fills up (the server restarted under `ulimit -f`, then restarted without it); a last
+// SIGKILL. Results that cannot be delivered go to the spool; after a final flush, every
+// run_id must be stored exactly once. Prints the counts; asserts nothing.
 //
 //   node --import tsx test/perf/ingest-noloss.ts [--results 1000] [--writers 4]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -48,15 +52,24 @@ const port = await new Promise<number>((resolve) => {
   });
 });
 
+/** What the servers wrote to stderr (warnings and errors), to count the faults they noticed. */
+let serverErrors = '';
 const script = fileURLToPath(new URL('../../scripts/ingest-server.ts', import.meta.url));
-function startServer(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script], {
+/** Starts the server; with fileSizeKiB, under a file-size limit (writes past it fail with EFBIG: a full disk). */
+function startServer(fileSizeKiB?: number): Promise<ChildProcess> {
+  const node = [process.execPath, '--import', import.meta.resolve('tsx'), script].map((a) => `'${a}'`).join(' ');
+  // dash's ulimit -f counts 512-byte blocks.
+  const command = fileSizeKiB ? `ulimit -f ${fileSizeKiB * 2}; exec ${node}` : `exec ${node}`;
+  const child = spawn('/bin/sh', ['-c', command], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '', INGEST_API_KEY: KEY, INGEST_PORT: String(port), LLM_BENCH_DB: db },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    serverErrors += d;
+  });
   return new Promise((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d;
@@ -66,12 +79,66 @@ function startServer(): Promise<ChildProcess> {
   });
 }
 
-function kill(child: ChildProcess): Promise<void> {
+function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
-    child.kill('SIGKILL');
+    child.kill(signal);
   });
 }
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Holds the write lock from another process's connection for ms, as a sweep or discovery might. */
+async function holdLock(ms: number, during?: () => void): Promise<void> {
+  const other = new DatabaseSync(db);
+  other.exec('BEGIN IMMEDIATE');
+  try {
+    during?.();
+    await pause(ms);
+  } finally {
+    other.exec('ROLLBACK');
+    other.close();
+  }
+}
+
+/**
+ * Replaces the file under the running server with a copy of itself, as an operator restoring
+ * a fresh backup would. The copy is taken while the write lock is held, so it holds every row
+ * acknowledged so far; what the server writes after the swap must reach the new file.
+ */
+function replaceFile(): Promise<void> {
+  return holdLock(500, () => {
+    const copy = `${db}.copy`;
+    const reader = new DatabaseSync(db);
+    reader.exec(`VACUUM INTO '${copy}'`);
+    reader.close();
+    renameSync(copy, db);
+  });
+}
+
+const faultLog: string[] = [];
+const faults: Array<[string, () => Promise<void>]> = [
+  ['SIGKILL', async () => {
+    await kill(server);
+    await pause(200);
+    server = await startServer();
+  }],
+  ['write lock held 3 s by another process', () => holdLock(3000)],
+  ['file replaced by a copy', replaceFile],
+  ['disk full (ulimit -f), then freed', async () => {
+    await kill(server, 'SIGTERM');
+    const used = [db, `${db}-wal`].reduce((n, f) => n + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
+    server = await startServer(Math.ceil(used / 1024) + 64);
+    await pause(2000);
+    await kill(server, 'SIGTERM');
+    server = await startServer();
+  }],
+  ['SIGKILL', async () => {
+    await kill(server);
+    await pause(200);
+    server = await startServer();
+  }],
+];
 
 let spooledBySink = 0;
 let warnings = 0;
@@ -91,7 +158,8 @@ const runner = createRemoteRunner(config, { logger, timeoutMs: 2000 });
 const before = loadavg();
 const started = performance.now();
 let server = await startServer();
-const kills = new Set([Math.floor(total * 0.3), Math.floor(total * 0.6)]);
+// Fault k starts when result (k + 1) / (faults + 1) of the way through is due.
+const faultAt = new Map(faults.map((f, k) => [Math.floor((total * (k + 1)) / (faults.length + 1)), f] as const));
 const flushes: FlushResult[] = [];
 let restarts: Promise<void> = Promise.resolve();
 let sinkErrors = 0;
@@ -100,14 +168,14 @@ let next = 0;
 async function writer(): Promise<void> {
   while (next < total) {
     const i = next++;
-    if (kills.has(i)) {
-      // Killed with other writers' requests in flight; restarted after a pause, and then the
-      // runner flushes its spool while the writers go on. A second kill waits until the
-      // server is back from the first.
+    const fault = faultAt.get(i);
+    if (fault) {
+      // Injected with other writers' requests in flight; then the runner flushes its spool
+      // while the writers go on. A fault waits until the server is back from the one before.
       restarts = restarts.then(async () => {
-        await kill(server);
-        await new Promise((r) => setTimeout(r, 200));
-        server = await startServer();
+        const t = performance.now();
+        await fault[1]();
+        faultLog.push(`${fault[0]} (${((performance.now() - t) / 1000).toFixed(1)} s)`);
         flushes.push(await runner.flushSpool());
       });
     }
@@ -145,11 +213,15 @@ try {
 rmSync(dir, { recursive: true, force: true });
 
 const sum = (k: keyof FlushResult) => flushes.reduce((n, f) => n + f[k], 0);
-console.log(`ingest no-loss: ${total} results, ${writers} writers every ${paceMs} ms, server SIGKILLed and restarted ${kills.size} times, ${elapsed.toFixed(1)} s`);
+console.log(`ingest no-loss: ${total} results, ${writers} writers every ${paceMs} ms, ${elapsed.toFixed(1)} s; faults in order: ${faultLog.join('; ')}`);
 console.log(`  machine: ${availableParallelism()} cores, load average ${before.map((n) => n.toFixed(2)).join(' ')} before`);
 console.log(`  spooled by the sink (not acknowledged): ${spooledBySink}; sink errors: ${sinkErrors}; warning lines: ${warnings}`);
 console.log(`  flushes after restarts: delivered ${sum('delivered')}, dropped ${sum('dropped')} (${flushes.map((f) => JSON.stringify(f)).join(', ')})`);
 console.log(`  final flush: delivered ${final.delivered}, dropped ${final.dropped}, remaining ${final.remaining}`);
 console.log(`  stored rows: ${rows.length}, distinct run_ids: ${counts.size}, missing: ${missing.length}, stored more than once: ${twice}`);
 console.log(`  spool files left: ${leftInSpool}, rejected files: ${rejectedFiles}`);
+const noticed = (re: RegExp) => serverErrors.split('\n').filter((l) => re.test(l)).length;
+console.log(
+  `  server lines: ${noticed(/was replaced/)} file replaced, ${noticed(/locked by another process/)} lock waits given up, ${noticed(/full|EFBIG|too large|disk I\/O/i)} disk full`,
+);
 console.log(`  every run_id stored exactly once: ${missing.length === 0 && twice === 0 && rows.length === total ? 'yes' : 'NO'}`);
