@@ -176,6 +176,9 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   }
 
   const wrongKeys = new Map<string, { since: number; count: number }>();
+  // Requests the HTTP layer already let through preflight (by their headers object), so the
+  // handler does not parse the target and hash the key a second time.
+  const passed = new WeakSet<object>();
 
   // Enabled models per provider, cached briefly so a burst of results does not query the
   // store per request. Loads are shared by concurrent requests.
@@ -375,7 +378,10 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     }
     // /health says only "can take a write or not", so monitors can poll it without the key.
     if (url.pathname === '/health') return null;
-    if (authorized(req.headers)) return null;
+    if (authorized(req.headers)) {
+      passed.add(req.headers);
+      return null;
+    }
     stats.unauthorized += 1;
     const from = req.remoteAddress ?? 'a direct call';
     if (req.remoteAddress && overWrongKeyAllowance(req.remoteAddress)) {
@@ -389,7 +395,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   }
 
   async function handle(req: IngestRequest): Promise<IngestResponse> {
-    const refused = preflight(req);
+    const refused = passed.has(req.headers) ? null : preflight(req);
     if (refused) return refused;
     const url = parseTarget(req.url)!;
     if (url.pathname === '/health') return health();

@@ -141,6 +141,7 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
 }
 
 const BUSY_SLICE_MS = 5;
+const PING_BUSY_MS = 250;
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
 const SQLITE_TOOBIG = 18;
@@ -162,7 +163,7 @@ function openDatabase(path: string): DatabaseSync {
 
 /** The file a path names now, or null when there is none: device and inode, as a string. */
 function fileIdentity(path: string): string | null {
-  const st = statSync(path, { throwIfNoEntry: false, bigint: true });
+  const st = statSync(path, { throwIfNoEntry: false });
   return st ? `${st.dev}:${st.ino}` : null;
 }
 
@@ -182,7 +183,9 @@ function guardCalls(store: SqliteStore): Store {
       const value = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       if (prop === 'close' || prop === 'run') return value.bind(target);
-      return (...args: unknown[]) => target.run(() => (value as (...a: unknown[]) => unknown).apply(target, args));
+      const call = (...args: unknown[]) => () => (value as (...a: unknown[]) => unknown).apply(target, args);
+      // A health check says at once that a write cannot get through; it does not queue behind the lock.
+      return (...args: unknown[]) => target.run(call(...args), prop === 'ping' ? PING_BUSY_MS : undefined);
     },
   });
 }
@@ -210,17 +213,19 @@ class SqliteStore implements Store {
   }
 
   /**
-   * Runs one store call: first checks that the path still names the open file, then runs
-   * it, retrying while another process holds the lock, and checks the file again before
-   * answering, so nothing is acknowledged that went into a file nobody will read.
+   * Runs one store call, retrying while another process holds the lock, then checks that
+   * the path still names the open file before answering, so nothing is acknowledged that
+   * went into a file nobody will read. One stat per call is enough: a write that went into
+   * the replaced file is answered 503 and retried into the new one, where its run_id is not
+   * yet stored.
    * @throws StoreError when the file was removed or replaced (the file now at the path is
    *   opened for the next call) or the lock was not released within busyTimeoutMs;
    *   PermanentStoreError for a write SQLite refuses whatever the retry (too big, a constraint).
    */
-  async run<T>(call: () => T | Promise<T>): Promise<T> {
-    const deadline = performance.now() + this.#busyTimeoutMs;
+  async run<T>(call: () => T | Promise<T>, busyTimeoutMs = this.#busyTimeoutMs): Promise<T> {
+    const deadline = performance.now() + busyTimeoutMs;
     for (let attempt = 0; ; attempt++) {
-      this.#checkFile();
+      if (!this.#db.isOpen) this.#checkFile();
       let result: T;
       try {
         result = await call();
@@ -229,7 +234,7 @@ class SqliteStore implements Store {
         if (code === SQLITE_BUSY || code === SQLITE_LOCKED) {
           const left = deadline - performance.now();
           if (left <= 0) {
-            throw new StoreError(`SQLite store ${this.location} is locked by another process (waited ${this.#busyTimeoutMs} ms)`, { cause: err });
+            throw new StoreError(`SQLite store ${this.location} is locked by another process (waited ${busyTimeoutMs} ms)`, { cause: err });
           }
           await sleep(Math.min(left, 2 ** Math.min(attempt, 5) * BUSY_SLICE_MS));
           continue;
