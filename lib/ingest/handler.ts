@@ -176,9 +176,9 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   }
 
   const wrongKeys = new Map<string, { since: number; count: number }>();
-  // Requests the HTTP layer already let through preflight (by their headers object), so the
-  // handler does not parse the target and hash the key a second time.
-  const passed = new WeakSet<object>();
+  // Requests the HTTP layer already let through preflight (by their headers object), with
+  // their parsed target, so the handler does not parse it and hash the key a second time.
+  const passed = new WeakMap<object, URL>();
 
   // Enabled models per provider, cached briefly so a burst of results does not query the
   // store per request. Loads are shared by concurrent requests.
@@ -365,6 +365,12 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   }
 
   function preflight(req: Omit<IngestRequest, 'body'>): IngestResponse | null {
+    const r = check(req);
+    return r instanceof URL ? null : r;
+  }
+
+  /** The parsed target of a request that may go on, or the answer that refuses it. */
+  function check(req: Omit<IngestRequest, 'body'>): URL | IngestResponse {
     const url = parseTarget(req.url);
     if (!url) {
       stats.invalid += 1;
@@ -377,10 +383,10 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
       return errorResponse('method_not_allowed', `${safeMethod(req.method)} is not allowed on ${url.pathname}`, null, { allow: allowed.join(', ') });
     }
     // /health says only "can take a write or not", so monitors can poll it without the key.
-    if (url.pathname === '/health') return null;
+    if (url.pathname === '/health') return url;
     if (authorized(req.headers)) {
-      passed.add(req.headers);
-      return null;
+      passed.set(req.headers, url);
+      return url;
     }
     stats.unauthorized += 1;
     const from = req.remoteAddress ?? 'a direct call';
@@ -395,9 +401,8 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   }
 
   async function handle(req: IngestRequest): Promise<IngestResponse> {
-    const refused = passed.has(req.headers) ? null : preflight(req);
-    if (refused) return refused;
-    const url = parseTarget(req.url)!;
+    const url = passed.get(req.headers) ?? check(req);
+    if (!(url instanceof URL)) return url;
     if (url.pathname === '/health') return health();
     if (url.pathname === '/runner-config') return runnerConfig(url);
 
