@@ -198,6 +198,23 @@ describe('scripts/ingest-server.ts', () => {
     assert.match(stderr, /INGEST_API_KEY is not set/);
   });
 
+  test('refuses to start with a key under 16 characters, or without a key on a public address (exit 2)', async () => {
+    const short = await run({ INGEST_API_KEY: 'short-key', INGEST_PORT: '0', LLM_BENCH_DB: join(dir, 'short.sqlite') }).exited;
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /INGEST_API_KEY must be at least 16 characters/);
+    assert.doesNotMatch(short.stderr, /short-key/);
+    const open = await run({ INGEST_ALLOW_NO_KEY: 'true', INGEST_HOST: '0.0.0.0', INGEST_PORT: '0', LLM_BENCH_DB: join(dir, 'open.sqlite') }).exited;
+    assert.equal(open.code, 2);
+    assert.match(open.stderr, /INGEST_HOST must then be a loopback address/);
+  });
+
+  test('a key pasted into INGEST_PORT is not printed by the config error', async () => {
+    const { code, stderr } = await run({ INGEST_API_KEY: KEY, INGEST_PORT: KEY }).exited;
+    assert.equal(code, 2);
+    assert.match(stderr, /INGEST_PORT must be an integer/);
+    assert.doesNotMatch(stderr, new RegExp(KEY));
+  });
+
   test('exits 2 on a bad INGEST_PORT, naming the variable and the value', async () => {
     const { code, stderr } = await run({ INGEST_API_KEY: KEY, INGEST_PORT: 'eighty' }).exited;
     assert.equal(code, 2);
