@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { request as httpRequest } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +14,7 @@ import { parseErrorPayload, parseMetricPayload } from '../../lib/ingest/schema.t
 import { createLogger, silentLogger, type Level } from '../../lib/log.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import type { Store } from '../../lib/store/store.ts';
+import { postChunked } from '../fakes/chunked-upload.ts';
 import { makeError, makeMetric, makeModel } from '../fixtures.ts';
 
 const KEY = 'ingest-hardening-test-key-0b6f2d93a1';
@@ -92,29 +92,7 @@ describe('the HTTP layer', () => {
   });
 
   test('a chunked upload far over the cap gets its 413, not a connection reset', async () => {
-    const result = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(`${server.url}/ingest/batch`, { method: 'POST', headers: { 'x-api-key': KEY } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-      const chunk = Buffer.alloc(16 * 1024, 0x20);
-      let sent = 0;
-      // Keeps uploading 8 MiB whatever the server says, as a simple uploader does.
-      const pump = () => {
-        while (sent < 8 * 1024 * 1024) {
-          sent += chunk.length;
-          if (!req.write(chunk)) {
-            req.once('drain', pump);
-            return;
-          }
-        }
-        req.end();
-      };
-      pump();
-    });
+    const result = await postChunked(`${server.url}/ingest/batch`, 8 * 1024 * 1024, { 'x-api-key': KEY });
     assert.equal(result.status, 413);
     assert.equal(JSON.parse(result.body).error.code, 'payload_too_large');
   });

@@ -12,15 +12,14 @@
 //   6. 300 wrong keys and 300 oversized bodies: how many journal lines they cost.
 //
 //   node --import tsx test/perf/faults.ts
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { fileURLToPath } from 'node:url';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import { makeMetric, makeModel } from '../fixtures.ts';
+import { startIngestServer } from './ingest-server-process.ts';
 
 const KEY = 'bench-faults-key-0123456789abcdef0123';
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-faults-'));
@@ -29,22 +28,8 @@ const seed = openSqliteStore(db);
 await seed.insertModel(makeModel());
 await seed.close();
 
-const script = fileURLToPath(new URL('../../scripts/ingest-server.ts', import.meta.url));
-const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script], {
-  cwd: dir,
-  env: { PATH: process.env.PATH ?? '', INGEST_API_KEY: KEY, INGEST_PORT: '0', LLM_BENCH_DB: db },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-let serverOut = '';
-child.stdout.setEncoding('utf8').on('data', (d: string) => (serverOut += d));
-child.stderr.setEncoding('utf8').on('data', (d: string) => (serverOut += d));
-const url = await new Promise<string>((resolve, reject) => {
-  child.stdout.on('data', () => {
-    const m = /listening on (http:\/\/\S+)/.exec(serverOut);
-    if (m) resolve(m[1]!);
-  });
-  child.on('exit', () => reject(new Error(`server exited: ${serverOut}`)));
-});
+const server = await startIngestServer(dir, { INGEST_API_KEY: KEY, INGEST_PORT: '0', LLM_BENCH_DB: db });
+const { child, url } = server;
 const port = Number(new URL(url).port);
 const before = loadavg();
 
@@ -71,7 +56,7 @@ async function status(path: string, init: RequestInit = {}): Promise<number> {
 
 const post = (path: string, body: string, key = KEY) =>
   status(path, { method: 'POST', body, headers: { 'x-api-key': key, 'content-type': 'application/json' } });
-const serverLines = () => serverOut.split('\n').filter(Boolean).length;
+const serverLines = () => server.output().split('\n').filter(Boolean).length;
 const f1 = (n: number) => n.toFixed(1);
 
 // 1. The lock.
@@ -154,6 +139,6 @@ const f1 = (n: number) => n.toFixed(1);
 
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
-console.log(`   the server wrote ${serverLines()} lines in all; its summary: ${serverOut.split('\n').find((l) => l.includes('Ingest in the last')) ?? '(none)'}`);
+console.log(`   the server wrote ${serverLines()} lines in all; its summary: ${server.output().split('\n').find((l) => l.includes('Ingest in the last')) ?? '(none)'}`);
 rmSync(dir, { recursive: true, force: true });
 console.log(`machine: ${availableParallelism()} cores, load average ${before.map((n) => n.toFixed(2)).join(' ')} before, ${loadavg().map((n) => n.toFixed(2)).join(' ')} after`);

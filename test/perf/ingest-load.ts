@@ -5,15 +5,14 @@
 // accepted/s, p99 < 25 ms, no 5xx.
 //
 //   node --import tsx test/perf/ingest-load.ts [--duration 30] [--connections 16]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import { makeMetric, makeModel } from '../fixtures.ts';
+import { startIngestServer } from './ingest-server-process.ts';
 
 // autocannon ships no type declarations; this is the part of its API used here.
 interface Histogram {
@@ -68,23 +67,8 @@ const seed = openSqliteStore(db);
 for (const id of MODELS) await seed.insertModel(makeModel({ model_id: id }));
 await seed.close();
 
-const script = fileURLToPath(new URL('../../scripts/ingest-server.ts', import.meta.url));
-const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script], {
-  cwd: dir,
-  env: { PATH: process.env.PATH ?? '', INGEST_API_KEY: KEY, INGEST_PORT: '0', LLM_BENCH_DB: db },
-  stdio: ['ignore', 'pipe', 'pipe'],
-});
-let serverOut = '';
-child.stdout.setEncoding('utf8').on('data', (d: string) => (serverOut += d));
-child.stderr.setEncoding('utf8').on('data', (d: string) => (serverOut += d));
-const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-const url = await new Promise<string>((resolve, reject) => {
-  child.stdout.on('data', () => {
-    const m = /listening on (http:\/\/\S+)/.exec(serverOut);
-    if (m) resolve(m[1]!);
-  });
-  child.on('exit', () => reject(new Error(`server exited: ${serverOut}`)));
-});
+const server = await startIngestServer(dir, { INGEST_API_KEY: KEY, INGEST_PORT: '0', LLM_BENCH_DB: db });
+const { child, url, exited } = server;
 
 // One template, with run_id and run_ts replaced per request: building a fresh document per
 // request in this process would measure the load generator rather than the server.
@@ -142,4 +126,4 @@ console.log(`  latency:         p50 ${result.latency.p50} ms, p90 ${result.laten
 console.log(`  non-2xx:         ${result.non2xx} (5xx: ${fiveXX})  [target 5xx = 0]`);
 console.log(`  other answers:   ${JSON.stringify(Object.fromEntries(other))}, duplicates ${duplicate}, errors ${result.errors}, timeouts ${result.timeouts}`);
 console.log(`  stored rows:     ${stored} (accepted ${accepted})`);
-console.log(`  server exit:     ${code}; its last line: ${serverOut.trim().split('\n').at(-1)}`);
+console.log(`  server exit:     ${code}; its last line: ${server.output().trim().split('\n').at(-1)}`);

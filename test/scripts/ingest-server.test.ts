@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { createIngestHandler, listenIngest, type IngestServer } from '../../lib/
 import { silentLogger } from '../../lib/log.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import type { Store } from '../../lib/store/store.ts';
+import { postChunked } from '../fakes/chunked-upload.ts';
 import { makeMetric, makeModel } from '../fixtures.ts';
 
 const KEY = 'ingest-server-test-key-77';
@@ -21,32 +21,6 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function post(url: string, body: string, headers: Record<string, string> = {}) {
   return fetch(url, { method: 'POST', body, headers: { 'x-api-key': KEY, 'content-type': 'application/json', ...headers } });
-}
-
-/** Sends size bytes with chunked encoding (no content-length), so only counting while reading can stop it. */
-function postChunked(url: string, size: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'x-api-key': KEY } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    const chunk = Buffer.alloc(64 * 1024, 0x20);
-    let sent = 0;
-    const pump = () => {
-      while (sent < size) {
-        sent += chunk.length;
-        if (!req.write(chunk)) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      req.end();
-    };
-    pump();
-  });
 }
 
 describe('ingest server over node:http', () => {
@@ -74,7 +48,7 @@ describe('ingest server over node:http', () => {
   });
 
   test('a 2 MiB body sent without content-length is cut off at the cap with 413', async () => {
-    const res = await postChunked(`${server.url}/ingest/batch`, 2 * MiB);
+    const res = await postChunked(`${server.url}/ingest/batch`, 2 * MiB, { 'x-api-key': KEY });
     assert.equal(res.status, 413);
     assert.equal(JSON.parse(res.body).error.code, 'payload_too_large');
   });
