@@ -85,9 +85,9 @@ const LOCK_NAME = '.flush.lock';
 const REJECTED_DIR = 'rejected';
 // A temp file this old belongs to a writer that died between write and rename.
 const STALE_TEMP_MS = 60 * 60_000;
-// The flusher touches its lock before every batch, and a batch takes at most the request
-// timeout (halving a batch the server found too large makes a few such requests): a lock
-// untouched for four timeouts, and at least this long, belongs to a flusher that is gone.
+// The flusher touches its lock before every request, and a request takes at most the request
+// timeout: a lock untouched for four timeouts, and at least this long, belongs to a flusher
+// that is gone.
 const MIN_LOCK_STALE_MS = 2 * 60_000;
 
 /**
@@ -235,8 +235,8 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
       await removeStaleTemps();
       let stopped: string | null = null;
       const counter = { unreadable: 0 };
+      heartbeat = lock.heartbeat;
       for await (const group of batches(await spooledNames(), counter)) {
-        await lock.heartbeat();
         const outcome = await deliverBatch(group);
         result.delivered += outcome.delivered;
         result.dropped += outcome.dropped;
@@ -252,9 +252,13 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
       else logger.info(line);
       return result;
     } finally {
+      heartbeat = async () => {};
       await lock.release();
     }
   }
+
+  /** Touches the flush lock while this process holds it: before every request of a flush. */
+  let heartbeat: () => Promise<void> = async () => {};
 
   interface Spooled {
     name: string;
@@ -297,6 +301,7 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
   async function deliverBatch(group: Spooled[]): Promise<{ delivered: number; dropped: number; stop: string | null }> {
     let res: Response;
     let text: string;
+    await heartbeat();
     try {
       res = await request('POST', '/ingest/batch', `{"items":[${group.map((s) => s.json).join(',')}]}`);
       text = await res.text();
