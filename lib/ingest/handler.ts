@@ -178,7 +178,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   const wrongKeys = new Map<string, { since: number; count: number }>();
   // Requests the HTTP layer already let through preflight (by their headers object), with
   // their parsed target, so the handler does not parse it and hash the key a second time.
-  const passed = new WeakMap<object, URL>();
+  const passed = new WeakMap<object, { target: string; url: URL }>();
 
   // Enabled models per provider, cached briefly so a burst of results does not query the
   // store per request. Loads are shared by concurrent requests.
@@ -385,7 +385,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     // /health says only "can take a write or not", so monitors can poll it without the key.
     if (url.pathname === '/health') return url;
     if (authorized(req.headers)) {
-      passed.set(req.headers, url);
+      passed.set(req.headers, { target: req.url, url });
       return url;
     }
     stats.unauthorized += 1;
@@ -401,7 +401,8 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   }
 
   async function handle(req: IngestRequest): Promise<IngestResponse> {
-    const url = passed.get(req.headers) ?? check(req);
+    const earlier = passed.get(req.headers);
+    const url = earlier?.target === req.url ? earlier.url : check(req);
     if (!(url instanceof URL)) return url;
     if (url.pathname === '/health') return health();
     if (url.pathname === '/runner-config') return runnerConfig(url);

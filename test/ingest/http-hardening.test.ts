@@ -144,6 +144,13 @@ describe('the handler', () => {
   });
   after(() => store.close());
 
+  test('a headers object reused for another request is routed by the target of that request', async () => {
+    const headers = { 'x-api-key': KEY };
+    assert.equal(handler.preflight!({ method: 'GET', url: '/runner-config?provider=groq', headers }), null);
+    const res = await handler({ method: 'GET', url: '/health', headers, body: '' });
+    assert.deepEqual(JSON.parse(res.body), { status: 'ok', store: 'sqlite' });
+  });
+
   test('/runner-config refuses an unknown provider with a 400 naming the known ones', async () => {
     const res = await handler({ method: 'GET', url: '/runner-config?provider=nosuch', headers: { 'x-api-key': KEY }, body: '' });
     assert.equal(res.status, 400);
