@@ -254,8 +254,7 @@ class SqliteStore implements Store {
     if (this.location === ':memory:') return;
     const now = fileIdentity(this.location);
     if (now !== null && now === this.#identity) return;
-    // Closing first matters: the old connection checkpoints into its own (unlinked) file and
-    // removes the -wal and -shm beside the path, which the new file must not inherit.
+    // The old connection lets go of the -wal and -shm beside the path before they are set aside.
     if (this.#db.isOpen) this.#db.close();
     this.#statements.clear();
     // SQLite does not checkpoint a moved file on close, and leaves its -wal beside the path:
