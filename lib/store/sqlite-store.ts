@@ -37,8 +37,9 @@ import {
   type UpsertCounts,
 } from './store.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS metrics (
+/** The published metrics table and the probe one share one shape. */
+function metricsTableSql(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
   id INTEGER PRIMARY KEY,
   run_id TEXT NOT NULL UNIQUE,
   provider TEXT NOT NULL,
@@ -47,7 +48,11 @@ CREATE TABLE IF NOT EXISTS metrics (
   tokens_per_second REAL,
   time_to_first_token REAL,
   doc TEXT NOT NULL
-);
+);`;
+}
+
+const SCHEMA = `
+${metricsTableSql('metrics')}
 -- metrics_model_speed below serves every per-model range; this older index is its prefix.
 DROP INDEX IF EXISTS metrics_model_ts;
 CREATE INDEX IF NOT EXISTS metrics_ts ON metrics (run_ts);
@@ -88,16 +93,7 @@ CREATE TABLE IF NOT EXISTS provider_catalog (
   PRIMARY KEY (provider, model_id)
 );
 -- SPEC 4.1: metric rows of every profile but the published one, apart (MongoDB: metrics_cloud_probe).
-CREATE TABLE IF NOT EXISTS metrics_probe (
-  id INTEGER PRIMARY KEY,
-  run_id TEXT NOT NULL UNIQUE,
-  provider TEXT NOT NULL,
-  model_name TEXT NOT NULL,
-  run_ts INTEGER NOT NULL,
-  tokens_per_second REAL,
-  time_to_first_token REAL,
-  doc TEXT NOT NULL
-);
+${metricsTableSql('metrics_probe')}
 CREATE INDEX IF NOT EXISTS metrics_probe_model_ts ON metrics_probe (provider, model_name, run_ts);
 -- SPEC 4.7: one freshness document per model.
 CREATE TABLE IF NOT EXISTS bench_model_health (
@@ -127,6 +123,11 @@ export function decodeDoc<T>(text: string): T {
 }
 
 const ms = (d: Date) => d.getTime();
+
+type LastSuccessRow = { provider: string; model_name: string; ts: number; sweep: string | null };
+function toLastSuccess(r: LastSuccessRow): LastSuccess {
+  return { provider: r.provider, model_name: r.model_name, ts: new Date(r.ts), sweep_started_at: r.sweep ? new Date(r.sweep) : null };
+}
 const DAY_MS = 86_400_000;
 
 // Every (provider, model_name) that has metrics, by a loose index scan: one index seek per
@@ -287,7 +288,7 @@ class SqliteStore implements Store {
 
   async lastSuccesses(filter: { provider?: string } = {}): Promise<LastSuccess[]> {
     // Per model, its newest row by one index seek, and that row's sweep start from the document.
-    const rows = this.#all<{ provider: string; model_name: string; ts: number; sweep: string | null }>(
+    const rows = this.#all<LastSuccessRow>(
       `WITH RECURSIVE ${METRIC_MODELS}
        SELECT k.provider, k.model_name, m.run_ts AS ts, json_extract(m.doc, '$.sweep_started_at."$date"') AS sweep
        FROM k JOIN metrics m ON m.id = (
@@ -295,12 +296,7 @@ class SqliteStore implements Store {
        ${filter.provider ? 'WHERE k.provider = ?' : ''}`,
       ...(filter.provider ? [filter.provider] : []),
     );
-    return rows.map((r) => ({
-      provider: r.provider,
-      model_name: r.model_name,
-      ts: new Date(r.ts),
-      sweep_started_at: r.sweep ? new Date(r.sweep) : null,
-    }));
+    return rows.map(toLastSuccess);
   }
 
   async lastErrors(filter: { provider?: string } = {}): Promise<LastError[]> {
@@ -342,17 +338,12 @@ class SqliteStore implements Store {
   async lastSuccessesIn(scope: MetricsScope & { provider?: string }): Promise<LastSuccess[]> {
     if (scope.collection !== 'probe') return this.lastSuccesses(scope);
     // The probe table is small: a plain GROUP BY (SQLite's bare columns come from the MAX() row).
-    const rows = this.#all<{ provider: string; model_name: string; ts: number; sweep: string | null }>(
+    const rows = this.#all<LastSuccessRow>(
       `SELECT provider, model_name, MAX(run_ts) AS ts, json_extract(doc, '$.sweep_started_at."$date"') AS sweep
        FROM metrics_probe ${scope.provider ? 'WHERE provider = ?' : ''} GROUP BY provider, model_name`,
       ...(scope.provider ? [scope.provider] : []),
     );
-    return rows.map((r) => ({
-      provider: r.provider,
-      model_name: r.model_name,
-      ts: new Date(r.ts),
-      sweep_started_at: r.sweep ? new Date(r.sweep) : null,
-    }));
+    return rows.map(toLastSuccess);
   }
 
   async recentMetricsIn(scope: MetricsScope & { provider: string; modelName: string; limit: number }): Promise<MetricDoc[]> {

@@ -67,41 +67,29 @@ describe('buildModelHealth', () => {
         freshness_status: 'fresh',
         updated_at: now,
       },
-      {
-        provider: 'groq',
-        model_id: 'b',
-        enabled: true,
-        cadence_seconds: 1800,
-        last_success_at: null,
-        last_attempt_at: null,
-        last_error_at: null,
-        last_error_kind: null,
-        consecutive_failures: 0,
-        successes_24h: 0,
-        failures_24h: 0,
-        staleness_seconds: null,
-        freshness_status: 'never_run',
-        updated_at: now,
-      },
-      {
-        provider: 'groq',
-        model_id: 'c',
-        enabled: false,
-        cadence_seconds: 1800,
-        last_success_at: null,
-        last_attempt_at: null,
-        last_error_at: null,
-        last_error_kind: null,
-        consecutive_failures: 0,
-        successes_24h: 0,
-        failures_24h: 0,
-        staleness_seconds: null,
-        freshness_status: 'disabled',
-        updated_at: now,
-      },
+      { ...unmeasured('b'), enabled: true, freshness_status: 'never_run' },
+      { ...unmeasured('c'), enabled: false, freshness_status: 'disabled' },
     ]);
   });
 });
+
+/** The document of a catalog model with no stored results. */
+function unmeasured(modelId: string) {
+  return {
+    provider: 'groq',
+    model_id: modelId,
+    cadence_seconds: 1800,
+    last_success_at: null,
+    last_attempt_at: null,
+    last_error_at: null,
+    last_error_kind: null,
+    consecutive_failures: 0,
+    successes_24h: 0,
+    failures_24h: 0,
+    staleness_seconds: null,
+    updated_at: now,
+  };
+}
 
 function activityOf(provider: string, model: string): ModelActivity {
   return {
