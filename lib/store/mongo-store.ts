@@ -15,7 +15,7 @@ import type {
   ProviderCatalogDoc,
   ProviderCatalogEntry,
 } from './documents.ts';
-import { normalizeModel } from './documents.ts';
+import { deprecationDay, normalizeModel } from './documents.ts';
 import { MOCK_ON_MONGODB, isMockDocument, metricsCollectionFor, type MetricsCollection } from './collection-rules.ts';
 import {
   StoreError,
@@ -133,7 +133,19 @@ export async function createMongoStore(
   options: { location: string; close?: () => Promise<void>; ping?: () => Promise<void> },
 ): Promise<Store> {
   await ensureIndexes(collections);
+  await rewriteDeprecationDates(collections.models);
   return new MongoStore(collections, options);
+}
+
+/**
+ * Models deprecated by an earlier version hold deprecation_date as a Date, which the
+ * dashboard's public API prints as `{}` (its schema says String): rewrite them as YYYY-MM-DD.
+ * A handful of documents at most, and none after the first run.
+ */
+async function rewriteDeprecationDates(models: CollectionLike): Promise<void> {
+  for (const m of await models.find({ deprecation_date: { $type: 'date' } }).toArray()) {
+    await models.updateOne({ _id: m._id }, { $set: { deprecation_date: deprecationDay(m.deprecation_date) } });
+  }
 }
 
 async function ensureIndexes(c: MongoCollections): Promise<void> {

@@ -68,7 +68,20 @@ describe('mongodb backend', () => {
     assert.deepEqual([c.metrics.docs.length, c.probe.docs.length, c.errors.docs.length, c.models.docs.length], [0, 0, 0, 0]);
   });
 
-  test('bench_model_health is unique per (provider, model_id) and written without a wrapper', async () => {
+  test('opening the store rewrites an older Date deprecation_date as the YYYY-MM-DD string the dashboard expects', async () => {
+    const c = mingoCollections();
+    await c.models.insertOne({ ...makeModel({ model_id: 'old', deprecated: true }), deprecation_date: new Date('2026-10-15T00:00:00Z') });
+    await c.models.insertOne({ ...makeModel({ model_id: 'new', deprecated: true }), deprecation_date: '2026-12-01' });
+    await c.models.insertOne(makeModel({ model_id: 'live' }));
+    await createMongoStore(c, { location: 'memory' });
+    assert.deepEqual(c.models.docs.map((d) => [d.model_id, d.deprecation_date]), [
+      ['old', '2026-10-15'],
+      ['new', '2026-12-01'],
+      ['live', undefined],
+    ]);
+  });
+
+  test('bench_model_health is unique per (provider, model_id)', async () => {
     const c = mingoCollections();
     await createMongoStore(c, { location: 'memory' });
     const idx = c.modelHealth.indexes.find((i) => i.options.name === 'provider_model_unique');
