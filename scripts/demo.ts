@@ -8,7 +8,6 @@ import { openStore } from '../lib/store/open-store.ts';
 import { type SweepModel } from '../lib/bench/due.ts';
 import { runSweep, sweepFailure, type ModelResult } from '../lib/bench/sweep.ts';
 import { refreshModelHealth } from '../lib/bench/model-health.ts';
-import { MOCK_ON_MONGODB } from '../lib/store/collection-rules.ts';
 
 // Model ids of the mock provider describe the simulation (grammar in lib/bench/providers/mock.ts).
 const DEMO_MODELS: Array<{ id: string; name: string }> = [
@@ -25,8 +24,8 @@ async function main(): Promise<number> {
   if (config.store.mongodbUri) {
     // The dashboard reads MongoDB: simulated rows do not belong there.
     throw new UsageError(
-      `The demo writes simulated results, so it runs on the embedded SQLite store only, not on the MongoDB set in MONGODB_URI: ${MOCK_ON_MONGODB}. ` +
-        'Run it with MONGODB_URI unset: MONGODB_URI= npm run demo',
+      'The demo writes simulated results, so it runs on the embedded SQLite store only, not on the MongoDB ' +
+        'set in MONGODB_URI. Run it with MONGODB_URI unset: MONGODB_URI= npm run demo',
     );
   }
   const logger = createLogger({ level: config.log.level, underSystemd: config.log.underSystemd });
