@@ -48,6 +48,10 @@ export interface Config {
       models: string;
       openrouterCatalog: string;
       providerCatalog: string;
+      /** Metric rows of every benchmark profile but the published one (SPEC 4.1). */
+      probe: string;
+      /** One freshness document per model, for the dashboard's badges (SPEC 4.7). */
+      modelHealth: string;
     };
   };
   bench: {
@@ -167,6 +171,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         models: r.str('MONGODB_COLLECTION_MODELS') ?? 'models',
         openrouterCatalog: r.str('MONGODB_COLLECTION_OPENROUTER') ?? 'openrouter_catalog',
         providerCatalog: r.str('MONGODB_COLLECTION_PROVIDER_CATALOG') ?? 'provider_catalog',
+        probe: r.str('MONGODB_COLLECTION_PROBE') ?? 'metrics_cloud_probe',
+        modelHealth: r.str('MONGODB_COLLECTION_MODEL_HEALTH') ?? 'bench_model_health',
       },
     },
     bench: {

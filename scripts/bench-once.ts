@@ -10,6 +10,8 @@ import { openStore } from '../lib/store/open-store.ts';
 import { modelsFromRunnerConfig, modelsFromStore, parseModelList, type SweepModel } from '../lib/bench/due.ts';
 import { formatResultLine, formatSummary, resultToJson } from '../lib/bench/output.ts';
 import { runSweep, sweepFailure } from '../lib/bench/sweep.ts';
+import { refreshModelHealth } from '../lib/bench/model-health.ts';
+import { MOCK_ON_MONGODB } from '../lib/store/collection-rules.ts';
 
 const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--force] [--json] [--concurrency N]
 
@@ -57,6 +59,9 @@ async function main(): Promise<number> {
   }
   const explicitEntries = values.models !== undefined ? list([values.models]) : config.bench.models;
   const explicit = explicitEntries.length > 0 ? parseModelList(explicitEntries, providers) : null;
+  // SPEC 4.1: the dashboard publishes MongoDB, so simulated models are refused there up front.
+  const explicitMock = config.store.mongodbUri && !config.ingest.apiUrl ? explicit?.find((m) => m.provider === 'mock') : undefined;
+  if (explicitMock) throw new UsageError(`Refusing to benchmark mock/${explicitMock.modelId} into MongoDB (MONGODB_URI is set): ${MOCK_ON_MONGODB}`);
 
   const progress = createProgress(process.stderr.isTTY === true && !config.log.underSystemd);
   const logger = createLogger({
@@ -89,6 +94,11 @@ async function main(): Promise<number> {
     } else {
       await store!.ping();
       models = await modelsFromStore(store!, { explicit, providers });
+      if (store!.kind === 'mongodb' && models.some((m) => m.provider === 'mock')) {
+        // Mock models added to MongoDB before they were refused there: left out, said once.
+        logger.warn(`Skipping the mock models in ${store!.location}: ${MOCK_ON_MONGODB}`);
+        models = models.filter((m) => m.provider !== 'mock');
+      }
     }
     if (models.length === 0) {
       const where = remote ? `the ingest server's runner-config` : store!.location;
@@ -125,6 +135,15 @@ async function main(): Promise<number> {
       );
     }
     if (values.json) process.stdout.write(`${JSON.stringify({ summary, results: results.map(resultToJson) })}\n`);
+    if (store) {
+      // SPEC 4.7: the dashboard's freshness badges, for every catalog model, after every sweep.
+      try {
+        await refreshModelHealth(store, { now: new Date(), cadenceSeconds: config.bench.sweepPeriodMinutes * 60 });
+      } catch (err) {
+        logger.error(`Cannot write bench_model_health to ${store.location}: ${(err as Error).message}`);
+        return 1;
+      }
+    }
     const failure = sweepFailure(summary);
     if (failure) {
       logger.error(`Sweep failed: ${failure}`);

@@ -7,6 +7,7 @@ import { loadProvider } from '../lib/bench/providers/registry.ts';
 import { openStore } from '../lib/store/open-store.ts';
 import { type SweepModel } from '../lib/bench/due.ts';
 import { runSweep, sweepFailure, type ModelResult } from '../lib/bench/sweep.ts';
+import { refreshModelHealth } from '../lib/bench/model-health.ts';
 
 // Model ids of the mock provider describe the simulation (grammar in lib/bench/providers/mock.ts).
 const DEMO_MODELS: Array<{ id: string; name: string }> = [
@@ -50,6 +51,7 @@ async function main(): Promise<number> {
       // Simulated models have no rate limits to respect: run them all at once.
       concurrency: models.length,
     });
+    await refreshModelHealth(store, { now: new Date(), cadenceSeconds: config.bench.sweepPeriodMinutes * 60 });
     process.stdout.write(`${resultsTable(results)}\n\n`);
     process.stdout.write(
       [

@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
 import type { ErrorDoc, MetricDoc, ModelDoc } from '../store/documents.ts';
+import { deprecationDay } from '../store/documents.ts';
 import { BenchError, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { InsertResult } from '../store/store.ts';
@@ -545,6 +546,6 @@ function reviveModel(raw: Record<string, unknown>): ModelDoc {
     ...(raw as unknown as ModelDoc),
     created_at: date(raw.created_at) ?? (raw.created_at as Date),
     ...(raw.disabled_at !== undefined ? { disabled_at: date(raw.disabled_at) } : {}),
-    ...(raw.deprecation_date !== undefined ? { deprecation_date: date(raw.deprecation_date) } : {}),
+    ...(raw.deprecation_date !== undefined ? { deprecation_date: deprecationDay(raw.deprecation_date) } : {}),
   };
 }

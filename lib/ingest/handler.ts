@@ -16,6 +16,7 @@ import type { ErrorDoc, MetricDoc, ModelDoc } from '../store/documents.ts';
 import { isBenchmarked } from '../store/documents.ts';
 import type { Logger } from '../log.ts';
 import { PermanentStoreError, type Store } from '../store/store.ts';
+import { MOCK_ON_MONGODB, isMockDocument } from '../store/collection-rules.ts';
 import {
   parseBatchEnvelope,
   parseBatchItem,
@@ -224,6 +225,10 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     const parsed: Parsed<MetricDoc | ErrorDoc> = type === 'metric' ? parseMetricPayload(payload) : parseErrorPayload(payload);
     if (!parsed.ok) return { status: 'invalid', error: parsed.issue };
     const doc = parsed.value;
+    // SPEC 4.1: simulated rows never reach the MongoDB the dashboard publishes (SQLite keeps them, for trials).
+    if (store.kind === 'mongodb' && isMockDocument(doc)) {
+      return { status: 'rejected', run_id: doc.run_id, code: 'mock_refused', reason: `${doc.provider}/${doc.model_name}: ${MOCK_ON_MONGODB}` };
+    }
     const refusal = await modelRefusal(doc.provider, doc.model_name);
     if (refusal) return { status: 'rejected', run_id: doc.run_id, ...refusal };
     let result;

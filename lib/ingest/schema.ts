@@ -186,8 +186,11 @@ const metricSchema = z.object({
   input_tokens: tokens.nullable().optional(),
   cached_input_tokens: tokens.nullable().optional(),
   total_tokens: tokens.nullable().optional(),
-  token_source: z.enum(['provider_usage', 'tokenizer', 'simulated']).nullable().optional(),
-  request_mode: optionalText(64),
+  // SPEC 9: where the count came from and how the call was made are the sender's own words
+  // (upstream: `provider_usage_output_tokens_with_tiktoken_visible_split`,
+  // `openrouter_chat_completions_stream`, …), stored as sent and only bounded in length.
+  token_source: optionalText(128),
+  request_mode: optionalText(128),
   ttft_available: z.boolean().optional(),
   time_to_first_byte: seconds.nullable().optional(),
   time_to_first_reasoning_token: seconds.nullable().optional(),
@@ -200,13 +203,17 @@ const metricSchema = z.object({
   response_id: optionalText(256),
   attempts_count: z.int().min(1).nullable().optional(),
   max_output_tokens_attempted: z.int().min(1).nullable().optional(),
-  reasoning_effort: optionalText(32),
-  validation_policy: z.enum(['strict_pm10', 'visible_nonzero']).nullable().optional(),
+  reasoning_effort: optionalText(64),
+  validation_policy: optionalText(64),
   benchmark_profile_id: name(64).optional(),
   runner: name(128).optional(),
   mock: z.boolean().optional(),
   sweep_started_at: timestamp.nullable().optional(),
   raw_usage: rawUsage.nullable().optional(),
+  // Sent by the upstream Python runner (its build_cloud_metrics), stored as sent.
+  response_status: optionalText(64),
+  visible_text_empty: z.boolean().nullable().optional(),
+  time_to_64_visible_tokens_seconds: seconds.nullable().optional(),
 });
 
 const errorSchema = z.object({
@@ -215,7 +222,9 @@ const errorSchema = z.object({
   ts: timestamp,
   stage: z.enum(ERROR_STAGES),
   message: z.string().min(1),
-  error_kind: z.enum(ERROR_KINDS).optional(),
+  // A kind this project does not know (a newer upstream taxonomy) is not refused: the error is
+  // classified here instead, as when none is sent.
+  error_kind: z.string().max(64).optional(),
   http_status: z.int().min(100).max(599).nullable().optional(),
   run_id: runId.optional(),
   benchmark_profile_id: name(64).optional(),
@@ -304,6 +313,9 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
     ...(p.mock !== undefined ? { mock: p.mock } : {}),
     ...(p.sweep_started_at !== undefined ? { sweep_started_at: p.sweep_started_at } : {}),
     ...(p.raw_usage !== undefined ? { raw_usage: p.raw_usage } : {}),
+    ...(p.response_status !== undefined ? { response_status: p.response_status } : {}),
+    ...(p.visible_text_empty !== undefined ? { visible_text_empty: p.visible_text_empty } : {}),
+    ...(p.time_to_64_visible_tokens_seconds !== undefined ? { time_to_64_visible_tokens_seconds: p.time_to_64_visible_tokens_seconds } : {}),
   };
   if (!p.run_id) doc.run_id = contentRunId('m', doc);
   return { ok: true, value: doc as unknown as MetricDoc };
@@ -323,8 +335,9 @@ export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Par
   if (late) return { ok: false, issue: late };
   const message = p.message.length > MAX_MESSAGE_CHARS ? `${p.message.slice(0, MAX_MESSAGE_CHARS)}…` : p.message;
   const httpStatus = p.http_status ?? null;
+  const sentKind = (ERROR_KINDS as readonly string[]).includes(p.error_kind ?? '') ? (p.error_kind as ErrorKind) : undefined;
   const kind: ErrorKind =
-    p.error_kind ?? classifyError(Object.assign(new Error(message), httpStatus === null ? {} : { status: httpStatus })).kind;
+    sentKind ?? classifyError(Object.assign(new Error(message), httpStatus === null ? {} : { status: httpStatus })).kind;
   const fields = {
     provider: p.provider,
     model_name: p.model_name,

@@ -5,6 +5,7 @@ import { UsageError } from '../cli.ts';
 import { isBenchmarked, type ErrorDoc, type MetricDoc, type ModelDoc } from '../store/documents.ts';
 import { checkModelId } from './rules.ts';
 import type { Store } from '../store/store.ts';
+import { MOCK_ON_MONGODB } from '../store/collection-rules.ts';
 
 export interface ModelRow {
   model: ModelDoc;
@@ -57,6 +58,9 @@ export interface AddOptions {
  */
 export async function addModel(store: Store, provider: string, modelId: string, options: AddOptions = {}): Promise<ModelDoc> {
   requireProvider(provider);
+  if (provider === 'mock' && store.kind === 'mongodb') {
+    throw new UsageError(`Refusing to add ${provider}/${modelId}: ${MOCK_ON_MONGODB}`);
+  }
   if (!modelId.trim() || modelId !== modelId.trim()) {
     throw new UsageError(`Model id ${JSON.stringify(modelId)} is empty or has surrounding spaces`);
   }
@@ -121,12 +125,15 @@ export async function deprecateModel(
   options: { successor?: string | null; date?: string | null } = {},
 ): Promise<ModelDoc> {
   await requireModel(store, provider, modelId);
-  let deprecationDate: Date | null = null;
+  let deprecationDate: string | null = null;
   if (options.date) {
-    deprecationDate = new Date(options.date);
-    if (Number.isNaN(deprecationDate.getTime())) {
+    // Stored as the YYYY-MM-DD string the dashboard's schema expects (SPEC 4.3), so only a
+    // real calendar day in that form is taken.
+    const day = /^\d{4}-\d{2}-\d{2}$/.test(options.date) ? new Date(`${options.date}T00:00:00Z`) : null;
+    if (!day || Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== options.date) {
       throw new UsageError(`--date ${JSON.stringify(options.date)} is not a date; use YYYY-MM-DD`);
     }
+    deprecationDate = options.date;
   }
   await store.updateModel(provider, modelId, {
     deprecated: true,

@@ -2,8 +2,11 @@
 // from MongoDB, so the field names and meanings here are a contract: add fields, never
 // rename them. Times are Dates (UTC), durations seconds, unknown numbers null.
 
-export type TokenSource = 'provider_usage' | 'tokenizer' | 'simulated';
-export type ValidationPolicy = 'strict_pm10' | 'visible_nonzero';
+/** What our runner writes; rows from other runners carry their own wording (SPEC 9), stored as sent. */
+export type KnownTokenSource = 'provider_usage' | 'tokenizer' | 'simulated';
+export type TokenSource = KnownTokenSource | (string & {});
+export type KnownValidationPolicy = 'strict_pm10' | 'visible_nonzero';
+export type ValidationPolicy = KnownValidationPolicy | (string & {});
 
 export interface InterChunkMs {
   p50: number | null;
@@ -66,6 +69,13 @@ export interface MetricDoc {
   sweep_started_at?: Date | null;
   /** The provider's usage objects as reported, in order (null when it reported none). */
   raw_usage?: unknown[] | null;
+
+  // Sent by the upstream Python runner (SPEC 9) and stored as sent; our runner does not write them.
+  /** The Responses API's status of the answer (`completed`, `incomplete`), or the runner's own wording. */
+  response_status?: string | null;
+  visible_text_empty?: boolean | null;
+  /** Seconds until the 64th visible token arrived (the dashboard's delivered-speed view). */
+  time_to_64_visible_tokens_seconds?: number | null;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;
@@ -111,7 +121,8 @@ export interface ModelDoc {
   created_at: Date;
   disabled_reason?: string | null;
   disabled_at?: Date | null;
-  deprecation_date?: Date | null;
+  /** `YYYY-MM-DD` (the dashboard's schema says String); stores turn older Date values into this on read. */
+  deprecation_date?: string | null;
   successor_model?: string | null;
   misc?: Record<string, unknown>;
 }
@@ -145,4 +156,48 @@ export type ProviderCatalogEntry = Omit<ProviderCatalogDoc, 'first_seen_at' | 'l
 /** A model is benchmarked when enabled and not deprecated (SPEC 4.3). */
 export function isBenchmarked(m: Pick<ModelDoc, 'enabled' | 'deprecated'>): boolean {
   return m.enabled === true && m.deprecated !== true;
+}
+
+/**
+ * A deprecation date as the dashboard reads it: `YYYY-MM-DD`. Older rows hold a Date (UTC
+ * midnight); null for anything else, so an unreadable value never reaches a reader as `{}`.
+ */
+export function deprecationDay(value: unknown): string | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString().slice(0, 10);
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value)) return value.slice(0, 10);
+  return null;
+}
+
+/** A model as read from either backend, with an older Date deprecation_date as `YYYY-MM-DD`. */
+export function normalizeModel(doc: ModelDoc): ModelDoc {
+  if (doc.deprecation_date === undefined || doc.deprecation_date === null || typeof doc.deprecation_date === 'string') return doc;
+  return { ...doc, deprecation_date: deprecationDay(doc.deprecation_date) };
+}
+
+export const FRESHNESS_STATUSES = ['disabled', 'never_run', 'fresh', 'stale', 'critical'] as const;
+export type FreshnessStatus = (typeof FRESHNESS_STATUSES)[number];
+
+/**
+ * bench_model_health: one document per (provider, model_id), rewritten after every sweep
+ * (SPEC 4.7). The public dashboard reads it for its freshness badges.
+ */
+export interface ModelHealthDoc {
+  provider: string;
+  model_id: string;
+  /** Benchmarked: enabled and not deprecated. */
+  enabled: boolean;
+  /** The sweep period the staleness is judged against. */
+  cadence_seconds: number;
+  last_success_at: Date | null;
+  last_attempt_at: Date | null;
+  last_error_at: Date | null;
+  last_error_kind: ErrorKind | null;
+  /** Errors since the last success (all of them when it never succeeded). */
+  consecutive_failures: number;
+  successes_24h: number;
+  failures_24h: number;
+  /** Seconds since the last success; null when disabled or never run. */
+  staleness_seconds: number | null;
+  freshness_status: FreshnessStatus;
+  updated_at: Date;
 }

@@ -9,11 +9,14 @@ import type {
   ErrorKind,
   MetricDoc,
   ModelDoc,
+  ModelHealthDoc,
   OpenRouterCatalogDoc,
   OpenRouterEntry,
   ProviderCatalogDoc,
   ProviderCatalogEntry,
 } from './documents.ts';
+import { deprecationDay, normalizeModel } from './documents.ts';
+import { MOCK_ON_MONGODB, isMockDocument, metricsCollectionFor, type MetricsCollection } from './collection-rules.ts';
 import {
   PermanentStoreError,
   StoreError,
@@ -24,6 +27,8 @@ import {
   type LastError,
   type LastSuccess,
   type MetricSamples,
+  type MetricsScope,
+  type ModelActivity,
   type ModelErrorSummary,
   type ModelFilter,
   type ModelPatch,
@@ -57,6 +62,10 @@ export interface MongoCollections {
   models: CollectionLike;
   openrouterCatalog: CollectionLike;
   providerCatalog: CollectionLike;
+  /** metrics_cloud_probe: metric rows of every profile but the published one (SPEC 4.1). */
+  probe: CollectionLike;
+  /** bench_model_health (SPEC 4.7). */
+  modelHealth: CollectionLike;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -99,6 +108,8 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     models: db.collection(c.models),
     openrouterCatalog: db.collection(c.openrouterCatalog),
     providerCatalog: db.collection(c.providerCatalog),
+    probe: db.collection(c.probe),
+    modelHealth: db.collection(c.modelHealth),
   };
   try {
     return await createMongoStore(collections, {
@@ -123,7 +134,19 @@ export async function createMongoStore(
   options: { location: string; close?: () => Promise<void>; ping?: () => Promise<void> },
 ): Promise<Store> {
   await ensureIndexes(collections);
+  await rewriteDeprecationDates(collections.models);
   return new MongoStore(collections, options);
+}
+
+/**
+ * Models deprecated by an earlier version hold deprecation_date as a Date, which the
+ * dashboard's public API prints as `{}` (its schema says String): rewrite them as YYYY-MM-DD.
+ * A handful of documents at most, and none after the first run.
+ */
+async function rewriteDeprecationDates(models: CollectionLike): Promise<void> {
+  for (const m of await models.find({ deprecation_date: { $type: 'date' } }).toArray()) {
+    await models.updateOne({ _id: m._id }, { $set: { deprecation_date: deprecationDay(m.deprecation_date) } });
+  }
 }
 
 async function ensureIndexes(c: MongoCollections): Promise<void> {
@@ -140,6 +163,11 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     [c.models, { provider: 1, model_id: 1 }, { unique: true, name: 'provider_model_unique' }],
     [c.openrouterCatalog, { openrouter_id: 1 }, { unique: true, name: 'openrouter_id_unique' }],
     [c.providerCatalog, { provider: 1, model_id: 1 }, { unique: true, name: 'provider_model_unique' }],
+    // The probe collection has the published one's shape, so it gets its indexes too.
+    [c.probe, { run_id: 1 }, { ...uniqueRunId, name: 'run_id_unique' }],
+    [c.probe, { provider: 1, model_name: 1, run_ts: -1 }, { name: 'model_run_ts' }],
+    [c.probe, { run_ts: -1 }, { name: 'run_ts' }],
+    [c.modelHealth, { provider: 1, model_id: 1 }, { unique: true, name: 'provider_model_unique' }],
   ];
   for (const [collection, keys, options] of specs) {
     try {
@@ -188,6 +216,15 @@ function inWindow(field: string, w: TimeWindow): Document {
   return { [field]: { $gte: w.since, $lt: w.until } };
 }
 
+/**
+ * The last guard of SPEC 4.1: whatever a script or the ingest server checked before, a
+ * simulated document is never written to MongoDB.
+ * @throws StoreError saying why.
+ */
+function refuseMock(doc: { provider: string; mock?: boolean }): void {
+  if (isMockDocument(doc)) throw new StoreError(`Refusing to write ${doc.provider} to MongoDB: ${MOCK_ON_MONGODB}`);
+}
+
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -224,19 +261,21 @@ class MongoStore implements Store {
     const q: Document = {};
     if (filter.provider) q.provider = filter.provider;
     if (filter.benchmarkedOnly) Object.assign(q, { enabled: true, deprecated: { $ne: true } });
-    return stripAll<ModelDoc>(await this.#c.models.find(q, { sort: { provider: 1, model_id: 1 } }).toArray());
+    return stripAll<ModelDoc>(await this.#c.models.find(q, { sort: { provider: 1, model_id: 1 } }).toArray()).map(normalizeModel);
   }
 
   async getModel(provider: string, modelId: string): Promise<ModelDoc | null> {
-    return strip<ModelDoc>(await this.#c.models.findOne({ provider, model_id: modelId }));
+    const doc = strip<ModelDoc>(await this.#c.models.findOne({ provider, model_id: modelId }));
+    return doc && normalizeModel(doc);
   }
 
   async findModelsIgnoreCase(provider: string, modelId: string): Promise<ModelDoc[]> {
     const q = { provider, model_id: { $regex: `^${escapeRegex(modelId)}$`, $options: 'i' } };
-    return stripAll<ModelDoc>(await this.#c.models.find(q, { sort: { model_id: 1 } }).toArray());
+    return stripAll<ModelDoc>(await this.#c.models.find(q, { sort: { model_id: 1 } }).toArray()).map(normalizeModel);
   }
 
   async insertModel(doc: ModelDoc): Promise<InsertResult> {
+    refuseMock(doc);
     return this.#insert(this.#c.models, doc);
   }
 
@@ -246,15 +285,25 @@ class MongoStore implements Store {
   }
 
   async insertMetric(doc: MetricDoc): Promise<InsertResult> {
-    return this.#insert(this.#c.metrics, doc);
+    refuseMock(doc);
+    return this.#insert(this.#metrics(metricsCollectionFor(doc.benchmark_profile_id)), doc);
   }
 
   async insertError(doc: ErrorDoc): Promise<InsertResult> {
+    refuseMock(doc);
     return this.#insert(this.#c.errors, doc);
   }
 
+  #metrics(collection: MetricsCollection = 'published'): CollectionLike {
+    return collection === 'probe' ? this.#c.probe : this.#c.metrics;
+  }
+
   async lastSuccesses(filter: { provider?: string } = {}): Promise<LastSuccess[]> {
-    const rows = await this.#c.metrics
+    return this.lastSuccessesIn(filter);
+  }
+
+  async lastSuccessesIn(filter: MetricsScope & { provider?: string }): Promise<LastSuccess[]> {
+    const rows = await this.#metrics(filter.collection)
       .aggregate([
         { $match: filter.provider ? { provider: filter.provider } : {} },
         { $sort: { provider: 1, model_name: 1, run_ts: -1 } },
@@ -299,7 +348,84 @@ class MongoStore implements Store {
   }
 
   async countMetrics(filter: { provider?: string } = {}): Promise<number> {
-    return this.#c.metrics.countDocuments(filter.provider ? { provider: filter.provider } : {});
+    return this.countMetricsIn(filter);
+  }
+
+  async countMetricsIn(filter: MetricsScope & { provider?: string }): Promise<number> {
+    return this.#metrics(filter.collection).countDocuments(filter.provider ? { provider: filter.provider } : {});
+  }
+
+  async recentMetricsIn(scope: MetricsScope & { provider: string; modelName: string; limit: number }): Promise<MetricDoc[]> {
+    const q = { provider: scope.provider, model_name: scope.modelName };
+    return stripAll<MetricDoc>(await this.#metrics(scope.collection).find(q, { sort: { run_ts: -1 }, limit: scope.limit }).toArray());
+  }
+
+  async modelActivity(since: Date): Promise<ModelActivity[]> {
+    const key = { provider: '$provider', model_name: '$model_name' };
+    const countSince = (c: CollectionLike, field: string) =>
+      c.aggregate([{ $match: { [field]: { $gte: since } } }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray();
+    const [successes, errors, recentOk, recentBad] = await Promise.all([
+      this.lastSuccesses(),
+      this.lastErrors(),
+      countSince(this.#c.metrics, 'run_ts'),
+      countSince(this.#c.errors, 'ts'),
+    ]);
+    const byModel = new Map<string, ModelActivity>();
+    const entry = (provider: string, model_name: string): ModelActivity => {
+      const k = `${provider}\u0000${model_name}`;
+      let a = byModel.get(k);
+      if (!a) {
+        a = {
+          provider,
+          model_name,
+          last_success_at: null,
+          last_error_at: null,
+          last_error_kind: null,
+          successes_since: 0,
+          failures_since: 0,
+          failures_after_last_success: 0,
+        };
+        byModel.set(k, a);
+      }
+      return a;
+    };
+    for (const s of successes) entry(s.provider, s.model_name).last_success_at = s.ts;
+    for (const e of errors) Object.assign(entry(e.provider, e.model_name), { last_error_at: e.ts, last_error_kind: e.error_kind });
+    for (const r of recentOk) entry(r._id.provider, r._id.model_name).successes_since = r.n;
+    for (const r of recentBad) entry(r._id.provider, r._id.model_name).failures_since = r.n;
+    // Only models whose newest error is newer than their newest success have a run of
+    // failures to count, so one query over those few, not over every model.
+    const failing = [...byModel.values()].filter((a) => a.last_error_at && (!a.last_success_at || a.last_error_at > a.last_success_at));
+    if (failing.length > 0) {
+      const rows = await this.#c.errors
+        .aggregate([
+          {
+            $match: {
+              $or: failing.map((a) => ({
+                provider: a.provider,
+                model_name: a.model_name,
+                ...(a.last_success_at ? { ts: { $gt: a.last_success_at } } : {}),
+              })),
+            },
+          },
+          { $group: { _id: key, n: { $sum: 1 } } },
+        ])
+        .toArray();
+      for (const r of rows) entry(r._id.provider, r._id.model_name).failures_after_last_success = r.n;
+    }
+    return [...byModel.values()];
+  }
+
+  async upsertModelHealth(docs: ModelHealthDoc[]): Promise<void> {
+    for (const doc of docs) {
+      refuseMock(doc);
+      await this.#c.modelHealth.updateOne({ provider: doc.provider, model_id: doc.model_id }, { $set: doc }, { upsert: true });
+    }
+  }
+
+  async listModelHealth(filter: { provider?: string } = {}): Promise<ModelHealthDoc[]> {
+    const q = filter.provider ? { provider: filter.provider } : {};
+    return stripAll<ModelHealthDoc>(await this.#c.modelHealth.find(q, { sort: { provider: 1, model_id: 1 } }).toArray());
   }
 
   async countErrors(filter: { provider?: string } = {}): Promise<number> {

@@ -10,11 +10,14 @@ import type {
   ErrorDoc,
   MetricDoc,
   ModelDoc,
+  ModelHealthDoc,
   OpenRouterCatalogDoc,
   OpenRouterEntry,
   ProviderCatalogDoc,
   ProviderCatalogEntry,
 } from './documents.ts';
+import { normalizeModel } from './documents.ts';
+import { metricsCollectionFor, type MetricsCollection } from './collection-rules.ts';
 import {
   PermanentStoreError,
   StoreError,
@@ -25,6 +28,8 @@ import {
   type LastError,
   type LastSuccess,
   type MetricSamples,
+  type MetricsScope,
+  type ModelActivity,
   type ModelErrorSummary,
   type ModelFilter,
   type ModelPatch,
@@ -34,8 +39,9 @@ import {
   type UpsertCounts,
 } from './store.ts';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS metrics (
+/** The published metrics table and the probe one share one shape. */
+function metricsTableSql(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
   id INTEGER PRIMARY KEY,
   run_id TEXT NOT NULL UNIQUE,
   provider TEXT NOT NULL,
@@ -44,7 +50,11 @@ CREATE TABLE IF NOT EXISTS metrics (
   tokens_per_second REAL,
   time_to_first_token REAL,
   doc TEXT NOT NULL
-);
+);`;
+}
+
+const SCHEMA = `
+${metricsTableSql('metrics')}
 -- metrics_model_speed below serves every per-model range; this older index is its prefix.
 DROP INDEX IF EXISTS metrics_model_ts;
 CREATE INDEX IF NOT EXISTS metrics_ts ON metrics (run_ts);
@@ -84,7 +94,19 @@ CREATE TABLE IF NOT EXISTS provider_catalog (
   doc TEXT NOT NULL,
   PRIMARY KEY (provider, model_id)
 );
+-- SPEC 4.1: metric rows of every profile but the published one, apart (MongoDB: metrics_cloud_probe).
+${metricsTableSql('metrics_probe')}
+CREATE INDEX IF NOT EXISTS metrics_probe_model_ts ON metrics_probe (provider, model_name, run_ts);
+-- SPEC 4.7: one freshness document per model.
+CREATE TABLE IF NOT EXISTS bench_model_health (
+  provider TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (provider, model_id)
+);
 `;
+
+const METRICS_TABLE: Record<MetricsCollection, string> = { published: 'metrics', probe: 'metrics_probe' };
 
 /** JSON with Dates tagged as {"$date": ISO}, so they come back as Dates. */
 export function encodeDoc(doc: unknown): string {
@@ -103,6 +125,11 @@ export function decodeDoc<T>(text: string): T {
 }
 
 const ms = (d: Date) => d.getTime();
+
+type LastSuccessRow = { provider: string; model_name: string; ts: number; sweep: string | null };
+function toLastSuccess(r: LastSuccessRow): LastSuccess {
+  return { provider: r.provider, model_name: r.model_name, ts: new Date(r.ts), sweep_started_at: r.sweep ? new Date(r.sweep) : null };
+}
 const DAY_MS = 86_400_000;
 
 // Every (provider, model_name) that has metrics, by a loose index scan: one index seek per
@@ -307,11 +334,12 @@ class SqliteStore implements Store {
     }
     if (filter.benchmarkedOnly) where.push('enabled = 1 AND deprecated = 0');
     const sql = `SELECT doc FROM models ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY provider, model_id`;
-    return this.#docs<ModelDoc>(sql, ...params);
+    return this.#docs<ModelDoc>(sql, ...params).map(normalizeModel);
   }
 
   async getModel(provider: string, modelId: string): Promise<ModelDoc | null> {
-    return this.#docs<ModelDoc>('SELECT doc FROM models WHERE provider = ? AND model_id = ?', provider, modelId)[0] ?? null;
+    const doc = this.#docs<ModelDoc>('SELECT doc FROM models WHERE provider = ? AND model_id = ?', provider, modelId)[0];
+    return doc ? normalizeModel(doc) : null;
   }
 
   async findModelsIgnoreCase(provider: string, modelId: string): Promise<ModelDoc[]> {
@@ -319,7 +347,7 @@ class SqliteStore implements Store {
       'SELECT doc FROM models WHERE provider = ? AND lower(model_id) = lower(?) ORDER BY model_id',
       provider,
       modelId,
-    );
+    ).map(normalizeModel);
   }
 
   async insertModel(doc: ModelDoc): Promise<InsertResult> {
@@ -355,8 +383,9 @@ class SqliteStore implements Store {
   }
 
   async insertMetric(doc: MetricDoc): Promise<InsertResult> {
+    const table = METRICS_TABLE[metricsCollectionFor(doc.benchmark_profile_id)];
     const r = this.#stmt(
-      `INSERT INTO metrics (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc)
+      `INSERT INTO ${table} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc)
        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
     ).run(
       doc.run_id,
@@ -390,7 +419,7 @@ class SqliteStore implements Store {
 
   async lastSuccesses(filter: { provider?: string } = {}): Promise<LastSuccess[]> {
     // Per model, its newest row by one index seek, and that row's sweep start from the document.
-    const rows = this.#all<{ provider: string; model_name: string; ts: number; sweep: string | null }>(
+    const rows = this.#all<LastSuccessRow>(
       `WITH RECURSIVE ${METRIC_MODELS}
        SELECT k.provider, k.model_name, m.run_ts AS ts, json_extract(m.doc, '$.sweep_started_at."$date"') AS sweep
        FROM k JOIN metrics m ON m.id = (
@@ -398,12 +427,7 @@ class SqliteStore implements Store {
        ${filter.provider ? 'WHERE k.provider = ?' : ''}`,
       ...(filter.provider ? [filter.provider] : []),
     );
-    return rows.map((r) => ({
-      provider: r.provider,
-      model_name: r.model_name,
-      ts: new Date(r.ts),
-      sweep_started_at: r.sweep ? new Date(r.sweep) : null,
-    }));
+    return rows.map(toLastSuccess);
   }
 
   async lastErrors(filter: { provider?: string } = {}): Promise<LastError[]> {
@@ -438,11 +462,108 @@ class SqliteStore implements Store {
     return this.#count('metrics', filter.provider);
   }
 
+  async countMetricsIn(scope: MetricsScope & { provider?: string }): Promise<number> {
+    return this.#count(scope.collection === 'probe' ? 'metrics_probe' : 'metrics', scope.provider);
+  }
+
+  async lastSuccessesIn(scope: MetricsScope & { provider?: string }): Promise<LastSuccess[]> {
+    if (scope.collection !== 'probe') return this.lastSuccesses(scope);
+    // The probe table is small: a plain GROUP BY (SQLite's bare columns come from the MAX() row).
+    const rows = this.#all<LastSuccessRow>(
+      `SELECT provider, model_name, MAX(run_ts) AS ts, json_extract(doc, '$.sweep_started_at."$date"') AS sweep
+       FROM metrics_probe ${scope.provider ? 'WHERE provider = ?' : ''} GROUP BY provider, model_name`,
+      ...(scope.provider ? [scope.provider] : []),
+    );
+    return rows.map(toLastSuccess);
+  }
+
+  async recentMetricsIn(scope: MetricsScope & { provider: string; modelName: string; limit: number }): Promise<MetricDoc[]> {
+    return this.#docs<MetricDoc>(
+      `SELECT doc FROM ${METRICS_TABLE[scope.collection ?? 'published']} WHERE provider = ? AND model_name = ? ORDER BY run_ts DESC LIMIT ?`,
+      scope.provider,
+      scope.modelName,
+      scope.limit,
+    );
+  }
+
+  async modelActivity(since: Date): Promise<ModelActivity[]> {
+    // Models with successes by the loose index scan, models with errors by one pass over the
+    // errors index; then per failing model, its errors newer than its last success.
+    const rows = this.#all<{
+      provider: string;
+      model_name: string;
+      last_success: number | null;
+      successes: number;
+      last_error: number | null;
+      error_kind: string | null;
+      failures: number;
+      after: number;
+    }>(
+      `WITH RECURSIVE ${METRIC_MODELS},
+       s AS (
+         SELECT k.provider, k.model_name,
+                (SELECT MAX(run_ts) FROM metrics WHERE provider = k.provider AND model_name = k.model_name) AS last_success,
+                (SELECT COUNT(*) FROM metrics WHERE provider = k.provider AND model_name = k.model_name AND run_ts >= ?) AS successes
+         FROM k
+       ),
+       e AS (
+         SELECT provider, model_name, MAX(ts) AS last_error, error_kind, SUM(ts >= ?) AS failures
+         FROM errors GROUP BY provider, model_name
+       ),
+       a AS (
+         SELECT s.provider, s.model_name, s.last_success, s.successes, e.last_error, e.error_kind, COALESCE(e.failures, 0) AS failures
+         FROM s LEFT JOIN e ON e.provider = s.provider AND e.model_name = s.model_name
+         UNION ALL
+         SELECT e.provider, e.model_name, NULL, 0, e.last_error, e.error_kind, e.failures
+         FROM e WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.provider = e.provider AND s.model_name = e.model_name)
+       )
+       SELECT a.*, CASE WHEN a.last_error IS NULL OR a.last_error <= COALESCE(a.last_success, -1) THEN 0 ELSE (
+         SELECT COUNT(*) FROM errors WHERE provider = a.provider AND model_name = a.model_name AND ts > COALESCE(a.last_success, -1)
+       ) END AS after
+       FROM a ORDER BY a.provider, a.model_name`,
+      ms(since),
+      ms(since),
+    );
+    return rows.map((r) => ({
+      provider: r.provider,
+      model_name: r.model_name,
+      last_success_at: r.last_success === null ? null : new Date(r.last_success),
+      last_error_at: r.last_error === null ? null : new Date(r.last_error),
+      last_error_kind: r.error_kind as ModelActivity['last_error_kind'],
+      successes_since: r.successes,
+      failures_since: r.failures,
+      failures_after_last_success: r.after,
+    }));
+  }
+
+  async upsertModelHealth(docs: ModelHealthDoc[]): Promise<void> {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      for (const doc of docs) {
+        this.#stmt(
+          `INSERT INTO bench_model_health (provider, model_id, doc) VALUES (?, ?, ?)
+           ON CONFLICT (provider, model_id) DO UPDATE SET doc = excluded.doc`,
+        ).run(doc.provider, doc.model_id, encodeDoc(doc));
+      }
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async listModelHealth(filter: { provider?: string } = {}): Promise<ModelHealthDoc[]> {
+    return this.#docs<ModelHealthDoc>(
+      `SELECT doc FROM bench_model_health ${filter.provider ? 'WHERE provider = ?' : ''} ORDER BY provider, model_id`,
+      ...(filter.provider ? [filter.provider] : []),
+    );
+  }
+
   async countErrors(filter: { provider?: string } = {}): Promise<number> {
     return this.#count('errors', filter.provider);
   }
 
-  #count(table: 'metrics' | 'errors', provider?: string): number {
+  #count(table: 'metrics' | 'metrics_probe' | 'errors', provider?: string): number {
     const sql = `SELECT COUNT(*) AS n FROM ${table} ${provider ? 'WHERE provider = ?' : ''}`;
     return this.#all<{ n: number }>(sql, ...(provider ? [provider] : []))[0]!.n;
   }

@@ -7,11 +7,13 @@ import type {
   ErrorKind,
   MetricDoc,
   ModelDoc,
+  ModelHealthDoc,
   OpenRouterCatalogDoc,
   OpenRouterEntry,
   ProviderCatalogDoc,
   ProviderCatalogEntry,
 } from './documents.ts';
+import type { MetricsCollection } from './collection-rules.ts';
 
 export type InsertResult = 'stored' | 'duplicate';
 
@@ -94,6 +96,27 @@ export interface UpsertCounts {
   updated: number;
 }
 
+/** Which metrics a read looks at: the published rows (the default) or the probe rows (SPEC 4.1). */
+export interface MetricsScope {
+  collection?: MetricsCollection;
+}
+
+/** What a model's bench_model_health document is computed from (SPEC 4.7). */
+export interface ModelActivity {
+  provider: string;
+  model_name: string;
+  /** Newest published success; null when there is none. */
+  last_success_at: Date | null;
+  last_error_at: Date | null;
+  last_error_kind: ErrorKind | null;
+  /** Published successes with run_ts >= since. */
+  successes_since: number;
+  /** Errors with ts >= since. */
+  failures_since: number;
+  /** Errors newer than the last success (all errors when there is none). */
+  failures_after_last_success: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'mongodb';
   /** A human description of where the data lives (no credentials). */
@@ -135,6 +158,21 @@ export interface Store {
   upsertProviderCatalog(entries: ProviderCatalogEntry[], now: Date): Promise<UpsertCounts>;
   listOpenRouterCatalog(): Promise<OpenRouterCatalogDoc[]>;
   listProviderCatalog(filter?: { provider?: string }): Promise<ProviderCatalogDoc[]>;
+
+  // SPEC 4.1 collection rules and SPEC 4.7 model health. insertMetric sends a row whose
+  // benchmark_profile_id is not the published one to the probe collection (collection-rules.ts);
+  // every other read above sees published rows only.
+  /** Latest probe success per (provider, model_name) (or published, the default). */
+  lastSuccessesIn(scope: MetricsScope & { provider?: string }): Promise<LastSuccess[]>;
+  /** Counts rows in the probe collection (or published, the default). */
+  countMetricsIn(scope: MetricsScope & { provider?: string }): Promise<number>;
+  /** Newest rows of one model in the probe collection (or published, the default). */
+  recentMetricsIn(scope: MetricsScope & { provider: string; modelName: string; limit: number }): Promise<MetricDoc[]>;
+  /** Per (provider, model_name) with any success or error: what model health is computed from. */
+  modelActivity(since: Date): Promise<ModelActivity[]>;
+  /** Writes one document per (provider, model_id), replacing the previous one. */
+  upsertModelHealth(docs: ModelHealthDoc[]): Promise<void>;
+  listModelHealth(filter?: { provider?: string }): Promise<ModelHealthDoc[]>;
 
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;

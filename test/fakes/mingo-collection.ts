@@ -103,5 +103,7 @@ export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollec
     models: new MingoCollection(),
     openrouterCatalog: new MingoCollection(),
     providerCatalog: new MingoCollection(),
+    probe: new MingoCollection(),
+    modelHealth: new MingoCollection(),
   };
 }

@@ -76,9 +76,22 @@ for (const [name, open] of backends) {
       const e = await enableModel(store, 'openai', 'gpt-4o-mini');
       assert.deepEqual([e.enabled, e.disabled_reason, e.disabled_at], [true, null, null]);
       const dep = await deprecateModel(store, 'openai', 'gpt-4o-mini', { successor: 'gpt-5-mini', date: '2026-12-01' });
-      assert.deepEqual([dep.deprecated, dep.successor_model, dep.deprecation_date], [true, 'gpt-5-mini', new Date('2026-12-01')]);
+      assert.deepEqual([dep.deprecated, dep.successor_model, dep.deprecation_date], [true, 'gpt-5-mini', '2026-12-01']);
       assert.equal((await listModelRows(store)).length, 0, 'a deprecated model is not benchmarked');
       await assert.rejects(deprecateModel(store, 'openai', 'gpt-4o-mini', { date: 'soon' }), usage(/YYYY-MM-DD/));
+      await assert.rejects(deprecateModel(store, 'openai', 'gpt-4o-mini', { date: '2026-02-30' }), usage(/YYYY-MM-DD/));
+      await assert.rejects(deprecateModel(store, 'openai', 'gpt-4o-mini', { date: '2026-12-01T10:00:00Z' }), usage(/YYYY-MM-DD/));
+      await store.close();
+    });
+
+    test(`a mock model ${name === 'sqlite' ? 'can be added to SQLite' : 'is refused on MongoDB, saying why'}`, async () => {
+      const store = await open();
+      if (store.kind === 'mongodb') {
+        await assert.rejects(addModel(store, 'mock', 'instant'), usage(/Refusing to add mock\/instant: simulated \(mock\) results never go to MongoDB/));
+        assert.equal(await store.getModel('mock', 'instant'), null);
+      } else {
+        assert.equal((await addModel(store, 'mock', 'instant')).provider, 'mock');
+      }
       await store.close();
     });
 

@@ -147,6 +147,35 @@ describe('bench-once', () => {
     }
   });
 
+  test('writes one bench_model_health document per catalog model after the sweep', async () => {
+    const own = await storeWith(['instant', 'fail-auth'], [{ provider: 'mock', model_id: 'off', enabled: false }]);
+    const run = await benchOnce([], { LLM_BENCH_DB: own });
+    assert.equal(run.code, 0, run.stderr);
+    const store = openSqliteStore(own);
+    const health = await store.listModelHealth({ provider: 'mock' });
+    await store.close();
+    assert.deepEqual(
+      health.map((h) => [h.model_id, h.freshness_status, h.successes_24h, h.failures_24h, h.consecutive_failures, h.last_error_kind]),
+      [
+        ['fail-auth', 'never_run', 0, 1, 1, 'auth'],
+        ['instant', 'fresh', 1, 0, 0, null],
+        ['off', 'disabled', 0, 0, 0, null],
+      ],
+    );
+    assert.ok(health.every((h) => h.updated_at instanceof Date && h.cadence_seconds === 1800));
+  });
+
+  test('rows of a profile other than cloud-default-v1 go to the probe table, not the published one', async () => {
+    const own = await storeWith(['instant']);
+    const run = await benchOnce([], { LLM_BENCH_DB: own, BENCH_PROFILE_ID: 'cloud-long-v1' });
+    assert.equal(run.code, 0, run.stderr);
+    const store = openSqliteStore(own);
+    const [published, probe] = [await store.countMetrics(), await store.countMetricsIn({ collection: 'probe' })];
+    const [row] = await store.recentMetricsIn({ collection: 'probe', provider: 'mock', modelName: 'instant', limit: 1 });
+    await store.close();
+    assert.deepEqual([published, probe, row?.benchmark_profile_id], [0, 1, 'cloud-long-v1']);
+  });
+
   test('prefixes journal lines with syslog priorities under systemd', async () => {
     const run = await benchOnce(['--force'], { LLM_BENCH_DB: db, JOURNAL_STREAM: '8:1234' });
     assert.equal(run.code, 0, run.stderr);
@@ -164,10 +193,20 @@ describe('bench-once exit codes', () => {
   });
 
   test('exits 1 when the store is unreachable', async () => {
-    const run = await benchOnce(['--models', 'mock:instant'], { MONGODB_URI: 'mongodb://127.0.0.1:1', MONGODB_CONNECT_TIMEOUT_MS: '300' });
+    const run = await benchOnce(['--models', 'groq:llama-3.3-70b-versatile'], { MONGODB_URI: 'mongodb://127.0.0.1:1', MONGODB_CONNECT_TIMEOUT_MS: '300' });
     assert.equal(run.code, 1);
     assert.match(run.stderr, /Cannot connect to MongoDB at 127\.0\.0\.1:1/);
     assert.equal(run.stderr.trim().split('\n').length, 1, 'one line');
+  });
+
+  test('exits 2 on mock models with MONGODB_URI set, saying why, before touching MongoDB', async () => {
+    const run = await benchOnce(['--models', 'groq:llama-3.3-70b-versatile,mock:instant', '--force'], {
+      MONGODB_URI: 'mongodb://127.0.0.1:1',
+      MONGODB_CONNECT_TIMEOUT_MS: '300',
+    });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /Refusing to benchmark mock\/instant into MongoDB \(MONGODB_URI is set\): simulated \(mock\) results never go to MongoDB/);
+    assert.doesNotMatch(run.stderr, /Cannot connect/);
   });
 
   test('exits 1 when a result cannot be written, after recording that as an error', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config.ts';
 import { createMongoStore, mongoHosts, openMongoStore } from '../../lib/store/mongo-store.ts';
-import { makeMetric } from '../fixtures.ts';
+import { makeError, makeMetric, makeModel } from '../fixtures.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -42,6 +42,50 @@ describe('mongodb backend', () => {
     await c.metrics.insertOne({ ...legacy });
     await c.metrics.insertOne({ ...legacy });
     assert.equal(c.metrics.docs.length, 2);
+  });
+
+  test('rows of a non-published profile are written to metrics_cloud_probe, the published ones to metrics_cloud_v2', async () => {
+    const c = mingoCollections();
+    const store = await createMongoStore(c, { location: 'memory' });
+    await store.insertMetric(makeMetric({ run_id: 'pub' }));
+    await store.insertMetric(makeMetric({ run_id: 'long', benchmark_profile_id: 'cloud-long-v1' }));
+    assert.deepEqual(c.metrics.docs.map((d) => d.run_id), ['pub']);
+    assert.deepEqual(c.probe.docs.map((d) => d.run_id), ['long']);
+    assert.ok(c.probe.indexes.some((i) => i.options.name === 'run_id_unique'), 'the probe collection is indexed like the published one');
+    const config = loadConfig({ env: { MONGODB_COLLECTION_PROBE: 'probe_rows' }, dotenvPath: false });
+    assert.deepEqual([config.store.collections.probe, config.store.collections.modelHealth], ['probe_rows', 'bench_model_health']);
+  });
+
+  test('no simulated row, error or model is ever written to MongoDB', async () => {
+    const c = mingoCollections();
+    const store = await createMongoStore(c, { location: 'memory' });
+    const refused = (err: Error) => err.name === 'StoreError' && /simulated \(mock\) results never go to MongoDB/.test(err.message);
+    await assert.rejects(store.insertMetric(makeMetric({ provider: 'mock', model_name: 'instant' })), refused);
+    await assert.rejects(store.insertMetric(makeMetric({ mock: true })), refused);
+    await assert.rejects(store.insertMetric(makeMetric({ provider: 'mock', benchmark_profile_id: 'cloud-long-v1' })), refused);
+    await assert.rejects(store.insertError(makeError({ provider: 'mock' })), refused);
+    await assert.rejects(store.insertModel(makeModel({ provider: 'mock', model_id: 'instant' })), refused);
+    assert.deepEqual([c.metrics.docs.length, c.probe.docs.length, c.errors.docs.length, c.models.docs.length], [0, 0, 0, 0]);
+  });
+
+  test('opening the store rewrites an older Date deprecation_date as the YYYY-MM-DD string the dashboard expects', async () => {
+    const c = mingoCollections();
+    await c.models.insertOne({ ...makeModel({ model_id: 'old', deprecated: true }), deprecation_date: new Date('2026-10-15T00:00:00Z') });
+    await c.models.insertOne({ ...makeModel({ model_id: 'new', deprecated: true }), deprecation_date: '2026-12-01' });
+    await c.models.insertOne(makeModel({ model_id: 'live' }));
+    await createMongoStore(c, { location: 'memory' });
+    assert.deepEqual(c.models.docs.map((d) => [d.model_id, d.deprecation_date]), [
+      ['old', '2026-10-15'],
+      ['new', '2026-12-01'],
+      ['live', undefined],
+    ]);
+  });
+
+  test('bench_model_health is unique per (provider, model_id)', async () => {
+    const c = mingoCollections();
+    await createMongoStore(c, { location: 'memory' });
+    const idx = c.modelHealth.indexes.find((i) => i.options.name === 'provider_model_unique');
+    assert.deepEqual([idx?.keys, idx?.options.unique], [{ provider: 1, model_id: 1 }, true]);
   });
 
   test('mongoHosts names the hosts and never the password', () => {

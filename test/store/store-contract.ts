@@ -3,6 +3,7 @@
 // backend and read back has the same fields and types as through any other.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { ModelDoc, ModelHealthDoc } from '../../lib/store/documents.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { makeError, makeMetric, makeModel } from '../fixtures.ts';
 
@@ -238,5 +239,119 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     test('ping answers on a reachable store', async () => {
       await store.ping();
     });
+
+    describe('SPEC 4.1 collection rules and SPEC 4.7 model health', () => {
+      test('a row of another profile goes to the probe collection, which no published read sees', async () => {
+        const p = 'probe-rt';
+        const published = makeMetric({ provider: p, model_name: 'm', run_ts: at('2026-09-01T10:00:00Z') });
+        const probe = makeMetric({ provider: p, model_name: 'm', run_ts: at('2026-09-01T11:00:00Z'), benchmark_profile_id: 'cloud-long-v1' });
+        assert.equal(await store.insertMetric(published), 'stored');
+        assert.equal(await store.insertMetric(probe), 'stored');
+        assert.equal(await store.insertMetric(probe), 'duplicate', 'probe rows are idempotent by run_id too');
+        assert.equal(await store.countMetrics({ provider: p }), 1);
+        assert.deepEqual(await store.recentMetrics(p, 'm', 10), [published]);
+        assert.deepEqual((await store.lastSuccesses({ provider: p })).map((r) => r.ts), [published.run_ts]);
+        const sept1 = { since: day0('2026-09-01'), until: day0('2026-09-02') };
+        assert.deepEqual((await store.countsByProvider(sept1)).find((r) => r.provider === p), { provider: p, successes: 1, errors: 0 });
+        assert.deepEqual((await store.metricSamples(sept1)).find((r) => r.provider === p)?.tokens_per_second, [published.tokens_per_second]);
+        assert.equal((await store.dailyMedians(sept1)).find((r) => r.provider === p)?.count, 1);
+        assert.equal((await store.modelActivity(sept1.since)).find((r) => r.provider === p)?.successes_since, 1);
+        // Asked for, the probe rows are there, whole.
+        assert.equal(await store.countMetricsIn({ provider: p, collection: 'probe' }), 1);
+        assert.deepEqual(await store.recentMetricsIn({ provider: p, modelName: 'm', limit: 10, collection: 'probe' }), [probe]);
+        assert.deepEqual((await store.lastSuccessesIn({ provider: p, collection: 'probe' })).map((r) => r.ts), [probe.run_ts]);
+        assert.equal(await store.countMetricsIn({ provider: p }), 1, 'the default scope is the published rows');
+      });
+
+      test('deprecation_date reads back as YYYY-MM-DD, also from an older Date value', async () => {
+        await store.insertModel(makeModel({ provider: 'depr', model_id: 'new', deprecated: true, deprecation_date: '2026-12-01' }));
+        // Written before the dashboard's String schema was followed.
+        const legacy = { ...makeModel({ provider: 'depr', model_id: 'old', deprecated: true }), deprecation_date: day0('2026-10-15') };
+        await store.insertModel(legacy as unknown as ModelDoc);
+        assert.equal((await store.getModel('depr', 'new'))?.deprecation_date, '2026-12-01');
+        assert.equal((await store.getModel('depr', 'old'))?.deprecation_date, '2026-10-15');
+        assert.deepEqual((await store.listModels({ provider: 'depr' })).map((m) => m.deprecation_date), ['2026-12-01', '2026-10-15']);
+        assert.equal((await store.findModelsIgnoreCase('depr', 'OLD'))[0]?.deprecation_date, '2026-10-15');
+        await store.updateModel('depr', 'old', { successor_model: 'new' });
+        assert.equal((await store.getModel('depr', 'old'))?.deprecation_date, '2026-10-15');
+      });
+
+      test('model activity: last success and error, 24 h counts, and the failures since the last success', async () => {
+        const p = 'act';
+        const since = at('2026-08-02T00:00:00Z');
+        await store.insertMetric(makeMetric({ provider: p, model_name: 'recovering', run_ts: at('2026-08-01T12:00:00Z') }));
+        await store.insertMetric(makeMetric({ provider: p, model_name: 'recovering', run_ts: at('2026-08-02T06:00:00Z') }));
+        await store.insertError(makeError({ provider: p, model_name: 'recovering', ts: at('2026-08-02T05:00:00Z') }));
+        await store.insertMetric(makeMetric({ provider: p, model_name: 'failing', run_ts: at('2026-08-01T10:00:00Z') }));
+        for (const h of ['01', '02', '03']) {
+          await store.insertError(makeError({ provider: p, model_name: 'failing', ts: at(`2026-08-02T${h}:00:00Z`), error_kind: 'hard_model', message: `gone ${h}` }));
+        }
+        await store.insertError(makeError({ provider: p, model_name: 'failing', ts: at('2026-08-01T20:00:00Z'), error_kind: 'timeout', message: 'slow' }));
+        await store.insertError(makeError({ provider: p, model_name: 'never', ts: at('2026-08-01T09:00:00Z'), error_kind: 'auth', message: 'no key' }));
+        await store.insertError(makeError({ provider: p, model_name: 'never', ts: at('2026-08-02T09:00:00Z'), error_kind: 'auth', message: 'no key' }));
+        const rows = (await store.modelActivity(since)).filter((r) => r.provider === p).sort((a, b) => a.model_name.localeCompare(b.model_name));
+        assert.deepEqual(rows, [
+          {
+            provider: p,
+            model_name: 'failing',
+            last_success_at: at('2026-08-01T10:00:00Z'),
+            last_error_at: at('2026-08-02T03:00:00Z'),
+            last_error_kind: 'hard_model',
+            successes_since: 0,
+            failures_since: 3,
+            failures_after_last_success: 4,
+          },
+          {
+            provider: p,
+            model_name: 'never',
+            last_success_at: null,
+            last_error_at: at('2026-08-02T09:00:00Z'),
+            last_error_kind: 'auth',
+            successes_since: 0,
+            failures_since: 1,
+            failures_after_last_success: 2,
+          },
+          {
+            provider: p,
+            model_name: 'recovering',
+            last_success_at: at('2026-08-02T06:00:00Z'),
+            last_error_at: at('2026-08-02T05:00:00Z'),
+            last_error_kind: 'rate_limit',
+            successes_since: 1,
+            failures_since: 1,
+            failures_after_last_success: 0,
+          },
+        ]);
+      });
+
+      test('model health: one document per model, replaced on every write, dates as dates', async () => {
+        const doc: ModelHealthDoc = {
+          provider: 'mh',
+          model_id: 'a',
+          enabled: true,
+          cadence_seconds: 1800,
+          last_success_at: at('2026-07-01T10:00:00Z'),
+          last_attempt_at: at('2026-07-01T10:00:00Z'),
+          last_error_at: null,
+          last_error_kind: null,
+          consecutive_failures: 0,
+          successes_24h: 3,
+          failures_24h: 0,
+          staleness_seconds: 60,
+          freshness_status: 'fresh',
+          updated_at: at('2026-07-01T10:01:00Z'),
+        };
+        await store.upsertModelHealth([doc, { ...doc, model_id: 'b', freshness_status: 'never_run', last_success_at: null, staleness_seconds: null }]);
+        await store.upsertModelHealth([{ ...doc, freshness_status: 'stale', staleness_seconds: 3000, updated_at: at('2026-07-01T10:51:00Z') }]);
+        const rows = await store.listModelHealth({ provider: 'mh' });
+        assert.deepEqual(rows.map((r) => [r.model_id, r.freshness_status, r.staleness_seconds]), [
+          ['a', 'stale', 3000],
+          ['b', 'never_run', null],
+        ]);
+        assert.deepEqual(rows[0], { ...doc, freshness_status: 'stale', staleness_seconds: 3000, updated_at: at('2026-07-01T10:51:00Z') });
+      });
+    });
   });
 }
+
+const day0 = (iso: string) => new Date(`${iso}T00:00:00.000Z`);
