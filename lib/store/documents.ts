@@ -2,7 +2,15 @@
 // from MongoDB, so the field names and meanings here are a contract: add fields, never
 // rename them. Times are Dates (UTC), durations seconds, unknown numbers null.
 
-export type TokenSource = 'provider_usage' | 'tokenizer' | 'simulated';
+export const TOKEN_SOURCES = [
+  'provider_usage',
+  'tokenizer',
+  'simulated',
+  // The provider's total output count, with the reasoning/visible split counted by a tokenizer
+  // over the streamed thinking and text (Anthropic and Bedrock report no split).
+  'provider_usage_tokenizer_split',
+] as const;
+export type TokenSource = (typeof TOKEN_SOURCES)[number];
 export type ValidationPolicy = 'strict_pm10' | 'visible_nonzero';
 
 export interface InterChunkMs {
@@ -66,6 +74,10 @@ export interface MetricDoc {
   sweep_started_at?: Date | null;
   /** The provider's usage objects as reported, in order (null when it reported none). */
   raw_usage?: unknown[] | null;
+  /** Seconds from the request to the 64th visible token (per-chunk counts, SPEC 5); null when fewer streamed. */
+  time_to_64_visible_tokens_seconds?: number | null;
+  /** Whether the call went out on a connection opened before its clock started; null when unknown (mock). */
+  connection_reused?: boolean | null;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;
@@ -82,6 +94,8 @@ export const ERROR_KINDS = [
   'timeout',
   'budget_exhausted',
   'unknown',
+  // Cut short by the operator or systemd (SIGINT, SIGTERM): says nothing about the provider.
+  'aborted',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 

@@ -229,6 +229,7 @@ async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>,
   try {
     for await (const chunk of stream) {
       const t = req.now();
+      req.onActivity?.();
       if (first) {
         first = false;
         yield { type: 'first_byte', t };
