@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { ErrorDoc, ErrorKind, ErrorStage, MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
 import type { SweepModel } from './due.ts';
-import { evaluateCall, type Recording } from './measure.ts';
+import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
 import type { ProviderStream, StreamEvent } from './provider-stream.ts';
 
 /** Kinds worth another attempt, and only while nothing has been streamed yet. */
@@ -134,7 +134,8 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
  * adapter does it once per host, so later calls of the lane pass straight through. A failed
  * or slow warm-up is only logged: the measured call then reports what is wrong.
  */
-async function warmUp(stream: ProviderStream, model: SweepModel, ctx: CallContext): Promise<void> {
+export async function warmUp(stream: ProviderStream, model: SweepModel, ctx: Pick<CallContext, 'config' | 'sweepSignal' | 'logger'>): Promise<void> {
+  await loadTokenizer().catch(() => {}); // A tokenizer that cannot load fails the measurement, where it is recorded.
   if (!stream.warm) return;
   const signal = AbortSignal.any([ctx.sweepSignal, AbortSignal.timeout(WARM_TIMEOUT_MS)]);
   try {
@@ -232,6 +233,9 @@ export async function runAttempt(
       stallTimer.refresh();
     }
     const endT = o.clock.now();
+    // fetch returns the connection to its pool a turn after the body ended; the lane's next
+    // call must find it there rather than open (and time) a new one.
+    await new Promise((resolve) => setImmediate(resolve));
     if (!sawByte) throw new BenchError(`the stream of ${target} ended without any event`, { kind: 'unknown' });
     return { ok: true, recording: { events, startT, endT }, wallOffsetMs, requests, maxBudget, sawByte: true, sawContent: true };
   } catch (err) {

@@ -326,12 +326,22 @@ export function percentiles(values: number[]): InterChunkMs {
 
 let encoder: Promise<(text: string) => number> | null = null;
 
-/**
- * Counts tokens with a real BPE tokenizer (o200k_base, the GPT-4o/o-series encoding). Loaded
- * on first use: its rank table is large and most sweeps never need it.
- */
+/** Counts tokens with a real BPE tokenizer (o200k_base, the GPT-4o/o-series encoding). */
 export async function countTokens(text: string): Promise<number> {
   if (text === '') return 0;
+  return (await tokenizer())(text);
+}
+
+/**
+ * Loads the tokenizer now. Every call's measurement needs it (per-chunk counts), and its load
+ * blocks the event loop for tens of milliseconds: done in the warm-up, it never lands inside
+ * another lane's timed call.
+ */
+export async function loadTokenizer(): Promise<void> {
+  (await tokenizer())('warm');
+}
+
+function tokenizer(): Promise<(text: string) => number> {
   encoder ??= import('gpt-tokenizer/encoding/o200k_base').then((m) => (t: string) => m.countTokens(t));
-  return (await encoder)(text);
+  return encoder;
 }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
-import { ERROR_KINDS, ERROR_STAGES } from '../store/documents.ts';
+import { ERROR_KINDS, ERROR_STAGES, TOKEN_SOURCES } from '../store/documents.ts';
 import { buildErrorDoc, classifyError } from '../errors.ts';
 import { percentiles } from '../bench/measure.ts';
 
@@ -170,7 +170,7 @@ const metricSchema = z.object({
   input_tokens: tokens.nullable().optional(),
   cached_input_tokens: tokens.nullable().optional(),
   total_tokens: tokens.nullable().optional(),
-  token_source: z.enum(['provider_usage', 'tokenizer', 'simulated']).nullable().optional(),
+  token_source: z.enum(TOKEN_SOURCES).nullable().optional(),
   request_mode: optionalText(64),
   ttft_available: z.boolean().optional(),
   time_to_first_byte: seconds.nullable().optional(),
@@ -191,6 +191,9 @@ const metricSchema = z.object({
   mock: z.boolean().optional(),
   sweep_started_at: timestamp.nullable().optional(),
   raw_usage: rawUsage.nullable().optional(),
+  // Issue #11 (SPEC 5): added after the fields above.
+  time_to_64_visible_tokens_seconds: z.number().min(0).nullable().optional(),
+  connection_reused: z.boolean().nullable().optional(),
 });
 
 const errorSchema = z.object({

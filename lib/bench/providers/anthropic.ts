@@ -6,6 +6,8 @@ import { Stream } from '@anthropic-ai/sdk/core/streaming';
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
+import { socketBackInPool } from './openai-compatible.ts';
+import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
 import { inTap, newTap, notAStream, tappedFetch, type WireTap } from './wire.ts';
 
 /**
@@ -28,20 +30,37 @@ export async function* streamAnthropic(req: ProviderRequest): AsyncGenerator<Str
 streamAnthropic.warm = async (req: WarmRequest): Promise<void> => {
   const { apiKey, baseUrl } = req.config.providers.anthropic;
   if (!apiKey) return;
+  await rehearse(`anthropic ${baseUrl}`, streamAnthropic, req, ANTHROPIC_REHEARSAL);
   const client = sharedClient(apiKey, baseUrl);
   let done = warmed.get(client);
   if (!done) {
-    done = client.models.list({ limit: 1 }, { signal: req.signal }).then(
-      () => {},
-      (err: unknown) => {
-        if (err instanceof APIError && err.status !== undefined) return;
-        warmed.delete(client);
-        throw err;
-      },
-    );
+    done = client.models
+      .list({ limit: 1 }, { signal: req.signal })
+      .then(
+        () => {},
+        (err: unknown) => {
+          if (err instanceof APIError && err.status !== undefined) return;
+          warmed.delete(client);
+          throw err;
+        },
+      )
+      .then(socketBackInPool);
     warmed.set(client, done);
   }
   await done;
+};
+
+/** A short Messages stream for the rehearsal (also used for Claude on Vertex). */
+export const ANTHROPIC_REHEARSAL: Canned = {
+  contentType: 'text/event-stream',
+  body: [
+    sseEvent({ type: 'message_start', message: { id: 'warm', usage: { input_tokens: 1, output_tokens: 1 } } }, 'message_start'),
+    sseEvent({ type: 'ping' }, 'ping'),
+    sseEvent({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'w' } }, 'content_block_delta'),
+    sseEvent({ type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'w' } }, 'content_block_delta'),
+    sseEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 2 } }, 'message_delta'),
+    sseEvent({ type: 'message_stop' }, 'message_stop'),
+  ].join(''),
 };
 
 const clients = new Map<string, Anthropic>();

@@ -7,7 +7,8 @@ import type { ConverseStreamCommandInput, ConverseStreamOutput } from '@aws-sdk/
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
-import { currentTap, inTap, newTap, notAStream } from './wire.ts';
+import { eventStreamMessage, rehearse, type Canned } from './rehearsal.ts';
+import { currentRedirect, currentTap, inTap, newTap, notAStream } from './wire.ts';
 
 const MODE = 'bedrock_converse_stream';
 
@@ -63,10 +64,12 @@ function clientFor(region: string, endpoint: string | null): BedrockRuntimeClien
  */
 function keepSessions(client: BedrockRuntimeClient): void {
   const handler = client.config.requestHandler as unknown as {
-    handle: (request: unknown, options?: Record<string, unknown>) => Promise<{ response: { statusCode: number; headers: Record<string, string> } }>;
+    handle: (request: object, options?: Record<string, unknown>) => Promise<{ response: { statusCode: number; headers: Record<string, string> } }>;
   };
   const handle = handler.handle.bind(handler);
   handler.handle = async (request, options = {}) => {
+    const to = currentRedirect();
+    if (to) Object.assign(request as object, { protocol: to.protocol, hostname: to.hostname, port: Number(to.port) });
     const result = await handle(request, { ...options, isEventStream: false });
     const tap = currentTap();
     if (tap) {
@@ -84,6 +87,20 @@ function headerOf(headers: Record<string, string>, name: string): string | null 
 
 const warmed = new WeakMap<BedrockRuntimeClient, Promise<void>>();
 
+/** A short ConverseStream answer for the rehearsal. */
+const BEDROCK_REHEARSAL: Canned = {
+  http2: true,
+  contentType: 'application/vnd.amazon.eventstream',
+  body: Buffer.concat([
+    eventStreamMessage('messageStart', { role: 'assistant' }),
+    eventStreamMessage('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { text: 'w' } } }),
+    eventStreamMessage('contentBlockDelta', { contentBlockIndex: 1, delta: { text: 'w' } }),
+    eventStreamMessage('contentBlockStop', { contentBlockIndex: 1 }),
+    eventStreamMessage('messageStop', { stopReason: 'end_turn' }),
+    eventStreamMessage('metadata', { usage: { inputTokens: 1, outputTokens: 2, totalTokens: 3 }, metrics: { latencyMs: 1 } }),
+  ]),
+};
+
 /**
  * Opens the lane's HTTP/2 session with ListAsyncInvokes, a read on the runtime host that costs
  * nothing (an access-denied answer opens the session all the same), and resolves the
@@ -92,6 +109,7 @@ const warmed = new WeakMap<BedrockRuntimeClient, Promise<void>>();
 streamBedrock.warm = async (req: WarmRequest): Promise<void> => {
   const region = bedrockRegion(req.modelId, req.misc, req.config.providers.bedrock.defaultRegion);
   const client = clientFor(region, req.config.providers.bedrock.runtimeEndpoint);
+  await rehearse(`bedrock ${region} ${req.config.providers.bedrock.runtimeEndpoint ?? ''}`, streamBedrock, req, BEDROCK_REHEARSAL);
   let done = warmed.get(client);
   if (!done) {
     done = inTap(newTap(undefined), () => client.send(new ListAsyncInvokesCommand({ maxResults: 1 }), { abortSignal: req.signal })).then(

@@ -11,6 +11,7 @@ import type { CompatProvider } from '../../config.ts';
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
+import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
 import { inTap, newTap, notAStream, sawDone, tappedFetch, type WireTap } from './wire.ts';
 
 export const CHAT_STREAM_MODE = 'openai_chat_stream';
@@ -55,8 +56,25 @@ export async function* streamOpenAICompatible(req: ProviderRequest): AsyncGenera
 }
 
 streamOpenAICompatible.warm = async (req: WarmRequest): Promise<void> => {
-  const { apiKey, baseUrl } = req.config.providers[req.provider as CompatProvider] ?? {};
-  if (apiKey) await warmOpenAIClient(sharedOpenAIClient(apiKey, baseUrl), req.signal);
+  const provider = req.provider as CompatProvider;
+  const { apiKey, baseUrl } = req.config.providers[provider] ?? {};
+  if (!apiKey) return;
+  await rehearse(`chat ${baseUrl}`, streamOpenAICompatible, req, CHAT_REHEARSAL);
+  await warmOpenAIClient(sharedOpenAIClient(apiKey, baseUrl), req.signal);
+};
+
+/** A short chat stream for the rehearsal: reasoning in <think>, text, finish, usage, [DONE]. */
+export const CHAT_REHEARSAL: Canned = {
+  contentType: 'text/event-stream',
+  body:
+    [
+      { choices: [{ index: 0, delta: { role: 'assistant', content: '<think>w</think>' }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: { content: 'w' }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+      { choices: [], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } },
+    ]
+      .map((c) => sseEvent({ id: 'warm', object: 'chat.completion.chunk', created: 0, model: 'warm', ...c }))
+      .join('') + sseEvent('[DONE]'),
 };
 
 // One client per key and base URL for the process, so the lane's warm-up and its calls share
@@ -76,6 +94,15 @@ export function sharedOpenAIClient(apiKey: string, baseUrl: string): OpenAI {
 const warmed = new WeakMap<OpenAI, Promise<void>>();
 
 /**
+ * fetch hands the connection back to its pool a moment after the body was read; a request sent
+ * at once would open a second connection and time its set-up. One turn of the event loop is
+ * enough.
+ */
+export function socketBackInPool(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
  * Opens the client's connection with list-models (costs nothing) and runs the SDK's request
  * path once, before any clock starts. Any HTTP answer will do: a 404 from a host without
  * /models has opened the connection all the same. Once per client; a failed attempt is forgotten.
@@ -83,14 +110,17 @@ const warmed = new WeakMap<OpenAI, Promise<void>>();
 export function warmOpenAIClient(client: OpenAI, signal: AbortSignal): Promise<void> {
   let done = warmed.get(client);
   if (!done) {
-    done = client.models.list({ signal }).then(
-      () => {},
-      (err: unknown) => {
-        if (err instanceof APIError && err.status !== undefined) return;
-        warmed.delete(client);
-        throw err;
-      },
-    );
+    done = client.models
+      .list({ signal })
+      .then(
+        () => {},
+        (err: unknown) => {
+          if (err instanceof APIError && err.status !== undefined) return;
+          warmed.delete(client);
+          throw err;
+        },
+      )
+      .then(socketBackInPool);
     warmed.set(client, done);
   }
   return done;

@@ -10,6 +10,7 @@ import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { sharedOpenAIClient, streamReadError, warmOpenAIClient } from './openai-compatible.ts';
+import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
 import { inTap, newTap, notAStream, type WireTap } from './wire.ts';
 
 export const RESPONSES_STREAM_MODE = 'openai_responses_stream';
@@ -48,7 +49,27 @@ export async function* streamOpenAI(req: ProviderRequest): AsyncGenerator<Stream
 
 streamOpenAI.warm = async (req: WarmRequest): Promise<void> => {
   const { apiKey, baseUrl } = req.config.providers.openai;
-  if (apiKey) await warmOpenAIClient(sharedOpenAIClient(apiKey, baseUrl), req.signal);
+  if (!apiKey) return;
+  await rehearse(`responses ${baseUrl}`, streamOpenAI, req, RESPONSES_REHEARSAL);
+  await warmOpenAIClient(sharedOpenAIClient(apiKey, baseUrl), req.signal);
+};
+
+/** A short Responses stream for the rehearsal. */
+const RESPONSES_REHEARSAL: Canned = {
+  contentType: 'text/event-stream',
+  body: [
+    sseEvent({ type: 'response.created', sequence_number: 0, response: { id: 'warm', status: 'in_progress', output: [] } }, 'response.created'),
+    sseEvent({ type: 'response.reasoning_summary_text.delta', sequence_number: 1, delta: 'w' }, 'response.reasoning_summary_text.delta'),
+    sseEvent({ type: 'response.output_text.delta', sequence_number: 2, delta: 'w' }, 'response.output_text.delta'),
+    sseEvent(
+      {
+        type: 'response.completed',
+        sequence_number: 3,
+        response: { id: 'warm', status: 'completed', output: [], usage: { input_tokens: 1, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 2 } },
+      },
+      'response.completed',
+    ),
+  ].join(''),
 };
 
 async function* streamResponses(client: OpenAI, req: ProviderRequest): AsyncGenerator<StreamEvent> {

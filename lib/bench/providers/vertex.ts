@@ -19,7 +19,8 @@ import type { AuthClient } from 'google-auth-library';
 import type { Config } from '../../config.ts';
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
-import type { ProviderRequest, StreamEvent, Usage } from '../provider-stream.ts';
+import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
+import { rehearse, type Canned } from './rehearsal.ts';
 
 type VertexConfig = Config['providers']['vertex'];
 type Family = 'gemini' | 'claude' | 'openapi';
@@ -74,6 +75,35 @@ export async function* streamVertex(req: ProviderRequest): AsyncGenerator<Stream
     yield* streamChatCompletions(createOpenAIClient(auth.token, baseUrl), req, { mode: 'vertex_openai_chat_stream' });
   }
 }
+
+/**
+ * The rehearsal half of the warm-up (lib/bench/providers/rehearsal.ts) for the model's route:
+ * its SDK loaded and its stream code run once, and the Google token fetched, before any clock
+ * starts. Vertex has no list-models call on the prediction host, so the connection itself is
+ * opened by the first measured call (said in the README).
+ */
+streamVertex.warm = async (req: WarmRequest): Promise<void> => {
+  const family = vertexFamily(req.modelId);
+  if (family === null || !req.config.providers.vertex.project) return;
+  const canned =
+    family === 'gemini'
+      ? GEMINI_REHEARSAL
+      : family === 'claude'
+        ? (await import('./anthropic.ts')).ANTHROPIC_REHEARSAL
+        : (await import('./openai-compatible.ts')).CHAT_REHEARSAL;
+  await rehearse(`vertex-${family}`, streamVertex, req, canned, (config, url) => ({
+    ...config,
+    providers: { ...config.providers, vertex: { ...config.providers.vertex, baseUrl: url } },
+  }));
+};
+
+const GEMINI_REHEARSAL: Canned = {
+  contentType: 'text/event-stream',
+  body: `data: ${JSON.stringify({
+    candidates: [{ content: { role: 'model', parts: [{ text: 'w', thought: true }, { text: 'w' }] }, finishReason: 'STOP', index: 0 }],
+    usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 1, thoughtsTokenCount: 1, totalTokenCount: 3 },
+  })}\r\n\r\n`,
+};
 
 /**
  * A route's SDK, imported on its first call (the module loader keeps it for later calls).

@@ -24,6 +24,18 @@ const HEAD_CHARS = 2048;
 const TAIL_CHARS = 256;
 
 const taps = new AsyncLocalStorage<WireTap>();
+// Where a rehearsal (rehearsal.ts) sends what the client would send to the provider.
+const redirects = new AsyncLocalStorage<URL>();
+
+/** Runs `fn` with every request the SDK sends redirected to `origin` (the rehearsal's local server). */
+export function redirectedTo<T>(origin: string, fn: () => T): T {
+  return redirects.run(new URL(origin), fn);
+}
+
+/** The rehearsal's origin when the current call is a rehearsal. */
+export function currentRedirect(): URL | undefined {
+  return redirects.getStore();
+}
 
 // net.connect and tls.connect publish every client socket synchronously, inside the caller's
 // async context: undici's connect for fetch, http2.connect for the AWS SDK.
@@ -52,6 +64,13 @@ export function inTap<T>(tap: WireTap, fn: () => T): T {
  */
 export async function tappedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   const tap = taps.getStore();
+  const to = redirects.getStore();
+  if (to) {
+    const url = new URL(input instanceof Request ? input.url : input);
+    url.protocol = to.protocol;
+    url.host = to.host;
+    input = input instanceof Request ? new Request(url, input) : url;
+  }
   const response = await fetch(input, init);
   if (!tap || !response.body) return response;
   tap.status = response.status;
