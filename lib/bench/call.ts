@@ -135,7 +135,8 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
  * or slow warm-up is only logged: the measured call then reports what is wrong.
  */
 export async function warmUp(stream: ProviderStream, model: SweepModel, ctx: Pick<CallContext, 'config' | 'sweepSignal' | 'logger'>): Promise<void> {
-  await loadTokenizer().catch(() => {}); // A tokenizer that cannot load fails the measurement, where it is recorded.
+  // The mock simulates its counts; a tokenizer that cannot load fails the measurement, where it is recorded.
+  if (model.provider !== 'mock') await loadTokenizer().catch(() => {});
   if (!stream.warm) return;
   const signal = AbortSignal.any([ctx.sweepSignal, AbortSignal.timeout(WARM_TIMEOUT_MS)]);
   try {

@@ -103,7 +103,10 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
   const streamedReasoning = reasoningText.length > 0;
   // Tokenizer counts of every delta: the shape of the stream over time. Their scale comes
   // from the provider's counts below (SPEC 5); never the number of chunks.
-  const chunkTokens = await Promise.all(deltas.map((d) => countTokens(d.text)));
+  // The mock simulates its counts, so a mock sweep never loads the tokenizer (unless no-usage).
+  const chunkTokens = deltas.every((d) => d.tokens !== undefined)
+    ? deltas.map((d) => d.tokens!)
+    : await Promise.all(deltas.map((d) => countTokens(d.text)));
   const tokenizerVisible = sum(chunkTokens.filter((_, i) => deltas[i]!.type === 'text'));
   const tokenizerReasoning = sum(chunkTokens.filter((_, i) => deltas[i]!.type === 'reasoning'));
 

@@ -63,8 +63,9 @@ export type StreamEvent =
   | { type: 'connection'; t: number; reused: boolean }
   /** The first stream event of any kind (role chunk, ping, message_start, …). */
   | { type: 'first_byte'; t: number }
-  | { type: 'text'; t: number; text: string }
-  | { type: 'reasoning'; t: number; text: string }
+  /** `tokens`: the mock's simulated count for the chunk; real providers leave it to the tokenizer. */
+  | { type: 'text'; t: number; text: string; tokens?: number }
+  | { type: 'reasoning'; t: number; text: string; tokens?: number }
   /** Usage as reported; several may arrive, later non-null fields win. */
   | { type: 'usage'; t: number; usage: Usage }
   | {

@@ -145,10 +145,17 @@ interface Plan {
   tokens: number;
 }
 
-/** The scenario for a plan, each chunk's text replaced by its marker. */
+/** The marker of chunk i of stream id: fixed width, so every marker is the same number of tokens (7 in o200k). */
+const marker = (id: number, i: number) => `${String(id).padStart(5, '0')}x${String(i).padStart(5, '0')}`;
+
+/**
+ * The scenario for a plan, each chunk's text its marker repeated once per token it stands for:
+ * measurement counts each chunk's text with the tokenizer and scales the counts to the usage
+ * (SPEC 5), so the text must be as long, in tokens, as the chunk is.
+ */
 function scenarioOf(plan: Plan, id: number): FakeScenario {
   const { chunks, usage } = scheduleChunks(plan);
-  return { chunks: chunks.map((c, i) => ({ ...c, text: ` Q${id}x${i}Z` })), usage, finishReason: 'stop' };
+  return { chunks: chunks.map((c, i) => ({ ...c, text: ` Q${marker(id, i)}Z`.repeat(c.tokens ?? 1) })), usage, finishReason: 'stop' };
 }
 
 /** The prompt that tells the fake which stream a request is (it picks the scenario by it). */
@@ -344,7 +351,7 @@ async function streamOnce(format: Format, adapter: ProviderStream, config: Confi
 function sampleOf(run: StreamRun, writes: Record<string, number>): Sample {
   const { plan, metric, id } = run;
   const expected = Math.ceil(plan.tokens / plan.tokensPerChunk);
-  const at = (i: number) => writes[`${id}x${i}`];
+  const at = (i: number) => writes[marker(id, i)];
   const seen = Array.from({ length: expected }, (_, i) => at(i)).filter((t) => t !== undefined).length;
   if (seen !== expected) throw new Error(`saw ${seen} of ${expected} chunk writes of stream ${id}`);
   const request = run.events.findLast((e) => e.type === 'request')!;

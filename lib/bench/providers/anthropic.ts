@@ -6,9 +6,8 @@ import { Stream } from '@anthropic-ai/sdk/core/streaming';
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
-import { socketBackInPool } from './openai-compatible.ts';
 import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
-import { inTap, newTap, notAStream, tappedFetch, type WireTap } from './wire.ts';
+import { inTap, newTap, notAStream, openConnection, tappedFetch, type WireTap } from './wire.ts';
 
 /**
  * Streams one Messages call to api.anthropic.com (or ANTHROPIC_BASE_URL).
@@ -32,22 +31,7 @@ streamAnthropic.warm = async (req: WarmRequest): Promise<void> => {
   if (!apiKey) return;
   await rehearse(`anthropic ${baseUrl}`, streamAnthropic, req, ANTHROPIC_REHEARSAL);
   const client = sharedClient(apiKey, baseUrl);
-  let done = warmed.get(client);
-  if (!done) {
-    done = client.models
-      .list({ limit: 1 }, { signal: req.signal })
-      .then(
-        () => {},
-        (err: unknown) => {
-          if (err instanceof APIError && err.status !== undefined) return;
-          warmed.delete(client);
-          throw err;
-        },
-      )
-      .then(socketBackInPool);
-    warmed.set(client, done);
-  }
-  await done;
+  await openConnection(client, () => client.models.list({ limit: 1 }, { signal: req.signal }));
 };
 
 /** A short Messages stream for the rehearsal (also used for Claude on Vertex). */
@@ -64,7 +48,6 @@ export const ANTHROPIC_REHEARSAL: Canned = {
 };
 
 const clients = new Map<string, Anthropic>();
-const warmed = new WeakMap<Anthropic, Promise<void>>();
 
 // One client per key and base URL for the process: the lane's warm-up and its calls share it.
 function sharedClient(apiKey: string, baseUrl: string): Anthropic {

@@ -8,7 +8,7 @@ import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { eventStreamMessage, rehearse, type Canned } from './rehearsal.ts';
-import { currentRedirect, currentTap, inTap, newTap, notAStream } from './wire.ts';
+import { currentRedirect, currentTap, inTap, newTap, notAStream, openConnection } from './wire.ts';
 
 const MODE = 'bedrock_converse_stream';
 
@@ -85,8 +85,6 @@ function headerOf(headers: Record<string, string>, name: string): string | null 
   return null;
 }
 
-const warmed = new WeakMap<BedrockRuntimeClient, Promise<void>>();
-
 /** A short ConverseStream answer for the rehearsal. */
 const BEDROCK_REHEARSAL: Canned = {
   http2: true,
@@ -110,20 +108,7 @@ streamBedrock.warm = async (req: WarmRequest): Promise<void> => {
   const region = bedrockRegion(req.modelId, req.misc, req.config.providers.bedrock.defaultRegion);
   const client = clientFor(region, req.config.providers.bedrock.runtimeEndpoint);
   await rehearse(`bedrock ${region} ${req.config.providers.bedrock.runtimeEndpoint ?? ''}`, streamBedrock, req, BEDROCK_REHEARSAL);
-  let done = warmed.get(client);
-  if (!done) {
-    done = inTap(newTap(undefined), () => client.send(new ListAsyncInvokesCommand({ maxResults: 1 }), { abortSignal: req.signal })).then(
-      () => {},
-      (err: unknown) => {
-        const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (typeof status === 'number') return;
-        warmed.delete(client);
-        throw err;
-      },
-    );
-    warmed.set(client, done);
-  }
-  await done;
+  await openConnection(client, () => client.send(new ListAsyncInvokesCommand({ maxResults: 1 }), { abortSignal: req.signal }));
 };
 
 /**

@@ -195,7 +195,8 @@ export async function* streamMock(req: ProviderRequest): AsyncGenerator<StreamEv
     }
     const t = req.now();
     if (i === 0) yield { type: 'first_byte', t };
-    yield { type: chunk.kind, t, text: words(sent, chunk.tokens) };
+    // With usage the simulation knows each chunk's count; without it, measurement must count (the tokenizer).
+    yield { type: chunk.kind, t, text: words(sent, chunk.tokens), ...(spec.usage ? { tokens: chunk.tokens } : {}) };
     sent += chunk.tokens;
     if (spec.stall) await never(req.signal);
   }

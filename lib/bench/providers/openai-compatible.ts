@@ -12,7 +12,7 @@ import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
-import { inTap, newTap, notAStream, sawDone, tappedFetch, type WireTap } from './wire.ts';
+import { inTap, newTap, notAStream, openConnection, sawDone, tappedFetch, type WireTap } from './wire.ts';
 
 export const CHAT_STREAM_MODE = 'openai_chat_stream';
 
@@ -91,39 +91,9 @@ export function sharedOpenAIClient(apiKey: string, baseUrl: string): OpenAI {
   return client;
 }
 
-const warmed = new WeakMap<OpenAI, Promise<void>>();
-
-/**
- * fetch hands the connection back to its pool a moment after the body was read; a request sent
- * at once would open a second connection and time its set-up. One turn of the event loop is
- * enough.
- */
-export function socketBackInPool(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/**
- * Opens the client's connection with list-models (costs nothing) and runs the SDK's request
- * path once, before any clock starts. Any HTTP answer will do: a 404 from a host without
- * /models has opened the connection all the same. Once per client; a failed attempt is forgotten.
- */
+/** Opens the client's connection with list-models, which costs nothing (see openConnection). */
 export function warmOpenAIClient(client: OpenAI, signal: AbortSignal): Promise<void> {
-  let done = warmed.get(client);
-  if (!done) {
-    done = client.models
-      .list({ signal })
-      .then(
-        () => {},
-        (err: unknown) => {
-          if (err instanceof APIError && err.status !== undefined) return;
-          warmed.delete(client);
-          throw err;
-        },
-      )
-      .then(socketBackInPool);
-    warmed.set(client, done);
-  }
-  return done;
+  return openConnection(client, () => client.models.list({ signal }));
 }
 
 /**

@@ -135,3 +135,36 @@ function completeAnswer(body: string): boolean {
   const o = parsed as Record<string, unknown>;
   return Array.isArray(o.choices) || Array.isArray(o.output) || Array.isArray(o.content) || Array.isArray(o.candidates);
 }
+
+const opened = new WeakMap<object, Promise<void>>();
+
+/**
+ * Opens `client`'s connection to its host with `request`, a call that costs nothing
+ * (list-models, ListAsyncInvokes), once per client. Any HTTP answer will do: a 403 or 404 has
+ * opened the connection all the same. A network failure is forgotten, so the next call tries
+ * again. Resolves a turn after the answer: fetch hands the connection back to its pool a moment
+ * after the body was read, and a request sent at once would open (and time) a second one.
+ */
+export function openConnection(client: object, request: () => Promise<unknown>): Promise<void> {
+  let done = opened.get(client);
+  if (!done) {
+    done = inTap(newTap(undefined), request)
+      .then(
+        () => {},
+        (err: unknown) => {
+          if (httpStatusOf(err) !== null) return;
+          opened.delete(client);
+          throw err;
+        },
+      )
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    opened.set(client, done);
+  }
+  return done;
+}
+
+function httpStatusOf(err: unknown): number | null {
+  const e = err as { status?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
+  const status = e?.status ?? e?.$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : null;
+}
