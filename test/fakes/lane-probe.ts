@@ -2,8 +2,10 @@
 // adversarial fake, printing each row's TTFT error against the fake's send-time truth (ms) and
 // whether it went out on a connection already open. Run by test/bench/stream-truth.test.ts.
 //
-// Usage: node --import tsx test/fakes/lane-probe.ts chat|anthropic|bedrock
+// Usage: node --import tsx test/fakes/lane-probe.ts chat|anthropic|bedrock [--cold]
+// (--cold: the adapters' warm-up left out, to see what it saves)
 import { loadProvider } from '../../lib/bench/providers/registry.ts';
+import type { ProviderStream } from '../../lib/bench/provider-stream.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
 import { loadConfig, type ProviderName } from '../../lib/config.ts';
 import type { ErrorDoc, MetricDoc } from '../../lib/store/documents.ts';
@@ -35,6 +37,10 @@ const LANES: Record<string, { provider: ProviderName; model: (i: number) => stri
   },
 };
 
+function withoutWarmUp(stream: ProviderStream): ProviderStream {
+  return (req) => stream(req);
+}
+
 const lane = LANES[process.argv[2] ?? ''];
 if (!lane) throw new Error(`usage: lane-probe.ts ${Object.keys(LANES).join('|')}`);
 // The AWS SDK reads credentials from the environment; never a real profile.
@@ -49,7 +55,7 @@ await runSweep({
   config,
   models: Array.from({ length: 5 }, (_, i) => ({ provider: lane.provider, modelId: lane.model(i) })),
   force: true,
-  loadProvider,
+  loadProvider: process.argv.includes('--cold') ? async (name) => withoutWarmUp(await loadProvider(name)) : loadProvider,
   sink: {
     insertMetric: async (d: MetricDoc) => {
       metrics.push(d);
