@@ -214,6 +214,12 @@ describe('the stall watch counts silence on the wire', () => {
     assertOk(b);
   });
 
+  test('SSE keep-alive comments keep a Gemini stream alive too', async () => {
+    const keepAlive = every(': keep-alive\r\n\r\n', 50, 750);
+    const writes = [...keepAlive, ...visible(4, 750, 10, (t) => gemini.chunk([{ text: t }])), { atMs: 800, data: gemini.chunk([], { finish: 'STOP', candidates: 4 }) }];
+    assertOk(await call('gemini', always(writes), { env: stall }));
+  });
+
   test('true silence still ends as a timeout', async () => {
     const r = await call('chat', always([...visible(2, 50, 10, (t) => chat.delta({ content: t })), { atMs: 1500, data: chat.delta({}, 'stop') + chat.usage(4) + chat.done }]), { env: stall });
     assert.equal(r.error?.error_kind, 'timeout');
@@ -254,7 +260,7 @@ describe('stream edge cases (SPEC 5)', () => {
   }
 
   const html = '<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>';
-  for (const format of ['chat', 'responses', 'anthropic', 'bedrock'] as const) {
+  for (const format of ['chat', 'responses', 'anthropic', 'gemini', 'bedrock'] as const) {
     test(`${format}: an HTTP 200 HTML page is the provider's fault (transient_provider), never network`, async () => {
       const r = await call(format, always([{ atMs: 5, data: html }], { contentType: 'text/html' }), { env: { BENCH_MAX_ATTEMPTS: '1' } });
       assert.equal(r.error?.error_kind, 'transient_provider', String(r.error?.message));

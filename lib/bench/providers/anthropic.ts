@@ -102,18 +102,14 @@ export async function* streamAnthropicMessages(
     let response: Response;
     const tap = newTap(req.onActivity);
     try {
-      response = await inTap(tap, () => client.messages
-        .create(
-          {
-            model: req.modelId,
-            max_tokens: req.maxTokens,
-            messages: [{ role: 'user', content: req.prompt }],
-            ...(temperature === null ? {} : { temperature }),
-            stream: true,
-          },
-          { signal: req.signal },
-        )
-        .asResponse());
+      const body = {
+        model: req.modelId,
+        max_tokens: req.maxTokens,
+        messages: [{ role: 'user' as const, content: req.prompt }],
+        ...(temperature === null ? {} : { temperature }),
+        stream: true as const,
+      };
+      response = await inTap(tap, () => client.messages.create(body, { signal: req.signal }).asResponse());
       yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
     } catch (err) {
       // The caller's reason (call timeout, stall, sweep deadline) says more than the SDK's abort error.

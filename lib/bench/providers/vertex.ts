@@ -21,6 +21,7 @@ import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, type Canned } from './rehearsal.ts';
+import { inTap, newTap, notAStream, tappedFetch, type WireTap } from './wire.ts';
 
 type VertexConfig = Config['providers']['vertex'];
 type Family = 'gemini' | 'claude' | 'openapi';
@@ -195,7 +196,8 @@ async function* streamGemini(
     apiVersion: 'v1',
     googleAuthOptions: { authClient: o.auth.client },
     // Explicit, so the SDK never takes a base URL from its own environment variables.
-    httpOptions: { baseUrl: o.root },
+    // tappedFetch: every byte reaches the stall watch, and the call learns what came back.
+    httpOptions: { baseUrl: o.root, fetch: tappedFetch },
   });
   const applied = { ...o.applied };
   if (req.misc.omit_temperature === true) applied.omit_temperature = true;
@@ -227,8 +229,9 @@ async function* streamGemini(
   let completed = false;
   try {
     let stream: AsyncIterable<GenerateContentResponse>;
+    const tap = newTap(req.onActivity);
     try {
-      stream = await ai.models.generateContentStream({
+      stream = await inTap(tap, () => ai.models.generateContentStream({
         model: req.modelId,
         contents: [{ role: 'user', parts: [{ text: req.prompt }] }],
         config: {
@@ -239,12 +242,13 @@ async function* streamGemini(
           // The SDK would otherwise reopen a dropped stream by itself; the runner decides retries.
           automaticContinuation: false,
         },
-      });
+      }));
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
     } catch (err) {
       req.signal.throwIfAborted();
-      throw err;
+      throw notAStream(tap, `vertex/${req.modelId}`) ?? err;
     }
-    yield* readGeminiStream(stream, req);
+    yield* readGeminiStream(stream, req, tap);
     completed = true;
   } finally {
     req.signal.removeEventListener('abort', forward);
@@ -252,7 +256,7 @@ async function* streamGemini(
   }
 }
 
-async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>, req: ProviderRequest): AsyncGenerator<StreamEvent> {
+async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>, req: ProviderRequest, tap: WireTap): AsyncGenerator<StreamEvent> {
   let first = true;
   let responseId: string | null = null;
   let finish: { t: number; rawReason: string } | null = null;
@@ -277,6 +281,8 @@ async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>,
     }
   } catch (err) {
     req.signal.throwIfAborted();
+    const wrongBody = notAStream(tap, `vertex/${req.modelId}`);
+    if (wrongBody) throw wrongBody;
     // The SDK parses each event with JSON.parse and lets the SyntaxError through: the
     // provider sent something that is not JSON.
     if (err instanceof SyntaxError) {
@@ -289,6 +295,8 @@ async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>,
     throw err;
   }
   req.signal.throwIfAborted();
+  const wrongBody = notAStream(tap, `vertex/${req.modelId}`);
+  if (wrongBody) throw wrongBody;
   if (finish === null) {
     throw new BenchError(`vertex/${req.modelId} stream ended without a finish reason`, { kind: 'network', stage: 'generate' });
   }
