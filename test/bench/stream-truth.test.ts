@@ -300,13 +300,13 @@ describe('warm lanes (SPEC 5: warm before the clock starts)', () => {
   // Each sweep is a new process, so each run is one: test/fakes/lane-probe.ts sweeps a lane of
   // five models and reports each row's TTFT error against the fake's send-time truth. One lane
   // at a time (lanes side by side disturb each other: bench:fidelity --concurrent measures that);
-  // five processes, so one burst of the machine's other load does not decide.
+  // seven processes, so a burst of the machine's other load (other test files) does not decide.
   const probe = new URL('../fakes/lane-probe.ts', import.meta.url).pathname;
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const format of ['chat', 'anthropic', 'bedrock'] as const) {
     test(`${format}: the first call of a lane agrees with the later ones on TTFT within 2 ms, each on a connection already open`, async () => {
       const gaps: number[] = [];
-      for (let run = 0; run < 5; run++) {
+      for (let run = 0; run < 7; run++) {
         const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', probe, format], { timeout: 60_000 });
         const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { firstRequest: string; rows: Array<{ ttftErrMs: number; reused: boolean }>; errors: string[] };
         assert.deepEqual(out.errors, []);
