@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { ErrorDoc, ErrorKind, ErrorStage, MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
 import type { SweepModel } from './due.ts';
-import { evaluateCall, type Recording } from './measure.ts';
+import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
 import type { ProviderStream, StreamEvent } from './provider-stream.ts';
 
 /** Kinds worth another attempt, and only while nothing has been streamed yet. */
@@ -26,7 +26,11 @@ export const KIND_LABEL: Record<ErrorKind, string> = {
   timeout: 'timed out',
   budget_exhausted: 'token budget exhausted',
   unknown: 'failed',
+  aborted: 'aborted by the operator',
 };
+
+/** How long a lane's warm-up may take before the first measured call goes ahead cold. */
+const WARM_TIMEOUT_MS = 10_000;
 
 export interface CallContext {
   config: Config;
@@ -81,6 +85,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
   } catch (err) {
     return fail(err);
   }
+  await warmUp(providerStream, model, ctx);
 
   for (let attempt = 1; ; attempt++) {
     const a = await runAttempt(providerStream, model, ctx);
@@ -111,7 +116,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
     const c = classifyError(a.error);
     const delay = c.retryAfterMs ?? Math.min(BASE_BACKOFF_MS * 2 ** (attempt - 1), bench.maxRetryDelayMs);
     const retry =
-      !a.sawByte && RETRY_KINDS.has(c.kind) && attempt < bench.maxAttempts && delay <= bench.maxRetryDelayMs && !sweepSignal.aborted;
+      !a.sawContent && RETRY_KINDS.has(c.kind) && attempt < bench.maxAttempts && delay <= bench.maxRetryDelayMs && !sweepSignal.aborted;
     if (!retry) return fail(a.error);
     logger.debug(
       `Retrying ${target} in ${seconds(delay)} s after ${c.httpStatus !== null ? `HTTP ${c.httpStatus} ` : ''}${KIND_LABEL[c.kind]} (attempt ${attempt + 1} of ${bench.maxAttempts})`,
@@ -124,9 +129,29 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
   }
 }
 
+/**
+ * Loads, builds and connects the provider's client before the clock starts (SPEC 5). The
+ * adapter does it once per host, so later calls of the lane pass straight through. A failed
+ * or slow warm-up is only logged: the measured call then reports what is wrong.
+ */
+export async function warmUp(stream: ProviderStream, model: SweepModel, ctx: Pick<CallContext, 'config' | 'sweepSignal' | 'logger'>): Promise<void> {
+  // The mock simulates its counts; a tokenizer that cannot load fails the measurement, where it is recorded.
+  if (model.provider !== 'mock') await loadTokenizer().catch(() => {});
+  if (!stream.warm) return;
+  const signal = AbortSignal.any([ctx.sweepSignal, AbortSignal.timeout(WARM_TIMEOUT_MS)]);
+  try {
+    await stream.warm({ provider: model.provider, modelId: model.modelId, misc: model.misc ?? {}, config: ctx.config, signal });
+  } catch (err) {
+    (ctx.logger ?? silentLogger).debug(`Warm-up for ${model.provider}/${model.modelId} failed: ${classifyError(err).detail}`);
+  }
+}
+
 export type Attempt =
-  | { ok: true; recording: Recording; wallOffsetMs: number; requests: number; maxBudget: number; sawByte: true }
-  | { ok: false; error: unknown; requests: number; maxBudget: number; sawByte: boolean };
+  | { ok: true; recording: Recording; wallOffsetMs: number; requests: number; maxBudget: number; sawByte: true; sawContent: true }
+  | { ok: false; error: unknown; requests: number; maxBudget: number; sawByte: boolean; sawContent: boolean };
+
+/** Events that carry part of the answer: after one of these, a retry would throw away what streamed. */
+const CONTENT_EVENTS: ReadonlySet<StreamEvent['type']> = new Set(['text', 'reasoning', 'usage', 'finish']);
 
 /**
  * One call to the provider under a total timeout and a stall timeout reset on each event. The
@@ -144,6 +169,9 @@ export async function runAttempt(
   let requests = 0;
   let maxBudget = 0;
   let sawByte = false;
+  // An HTTP 200 whose first event is an error is retried like the HTTP error it carries
+  // (SPEC 5): only content, not the first byte, makes an attempt unrepeatable.
+  let sawContent = false;
 
   const limits = new AbortController();
   const callTimer = setTimeout(
@@ -186,6 +214,7 @@ export async function runAttempt(
       signal,
       now: o.clock.now,
       config: o.config,
+      onActivity: () => stallTimer.refresh(),
     })[Symbol.asyncIterator]();
     for (;;) {
       const pending = iterator.next();
@@ -198,18 +227,22 @@ export async function runAttempt(
       if (ev.type === 'request') {
         requests += 1;
         maxBudget = Math.max(maxBudget, ev.maxTokens);
-      } else {
+      } else if (ev.type !== 'connection') {
         sawByte = true;
+        if (CONTENT_EVENTS.has(ev.type)) sawContent = true;
       }
       stallTimer.refresh();
     }
     const endT = o.clock.now();
+    // fetch returns the connection to its pool a turn after the body ended; the lane's next
+    // call must find it there rather than open (and time) a new one.
+    await new Promise((resolve) => setImmediate(resolve));
     if (!sawByte) throw new BenchError(`the stream of ${target} ended without any event`, { kind: 'unknown' });
-    return { ok: true, recording: { events, startT, endT }, wallOffsetMs, requests, maxBudget, sawByte: true };
+    return { ok: true, recording: { events, startT, endT }, wallOffsetMs, requests, maxBudget, sawByte: true, sawContent: true };
   } catch (err) {
     // Stop the adapter (and its HTTP request) when we gave up on it; ignore what it says then.
     if (signal.aborted) iterator?.return?.().catch(() => {});
-    return { ok: false, error: signal.aborted ? abortError(signal.reason) : err, requests, maxBudget, sawByte };
+    return { ok: false, error: signal.aborted ? abortError(signal.reason) : err, requests, maxBudget, sawByte, sawContent };
   } finally {
     clearTimeout(callTimer);
     clearTimeout(stallTimer);
@@ -217,10 +250,13 @@ export async function runAttempt(
   }
 }
 
-/** Our own abort reasons are already classified; anything else (SIGTERM) is a sweep abort. */
+/**
+ * Our own abort reasons are already classified; anything else came from outside the sweep
+ * (SIGINT, SIGTERM, a caller's controller) and says nothing about the provider (SPEC 5).
+ */
 function abortError(reason: unknown): BenchError {
   if (reason instanceof BenchError) return reason;
-  return new BenchError(describeAbort(reason), { kind: 'timeout', stage: 'timeout', cause: reason });
+  return new BenchError(describeAbort(reason), { kind: 'aborted', stage: 'generate', cause: reason });
 }
 
 export function describeAbort(reason: unknown): string {

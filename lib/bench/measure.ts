@@ -92,7 +92,8 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
   const firstReasoning = deltas.find((e) => e.type === 'reasoning');
   // A first_byte event is the adapter's word for "the stream began"; without one, the first
   // event of any kind after the request is the first byte.
-  const firstByte = after.find((e) => e.type === 'first_byte') ?? after[0];
+  const firstByte = after.find((e) => e.type === 'first_byte') ?? after.find((e) => e.type !== 'connection');
+  const connection = after.find((e): e is Extract<StreamEvent, { type: 'connection' }> => e.type === 'connection');
   const finish = [...after].reverse().find((e): e is Extract<StreamEvent, { type: 'finish' }> => e.type === 'finish');
   const usageEvents = after.filter((e): e is Extract<StreamEvent, { type: 'usage' }> => e.type === 'usage').map((e) => e.usage);
   const usage = mergeUsage(usageEvents);
@@ -100,6 +101,14 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
   const text = deltas.filter((d) => d.type === 'text').map((d) => d.text).join('');
   const reasoningText = deltas.filter((d) => d.type === 'reasoning').map((d) => d.text).join('');
   const streamedReasoning = reasoningText.length > 0;
+  // Tokenizer counts of every delta: the shape of the stream over time. Their scale comes
+  // from the provider's counts below (SPEC 5); never the number of chunks.
+  // The mock simulates its counts, so a mock sweep never loads the tokenizer (unless no-usage).
+  const chunkTokens = deltas.every((d) => d.tokens !== undefined)
+    ? deltas.map((d) => d.tokens!)
+    : await Promise.all(deltas.map((d) => countTokens(d.text)));
+  const tokenizerVisible = sum(chunkTokens.filter((_, i) => deltas[i]!.type === 'text'));
+  const tokenizerReasoning = sum(chunkTokens.filter((_, i) => deltas[i]!.type === 'reasoning'));
 
   let outputTokens: number;
   let reasoningTokens: number | null;
@@ -109,24 +118,38 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
     reasoningTokens = usage.reasoningTokens;
     // The mock's usage is part of its simulation, not a provider's report.
     tokenSource = ctx.provider === 'mock' ? 'simulated' : 'provider_usage';
+    if (reasoningTokens === null && ctx.provider !== 'mock') {
+      // No split reported (Anthropic, Bedrock). Thinking that streamed is counted with the
+      // tokenizer; a total far above everything that streamed holds reasoning that never did.
+      const split = splitWithoutReport(outputTokens, tokenizerVisible, tokenizerReasoning);
+      if (split !== null) {
+        reasoningTokens = split;
+        tokenSource = 'provider_usage_tokenizer_split';
+      }
+    }
   } else {
     // Only when the provider reported no output count: a real tokenizer over what streamed.
-    // Never the number of chunks, which says nothing about tokens.
-    const visible = await countTokens(text);
-    const reasoning = streamedReasoning ? await countTokens(reasoningText) : null;
-    outputTokens = visible + (reasoning ?? 0);
-    reasoningTokens = reasoning ?? usage.reasoningTokens;
+    outputTokens = tokenizerVisible + tokenizerReasoning;
+    reasoningTokens = streamedReasoning ? tokenizerReasoning : usage.reasoningTokens;
     tokenSource = 'tokenizer';
   }
   const visibleTokens =
     reasoningTokens !== null ? Math.max(0, outputTokens - reasoningTokens) : streamedReasoning ? null : outputTokens;
 
-  const generateTime = sec(recording.endT);
+  // Per-chunk token counts, each kind scaled to the provider's count of that kind when the
+  // count covers what streamed; reasoning that never streamed stays out (SPEC 5).
+  const scaleVisible = streamScale(visibleTokens, tokenizerVisible);
+  const scaleReasoning = streamScale(reasoningTokens, tokenizerReasoning);
+  const perChunk = chunkTokens.map((n, i) => n * (deltas[i]!.type === 'text' ? scaleVisible : scaleReasoning));
+
+  // generate_time ends at the last event carrying text, reasoning or the finish; a usage-only
+  // event after it (or the socket closing) does not stretch it.
+  const lastContent = [...after].reverse().find((e) => e.type === 'text' || e.type === 'reasoning' || e.type === 'finish');
+  const generateTime = sec(lastContent?.t ?? recording.endT);
   const tokensPerSecond = outputTokens / generateTime;
   const gaps = deltas.slice(1).map((d, i) => d.t - deltas[i]!.t);
-  const first = deltas[0];
-  const last = deltas[deltas.length - 1];
-  const decodeSpan = first && last ? (last.t - first.t) / 1000 : 0;
+  const decode = decodeRate(deltas, perChunk);
+  const at64 = timeToVisibleTokens(deltas, perChunk, 64);
   const runTs = new Date(ctx.wallOffsetMs + t0);
 
   return {
@@ -158,7 +181,7 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
     ttft_available: firstText !== undefined,
     time_to_first_byte: firstByte ? sec(firstByte.t) : null,
     time_to_first_reasoning_token: firstReasoning ? sec(firstReasoning.t) : null,
-    decode_tokens_per_second: deltas.length >= 2 && decodeSpan > 0 ? (outputTokens - 1) / decodeSpan : null,
+    decode_tokens_per_second: decode,
     chunk_count: deltas.length,
     inter_chunk_ms: percentiles(gaps),
     provider_latency_ms: finish?.providerLatencyMs ?? null,
@@ -174,6 +197,8 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
     ...(ctx.provider === 'mock' ? { mock: true } : {}),
     sweep_started_at: ctx.sweepStartedAt ?? null,
     raw_usage: usageEvents.length > 0 ? usageEvents.map((u) => u.raw ?? null) : null,
+    time_to_64_visible_tokens_seconds: at64 === null ? null : sec(at64),
+    connection_reused: connection ? connection.reused : null,
   };
 }
 
@@ -194,6 +219,9 @@ export function validateMetric(m: MetricDoc): ValidationFailure | null {
       kind: 'unknown',
       message: `tokens per second ${m.tokens_per_second} is not a positive number (${m.output_tokens} tokens in ${m.generate_time} s)`,
     };
+  }
+  if (m.finish_reason === 'error') {
+    return { kind: 'transient_provider', message: `the provider ended the stream with finish reason ${m.raw_finish_reason ?? 'error'}` };
   }
   if (!m.ttft_available) {
     if (m.finish_reason === 'length') {
@@ -229,6 +257,63 @@ function mergeUsage(list: Usage[]): Omit<Usage, 'raw'> {
   return out;
 }
 
+// A provider count above this multiple of what the tokenizer found in the stream (plus a few
+// tokens of slack) cannot be tokenizer disagreement (o200k and the providers' own tokenizers
+// differ by well under 1.5× on prose): it holds tokens that never streamed.
+const HIDDEN_FACTOR = 1.5;
+const HIDDEN_SLACK = 8;
+
+function holdsHidden(providerCount: number, streamed: number): boolean {
+  return providerCount > HIDDEN_FACTOR * streamed + HIDDEN_SLACK;
+}
+
+/**
+ * The reasoning count when the provider reports no split: thinking that streamed, counted by
+ * the tokenizer and scaled with the visible text to the provider's total; or, when the total
+ * holds far more than streamed, everything but the streamed visible text. null: nothing says
+ * there was any reasoning.
+ */
+function splitWithoutReport(output: number, visible: number, reasoning: number): number | null {
+  if (holdsHidden(output, visible + reasoning)) return Math.max(0, output - visible);
+  if (reasoning === 0) return null;
+  return Math.round((output * reasoning) / (visible + reasoning));
+}
+
+/** Factor from tokenizer counts to the provider's count of streamed tokens of one kind (1: no usable count). */
+function streamScale(providerCount: number | null, tokenizer: number): number {
+  if (providerCount === null || tokenizer === 0 || holdsHidden(providerCount, tokenizer)) return 1;
+  return providerCount / tokenizer;
+}
+
+/** Tokens that arrived after the first delta (the first chunk's own out) per second of the span to the last. */
+function decodeRate(deltas: Array<{ t: number }>, perChunk: number[]): number | null {
+  if (deltas.length < 2) return null;
+  const first = deltas[0]!.t;
+  const spanMs = deltas[deltas.length - 1]!.t - first;
+  if (!(spanMs > 0)) return null;
+  let tokens = 0;
+  deltas.forEach((d, i) => {
+    if (d.t > first) tokens += perChunk[i]!;
+  });
+  return tokens / (spanMs / 1000);
+}
+
+/** When the running count of visible tokens reached n; null when fewer streamed. */
+function timeToVisibleTokens(deltas: Array<{ type: string; t: number }>, perChunk: number[], n: number): number | null {
+  let seen = 0;
+  for (const [i, d] of deltas.entries()) {
+    if (d.type !== 'text') continue;
+    seen += perChunk[i]!;
+    // Scaled counts are fractions; a sum that should be exactly n may land a hair below.
+    if (seen >= n - 1e-6) return d.t;
+  }
+  return null;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
 /** Linear-interpolated percentiles of the gaps between deltas; all null when there are none. */
 export function percentiles(values: number[]): InterChunkMs {
   if (values.length === 0) return { p50: null, p90: null, p99: null, max: null };
@@ -244,12 +329,22 @@ export function percentiles(values: number[]): InterChunkMs {
 
 let encoder: Promise<(text: string) => number> | null = null;
 
-/**
- * Counts tokens with a real BPE tokenizer (o200k_base, the GPT-4o/o-series encoding). Loaded
- * on first use: its rank table is large and most sweeps never need it.
- */
+/** Counts tokens with a real BPE tokenizer (o200k_base, the GPT-4o/o-series encoding). */
 export async function countTokens(text: string): Promise<number> {
   if (text === '') return 0;
+  return (await tokenizer())(text);
+}
+
+/**
+ * Loads the tokenizer now. Every call's measurement needs it (per-chunk counts), and its load
+ * blocks the event loop for tens of milliseconds: done in the warm-up, it never lands inside
+ * another lane's timed call.
+ */
+export async function loadTokenizer(): Promise<void> {
+  (await tokenizer())('warm');
+}
+
+function tokenizer(): Promise<(text: string) => number> {
   encoder ??= import('gpt-tokenizer/encoding/o200k_base').then((m) => (t: string) => m.countTokens(t));
-  return (await encoder)(text);
+  return encoder;
 }

@@ -18,7 +18,16 @@ export interface ProviderRequest {
   /** Monotonic clock in milliseconds (performance.now in production, a fake in tests). */
   now: () => number;
   config: Config;
+  /**
+   * Called on every sign of life from the provider: bytes on the wire where the SDK lets us see
+   * them, else every event, including those measurement ignores (pings, keep-alives, empty
+   * deltas). The stall watch resets on it (SPEC 5: a stall is silence on the wire).
+   */
+  onActivity?: () => void;
 }
+
+/** What a warm-up needs: the provider, the model (its region or route may pick the host) and config. */
+export type WarmRequest = Pick<ProviderRequest, 'provider' | 'modelId' | 'misc' | 'config' | 'signal'>;
 
 export interface Usage {
   inputTokens: number | null;
@@ -50,16 +59,19 @@ export type StreamEvent =
       /** The quirks that were applied to this request (recorded as the row's misc). */
       applied: Record<string, unknown>;
     }
+  /** The response headers arrived; `reused`: no new connection was opened for this call. */
+  | { type: 'connection'; t: number; reused: boolean }
   /** The first stream event of any kind (role chunk, ping, message_start, …). */
   | { type: 'first_byte'; t: number }
-  | { type: 'text'; t: number; text: string }
-  | { type: 'reasoning'; t: number; text: string }
+  /** `tokens`: the mock's simulated count for the chunk; real providers leave it to the tokenizer. */
+  | { type: 'text'; t: number; text: string; tokens?: number }
+  | { type: 'reasoning'; t: number; text: string; tokens?: number }
   /** Usage as reported; several may arrive, later non-null fields win. */
   | { type: 'usage'; t: number; usage: Usage }
   | {
       type: 'finish';
       t: number;
-      /** Normalised: stop | length | content_filter | tool_calls | other. */
+      /** Normalised: stop | length | content_filter | tool_calls | error | other. */
       reason: string | null;
       rawReason: string | null;
       responseId: string | null;
@@ -67,9 +79,17 @@ export type StreamEvent =
       providerLatencyMs: number | null;
     };
 
-export type ProviderStream = (req: ProviderRequest) => AsyncIterable<StreamEvent>;
+/**
+ * An adapter's stream function. `warm`, where the adapter has one, loads what the first call
+ * would load, builds the client and opens the connection with a request that costs nothing
+ * (SPEC 5: warm before the clock starts); it is idempotent per host, and its failure is not the
+ * call's (the measured call reports its own errors).
+ */
+export type ProviderStream = ((req: ProviderRequest) => AsyncIterable<StreamEvent>) & {
+  warm?: (req: WarmRequest) => Promise<void>;
+};
 
-/** Maps a provider's raw finish reason to stop | length | content_filter | tool_calls | other. */
+/** Maps a provider's raw finish reason to stop | length | content_filter | tool_calls | error | other. */
 export function normalizeFinishReason(raw: string | null | undefined): string | null {
   if (raw === null || raw === undefined || raw === '') return null;
   const r = raw.toLowerCase();
@@ -79,5 +99,7 @@ export function normalizeFinishReason(raw: string | null | undefined): string | 
     return 'content_filter';
   }
   if (['tool_calls', 'tool_use', 'function_call'].includes(r)) return 'tool_calls';
+  // The provider says the answer broke off: a failure, whatever streamed before (SPEC 5).
+  if (['error', 'abort', 'aborted', 'failed', 'cancelled'].includes(r)) return 'error';
   return 'other';
 }

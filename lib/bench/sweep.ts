@@ -11,7 +11,7 @@ import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
 import type { InsertResult } from '../store/store.ts';
-import { benchmarkModel, describeAbort } from './call.ts';
+import { benchmarkModel, describeAbort, warmUp } from './call.ts';
 import { seconds, systemClock, type SweepClock } from './clock.ts';
 import { partitionDue, type SweepModel } from './due.ts';
 import { runLanes } from './lanes.ts';
@@ -131,6 +131,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       loadProvider: options.loadProvider,
       signal: sweepSignal,
       skip: (model) => finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(sweepSignal.reason)}`)),
+      warm: async (model, stream) => warmUp(await stream, model, { config, sweepSignal, logger }),
       run: async (model, stream) => {
         options.onStart?.(model);
         const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });

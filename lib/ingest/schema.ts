@@ -214,6 +214,7 @@ const metricSchema = z.object({
   response_status: optionalText(64),
   visible_text_empty: z.boolean().nullable().optional(),
   time_to_64_visible_tokens_seconds: seconds.nullable().optional(),
+  connection_reused: z.boolean().nullable().optional(),
 });
 
 const errorSchema = z.object({

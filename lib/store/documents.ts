@@ -3,7 +3,15 @@
 // rename them. Times are Dates (UTC), durations seconds, unknown numbers null.
 
 /** What our runner writes; rows from other runners carry their own wording (SPEC 9), stored as sent. */
-export type KnownTokenSource = 'provider_usage' | 'tokenizer' | 'simulated';
+export const TOKEN_SOURCES = [
+  'provider_usage',
+  'tokenizer',
+  'simulated',
+  // The provider's total output count, with the reasoning/visible split counted by a tokenizer
+  // over the streamed thinking and text (Anthropic and Bedrock report no split).
+  'provider_usage_tokenizer_split',
+] as const;
+export type KnownTokenSource = (typeof TOKEN_SOURCES)[number];
 export type TokenSource = KnownTokenSource | (string & {});
 export type KnownValidationPolicy = 'strict_pm10' | 'visible_nonzero';
 export type ValidationPolicy = KnownValidationPolicy | (string & {});
@@ -74,8 +82,10 @@ export interface MetricDoc {
   /** The Responses API's status of the answer (`completed`, `incomplete`), or the runner's own wording. */
   response_status?: string | null;
   visible_text_empty?: boolean | null;
-  /** Seconds until the 64th visible token arrived (the dashboard's delivered-speed view). */
+  /** Seconds from the request to the 64th visible token (per-chunk counts, SPEC 5); null when fewer streamed. */
   time_to_64_visible_tokens_seconds?: number | null;
+  /** Whether the call went out on a connection opened before its clock started; null when unknown (mock). */
+  connection_reused?: boolean | null;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;
@@ -92,6 +102,8 @@ export const ERROR_KINDS = [
   'timeout',
   'budget_exhausted',
   'unknown',
+  // Cut short by the operator or systemd (SIGINT, SIGTERM): says nothing about the provider.
+  'aborted',
 ] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 

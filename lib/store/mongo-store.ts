@@ -212,6 +212,10 @@ function stripAll<T>(docs: Document[]): T[] {
   return docs.map((d) => strip<T>(d)!);
 }
 
+// Calls cut short by the operator (SIGINT, SIGTERM) say nothing about the provider: no health
+// figure counts them (SPEC 5).
+const NOT_ABORTED = { error_kind: { $ne: 'aborted' } };
+
 function inWindow(field: string, w: TimeWindow): Document {
   return { [field]: { $gte: w.since, $lt: w.until } };
 }
@@ -433,9 +437,9 @@ class MongoStore implements Store {
   }
 
   async countsByProvider(w: TimeWindow): Promise<ProviderCounts[]> {
-    const count = (c: CollectionLike, field: string) =>
-      c.aggregate([{ $match: inWindow(field, w) }, { $group: { _id: '$provider', n: { $sum: 1 } } }]).toArray();
-    const [ok, bad] = await Promise.all([count(this.#c.metrics, 'run_ts'), count(this.#c.errors, 'ts')]);
+    const count = (c: CollectionLike, field: string, extra: Document = {}) =>
+      c.aggregate([{ $match: { ...inWindow(field, w), ...extra } }, { $group: { _id: '$provider', n: { $sum: 1 } } }]).toArray();
+    const [ok, bad] = await Promise.all([count(this.#c.metrics, 'run_ts'), count(this.#c.errors, 'ts', NOT_ABORTED)]);
     const byProvider = new Map<string, ProviderCounts>();
     const entry = (p: string) => byProvider.get(p) ?? byProvider.set(p, { provider: p, successes: 0, errors: 0 }).get(p)!;
     for (const r of ok) entry(r._id).successes = r.n;
@@ -446,7 +450,7 @@ class MongoStore implements Store {
   async errorsByKind(w: TimeWindow): Promise<KindCount[]> {
     const rows = await this.#c.errors
       .aggregate([
-        { $match: inWindow('ts', w) },
+        { $match: { ...inWindow('ts', w), ...NOT_ABORTED } },
         { $group: { _id: { provider: '$provider', error_kind: '$error_kind' }, count: { $sum: 1 } } },
         { $sort: { count: -1, '_id.provider': 1, '_id.error_kind': 1 } },
       ])
@@ -460,7 +464,7 @@ class MongoStore implements Store {
     const [errors, successes, kinds] = await Promise.all([
       this.#c.errors
         .aggregate([
-          { $match: inWindow('ts', w) },
+          { $match: { ...inWindow('ts', w), ...NOT_ABORTED } },
           { $sort: { ts: -1 } },
           {
             $group: {
@@ -477,7 +481,7 @@ class MongoStore implements Store {
       this.#c.metrics.aggregate([{ $match: inWindow('run_ts', w) }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray(),
       this.#c.errors
         .aggregate([
-          { $match: inWindow('ts', w) },
+          { $match: { ...inWindow('ts', w), ...NOT_ABORTED } },
           { $group: { _id: { provider: '$provider', model_name: '$model_name', error_kind: '$error_kind' }, n: { $sum: 1 } } },
         ])
         .toArray(),
@@ -505,7 +509,7 @@ class MongoStore implements Store {
 
   async newFingerprints(w: TimeWindow): Promise<FingerprintSummary[]> {
     const seen = await this.#c.errors
-      .aggregate([{ $match: inWindow('ts', w) }, { $group: { _id: '$fingerprint' } }])
+      .aggregate([{ $match: { ...inWindow('ts', w), ...NOT_ABORTED } }, { $group: { _id: '$fingerprint' } }])
       .toArray();
     if (seen.length === 0) return [];
     const rows = await this.#c.errors

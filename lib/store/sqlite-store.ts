@@ -576,7 +576,7 @@ class SqliteStore implements Store {
        SELECT provider, SUM(s) AS successes, SUM(e) AS errors FROM (
          SELECT provider, SUM(n) AS s, 0 AS e FROM s GROUP BY provider HAVING SUM(n) > 0
          UNION ALL
-         SELECT provider, 0, COUNT(*) FROM errors WHERE ts >= ? AND ts < ? GROUP BY provider
+         SELECT provider, 0, COUNT(*) FROM errors WHERE ts >= ? AND ts < ? AND error_kind != 'aborted' GROUP BY provider
        ) GROUP BY provider ORDER BY provider`,
       ms(w.since),
       ms(w.until),
@@ -587,7 +587,7 @@ class SqliteStore implements Store {
 
   async errorsByKind(w: TimeWindow): Promise<KindCount[]> {
     return this.#all<KindCount>(
-      `SELECT provider, error_kind, COUNT(*) AS count FROM errors WHERE ts >= ? AND ts < ?
+      `SELECT provider, error_kind, COUNT(*) AS count FROM errors WHERE ts >= ? AND ts < ? AND error_kind != 'aborted'
        GROUP BY provider, error_kind ORDER BY count DESC, provider, error_kind`,
       ms(w.since),
       ms(w.until),
@@ -599,11 +599,11 @@ class SqliteStore implements Store {
       `WITH e AS (
          SELECT provider, model_name, COUNT(*) AS errors, MAX(ts) AS last_error_ts,
                 message AS last_message, error_kind AS last_error_kind, stage AS last_stage
-         FROM errors WHERE ts >= ? AND ts < ? GROUP BY provider, model_name
+         FROM errors WHERE ts >= ? AND ts < ? AND error_kind != 'aborted' GROUP BY provider, model_name
        ), k AS (
          SELECT provider, model_name, json_group_object(error_kind, n) AS error_kinds FROM (
            SELECT provider, model_name, error_kind, COUNT(*) AS n FROM errors
-           WHERE ts >= ? AND ts < ? GROUP BY provider, model_name, error_kind
+           WHERE ts >= ? AND ts < ? AND error_kind != 'aborted' GROUP BY provider, model_name, error_kind
          ) GROUP BY provider, model_name
        )
        SELECT e.provider, e.model_name, e.errors, e.last_error_ts, e.last_message, e.last_error_kind, e.last_stage,
@@ -637,7 +637,7 @@ class SqliteStore implements Store {
       `SELECT fingerprint, provider, model_name, stage, error_kind, MIN(ts) AS first_seen, COUNT(*) AS count,
               message AS sample_message
        FROM errors
-       WHERE fingerprint IN (SELECT DISTINCT fingerprint FROM errors WHERE ts >= ? AND ts < ?) AND ts < ?
+       WHERE fingerprint IN (SELECT DISTINCT fingerprint FROM errors WHERE ts >= ? AND ts < ? AND error_kind != 'aborted') AND ts < ?
        GROUP BY fingerprint HAVING MIN(ts) >= ?
        ORDER BY first_seen`,
       ms(w.since),

@@ -63,12 +63,28 @@ describe('benchmarkModel (one call with its retries)', () => {
     assert.equal(r.metric?.attempts_count, 2);
   });
 
-  test('does not retry once a byte has arrived: the failure is recorded as it was', async () => {
+  test('retries an HTTP 200 whose first event is an error like the HTTP error it carries', async () => {
+    let calls = 0;
+    const stream: ProviderStream = async function* (req) {
+      calls += 1;
+      if (calls > 1) return yield* answer(req);
+      yield requestEvent(req);
+      yield { type: 'first_byte', t: req.now() };
+      throw httpError(529);
+    };
+    const sleeps: number[] = [];
+    const r = await benchmarkModel(model, Promise.resolve(stream), context({}, sleeps));
+    assert.equal(calls, 2);
+    assert.equal(r.outcome, 'ok');
+  });
+
+  test('does not retry once part of the answer has arrived: the failure is recorded as it was', async () => {
     let calls = 0;
     const stream: ProviderStream = async function* (req) {
       calls += 1;
       yield requestEvent(req);
       yield { type: 'first_byte', t: req.now() };
+      yield { type: 'text', t: req.now(), text: 'Once' };
       throw httpError(503);
     };
     const r = await benchmarkModel(model, Promise.resolve(stream), context());

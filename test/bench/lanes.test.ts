@@ -84,4 +84,23 @@ describe('lanes', () => {
     });
     assert.deepEqual(seen, ['g1', 'g2', 'g3']);
   });
+
+  test('every lane is warmed before any lane runs its first call, and a failed warm-up does not stop the lane', async () => {
+    const log: string[] = [];
+    await runLanes(models, {
+      concurrency: 1,
+      signal: new AbortController().signal,
+      loadProvider: async () => noStream,
+      skip: () => assert.fail('nothing is skipped'),
+      warm: async (model) => {
+        await tick();
+        log.push(`warm ${model.id}`);
+        if (model.id === 'o1') throw new Error('no connection');
+      },
+      run: async (model) => void log.push(`run ${model.id}`),
+    });
+    const firstRun = log.findIndex((l) => l.startsWith('run'));
+    assert.equal(log.slice(0, firstRun).length, models.length, 'all five warmed first');
+    assert.deepEqual(log.slice(firstRun).sort(), ['run g1', 'run g2', 'run g3', 'run o1', 'run o2']);
+  });
 });

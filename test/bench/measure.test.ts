@@ -27,6 +27,9 @@ function request(t: number, o: Partial<Extract<StreamEvent, { type: 'request' }>
 }
 const text = (t: number, s = ' tok'): StreamEvent => ({ type: 'text', t, text: s });
 const reasoning = (t: number, s = ' think'): StreamEvent => ({ type: 'reasoning', t, text: s });
+// ' tok' and ' think' are one token each in o200k, so n of them are n tokens.
+const toks = (n: number) => ' tok'.repeat(n);
+const thinks = (n: number) => ' think'.repeat(n);
 const firstByte = (t: number): StreamEvent => ({ type: 'first_byte', t });
 function usage(t: number, u: Partial<Usage>): StreamEvent {
   return {
@@ -39,14 +42,14 @@ function finish(t: number, reason: string | null = 'stop', o: Partial<Extract<St
   return { type: 'finish', t, reason, rawReason: reason === 'length' ? 'max_tokens' : 'end_turn', responseId: 'resp-1', providerLatencyMs: null, ...o };
 }
 
-/** A plain answer: request at 1000, first byte 1150, text at 1200, 1300, 1500, usage 64, end 1600. */
+/** A plain answer: request at 1000, first byte 1150, 1 + 31 + 32 tokens at 1200, 1300, 1500, usage 64, finish 1560, end 1600. */
 function plainEvents(): StreamEvent[] {
   return [
     request(1000),
     firstByte(1150),
-    text(1200),
-    text(1300),
-    text(1500),
+    text(1200, toks(1)),
+    text(1300, toks(31)),
+    text(1500, toks(32)),
     usage(1550, { inputTokens: 14, outputTokens: 64, totalTokens: 78 }),
     finish(1560, 'length'),
   ];
@@ -58,27 +61,35 @@ const near = (actual: number | null, expected: number, what: string) => {
 };
 
 describe('buildMetric timings', () => {
-  test('measures generate_time, TTFT and TTFB from the request event to the end of the stream', async () => {
+  test('measures TTFT and TTFB from the request event, and generate_time to the finish, not the end of the stream', async () => {
     const m = await buildMetric({ events: plainEvents(), startT: 990, endT: 1600 }, ctx());
-    near(m.generate_time, 0.6, 'generate_time');
+    near(m.generate_time, 0.56, 'generate_time');
     near(m.time_to_first_token, 0.2, 'time_to_first_token');
     near(m.time_to_first_byte, 0.15, 'time_to_first_byte');
     assert.equal(m.time_to_first_reasoning_token, null);
     assert.equal(m.ttft_available, true);
     assert.deepEqual(m.run_ts, new Date(WALL0 + 1000));
-    assert.deepEqual(m.gen_ts, new Date(WALL0 + 1600));
+    assert.deepEqual(m.gen_ts, new Date(WALL0 + 1560));
+  });
+
+  test('does not stretch generate_time with a usage-only event after the finish', async () => {
+    const events = [request(0), text(100, toks(2)), text(200, toks(2)), finish(300), usage(900, { outputTokens: 4 })];
+    const m = await buildMetric({ events, startT: 0, endT: 1000 }, ctx());
+    near(m.generate_time, 0.3, 'generate_time');
   });
 
   test('derives tokens/s from provider usage over generate_time, and decode tokens/s over the delta span', async () => {
     const m = await buildMetric({ events: plainEvents(), startT: 990, endT: 1600 }, ctx());
     assert.equal(m.output_tokens, 64);
     assert.equal(m.token_source, 'provider_usage');
-    near(m.tokens_per_second, 64 / 0.6, 'tokens_per_second');
+    near(m.tokens_per_second, 64 / 0.56, 'tokens_per_second');
     assert.equal(m.generated_tokens_per_second, m.tokens_per_second);
-    // (64 - 1) tokens between the first delta at 1200 and the last at 1500.
+    // The 63 tokens after the first delta at 1200, over the span to the last at 1500.
     near(m.decode_tokens_per_second, 63 / 0.3, 'decode_tokens_per_second');
     assert.equal(m.visible_output_tokens, 64);
-    near(m.visible_tokens_per_second, 64 / 0.6, 'visible_tokens_per_second');
+    near(m.visible_tokens_per_second, 64 / 0.56, 'visible_tokens_per_second');
+    // The 64th visible token arrived with the last chunk.
+    near(m.time_to_64_visible_tokens_seconds ?? null, 0.5, 'time_to_64_visible_tokens_seconds');
     assert.equal(m.input_tokens, 14);
     assert.equal(m.total_tokens, 78);
     assert.equal(m.cached_input_tokens, null);
@@ -158,10 +169,10 @@ describe('buildMetric with reasoning', () => {
   const events = [
     request(0),
     firstByte(100),
-    reasoning(200),
-    reasoning(300),
-    text(600),
-    text(700),
+    reasoning(200, thinks(20)),
+    reasoning(300, thinks(20)),
+    text(600, toks(12)),
+    text(700, toks(12)),
     usage(800, { outputTokens: 64, reasoningTokens: 40 }),
     finish(800),
   ];
@@ -177,18 +188,45 @@ describe('buildMetric with reasoning', () => {
     const m = await buildMetric({ events, startT: 0, endT: 1000 }, ctx({ provider: 'anthropic' }));
     assert.equal(m.reasoning_tokens, 40);
     assert.equal(m.visible_output_tokens, 24);
-    near(m.visible_tokens_per_second, 24, 'visible_tokens_per_second');
-    near(m.tokens_per_second, 64, 'tokens_per_second');
-    near(m.decode_tokens_per_second, 63 / 0.5, 'decode_tokens_per_second');
+    near(m.visible_tokens_per_second, 24 / 0.8, 'visible_tokens_per_second');
+    near(m.tokens_per_second, 64 / 0.8, 'tokens_per_second');
+    // All but the first chunk's 20 reasoning tokens, from the first delta (200) to the last (700).
+    near(m.decode_tokens_per_second, 44 / 0.5, 'decode_tokens_per_second');
     assert.equal(m.chunk_count, 4);
+    assert.equal(m.time_to_64_visible_tokens_seconds, null);
   });
 
-  test('leaves visible tokens unknown when reasoning streamed but its count was not reported', async () => {
+  test('splits by the tokenizer over the streamed thinking when the count was not reported, and says so', async () => {
     const noCount = events.map((e) => (e.type === 'usage' ? usage(e.t, { outputTokens: 64 }) : e));
-    const m = await buildMetric({ events: noCount, startT: 0, endT: 1000 }, ctx());
-    assert.equal(m.reasoning_tokens, null);
-    assert.equal(m.visible_output_tokens, null);
-    assert.equal(m.visible_tokens_per_second, null);
+    const m = await buildMetric({ events: noCount, startT: 0, endT: 1000 }, ctx({ provider: 'anthropic' }));
+    assert.equal(m.reasoning_tokens, 40);
+    assert.equal(m.visible_output_tokens, 24);
+    assert.equal(m.token_source, 'provider_usage_tokenizer_split');
+  });
+
+  test('counts a total far above what streamed as reasoning that never streamed (Bedrock reports no split)', async () => {
+    const hidden = [request(0), text(1000, toks(1)), text(1100, toks(8)), text(1300, toks(7)), usage(1300, { outputTokens: 216 }), finish(1300)];
+    const m = await buildMetric({ events: hidden, startT: 0, endT: 1400 }, ctx({ provider: 'bedrock' }));
+    assert.equal(m.reasoning_tokens, 200);
+    assert.equal(m.visible_output_tokens, 16);
+    assert.equal(m.token_source, 'provider_usage_tokenizer_split');
+    // Only the 15 visible tokens after the first chunk, over 0.3 s: never the 216.
+    near(m.decode_tokens_per_second, 15 / 0.3, 'decode_tokens_per_second');
+  });
+
+  test('leaves hidden reasoning out of decode speed (OpenAI and Gemini report it, never stream it)', async () => {
+    const hidden = [request(0), text(1000, toks(1)), text(1100, toks(8)), text(1300, toks(7)), usage(1300, { outputTokens: 216, reasoningTokens: 200 }), finish(1300)];
+    const m = await buildMetric({ events: hidden, startT: 0, endT: 1400 }, ctx({ provider: 'openai' }));
+    assert.equal(m.visible_output_tokens, 16);
+    assert.equal(m.token_source, 'provider_usage');
+    near(m.decode_tokens_per_second, 15 / 0.3, 'decode_tokens_per_second');
+  });
+
+  test('scales per-chunk tokenizer counts to the provider count of streamed tokens', async () => {
+    // The provider's tokenizer found 20% more tokens than o200k in the same text.
+    const events2 = [request(0), text(100, toks(10)), text(200, toks(10)), text(300, toks(10)), usage(300, { outputTokens: 36 }), finish(300)];
+    const m = await buildMetric({ events: events2, startT: 0, endT: 400 }, ctx());
+    near(m.decode_tokens_per_second, 24 / 0.2, 'decode_tokens_per_second');
   });
 });
 
@@ -242,7 +280,7 @@ describe('buildMetric with a restarted request', () => {
 
   test('measures from the last request only', async () => {
     const m = await buildMetric({ events, startT: 0, endT: 1600 }, ctx({ provider: 'openai' }));
-    near(m.generate_time, 0.6, 'generate_time');
+    near(m.generate_time, 0.5, 'generate_time');
     near(m.time_to_first_token, 0.2, 'time_to_first_token');
     near(m.time_to_first_byte, 0.1, 'time_to_first_byte');
     assert.equal(m.time_to_first_reasoning_token, null);

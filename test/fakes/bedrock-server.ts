@@ -35,6 +35,9 @@ export interface BedrockFakeServer extends FakeServer {
   readonly cancelledStreams: number;
 }
 
+// Streams the fake itself ended; any other stream that closes was closed by the client.
+const endedByFake = new WeakSet<ServerHttp2Stream>();
+
 const codec = new EventStreamCodec(
   (bytes) => new TextDecoder().decode(bytes),
   (text) => new TextEncoder().encode(text),
@@ -125,7 +128,9 @@ export async function startBedrockServer(scenarioFor: BedrockScenarioFor): Promi
   server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
     stream.on('error', () => {});
     stream.on('close', () => {
-      if (stream.rstCode === constants.NGHTTP2_CANCEL) cancelledStreams += 1;
+      // CANCEL from a destroyed session, or the client closing a stream the fake had not ended
+      // (a kept session closes just the stream).
+      if (stream.rstCode === constants.NGHTTP2_CANCEL || !endedByFake.has(stream)) cancelledStreams += 1;
     });
     const parts: Buffer[] = [];
     stream.on('data', (d: Buffer) => parts.push(d));
@@ -248,6 +253,7 @@ export async function startBedrockServer(scenarioFor: BedrockScenarioFor): Promi
         };
       }
       write([eventFrame('metadata', metadata)]);
+      endedByFake.add(stream);
       stream.end();
     };
 
@@ -262,6 +268,7 @@ export async function startBedrockServer(scenarioFor: BedrockScenarioFor): Promi
       const ex = scenario.streamException;
       if (ex && ex.afterChunks === written) {
         write([exceptionFrame(ex.type, ex.message)]);
+        endedByFake.add(stream);
         stream.end();
         return;
       }
@@ -312,6 +319,7 @@ function sendError(
     'x-amzn-errortype': `${o.type}:http://internal.amazon.com/coral/com.amazon.bedrock/`,
     ...extra,
   });
+  endedByFake.add(stream);
   stream.end(JSON.stringify(o.body ?? { message: o.message ?? o.type }));
 }
 

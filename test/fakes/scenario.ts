@@ -67,19 +67,19 @@ export interface ScheduleOptions {
 
 /**
  * A chunk schedule with a known truth: the first visible chunk at ttftMs, the remaining
- * tokens spread so that (tokens - 1) / (t_last - t_first) equals tokensPerSecond exactly,
- * which is how lib/bench/measure.ts defines decode tokens per second.
+ * tokens spread so that the tokens after the first chunk over (t_last - t_first) equal
+ * tokensPerSecond exactly, which is how SPEC 5 defines decode tokens per second.
  */
 export function scheduleChunks(o: ScheduleOptions): { chunks: ChunkPlan[]; usage: { input: number; output: number; reasoning: number } } {
   const chunks: ChunkPlan[] = [];
   const reasoning = o.reasoningTokens ?? 0;
-  const spanMs = o.tokens > 1 ? ((o.tokens - 1) / o.tokensPerSecond) * 1000 : 0;
   for (let r = 0; r < reasoning; r += o.tokensPerChunk) {
     const n = Math.min(o.tokensPerChunk, reasoning - r);
     chunks.push({ atMs: (o.ttftMs * r) / Math.max(1, reasoning), reasoning: word(n), tokens: n });
   }
   const sizes: number[] = [];
   for (let left = o.tokens; left > 0; left -= o.tokensPerChunk) sizes.push(Math.min(o.tokensPerChunk, left));
+  const spanMs = o.tokens > sizes[0]! ? ((o.tokens - sizes[0]!) / o.tokensPerSecond) * 1000 : 0;
   let emitted = 0;
   sizes.forEach((n, i) => {
     emitted += n;

@@ -13,7 +13,7 @@
 // containing each marker with process.hrtime (one monotonic clock for all threads). The
 // client's request time is the adapter's `request` event, converted to the same clock. So
 //   TTFT truth   = server write of the first text chunk − client request
-//   decode truth = (tokens − 1) / (last chunk write − first chunk write)
+//   decode truth = tokens after the first chunk / (last chunk write − first chunk write)
 // and the error left is what measurement adds: delivery, SDK parsing, event-loop delay.
 // Errors against the nominal schedule are printed too, for comparison.
 //
@@ -21,13 +21,21 @@
 // client's parsing do not delay each other), and also in the client's thread (--mode inline),
 // which is how the provider tests run it.
 //
+// --concurrent: a real sweep's load instead of one stream at a time. Nine lanes side by side
+// (chat for groq, together, deepinfra, fireworks and cerebras; Responses; Anthropic; Bedrock;
+// Gemini), --streams (4) streams in each, --n scenarios per stream, each fake in its own
+// worker thread. The load average is printed beside the figures.
+//
 // Usage: node --import tsx test/perf/fidelity.ts [--n 20] [--mode both|worker|inline] [--format NAME]... [--seed 1] [--verbose]
+//        node --import tsx test/perf/fidelity.ts --concurrent [--n 5] [--streams 4] [--seed 1]
 import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { Duplex } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { loadConfig, type Config, type ProviderName } from '../../lib/config.ts';
 import { buildMetric } from '../../lib/bench/measure.ts';
+import type { MetricDoc } from '../../lib/store/documents.ts';
 import type { ProviderRequest, ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
 import type { FakeScenario, FakeServer, ScenarioFor } from '../fakes/scenario.ts';
 import { scheduleChunks } from '../fakes/scenario.ts';
@@ -92,7 +100,17 @@ const FORMATS: Format[] = [
   },
 ];
 
-const MARKER = /Q(\d+)Z/g;
+// ` Q<stream>x<chunk>Z`: the stream id keeps concurrent streams on one server apart.
+/** The nine lanes of a full sweep: one per provider, the five chat providers on one fake. */
+const LANES: Array<{ lane: string; format: string; provider: ProviderName; modelId: string }> = [
+  ...(['groq', 'together', 'deepinfra', 'fireworks', 'cerebras'] as const).map((provider) => ({ lane: provider, format: 'openai-chat', provider, modelId: `${provider}-model` })),
+  { lane: 'openai', format: 'openai-responses', provider: 'openai', modelId: 'gpt-4o-mini' },
+  { lane: 'anthropic', format: 'anthropic', provider: 'anthropic', modelId: 'claude-3-5-haiku-latest' },
+  { lane: 'bedrock', format: 'bedrock', provider: 'bedrock', modelId: 'us.anthropic.claude-3-5-haiku-20241022-v1:0' },
+  { lane: 'vertex', format: 'gemini', provider: 'vertex', modelId: 'gemini-2.5-flash' },
+];
+
+const MARKER = /Q(\d+x\d+)Z/g;
 const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /**
@@ -100,17 +118,14 @@ const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
  * goes through Duplex.prototype.write (net.Socket for HTTP/1, Http2Stream for Bedrock; Duplex
  * holds its own copy of Writable's write, so patching Writable would see nothing).
  */
-function installWriteProbe(): { take(): Record<number, number> } {
-  let seen: Record<number, number> = {};
+function installWriteProbe(): { take(): Record<string, number> } {
+  let seen: Record<string, number> = {};
   const original = Duplex.prototype.write;
   Duplex.prototype.write = function (this: Duplex, chunk: unknown, ...rest: unknown[]) {
     const t = hrMs();
     const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('latin1') : '';
     if (text.includes('Q')) {
-      for (const m of text.matchAll(MARKER)) {
-        const i = Number(m[1]);
-        seen[i] ??= t;
-      }
+      for (const m of text.matchAll(MARKER)) seen[m[1]!] ??= t;
     }
     return (original as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
   } as typeof Duplex.prototype.write;
@@ -130,26 +145,41 @@ interface Plan {
   tokens: number;
 }
 
-/** The scenario for a plan, each chunk's text replaced by its marker. */
-function scenarioOf(plan: Plan): FakeScenario {
+/** The marker of chunk i of stream id: fixed width, so every marker is the same number of tokens (7 in o200k). */
+const marker = (id: number, i: number) => `${String(id).padStart(5, '0')}x${String(i).padStart(5, '0')}`;
+
+/**
+ * The scenario for a plan, each chunk's text its marker repeated once per token it stands for:
+ * measurement counts each chunk's text with the tokenizer and scales the counts to the usage
+ * (SPEC 5), so the text must be as long, in tokens, as the chunk is.
+ */
+function scenarioOf(plan: Plan, id: number): FakeScenario {
   const { chunks, usage } = scheduleChunks(plan);
-  return { chunks: chunks.map((c, i) => ({ ...c, text: ` Q${i}Z` })), usage, finishReason: 'stop' };
+  return { chunks: chunks.map((c, i) => ({ ...c, text: ` Q${marker(id, i)}Z`.repeat(c.tokens ?? 1) })), usage, finishReason: 'stop' };
 }
+
+/** The prompt that tells the fake which stream a request is (it picks the scenario by it). */
+const promptFor = (id: number) => `fidelity stream ${id}: tell a story`;
+const STREAM_ID = /fidelity stream (\d+):/;
 
 /** The server side, in this thread or a worker: a fake whose scenario is set before each call. */
 interface ServerHandle {
   baseUrl: string;
-  setScenario(s: FakeScenario): Promise<void>;
-  writes(): Promise<Record<number, number>>;
+  /** Scenarios by stream id; a request plays the one its prompt names. */
+  setScenarios(s: Record<number, FakeScenario>): Promise<void>;
+  writes(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
-async function inlineServer(format: Format, probe: { take(): Record<number, number> }): Promise<ServerHandle> {
-  let current: FakeScenario = { chunks: [] };
-  const server = await format.startServer(() => current);
+async function inlineServer(format: Format, probe: { take(): Record<string, number> }): Promise<ServerHandle> {
+  let scenarios: Record<number, FakeScenario> = {};
+  const server = await format.startServer((req) => {
+    const id = STREAM_ID.exec(JSON.stringify(req.body))?.[1];
+    return (id !== undefined ? scenarios[Number(id)] : undefined) ?? { chunks: [] };
+  });
   return {
     baseUrl: server.baseUrl,
-    setScenario: async (s) => void (current = s),
+    setScenarios: async (s) => void (scenarios = s),
     writes: async () => probe.take(),
     close: () => server.close(),
   };
@@ -171,8 +201,8 @@ async function workerServer(format: Format): Promise<ServerHandle> {
   const { baseUrl } = (await ask({ type: 'start' })) as { baseUrl: string };
   return {
     baseUrl,
-    setScenario: async (scenario) => void (await ask({ type: 'scenario', scenario })),
-    writes: async () => (await ask({ type: 'writes' })) as Record<number, number>,
+    setScenarios: async (scenarios) => void (await ask({ type: 'scenarios', scenarios })),
+    writes: async () => (await ask({ type: 'writes' })) as Record<string, number>,
     close: async () => {
       await ask({ type: 'close' });
       await worker.terminate();
@@ -185,12 +215,12 @@ if (!isMainThread) {
   const format = FORMATS.find((f) => f.name === (workerData as { format: string }).format)!;
   const probe = installWriteProbe();
   let handle: ServerHandle | null = null;
-  parentPort!.on('message', async (msg: { type: string; scenario?: FakeScenario }) => {
+  parentPort!.on('message', async (msg: { type: string; scenarios?: Record<number, FakeScenario> }) => {
     if (msg.type === 'start') {
       handle = await inlineServer(format, probe);
       parentPort!.postMessage({ baseUrl: handle.baseUrl });
-    } else if (msg.type === 'scenario') {
-      await handle!.setScenario(msg.scenario!);
+    } else if (msg.type === 'scenarios') {
+      await handle!.setScenarios(msg.scenarios!);
       parentPort!.postMessage(true);
     } else if (msg.type === 'writes') {
       parentPort!.postMessage(await handle!.writes());
@@ -219,14 +249,17 @@ async function main(): Promise<void> {
       format: { type: 'string', multiple: true },
       seed: { type: 'string', default: '1' },
       verbose: { type: 'boolean', default: false },
+      concurrent: { type: 'boolean', default: false },
+      streams: { type: 'string', default: '4' },
     },
   });
   const n = Number(values.n);
-  const modes = values.mode === 'both' ? ['worker', 'inline'] : [values.mode!];
-  const plans = makePlans(n, Number(values.seed));
   // The AWS SDK reads credentials from the environment; never a real profile here.
   Object.assign(process.env, { AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' });
   delete process.env.AWS_PROFILE;
+  if (values.concurrent) return concurrentMain(values.n === '20' ? 5 : n, Number(values.streams), Number(values.seed));
+  const modes = values.mode === 'both' ? ['worker', 'inline'] : [values.mode!];
+  const plans = makePlans(n, Number(values.seed));
 
   console.log(`Fidelity: ${n} scenarios per format and mode (seed ${values.seed}); truth = server write times, nominal = schedule.`);
   console.log(`Targets: TTFT |error| median <= 2 ms, p99 <= 5 ms; decode tokens/s |error| <= 1%.\n`);
@@ -270,18 +303,34 @@ async function main(): Promise<void> {
     }
   }
   printTable(header, rows);
+  console.log(`\nLoad average (1, 5, 15 min): ${loadavg().map((l) => l.toFixed(2)).join(', ')} (${availableCores()} cores).`);
 }
 
 async function measureOne(format: Format, adapter: ProviderStream, config: Config, server: ServerHandle, plan: Plan): Promise<Sample> {
-  await server.setScenario(scenarioOf(plan));
+  await server.setScenarios({ 0: scenarioOf(plan, 0) });
+  const run = await streamOnce(format, adapter, config, plan, 0);
+  return sampleOf(run, await server.writes());
+}
+
+interface StreamRun {
+  plan: Plan;
+  id: number;
+  events: StreamEvent[];
+  metric: MetricDoc;
+  /** process.hrtime minus performance.now, read after the stream. */
+  offset: number;
+}
+
+/** One call through the adapter and measure.ts, as the sweep makes it. */
+async function streamOnce(format: Format, adapter: ProviderStream, config: Config, plan: Plan, id: number): Promise<StreamRun> {
   const req: ProviderRequest = {
     provider: format.provider,
     modelId: format.modelId,
     misc: {},
-    prompt: config.bench.profile.prompt,
+    prompt: promptFor(id),
     maxTokens: plan.tokens,
     temperature: 0.1,
-    signal: AbortSignal.timeout(30_000),
+    signal: AbortSignal.timeout(60_000),
     now: () => performance.now(),
     config,
   };
@@ -295,18 +344,26 @@ async function measureOne(format: Format, adapter: ProviderStream, config: Confi
     { events, startT, endT },
     { provider: format.provider, modelId: format.modelId, runId: 'fidelity', profileId: 'fidelity', runner: 'bench', wallOffsetMs: 0, fallbackMaxTokens: plan.tokens },
   );
-  const writes = await server.writes();
-  const chunkCount = Object.keys(writes).length;
+  return { plan, id, events, metric, offset };
+}
+
+/** A run's errors against the server's write times of its chunks (and against the schedule). */
+function sampleOf(run: StreamRun, writes: Record<string, number>): Sample {
+  const { plan, metric, id } = run;
   const expected = Math.ceil(plan.tokens / plan.tokensPerChunk);
-  if (chunkCount !== expected) throw new Error(`saw ${chunkCount} of ${expected} chunk writes`);
-  const request = events.findLast((e) => e.type === 'request')!;
-  const requestHr = request.t + offset;
-  const first = writes[0]!;
-  const last = writes[expected - 1]!;
+  const at = (i: number) => writes[marker(id, i)];
+  const seen = Array.from({ length: expected }, (_, i) => at(i)).filter((t) => t !== undefined).length;
+  if (seen !== expected) throw new Error(`saw ${seen} of ${expected} chunk writes of stream ${id}`);
+  const request = run.events.findLast((e) => e.type === 'request')!;
+  const requestHr = request.t + run.offset;
+  const first = at(0)!;
+  const last = at(expected - 1)!;
   if (metric.time_to_first_token === null || metric.decode_tokens_per_second === null) throw new Error('no TTFT or decode speed measured');
   if (metric.output_tokens !== plan.tokens) throw new Error(`output_tokens ${metric.output_tokens}, expected ${plan.tokens}`);
   const ttftMs = metric.time_to_first_token * 1000;
-  const decodeTruth = (plan.tokens - 1) / ((last - first) / 1000);
+  // SPEC 5: the tokens after the first chunk, over the span from it to the last.
+  const firstChunkTokens = Math.min(plan.tokensPerChunk, plan.tokens);
+  const decodeTruth = (plan.tokens - firstChunkTokens) / ((last - first) / 1000);
   return {
     plan,
     ttftErrMs: ttftMs - (first - requestHr),
@@ -314,6 +371,88 @@ async function measureOne(format: Format, adapter: ProviderStream, config: Confi
     decodeErrPct: ((metric.decode_tokens_per_second - decodeTruth) / decodeTruth) * 100,
     decodeNominalErrPct: ((metric.decode_tokens_per_second - plan.tokensPerSecond) / plan.tokensPerSecond) * 100,
   };
+}
+
+/**
+ * Nine lanes side by side, `streams` concurrent streams in each, `n` scenarios per stream, each
+ * fake server in its own worker thread; errors per lane and over all, with the load average.
+ */
+async function concurrentMain(n: number, streams: number, seed: number): Promise<void> {
+  const formats = [...new Set(LANES.map((l) => l.format))].map((name) => FORMATS.find((f) => f.name === name)!);
+  const servers = new Map<string, ServerHandle>();
+  for (const f of formats) servers.set(f.name, await workerServer(f));
+  const env: Record<string, string> = {};
+  for (const f of formats) Object.assign(env, f.env(servers.get(f.name)!.baseUrl));
+  const chatUrl = servers.get('openai-chat')!.baseUrl;
+  for (const p of ['GROQ', 'DEEPINFRA', 'FIREWORKS', 'CEREBRAS']) Object.assign(env, { [`${p}_API_KEY`]: 'test-key', [`${p}_BASE_URL`]: chatUrl });
+  Object.assign(process.env, FORMATS.find((f) => f.name === 'bedrock')!.env(servers.get('bedrock')!.baseUrl));
+  const config = loadConfig({ env, dotenvPath: false });
+
+  let nextId = 1;
+  const work = LANES.map((lane) => ({
+    lane,
+    format: FORMATS.find((f) => f.name === lane.format)!,
+    streams: Array.from({ length: streams }, (_, s) => makePlans(n, seed * 1000 + LANES.indexOf(lane) * 10 + s).map((plan) => ({ plan, id: nextId++ }))),
+  }));
+  for (const f of formats) {
+    const scenarios: Record<number, FakeScenario> = {};
+    for (const w of work.filter((w) => w.format === f)) for (const st of w.streams) for (const { plan, id } of st) scenarios[id] = scenarioOf(plan, id);
+    // Warm-up streams (id 0 is never measured): one per lane, before the clock of any.
+    scenarios[0] = scenarioOf({ ttftMs: 20, tokensPerSecond: 1000, tokensPerChunk: 1, tokens: 16 }, 0);
+    await servers.get(f.name)!.setScenarios(scenarios);
+  }
+  const adapters = new Map<string, ProviderStream>();
+  for (const f of formats) adapters.set(f.name, await f.adapter());
+  for (const w of work) {
+    const adapter = adapters.get(w.format.name)!;
+    const lf = { ...w.format, provider: w.lane.provider, modelId: w.lane.modelId };
+    await adapter.warm?.({ provider: lf.provider, modelId: lf.modelId, misc: {}, config, signal: AbortSignal.timeout(30_000) });
+    await streamOnce(lf, adapter, config, { ttftMs: 20, tokensPerSecond: 1000, tokensPerChunk: 1, tokens: 16 }, 0);
+  }
+  for (const s of servers.values()) await s.writes();
+
+  const loadBefore = loadavg();
+  const started = performance.now();
+  const runs: Array<{ lane: string; format: string; run: StreamRun }> = [];
+  await Promise.all(
+    work.flatMap((w) =>
+      w.streams.map(async (plans) => {
+        const lf = { ...w.format, provider: w.lane.provider, modelId: w.lane.modelId };
+        for (const { plan, id } of plans) runs.push({ lane: w.lane.lane, format: w.format.name, run: await streamOnce(lf, adapters.get(w.format.name)!, config, plan, id) });
+      }),
+    ),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const loadAfter = loadavg();
+  const writes: Record<string, number> = {};
+  for (const s of servers.values()) Object.assign(writes, await s.writes());
+  for (const s of servers.values()) await s.close();
+
+  const header = ['lane', 'streams', 'TTFT err med', 'p99', 'decode err med', 'max', 'vs nominal: TTFT med', 'p99', 'decode med', 'max', 'verdict'];
+  const rows: string[][] = [];
+  const all: Sample[] = [];
+  for (const w of work) {
+    const samples = runs.filter((r) => r.lane === w.lane.lane).map((r) => sampleOf(r.run, writes));
+    all.push(...samples);
+    rows.push(concurrentRow(w.lane.lane, `${streams}×${n}`, samples));
+  }
+  rows.push(concurrentRow('all nine lanes', `${all.length}`, all));
+  console.log(`Fidelity under a sweep's load: 9 lanes × ${streams} streams at once, ${n} scenarios per stream (seed ${seed}), fakes in worker threads.`);
+  console.log(`Targets: TTFT |error| p99 <= 2 ms; decode tokens/s |error| <= 1% (up to 5,000 tokens/s per stream).\n`);
+  printTable(header, rows);
+  console.log(`\n${all.length} streams in ${seconds.toFixed(1)} s. Load average (1, 5, 15 min): before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after ${loadAfter.map((l) => l.toFixed(2)).join(', ')} (${availableCores()} cores).`);
+}
+
+function availableCores(): number {
+  return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 0;
+}
+
+function concurrentRow(lane: string, streams: string, samples: Sample[]): string[] {
+  const r = row(lane, streams, samples);
+  const ttftP99 = quantile(samples.map((s) => Math.abs(s.ttftErrMs)), 0.99);
+  const decodeMax = Math.max(...samples.map((s) => Math.abs(s.decodeErrPct)));
+  r[r.length - 1] = ttftP99 <= 2 && decodeMax <= 1 ? 'within target' : 'OUTSIDE TARGET';
+  return r;
 }
 
 function clockOffset(): number {

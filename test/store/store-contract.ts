@@ -113,6 +113,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.insertError(makeError({ provider: p, model_name: 'b', ts: at('2026-10-10T06:00:00Z'), error_kind: 'hard_model', message: 'b gone early' }));
         await store.insertError(makeError({ provider: p, model_name: 'b', ts: at('2026-10-10T07:00:00Z'), error_kind: 'hard_model', message: 'b gone late' }));
         await store.insertError(makeError({ provider: 'rep2', model_name: 'z', ts: at('2026-10-10T08:00:00Z'), error_kind: 'auth', message: 'bad key' }));
+        // A call cut short by SIGTERM says nothing about the provider: no report below counts it.
+        await store.insertError(makeError({ provider: p, model_name: 'c', ts: at('2026-10-10T09:00:00Z'), error_kind: 'aborted', message: 'aborted by SIGTERM' }));
         // Outside the window (before and at the end bound).
         await store.insertMetric(makeMetric({ provider: p, model_name: 'a', run_ts: at('2026-10-09T23:59:59Z'), tokens_per_second: 1000 }));
         await store.insertMetric(makeMetric({ provider: p, model_name: 'a', run_ts: day('2026-10-11'), tokens_per_second: 1000 }));

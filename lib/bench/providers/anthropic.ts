@@ -5,7 +5,9 @@ import Anthropic, { APIError } from '@anthropic-ai/sdk';
 import { Stream } from '@anthropic-ai/sdk/core/streaming';
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
-import type { ProviderRequest, StreamEvent, Usage } from '../provider-stream.ts';
+import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
+import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
+import { inTap, newTap, notAStream, openConnection, tappedFetch, type WireTap } from './wire.ts';
 
 /**
  * Streams one Messages call to api.anthropic.com (or ANTHROPIC_BASE_URL).
@@ -17,10 +19,48 @@ import type { ProviderRequest, StreamEvent, Usage } from '../provider-stream.ts'
 export async function* streamAnthropic(req: ProviderRequest): AsyncGenerator<StreamEvent> {
   const { apiKey, baseUrl } = req.config.providers.anthropic;
   if (!apiKey) throw new BenchError('ANTHROPIC_API_KEY is not set', { kind: 'auth', stage: 'load_provider' });
-  // The runner decides and records retries, so the SDK makes exactly one attempt; errors
-  // reach the caller as exceptions, so the SDK's own console logging would only repeat them.
-  const client = new Anthropic({ apiKey, baseURL: baseUrl, maxRetries: 0, logLevel: 'off' });
-  yield* streamAnthropicMessages(client, req, { mode: 'anthropic_messages_stream' });
+  yield* streamAnthropicMessages(sharedClient(apiKey, baseUrl), req, { mode: 'anthropic_messages_stream' });
+}
+
+/**
+ * Builds the client and opens its connection with list-models (costs nothing) before the
+ * lane's first clock starts (SPEC 5). Any HTTP answer opens the connection; once per client.
+ */
+streamAnthropic.warm = async (req: WarmRequest): Promise<void> => {
+  const { apiKey, baseUrl } = req.config.providers.anthropic;
+  if (!apiKey) return;
+  await rehearse(`anthropic ${baseUrl}`, streamAnthropic, req, ANTHROPIC_REHEARSAL);
+  const client = sharedClient(apiKey, baseUrl);
+  await openConnection(client, () => client.models.list({ limit: 1 }, { signal: req.signal }));
+};
+
+/** A short Messages stream for the rehearsal (also used for Claude on Vertex). */
+export const ANTHROPIC_REHEARSAL: Canned = {
+  contentType: 'text/event-stream',
+  body: [
+    sseEvent({ type: 'message_start', message: { id: 'warm', usage: { input_tokens: 1, output_tokens: 1 } } }, 'message_start'),
+    sseEvent({ type: 'ping' }, 'ping'),
+    sseEvent({ type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking: 'w' } }, 'content_block_delta'),
+    sseEvent({ type: 'content_block_delta', index: 1, delta: { type: 'text_delta', text: 'w' } }, 'content_block_delta'),
+    sseEvent({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 2 } }, 'message_delta'),
+    sseEvent({ type: 'message_stop' }, 'message_stop'),
+  ].join(''),
+};
+
+const clients = new Map<string, Anthropic>();
+
+// One client per key and base URL for the process: the lane's warm-up and its calls share it.
+function sharedClient(apiKey: string, baseUrl: string): Anthropic {
+  const key = `${baseUrl}\u0000${apiKey}`;
+  let client = clients.get(key);
+  if (!client) {
+    // The runner decides and records retries, so the SDK makes exactly one attempt; errors
+    // reach the caller as exceptions, so the SDK's own console logging would only repeat them.
+    // tappedFetch lets every byte (pings included) reach the stall watch.
+    client = new Anthropic({ apiKey, baseURL: baseUrl, maxRetries: 0, logLevel: 'off', fetch: tappedFetch });
+    clients.set(key, client);
+  }
+  return client;
 }
 
 /** What streamAnthropicMessages needs of a client: Anthropic and AnthropicVertex both fit. */
@@ -60,19 +100,17 @@ export async function* streamAnthropicMessages(
       applied: { ...applied },
     };
     let response: Response;
+    const tap = newTap(req.onActivity);
     try {
-      response = await client.messages
-        .create(
-          {
-            model: req.modelId,
-            max_tokens: req.maxTokens,
-            messages: [{ role: 'user', content: req.prompt }],
-            ...(temperature === null ? {} : { temperature }),
-            stream: true,
-          },
-          { signal: req.signal },
-        )
-        .asResponse();
+      const body = {
+        model: req.modelId,
+        max_tokens: req.maxTokens,
+        messages: [{ role: 'user' as const, content: req.prompt }],
+        ...(temperature === null ? {} : { temperature }),
+        stream: true as const,
+      };
+      response = await inTap(tap, () => client.messages.create(body, { signal: req.signal }).asResponse());
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
     } catch (err) {
       // The caller's reason (call timeout, stall, sweep deadline) says more than the SDK's abort error.
       req.signal.throwIfAborted();
@@ -86,7 +124,7 @@ export async function* streamAnthropicMessages(
       }
       throw err;
     }
-    yield* readMessageEvents(response, req);
+    yield* readMessageEvents(response, req, tap);
     return;
   }
 }
@@ -125,7 +163,7 @@ interface MessageEventData {
 }
 
 /** Turns Anthropic's SSE events into StreamEvents. Pings count only as the first byte. */
-async function* readMessageEvents(response: Response, req: ProviderRequest): AsyncGenerator<StreamEvent> {
+async function* readMessageEvents(response: Response, req: ProviderRequest, tap: WireTap): AsyncGenerator<StreamEvent> {
   let firstByte = false;
   let responseId: string | null = null;
   let stopped = false;
@@ -134,6 +172,8 @@ async function* readMessageEvents(response: Response, req: ProviderRequest): Asy
     // quietly when aborted; we need the first (first byte) and must report the second.
     for await (const sse of Stream.rawEvents(response)) {
       const t = req.now();
+      // Clients without tappedFetch (Vertex's) still show the stall watch every event.
+      req.onActivity?.();
       if (!firstByte) {
         firstByte = true;
         yield { type: 'first_byte', t };
@@ -179,6 +219,8 @@ async function* readMessageEvents(response: Response, req: ProviderRequest): Asy
     throw err;
   }
   req.signal.throwIfAborted();
+  const wrongBody = notAStream(tap, `${req.provider}/${req.modelId}`);
+  if (wrongBody) throw wrongBody;
   if (!stopped) {
     throw new BenchError(`${req.provider}/${req.modelId} stream ended before message_stop`, { kind: 'network', stage: 'generate' });
   }
@@ -203,6 +245,11 @@ function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+/**
+ * Anthropic's usage. output_tokens counts thinking and text together; the SDK's types
+ * (MessageDeltaUsage.output_tokens_details, nullable) carry thinking_tokens only where the API
+ * sends it. When absent, measurement splits by the tokenizer and says so in token_source.
+ */
 function toUsage(raw: Record<string, unknown>, o: { withOutput: boolean }): Usage {
   const details = raw.output_tokens_details as { thinking_tokens?: unknown } | null | undefined;
   return {

@@ -2,11 +2,13 @@
 // usage and Bedrock's own latency in the final `metadata` event. Credentials come from the
 // SDK's default chain (environment, shared profile, web identity, container or instance
 // role), which is why this file never looks at keys itself.
-import { BedrockRuntimeClient, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, ConverseStreamCommand, ListAsyncInvokesCommand } from '@aws-sdk/client-bedrock-runtime';
 import type { ConverseStreamCommandInput, ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
-import type { ProviderRequest, StreamEvent, Usage } from '../provider-stream.ts';
+import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
+import { eventStreamMessage, rehearse, type Canned } from './rehearsal.ts';
+import { currentRedirect, currentTap, inTap, newTap, notAStream, openConnection } from './wire.ts';
 
 const MODE = 'bedrock_converse_stream';
 
@@ -45,11 +47,69 @@ function clientFor(region: string, endpoint: string | null): BedrockRuntimeClien
       // The runner decides retries and records them (SPEC 8); the SDK must not retry behind it.
       maxAttempts: 1,
       ...(endpoint ? { endpoint } : {}),
+      // Options for the SDK's own NodeHttp2Handler; keepSessions below does the rest.
+      requestHandler: { disableConcurrentStreams: false },
     });
+    keepSessions(client);
     clients.set(key, client);
   }
   return client;
 }
+
+/**
+ * The SDK's HTTP/2 handler opens a new session (TCP and TLS) for every event stream, so each
+ * call would time a connection set-up. ConverseStream only streams responses, so the calls of
+ * a lane can share one session like any other request (SPEC 5: one kept session per lane);
+ * the handler also tells the call's tap what came back.
+ */
+function keepSessions(client: BedrockRuntimeClient): void {
+  const handler = client.config.requestHandler as unknown as {
+    handle: (request: object, options?: Record<string, unknown>) => Promise<{ response: { statusCode: number; headers: Record<string, string> } }>;
+  };
+  const handle = handler.handle.bind(handler);
+  handler.handle = async (request, options = {}) => {
+    const to = currentRedirect();
+    if (to) Object.assign(request as object, { protocol: to.protocol, hostname: to.hostname, port: Number(to.port) });
+    const result = await handle(request, { ...options, isEventStream: false });
+    const tap = currentTap();
+    if (tap) {
+      tap.status = result.response.statusCode;
+      tap.contentType = headerOf(result.response.headers, 'content-type');
+    }
+    return result;
+  };
+}
+
+function headerOf(headers: Record<string, string>, name: string): string | null {
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return v;
+  return null;
+}
+
+/** A short ConverseStream answer for the rehearsal. */
+const BEDROCK_REHEARSAL: Canned = {
+  http2: true,
+  contentType: 'application/vnd.amazon.eventstream',
+  body: Buffer.concat([
+    eventStreamMessage('messageStart', { role: 'assistant' }),
+    eventStreamMessage('contentBlockDelta', { contentBlockIndex: 0, delta: { reasoningContent: { text: 'w' } } }),
+    eventStreamMessage('contentBlockDelta', { contentBlockIndex: 1, delta: { text: 'w' } }),
+    eventStreamMessage('contentBlockStop', { contentBlockIndex: 1 }),
+    eventStreamMessage('messageStop', { stopReason: 'end_turn' }),
+    eventStreamMessage('metadata', { usage: { inputTokens: 1, outputTokens: 2, totalTokens: 3 }, metrics: { latencyMs: 1 } }),
+  ]),
+};
+
+/**
+ * Opens the lane's HTTP/2 session with ListAsyncInvokes, a read on the runtime host that costs
+ * nothing (an access-denied answer opens the session all the same), and resolves the
+ * credentials, before the first clock starts. Once per region's client.
+ */
+streamBedrock.warm = async (req: WarmRequest): Promise<void> => {
+  const region = bedrockRegion(req.modelId, req.misc, req.config.providers.bedrock.defaultRegion);
+  const client = clientFor(region, req.config.providers.bedrock.runtimeEndpoint);
+  await rehearse(`bedrock ${region} ${req.config.providers.bedrock.runtimeEndpoint ?? ''}`, streamBedrock, req, BEDROCK_REHEARSAL);
+  await openConnection(client, () => client.send(new ListAsyncInvokesCommand({ maxResults: 1 }), { abortSignal: req.signal }));
+};
 
 /**
  * Streams one ConverseStream call and yields timed events.
@@ -91,23 +151,27 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
 
     let stream: AsyncIterable<ConverseStreamOutput>;
     let responseId: string | null;
+    const tap = newTap(req.onActivity);
     try {
-      const response = await client.send(new ConverseStreamCommand(input), { abortSignal: signal });
+      const response = await inTap(tap, () => client.send(new ConverseStreamCommand(input), { abortSignal: signal }));
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
       if (!response.stream) throw new BenchError(`Cannot stream ${label}: the response has no event stream`, { kind: 'unknown', stage: 'generate' });
       stream = response.stream;
       responseId = response.$metadata.requestId ?? null;
     } catch (err) {
-      throw settled(err, req.signal, label);
+      throw notAStream(tap, label) ?? settled(err, req.signal, label);
     }
 
     let sawEvent = false;
     let rawReason: string | null | undefined;
+    let stopT = 0;
     let metadataSeen = false;
     let providerLatencyMs: number | null = null;
     let finished = false;
     try {
       for await (const event of stream) {
         const t = req.now();
+        req.onActivity?.();
         if (!sawEvent) {
           sawEvent = true;
           yield { type: 'first_byte', t };
@@ -119,6 +183,7 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
           else if (delta?.reasoningContent?.text) yield { type: 'reasoning', t, text: delta.reasoningContent.text };
         } else if (event.messageStop) {
           rawReason = event.messageStop.stopReason ?? null;
+          stopT = t;
         } else if (event.metadata) {
           metadataSeen = true;
           const latency = event.metadata.metrics?.latencyMs;
@@ -128,18 +193,19 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
         }
         if (!finished && rawReason !== undefined && metadataSeen) {
           finished = true;
-          yield finishEvent(t, rawReason, responseId, providerLatencyMs);
+          // The answer ended at messageStop; the metadata after it only reports on it.
+          yield finishEvent(stopT, rawReason, responseId, providerLatencyMs);
         }
       }
     } catch (err) {
-      throw settled(err, req.signal, label);
+      throw (sawEvent ? null : notAStream(tap, label)) ?? settled(err, req.signal, label);
     }
     if (req.signal.aborted) throw settled(new Error('aborted'), req.signal, label);
     if (rawReason === undefined) {
       throw new BenchError(`Cannot stream ${label}: the event stream ended before messageStop`, { kind: 'network', stage: 'generate' });
     }
     // Bedrock always ends with `metadata`; should it not, finish with what we have.
-    if (!finished) yield finishEvent(req.now(), rawReason, responseId, providerLatencyMs);
+    if (!finished) yield finishEvent(stopT, rawReason, responseId, providerLatencyMs);
     completed = true;
   } finally {
     if (!completed) local.abort();

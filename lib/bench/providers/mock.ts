@@ -7,7 +7,7 @@
 //   instant             no delays at all
 //   ttft-<D>            delay before the first streamed token, reasoning or text (default 100ms)
 //   tps-<N>             tokens per second once streaming (default 100), as decode speed:
-//                       (tokens - 1) / (last event - first event)
+//                       tokens after the first event / (last event - first event)
 //   chunk-<N>           tokens per stream event (default 1)
 //   reasoning-<N>       N reasoning tokens (within the budget) stream before the visible text
 //   no-usage            report no usage, so measurement falls back to the tokenizer
@@ -182,10 +182,10 @@ export async function* streamMock(req: ProviderRequest): AsyncGenerator<StreamEv
   const reasoning = spec.budgetExhausted ? budget : Math.min(spec.reasoningTokens, budget);
   const plan = planChunks(budget, reasoning, spec.tokensPerChunk);
   // Chunk times are fixed from the start, so speed does not drift with timer lateness, and
-  // spread so that (tokens - 1) / (t_last - t_first), the decode speed lib/bench/measure.ts reports,
-  // equals tps also when several tokens share an event.
+  // spread so that the tokens after the first event over (t_last - t_first), the decode speed
+  // lib/bench/measure.ts reports, equals tps also when several tokens share an event.
   const first = plan[0]?.tokens ?? 0;
-  const spanMs = budget > first ? ((budget - 1) / spec.tokensPerSecond) * 1000 : 0;
+  const spanMs = budget > first ? ((budget - first) / spec.tokensPerSecond) * 1000 : 0;
   let sent = 0;
   for (const [i, chunk] of plan.entries()) {
     const due = i === 0 ? 0 : (spanMs * (sent + chunk.tokens - first)) / (budget - first);
@@ -195,7 +195,8 @@ export async function* streamMock(req: ProviderRequest): AsyncGenerator<StreamEv
     }
     const t = req.now();
     if (i === 0) yield { type: 'first_byte', t };
-    yield { type: chunk.kind, t, text: words(sent, chunk.tokens) };
+    // With usage the simulation knows each chunk's count; without it, measurement must count (the tokenizer).
+    yield { type: chunk.kind, t, text: words(sent, chunk.tokens), ...(spec.usage ? { tokens: chunk.tokens } : {}) };
     sent += chunk.tokens;
     if (spec.stall) await never(req.signal);
   }

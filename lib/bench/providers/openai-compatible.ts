@@ -10,7 +10,9 @@ import type {
 import type { CompatProvider } from '../../config.ts';
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
-import type { ProviderRequest, StreamEvent, Usage } from '../provider-stream.ts';
+import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
+import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
+import { inTap, newTap, notAStream, openConnection, sawDone, tappedFetch, type WireTap } from './wire.ts';
 
 export const CHAT_STREAM_MODE = 'openai_chat_stream';
 
@@ -50,7 +52,48 @@ export async function* streamOpenAICompatible(req: ProviderRequest): AsyncGenera
   if (!apiKey) {
     throw new BenchError(`${provider.toUpperCase()}_API_KEY is not set`, { kind: 'auth', stage: 'load_provider' });
   }
-  yield* streamChatCompletions(createOpenAIClient(apiKey, baseUrl), req, { mode: CHAT_STREAM_MODE });
+  yield* streamChatCompletions(sharedOpenAIClient(apiKey, baseUrl), req, { mode: CHAT_STREAM_MODE });
+}
+
+streamOpenAICompatible.warm = async (req: WarmRequest): Promise<void> => {
+  const provider = req.provider as CompatProvider;
+  const { apiKey, baseUrl } = req.config.providers[provider] ?? {};
+  if (!apiKey) return;
+  await rehearse(`chat ${baseUrl}`, streamOpenAICompatible, req, CHAT_REHEARSAL);
+  await warmOpenAIClient(sharedOpenAIClient(apiKey, baseUrl), req.signal);
+};
+
+/** A short chat stream for the rehearsal: reasoning in <think>, text, finish, usage, [DONE]. */
+export const CHAT_REHEARSAL: Canned = {
+  contentType: 'text/event-stream',
+  body:
+    [
+      { choices: [{ index: 0, delta: { role: 'assistant', content: '<think>w</think>' }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: { content: 'w' }, finish_reason: null }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+      { choices: [], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } },
+    ]
+      .map((c) => sseEvent({ id: 'warm', object: 'chat.completion.chunk', created: 0, model: 'warm', ...c }))
+      .join('') + sseEvent('[DONE]'),
+};
+
+// One client per key and base URL for the process, so the lane's warm-up and its calls share
+// the SDK's first-use work; the connection pool is fetch's, per origin.
+const sharedClients = new Map<string, OpenAI>();
+
+export function sharedOpenAIClient(apiKey: string, baseUrl: string): OpenAI {
+  const key = `${baseUrl}\u0000${apiKey}`;
+  let client = sharedClients.get(key);
+  if (!client) {
+    client = createOpenAIClient(apiKey, baseUrl);
+    sharedClients.set(key, client);
+  }
+  return client;
+}
+
+/** Opens the client's connection with list-models, which costs nothing (see openConnection). */
+export function warmOpenAIClient(client: OpenAI, signal: AbortSignal): Promise<void> {
+  return openConnection(client, () => client.models.list({ signal }));
 }
 
 /**
@@ -70,6 +113,8 @@ export function createOpenAIClient(apiKey: string, baseUrl: string): OpenAI {
     // Errors reach the caller as exceptions; the SDK's own console logging would only
     // duplicate them in the journal.
     logLevel: 'off',
+    // Every byte reaches the stall watch, and the call learns whether it opened a connection.
+    fetch: tappedFetch,
   });
 }
 
@@ -112,8 +157,10 @@ export async function* streamChatCompletions(
       applied: { ...applied },
     };
     let stream: AsyncIterable<ChatCompletionChunk>;
+    const tap = newTap(req.onActivity);
     try {
-      stream = await client.chat.completions.create(body, { signal: req.signal });
+      stream = await inTap(tap, () => client.chat.completions.create(body, { signal: req.signal }));
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
     } catch (err) {
       req.signal.throwIfAborted();
       // OpenAI's o-series and gpt-5 models (and some hosts that mirror OpenAI's validation)
@@ -126,15 +173,22 @@ export async function* streamChatCompletions(
       }
       throw err;
     }
-    yield* readChatStream(stream, req);
+    yield* readChatStream(stream, req, tap);
     return;
   }
 }
 
-async function* readChatStream(stream: AsyncIterable<ChatCompletionChunk>, req: ProviderRequest): AsyncGenerator<StreamEvent> {
+async function* readChatStream(
+  stream: AsyncIterable<ChatCompletionChunk>,
+  req: ProviderRequest,
+  tap: WireTap,
+): AsyncGenerator<StreamEvent> {
   let first = true;
   let rawReason: string | null = null;
+  let finishT: number | null = null;
   let responseId: string | null = null;
+  let sawUsage = false;
+  const think = new ThinkSplitter();
   try {
     for await (const chunk of stream) {
       const t = req.now();
@@ -150,13 +204,24 @@ async function* readChatStream(stream: AsyncIterable<ChatCompletionChunk>, req: 
         const delta = choice.delta as (ChatCompletionChunk.Choice.Delta & VendorDelta) | null | undefined;
         const reasoning = stringOr(delta?.reasoning_content) ?? stringOr(delta?.reasoning);
         if (reasoning) yield { type: 'reasoning', t, text: reasoning };
-        const text = stringOr(delta?.content);
-        if (text) yield { type: 'text', t, text };
-        if (choice.finish_reason) rawReason = choice.finish_reason;
+        const content = stringOr(delta?.content);
+        if (content) {
+          for (const part of think.push(content)) yield { ...part, t };
+        }
+        if (choice.finish_reason) {
+          rawReason = choice.finish_reason;
+          finishT = t;
+        }
       }
       // OpenAI and most hosts: a final chunk with empty choices carries the usage.
-      if (chunk.usage) yield { type: 'usage', t, usage: chatUsage(chunk.usage) };
-      if (vendor.x_groq?.usage) yield { type: 'usage', t, usage: chatUsage(vendor.x_groq.usage) };
+      if (chunk.usage) {
+        sawUsage = true;
+        yield { type: 'usage', t, usage: chatUsage(chunk.usage) };
+      }
+      if (vendor.x_groq?.usage) {
+        sawUsage = true;
+        yield { type: 'usage', t, usage: chatUsage(vendor.x_groq.usage) };
+      }
     }
   } catch (err) {
     req.signal.throwIfAborted();
@@ -165,20 +230,86 @@ async function* readChatStream(stream: AsyncIterable<ChatCompletionChunk>, req: 
   // The SDK ends the iteration quietly when the signal aborts; the caller must see why
   // (the abort reason: call timeout, stall timeout or sweep deadline).
   req.signal.throwIfAborted();
-  if (rawReason === null) {
-    throw new BenchError(`${req.provider}/${req.modelId} stream ended without a finish reason`, {
-      kind: 'network',
-      stage: 'generate',
-    });
+  const label = `${req.provider}/${req.modelId}`;
+  const wrongBody = notAStream(tap, label);
+  if (wrongBody) throw wrongBody;
+  for (const part of think.end()) yield { ...part, t: finishT ?? req.now() };
+  // Some hosts never send a finish reason; a stream that reached [DONE] with its usage is
+  // complete all the same (SPEC 5). Without both, it broke off.
+  if (rawReason === null && !(sawUsage && sawDone(tap))) {
+    throw new BenchError(`${label} stream ended without a finish reason`, { kind: 'network', stage: 'generate' });
   }
   yield {
     type: 'finish',
-    t: req.now(),
+    t: finishT ?? req.now(),
     reason: normalizeFinishReason(rawReason),
     rawReason,
     responseId,
     providerLatencyMs: null,
   };
+}
+
+const THINK_OPEN = '<think>';
+const THINK_CLOSE = '</think>';
+
+/**
+ * DeepSeek-R1-style reasoning inside `content`: text within `<think>…</think>` at the start of
+ * the answer is reasoning, not the first visible token (SPEC 5). Tags may be split across
+ * chunks, so text that could still be the start of a tag is held back until it is decided.
+ */
+export class ThinkSplitter {
+  #state: 'start' | 'thinking' | 'text' = 'start';
+  #held = '';
+
+  push(content: string): Array<{ type: 'text' | 'reasoning'; text: string }> {
+    if (this.#state === 'text') return [{ type: 'text', text: content }];
+    this.#held += content;
+    const out: Array<{ type: 'text' | 'reasoning'; text: string }> = [];
+    if (this.#state === 'start') {
+      const lead = this.#held.trimStart();
+      if (lead.length < THINK_OPEN.length && THINK_OPEN.startsWith(lead)) return out;
+      if (!lead.startsWith(THINK_OPEN)) {
+        this.#state = 'text';
+        return this.#flush('text');
+      }
+      this.#state = 'thinking';
+      this.#held = lead.slice(THINK_OPEN.length);
+    }
+    const close = this.#held.indexOf(THINK_CLOSE);
+    if (close >= 0) {
+      const reasoning = this.#held.slice(0, close);
+      const rest = this.#held.slice(close + THINK_CLOSE.length);
+      this.#state = 'text';
+      this.#held = '';
+      if (reasoning) out.push({ type: 'reasoning', text: reasoning });
+      if (rest) out.push({ type: 'text', text: rest });
+      return out;
+    }
+    // Keep back what could be the start of the closing tag.
+    let keep = 0;
+    for (let k = Math.min(THINK_CLOSE.length - 1, this.#held.length); k > 0; k--) {
+      if (THINK_CLOSE.startsWith(this.#held.slice(-k))) {
+        keep = k;
+        break;
+      }
+    }
+    const ready = this.#held.slice(0, this.#held.length - keep);
+    this.#held = this.#held.slice(this.#held.length - keep);
+    if (ready) out.push({ type: 'reasoning', text: ready });
+    return out;
+  }
+
+  /** What is still held when the stream ends (an unclosed tag's text stays reasoning). */
+  end(): Array<{ type: 'text' | 'reasoning'; text: string }> {
+    if (!this.#held) return [];
+    return this.#flush(this.#state === 'thinking' ? 'reasoning' : 'text');
+  }
+
+  #flush(type: 'text' | 'reasoning'): Array<{ type: 'text' | 'reasoning'; text: string }> {
+    const text = this.#held;
+    this.#held = '';
+    return text ? [{ type, text }] : [];
+  }
 }
 
 /** Maps a chat-completions usage object (OpenAI's, or Groq's x_groq.usage) to Usage. */

@@ -8,8 +8,10 @@ import type { ResponseCreateParamsStreaming, ResponseStreamEvent, ResponseUsage 
 import type { ReasoningEffort } from 'openai/resources/shared';
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
-import type { ProviderRequest, StreamEvent, Usage } from '../provider-stream.ts';
-import { createOpenAIClient, streamReadError } from './openai-compatible.ts';
+import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
+import { sharedOpenAIClient, streamReadError, warmOpenAIClient } from './openai-compatible.ts';
+import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
+import { inTap, newTap, notAStream, type WireTap } from './wire.ts';
 
 export const RESPONSES_STREAM_MODE = 'openai_responses_stream';
 
@@ -42,9 +44,33 @@ export function isReasoningModel(modelId: string, misc: Record<string, unknown>)
 export async function* streamOpenAI(req: ProviderRequest): AsyncGenerator<StreamEvent> {
   const { apiKey, baseUrl } = req.config.providers.openai;
   if (!apiKey) throw new BenchError('OPENAI_API_KEY is not set', { kind: 'auth', stage: 'load_provider' });
-  const client = createOpenAIClient(apiKey, baseUrl);
-  yield* streamResponses(client, req);
+  yield* streamResponses(sharedOpenAIClient(apiKey, baseUrl), req);
 }
+
+streamOpenAI.warm = async (req: WarmRequest): Promise<void> => {
+  const { apiKey, baseUrl } = req.config.providers.openai;
+  if (!apiKey) return;
+  await rehearse(`responses ${baseUrl}`, streamOpenAI, req, RESPONSES_REHEARSAL);
+  await warmOpenAIClient(sharedOpenAIClient(apiKey, baseUrl), req.signal);
+};
+
+/** A short Responses stream for the rehearsal. */
+const RESPONSES_REHEARSAL: Canned = {
+  contentType: 'text/event-stream',
+  body: [
+    sseEvent({ type: 'response.created', sequence_number: 0, response: { id: 'warm', status: 'in_progress', output: [] } }, 'response.created'),
+    sseEvent({ type: 'response.reasoning_summary_text.delta', sequence_number: 1, delta: 'w' }, 'response.reasoning_summary_text.delta'),
+    sseEvent({ type: 'response.output_text.delta', sequence_number: 2, delta: 'w' }, 'response.output_text.delta'),
+    sseEvent(
+      {
+        type: 'response.completed',
+        sequence_number: 3,
+        response: { id: 'warm', status: 'completed', output: [], usage: { input_tokens: 1, output_tokens: 1, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 2 } },
+      },
+      'response.completed',
+    ),
+  ].join(''),
+};
 
 async function* streamResponses(client: OpenAI, req: ProviderRequest): AsyncGenerator<StreamEvent> {
   let plan = initialPlan(req);
@@ -70,8 +96,10 @@ async function* streamResponses(client: OpenAI, req: ProviderRequest): AsyncGene
       applied: { ...plan.applied },
     };
     let stream: AsyncIterable<ResponseStreamEvent>;
+    const tap = newTap(req.onActivity);
     try {
-      stream = await client.responses.create(body, { signal: req.signal });
+      stream = await inTap(tap, () => client.responses.create(body, { signal: req.signal }));
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
     } catch (err) {
       req.signal.throwIfAborted();
       const rejected = droppedParameter ? null : rejectedParameter(err);
@@ -81,7 +109,7 @@ async function* streamResponses(client: OpenAI, req: ProviderRequest): AsyncGene
       droppedParameter = true;
       continue;
     }
-    const outcome = yield* readResponseStream(stream, req);
+    const outcome = yield* readResponseStream(stream, req, tap);
     // A reasoning model can spend the whole budget thinking and show nothing; the row
     // would say nothing about its speed, so ask again with room to answer.
     if (outcome.budgetRanOutBeforeText && budgetRetries < MAX_BUDGET_RETRIES && plan.maxTokens < BUDGET_RETRY_CAP) {
@@ -141,6 +169,7 @@ function withoutParameter(plan: Plan, param: string): Plan | null {
 async function* readResponseStream(
   stream: AsyncIterable<ResponseStreamEvent>,
   req: ProviderRequest,
+  tap: WireTap,
 ): AsyncGenerator<StreamEvent, { budgetRanOutBeforeText: boolean }> {
   let first = true;
   let sawText = false;
@@ -198,6 +227,8 @@ async function* readResponseStream(
   }
   // The SDK ends the iteration quietly when the signal aborts; the caller must see why.
   req.signal.throwIfAborted();
+  const wrongBody = notAStream(tap, `openai/${req.modelId}`);
+  if (wrongBody) throw wrongBody;
   if (finished === null) {
     throw new BenchError(`openai/${req.modelId} stream ended before the response completed`, {
       kind: 'network',

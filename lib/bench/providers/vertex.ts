@@ -19,7 +19,9 @@ import type { AuthClient } from 'google-auth-library';
 import type { Config } from '../../config.ts';
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
-import type { ProviderRequest, StreamEvent, Usage } from '../provider-stream.ts';
+import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
+import { rehearse, type Canned } from './rehearsal.ts';
+import { inTap, newTap, notAStream, tappedFetch, type WireTap } from './wire.ts';
 
 type VertexConfig = Config['providers']['vertex'];
 type Family = 'gemini' | 'claude' | 'openapi';
@@ -74,6 +76,35 @@ export async function* streamVertex(req: ProviderRequest): AsyncGenerator<Stream
     yield* streamChatCompletions(createOpenAIClient(auth.token, baseUrl), req, { mode: 'vertex_openai_chat_stream' });
   }
 }
+
+/**
+ * The rehearsal half of the warm-up (lib/bench/providers/rehearsal.ts) for the model's route:
+ * its SDK loaded and its stream code run once, and the Google token fetched, before any clock
+ * starts. Vertex has no list-models call on the prediction host, so the connection itself is
+ * opened by the first measured call (said in the README).
+ */
+streamVertex.warm = async (req: WarmRequest): Promise<void> => {
+  const family = vertexFamily(req.modelId);
+  if (family === null || !req.config.providers.vertex.project) return;
+  const canned =
+    family === 'gemini'
+      ? GEMINI_REHEARSAL
+      : family === 'claude'
+        ? (await import('./anthropic.ts')).ANTHROPIC_REHEARSAL
+        : (await import('./openai-compatible.ts')).CHAT_REHEARSAL;
+  await rehearse(`vertex-${family}`, streamVertex, req, canned, (config, url) => ({
+    ...config,
+    providers: { ...config.providers, vertex: { ...config.providers.vertex, baseUrl: url } },
+  }));
+};
+
+const GEMINI_REHEARSAL: Canned = {
+  contentType: 'text/event-stream',
+  body: `data: ${JSON.stringify({
+    candidates: [{ content: { role: 'model', parts: [{ text: 'w', thought: true }, { text: 'w' }] }, finishReason: 'STOP', index: 0 }],
+    usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 1, thoughtsTokenCount: 1, totalTokenCount: 3 },
+  })}\r\n\r\n`,
+};
 
 /**
  * A route's SDK, imported on its first call (the module loader keeps it for later calls).
@@ -165,7 +196,8 @@ async function* streamGemini(
     apiVersion: 'v1',
     googleAuthOptions: { authClient: o.auth.client },
     // Explicit, so the SDK never takes a base URL from its own environment variables.
-    httpOptions: { baseUrl: o.root },
+    // tappedFetch: every byte reaches the stall watch, and the call learns what came back.
+    httpOptions: { baseUrl: o.root, fetch: tappedFetch },
   });
   const applied = { ...o.applied };
   if (req.misc.omit_temperature === true) applied.omit_temperature = true;
@@ -197,8 +229,9 @@ async function* streamGemini(
   let completed = false;
   try {
     let stream: AsyncIterable<GenerateContentResponse>;
+    const tap = newTap(req.onActivity);
     try {
-      stream = await ai.models.generateContentStream({
+      stream = await inTap(tap, () => ai.models.generateContentStream({
         model: req.modelId,
         contents: [{ role: 'user', parts: [{ text: req.prompt }] }],
         config: {
@@ -209,12 +242,13 @@ async function* streamGemini(
           // The SDK would otherwise reopen a dropped stream by itself; the runner decides retries.
           automaticContinuation: false,
         },
-      });
+      }));
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
     } catch (err) {
       req.signal.throwIfAborted();
-      throw err;
+      throw notAStream(tap, `vertex/${req.modelId}`) ?? err;
     }
-    yield* readGeminiStream(stream, req);
+    yield* readGeminiStream(stream, req, tap);
     completed = true;
   } finally {
     req.signal.removeEventListener('abort', forward);
@@ -222,13 +256,14 @@ async function* streamGemini(
   }
 }
 
-async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>, req: ProviderRequest): AsyncGenerator<StreamEvent> {
+async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>, req: ProviderRequest, tap: WireTap): AsyncGenerator<StreamEvent> {
   let first = true;
   let responseId: string | null = null;
   let finish: { t: number; rawReason: string } | null = null;
   try {
     for await (const chunk of stream) {
       const t = req.now();
+      req.onActivity?.();
       if (first) {
         first = false;
         yield { type: 'first_byte', t };
@@ -246,6 +281,8 @@ async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>,
     }
   } catch (err) {
     req.signal.throwIfAborted();
+    const wrongBody = notAStream(tap, `vertex/${req.modelId}`);
+    if (wrongBody) throw wrongBody;
     // The SDK parses each event with JSON.parse and lets the SyntaxError through: the
     // provider sent something that is not JSON.
     if (err instanceof SyntaxError) {
@@ -258,6 +295,8 @@ async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>,
     throw err;
   }
   req.signal.throwIfAborted();
+  const wrongBody = notAStream(tap, `vertex/${req.modelId}`);
+  if (wrongBody) throw wrongBody;
   if (finish === null) {
     throw new BenchError(`vertex/${req.modelId} stream ended without a finish reason`, { kind: 'network', stage: 'generate' });
   }

@@ -6,7 +6,7 @@ import type { ProviderRequest, StreamEvent } from '../../../lib/bench/provider-s
 import { streamAnthropic } from '../../../lib/bench/providers/anthropic.ts';
 import { startAnthropicServer } from '../../fakes/anthropic-server.ts';
 import type { AnthropicScenario } from '../../fakes/anthropic-server.ts';
-import { assertNonDecreasing, collect, ofType, providerRequest, trackServers } from '../../fakes/provider-harness.ts';
+import { assertNonDecreasing, collect, ofType, providerRequest, trackServers, types } from '../../fakes/provider-harness.ts';
 import type { Collected } from '../../fakes/provider-harness.ts';
 import { scheduleChunks } from '../../fakes/scenario.ts';
 import type { FakeServer, RecordedRequest } from '../../fakes/scenario.ts';
@@ -43,7 +43,7 @@ describe('streamAnthropic', () => {
     const { events, error } = await run(request(server));
     assert.equal(error, null);
     assert.deepEqual(
-      events.map((e) => e.type),
+      types(events),
       ['request', 'first_byte', 'usage', 'text', 'text', 'text', 'usage', 'finish'],
     );
     assert.equal(ofType(events, 'text').map((e) => e.text).join(''), 'Once upon a time');
@@ -249,7 +249,7 @@ describe('streamAnthropic', () => {
         assert.equal(classified.httpStatus, c.status);
         if (c.retryAfterMs !== undefined) assert.equal(classified.retryAfterMs, c.retryAfterMs);
         assert.doesNotMatch(classified.detail, new RegExp(API_KEY));
-        assert.deepEqual(events.map((e) => e.type), ['request'], 'no retry by the SDK');
+        assert.deepEqual(types(events), ['request'], 'no retry by the SDK');
         assert.equal(server.requests.length, 1);
       });
     }

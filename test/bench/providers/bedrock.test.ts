@@ -7,7 +7,7 @@ import type { ProviderRequest, StreamEvent } from '../../../lib/bench/provider-s
 import { bedrockRegion, streamBedrock } from '../../../lib/bench/providers/bedrock.ts';
 import { startBedrockServer } from '../../fakes/bedrock-server.ts';
 import type { BedrockFakeServer, BedrockScenario } from '../../fakes/bedrock-server.ts';
-import { collect, ofType, providerRequest, STORY_PROMPT, texts } from '../../fakes/provider-harness.ts';
+import { collect, ofType, providerRequest, STORY_PROMPT, texts, types } from '../../fakes/provider-harness.ts';
 import type { Collected } from '../../fakes/provider-harness.ts';
 import { scheduleChunks } from '../../fakes/scenario.ts';
 import { setEnv } from '../../set-env.ts';
@@ -133,7 +133,7 @@ describe('streamBedrock through the real SDK against the HTTP/2 event-stream fak
     const { events, error } = await run();
     assert.equal(error, null);
     assert.deepEqual(
-      events.map((e) => e.type),
+      types(events),
       ['request', 'first_byte', 'text', 'text', 'text', 'usage', 'finish'],
     );
     const usage = ofType(events, 'usage');
@@ -230,21 +230,24 @@ describe('streamBedrock through the real SDK against the HTTP/2 event-stream fak
     let reads = 0;
     const { events, error } = await run({ now: () => ++reads * 10 });
     assert.equal(error, null);
-    const ts = events.map((e) => e.t);
+    // The finish carries messageStop's reading; the metadata after it only reports on it.
+    const ts = events.filter((e) => e.type !== 'finish').map((e) => e.t);
     assert.deepEqual([...ts].sort((a, b) => a - b), ts);
     assert.equal(events[0]!.type, 'request');
     assert.equal(events[0]!.t, 10);
+    // The response headers (the connection event) take one reading.
+    assert.equal(ofType(events, 'connection')[0]!.t, 20);
     // messageStart is its own SDK event, so first_byte precedes the first delta's reading.
     const [firstByte, reasoning, one, two] = [ofType(events, 'first_byte')[0]!, ofType(events, 'reasoning')[0]!, ...ofType(events, 'text')];
-    assert.equal(firstByte.t, 20);
-    assert.equal(reasoning.t, 30);
+    assert.equal(firstByte.t, 30);
+    assert.equal(reasoning.t, 40);
     // Between the reasoning and the text: signature delta and contentBlockStop (one read each).
-    assert.equal(one!.t, 60);
-    assert.equal(two!.t, 70);
-    // contentBlockStop, messageStop, then metadata: usage and finish share metadata's reading.
-    assert.equal(ofType(events, 'usage')[0]!.t, 100);
+    assert.equal(one!.t, 70);
+    assert.equal(two!.t, 80);
+    // contentBlockStop, messageStop, then metadata: the finish is messageStop's reading, usage metadata's.
     assert.equal(ofType(events, 'finish')[0]!.t, 100);
-    assert.equal(reads, 10);
+    assert.equal(ofType(events, 'usage')[0]!.t, 110);
+    assert.equal(reads, 11);
   });
 
   const httpErrors: Array<{ name: string; status: number; kind: string; errorName: string; model?: string }> = [
@@ -270,7 +273,7 @@ describe('streamBedrock through the real SDK against the HTTP/2 event-stream fak
       assert.equal(classified.kind, c.kind);
       assert.equal(classified.httpStatus, c.status);
       assert.deepEqual(
-        events.map((e) => e.type),
+        types(events),
         ['request'],
       );
       if (c.model) assert.match(classified.detail, /on-demand throughput isn.t supported/);

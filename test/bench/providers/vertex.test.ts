@@ -12,7 +12,7 @@ import { startAnthropicServer } from '../../fakes/anthropic-server.ts';
 import type { AnthropicScenario } from '../../fakes/anthropic-server.ts';
 import { startGeminiServer } from '../../fakes/gemini-server.ts';
 import { startOpenAIServer } from '../../fakes/openai-server.ts';
-import { assertNonDecreasing, collect, ofType, providerRequest, STORY_PROMPT, trackServers } from '../../fakes/provider-harness.ts';
+import { assertNonDecreasing, collect, ofType, providerRequest, STORY_PROMPT, trackServers, types } from '../../fakes/provider-harness.ts';
 import type { Collected } from '../../fakes/provider-harness.ts';
 import { scheduleChunks } from '../../fakes/scenario.ts';
 import type { FakeScenario, FakeServer, RecordedRequest } from '../../fakes/scenario.ts';
@@ -101,7 +101,7 @@ describe('Gemini on Vertex', () => {
     const { events, error } = await run(request(server.baseUrl));
     assert.equal(error, null);
     assert.deepEqual(
-      events.map((e) => e.type),
+      types(events),
       ['request', 'first_byte', 'text', 'text', 'text', 'usage', 'finish'],
     );
     assert.equal(ofType(events, 'text').map((e) => e.text).join(''), 'Once upon a time');
