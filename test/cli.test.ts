@@ -13,8 +13,15 @@ describe('cli exit codes', () => {
     assert.equal(exitCodeFor(new Error('boom')), 1);
   });
 
-  test('an older Node is refused with how to get Node 24', () => {
-    assert.throws(() => requireNode24('20.20.2'), (err: unknown) => err instanceof UsageError && /npm install --prefix ~\/node24 node@24/.test(err.message));
+  test('an older Node is refused with the npm script that runs the project\'s own Node 24', () => {
+    assert.throws(
+      () => requireNode24('20.20.2', '/srv/llm-bench/scripts/bench-once.ts'),
+      (err: unknown) =>
+        err instanceof UsageError &&
+        err.message.includes('(this is 20.20.2)') &&
+        err.message.includes('npm run bench -- [arguments]') &&
+        err.message.includes('./node_modules/.bin/node --import tsx scripts/bench-once.ts'),
+    );
     requireNode24('24.0.0');
     requireNode24('25.1.0');
   });

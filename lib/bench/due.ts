@@ -1,7 +1,7 @@
 // Which models a sweep runs (SPEC 8): the explicit list or the catalog, filtered by provider,
 // and of those the ones that are due (no fresh success).
 import { UsageError } from '../cli.ts';
-import { isProviderName, type ProviderName } from '../config.ts';
+import { PROVIDERS, isProviderName, type ProviderName } from '../config.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ModelDoc } from '../store/documents.ts';
 import type { Store } from '../store/store.ts';
@@ -55,6 +55,10 @@ export function parseModelList(entries: string[], providers: ProviderName[]): Ar
     // Bedrock ids contain colons too (anthropic.claude-…-v1:0): only a known provider name is a prefix.
     if (prefix !== null && isProviderName(prefix)) return { provider: prefix, modelId: entry.slice(colon + 1) };
     if (providers.length === 1) return { provider: providers[0]!, modelId: entry };
+    // A word before the colon was meant as a provider; a Bedrock id's prefix has dots.
+    if (prefix !== null && /^[a-z][a-z0-9_-]*$/i.test(prefix)) {
+      throw new UsageError(`Unknown provider '${prefix}' in ${JSON.stringify(entry)}: use one of ${PROVIDERS.join(', ')}`);
+    }
     throw new UsageError(
       `Model ${JSON.stringify(entry)} has no provider: write it as provider:model (e.g. groq:${entry}) or give exactly one --provider`,
     );

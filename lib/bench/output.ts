@@ -1,5 +1,6 @@
 // What a sweep prints: one journal line per model, the summary, and bench-once --json.
 import type { ModelResult, SweepSummary } from './sweep.ts';
+import type { SweepModel } from './due.ts';
 
 /** The machine-readable form of one result (bench-once --json). */
 export function resultToJson(r: ModelResult): Record<string, unknown> {
@@ -47,10 +48,104 @@ export function formatSummary(s: SweepSummary): string {
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   return (
-    `Sweep done in ${(s.durationMs / 1000).toFixed(1)} s: ${s.models} models, ${s.ok} ok, ${s.failed} failed` +
+    `Sweep done in ${(s.durationMs / 1000).toFixed(1)} s: ${plural(s.models, 'model')}, ${s.ok} ok, ${s.failed} failed` +
     (kinds ? ` (${kinds})` : '') +
     `, ${s.skippedFresh} fresh, ${s.skippedDeadline} skipped at the deadline` +
     (s.writeFailures ? `, ${s.writeFailures} NOT STORED` : '') +
     (s.interrupted ? ', interrupted' : '')
   );
+}
+
+/** "1 model", "12 models". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The sweep's first line, before any call: how much work it is and how long it may take,
+ * e.g. "Benchmarking 12 models over 3 providers (groq 5, openai 4, mock 3), deadline 25 min".
+ */
+export function formatSweepStart(models: Array<Pick<SweepModel, 'provider'>>, o: { deadlineMs: number; force: boolean; freshMinutes: number }): string {
+  const perProvider = new Map<string, number>();
+  for (const m of models) perProvider.set(m.provider, (perProvider.get(m.provider) ?? 0) + 1);
+  const counts = [...perProvider].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([p, n]) => `${p} ${n}`);
+  const minutes = o.deadlineMs / 60_000;
+  const deadline = minutes >= 1 ? `${Number(minutes.toFixed(1))} min` : `${Number((o.deadlineMs / 1000).toFixed(1))} s`;
+  return (
+    `Benchmarking ${plural(models.length, 'model')} over ${plural(perProvider.size, 'provider')}` +
+    (counts.length > 1 ? ` (${counts.join(', ')})` : '') +
+    `, deadline ${deadline}` +
+    (o.force ? '' : `; a model with a success in the last ${o.freshMinutes} min is skipped`)
+  );
+}
+
+/**
+ * The live line on a terminal: progress, then every call in flight with how long it has been
+ * waiting, longest first, so a stalled call shows itself instead of a silent terminal, e.g.
+ * "[3/40] waiting: groq/llama-3.3-70b-versatile 12 s, openai/gpt-4o 2 s". Cut to the width.
+ */
+export function formatLiveLine(o: { done: number; total: number; running: ReadonlyMap<string, number>; nowMs: number; columns: number }): string {
+  const waiting = [...o.running]
+    .sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0]))
+    .map(([name, since]) => `${name} ${Math.max(0, Math.floor((o.nowMs - since) / 1000))} s`);
+  const text = `[${o.done}/${o.total}]${waiting.length ? ` waiting: ${waiting.join(', ')}` : ''}`;
+  const width = Math.max(10, o.columns - 1);
+  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
+}
+
+export interface LiveLineOptions {
+  /** False off a terminal (the journal, pipes): then nothing is ever drawn. */
+  enabled: boolean;
+  write: (text: string) => void;
+  columns: () => number;
+  /** Monotonic ms. */
+  now: () => number;
+  /** How often the waiting times are redrawn. */
+  intervalMs?: number;
+}
+
+/** Draws formatLiveLine on one terminal line, redrawn as calls start and end and every second. */
+export function createLiveLine(o: LiveLineOptions) {
+  let total = 0;
+  let done = 0;
+  let active = false;
+  let timer: NodeJS.Timeout | null = null;
+  const running = new Map<string, number>();
+  const draw = () => {
+    if (active) o.write(`\r\x1b[K${formatLiveLine({ done, total, running, nowMs: o.now(), columns: o.columns() })}`);
+  };
+  const clear = () => {
+    if (active) o.write('\r\x1b[K');
+  };
+  return {
+    start(n: number) {
+      total = n;
+      active = o.enabled && n > 0;
+      if (active) {
+        timer = setInterval(draw, o.intervalMs ?? 1000);
+        timer.unref();
+      }
+      draw();
+    },
+    started(name: string) {
+      running.set(name, o.now());
+      draw();
+    },
+    finished(name: string) {
+      running.delete(name);
+      done += 1;
+    },
+    /** Writes a log line with the live line moved out of its way. */
+    around(write: () => void) {
+      clear();
+      write();
+      draw();
+    },
+    stop() {
+      clear();
+      active = false;
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
+  };
 }

@@ -3,6 +3,7 @@
 import { PROVIDERS, isProviderName } from '../config.ts';
 import { UsageError } from '../cli.ts';
 import { isBenchmarked, type ErrorDoc, type MetricDoc, type ModelDoc } from '../store/documents.ts';
+import { miscProblems } from './misc.ts';
 import { checkModelId } from './rules.ts';
 import type { Store } from '../store/store.ts';
 import { MOCK_ON_MONGODB } from '../store/collection-rules.ts';
@@ -13,7 +14,8 @@ export interface ModelRow {
   lastError: { ts: Date; message: string; error_kind: string } | null;
 }
 
-const CLI = 'npx tsx scripts/models.ts';
+// The README's form: npm runs the project's own Node 24, with no wrapper process in between.
+const CLI = 'npm run models --';
 
 /** @throws UsageError naming the known providers. */
 export function requireProvider(provider: string): void {
@@ -64,6 +66,10 @@ export async function addModel(store: Store, provider: string, modelId: string, 
   if (!modelId.trim() || modelId !== modelId.trim()) {
     throw new UsageError(`Model id ${JSON.stringify(modelId)} is empty or has surrounding spaces`);
   }
+  const quirks = miscProblems(provider, options.misc ?? {});
+  if (quirks.length > 0) {
+    throw new UsageError(`Refusing to add ${provider}/${modelId}: --misc ${quirks.join('; ')}. The keys the adapters read are listed in lib/models/misc.ts.`);
+  }
   const refusal = checkModelId(provider, modelId);
   if (refusal && !options.force) {
     const instead = refusal.suggestion
@@ -104,18 +110,50 @@ async function requireModel(store: Store, provider: string, modelId: string): Pr
   throw new UsageError(`No model ${provider}/${modelId}.${hint}`);
 }
 
-export async function enableModel(store: Store, provider: string, modelId: string): Promise<ModelDoc> {
-  await requireModel(store, provider, modelId);
-  await store.updateModel(provider, modelId, { enabled: true, disabled_reason: null, disabled_at: null });
-  return (await store.getModel(provider, modelId))!;
+/** A state change, and whether it changed anything (the CLI says so when it did not). */
+export interface ModelChange {
+  model: ModelDoc;
+  changed: boolean;
 }
 
-/** @throws UsageError without a reason: the reason is what the next operator reads. */
-export async function disableModel(store: Store, provider: string, modelId: string, reason: string, now = new Date()): Promise<ModelDoc> {
+/**
+ * Benchmarks a disabled model again. A deprecated model stays out of sweeps whatever its
+ * enabled flag, so enabling one is refused with the command that brings it back.
+ * @throws UsageError for a deprecated model.
+ */
+export async function enableModel(store: Store, provider: string, modelId: string): Promise<ModelChange> {
+  const model = await requireModel(store, provider, modelId);
+  if (model.deprecated) {
+    const more = model.enabled ? '' : ` (it is also disabled: ${model.disabled_reason ?? 'no reason recorded'}; enable it after)`;
+    throw new UsageError(
+      `${provider}/${modelId} is deprecated${model.successor_model ? ` (successor: ${model.successor_model})` : ''}, so enabling it would not benchmark it. ` +
+        `Bring it back with: ${CLI} undeprecate ${provider} ${modelId}${more}`,
+    );
+  }
+  if (model.enabled) return { model, changed: false };
+  await store.updateModel(provider, modelId, { enabled: true, disabled_reason: null, disabled_at: null });
+  return { model: (await store.getModel(provider, modelId))!, changed: true };
+}
+
+/**
+ * Stops benchmarking a model. An already disabled one keeps its reason and date (the first
+ * reason is what the next operator needs).
+ * @throws UsageError without a reason: the reason is what the next operator reads.
+ */
+export async function disableModel(store: Store, provider: string, modelId: string, reason: string, now = new Date()): Promise<ModelChange> {
   if (!reason?.trim()) throw new UsageError('disable needs --reason "why", e.g. --reason "retired by provider"');
-  await requireModel(store, provider, modelId);
+  const model = await requireModel(store, provider, modelId);
+  if (!model.enabled) return { model, changed: false };
   await store.updateModel(provider, modelId, { enabled: false, disabled_reason: reason.trim(), disabled_at: now });
-  return (await store.getModel(provider, modelId))!;
+  return { model: (await store.getModel(provider, modelId))!, changed: true };
+}
+
+/** Undoes deprecate: clears the flag, the date and the successor. */
+export async function undeprecateModel(store: Store, provider: string, modelId: string): Promise<ModelChange> {
+  const model = await requireModel(store, provider, modelId);
+  if (!model.deprecated) return { model, changed: false };
+  await store.updateModel(provider, modelId, { deprecated: false, deprecation_date: null, successor_model: null });
+  return { model: (await store.getModel(provider, modelId))!, changed: true };
 }
 
 export async function deprecateModel(
@@ -143,17 +181,24 @@ export async function deprecateModel(
   return (await store.getModel(provider, modelId))!;
 }
 
+/**
+ * A model with its recent results and errors. A model that is not in the catalog but has
+ * results (an ad-hoc `bench-once --models` run) is shown with model null.
+ * @throws UsageError when there is neither a catalog entry nor any result.
+ */
 export async function showModel(
   store: Store,
   provider: string,
   modelId: string,
   limit = 5,
-): Promise<{ model: ModelDoc; metrics: MetricDoc[]; errors: ErrorDoc[] }> {
-  const model = await requireModel(store, provider, modelId);
-  const [metrics, errors] = await Promise.all([
+): Promise<{ model: ModelDoc | null; metrics: MetricDoc[]; errors: ErrorDoc[] }> {
+  requireProvider(provider);
+  const [model, metrics, errors] = await Promise.all([
+    store.getModel(provider, modelId),
     store.recentMetrics(provider, modelId, limit),
     store.recentErrors(provider, modelId, limit),
   ]);
+  if (!model && metrics.length === 0 && errors.length === 0) await requireModel(store, provider, modelId);
   return { model, metrics, errors };
 }
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { UsageError } from '../../lib/cli.ts';
-import { addModel, deprecateModel, disableModel, enableModel, listModelRows, parseMisc, showModel } from '../../lib/models/admin.ts';
+import { addModel, deprecateModel, disableModel, enableModel, listModelRows, parseMisc, showModel, undeprecateModel } from '../../lib/models/admin.ts';
+import { miscKeys, miscProblems, registerMiscKey } from '../../lib/models/misc.ts';
 import { checkModelId } from '../../lib/models/rules.ts';
 import { createMongoStore } from '../../lib/store/mongo-store.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
@@ -69,11 +70,11 @@ for (const [name, open] of backends) {
       await addModel(store, 'openai', 'gpt-4o-mini');
       await assert.rejects(disableModel(store, 'openai', 'gpt-4o-mini', ' '), usage(/--reason/));
       const when = new Date('2026-11-23T12:00:00Z');
-      const d = await disableModel(store, 'openai', 'gpt-4o-mini', 'retired', when);
+      const { model: d } = await disableModel(store, 'openai', 'gpt-4o-mini', 'retired', when);
       assert.deepEqual([d.enabled, d.disabled_reason, d.disabled_at], [false, 'retired', when]);
       assert.equal((await listModelRows(store)).length, 0, 'a disabled model is not listed without --all');
       assert.equal((await listModelRows(store, { all: true })).length, 1);
-      const e = await enableModel(store, 'openai', 'gpt-4o-mini');
+      const { model: e } = await enableModel(store, 'openai', 'gpt-4o-mini');
       assert.deepEqual([e.enabled, e.disabled_reason, e.disabled_at], [true, null, null]);
       const dep = await deprecateModel(store, 'openai', 'gpt-4o-mini', { successor: 'gpt-5-mini', date: '2026-12-01' });
       assert.deepEqual([dep.deprecated, dep.successor_model, dep.deprecation_date], [true, 'gpt-5-mini', '2026-12-01']);
@@ -95,11 +96,63 @@ for (const [name, open] of backends) {
       await store.close();
     });
 
+    test('enabling an enabled model and disabling a disabled one change nothing and say so; the first reason is kept', async () => {
+      const store = await open();
+      await addModel(store, 'openai', 'gpt-4o-mini');
+      assert.equal((await enableModel(store, 'openai', 'gpt-4o-mini')).changed, false);
+      const first = new Date('2026-11-23T12:00:00Z');
+      assert.equal((await disableModel(store, 'openai', 'gpt-4o-mini', 'retired', first)).changed, true);
+      const again = await disableModel(store, 'openai', 'gpt-4o-mini', 'something else', new Date('2026-11-24T12:00:00Z'));
+      assert.equal(again.changed, false);
+      assert.deepEqual([again.model.disabled_reason, again.model.disabled_at], ['retired', first]);
+      assert.equal((await store.getModel('openai', 'gpt-4o-mini'))!.disabled_reason, 'retired');
+      await store.close();
+    });
+
+    test('enable refuses a deprecated model with the undeprecate command; undeprecate benchmarks it again', async () => {
+      const store = await open();
+      await addModel(store, 'openai', 'gpt-4o');
+      await deprecateModel(store, 'openai', 'gpt-4o', { successor: 'gpt-5', date: '2026-12-31' });
+      await assert.rejects(enableModel(store, 'openai', 'gpt-4o'), usage(/is deprecated \(successor: gpt-5\).*npm run models -- undeprecate openai gpt-4o/));
+      assert.equal((await listModelRows(store)).length, 0);
+      const back = await undeprecateModel(store, 'openai', 'gpt-4o');
+      assert.equal(back.changed, true);
+      assert.deepEqual([back.model.deprecated, back.model.successor_model ?? null, back.model.deprecation_date ?? null], [false, null, null]);
+      assert.deepEqual((await listModelRows(store)).map((r) => r.model.model_id), ['gpt-4o']);
+      assert.equal((await undeprecateModel(store, 'openai', 'gpt-4o')).changed, false);
+      await store.close();
+    });
+
+    test('show works for a model with stored results that is not in the catalog, and refuses one with neither', async () => {
+      const store = await open();
+      await store.insertMetric(makeMetric({ provider: 'mock', model_name: 'instant', run_ts: new Date('2026-11-23T09:00:00Z') }));
+      const shown = await showModel(store, 'mock', 'instant');
+      assert.equal(shown.model, null);
+      assert.equal(shown.metrics.length, 1);
+      await assert.rejects(showModel(store, 'mock', 'never-run'), usage(/No model mock\/never-run/));
+      await assert.rejects(showModel(store, 'foo', 'bar'), usage(/Unknown provider 'foo'. Known providers: openai/));
+      await store.close();
+    });
+
+    test('add checks --misc against the quirks the adapters read, with their types', async () => {
+      const store = await open();
+      await assert.rejects(
+        addModel(store, 'openai', 'gpt-4o', { misc: { omit_temprature: true } }),
+        usage(/--misc unknown key omit_temprature: did you mean omit_temperature\?/),
+      );
+      await assert.rejects(addModel(store, 'bedrock', 'us.anthropic.claude-sonnet-4-20250514-v1:0', { misc: { region: 'nowhere' } }), usage(/region must be a region name/));
+      await assert.rejects(addModel(store, 'groq', 'llama-3.3-70b-versatile', { misc: { region: 'us-west-2' } }), usage(/region is read only for bedrock, vertex, not groq/));
+      assert.equal(await store.getModel('openai', 'gpt-4o'), null, 'nothing is stored when refused');
+      const ok = await addModel(store, 'bedrock', 'us.anthropic.claude-sonnet-4-20250514-v1:0', { misc: { region: 'us-west-2', omit_temperature: true } });
+      assert.deepEqual(ok.misc, { region: 'us-west-2', omit_temperature: true });
+      await store.close();
+    });
+
     test('commands on a missing model suggest the case-insensitive match', async () => {
       const store = await open();
       await addModel(store, 'groq', 'Qwen-QwQ-32b');
       await assert.rejects(enableModel(store, 'groq', 'qwen-qwq-32b'), usage(/Did you mean Qwen-QwQ-32b/));
-      await assert.rejects(showModel(store, 'groq', 'nothing'), usage(/models\.ts list --provider groq --all/));
+      await assert.rejects(showModel(store, 'groq', 'nothing'), usage(/npm run models -- list --provider groq --all/));
       await store.close();
     });
   });
@@ -123,6 +176,27 @@ describe('model rules (SPEC 5)', () => {
     for (const id of refused) assert.ok(checkModelId('openai', id), `${id} should be refused`);
     const allowed = ['gpt-4o-mini', 'gpt-5', 'o3-mini', 'llama-3.3-70b-versatile', 'claude-sonnet-4-20250514', 'gemini-2.5-flash', 'qwen-3-235b-a22b-instruct-2507', 'deepseek-r1-distill-llama-70b', 'accounts/fireworks/models/llama-v3p3-70b-instruct'];
     for (const id of allowed) assert.equal(checkModelId('groq', id), null, `${id} should be allowed`);
+  });
+
+  test('misc values are checked by type and provider', () => {
+    assert.deepEqual(miscProblems('vertex', { region: 'us-east5', thinking_budget: 0, max_tokens_param: 'max_completion_tokens' }), []);
+    assert.deepEqual(miscProblems('vertex', { region: 'europe-west4' }), []);
+    assert.deepEqual(miscProblems('bedrock', { region: 'ap-southeast-1', additional_model_request_fields: { top_k: 5 } }), []);
+    assert.deepEqual(miscProblems('bedrock', { region: 'us-east5' }), ['region must be a region name such as us-west-2 (Bedrock) or us-east5 (Vertex) (got "us-east5")']);
+    assert.deepEqual(miscProblems('vertex', { thinking_budget: -1 }), ['thinking_budget must be a whole number of tokens, 0 or more (got -1)']);
+    assert.deepEqual(miscProblems('groq', { omit_temperature: 'yes' }), ['omit_temperature must be true or false (got "yes")']);
+    assert.deepEqual(miscProblems('groq', { max_tokens_param: 'max_tokenz' }), ['max_tokens_param must be "max_tokens" or "max_completion_tokens" (got "max_tokenz")']);
+    assert.match(miscProblems('mock', { omit_temperature: true })[0]!, /not mock/);
+    assert.match(miscProblems('groq', { colour: 'red' })[0]!, /^unknown key colour \(groq understands max_tokens_param, omit_temperature\)$/);
+  });
+
+  test('another module can register a key (e.g. a new provider\'s), once', () => {
+    assert.ok(!miscKeys().includes('test_only_goal'));
+    assert.match(miscProblems('tinyfish', { test_only_goal: 'x' })[0]!, /unknown key/);
+    registerMiscKey('test_only_goal', { type: 'a string', valid: (v) => typeof v === 'string', providers: ['tinyfish'], description: 'test' });
+    assert.deepEqual(miscProblems('tinyfish', { test_only_goal: 'find the price' }), []);
+    assert.deepEqual(miscProblems('tinyfish', { test_only_goal: 3 }), ['test_only_goal must be a string (got 3)']);
+    assert.throws(() => registerMiscKey('test_only_goal', { type: 'x', valid: () => true, providers: [], description: '' }), /already registered/);
   });
 
   test('--misc must be a JSON object and says so', () => {

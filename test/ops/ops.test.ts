@@ -19,6 +19,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parse as parseDotenv } from 'dotenv';
+import { loadConfig, type Config } from '../../lib/config.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const OPS = join(REPO, 'ops');
@@ -168,7 +170,13 @@ function tree(dir: string): string[] {
   return out.sort();
 }
 
-describe('systemd units', () => {
+// systemd's offline tools (Debian: apt-get install systemd; .ci/run installs them). Without
+// them the unit checks are skipped with one line rather than failing on ENOENT.
+const SYSTEMD_MISSING = spawnSync('systemd-analyze', ['--version']).error
+  ? 'systemd-analyze is not installed (apt-get install systemd): the unit and sysusers checks are skipped'
+  : false;
+
+describe('systemd units', { skip: SYSTEMD_MISSING }, () => {
   test('ops/ holds exactly the expected units', () => {
     assert.deepEqual([...unitFiles].sort(), EXPECTED_UNITS);
   });
@@ -382,9 +390,7 @@ describe('systemd units', () => {
       identifiers.add(id);
     }
   });
-});
 
-describe('sysusers.d', () => {
   test('the sysusers file creates the system user llm-bench, with the state directory as home and no login', () => {
     const root = tempDir('sysusers-root');
     mkdirSync(join(root, 'etc'));
@@ -499,5 +505,87 @@ describe('ops/install.sh', () => {
     assert.equal(result.status, 2);
     assert.match(result.stderr, /unknown argument --frobnicate[\s\S]*Usage:/);
     assert.deepEqual(tree(destdir), []);
+  });
+});
+
+describe('the README install over .env.example', () => {
+  // The settings that name where a job writes, as lib/config.ts resolves them.
+  const statePaths = (config: Config) => ({ LLM_BENCH_DB: config.store.sqlitePath, INGEST_SPOOL_DIR: config.ingest.spoolDir });
+
+  /** `git clone` + `cp .env.example .env` under destdir, with the given .env text. */
+  function checkout(destdir: string, envText: string): string {
+    const appDir = join(destdir, 'opt/llm-benchmarks');
+    mkdirSync(appDir, { recursive: true });
+    writeFileSync(join(appDir, '.env'), envText);
+    return appDir;
+  }
+
+  /**
+   * The state paths an installed service would really use: its Environment= overridden by its
+   * EnvironmentFile= (systemd's order), read by loadConfig in its WorkingDirectory= the way the
+   * scripts read it (the same .env again, under what systemd set), with destdir taken off.
+   */
+  function servicePaths(destdir: string, name: string): Record<string, string> {
+    const unit = parseUnit(readFileSync(join(destdir, 'etc/systemd/system', name), 'utf8'));
+    const env: Record<string, string> = {};
+    for (const assignment of values(unit, 'Service', 'Environment')) {
+      const eq = assignment.indexOf('=');
+      env[assignment.slice(0, eq)] = assignment.slice(eq + 1);
+    }
+    for (const file of values(unit, 'Service', 'EnvironmentFile')) {
+      Object.assign(env, parseDotenv(readFileSync(join(destdir, file.replace(/^-/, '')), 'utf8')));
+    }
+    const workingDirectory = value(unit, 'Service', 'WorkingDirectory');
+    assert.ok(workingDirectory, `${name}: WorkingDirectory=`);
+    const cwd = process.cwd();
+    process.chdir(join(destdir, workingDirectory));
+    try {
+      const paths = statePaths(loadConfig({ env, dotenvPath: '.env' }));
+      return Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, p.startsWith(destdir) ? p.slice(destdir.length) : p]));
+    } finally {
+      process.chdir(cwd);
+    }
+  }
+
+  test('every service keeps its state in /var/lib/llm-bench, its StateDirectory=', () => {
+    const destdir = tempDir('readme-install');
+    checkout(destdir, readFileSync(join(REPO, '.env.example'), 'utf8'));
+    const result = run('bash', [INSTALL_SH], { env: installEnv(destdir) });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^checked: .*\.env leaves LLM_BENCH_DB INGEST_SPOOL_DIR to the units$/m);
+    for (const name of services) {
+      assert.deepEqual(
+        servicePaths(destdir, name),
+        { LLM_BENCH_DB: '/var/lib/llm-bench/llm-bench.sqlite', INGEST_SPOOL_DIR: '/var/lib/llm-bench/spool' },
+        name,
+      );
+    }
+  });
+
+  test('a .env that sets the data paths is refused, naming each line to remove, and nothing is installed', () => {
+    const destdir = tempDir('readme-install-old-env');
+    const example = readFileSync(join(REPO, '.env.example'), 'utf8');
+    // The .env.example of before: the data paths set, relative to the read-only /opt.
+    const envText = `${example}LLM_BENCH_DB=./data/llm-bench.sqlite\nINGEST_SPOOL_DIR=\nexport INGEST_SPOOL_DIR="/var/lib/llm-bench/spool"\nLLM_BENCH_DB=/srv/bench.sqlite\n`;
+    checkout(destdir, envText);
+    // The first appended line's number (.env.example ends with a newline).
+    const lines = example.split('\n').length;
+
+    const result = run('bash', [INSTALL_SH], { env: installEnv(destdir) });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, new RegExp(`line ${lines}: LLM_BENCH_DB=\\./data/llm-bench\\.sqlite is under /opt/llm-benchmarks`));
+    assert.match(result.stderr, new RegExp(`line ${lines + 1}: INGEST_SPOOL_DIR= \\(empty\\) means the default`));
+    assert.match(result.stderr, new RegExp(`line ${lines + 3}: LLM_BENCH_DB=/srv/bench\\.sqlite is outside /var/lib/llm-bench`));
+    assert.doesNotMatch(result.stderr, new RegExp(`line ${lines + 2}:`), 'a path inside the state directory is fine');
+    assert.match(result.stderr, new RegExp(`Remove line\\(s\\) ${lines},${lines + 1},${lines + 3} from `));
+    assert.deepEqual(tree(destdir), ['opt/', 'opt/llm-benchmarks/', 'opt/llm-benchmarks/.env']);
+  });
+
+  test('the precedence check above sees a .env line win over the unit (so its silence means something)', () => {
+    const destdir = tempDir('readme-install-precedence');
+    checkout(destdir, '');
+    assert.equal(run('bash', [INSTALL_SH], { env: installEnv(destdir) }).status, 0);
+    writeFileSync(join(destdir, 'opt/llm-benchmarks/.env'), 'LLM_BENCH_DB=./data/llm-bench.sqlite\n');
+    assert.equal(servicePaths(destdir, 'llm-bench.service').LLM_BENCH_DB, '/opt/llm-benchmarks/data/llm-bench.sqlite');
   });
 });

@@ -71,6 +71,7 @@ describe('bench-once', () => {
     assert.match(run.stderr, /^mock\/fail-auth: failed \(auth, stage generate\): Cannot stream mock\/fail-auth: HTTP 401 authentication failed/m);
     assert.ok(!run.stdout.includes('reasoning-8'), 'a disabled model is not benchmarked');
     assert.match(lines.at(-1) ?? '', /^Sweep done in [\d.]+ s: 3 models, 2 ok, 1 failed \(auth 1\), 0 fresh/);
+    assert.equal(lines[0], 'Benchmarking 3 models over 1 provider, deadline 25 min; a model with a success in the last 30 min is skipped');
     assert.ok(!run.stderr.includes('\r'), 'no progress line when stderr is not a terminal');
 
     const stored = await readStore(db);
@@ -122,7 +123,7 @@ describe('bench-once', () => {
     const bare = await benchOnce(['--provider', 'mock', '--force'], { LLM_BENCH_DB: fresh, BENCHMARK_MODELS: 'instant' });
     assert.equal(bare.code, 0, bare.stderr);
     assert.match(bare.stdout, /^mock\/instant: ok/m);
-    assert.match(bare.stdout, /1 models, 1 ok/);
+    assert.match(bare.stdout, /: 1 model, 1 ok/);
   });
 
   test('a mock sweep loads no provider SDK, no MongoDB driver and no tokenizer', async () => {
@@ -225,10 +226,28 @@ describe('bench-once exit codes', () => {
     assert.equal(errors[0]?.stage, 'log');
   });
 
+  test('a Bedrock model without AWS credentials fails with one "Cannot stream" prefix', async () => {
+    const run = await benchOnce(['--models', 'bedrock:us.anthropic.claude-sonnet-4-20250514-v1:0', '--force'], {
+      LLM_BENCH_DB: join(dir, 'bedrock.sqlite'),
+      // No credential source at all, and no instance metadata service to ask.
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(dir, 'no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'no-aws-credentials'),
+      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'http://127.0.0.1:9',
+    });
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /^bedrock\/us\.anthropic\.claude-sonnet-4-20250514-v1:0: failed \(auth, stage load_provider\): Cannot stream bedrock\/us\.anthropic\.claude-sonnet-4-20250514-v1:0: authentication failed: no AWS credentials found \(/m,
+    );
+    assert.equal(run.stderr.match(/Cannot stream/g)?.length, 1);
+  });
+
   for (const [what, args, env, message] of [
     ['an unknown flag', ['--bogus'], {}, /Unknown option '--bogus'/],
     ['an unknown provider', ['--provider', 'groq,nope'], {}, /Unknown provider 'nope'/],
     ['a model without a provider', ['--models', 'llama-3.3-70b'], {}, /has no provider/],
+    ['an unknown provider in --models', ['--models', 'foo:bar'], {}, /^Unknown provider 'foo' in "foo:bar": use one of openai, anthropic, .*, mock$/m],
     ['a bad --concurrency', ['--concurrency', '0'], {}, /--concurrency must be an integer/],
     ['a bad configuration value', [], { BENCH_MAX_ATTEMPTS: 'lots' }, /BENCH_MAX_ATTEMPTS must be an integer/],
   ] as const) {

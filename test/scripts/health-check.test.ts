@@ -148,7 +148,34 @@ describe('health-check script', () => {
     assert.equal(sent(), null);
     assert.match(r.stdout, /^From: bench@clifford\.example\nTo: \(nobody: NOTIFY_EMAIL is not set\)\nSubject: \[CRITICAL\] llm-bench health /);
     assert.match(r.stdout, /Successes and errors per provider/);
-    assert.match(r.stdout, /----- HTML part \(\d+ bytes\) -----/);
+    assert.doesNotMatch(r.stdout, /<html|HTML part/i, 'the text part only');
+  });
+
+  it('--dry-run --html prints the HTML part alone; --html without --dry-run is refused', async () => {
+    const r = await run(['--dry-run', '--html'], { NOTIFY_EMAIL: '' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^<!doctype html>/);
+    assert.match(r.stdout, /<\/html>\n$/);
+    assert.equal(sent(), null);
+    const alone = await run(['--html']);
+    assert.equal(alone.code, 2);
+    assert.match(alone.stderr, /--html goes with --dry-run/);
+  });
+
+  it('--json alone needs no NOTIFY_EMAIL and sends no mail', async () => {
+    const r = await run(['--json'], { NOTIFY_EMAIL: '' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).status, 'critical');
+    assert.equal(sent(), null);
+  });
+
+  it('--days 0 is refused with the range it accepts; a fraction of a day is accepted', async () => {
+    const zero = await run(['--days', '0', '--json']);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--days must be a number of days more than 0 and at most 365, e\.g\. 1 or 0\.5 \(got "0"\)/);
+    const half = await run(['--days', '0.5', '--json']);
+    assert.equal(half.code, 0, half.stderr);
+    assert.equal(JSON.parse(half.stdout).report.window.days, 0.5);
   });
 
   it('--json prints the report and assessment as JSON alone on stdout', async () => {

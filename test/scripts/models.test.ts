@@ -25,7 +25,7 @@ describe('scripts/models.ts', () => {
   test('add bedrock with an un-prefixed Anthropic id exits 2 and suggests the us.anthropic. id', () => {
     const r = models(['add', 'bedrock', 'anthropic.claude-3-haiku-20240307-v1:0']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /models\.ts add bedrock us\.anthropic\.claude-3-haiku-20240307-v1:0/);
+    assert.match(r.stderr, /npm run models -- add bedrock us\.anthropic\.claude-3-haiku-20240307-v1:0/);
     assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
   });
 
@@ -54,6 +54,43 @@ describe('scripts/models.ts', () => {
     assert.equal(models(['deprecate', 'groq', 'llama-3.3-70b-versatile', '--successor', 'llama-4']).code, 0);
     assert.match(models(['show', 'groq', 'llama-3.3-70b-versatile']).stdout, /deprecated → llama-4/);
     assert.equal(models(['add', 'groq', 'LLAMA-3.3-70b-versatile', '--force']).code, 2);
+  });
+
+  test('a newcomer\'s first hour: deprecate, enable, undeprecate, repeated enable/disable, a misspelt --misc', () => {
+    const env = { LLM_BENCH_DB: join(dir, 'newcomer.sqlite') };
+    const run = (args: string[]) => models(args, env);
+    assert.equal(run(['add', 'openai', 'gpt-4o']).code, 0);
+    assert.equal(run(['deprecate', 'openai', 'gpt-4o', '--successor', 'gpt-5']).code, 0);
+    const list = run(['list']);
+    assert.match(list.stdout, /^No enabled models; 1 is disabled or deprecated: see it with --all/);
+    assert.doesNotMatch(list.stdout, /add openai gpt-4o/, 'no add that would be refused as a duplicate');
+    const enable = run(['enable', 'openai', 'gpt-4o']);
+    assert.equal(enable.code, 2);
+    assert.match(enable.stderr, /openai\/gpt-4o is deprecated \(successor: gpt-5\).*npm run models -- undeprecate openai gpt-4o/);
+    assert.match(run(['undeprecate', 'openai', 'gpt-4o']).stdout, /^Undeprecated openai\/gpt-4o: the next sweep benchmarks it$/m);
+    assert.match(run(['list']).stdout, /^openai\s+gpt-4o\s+enabled/m);
+    assert.match(run(['enable', 'openai', 'gpt-4o']).stdout, /^openai\/gpt-4o is already enabled; nothing changed$/m);
+    assert.equal(run(['disable', 'openai', 'gpt-4o', '--reason', 'too slow']).code, 0);
+    const again = run(['disable', 'openai', 'gpt-4o', '--reason', 'other']);
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /^openai\/gpt-4o is already disabled since \d{4}-\d\d-\d\d \(too slow\); nothing changed, the reason is kept$/m);
+    const misc = run(['add', 'openai', 'gpt-4o-mini', '--misc', '{"omit_temprature":true}']);
+    assert.equal(misc.code, 2);
+    assert.match(misc.stderr, /unknown key omit_temprature: did you mean omit_temperature\?/);
+  });
+
+  test('show works after an ad-hoc run of a model that is not in the catalog, with TTFT in seconds', () => {
+    const db = join(dir, 'adhoc.sqlite');
+    const bench = spawnSync(process.execPath, ['--import', tsx, new URL('../../scripts/bench-once.ts', import.meta.url).pathname, '--models', 'mock:instant', '--force'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: db },
+    });
+    assert.equal(bench.status, 0, bench.stderr);
+    const r = models(['show', 'mock', 'instant'], { LLM_BENCH_DB: db });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^mock\/instant: not in the models catalog/m);
+    assert.match(r.stdout, /^Recent results \(1\):\n {2}\S+ {2}TTFT \d+\.\d{3} s {2}/m);
   });
 
   test('unknown commands and flags exit 2', () => {

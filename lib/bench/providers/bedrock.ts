@@ -155,11 +155,11 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
     try {
       const response = await inTap(tap, () => client.send(new ConverseStreamCommand(input), { abortSignal: signal }));
       yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
-      if (!response.stream) throw new BenchError(`Cannot stream ${label}: the response has no event stream`, { kind: 'unknown', stage: 'generate' });
+      if (!response.stream) throw new BenchError(`the response has no event stream`, { kind: 'unknown', stage: 'generate' });
       stream = response.stream;
       responseId = response.$metadata.requestId ?? null;
     } catch (err) {
-      throw notAStream(tap, label) ?? settled(err, req.signal, label);
+      throw notAStream(tap, label) ?? settled(err, req.signal);
     }
 
     let sawEvent = false;
@@ -198,11 +198,11 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
         }
       }
     } catch (err) {
-      throw (sawEvent ? null : notAStream(tap, label)) ?? settled(err, req.signal, label);
+      throw (sawEvent ? null : notAStream(tap, label)) ?? settled(err, req.signal);
     }
-    if (req.signal.aborted) throw settled(new Error('aborted'), req.signal, label);
+    if (req.signal.aborted) throw settled(new Error('aborted'), req.signal);
     if (rawReason === undefined) {
-      throw new BenchError(`Cannot stream ${label}: the event stream ended before messageStop`, { kind: 'network', stage: 'generate' });
+      throw new BenchError(`the event stream ended before messageStop`, { kind: 'network', stage: 'generate' });
     }
     // Bedrock always ends with `metadata`; should it not, finish with what we have.
     if (!finished) yield finishEvent(stopT, rawReason, responseId, providerLatencyMs);
@@ -234,10 +234,10 @@ function usageOf(u: { inputTokens?: number | undefined; outputTokens?: number | 
  * SDK reports an aborted HTTP/2 stream as a generic stream error), a BenchError for missing
  * credentials, and anything else as thrown, for classifyError.
  */
-function settled(err: unknown, signal: AbortSignal, label: string): unknown {
+function settled(err: unknown, signal: AbortSignal): unknown {
   if (signal.aborted) return signal.reason ?? err;
   if (err instanceof Error && err.name === 'CredentialsProviderError') {
-    return new BenchError(`Cannot stream ${label}: no AWS credentials found (${err.message})`, {
+    return new BenchError(`no AWS credentials found (${err.message})`, {
       kind: 'auth',
       stage: 'load_provider',
       cause: err,

@@ -1,7 +1,9 @@
 // Provider name → stream function. Each adapter is imported only when a sweep asks for it,
 // so a sweep of mock or Groq models never loads the AWS, Google or Anthropic SDKs (start-up
 // time and memory on a small server).
-import { setSourceMapsSupport } from 'node:module';
+// A namespace import: a named import of this Node 22.14+ export would fail at link time on an
+// older Node, before the entry script's friendly version check (lib/cli.ts) could run.
+import * as nodeModule from 'node:module';
 import type { ProviderName } from '../../config.ts';
 import { BenchError } from '../../errors.ts';
 import type { ProviderStream } from '../provider-stream.ts';
@@ -10,7 +12,7 @@ import type { ProviderStream } from '../provider-stream.ts';
 // then read and kept as it loads, and the first formatted stack (@google/genai releasing its
 // reader on the first Gemini call) parses them for good: ~20 MB of live heap and ~40 MB of a
 // sweep's peak RSS. Our own .ts files keep their maps, so our stack traces stay right.
-if (process.sourceMapsEnabled) setSourceMapsSupport(true, { nodeModules: false, generatedCode: false });
+if (process.sourceMapsEnabled) nodeModule.setSourceMapsSupport?.(true, { nodeModules: false, generatedCode: false });
 
 const LOADERS: Record<ProviderName, () => Promise<ProviderStream>> = {
   openai: async () => (await import('./openai.ts')).streamOpenAI,
