@@ -125,11 +125,12 @@ for (const [name, open] of backends) {
 
     test('show works for a model with stored results that is not in the catalog, and refuses one with neither', async () => {
       const store = await open();
-      await store.insertMetric(makeMetric({ provider: 'mock', model_name: 'instant', run_ts: new Date('2026-11-23T09:00:00Z') }));
-      const shown = await showModel(store, 'mock', 'instant');
+      // A groq model, not mock: MongoDB refuses mock rows (SPEC 4.1).
+      await store.insertMetric(makeMetric({ provider: 'groq', model_name: 'ad-hoc', run_ts: new Date('2026-11-23T09:00:00Z') }));
+      const shown = await showModel(store, 'groq', 'ad-hoc');
       assert.equal(shown.model, null);
       assert.equal(shown.metrics.length, 1);
-      await assert.rejects(showModel(store, 'mock', 'never-run'), usage(/No model mock\/never-run/));
+      await assert.rejects(showModel(store, 'groq', 'never-run'), usage(/No model groq\/never-run/));
       await assert.rejects(showModel(store, 'foo', 'bar'), usage(/Unknown provider 'foo'. Known providers: openai/));
       await store.close();
     });
