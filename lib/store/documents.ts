@@ -66,6 +66,8 @@ export interface MetricDoc {
   sweep_started_at?: Date | null;
   /** The provider's usage objects as reported, in order (null when it reported none). */
   raw_usage?: unknown[] | null;
+  /** USD for the row's input and output tokens at the model's price (SPEC 17); null when the price or the counts are unknown. */
+  cost_usd?: number | null;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;

@@ -17,6 +17,7 @@ import type {
 import {
   StoreError,
   type DailyMedian,
+  type DailySpend,
   type FingerprintSummary,
   type InsertResult,
   type KindCount,
@@ -26,6 +27,7 @@ import {
   type ModelErrorSummary,
   type ModelFilter,
   type ModelPatch,
+  type ModelSpend,
   type ProviderCounts,
   type Store,
   type TimeWindow,
@@ -426,6 +428,29 @@ class MongoStore implements Store {
       ])
       .toArray();
     return rows.map((r) => ({ provider: r._id.provider, day: r._id.day, median_tokens_per_second: r.median, count: r.count }));
+  }
+
+  async spendByDay(w: TimeWindow): Promise<DailySpend[]> {
+    const rows = await this.#spend({ provider: '$provider', day: { $dateToString: { format: '%Y-%m-%d', date: '$run_ts' } } }, w);
+    return rows.map(({ key, ...r }) => ({ provider: key.provider, day: key.day, ...r }));
+  }
+
+  async spendByModel(w: TimeWindow): Promise<ModelSpend[]> {
+    const rows = await this.#spend({ provider: '$provider', model_name: '$model_name' }, w);
+    return rows.map(({ key, ...r }) => ({ provider: key.provider, model_name: key.model_name, ...r }));
+  }
+
+  async #spend(key: Document, w: TimeWindow): Promise<Array<{ key: Document } & Omit<DailySpend, 'day' | 'provider'>>> {
+    // $sum skips what is not a number, so rows without cost_usd (or with null) add nothing.
+    const priced = { $cond: [{ $isNumber: '$cost_usd' }, 1, 0] };
+    const rows = await this.#c.metrics
+      .aggregate([
+        { $match: inWindow('run_ts', w) },
+        { $group: { _id: key, cost_usd: { $sum: '$cost_usd' }, priced_calls: { $sum: priced }, calls: { $sum: 1 } } },
+        { $sort: Object.fromEntries(Object.keys(key).map((k) => [`_id.${k}`, 1])) },
+      ])
+      .toArray();
+    return rows.map((r) => ({ key: r._id, cost_usd: r.cost_usd, priced_calls: r.priced_calls, unpriced_calls: r.calls - r.priced_calls }));
   }
 
   async #upsertCatalog(collection: CollectionLike, entries: object[], key: (e: object) => Document, now: Date): Promise<UpsertCounts> {

@@ -17,6 +17,7 @@ import type {
 import {
   StoreError,
   type DailyMedian,
+  type DailySpend,
   type FingerprintSummary,
   type InsertResult,
   type KindCount,
@@ -26,6 +27,7 @@ import {
   type ModelErrorSummary,
   type ModelFilter,
   type ModelPatch,
+  type ModelSpend,
   type ProviderCounts,
   type Store,
   type TimeWindow,
@@ -456,6 +458,27 @@ class SqliteStore implements Store {
     }
     flush();
     return out.sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.day < b.day ? -1 : 1));
+  }
+
+  async spendByDay(w: TimeWindow): Promise<DailySpend[]> {
+    const rows = this.#spend<{ d: number }>(`run_ts / ${DAY_MS} AS d`, 'provider, d', w);
+    return rows.map(({ d, ...r }) => ({ ...r, day: new Date(d * DAY_MS).toISOString().slice(0, 10) }));
+  }
+
+  async spendByModel(w: TimeWindow): Promise<ModelSpend[]> {
+    return this.#spend<{ model_name: string }>('model_name', 'provider, model_name', w);
+  }
+
+  // A day's rows by the run_ts index; cost_usd lives only in the document (a column would need
+  // a migration of existing files), and a day of a 200-model sweep is ~10,000 rows.
+  #spend<K extends object>(key: string, groupBy: string, w: TimeWindow): Array<K & Omit<DailySpend, 'day'>> {
+    return this.#all<K & Omit<DailySpend, 'day'>>(
+      `SELECT provider, ${key}, TOTAL(c) AS cost_usd, COUNT(c) AS priced_calls, COUNT(*) - COUNT(c) AS unpriced_calls
+       FROM (SELECT provider, model_name, run_ts, json_extract(doc, '$.cost_usd') AS c FROM metrics WHERE run_ts >= ? AND run_ts < ?)
+       GROUP BY ${groupBy} ORDER BY ${groupBy}`,
+      ms(w.since),
+      ms(w.until),
+    );
   }
 
   async upsertOpenRouterCatalog(entries: OpenRouterEntry[], now: Date): Promise<UpsertCounts> {
