@@ -10,6 +10,8 @@ import { openStore } from '../lib/store/open-store.ts';
 import { modelsFromRunnerConfig, modelsFromStore, parseModelList, type SweepModel } from '../lib/bench/due.ts';
 import { formatResultLine, formatSummary, resultToJson } from '../lib/bench/output.ts';
 import { runSweep, sweepFailure } from '../lib/bench/sweep.ts';
+import { sweepCostOptions } from '../lib/bench/budget.ts';
+import { writeSweepTextfile } from '../lib/bench/prometheus.ts';
 
 const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--force] [--json] [--concurrency N]
 
@@ -98,8 +100,10 @@ async function main(): Promise<number> {
           : `No enabled models in ${where}${providers.length ? ` for ${providers.join(', ')}` : ''}: add one with scripts/models.ts add <provider> <model>`,
       );
     }
+    const cost = await sweepCostOptions(config, store, { logger });
     progress.start(models.length);
     const { results, summary } = await runSweep({
+      ...cost,
       config,
       models,
       sink: remote ? remote.sink : store!,
@@ -122,6 +126,17 @@ async function main(): Promise<number> {
       logger.warn(
         `${summary.skippedDeadline} model(s) were not started before the sweep deadline (BENCH_SWEEP_DEADLINE_MS=${config.bench.sweepDeadlineMs}): ` +
           'raise BENCH_PROVIDER_CONCURRENCY or the deadline, or benchmark fewer models',
+      );
+    }
+    if (summary.skippedBudget > 0) {
+      logger.warn(`${summary.skippedBudget} model(s) were not started: BENCH_DAILY_BUDGET_USD=${config.cost.dailyBudgetUsd} (see their lines for why)`);
+    }
+    // The textfile is for monitoring: a failed write is logged, and the sweep's exit code stands
+    // (llm_bench_sweep_end_timestamp_seconds going stale is what an alert sees).
+    if (config.cost.promTextfile) {
+      const path = config.cost.promTextfile;
+      await writeSweepTextfile(path, { results, summary, history: store, scenario: config.bench.profile.id, finishedAt: new Date() }).catch(
+        (err: Error) => logger.error(`Cannot write PROM_TEXTFILE ${path}: ${err.message}`),
       );
     }
     if (values.json) process.stdout.write(`${JSON.stringify({ summary, results: results.map(resultToJson) })}\n`);

@@ -7,8 +7,10 @@
 // A model whose price is unknown is not started while a budget is set: its cost cannot be
 // bounded, and a budget that lets unbounded calls through does not hold. The journal line says
 // so and how to give it a price (misc.price, or discovery for the OpenRouter catalog).
-import { formatUsd, type PriceBook, type PricedModel, checkMiscPrice } from './cost.ts';
-import type { TimeWindow } from '../store/store.ts';
+import type { Config } from '../config.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import type { Store, TimeWindow } from '../store/store.ts';
+import { checkMiscPrice, createPriceBook, formatUsd, type PriceBook, type PricedModel } from './cost.ts';
 
 const DAY_MS = 86_400_000;
 const PER_MILLION = 1_000_000;
@@ -113,4 +115,28 @@ export function createDailyBudget(o: BudgetOptions): DailyBudget {
       ticket.day.spent += costUsd ?? ticket.worstUsd;
     },
   };
+}
+
+/**
+ * A sweep's prices and budget from the config: prices from misc.price and the store's OpenRouter
+ * catalog, and the budget when BENCH_DAILY_BUDGET_USD is set. A remote runner (no store) has
+ * misc.price only, and its budget counts only its own sweep: the day's rows are in the ingest
+ * server's database.
+ * @throws what the store throws.
+ */
+export async function sweepCostOptions(
+  config: Pick<Config, 'cost'>,
+  store: Pick<Store, 'listOpenRouterCatalog' | 'spendByDay'> | null,
+  o: { wallNow?: () => number; logger?: Logger } = {},
+): Promise<{ prices: PriceBook; budget?: DailyBudget }> {
+  const prices = createPriceBook(store ? await store.listOpenRouterCatalog() : []);
+  const limitUsd = config.cost.dailyBudgetUsd;
+  if (limitUsd === null) return { prices };
+  if (!store) {
+    (o.logger ?? silentLogger).warn(
+      `BENCH_DAILY_BUDGET_USD=${limitUsd} counts only this sweep's calls on a remote runner: the day's spend is in the ingest server's database`,
+    );
+  }
+  const spentOn = store ? async (day: TimeWindow) => (await store.spendByDay(day)).reduce((sum, r) => sum + r.cost_usd, 0) : null;
+  return { prices, budget: createDailyBudget({ limitUsd, prices, spentOn, wallNow: o.wallNow ?? Date.now }) };
 }

@@ -80,14 +80,16 @@ export function createPriceBook(catalog: readonly OpenRouterCatalogDoc[]): Price
 
 /**
  * The cost of the tokens a metric row reports, in USD, or null when the price or the input
- * count is unknown. Output is every generated token (reasoning included: it is billed).
+ * count (at a non-zero input price) is unknown. Output is every generated token (reasoning included: it is billed).
  * Cached input tokens are priced as ordinary input, so a discount makes this an upper bound.
  * Earlier requests inside one call (OpenAI's larger-budget retry) are not in the row's usage
  * and so not in its cost.
  */
 export function costOf(metric: Pick<MetricDoc, 'input_tokens' | 'generated_output_tokens'>, price: Price | null): number | null {
-  if (!price || metric.input_tokens === null || !Number.isFinite(metric.generated_output_tokens)) return null;
-  return (metric.input_tokens * price.input + metric.generated_output_tokens * price.output) / PER_MILLION;
+  if (!price || !Number.isFinite(metric.generated_output_tokens)) return null;
+  // Free input makes the input count irrelevant (the mock reports none).
+  const input = price.input === 0 ? 0 : metric.input_tokens === null ? null : metric.input_tokens * price.input;
+  return input === null ? null : (input + metric.generated_output_tokens * price.output) / PER_MILLION;
 }
 
 /** A price as the operator reads it: "$0.59 in / $0.79 out per M tokens (misc.price)". */

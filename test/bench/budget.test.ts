@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config.ts';
-import { createDailyBudget, worstCaseUsd, CHAT_TEMPLATE_TOKENS } from '../../lib/bench/budget.ts';
+import { CHAT_TEMPLATE_TOKENS, createDailyBudget, sweepCostOptions, worstCaseUsd } from '../../lib/bench/budget.ts';
 import { systemClock, type SweepClock } from '../../lib/bench/clock.ts';
 import { createPriceBook } from '../../lib/bench/cost.ts';
 import type { SweepModel } from '../../lib/bench/due.ts';
@@ -26,22 +26,16 @@ function clockAt(iso: string): SweepClock {
 
 async function sweepAt(store: Store, iso: string, o: { limitUsd?: number; concurrency?: number; models?: SweepModel[] } = {}): Promise<SweepResult> {
   const clock = clockAt(iso);
-  const prices = createPriceBook([]);
+  const config = loadConfig({ env: { RUNNER_NAME: 't', BENCH_MAX_TOKENS: '64', BENCH_DAILY_BUDGET_USD: String(o.limitUsd ?? 0.2) }, dotenvPath: false });
   return runSweep({
-    config: loadConfig({ env: { RUNNER_NAME: 't', BENCH_MAX_TOKENS: '64' }, dotenvPath: false }),
+    config,
     sink: store,
     clock,
     force: true,
     concurrency: o.concurrency ?? 1,
     loadProvider: async () => fixedAnswer({ inputTokens: 10, outputTokens: 64 }),
     models: o.models ?? models(5),
-    prices,
-    budget: createDailyBudget({
-      limitUsd: o.limitUsd ?? 0.2,
-      prices,
-      spentOn: async (day) => (await store.spendByDay(day)).reduce((sum, r) => sum + r.cost_usd, 0),
-      wallNow: clock.wallNow,
-    }),
+    ...(await sweepCostOptions(config, store, { wallNow: clock.wallNow })),
   });
 }
 
@@ -101,6 +95,16 @@ describe('daily budget', () => {
     } finally {
       await store.close();
     }
+  });
+
+  test('without BENCH_DAILY_BUDGET_USD there is no budget; a remote runner (no store) is warned that only its sweep counts', async () => {
+    const none = await sweepCostOptions({ cost: { dailyBudgetUsd: null, promTextfile: null } }, null);
+    assert.equal(none.budget, undefined);
+    const warnings: string[] = [];
+    const logger = { debug() {}, info() {}, error() {}, warn: (m: string) => warnings.push(m) };
+    const remote = await sweepCostOptions({ cost: { dailyBudgetUsd: 1, promTextfile: null } }, null, { logger });
+    assert.ok(remote.budget);
+    assert.match(warnings.join('\n'), /counts only this sweep's calls on a remote runner/);
   });
 
   test("a failed call keeps its worst case in the sweep's spend (its cost is unknown)", async () => {

@@ -44,6 +44,8 @@ describe('prices and cost', () => {
     assert.equal(book.priceOf({ provider: 'groq', modelId: 'llama-3.3-70b-versatile', misc: { price: { input: '0.59', output: 0.79 } } }), null);
     assert.equal(costOf({ input_tokens: null, generated_output_tokens: 64 }, { input: 1, output: 1, source: 'misc' }), null);
     assert.equal(costOf({ input_tokens: 10, generated_output_tokens: 64 }, null), null);
+    // At a free input price the count does not matter.
+    assert.equal(costOf({ input_tokens: null, generated_output_tokens: 64 }, { input: 0, output: 1000, source: 'misc' }), 0.064);
   });
 
   test('the mock provider costs nothing, a known 0', () => {
