@@ -48,7 +48,7 @@ export interface BudgetTicket {
 export type Admission = { ok: true; ticket: BudgetTicket } | { ok: false; reason: string };
 
 export interface DailyBudget {
-  /** Reserves the call's worst case, or says why it must not start. Throws what spentOn throws. */
+  /** Reserves the call's worst case, or says why it must not start (also when the day's spend cannot be read). Never throws. */
   admit(model: PricedModel, call: CallShape): Promise<Admission>;
   /** Replaces the reservation with the call's cost; null (unknown: a failed call, a row without counts) keeps the worst case. */
   settle(ticket: BudgetTicket, costUsd: number | null): void;
@@ -87,7 +87,13 @@ export function createDailyBudget(o: BudgetOptions): DailyBudget {
   return {
     async admit(model, call) {
       const now = o.wallNow();
-      const state = await dayState(now - (now % DAY_MS));
+      let state: DayState;
+      try {
+        state = await dayState(now - (now % DAY_MS));
+      } catch (err) {
+        // Not knowing the day's spend, the budget cannot be held: the call does not start.
+        return { ok: false, reason: `cannot read today's spend, so BENCH_DAILY_BUDGET_USD cannot be checked: ${(err as Error).message}` };
+      }
       // From here to the reservation nothing awaits, so calls admitted side by side see each other.
       const price = o.prices.priceOf(model);
       if (!price) {

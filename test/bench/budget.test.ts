@@ -107,6 +107,23 @@ describe('daily budget', () => {
     assert.match(warnings.join('\n'), /counts only this sweep's calls on a remote runner/);
   });
 
+  test("a call does not start when the day's spend cannot be read, and the next call asks again", async () => {
+    let asked = 0;
+    const budget = createDailyBudget({
+      limitUsd: 1,
+      prices: createPriceBook([]),
+      spentOn: async () => {
+        if (++asked === 1) throw new Error('database is locked');
+        return 0;
+      },
+      wallNow: () => Date.parse('2026-11-20T09:00:00Z'),
+    });
+    const refused = await budget.admit(models(1)[0]!, { prompt: '', maxTokens: 10 });
+    assert.deepEqual(refused, { ok: false, reason: "cannot read today's spend, so BENCH_DAILY_BUDGET_USD cannot be checked: database is locked" });
+    assert.equal((await budget.admit(models(1)[0]!, { prompt: '', maxTokens: 10 })).ok, true);
+    assert.equal(asked, 2);
+  });
+
   test("a failed call keeps its worst case in the sweep's spend (its cost is unknown)", async () => {
     const budget = createDailyBudget({ limitUsd: 0.1, prices: createPriceBook([]), spentOn: null, wallNow: () => Date.parse('2026-11-20T09:00:00Z') });
     const model = models(1)[0]!;
