@@ -133,10 +133,30 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
     // last transactions, and each result is its own transaction.
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(SCHEMA);
+    addSpendColumn(db);
   } catch (err) {
     throw new StoreError(`Cannot open SQLite store ${path}: ${(err as Error).message}`, { cause: err });
   }
   return new SqliteStore(db, path);
+}
+
+/**
+ * SPEC 17: cost_usd as a column beside the document, with a covering index, so a month of spend
+ * reads the index alone (json_extract over a month of documents took seconds). Added by ALTER,
+ * which SQLite does without rewriting the table, so files from before it gain it on open; their
+ * rows have no cost, and NULL is what they get.
+ */
+function addSpendColumn(db: DatabaseSync): void {
+  const columns = db.prepare("SELECT name FROM pragma_table_info('metrics')").all() as Array<{ name: string }>;
+  if (!columns.some((c) => c.name === 'cost_usd')) {
+    try {
+      db.exec('ALTER TABLE metrics ADD COLUMN cost_usd REAL');
+    } catch (err) {
+      // Another process opening the same file added it first.
+      if (!/duplicate column/i.test((err as Error).message)) throw err;
+    }
+  }
+  db.exec('CREATE INDEX IF NOT EXISTS metrics_spend ON metrics (run_ts, provider, model_name, cost_usd)');
 }
 
 class SqliteStore implements Store {
@@ -227,8 +247,8 @@ class SqliteStore implements Store {
 
   async insertMetric(doc: MetricDoc): Promise<InsertResult> {
     const r = this.#stmt(
-      `INSERT INTO metrics (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc)
-       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+      `INSERT INTO metrics (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
     ).run(
       doc.run_id,
       doc.provider,
@@ -237,6 +257,7 @@ class SqliteStore implements Store {
       doc.tokens_per_second,
       doc.time_to_first_token,
       encodeDoc(doc),
+      typeof doc.cost_usd === 'number' ? doc.cost_usd : null,
     );
     return r.changes === 1 ? 'stored' : 'duplicate';
   }
@@ -469,12 +490,11 @@ class SqliteStore implements Store {
     return this.#spend<{ model_name: string }>('model_name', 'provider, model_name', w);
   }
 
-  // A day's rows by the run_ts index; cost_usd lives only in the document (a column would need
-  // a migration of existing files), and a day of a 200-model sweep is ~10,000 rows.
+  // Read from metrics_spend alone (addSpendColumn).
   #spend<K extends object>(key: string, groupBy: string, w: TimeWindow): Array<K & Omit<DailySpend, 'day'>> {
     return this.#all<K & Omit<DailySpend, 'day'>>(
-      `SELECT provider, ${key}, TOTAL(c) AS cost_usd, COUNT(c) AS priced_calls, COUNT(*) - COUNT(c) AS unpriced_calls
-       FROM (SELECT provider, model_name, run_ts, json_extract(doc, '$.cost_usd') AS c FROM metrics WHERE run_ts >= ? AND run_ts < ?)
+      `SELECT provider, ${key}, TOTAL(cost_usd) AS cost_usd, COUNT(cost_usd) AS priced_calls, COUNT(*) - COUNT(cost_usd) AS unpriced_calls
+       FROM metrics WHERE run_ts >= ? AND run_ts < ?
        GROUP BY ${groupBy} ORDER BY ${groupBy}`,
       ms(w.since),
       ms(w.until),
