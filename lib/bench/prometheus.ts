@@ -140,7 +140,7 @@ function formatValue(v: number): string {
 /**
  * Replaces the file at path with text: written to a temporary file in the same directory
  * (a rename is atomic only within one file system), flushed, then renamed over it. The
- * temporary name does not end in .prom, so node_exporter never reads it.
+ * temporary name does not end in .prom, so node_exporter never reads it. The file is 0644.
  * @throws the file system's error (no such directory, no permission); no temporary file is left.
  */
 export async function writeFileAtomically(path: string, text: string): Promise<void> {
@@ -148,6 +148,9 @@ export async function writeFileAtomically(path: string, text: string): Promise<v
   try {
     const file = await open(tmp, 'wx', 0o644);
     try {
+      // node_exporter runs as another user, and the bench unit's UMask=0077 would make the
+      // file 0600: set the mode itself (fchmod ignores the umask). It holds no secret.
+      await file.chmod(0o644);
       await file.writeFile(text, 'utf8');
       await file.sync();
     } finally {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -131,6 +131,17 @@ describe('Prometheus textfile', () => {
       assert.ok(seen.big + seen.small > 0, 'the reader read');
       // No temporary files are left behind.
       assert.deepEqual(await readdir(dir), ['llm-bench.prom']);
+    });
+
+    test('the file is readable by other users (node_exporter) even under the unit\'s UMask=0077', async () => {
+      const path = join(dir, 'mode.prom');
+      const previous = process.umask(0o077);
+      try {
+        await writeFileAtomically(path, 'x 1\n');
+      } finally {
+        process.umask(previous);
+      }
+      assert.equal((await stat(path)).mode & 0o777, 0o644);
     });
 
     test('a directory that does not exist fails the write and leaves nothing behind', async () => {
