@@ -115,6 +115,13 @@ export interface Config {
   log: { level: 'debug' | 'info' | 'warn' | 'error'; underSystemd: boolean };
   /** Every secret value in this config, for log and message redaction. */
   secrets: readonly string[];
+  /** SPEC 17: what a day of benchmarking may spend, and where the sweep's Prometheus figures go. */
+  cost: {
+    /** BENCH_DAILY_BUDGET_USD: null for no limit. */
+    dailyBudgetUsd: number | null;
+    /** PROM_TEXTFILE: absolute path of the node_exporter textfile (ends in .prom), or null. */
+    promTextfile: string | null;
+  };
 }
 
 export class ConfigError extends Error {
@@ -244,6 +251,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       underSystemd: Boolean(r.str('JOURNAL_STREAM')),
     },
     secrets: [],
+    cost: {
+      dailyBudgetUsd: r.str('BENCH_DAILY_BUDGET_USD') === null ? null : r.num('BENCH_DAILY_BUDGET_USD', 0, 0, 1_000_000),
+      promTextfile: promTextfile(r.str('PROM_TEXTFILE'), problems),
+    },
   };
 
   const secretNames = Object.keys(env).filter((k) =>
@@ -302,6 +313,17 @@ export function ingestServerChecks(config: Config): { problems: string[]; warnin
     problems.push(`INGEST_ALLOW_NO_KEY=true is only for a local test: INGEST_HOST must then be a loopback address (got ${JSON.stringify(host)})`);
   }
   return { problems, warnings };
+}
+
+// node_exporter's textfile collector reads only *.prom files: any other name would be written
+// every sweep and never scraped.
+function promTextfile(raw: string | null, problems: string[]): string | null {
+  if (raw === null) return null;
+  if (!raw.endsWith('.prom')) {
+    problems.push(`PROM_TEXTFILE must end in .prom, the only files node_exporter's textfile collector reads (got ${JSON.stringify(raw)})`);
+    return null;
+  }
+  return resolve(raw);
 }
 
 function readDotenv(path: string): Env {

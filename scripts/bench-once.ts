@@ -12,6 +12,8 @@ import { createLiveLine, formatResultLine, formatSummary, formatSweepStart, resu
 import { runSweep, sweepFailure } from '../lib/bench/sweep.ts';
 import { refreshModelHealth } from '../lib/bench/model-health.ts';
 import { MOCK_ON_MONGODB } from '../lib/store/collection-rules.ts';
+import { sweepCostOptions } from '../lib/bench/budget.ts';
+import { writeSweepTextfile } from '../lib/bench/prometheus.ts';
 
 const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--force] [--json] [--concurrency N]
 
@@ -116,8 +118,10 @@ async function main(): Promise<number> {
     if (models.length > 0) {
       logger.info(formatSweepStart(models, { deadlineMs: config.bench.sweepDeadlineMs, force: values.force ?? false, freshMinutes: config.bench.freshMinutes }));
     }
+    const cost = await sweepCostOptions(config, store, { logger });
     progress.start(models.length);
     const { results, summary } = await runSweep({
+      ...cost,
       config,
       models,
       sink: remote ? remote.sink : store!,
@@ -140,6 +144,17 @@ async function main(): Promise<number> {
       logger.warn(
         `${summary.skippedDeadline} model(s) were not started before the sweep deadline (BENCH_SWEEP_DEADLINE_MS=${config.bench.sweepDeadlineMs}): ` +
           'raise BENCH_PROVIDER_CONCURRENCY or the deadline, or benchmark fewer models',
+      );
+    }
+    if (summary.skippedBudget > 0) {
+      logger.warn(`${summary.skippedBudget} model(s) were not started: BENCH_DAILY_BUDGET_USD=${config.cost.dailyBudgetUsd} (see their lines for why)`);
+    }
+    // The textfile is for monitoring: a failed write is logged, and the sweep's exit code stands
+    // (llm_bench_sweep_end_timestamp_seconds going stale is what an alert sees).
+    if (config.cost.promTextfile) {
+      const path = config.cost.promTextfile;
+      await writeSweepTextfile(path, { results, summary, history: store, scenario: config.bench.profile.id, finishedAt: new Date() }).catch(
+        (err: Error) => logger.error(`Cannot write PROM_TEXTFILE ${path}: ${err.message}`),
       );
     }
     if (values.json) process.stdout.write(`${JSON.stringify({ summary, results: results.map(resultToJson) })}\n`);

@@ -16,6 +16,7 @@ import {
   type ModelRow,
 } from '../lib/models/admin.ts';
 import { openStore } from '../lib/store/open-store.ts';
+import { formatPrice, formatUsd } from '../lib/bench/cost.ts';
 import type { Store } from '../lib/store/store.ts';
 
 const USAGE = `Usage: models.ts <command> [options]
@@ -160,10 +161,27 @@ function formatList(rows: ModelRow[], all: boolean, hidden = 0): string {
     r.model.model_id,
     state(r.model),
     `ok ${ago(r.lastSuccess)}`,
+    shortPrice(r),
+    `24h ${spend24h(r.spend24h ?? null)}`,
     r.lastError ? `error ${ago(r.lastError.ts)} ${r.lastError.error_kind}: ${r.lastError.message.slice(0, 80)}` : '',
   ]);
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...table.map((row) => row[i]!.length)));
-  return table.map((row) => row.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd()).join('\n');
+  const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...table.map((row) => row[i]!.length)));
+  const lines = table.map((row) => row.map((cell, i) => (i < 6 ? cell.padEnd(widths[i]!) : cell)).join('  ').trimEnd());
+  if (rows.some((r) => r.price?.source === 'openrouter')) {
+    lines.push("* OpenRouter's price for the model (this provider may charge otherwise): set misc.price for its own");
+  }
+  return lines.join('\n');
+}
+
+// SPEC 17: "$0.59/$0.79" (in/out per million tokens, * when from the OpenRouter catalog).
+function shortPrice(r: ModelRow): string {
+  if (!r.price) return 'price ?';
+  return `$${Number(r.price.input.toPrecision(4))}/$${Number(r.price.output.toPrecision(4))}${r.price.source === 'openrouter' ? '*' : ''}`;
+}
+
+function spend24h(s: ModelRow['spend24h'] | null): string {
+  if (!s) return '$0';
+  return `${formatUsd(s.cost_usd)}${s.unpriced_calls ? ` +${s.unpriced_calls} unpriced` : ''}`;
 }
 
 function formatShow(s: Awaited<ReturnType<typeof showModel>>, provider: string, modelId: string): string {
@@ -175,6 +193,7 @@ function formatShow(s: Awaited<ReturnType<typeof showModel>>, provider: string, 
       ]
     : [`${provider}/${modelId}: not in the models catalog (results from ad-hoc runs such as bench-once --models)`];
   if (m?.misc && Object.keys(m.misc).length) lines.push(`  misc ${JSON.stringify(m.misc)}`);
+  lines.push(`  price ${formatPrice(s.price)}; last 24 h ${spend24h(s.spend24h)} over ${(s.spend24h?.priced_calls ?? 0) + (s.spend24h?.unpriced_calls ?? 0)} call(s)`);
   lines.push(`Recent results (${s.metrics.length}):`);
   for (const r of s.metrics) {
     // Seconds, as in the stored rows, the sweep's lines and the dashboard.

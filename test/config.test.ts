@@ -70,4 +70,14 @@ describe('config', () => {
     });
     for (const s of ['sk-test-abcdef123456', 'mongo-pass-99', 'awssecretvalue', 'ingest-key-1234']) assert.ok(c.secrets.includes(s), s);
   });
+
+  test('BENCH_DAILY_BUDGET_USD and PROM_TEXTFILE are unset by default, read when set, and a non-.prom textfile is refused', () => {
+    assert.deepEqual(loadConfig({ env: {}, dotenvPath: false }).cost, { dailyBudgetUsd: null, promTextfile: null });
+    const c = loadConfig({ env: { BENCH_DAILY_BUDGET_USD: '2.5', PROM_TEXTFILE: '/var/lib/node_exporter/llm-bench.prom' }, dotenvPath: false });
+    assert.deepEqual(c.cost, { dailyBudgetUsd: 2.5, promTextfile: '/var/lib/node_exporter/llm-bench.prom' });
+    assert.throws(
+      () => loadConfig({ env: { BENCH_DAILY_BUDGET_USD: '-1', PROM_TEXTFILE: '/tmp/llm-bench.txt' }, dotenvPath: false }),
+      (err: ConfigError) => err.problems.some((p) => p.startsWith('BENCH_DAILY_BUDGET_USD must be')) && err.problems.some((p) => /PROM_TEXTFILE must end in \.prom/.test(p)),
+    );
+  });
 });

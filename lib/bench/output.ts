@@ -14,6 +14,7 @@ export function resultToJson(r: ModelResult): Record<string, unknown> {
     tokens_per_second: r.metric?.tokens_per_second ?? null,
     decode_tokens_per_second: r.metric?.decode_tokens_per_second ?? null,
     output_tokens: r.metric?.output_tokens ?? null,
+    cost_usd: r.metric?.cost_usd ?? null,
     error_kind: r.error?.error_kind ?? null,
     stage: r.error?.stage ?? null,
     message: r.error?.message ?? null,
@@ -51,6 +52,7 @@ export function formatSummary(s: SweepSummary): string {
     `Sweep done in ${(s.durationMs / 1000).toFixed(1)} s: ${plural(s.models, 'model')}, ${s.ok} ok, ${s.failed} failed` +
     (kinds ? ` (${kinds})` : '') +
     `, ${s.skippedFresh} fresh, ${s.skippedDeadline} skipped at the deadline` +
+    (s.skippedBudget ? `, ${s.skippedBudget} skipped for the daily budget` : '') +
     (s.writeFailures ? `, ${s.writeFailures} NOT STORED` : '') +
     (s.interrupted ? ', interrupted' : '')
   );

@@ -11,13 +11,15 @@ import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
 import type { InsertResult } from '../store/store.ts';
+import type { DailyBudget } from './budget.ts';
 import { benchmarkModel, describeAbort, warmUp } from './call.ts';
 import { seconds, systemClock, type SweepClock } from './clock.ts';
+import { costOf, type PriceBook } from './cost.ts';
 import { partitionDue, type SweepModel } from './due.ts';
 import { runLanes } from './lanes.ts';
 import type { ProviderStream } from './provider-stream.ts';
 
-export type Outcome = 'ok' | 'failed' | 'skipped_fresh' | 'skipped_deadline';
+export type Outcome = 'ok' | 'failed' | 'skipped_fresh' | 'skipped_deadline' | 'skipped_budget';
 
 export interface ModelResult {
   provider: ProviderName;
@@ -50,6 +52,8 @@ export interface SweepSummary {
   failed: number;
   skippedFresh: number;
   skippedDeadline: number;
+  /** Models not started because the call would have passed BENCH_DAILY_BUDGET_USD. */
+  skippedBudget: number;
   writeFailures: number;
   errorsByKind: Partial<Record<ErrorKind, number>>;
   durationMs: number;
@@ -79,6 +83,10 @@ export interface SweepOptions {
   onResult?: (result: ModelResult) => void;
   /** Called as each call starts. */
   onStart?: (model: SweepModel) => void;
+  /** Prices every metric row's cost_usd (cost.ts); without it cost_usd is null. */
+  prices?: PriceBook;
+  /** BENCH_DAILY_BUDGET_USD (budget.ts): a call that would pass it is skipped, not started. */
+  budget?: DailyBudget;
 }
 
 /**
@@ -133,8 +141,12 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       skip: (model) => finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(sweepSignal.reason)}`)),
       warm: async (model, stream) => warmUp(await stream, model, { config, sweepSignal, logger }),
       run: async (model, stream) => {
+        const admission = options.budget ? await options.budget.admit(model, bench.profile) : null;
+        if (admission && !admission.ok) return finish(skipped(model, 'skipped_budget', `not started: ${admission.reason}`));
         options.onStart?.(model);
         const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
+        if (call.metric) call.metric.cost_usd = costOf(call.metric, options.prices?.priceOf(model) ?? null);
+        if (admission?.ok) options.budget!.settle(admission.ticket, call.metric?.cost_usd ?? null);
         const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
         finish({ ...base(model), ...call, writeError });
       },
@@ -198,6 +210,7 @@ export function summarize(results: ModelResult[], o: { models: number; writeFail
     failed: 0,
     skippedFresh: 0,
     skippedDeadline: 0,
+    skippedBudget: 0,
     writeFailures: o.writeFailures,
     errorsByKind: {},
     durationMs: o.durationMs,
@@ -208,6 +221,7 @@ export function summarize(results: ModelResult[], o: { models: number; writeFail
     if (r.outcome === 'failed') summary.failed += 1;
     if (r.outcome === 'skipped_fresh') summary.skippedFresh += 1;
     if (r.outcome === 'skipped_deadline') summary.skippedDeadline += 1;
+    if (r.outcome === 'skipped_budget') summary.skippedBudget += 1;
     if (r.error) summary.errorsByKind[r.error.error_kind] = (summary.errorsByKind[r.error.error_kind] ?? 0) + 1;
   }
   summary.ran = summary.ok + summary.failed;
@@ -227,7 +241,7 @@ function base(model: SweepModel): ModelResult {
   };
 }
 
-function skipped(model: SweepModel, outcome: 'skipped_fresh' | 'skipped_deadline', reason: string): ModelResult {
+function skipped(model: SweepModel, outcome: 'skipped_fresh' | 'skipped_deadline' | 'skipped_budget', reason: string): ModelResult {
   return { ...base(model), outcome, skipReason: reason };
 }
 

@@ -2,7 +2,7 @@
 // Subject tags: critical → [CRITICAL] (act now: a provider or key is down), warning →
 // [URGENT] (look today: regressions, stale or failing models, new errors), healthy → [INFO].
 import type { Assessment, OverallStatus } from './assessment.ts';
-import type { HealthReport, UnitFailure } from './report.ts';
+import { SPEND_DAYS, type HealthReport, type SpendReport, type UnitFailure } from './report.ts';
 
 export const SUBJECT_TAGS: Record<OverallStatus, string> = {
   critical: '[CRITICAL]',
@@ -174,7 +174,45 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
     empty: 'no data',
     mono: true,
   });
+  if (report.spend) out.push(...spendSections(report.spend, report.generated_at));
   return out;
+}
+
+/** SPEC 17: spend per provider per day, then the month so far and its projection. */
+function spendSections(spend: SpendReport, generatedAt: Date): Section[] {
+  const lastDay = Date.parse(`${new Date(generatedAt.getTime() - 1).toISOString().slice(0, 10)}T00:00:00Z`);
+  const days = Array.from({ length: SPEND_DAYS }, (_, i) => new Date(lastDay - (SPEND_DAYS - 1 - i) * 86_400_000).toISOString().slice(0, 10));
+  const providers = [...new Set(spend.days.map((d) => d.provider))].sort();
+  const cell = (provider: string | null, day: string) => {
+    const rows = spend.days.filter((d) => d.day === day && (provider === null || d.provider === provider));
+    return rows.length ? usd(rows.reduce((a, r) => a + r.cost_usd, 0)) : '-';
+  };
+  const budget = spend.daily_budget_usd;
+  const byDay: Section = {
+    title: `Spend per provider by day (USD, UTC days${budget !== null ? `; BENCH_DAILY_BUDGET_USD=${budget}` : ''})`,
+    columns: ['provider', ...days.map((d) => d.slice(5))],
+    rows: [
+      ...providers.map((p) => [p, ...days.map((d) => cell(p, d))]),
+      ...(providers.length > 1 ? [['all', ...days.map((d) => cell(null, d))]] : []),
+    ],
+    empty: 'no calls recorded in these days',
+  };
+  const m = spend.month;
+  const unpriced = spend.days.reduce((a, r) => a + r.unpriced_calls, 0);
+  const lines = [
+    [`${m.month} so far: ${usd(m.spent_usd)}, projected ${usd(m.projected_usd)} for the month at this pace.`],
+    ...m.providers.map((p) => [`  ${p.provider}: ${usd(p.spent_usd)} so far, projected ${usd(p.projected_usd)}`]),
+  ];
+  if (m.unpriced_calls > 0 || unpriced > 0) {
+    lines.push([
+      `${m.unpriced_calls} successful call(s) this month have no known cost (no price: set misc.price or run discovery) and are not in these figures.`,
+    ]);
+  }
+  return [byDay, { title: 'Spend this month', rows: lines, empty: '' }];
+}
+
+function usd(x: number): string {
+  return x === 0 ? '$0' : x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(4)}`;
 }
 
 export function renderHealthText(report: HealthReport, assessment: Assessment): string {

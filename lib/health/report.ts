@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import type { ErrorKind } from '../store/documents.ts';
 import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
-import type { FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, TimeWindow } from '../store/store.ts';
+import type { DailySpend, FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, TimeWindow } from '../store/store.ts';
 
 const DAY_MS = 86_400_000;
 /** Days of history each model's window is compared with (SPEC 10: "their own previous 7 days"). */
@@ -15,6 +15,8 @@ export const SPARKLINE_DAYS = 7;
 /** A model is stale after this many sweep periods without a success (SPEC 10). */
 export const STALE_SWEEP_PERIODS = 3;
 const SPARK_BLOCKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
+/** Days of spend per provider in the report (SPEC 17). */
+export const SPEND_DAYS = 7;
 
 export interface HealthReportOptions {
   /** The end of the window (exclusive); the report's "now". */
@@ -24,6 +26,8 @@ export interface HealthReportOptions {
   /** config.bench.sweepPeriodMinutes: staleness is 3 of these without a success. */
   sweepPeriodMinutes: number;
   regression?: RegressionOptions;
+  /** BENCH_DAILY_BUDGET_USD, shown beside each day's spend. */
+  dailyBudgetUsd?: number | null;
 }
 
 export interface ProviderHealth {
@@ -74,6 +78,22 @@ export interface SuggestedCommand {
   why: string;
 }
 
+/** What benchmarking cost (SPEC 17): rows without a known cost are counted, never priced at 0. */
+export interface SpendReport {
+  /** Per provider per UTC day, the last SPEND_DAYS days up to the report's end. */
+  days: DailySpend[];
+  /** The UTC calendar month the report ends in, so far, and projected to its end at the pace so far. */
+  month: {
+    /** YYYY-MM. */
+    month: string;
+    spent_usd: number;
+    projected_usd: number;
+    unpriced_calls: number;
+    providers: Array<{ provider: string; spent_usd: number; projected_usd: number; unpriced_calls: number }>;
+  };
+  daily_budget_usd: number | null;
+}
+
 export interface HealthReport {
   generated_at: Date;
   window: TimeWindow & { days: number };
@@ -93,6 +113,8 @@ export interface HealthReport {
   regressions: SpeedRegression[];
   sparklines: ProviderSparkline[];
   suggested_commands: SuggestedCommand[];
+  /** Optional so reports built before SPEC 17 (and test fixtures) still type-check. */
+  spend?: SpendReport;
 }
 
 /**
@@ -120,6 +142,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const daily = await store.dailyMedians(sparkWindow);
   const models = await store.listModels({ benchmarkedOnly: true });
   const lastSuccess = new Map((await store.lastSuccesses()).map((s) => [modelKey(s.provider, s.model_name), s.ts]));
+  const spend = await collectSpend(store, { until, dailyBudgetUsd: options.dailyBudgetUsd ?? null });
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
   const successes = sum(providers.map((p) => p.successes));
@@ -159,6 +182,42 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
       days: Array.from({ length: SPARKLINE_DAYS }, (_, i) => isoDay(lastDay - (SPARKLINE_DAYS - 1 - i) * DAY_MS)),
     }),
     suggested_commands: suggestCommands(onlyErrors, { benchmarked, since: window.since }),
+    spend,
+  };
+}
+
+/**
+ * Spend per provider per day (the last SPEND_DAYS days), the month so far and its projection:
+ * the month's spend scaled from the time elapsed to the whole month. One query covers both.
+ * @throws what the store throws.
+ */
+export async function collectSpend(store: Pick<Store, 'spendByDay'>, o: { until: Date; dailyBudgetUsd: number | null }): Promise<SpendReport> {
+  const end = new Date(o.until.getTime() - 1);
+  const monthStart = Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1);
+  const monthEnd = Date.UTC(end.getUTCFullYear(), end.getUTCMonth() + 1, 1);
+  const daysStart = utcDayStart(end) - (SPEND_DAYS - 1) * DAY_MS;
+  const rows = await store.spendByDay({ since: new Date(Math.min(monthStart, daysStart)), until: o.until });
+  const scale = (monthEnd - monthStart) / Math.max(1, o.until.getTime() - monthStart);
+  const providers = new Map<string, { provider: string; spent_usd: number; projected_usd: number; unpriced_calls: number }>();
+  for (const r of rows) {
+    if (Date.parse(`${r.day}T00:00:00Z`) < monthStart) continue;
+    const p = providers.get(r.provider) ?? { provider: r.provider, spent_usd: 0, projected_usd: 0, unpriced_calls: 0 };
+    p.spent_usd += r.cost_usd;
+    p.unpriced_calls += r.unpriced_calls;
+    providers.set(r.provider, p);
+  }
+  for (const p of providers.values()) p.projected_usd = p.spent_usd * scale;
+  const all = [...providers.values()].sort((a, b) => a.provider.localeCompare(b.provider));
+  return {
+    days: rows.filter((r) => Date.parse(`${r.day}T00:00:00Z`) >= daysStart),
+    month: {
+      month: isoDay(monthStart).slice(0, 7),
+      spent_usd: sum(all.map((p) => p.spent_usd)),
+      projected_usd: sum(all.map((p) => p.projected_usd)),
+      unpriced_calls: sum(all.map((p) => p.unpriced_calls)),
+      providers: all,
+    },
+    daily_budget_usd: o.dailyBudgetUsd,
   };
 }
 

@@ -5,13 +5,18 @@ import { UsageError } from '../cli.ts';
 import { isBenchmarked, type ErrorDoc, type MetricDoc, type ModelDoc } from '../store/documents.ts';
 import { miscProblems } from './misc.ts';
 import { checkModelId } from './rules.ts';
-import type { Store } from '../store/store.ts';
+import type { ModelSpend, Store } from '../store/store.ts';
 import { MOCK_ON_MONGODB } from '../store/collection-rules.ts';
+import { createPriceBook, type Price } from '../bench/cost.ts';
 
 export interface ModelRow {
   model: ModelDoc;
   lastSuccess: Date | null;
   lastError: { ts: Date; message: string; error_kind: string } | null;
+  /** SPEC 17: the model's price (misc.price, else the OpenRouter catalog), null when unknown. */
+  price?: Price | null;
+  /** SPEC 17: what its rows of the last 24 hours cost; null when it has none. */
+  spend24h?: ModelSpend | null;
 }
 
 // The README's form: npm runs the project's own Node 24, with no wrapper process in between.
@@ -24,7 +29,7 @@ export function requireProvider(provider: string): void {
   }
 }
 
-export async function listModelRows(store: Store, options: { provider?: string; all?: boolean } = {}): Promise<ModelRow[]> {
+export async function listModelRows(store: Store, options: { provider?: string; all?: boolean; now?: Date } = {}): Promise<ModelRow[]> {
   if (options.provider) requireProvider(options.provider);
   const filter = options.provider ? { provider: options.provider } : {};
   const [models, successes, errors] = await Promise.all([
@@ -35,13 +40,28 @@ export async function listModelRows(store: Store, options: { provider?: string; 
   const key = (provider: string, model: string) => `${provider}\u0000${model}`;
   const ok = new Map(successes.map((s) => [key(s.provider, s.model_name), s.ts]));
   const bad = new Map(errors.map((e) => [key(e.provider, e.model_name), e]));
+  const cost = await costLookup(store, options.now ?? new Date());
   return models.map((model) => {
     const e = bad.get(key(model.provider, model.model_id));
     return {
       model,
       lastSuccess: ok.get(key(model.provider, model.model_id)) ?? null,
       lastError: e ? { ts: e.ts, message: e.message, error_kind: e.error_kind } : null,
+      ...cost(model),
     };
+  });
+}
+
+const DAY_MS = 86_400_000;
+
+/** Each model's price and last-24-hours spend, from one catalog read and one spend query. */
+async function costLookup(store: Store, now: Date): Promise<(m: ModelDoc) => { price: Price | null; spend24h: ModelSpend | null }> {
+  const prices = createPriceBook(await store.listOpenRouterCatalog());
+  const spend = await store.spendByModel({ since: new Date(now.getTime() - DAY_MS), until: now });
+  const byModel = new Map(spend.map((s) => [`${s.provider}\u0000${s.model_name}`, s]));
+  return (m) => ({
+    price: prices.priceOf({ provider: m.provider, modelId: m.model_id, misc: m.misc ?? {} }),
+    spend24h: byModel.get(`${m.provider}\u0000${m.model_id}`) ?? null,
   });
 }
 
@@ -191,7 +211,7 @@ export async function showModel(
   provider: string,
   modelId: string,
   limit = 5,
-): Promise<{ model: ModelDoc | null; metrics: MetricDoc[]; errors: ErrorDoc[] }> {
+): Promise<{ model: ModelDoc | null; metrics: MetricDoc[]; errors: ErrorDoc[]; price: Price | null; spend24h: ModelSpend | null }> {
   requireProvider(provider);
   const [model, metrics, errors] = await Promise.all([
     store.getModel(provider, modelId),
@@ -199,7 +219,9 @@ export async function showModel(
     store.recentErrors(provider, modelId, limit),
   ]);
   if (!model && metrics.length === 0 && errors.length === 0) await requireModel(store, provider, modelId);
-  return { model, metrics, errors };
+  // A model outside the catalog (an ad-hoc run) is priced like one with no quirks.
+  const priced = model ?? { provider, model_id: modelId, misc: {} };
+  return { model, metrics, errors, ...(await costLookup(store, new Date()))(priced as ModelDoc) };
 }
 
 /** Parses --misc: a JSON object of per-model quirks. */

@@ -3,6 +3,7 @@
 // a typo (`omit_temprature`) or a wrong value (`region: "nowhere"`) is refused when the model is
 // added, not found at 3 a.m. as a call that silently ignored it. An adapter that learns a new
 // key registers it here (registerMiscKey), next to the code that reads it.
+import { checkMiscPrice } from '../bench/cost.ts';
 import { COMPAT_BASE_URLS } from '../config.ts';
 
 export interface MiscKey {
@@ -39,6 +40,13 @@ registerMiscKey('omit_temperature', {
   valid: (v) => typeof v === 'boolean',
   providers: ALL_REAL,
   description: 'send no temperature (models that refuse one)',
+});
+registerMiscKey('price', {
+  // Read by lib/bench/cost.ts (SPEC 17): overrides the OpenRouter catalog's price.
+  type: 'an object {"input": USD, "output": USD} per million tokens',
+  valid: (v) => checkMiscPrice(v) === null,
+  providers: ALL_REAL,
+  description: 'the price per million input and output tokens, for cost_usd and the budget',
 });
 registerMiscKey('region', {
   // Bedrock's adapter accepts exactly this shape (lib/bench/providers/bedrock.ts); Vertex

@@ -86,6 +86,8 @@ export interface MetricDoc {
   time_to_64_visible_tokens_seconds?: number | null;
   /** Whether the call went out on a connection opened before its clock started; null when unknown (mock). */
   connection_reused?: boolean | null;
+  /** USD for the row's input and output tokens at the model's price (SPEC 17); null when the price or the counts are unknown. */
+  cost_usd?: number | null;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;

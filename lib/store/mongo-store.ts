@@ -21,6 +21,7 @@ import {
   PermanentStoreError,
   StoreError,
   type DailyMedian,
+  type DailySpend,
   type FingerprintSummary,
   type InsertResult,
   type KindCount,
@@ -32,6 +33,7 @@ import {
   type ModelErrorSummary,
   type ModelFilter,
   type ModelPatch,
+  type ModelSpend,
   type ProviderCounts,
   type Store,
   type TimeWindow,
@@ -575,6 +577,42 @@ class MongoStore implements Store {
       ])
       .toArray();
     return rows.map((r) => ({ provider: r._id.provider, day: r._id.day, median_tokens_per_second: r.median, count: r.count }));
+  }
+
+  async spendByDay(w: TimeWindow): Promise<DailySpend[]> {
+    const rows = await this.#spend({ provider: '$provider', day: { $dateToString: { format: '%Y-%m-%d', date: '$run_ts' } } }, w);
+    return rows.map(({ key, ...r }) => ({ provider: key.provider, day: key.day, ...r }));
+  }
+
+  async spendByModel(w: TimeWindow): Promise<ModelSpend[]> {
+    const rows = await this.#spend({ provider: '$provider', model_name: '$model_name' }, w);
+    return rows.map(({ key, ...r }) => ({ provider: key.provider, model_name: key.model_name, ...r }));
+  }
+
+  // Money is money whatever the scenario: published and probe rows are both summed.
+  async #spend(key: Document, w: TimeWindow): Promise<Array<{ key: Document } & Omit<DailySpend, 'day' | 'provider'>>> {
+    // $sum skips what is not a number, so rows without cost_usd (or with null) add nothing.
+    const priced = { $cond: [{ $isNumber: '$cost_usd' }, 1, 0] };
+    const pipeline = [
+      { $match: inWindow('run_ts', w) },
+      { $group: { _id: key, cost_usd: { $sum: '$cost_usd' }, priced_calls: { $sum: priced }, calls: { $sum: 1 } } },
+    ];
+    const merged = new Map<string, { key: Document; cost_usd: number; priced_calls: number; calls: number }>();
+    for (const collection of [this.#c.metrics, this.#c.probe]) {
+      for (const r of await collection.aggregate(pipeline).toArray()) {
+        const id = JSON.stringify(Object.keys(key).map((k) => r._id[k]));
+        const m = merged.get(id) ?? { key: r._id, cost_usd: 0, priced_calls: 0, calls: 0 };
+        m.cost_usd += r.cost_usd;
+        m.priced_calls += r.priced_calls;
+        m.calls += r.calls;
+        merged.set(id, m);
+      }
+    }
+    const rows = [...merged.values()].sort((a, b) => {
+      for (const k of Object.keys(key)) if (a.key[k] !== b.key[k]) return a.key[k] < b.key[k] ? -1 : 1;
+      return 0;
+    });
+    return rows.map((r) => ({ key: r.key, cost_usd: r.cost_usd, priced_calls: r.priced_calls, unpriced_calls: r.calls - r.priced_calls }));
   }
 
   async #upsertCatalog(collection: CollectionLike, entries: object[], key: (e: object) => Document, now: Date): Promise<UpsertCounts> {

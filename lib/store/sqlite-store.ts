@@ -22,6 +22,7 @@ import {
   PermanentStoreError,
   StoreError,
   type DailyMedian,
+  type DailySpend,
   type FingerprintSummary,
   type InsertResult,
   type KindCount,
@@ -33,6 +34,7 @@ import {
   type ModelErrorSummary,
   type ModelFilter,
   type ModelPatch,
+  type ModelSpend,
   type ProviderCounts,
   type Store,
   type TimeWindow,
@@ -182,6 +184,7 @@ function openDatabase(path: string): DatabaseSync {
     // last transactions, and each result is its own transaction.
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(SCHEMA);
+    addSpendColumns(db);
     return db;
   } catch (err) {
     throw new StoreError(`Cannot open SQLite store ${path}: ${(err as Error).message}`, { cause: err });
@@ -215,6 +218,27 @@ function guardCalls(store: SqliteStore): Store {
       return (...args: unknown[]) => target.run(call(...args), prop === 'ping' ? PING_BUSY_MS : undefined);
     },
   });
+}
+
+/**
+ * SPEC 17: cost_usd as a column beside the document, with a covering index, so a month of spend
+ * reads the index alone (json_extract over a month of documents took seconds). Added by ALTER,
+ * which SQLite does without rewriting the table, so files from before it gain it on open; their
+ * rows have no cost, and NULL is what they get.
+ */
+function addSpendColumns(db: DatabaseSync): void {
+  for (const table of Object.values(METRICS_TABLE)) {
+    const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'cost_usd')) {
+      try {
+        db.exec(`ALTER TABLE ${table} ADD COLUMN cost_usd REAL`);
+      } catch (err) {
+        // Another process opening the same file added it first.
+        if (!/duplicate column/i.test((err as Error).message)) throw err;
+      }
+    }
+    db.exec(`CREATE INDEX IF NOT EXISTS ${table}_spend ON ${table} (run_ts, provider, model_name, cost_usd)`);
+  }
 }
 
 class SqliteStore implements Store {
@@ -385,8 +409,8 @@ class SqliteStore implements Store {
   async insertMetric(doc: MetricDoc): Promise<InsertResult> {
     const table = METRICS_TABLE[metricsCollectionFor(doc.benchmark_profile_id)];
     const r = this.#stmt(
-      `INSERT INTO ${table} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc)
-       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+      `INSERT INTO ${table} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
     ).run(
       doc.run_id,
       doc.provider,
@@ -395,6 +419,7 @@ class SqliteStore implements Store {
       doc.tokens_per_second,
       doc.time_to_first_token,
       encodeDoc(doc),
+      typeof doc.cost_usd === 'number' ? doc.cost_usd : null,
     );
     return r.changes === 1 ? 'stored' : 'duplicate';
   }
@@ -708,6 +733,30 @@ class SqliteStore implements Store {
     }
     flush();
     return out.sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.day < b.day ? -1 : 1));
+  }
+
+  async spendByDay(w: TimeWindow): Promise<DailySpend[]> {
+    const rows = this.#spend<{ d: number }>(`run_ts / ${DAY_MS} AS d`, 'provider, d', w);
+    return rows.map(({ d, ...r }) => ({ ...r, day: new Date(d * DAY_MS).toISOString().slice(0, 10) }));
+  }
+
+  async spendByModel(w: TimeWindow): Promise<ModelSpend[]> {
+    return this.#spend<{ model_name: string }>('model_name', 'provider, model_name', w);
+  }
+
+  // Read from the spend indexes alone (addSpendColumns). Money is money whatever the scenario:
+  // published and probe rows are both summed.
+  #spend<K extends object>(key: string, groupBy: string, w: TimeWindow): Array<K & Omit<DailySpend, 'day'>> {
+    return this.#all<K & Omit<DailySpend, 'day'>>(
+      `SELECT provider, ${key}, TOTAL(cost_usd) AS cost_usd, COUNT(cost_usd) AS priced_calls, COUNT(*) - COUNT(cost_usd) AS unpriced_calls
+       FROM (SELECT provider, model_name, run_ts, cost_usd FROM metrics WHERE run_ts >= ? AND run_ts < ?
+             UNION ALL SELECT provider, model_name, run_ts, cost_usd FROM metrics_probe WHERE run_ts >= ? AND run_ts < ?)
+       GROUP BY ${groupBy} ORDER BY ${groupBy}`,
+      ms(w.since),
+      ms(w.until),
+      ms(w.since),
+      ms(w.until),
+    );
   }
 
   async upsertOpenRouterCatalog(entries: OpenRouterEntry[], now: Date): Promise<UpsertCounts> {

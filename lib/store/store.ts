@@ -91,6 +91,23 @@ export interface DailyMedian {
   median_tokens_per_second: number;
   count: number;
 }
+/** What the metric rows in a window cost (SPEC 17), per provider and UTC day or per model. */
+export interface SpendRow {
+  provider: string;
+  /** Sum of the rows' cost_usd (0 when none had one). */
+  cost_usd: number;
+  /** Rows with a cost. */
+  priced_calls: number;
+  /** Rows whose cost is unknown (no price, or no token counts): their spend is not in cost_usd. */
+  unpriced_calls: number;
+}
+export interface DailySpend extends SpendRow {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+}
+export interface ModelSpend extends SpendRow {
+  model_name: string;
+}
 export interface UpsertCounts {
   inserted: number;
   updated: number;
@@ -153,6 +170,11 @@ export interface Store {
   metricSamples(w: TimeWindow): Promise<MetricSamples[]>;
   /** Median tokens/s per provider per UTC day in the window. */
   dailyMedians(w: TimeWindow): Promise<DailyMedian[]>;
+
+  /** Spend per provider per UTC day in the window, by provider then day. */
+  spendByDay(w: TimeWindow): Promise<DailySpend[]>;
+  /** Spend per (provider, model_name) in the window, by provider then model. */
+  spendByModel(w: TimeWindow): Promise<ModelSpend[]>;
 
   upsertOpenRouterCatalog(entries: OpenRouterEntry[], now: Date): Promise<UpsertCounts>;
   upsertProviderCatalog(entries: ProviderCatalogEntry[], now: Date): Promise<UpsertCounts>;

@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MetricDoc } from '../../lib/store/documents.ts';
+import { ruleBasedAssessment } from '../../lib/health/assessment.ts';
+import { renderHealthText } from '../../lib/health/render.ts';
 import {
   collectHealthReport,
+  collectSpend,
   collectUnitFailure,
   isUnitName,
   shellQuote,
@@ -396,5 +399,48 @@ describe('collectUnitFailure', () => {
     assert.ok(!isUnitName('--help'));
     assert.ok(!isUnitName('llm-bench'));
     assert.ok(!isUnitName('a b.service'));
+  });
+});
+
+describe('spend in the health report (SPEC 17)', () => {
+  const seed: Array<[string, string, number | null]> = [
+    ['groq', '2026-11-20T07:00:00Z', 1],
+    ['groq', '2026-11-20T07:30:00Z', null],
+    ['groq', '2026-11-10T12:00:00Z', 2],
+    ['openai', '2026-11-19T12:00:00Z', 0.5],
+    // Last month, and after the report's end: in neither figure.
+    ['groq', '2026-10-31T23:00:00Z', 100],
+    ['groq', '2026-11-20T08:00:00Z', 100],
+  ];
+  let store: Store;
+  before(async () => {
+    store = openSqliteStore(':memory:');
+    for (const [provider, ts, cost] of seed) await store.insertMetric({ ...makeMetric({ provider, model_name: 'm', run_ts: at(ts) }), cost_usd: cost });
+  });
+  after(() => store.close());
+
+  it('shows spend per provider per day, the month so far and its projection at the pace so far', async () => {
+    const spend = await collectSpend(store, { until: NOW, dailyBudgetUsd: 5 });
+    assert.deepEqual(spend.days, [
+      { provider: 'groq', day: '2026-11-20', cost_usd: 1, priced_calls: 1, unpriced_calls: 1 },
+      { provider: 'openai', day: '2026-11-19', cost_usd: 0.5, priced_calls: 1, unpriced_calls: 0 },
+    ]);
+    assert.equal(spend.month.month, '2026-11');
+    assert.equal(spend.month.spent_usd, 3.5);
+    assert.equal(spend.month.unpriced_calls, 1);
+    // 19 days and 8 hours of a 30-day month have passed.
+    const scale = 30 / (19 + 8 / 24);
+    assert.ok(Math.abs(spend.month.projected_usd - 3.5 * scale) < 1e-9, String(spend.month.projected_usd));
+    assert.deepEqual(spend.month.providers.map((p) => [p.provider, p.spent_usd]), [['groq', 3], ['openai', 0.5]]);
+
+    const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30, dailyBudgetUsd: 5 });
+    const text = renderHealthText(report, ruleBasedAssessment(report, 'test'));
+    assert.match(text, /Spend per provider by day \(USD, UTC days; BENCH_DAILY_BUDGET_USD=5\)/);
+    assert.match(text, /^ {2}provider +11-14 +11-15 +11-16 +11-17 +11-18 +11-19 +11-20$/m);
+    assert.match(text, /^ {2}groq +- +- +- +- +- +- +\$1\.00$/m);
+    assert.match(text, /^ {2}openai +- +- +- +- +- +\$0\.5000 +-$/m);
+    assert.match(text, /^ {2}all +- +- +- +- +- +\$0\.5000 +\$1\.00$/m);
+    assert.match(text, /2026-11 so far: \$3\.50, projected \$5\.43 for the month at this pace\./);
+    assert.match(text, /1 successful call\(s\) this month have no known cost/);
   });
 });

@@ -207,3 +207,37 @@ describe('model rules (SPEC 5)', () => {
     assert.throws(() => parseMisc('{oops'), usage(/JSON object/));
   });
 });
+
+for (const [name, open] of backends) {
+  describe(`price and spend in list and show on ${name} (SPEC 17)`, () => {
+    test('list and show give the price (misc.price, else the OpenRouter catalog, else null) and the last 24 hours of spend', async () => {
+      const store = await open();
+      const now = new Date();
+      const seen = new Date('2026-11-01T00:00:00Z');
+      await store.upsertOpenRouterCatalog(
+        [{ openrouter_id: 'meta-llama/llama-3.3-70b-instruct', name: 'Llama', org: 'meta-llama', pricing: { prompt: 1.2e-7, completion: 3e-7 }, context_length: null, created: null }],
+        seen,
+      );
+      await addModel(store, 'groq', 'llama-3.3-70b-versatile', { now });
+      await addModel(store, 'groq', 'own-price', { now, misc: { price: { input: 1, output: 2 } }, force: true });
+      await addModel(store, 'groq', 'unpriced-7b', { now, force: true });
+      const hour = 3_600_000;
+      await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'own-price', run_ts: new Date(now.getTime() - hour) }), cost_usd: 0.25 });
+      await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'own-price', run_ts: new Date(now.getTime() - 2 * hour) }), cost_usd: null });
+      // Older than 24 hours: not in the figure.
+      await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'own-price', run_ts: new Date(now.getTime() - 25 * hour) }), cost_usd: 100 });
+
+      const rows = new Map((await listModelRows(store, { now })).map((r) => [r.model.model_id, r]));
+      assert.equal(rows.get('llama-3.3-70b-versatile')!.price?.source, 'openrouter');
+      assert.deepEqual(rows.get('own-price')!.price, { input: 1, output: 2, source: 'misc' });
+      assert.equal(rows.get('unpriced-7b')!.price, null);
+      assert.deepEqual(rows.get('own-price')!.spend24h, { provider: 'groq', model_name: 'own-price', cost_usd: 0.25, priced_calls: 1, unpriced_calls: 1 });
+      assert.equal(rows.get('unpriced-7b')!.spend24h, null);
+
+      const shown = await showModel(store, 'groq', 'own-price');
+      assert.equal(shown.price?.source, 'misc');
+      assert.equal(shown.spend24h?.cost_usd, 0.25);
+      await store.close();
+    });
+  });
+}

@@ -126,6 +126,27 @@ describe('bench-once', () => {
     assert.match(bare.stdout, /: 1 model, 1 ok/);
   });
 
+  test('with BENCH_DAILY_BUDGET_USD it skips the call that would pass it, and PROM_TEXTFILE is rewritten after the sweep', async () => {
+    // 64 output tokens at $1000 per million: $0.064 a call, so a $0.10 budget holds one.
+    const price = { price: { input: 0, output: 1000 } };
+    const priced = await storeWith([], [
+      { provider: 'mock', model_id: 'chunk-4-instant', misc: price },
+      { provider: 'mock', model_id: 'instant', misc: price },
+    ]);
+    const textfile = join(dir, 'llm-bench.prom');
+    const run = await benchOnce(['--json'], { LLM_BENCH_DB: priced, BENCH_DAILY_BUDGET_USD: '0.1', PROM_TEXTFILE: textfile });
+    assert.equal(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout) as { summary: { ok: number; skippedBudget: number }; results: Array<Record<string, unknown>> };
+    assert.deepEqual([out.summary.ok, out.summary.skippedBudget], [1, 1]);
+    assert.equal(out.results.find((r) => r.model === 'chunk-4-instant')!.cost_usd, 0.064);
+    assert.equal(out.results.find((r) => r.model === 'instant')!.outcome, 'skipped_budget');
+    assert.match(run.stderr, /^mock\/instant: skipped, not started: daily budget: its worst case \$0\.064 on top of \$0\.064 spent today/m);
+    assert.match(run.stderr, /1 model\(s\) were not started: BENCH_DAILY_BUDGET_USD=0\.1/);
+    const prom = readFileSync(textfile, 'utf8');
+    assert.match(prom, /^llm_bench_last_call_cost_usd\{provider="mock",model="chunk-4-instant",scenario="cloud-default-v1"\} 0\.064$/m);
+    assert.match(prom, /^llm_bench_sweep_models\{outcome="skipped_budget"\} 1$/m);
+  });
+
   test('a mock sweep loads no provider SDK, no MongoDB driver and no tokenizer', async () => {
     const log = join(dir, 'modules.log');
     // A resolve hook that appends every module the child resolves to MODULE_LOG.

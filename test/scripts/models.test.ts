@@ -93,6 +93,16 @@ describe('scripts/models.ts', () => {
     assert.match(r.stdout, /^Recent results \(1\):\n {2}\S+ {2}TTFT \d+\.\d{3} s {2}/m);
   });
 
+  test('list and show print the price and the last 24 hours of spend', () => {
+    const env = { LLM_BENCH_DB: join(dir, 'price.sqlite') };
+    assert.equal(models(['add', 'groq', 'llama-3.3-70b-versatile', '--misc', '{"price":{"input":0.59,"output":0.79}}'], env).code, 0);
+    const list = models(['list'], env);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /groq\s+llama-3\.3-70b-versatile\s+enabled\s+ok never\s+\$0\.59\/\$0\.79\s+24h \$0/);
+    const show = models(['show', 'groq', 'llama-3.3-70b-versatile'], env);
+    assert.match(show.stdout, /^ {2}price \$0\.59 in \/ \$0\.79 out per M tokens \(misc\.price\); last 24 h \$0 over 0 call\(s\)$/m);
+  });
+
   test('unknown commands and flags exit 2', () => {
     assert.equal(models(['frobnicate']).code, 2);
     assert.equal(models(['list', '--bogus']).code, 2);

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { DatabaseSync } from 'node:sqlite';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { makeMetric } from '../fixtures.ts';
 import { storeContract } from './store-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sqlite-'));
@@ -80,5 +82,28 @@ describe('sqlite store with several processes', () => {
     const path = join(dir, 'not-a-db.sqlite');
     writeFileSync(path, 'this is not sqlite '.repeat(100));
     assert.throws(() => openSqliteStore(path), (err: Error) => err.name === 'StoreError' && err.message.includes(path));
+  });
+});
+
+describe('sqlite store files from before cost_usd (SPEC 17)', () => {
+  test('an older file gains the cost_usd column on open; its rows count as unpriced, new rows as priced', async () => {
+    const path = join(dir, 'before-cost.sqlite');
+    // The metrics table as it was before the column (no cost_usd), with one row.
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE metrics (id INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, provider TEXT NOT NULL, model_name TEXT NOT NULL,
+      run_ts INTEGER NOT NULL, tokens_per_second REAL, time_to_first_token REAL, doc TEXT NOT NULL)`);
+    const ts = Date.parse('2026-11-20T10:00:00Z');
+    old.prepare('INSERT INTO metrics (run_id, provider, model_name, run_ts, doc) VALUES (?, ?, ?, ?, ?)').run('old-1', 'groq', 'm', ts, '{}');
+    old.close();
+
+    const store = openSqliteStore(path);
+    await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'm', run_ts: new Date(ts + 1000) }), cost_usd: 0.5 });
+    // A second process opening the migrated file changes nothing.
+    const again = openSqliteStore(path);
+    await again.close();
+    assert.deepEqual(await store.spendByDay({ since: new Date('2026-11-20T00:00:00Z'), until: new Date('2026-11-21T00:00:00Z') }), [
+      { provider: 'groq', day: '2026-11-20', cost_usd: 0.5, priced_calls: 1, unpriced_calls: 1 },
+    ]);
+    await store.close();
   });
 });

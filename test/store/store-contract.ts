@@ -238,6 +238,43 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.deepEqual(rows[0]!.raw, pc.raw);
     });
 
+    describe('spend (SPEC 17)', () => {
+      // Days of their own (2031), so no other test's rows fall in these windows.
+      before(async () => {
+        const rows: Array<[string, string, string, number | null | undefined]> = [
+          ['sp', 'a', '2031-03-01T00:00:00Z', 0.5],
+          ['sp', 'a', '2031-03-01T23:59:59Z', 0.25],
+          ['sp', 'b', '2031-03-01T12:00:00Z', null],
+          ['sp', 'b', '2031-03-01T13:00:00Z', undefined],
+          ['sp', 'a', '2031-03-02T01:00:00Z', 1],
+          ['sp2', 'c', '2031-03-02T02:00:00Z', 0.125],
+          // Outside every window below (the end bound is exclusive).
+          ['sp', 'a', '2031-03-03T00:00:00Z', 100],
+        ];
+        for (const [provider, model_name, ts, cost] of rows) {
+          const m = makeMetric({ provider, model_name, run_ts: at(ts) });
+          await store.insertMetric(cost === undefined ? m : { ...m, cost_usd: cost });
+        }
+      });
+
+      test('spend per provider per UTC day sums cost_usd and counts the rows without one apart', async () => {
+        assert.deepEqual(await store.spendByDay({ since: day('2031-03-01'), until: day('2031-03-03') }), [
+          { provider: 'sp', day: '2031-03-01', cost_usd: 0.75, priced_calls: 2, unpriced_calls: 2 },
+          { provider: 'sp', day: '2031-03-02', cost_usd: 1, priced_calls: 1, unpriced_calls: 0 },
+          { provider: 'sp2', day: '2031-03-02', cost_usd: 0.125, priced_calls: 1, unpriced_calls: 0 },
+        ]);
+      });
+
+      test('spend per model counts only rows inside the window, and a window without rows is empty', async () => {
+        assert.deepEqual(await store.spendByModel({ since: at('2031-03-01T12:00:00Z'), until: day('2031-03-03') }), [
+          { provider: 'sp', model_name: 'a', cost_usd: 1.25, priced_calls: 2, unpriced_calls: 0 },
+          { provider: 'sp', model_name: 'b', cost_usd: 0, priced_calls: 0, unpriced_calls: 2 },
+          { provider: 'sp2', model_name: 'c', cost_usd: 0.125, priced_calls: 1, unpriced_calls: 0 },
+        ]);
+        assert.deepEqual(await store.spendByDay({ since: day('2031-04-01'), until: day('2031-04-02') }), []);
+      });
+    });
+
     test('ping answers on a reachable store', async () => {
       await store.ping();
     });
