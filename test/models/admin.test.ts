@@ -188,7 +188,7 @@ describe('model rules (SPEC 5)', () => {
     assert.deepEqual(miscProblems('groq', { omit_temperature: 'yes' }), ['omit_temperature must be true or false (got "yes")']);
     assert.deepEqual(miscProblems('groq', { max_tokens_param: 'max_tokenz' }), ['max_tokens_param must be "max_tokens" or "max_completion_tokens" (got "max_tokenz")']);
     assert.match(miscProblems('mock', { omit_temperature: true })[0]!, /not mock/);
-    assert.match(miscProblems('groq', { colour: 'red' })[0]!, /^unknown key colour \(groq understands max_tokens_param, omit_temperature\)$/);
+    assert.match(miscProblems('groq', { colour: 'red' })[0]!, /^unknown key colour \(groq understands max_tokens_param, omit_temperature, price\)$/);
   });
 
   test('another module can register a key (e.g. a new provider\'s), once', () => {
