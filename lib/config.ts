@@ -48,6 +48,8 @@ export interface Config {
       models: string;
       openrouterCatalog: string;
       providerCatalog: string;
+      scenarios: string;
+      agentRuns: string;
     };
   };
   bench: {
@@ -167,6 +169,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         models: r.str('MONGODB_COLLECTION_MODELS') ?? 'models',
         openrouterCatalog: r.str('MONGODB_COLLECTION_OPENROUTER') ?? 'openrouter_catalog',
         providerCatalog: r.str('MONGODB_COLLECTION_PROVIDER_CATALOG') ?? 'provider_catalog',
+        scenarios: r.str('MONGODB_COLLECTION_SCENARIOS') ?? 'scenarios',
+        agentRuns: r.str('MONGODB_COLLECTION_AGENT_RUNS') ?? 'agent_runs',
       },
     },
     bench: {
