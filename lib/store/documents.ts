@@ -197,6 +197,8 @@ export interface ScenarioDoc {
 }
 
 export type AgentRunStatus = 'completed' | 'failed' | 'timeout';
+/** The kinds of SPEC 7, plus the run's own failure: TinyFish ran it and reported FAILED or CANCELLED. */
+export type AgentErrorKind = ErrorKind | 'run_failed';
 
 /** agent_runs: one TinyFish automation run (SPEC 4.6). Never in metrics_cloud_v2. */
 export interface AgentRunDoc {
@@ -225,7 +227,7 @@ export interface AgentRunDoc {
   result: unknown;
   result_truncated: boolean;
   error: string | null;
-  error_kind: ErrorKind | null;
+  error_kind: AgentErrorKind | null;
   http_status: number | null;
   runner: string;
   mock: boolean;
