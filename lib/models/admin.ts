@@ -2,7 +2,9 @@
 // the mongosh one-liners in the seeds. Works the same on both backends.
 import { PROVIDERS, isProviderName } from '../config.ts';
 import { UsageError } from '../cli.ts';
-import { isBenchmarked, type ErrorDoc, type MetricDoc, type ModelDoc } from '../store/documents.ts';
+import { isBenchmarked, type AgentRunDoc, type ErrorDoc, type MetricDoc, type ModelDoc } from '../store/documents.ts';
+import { validateAutomationMisc } from '../tinyfish/automation.ts';
+import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
 import { checkModelId } from './rules.ts';
 import type { Store } from '../store/store.ts';
 
@@ -60,7 +62,18 @@ export async function addModel(store: Store, provider: string, modelId: string, 
   if (!modelId.trim() || modelId !== modelId.trim()) {
     throw new UsageError(`Model id ${JSON.stringify(modelId)} is empty or has surrounding spaces`);
   }
-  const refusal = checkModelId(provider, modelId);
+  // TinyFish automations are named by the operator (url + goal in misc), not by a vendor:
+  // the chat-model rules do not apply, the automation's own fields do.
+  if (provider === 'tinyfish') {
+    const problems = validateAutomationMisc(options.misc ?? {});
+    if (problems.length > 0) {
+      throw new UsageError(
+        `Refusing to add tinyfish/${modelId}: ${problems.join('; ')}. ` +
+          `E.g. ${CLI} add tinyfish ${modelId} --misc '{"url":"https://example.com","goal":"Find the pricing page and list the plans"}'`,
+      );
+    }
+  }
+  const refusal = provider === 'tinyfish' ? null : checkModelId(provider, modelId);
   if (refusal && !options.force) {
     const instead = refusal.suggestion
       ? `Use the id ${refusal.suggestion} instead: ${CLI} add ${provider} ${refusal.suggestion}`
@@ -141,13 +154,17 @@ export async function showModel(
   provider: string,
   modelId: string,
   limit = 5,
-): Promise<{ model: ModelDoc; metrics: MetricDoc[]; errors: ErrorDoc[] }> {
+): Promise<{ model: ModelDoc; metrics: MetricDoc[]; errors: ErrorDoc[]; agentRuns?: AgentRunDoc[]; agentStats?: AgentRunStats[] }> {
   const model = await requireModel(store, provider, modelId);
   const [metrics, errors] = await Promise.all([
     store.recentMetrics(provider, modelId, limit),
     store.recentErrors(provider, modelId, limit),
   ]);
-  return { model, metrics, errors };
+  if (provider !== 'tinyfish') return { model, metrics, errors };
+  // An automation's results are agent runs: its recent ones, and a week of them summed up.
+  const week = await store.recentAgentRuns({ automation: modelId, since: new Date(Date.now() - 7 * 86_400_000), limit: 10_000 });
+  const agentRuns = week.length > 0 ? week.slice(0, limit) : await store.recentAgentRuns({ automation: modelId, limit });
+  return { model, metrics, errors, agentRuns, agentStats: summarizeAgentRuns(week) };
 }
 
 /** Parses --misc: a JSON object of per-model quirks. */
