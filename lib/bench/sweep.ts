@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto';
 import type { Config, ProviderName } from '../config.ts';
 import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
+import type { AgentErrorKind, AgentRunDoc, ErrorDoc, MetricDoc } from '../store/documents.ts';
 import type { InsertResult } from '../store/store.ts';
+import { runAgent, runTimeoutMs } from '../tinyfish/run.ts';
 import { benchmarkModel, describeAbort } from './call.ts';
 import { seconds, systemClock, type SweepClock } from './clock.ts';
 import { partitionDue, type SweepModel } from './due.ts';
@@ -33,12 +34,18 @@ export interface ModelResult {
   skipReason: string | null;
   /** The result could not be written: the message of the failed write. */
   writeError: string | null;
+  /** The scenario of this pair (null for a pair without one: a remote runner's config profile). */
+  scenarioId?: string | null;
+  /** A TinyFish automation run (agent scenario): its agent_runs document. */
+  agentRun?: AgentRunDoc | null;
 }
 
 /** Where results go. A store satisfies it; so does the remote runner's HTTP sink. Both throw on a failed write. */
 export interface ResultSink {
   insertMetric(doc: MetricDoc): Promise<InsertResult>;
   insertError(doc: ErrorDoc): Promise<InsertResult>;
+  /** Agent runs (SPEC 4.6); a sink without it (the remote runner's) cannot take agent scenarios. */
+  insertAgentRun?(doc: AgentRunDoc): Promise<InsertResult>;
 }
 
 export interface SweepSummary {
@@ -51,7 +58,7 @@ export interface SweepSummary {
   skippedFresh: number;
   skippedDeadline: number;
   writeFailures: number;
-  errorsByKind: Partial<Record<ErrorKind, number>>;
+  errorsByKind: Partial<Record<AgentErrorKind, number>>;
   durationMs: number;
   /** The sweep deadline passed or the sweep was aborted. */
   interrupted: boolean;
@@ -119,25 +126,57 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const { due, fresh } = partitionDue(options.models, { freshMinutes: bench.freshMinutes, wallNow, force: options.force ?? false });
   for (const f of fresh) finish(skipped(f.model, 'skipped_fresh', f.reason));
 
-  const write = async (model: SweepModel, doc: { metric: MetricDoc } | { error: ErrorDoc }): Promise<string | null> => {
+  const write = async (model: SweepModel, doc: ResultDoc): Promise<string | null> => {
     const error = await writeResult(options.sink, model, doc, { clock, logger, config });
     if (error) writeFailures += 1;
     return error;
   };
 
+  // TinyFish automation runs (agent scenarios) get a lane of their own beside the providers'.
+  const agentDue = due.filter((m) => m.scenario?.kind === 'agent');
+  const llmDue = due.filter((m) => m.scenario?.kind !== 'agent');
+  const skipAtDeadline = (model: SweepModel) => finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(sweepSignal.reason)}`));
   try {
-    await runLanes(due, {
-      concurrency: options.concurrency ?? bench.concurrencyPerProvider,
-      loadProvider: options.loadProvider,
-      signal: sweepSignal,
-      skip: (model) => finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(sweepSignal.reason)}`)),
-      run: async (model, stream) => {
-        options.onStart?.(model);
-        const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
-        const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
-        finish({ ...base(model), ...call, writeError });
-      },
-    });
+    await Promise.all([
+      runLanes(llmDue, {
+        concurrency: options.concurrency ?? bench.concurrencyPerProvider,
+        loadProvider: options.loadProvider,
+        signal: sweepSignal,
+        skip: skipAtDeadline,
+        run: async (model, stream) => {
+          options.onStart?.(model);
+          const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
+          const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
+          finish({ ...base(model), ...call, writeError });
+        },
+      }),
+      runLanes(agentDue, {
+        // The largest concurrency among the due agent scenarios: TinyFish's own limit, not a chat provider's.
+        concurrency: Math.max(1, ...agentDue.map((m) => (m.scenario?.kind === 'agent' ? m.scenario.concurrency : 1))),
+        // Agent runs have no chat stream: the lane's loader is never read.
+        loadProvider: async () => {
+          throw new BenchError('agent runs have no chat stream', { kind: 'hard_capability', stage: 'load_provider' });
+        },
+        signal: sweepSignal,
+        skip: skipAtDeadline,
+        run: async (model) => {
+          const scenario = model.scenario as Extract<SweepModel['scenario'], { kind: 'agent' }>;
+          const target = { automation: model.modelId, misc: model.misc ?? {}, scenarioId: scenario.id, inputs: scenario.inputs };
+          // A run lasts minutes and costs money: one that could not finish before the
+          // deadline is not started (it would only be cut short and recorded as a timeout).
+          const left = started + bench.sweepDeadlineMs - clock.now();
+          const limit = runTimeoutMs(target, config);
+          if (limit > left) {
+            finish(skipped(model, 'skipped_deadline', `not started: a run may take ${seconds(limit)} s and the sweep deadline is ${seconds(Math.max(0, left))} s away`));
+            return;
+          }
+          options.onStart?.(model);
+          const agentRun = await runAgent(target, { config, clock, sweepSignal, sweepStartedAt });
+          const writeError = await write(model, { agentRun });
+          finish({ ...base(model), outcome: agentRun.status === 'completed' ? 'ok' : 'failed', attempts: 1, agentRun, writeError });
+        },
+      }),
+    ]);
   } finally {
     clearTimeout(deadlineTimer);
   }
@@ -151,16 +190,23 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
  * Writes one result. On failure logs it, records a stage `log` error where the sink still
  * takes one, and returns the message; null when stored.
  */
+type ResultDoc = { metric: MetricDoc } | { error: ErrorDoc } | { agentRun: AgentRunDoc };
+
 async function writeResult(
   sink: ResultSink,
   model: SweepModel,
-  doc: { metric: MetricDoc } | { error: ErrorDoc },
+  doc: ResultDoc,
   o: { clock: SweepClock; logger: Logger; config: Config },
 ): Promise<string | null> {
   const target = `${model.provider}/${model.modelId}`;
   try {
-    const status = 'metric' in doc ? await sink.insertMetric(doc.metric) : await sink.insertError(doc.error);
-    if (status === 'duplicate') o.logger.warn(`Result of ${target} was already stored (run_id ${'metric' in doc ? doc.metric.run_id : doc.error.run_id})`);
+    let status: InsertResult;
+    if ('metric' in doc) status = await sink.insertMetric(doc.metric);
+    else if ('error' in doc) status = await sink.insertError(doc.error);
+    else if (sink.insertAgentRun) status = await sink.insertAgentRun(doc.agentRun);
+    else throw new Error('this runner sends results to an ingest server, which takes no agent runs: run agent scenarios where the store is');
+    const runId = 'metric' in doc ? doc.metric.run_id : 'error' in doc ? doc.error.run_id : doc.agentRun.run_id;
+    if (status === 'duplicate') o.logger.warn(`Result of ${target} was already stored (run_id ${runId})`);
     return null;
   } catch (err) {
     const c = classifyError(err);
@@ -177,7 +223,7 @@ async function writeResult(
           message,
           http_status: c.httpStatus,
           run_id: randomUUID(),
-          benchmark_profile_id: o.config.bench.profile.id,
+          benchmark_profile_id: model.scenario?.id ?? o.config.bench.profile.id,
           runner: o.config.bench.runner,
         }),
       );
@@ -207,7 +253,8 @@ export function summarize(results: ModelResult[], o: { models: number; writeFail
     if (r.outcome === 'failed') summary.failed += 1;
     if (r.outcome === 'skipped_fresh') summary.skippedFresh += 1;
     if (r.outcome === 'skipped_deadline') summary.skippedDeadline += 1;
-    if (r.error) summary.errorsByKind[r.error.error_kind] = (summary.errorsByKind[r.error.error_kind] ?? 0) + 1;
+    const kind = r.error?.error_kind ?? (r.outcome === 'failed' ? r.agentRun?.error_kind : null);
+    if (kind) summary.errorsByKind[kind] = (summary.errorsByKind[kind] ?? 0) + 1;
   }
   summary.ran = summary.ok + summary.failed;
   return summary;
@@ -223,6 +270,8 @@ function base(model: SweepModel): ModelResult {
     attempts: 0,
     skipReason: null,
     writeError: null,
+    scenarioId: model.scenario?.id ?? null,
+    agentRun: null,
   };
 }
 

@@ -3,6 +3,7 @@
 // within the sweep's deadline. A run that fails in any way is a classified document, never a
 // throw. No retries: a run costs money and lasts minutes, and the pair is due again next sweep.
 import { randomUUID } from 'node:crypto';
+import { UsageError } from '../cli.ts';
 import type { Config } from '../config.ts';
 import { BenchError, classifyError } from '../errors.ts';
 import type { AgentErrorKind, AgentRunDoc, AgentRunStatus } from '../store/documents.ts';
@@ -40,6 +41,20 @@ export interface AgentRunContext {
 /** True when this automation's runs are simulated (TINYFISH_MOCK_MODE or a `mock-` id). */
 export function isMockRun(automation: string, config: Config): boolean {
   return config.providers.tinyfish.mockMode || isMockAutomation(automation);
+}
+
+/**
+ * Simulated runs never reach MongoDB (SPEC 4.1): the dashboard and the KPIs read it.
+ * @throws UsageError (exit 2) naming the simulated automations, when the store is MongoDB.
+ */
+export function refuseMockRunsInMongo(storeKind: 'sqlite' | 'mongodb', automations: string[], config: Config): void {
+  if (storeKind !== 'mongodb') return;
+  const mocks = [...new Set(automations.filter((a) => isMockRun(a, config)))];
+  if (mocks.length === 0) return;
+  throw new UsageError(
+    `Refusing to write simulated TinyFish runs (${mocks.join(', ')}${config.providers.tinyfish.mockMode ? '; TINYFISH_MOCK_MODE=true' : ''}) to MongoDB: ` +
+      'try them on the SQLite store (MONGODB_URI unset), or stop them with models.ts disable tinyfish <id> --reason …',
+  );
 }
 
 /** The limit of one run: the automation's timeout_seconds, else TINYFISH_RUN_TIMEOUT_MS. */

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config.ts';
 import { systemClock } from '../../lib/bench/clock.ts';
 import { isMockAutomation, parseMockAutomationId } from '../../lib/tinyfish/mock.ts';
-import { isMockRun, runAgent } from '../../lib/tinyfish/run.ts';
+import { UsageError } from '../../lib/cli.ts';
+import { isMockRun, refuseMockRunsInMongo, runAgent } from '../../lib/tinyfish/run.ts';
 
 const misc = { url: 'https://example.com', goal: 'Find the price' };
 const config = (env: Record<string, string> = {}) => loadConfig({ env: { RUNNER_NAME: 'test-runner', ...env }, dotenvPath: false });
@@ -56,5 +57,14 @@ describe('simulated TinyFish runs', () => {
   test('a mock automation asking for the synchronous endpoint answers once, without events', async () => {
     const doc = await run('mock-start-10ms-steps-2-step-10ms', {}, { endpoint: 'run' });
     assert.deepEqual([doc.status, doc.endpoint, doc.time_to_started_ms], ['completed', 'run', null]);
+  });
+});
+
+describe('simulated runs and MongoDB', () => {
+  test('simulated runs are refused for MongoDB with exit 2 (a UsageError), and allowed on SQLite', () => {
+    assert.throws(() => refuseMockRunsInMongo('mongodb', ['pricing-page', 'mock-fail'], config()), (err: unknown) => err instanceof UsageError && /Refusing to write simulated TinyFish runs \(mock-fail\) to MongoDB/.test(err.message));
+    assert.throws(() => refuseMockRunsInMongo('mongodb', ['pricing-page'], config({ TINYFISH_MOCK_MODE: 'true' })), /\(pricing-page; TINYFISH_MOCK_MODE=true\)/);
+    refuseMockRunsInMongo('mongodb', ['pricing-page'], config());
+    refuseMockRunsInMongo('sqlite', ['mock-fail'], config());
   });
 });
