@@ -6,6 +6,7 @@ import type { ErrorKind } from '../store/documents.ts';
 import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
 import type { FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, TimeWindow } from '../store/store.ts';
+import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
 
 const DAY_MS = 86_400_000;
 /** Days of history each model's window is compared with (SPEC 10: "their own previous 7 days"). */
@@ -93,7 +94,12 @@ export interface HealthReport {
   regressions: SpeedRegression[];
   sparklines: ProviderSparkline[];
   suggested_commands: SuggestedCommand[];
+  /** TinyFish automation runs in the window, per (automation, scenario): success rate, p50/p95 duration, failures. */
+  agent_runs?: AgentRunStats[];
 }
+
+/** More agent runs than this in one window are not summed (a run lasts minutes: a day holds a few hundred). */
+const AGENT_RUNS_CAP = 100_000;
 
 /**
  * Collects every section of the daily report from the store.
@@ -120,6 +126,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const daily = await store.dailyMedians(sparkWindow);
   const models = await store.listModels({ benchmarkedOnly: true });
   const lastSuccess = new Map((await store.lastSuccesses()).map((s) => [modelKey(s.provider, s.model_name), s.ts]));
+  const agentRuns = await store.recentAgentRuns({ since: window.since, until, limit: AGENT_RUNS_CAP });
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
   const successes = sum(providers.map((p) => p.successes));
@@ -128,6 +135,9 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const staleBefore = until.getTime() - staleAfterMinutes * 60_000;
   const stale: StaleModel[] = [];
   for (const m of models) {
+    // Automations are due by their agent scenario's interval (hours), not every sweep: their
+    // health is the agent runs section.
+    if (m.provider === 'tinyfish') continue;
     const last = lastSuccess.get(modelKey(m.provider, m.model_id)) ?? null;
     // A model never run but added within the last three periods has not had its chance yet.
     // Rows added upstream by mongosh may lack created_at: those count as old.
@@ -159,6 +169,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
       days: Array.from({ length: SPARKLINE_DAYS }, (_, i) => isoDay(lastDay - (SPARKLINE_DAYS - 1 - i) * DAY_MS)),
     }),
     suggested_commands: suggestCommands(onlyErrors, { benchmarked, since: window.since }),
+    agent_runs: summarizeAgentRuns(agentRuns),
   };
 }
 
