@@ -8,7 +8,7 @@
 // compare measured timings against the wire.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { closedSignal, readBody, sleepUntil } from './openai-server.ts';
 
 export interface PlannedEvent {
   /** Milliseconds after the request arrived when this event is written. */
@@ -103,7 +103,7 @@ export async function startTinyFishServer(planFor: (req: TinyFishRequest) => Run
       const messages: Record<number, string> = { 402: 'Insufficient credits', 429: 'Rate limit exceeded', 500: 'Internal server error' };
       return json(res, plan.status, { error: { code: `HTTP_${plan.status}`, message: messages[plan.status] ?? 'Request failed' } });
     }
-    const stop = AbortSignal.any([stopping.signal, closed(res)]);
+    const stop = AbortSignal.any([stopping.signal, closedSignal(res)]);
     const runId = `run_${Math.random().toString(36).slice(2, 12)}`;
     const stamp = () => new Date().toISOString();
 
@@ -174,19 +174,3 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function closed(res: ServerResponse): AbortSignal {
-  const c = new AbortController();
-  res.on('close', () => c.abort());
-  return c.signal;
-}
-
-async function sleepUntil(at: number, signal: AbortSignal): Promise<void> {
-  const ms = at - performance.now();
-  if (ms > 0) await sleep(ms, undefined, { signal }).catch(() => {});
-}
