@@ -34,6 +34,7 @@ export async function listModelRows(store: Store, options: { provider?: string; 
   const key = (provider: string, model: string) => `${provider}\u0000${model}`;
   const ok = new Map(successes.map((s) => [key(s.provider, s.model_name), s.ts]));
   const bad = new Map(errors.map((e) => [key(e.provider, e.model_name), e]));
+  if (!options.provider || options.provider === 'tinyfish') await addAgentRunTimes(store, { ok, bad, key });
   return models.map((model) => {
     const e = bad.get(key(model.provider, model.model_id));
     return {
@@ -42,6 +43,28 @@ export async function listModelRows(store: Store, options: { provider?: string; 
       lastError: e ? { ts: e.ts, message: e.message, error_kind: e.error_kind } : null,
     };
   });
+}
+
+/**
+ * TinyFish automations have agent runs, not metrics: their last completed run (within 30
+ * days) and their newest failed run count as last success and last error.
+ */
+async function addAgentRunTimes(
+  store: Store,
+  o: { ok: Map<string, Date>; bad: Map<string, { ts: Date; message: string; error_kind: string }>; key: (p: string, m: string) => string },
+): Promise<void> {
+  const since = new Date(Date.now() - 30 * 86_400_000);
+  for (const s of await store.lastScenarioSuccesses(since)) {
+    if (s.provider !== 'tinyfish') continue;
+    const k = o.key(s.provider, s.model_name);
+    if (!o.ok.has(k) || o.ok.get(k)! < s.ts) o.ok.set(k, s.ts);
+  }
+  for (const r of await store.lastAgentRuns()) {
+    if (r.status === 'completed') continue;
+    const k = o.key('tinyfish', r.automation);
+    const prev = o.bad.get(k);
+    if (!prev || prev.ts < r.started_at) o.bad.set(k, { ts: r.started_at, message: r.error ?? r.status, error_kind: r.error_kind ?? r.status });
+  }
 }
 
 export interface AddOptions {

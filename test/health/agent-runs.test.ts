@@ -2,7 +2,7 @@
 // (automation, scenario), their success rate, p50/p95 duration and failures.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ruleBasedAssessment } from '../../lib/health/assessment.ts';
+import { ruleBasedAssessment, ruleBasedStatus } from '../../lib/health/assessment.ts';
 import { collectHealthReport } from '../../lib/health/report.ts';
 import { renderHealthText } from '../../lib/health/render.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
@@ -38,5 +38,18 @@ describe('health report: agent runs', () => {
     const text = renderHealthText(report, ruleBasedAssessment(report, 'no key in this test'));
     assert.match(text, /TinyFish agent runs/);
     assert.match(text, /tinyfish\/pricing-page +agent-pricing-v1 +5 +60\.0% +50\.0 s +90\.0 s +run_failed 1, timeout 1/);
+  });
+
+  it('rules: TinyFish auth or billing failures are critical, an automation that never completed is a warning', async () => {
+    const store = openSqliteStore(':memory:');
+    await store.insertAgentRun(makeAgentRun({ automation: 'a', started_at: ago(60), status: 'failed', error_kind: 'run_failed', result: null }));
+    await store.insertAgentRun(makeAgentRun({ automation: 'b', started_at: ago(60) }));
+    const warned = ruleBasedStatus(await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 }));
+    assert.ok(warned.reasons.includes('1 TinyFish automation with no completed run (a in agent-default-v1)'), warned.reasons.join('; '));
+    await store.insertAgentRun(makeAgentRun({ automation: 'b', started_at: ago(30), status: 'failed', error_kind: 'auth', http_status: 401, result: null }));
+    const critical = ruleBasedStatus(await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 }));
+    await store.close();
+    assert.equal(critical.status, 'critical');
+    assert.ok(critical.reasons.includes('1 auth error from tinyfish/b'), critical.reasons.join('; '));
   });
 });

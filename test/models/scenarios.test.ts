@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { UsageError } from '../../lib/cli.ts';
-import { addModel, showModel } from '../../lib/models/admin.ts';
+import { addModel, listModelRows, showModel } from '../../lib/models/admin.ts';
 import {
   addScenario,
   editScenario,
@@ -102,7 +102,8 @@ for (const [name, open] of backends) {
       await assert.rejects(addModel(store, 'tinyfish', 'a', { misc: { url: 'https://example.com' } }), usage(/Refusing to add tinyfish\/a: goal must be .*--misc '\{"url"/));
       // An automation named like a model the chat rules refuse ("image", "live") is still fine.
       await addModel(store, 'tinyfish', 'image-search-live', { misc: { url: 'https://example.com', goal: 'Search images' } });
-      const t = (min: number) => new Date(Date.now() - min * 60_000);
+      const base = Date.now();
+      const t = (min: number) => new Date(base - min * 60_000);
       for (const [i, status] of (['completed', 'completed', 'failed', 'timeout'] as const).entries()) {
         await store.insertAgentRun(makeAgentRun({ automation: 'image-search-live', status, started_at: t(10 * (i + 1)), total_duration_ms: 10_000 * (i + 1), error_kind: status === 'completed' ? null : status === 'failed' ? 'run_failed' : 'timeout' }));
       }
@@ -111,6 +112,10 @@ for (const [name, open] of backends) {
       const [st] = shown.agentStats!;
       assert.deepEqual([st!.runs, st!.completed, st!.success_rate, st!.p50_duration_ms, st!.p95_duration_ms], [4, 2, 0.5, 10_000, 20_000]);
       assert.deepEqual(st!.failures_by_kind, { run_failed: 1, timeout: 1 });
+      await store.insertAgentRun(makeAgentRun({ automation: 'image-search-live', scenario_id: 'other', status: 'failed', started_at: t(5), error: 'boom', error_kind: 'run_failed', result: null }));
+      const [row] = (await listModelRows(store, { provider: 'tinyfish' })).filter((r) => r.model.model_id === 'image-search-live');
+      assert.equal(row!.lastSuccess!.getTime(), t(10).getTime(), 'the last completed run is the last success');
+      assert.deepEqual([row!.lastError!.error_kind, row!.lastError!.message], ['run_failed', 'boom']);
     });
   });
 }
