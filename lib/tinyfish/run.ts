@@ -78,8 +78,10 @@ export async function runAgent(target: AgentTarget, ctx: AgentRunContext): Promi
     error?: string | null;
     kind?: AgentErrorKind | null;
     httpStatus?: number | null;
+    /** When the run's last event (COMPLETE, ERROR) arrived; else now. */
+    endT?: number;
   }): AgentRunDoc => {
-    const total = clock.now() - t0;
+    const total = (fields.endT ?? clock.now()) - t0;
     const gaps = seen.events.slice(1).map((t, i) => t - seen.events[i]!);
     const { result, truncated } = capResult(fields.complete?.resultJson ?? null);
     return {
@@ -157,16 +159,16 @@ export async function runAgent(target: AgentTarget, ctx: AgentRunContext): Promi
       }
       if (ev.type === 'COMPLETE') {
         iterator.return?.().catch(() => {});
-        if (ev.status === 'COMPLETED') return doc({ status: 'completed', endpoint: request.endpoint, complete: ev });
+        if (ev.status === 'COMPLETED') return doc({ status: 'completed', endpoint: request.endpoint, complete: ev, endT: item.t });
         const why = typeof ev.error === 'string' && ev.error ? ev.error : `TinyFish reported status ${String(ev.status)}`;
-        return doc({ status: 'failed', endpoint: request.endpoint, complete: ev, error: `Run of ${name} ended ${String(ev.status)}: ${why}`, kind: 'run_failed' });
+        return doc({ status: 'failed', endpoint: request.endpoint, complete: ev, error: `Run of ${name} ended ${String(ev.status)}: ${why}`, kind: 'run_failed', endT: item.t });
       }
       if (ev.type === 'ERROR') {
         iterator.return?.().catch(() => {});
         const message = errorText(ev);
         // An ERROR may name a cause we classify everywhere (credits, rate limits); otherwise it is the run's own failure.
         const c = classifyError(new Error(message));
-        return doc({ status: 'failed', endpoint: request.endpoint, error: `Run of ${name} sent ERROR: ${message}`, kind: c.kind === 'unknown' ? 'run_failed' : c.kind });
+        return doc({ status: 'failed', endpoint: request.endpoint, error: `Run of ${name} sent ERROR: ${message}`, kind: c.kind === 'unknown' ? 'run_failed' : c.kind, endT: item.t });
       }
     }
     return doc({ status: 'failed', endpoint: request.endpoint, error: `The event stream of ${name} ended without COMPLETE`, kind: 'transient_provider' });

@@ -50,21 +50,27 @@ export interface TinyFishFakeServer {
 
 export const FAKE_TINYFISH_KEY = 'tf-test-key-0123456789';
 
-/** A typical successful run: STARTED, STREAMING_URL, `steps` PROGRESS events `stepMs` apart, COMPLETE. */
+/** A typical successful run: STARTED, STREAMING_URL half a step later, `steps` PROGRESS events `stepMs` apart, COMPLETE. */
 export function successfulRun(o: { startMs?: number; steps?: number; stepMs?: number; result?: unknown } = {}): RunPlan {
   const start = o.startMs ?? 20;
   const step = o.stepMs ?? 20;
   const steps = o.steps ?? 3;
   const events: PlannedEvent[] = [
     { atMs: start, type: 'STARTED' },
-    { atMs: start + 1, type: 'STREAMING_URL' },
+    { atMs: start + step / 2, type: 'STREAMING_URL' },
   ];
   for (let i = 1; i <= steps; i++) events.push({ atMs: start + i * step, type: 'PROGRESS', purpose: `Step ${i}` });
   events.push({ atMs: start + (steps + 1) * step, type: 'COMPLETE', status: 'COMPLETED', resultJson: o.result ?? { ok: true } });
   return { events };
 }
 
-export async function startTinyFishServer(planFor: (req: TinyFishRequest) => RunPlan, o: { apiKey?: string } = {}): Promise<TinyFishFakeServer> {
+export interface TinyFishServerOptions {
+  apiKey?: string;
+  /** Called just before each event (or comment) is written, with its planned time: a test's virtual clock follows the wire. */
+  onSend?: (type: string, atMs: number) => void;
+}
+
+export async function startTinyFishServer(planFor: (req: TinyFishRequest) => RunPlan, o: TinyFishServerOptions = {}): Promise<TinyFishFakeServer> {
   const apiKey = o.apiKey ?? FAKE_TINYFISH_KEY;
   const requests: TinyFishRequest[] = [];
   const sent: TinyFishFakeServer['sent'] = [];
@@ -130,6 +136,7 @@ export async function startTinyFishServer(planFor: (req: TinyFishRequest) => Run
     for (const e of plan.events) {
       await sleepUntil(arrivedAt + e.atMs, stop);
       if (stop.aborted) return;
+      o.onSend?.(e.comment ? 'comment' : e.type, e.atMs);
       if (e.comment) {
         res.write(': keep-alive\n\n');
       } else {
