@@ -132,51 +132,26 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     return error;
   };
 
-  // TinyFish automation runs (agent scenarios) get a lane of their own beside the providers'.
-  const agentDue = due.filter((m) => m.scenario?.kind === 'agent');
+  // TinyFish automation runs (agent scenarios) run in a lane of their own beside the providers'.
   const llmDue = due.filter((m) => m.scenario?.kind !== 'agent');
-  const skipAtDeadline = (model: SweepModel) => finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(sweepSignal.reason)}`));
+  const agentLane = runAgentLane(
+    due.filter((m) => m.scenario?.kind === 'agent'),
+    { config, clock, sweepSignal, sweepStartedAt, deadlineAt: started + bench.sweepDeadlineMs, write, finish, onStart: options.onStart },
+  );
   try {
-    await Promise.all([
-      runLanes(llmDue, {
-        concurrency: options.concurrency ?? bench.concurrencyPerProvider,
-        loadProvider: options.loadProvider,
-        signal: sweepSignal,
-        skip: skipAtDeadline,
-        run: async (model, stream) => {
-          options.onStart?.(model);
-          const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
-          const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
-          finish({ ...base(model), ...call, writeError });
-        },
-      }),
-      runLanes(agentDue, {
-        // The largest concurrency among the due agent scenarios: TinyFish's own limit, not a chat provider's.
-        concurrency: Math.max(1, ...agentDue.map((m) => (m.scenario?.kind === 'agent' ? m.scenario.concurrency : 1))),
-        // Agent runs have no chat stream: the lane's loader is never read.
-        loadProvider: async () => {
-          throw new BenchError('agent runs have no chat stream', { kind: 'hard_capability', stage: 'load_provider' });
-        },
-        signal: sweepSignal,
-        skip: skipAtDeadline,
-        run: async (model) => {
-          const scenario = model.scenario as Extract<SweepModel['scenario'], { kind: 'agent' }>;
-          const target = { automation: model.modelId, misc: model.misc ?? {}, scenarioId: scenario.id, inputs: scenario.inputs };
-          // A run lasts minutes and costs money: one that could not finish before the
-          // deadline is not started (it would only be cut short and recorded as a timeout).
-          const left = started + bench.sweepDeadlineMs - clock.now();
-          const limit = runTimeoutMs(target, config);
-          if (limit > left) {
-            finish(skipped(model, 'skipped_deadline', `not started: a run may take ${seconds(limit)} s and the sweep deadline is ${seconds(Math.max(0, left))} s away`));
-            return;
-          }
-          options.onStart?.(model);
-          const agentRun = await runAgent(target, { config, clock, sweepSignal, sweepStartedAt });
-          const writeError = await write(model, { agentRun });
-          finish({ ...base(model), outcome: agentRun.status === 'completed' ? 'ok' : 'failed', attempts: 1, agentRun, writeError });
-        },
-      }),
-    ]);
+    await runLanes(llmDue, {
+      concurrency: options.concurrency ?? bench.concurrencyPerProvider,
+      loadProvider: options.loadProvider,
+      signal: sweepSignal,
+      skip: (model) => finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(sweepSignal.reason)}`)),
+      run: async (model, stream) => {
+        options.onStart?.(model);
+        const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
+        const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
+        finish({ ...base(model), ...call, writeError });
+      },
+    });
+    await agentLane;
   } finally {
     clearTimeout(deadlineTimer);
   }
@@ -187,10 +162,58 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
 }
 
 /**
+ * The TinyFish lane: each due (agent scenario, automation) pair runs through lib/tinyfish/run.ts,
+ * as many at once as the largest concurrency among their scenarios (TinyFish's limit, not a
+ * chat provider's). A run lasts minutes and costs money, so one whose timeout would pass the
+ * sweep deadline is not started: it would only be cut short and recorded as a timeout.
+ * Never rejects: each run is recorded through `write` and handed to `finish`.
+ */
+async function runAgentLane(
+  pairs: SweepModel[],
+  o: {
+    config: Config;
+    clock: SweepClock;
+    sweepSignal: AbortSignal;
+    sweepStartedAt: Date;
+    /** The sweep deadline on the monotonic clock. */
+    deadlineAt: number;
+    write: (model: SweepModel, doc: ResultDoc) => Promise<string | null>;
+    finish: (result: ModelResult) => void;
+    onStart?: (model: SweepModel) => void;
+  },
+): Promise<void> {
+  const concurrency = Math.max(1, ...pairs.map((m) => (m.scenario?.kind === 'agent' ? m.scenario.concurrency : 1)));
+  await runLanes(pairs, {
+    concurrency,
+    // Agent runs have no chat stream: the lane's loader is never read.
+    loadProvider: async () => {
+      throw new BenchError('agent runs have no chat stream', { kind: 'hard_capability', stage: 'load_provider' });
+    },
+    signal: o.sweepSignal,
+    skip: (model) => o.finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(o.sweepSignal.reason)}`)),
+    run: async (model) => {
+      const scenario = model.scenario as Extract<SweepModel['scenario'], { kind: 'agent' }>;
+      const target = { automation: model.modelId, misc: model.misc ?? {}, scenarioId: scenario.id, inputs: scenario.inputs };
+      const left = o.deadlineAt - o.clock.now();
+      const limit = runTimeoutMs(target, o.config);
+      if (limit > left) {
+        o.finish(skipped(model, 'skipped_deadline', `not started: a run may take ${seconds(limit)} s and the sweep deadline is ${seconds(Math.max(0, left))} s away`));
+        return;
+      }
+      o.onStart?.(model);
+      const agentRun = await runAgent(target, { config: o.config, clock: o.clock, sweepSignal: o.sweepSignal, sweepStartedAt: o.sweepStartedAt });
+      const writeError = await o.write(model, { agentRun });
+      o.finish({ ...base(model), outcome: agentRun.status === 'completed' ? 'ok' : 'failed', attempts: 1, agentRun, writeError });
+    },
+  });
+}
+
+type ResultDoc = { metric: MetricDoc } | { error: ErrorDoc } | { agentRun: AgentRunDoc };
+
+/**
  * Writes one result. On failure logs it, records a stage `log` error where the sink still
  * takes one, and returns the message; null when stored.
  */
-type ResultDoc = { metric: MetricDoc } | { error: ErrorDoc } | { agentRun: AgentRunDoc };
 
 async function writeResult(
   sink: ResultSink,
