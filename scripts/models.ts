@@ -251,6 +251,14 @@ function formatShow(s: Awaited<ReturnType<typeof showModel>>): string {
     `  added ${m.created_at.toISOString()}${m.disabled_at ? `, disabled ${m.disabled_at.toISOString()}` : ''}`,
   ];
   if (m.misc && Object.keys(m.misc).length) lines.push(`  misc ${JSON.stringify(m.misc)}`);
+  // A TinyFish automation's results are agent runs, not metrics.
+  if (s.agentRuns) {
+    lines.push(`Agent runs, last 7 days:${s.agentStats!.length ? '' : ' none'}`);
+    for (const st of s.agentStats!) lines.push(`  ${st.scenario_id}: ${formatAgentRunStats(st)}`);
+    lines.push(`Recent agent runs (${s.agentRuns.length}):`);
+    for (const r of s.agentRuns) lines.push(`  ${formatAgentRunLine(r)}`);
+    return lines.join('\n');
+  }
   lines.push(`Recent results (${s.metrics.length}):`);
   for (const r of s.metrics) {
     const ttft = r.time_to_first_token === null ? '–' : `${(r.time_to_first_token * 1000).toFixed(0)} ms`;
@@ -258,12 +266,6 @@ function formatShow(s: Awaited<ReturnType<typeof showModel>>): string {
   }
   lines.push(`Recent errors (${s.errors.length}):`);
   for (const e of s.errors) lines.push(`  ${e.ts.toISOString()}  ${e.stage}/${e.error_kind}  ${e.message.slice(0, 160)}`);
-  if (s.agentRuns) {
-    lines.push(`Agent runs, last 7 days:${s.agentStats!.length ? '' : ' none'}`);
-    for (const st of s.agentStats!) lines.push(`  ${st.scenario_id}: ${formatAgentRunStats(st)}`);
-    lines.push(`Recent agent runs (${s.agentRuns.length}):`);
-    for (const r of s.agentRuns) lines.push(`  ${formatAgentRunLine(r)}`);
-  }
   return lines.join('\n');
 }
 
