@@ -16,6 +16,8 @@ export const PROVIDERS = [
   'bedrock',
   'vertex',
   'mock',
+  // A browser agent, not a chat model: its automations run through lib/tinyfish/ (SPEC 15).
+  'tinyfish',
 ] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
@@ -52,6 +54,8 @@ export interface Config {
       probe: string;
       /** One freshness document per model, for the dashboard's badges (SPEC 4.7). */
       modelHealth: string;
+      scenarios: string;
+      agentRuns: string;
     };
   };
   bench: {
@@ -94,6 +98,17 @@ export interface Config {
       baseUrl: string | null;
       /** A static OAuth access token; otherwise Google's application default credentials. */
       accessToken: string | null;
+    };
+    tinyfish: {
+      apiKey: string | null;
+      /** Without the /v1 path: the client appends /v1/automation/run-sse or /v1/automation/run. */
+      baseUrl: string;
+      /** Simulate every automation run (no key, no network, no cost); rows are marked mock. */
+      mockMode: boolean;
+      /** A whole run's limit when the automation sets no timeout_seconds. */
+      runTimeoutMs: number;
+      /** The longest silence (no event, heartbeat included) before a run counts as stalled. */
+      stallTimeoutMs: number;
     };
   };
   ingest: {
@@ -180,6 +195,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         providerCatalog: r.str('MONGODB_COLLECTION_PROVIDER_CATALOG') ?? 'provider_catalog',
         probe: r.str('MONGODB_COLLECTION_PROBE') ?? 'metrics_cloud_probe',
         modelHealth: r.str('MONGODB_COLLECTION_MODEL_HEALTH') ?? 'bench_model_health',
+        scenarios: r.str('MONGODB_COLLECTION_SCENARIOS') ?? 'scenarios',
+        agentRuns: r.str('MONGODB_COLLECTION_AGENT_RUNS') ?? 'agent_runs',
       },
     },
     bench: {
@@ -227,6 +244,13 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         location: r.str('VERTEX_LOCATION') ?? 'us-central1',
         baseUrl: r.urlOrNull('VERTEX_BASE_URL'),
         accessToken: r.str('VERTEX_ACCESS_TOKEN'),
+      },
+      tinyfish: {
+        apiKey: r.str('TINYFISH_API_KEY'),
+        baseUrl: r.url('TINYFISH_BASE_URL', 'https://agent.tinyfish.ai'),
+        mockMode: r.bool('TINYFISH_MOCK_MODE', false),
+        runTimeoutMs: r.int('TINYFISH_RUN_TIMEOUT_MS', 180_000, 1000, 3_600_000),
+        stallTimeoutMs: r.int('TINYFISH_STALL_TIMEOUT_MS', 60_000, 50, 3_600_000),
       },
     },
     ingest: {

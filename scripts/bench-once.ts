@@ -7,30 +7,38 @@ import { LEVEL_RANK, createLogger, registerSecrets } from '../lib/log.ts';
 import { loadProvider } from '../lib/bench/providers/registry.ts';
 import { createRemoteRunner } from '../lib/ingest/client.ts';
 import { openStore } from '../lib/store/open-store.ts';
-import { modelsFromRunnerConfig, modelsFromStore, parseModelList, type SweepModel } from '../lib/bench/due.ts';
+import { modelsFromRunnerConfig, pairsFromStore, parseModelList, type SweepModel } from '../lib/bench/due.ts';
 import { createLiveLine, formatResultLine, formatSummary, formatSweepStart, resultToJson } from '../lib/bench/output.ts';
+import { ensureBuiltinScenarios } from '../lib/models/scenarios.ts';
+import type { ScenarioDoc } from '../lib/store/documents.ts';
+import type { Store } from '../lib/store/store.ts';
+import { refuseMockRunsInMongo } from '../lib/tinyfish/run.ts';
 import { runSweep, sweepFailure } from '../lib/bench/sweep.ts';
 import { refreshModelHealth } from '../lib/bench/model-health.ts';
 import { MOCK_ON_MONGODB } from '../lib/store/collection-rules.ts';
 import { sweepCostOptions } from '../lib/bench/budget.ts';
 import { writeSweepTextfile } from '../lib/bench/prometheus.ts';
 
-const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--force] [--json] [--concurrency N]
+const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--scenario ID]... [--force] [--json] [--concurrency N]
 
   --provider P      only this provider (repeatable, or a comma list)
   --models M,M      benchmark these instead of the store's enabled models: provider:model,
                     or bare ids with a single --provider (default: BENCHMARK_MODELS)
-  --force           also models with a success newer than FRESH_MINUTES
+  --scenario ID     only this scenario (repeatable; runs it even when disabled). Default: every
+                    enabled scenario (models.ts scenario list), each over its targets
+  --force           also pairs with a success within their scenario's interval
   --json            print the results as JSON on stdout (log lines go to stderr)
   --concurrency N   calls at a time per provider (default: BENCH_PROVIDER_CONCURRENCY)
 
 With INGEST_API_URL set this is a remote runner: results are posted to the ingest server (and
 spooled in INGEST_SPOOL_DIR when it cannot be reached), models come from --models or the
-server's runner-config for each --provider.`;
+server's runner-config for each --provider, and the calls use the BENCH_PROMPT profile (the
+scenarios live in the store).`;
 
 const OPTIONS = {
   provider: { type: 'string', multiple: true },
   models: { type: 'string' },
+  scenario: { type: 'string', multiple: true },
   force: { type: 'boolean' },
   json: { type: 'boolean' },
   concurrency: { type: 'string' },
@@ -97,10 +105,13 @@ async function main(): Promise<number> {
       if (spool.delivered + spool.dropped + spool.remaining > 0) {
         logger.info(`Spool: delivered ${spool.delivered}, dropped ${spool.dropped}, ${spool.remaining} still waiting for ${config.ingest.apiUrl}`);
       }
+      if (values.scenario) throw new UsageError('--scenario needs the store: scenarios are documents there, and a remote runner (INGEST_API_URL set) has none');
       models = await modelsFromRunnerConfig(remote.runnerConfig, { explicit, providers, logger });
     } else {
       await store!.ping();
-      models = await modelsFromStore(store!, { explicit, providers });
+      const scenarios = await chooseScenarios(store!, list(values.scenario ?? []));
+      models = await pairsFromStore(store!, { scenarios, explicit, providers, wallNow: Date.now() });
+      refuseMockRunsInMongo(store!.kind, models.filter((m) => m.provider === 'tinyfish').map((m) => m.modelId), config);
       if (store!.kind === 'mongodb' && models.some((m) => m.provider === 'mock')) {
         // Mock models added to MongoDB before they were refused there: left out, said once.
         logger.warn(`Skipping the mock models in ${store!.location}: ${MOCK_ON_MONGODB}`);
@@ -179,6 +190,22 @@ async function main(): Promise<number> {
     process.off('SIGINT', onSignal);
     await (remote ?? store)?.close();
   }
+}
+
+/**
+ * The scenarios to run: those named with --scenario (even when disabled), else every enabled one.
+ * @throws UsageError naming an unknown scenario and the ones there are.
+ */
+async function chooseScenarios(store: Store, named: string[]): Promise<ScenarioDoc[]> {
+  await ensureBuiltinScenarios(store);
+  if (named.length === 0) return store.listScenarios({ enabledOnly: true });
+  const found: ScenarioDoc[] = [];
+  for (const id of named) {
+    const s = await store.getScenario(id);
+    if (!s) throw new UsageError(`No scenario ${id}. Scenarios: ${(await store.listScenarios()).map((x) => x.scenario_id).join(', ')}`);
+    found.push(s);
+  }
+  return found;
 }
 
 await runMain(main);

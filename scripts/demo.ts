@@ -1,13 +1,16 @@
-// `npm run demo`: the whole pipeline with no keys. Adds a few simulated (mock) models to the
-// embedded store, runs one forced sweep of them through the real runner, prints the results.
+// `npm run demo`: the whole pipeline with no keys. Adds a few simulated (mock) models and a
+// simulated TinyFish automation with an agent scenario to the embedded store, runs one forced
+// sweep of them through the real runner, prints the scenarios and the results.
 import { UsageError, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger, registerSecrets } from '../lib/log.ts';
 import { loadProvider } from '../lib/bench/providers/registry.ts';
 import { openStore } from '../lib/store/open-store.ts';
-import { type SweepModel } from '../lib/bench/due.ts';
+import { pairsFromStore } from '../lib/bench/due.ts';
 import { runSweep, sweepFailure, type ModelResult } from '../lib/bench/sweep.ts';
 import { refreshModelHealth } from '../lib/bench/model-health.ts';
+import { addScenario, ensureBuiltinScenarios, formatScenarioList } from '../lib/models/scenarios.ts';
+import { PUBLISHED_SCENARIO_ID } from '../lib/store/documents.ts';
 
 // Model ids of the mock provider describe the simulation (grammar in lib/bench/providers/mock.ts).
 const DEMO_MODELS: Array<{ id: string; name: string }> = [
@@ -17,6 +20,10 @@ const DEMO_MODELS: Array<{ id: string; name: string }> = [
   { id: 'reasoning-32-ttft-300ms-tps-200', name: 'Demo: thinks before it answers' },
   { id: 'fail-429-retry-200ms', name: 'Demo: always rate limited' },
 ];
+
+// A simulated TinyFish automation (grammar in lib/tinyfish/mock.ts) and the agent scenario that runs it.
+const DEMO_AUTOMATION = 'mock-start-300ms-steps-4-step-400ms';
+const DEMO_AGENT_SCENARIO = 'demo-agent-v1';
 
 async function main(): Promise<number> {
   const config = loadConfig();
@@ -31,16 +38,26 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: config.log.level, underSystemd: config.log.underSystemd });
   const store = await openStore(config);
   try {
-    const models: SweepModel[] = [];
     for (const m of DEMO_MODELS) {
-      const existing = await store.getModel('mock', m.id);
-      if (!existing) {
+      if (!(await store.getModel('mock', m.id))) {
         await store.insertModel({ provider: 'mock', model_id: m.id, display_name: m.name, enabled: true, deprecated: false, created_at: new Date(), misc: {} });
         logger.info(`Added mock/${m.id} (${m.name})`);
       }
-      models.push({ provider: 'mock', modelId: m.id, misc: existing?.misc ?? {} });
     }
-    process.stdout.write(`\nBenchmarking ${models.length} simulated models into ${store.location} …\n\n`);
+    if (!(await store.getModel('tinyfish', DEMO_AUTOMATION))) {
+      const misc = { url: 'https://example.com/pricing', goal: 'Find the pricing page and list every plan with its monthly price' };
+      await store.insertModel({ provider: 'tinyfish', model_id: DEMO_AUTOMATION, display_name: 'Demo: a simulated browser agent', enabled: true, deprecated: false, created_at: new Date(), misc });
+      logger.info(`Added tinyfish/${DEMO_AUTOMATION} (a simulated TinyFish automation)`);
+    }
+    await ensureBuiltinScenarios(store);
+    if (!(await store.getScenario(DEMO_AGENT_SCENARIO))) {
+      await addScenario(store, DEMO_AGENT_SCENARIO, { kind: 'agent', description: 'Demo: the simulated automation every hour', interval: '60', targets: `tinyfish:${DEMO_AUTOMATION}` });
+    }
+    const scenarios = [(await store.getScenario(PUBLISHED_SCENARIO_ID))!, (await store.getScenario(DEMO_AGENT_SCENARIO))!];
+    process.stdout.write(`\nScenarios (npx tsx scripts/models.ts scenario list):\n${formatScenarioList(await store.listScenarios())}\n`);
+    const explicit = [...DEMO_MODELS.map((m) => ({ provider: 'mock' as const, modelId: m.id })), { provider: 'tinyfish' as const, modelId: DEMO_AUTOMATION }];
+    const models = await pairsFromStore(store, { scenarios, explicit, providers: [], wallNow: Date.now() });
+    process.stdout.write(`\nBenchmarking ${DEMO_MODELS.length} simulated models (${PUBLISHED_SCENARIO_ID}) and one simulated TinyFish automation (${DEMO_AGENT_SCENARIO}) into ${store.location} …\n\n`);
     const { results, summary } = await runSweep({
       config,
       models,
@@ -62,6 +79,8 @@ async function main(): Promise<number> {
         '  npm run bench -- --force                    one sweep of every enabled model',
         '  npm run models -- add openai gpt-4o-mini    a real model (then set OPENAI_API_KEY in .env)',
         '  npm run models -- disable mock <id> --reason "demo done"   stop benchmarking a demo model',
+        `  npm run models -- show tinyfish ${DEMO_AUTOMATION}   the automation's runs: success rate, p50/p95`,
+        '  npm run models -- scenario add long-v1 --max-tokens 512 --interval 360   a second LLM scenario',
         '',
       ].join('\n'),
     );
@@ -75,17 +94,24 @@ async function main(): Promise<number> {
 
 function resultsTable(results: ModelResult[]): string {
   const num = (v: number | null | undefined, digits: number) => (v === null || v === undefined ? '-' : v.toFixed(digits));
+  const agent = (r: ModelResult) => {
+    const a = r.agentRun!;
+    return a.status === 'completed'
+      ? `completed in ${num(a.total_duration_ms / 1000, 1)} s: STARTED after ${num(a.time_to_started_ms === null ? null : a.time_to_started_ms / 1000, 2)} s, ${a.progress_events} steps`
+      : `${a.error_kind}: ${a.error}`;
+  };
   const rows = results.map((r) => [
     r.provider,
     r.modelId,
+    r.scenarioId ?? '-',
     num(r.metric?.time_to_first_token, 3),
     num(r.metric?.tokens_per_second, 1),
     num(r.metric?.decode_tokens_per_second, 1),
-    r.outcome === 'ok' ? 'ok' : r.error ? `${r.error.error_kind}: ${r.error.message.replace(/^Cannot stream [^:]+: /, '')}` : r.outcome,
+    r.agentRun ? agent(r) : r.outcome === 'ok' ? 'ok' : r.error ? `${r.error.error_kind}: ${r.error.message.replace(/^Cannot stream [^:]+: /, '')}` : r.outcome,
   ]);
-  const header = ['provider', 'model', 'TTFT s', 'tokens/s', 'decode tok/s', 'outcome'];
+  const header = ['provider', 'model', 'scenario', 'TTFT s', 'tokens/s', 'decode tok/s', 'outcome'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const numeric = new Set([2, 3, 4]);
+  const numeric = new Set([3, 4, 5]);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))

@@ -15,6 +15,19 @@ import {
   undeprecateModel,
   type ModelRow,
 } from '../lib/models/admin.ts';
+import {
+  addScenario,
+  editScenario,
+  formatAgentRunLine,
+  formatScenario,
+  formatScenarioList,
+  listScenarios,
+  removeScenario,
+  setScenarioEnabled,
+  showScenario,
+  type ScenarioOptions,
+} from '../lib/models/scenarios.ts';
+import { formatAgentRunStats } from '../lib/tinyfish/stats.ts';
 import { openStore } from '../lib/store/open-store.ts';
 import { formatPrice, formatUsd } from '../lib/bench/cost.ts';
 import type { Store } from '../lib/store/store.ts';
@@ -27,7 +40,19 @@ const USAGE = `Usage: models.ts <command> [options]
   enable P ID
   disable P ID --reason R
   deprecate P ID [--successor M] [--date YYYY-MM-DD]
-  undeprecate P ID                        undo deprecate: benchmark it again (if enabled)`;
+  undeprecate P ID                        undo deprecate: benchmark it again (if enabled)
+
+  scenario list [--json]                  what each sweep sends, how often, to which targets
+  scenario show ID [--json]               one scenario, its pairs measured lately, its recent agent runs
+  scenario add ID [--kind llm|agent] [--description D] [--interval MIN] [--targets T] [--disabled]
+               llm:   [--prompt P] [--max-tokens N] [--temperature T] [--cache-defeat]
+               agent: [--inputs JSON] [--concurrency N]
+  scenario edit ID [the options of add; --no-cache-defeat]
+  scenario enable ID | disable ID | remove ID
+
+  TinyFish automations are models of provider tinyfish:
+    add tinyfish pricing-page --misc '{"url":"https://example.com","goal":"List the pricing plans"}'
+  --targets is all, providers (groq,openai) or models (groq:llama-3.3-70b-versatile,tinyfish:pricing-page).`;
 
 const OPTIONS = {
   provider: { type: 'string' },
@@ -41,15 +66,27 @@ const OPTIONS = {
   successor: { type: 'string' },
   date: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  // scenario add / edit
+  kind: { type: 'string' },
+  description: { type: 'string' },
+  prompt: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'cache-defeat': { type: 'boolean' },
+  interval: { type: 'string' },
+  concurrency: { type: 'string' },
+  targets: { type: 'string' },
+  inputs: { type: 'string' },
 } as const;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true, allowNegative: true, strict: true });
   const [command, provider, modelId, ...extra] = positionals;
   if (values.help || !command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
+  if (command === 'scenario') return scenarioCommand(positionals.slice(1), values);
   const needsTarget = ['show', 'add', 'enable', 'disable', 'deprecate', 'undeprecate'].includes(command);
   if (!needsTarget && command !== 'list') throw new UsageError(`Unknown command '${command}'.\n${USAGE}`);
   if (needsTarget && (!provider || !modelId || extra.length > 0)) {
@@ -134,6 +171,70 @@ async function run(
   throw new UsageError(`Unknown command '${command}'`);
 }
 
+const SCENARIO_COMMANDS = ['list', 'show', 'add', 'edit', 'enable', 'disable', 'remove'];
+
+/** `models.ts scenario …`: the scenarios collection (SPEC 4.5), actions in lib/models/scenarios.ts. */
+async function scenarioCommand(args: string[], values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; allowNegative: true; strict: true }>>['values']): Promise<number> {
+  const [sub, id, ...extra] = args;
+  if (!sub || !SCENARIO_COMMANDS.includes(sub)) {
+    throw new UsageError(`scenario needs one of ${SCENARIO_COMMANDS.join(', ')}, e.g. models.ts scenario list`);
+  }
+  if (sub !== 'list' && (!id || extra.length > 0)) throw new UsageError(`scenario ${sub} takes a scenario id, e.g. models.ts scenario ${sub} cloud-long-v1`);
+  const options: ScenarioOptions = {
+    kind: values.kind,
+    description: values.description,
+    prompt: values.prompt,
+    maxTokens: values['max-tokens'],
+    temperature: values.temperature,
+    cacheDefeat: values['cache-defeat'],
+    interval: values.interval,
+    concurrency: values.concurrency,
+    targets: values.targets,
+    inputs: values.inputs,
+    disabled: values.disabled,
+  };
+  const config = loadConfig();
+  registerSecrets(config.secrets);
+  const store = await openStore(config);
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  try {
+    switch (sub) {
+      case 'list': {
+        const all = await listScenarios(store);
+        out(values.json ? JSON.stringify(all, null, 2) : formatScenarioList(all));
+        return 0;
+      }
+      case 'show': {
+        const view = await showScenario(store, id!);
+        out(values.json ? JSON.stringify(view, null, 2) : formatScenario(view));
+        return 0;
+      }
+      case 'add': {
+        const s = await addScenario(store, id!, options);
+        out(values.json ? JSON.stringify(s, null, 2) : `Added scenario ${s.scenario_id} (${s.kind}, ${s.enabled ? 'enabled: the next sweep runs its due pairs' : 'disabled'})`);
+        return 0;
+      }
+      case 'edit': {
+        const s = await editScenario(store, id!, options);
+        out(values.json ? JSON.stringify(s, null, 2) : `Changed scenario ${s.scenario_id}`);
+        return 0;
+      }
+      case 'enable':
+      case 'disable': {
+        const s = await setScenarioEnabled(store, id!, sub === 'enable');
+        out(values.json ? JSON.stringify(s, null, 2) : `${sub === 'enable' ? 'Enabled' : 'Disabled'} scenario ${s.scenario_id}`);
+        return 0;
+      }
+      default:
+        await removeScenario(store, id!);
+        out(values.json ? JSON.stringify({ removed: id }) : `Removed scenario ${id} (its results stay)`);
+        return 0;
+    }
+  } finally {
+    await store.close();
+  }
+}
+
 function ago(d: Date | null, now = Date.now()): string {
   if (!d) return 'never';
   const minutes = Math.round((now - d.getTime()) / 60_000);
@@ -194,6 +295,14 @@ function formatShow(s: Awaited<ReturnType<typeof showModel>>, provider: string, 
     : [`${provider}/${modelId}: not in the models catalog (results from ad-hoc runs such as bench-once --models)`];
   if (m?.misc && Object.keys(m.misc).length) lines.push(`  misc ${JSON.stringify(m.misc)}`);
   lines.push(`  price ${formatPrice(s.price)}; last 24 h ${spend24h(s.spend24h)} over ${(s.spend24h?.priced_calls ?? 0) + (s.spend24h?.unpriced_calls ?? 0)} call(s)`);
+  // A TinyFish automation's results are agent runs, not metrics.
+  if (s.agentRuns) {
+    lines.push(`Agent runs, last 7 days:${s.agentStats!.length ? '' : ' none'}`);
+    for (const st of s.agentStats!) lines.push(`  ${st.scenario_id}: ${formatAgentRunStats(st)}`);
+    lines.push(`Recent agent runs (${s.agentRuns.length}):`);
+    for (const r of s.agentRuns) lines.push(`  ${formatAgentRunLine(r)}`);
+    return lines.join('\n');
+  }
   lines.push(`Recent results (${s.metrics.length}):`);
   for (const r of s.metrics) {
     // Seconds, as in the stored rows, the sweep's lines and the dashboard.

@@ -1,6 +1,6 @@
 // Builders for complete, valid documents, so tests state only the fields they care about.
 import { randomUUID } from 'node:crypto';
-import type { ErrorDoc, MetricDoc, ModelDoc } from '../lib/store/documents.ts';
+import type { AgentRunDoc, ErrorDoc, MetricDoc, ModelDoc, ScenarioDoc } from '../lib/store/documents.ts';
 import { buildErrorDoc } from '../lib/errors.ts';
 import type { HealthReport } from '../lib/health/report.ts';
 
@@ -102,6 +102,54 @@ export function makeHealthReport(overrides: Partial<HealthReport> = {}): HealthR
     regressions: [],
     sparklines: [],
     suggested_commands: [],
+    ...overrides,
+  };
+}
+
+export function makeScenario(overrides: Partial<ScenarioDoc> = {}): ScenarioDoc {
+  return {
+    scenario_id: 'probe-long-v1',
+    description: 'A longer answer',
+    kind: 'llm',
+    inputs: { prompt: 'Tell a long and happy story about the history of the world.', max_tokens: 512, temperature: 0.1 },
+    interval_minutes: 360,
+    concurrency: 1,
+    targets: { type: 'all' },
+    enabled: true,
+    created_at: new Date('2026-11-01T00:00:00.000Z'),
+    updated_at: new Date('2026-11-01T00:00:00.000Z'),
+    ...overrides,
+  };
+}
+
+export function makeAgentRun(overrides: Partial<AgentRunDoc> = {}): AgentRunDoc {
+  const started_at = overrides.started_at ?? new Date('2026-11-20T10:00:00.000Z');
+  const total = overrides.total_duration_ms ?? 42_000;
+  return {
+    run_id: randomUUID(),
+    provider: 'tinyfish',
+    automation: 'pricing-page',
+    scenario_id: 'agent-default-v1',
+    started_at,
+    finished_at: new Date(started_at.getTime() + total),
+    status: 'completed',
+    total_duration_ms: total,
+    time_to_started_ms: 350,
+    time_to_first_progress_ms: 2100,
+    progress_events: 7,
+    event_count: 12,
+    inter_event_ms: { p50: 3000, p90: 6000, p99: 9000, max: 9100 },
+    tinyfish_run_id: 'run_123',
+    endpoint: 'run-sse',
+    tinyfish_status: 'COMPLETED',
+    result: { plans: [{ name: 'Pro', price: 20 }] },
+    result_truncated: false,
+    error: null,
+    error_kind: null,
+    http_status: null,
+    runner: 'test',
+    mock: false,
+    sweep_started_at: started_at,
     ...overrides,
   };
 }

@@ -7,7 +7,7 @@ import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ErrorDoc, ErrorKind, ErrorStage, MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
-import type { SweepModel } from './due.ts';
+import { callInputs, type SweepModel } from './due.ts';
 import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
 import type { ProviderStream, StreamEvent } from './provider-stream.ts';
 
@@ -57,6 +57,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
   const logger = ctx.logger ?? silentLogger;
   const target = `${model.provider}/${model.modelId}`;
   const runId = randomUUID();
+  const inputs = callInputs(model, bench.profile);
   let attempts = 0;
   let maxBudget = 0;
   const fail = (err: unknown): CallOutcome => {
@@ -73,7 +74,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
       message: `Cannot stream ${target}: ${status}${KIND_LABEL[c.kind]}: ${c.detail}${tries}`,
       http_status: c.httpStatus,
       run_id: runId,
-      benchmark_profile_id: bench.profile.id,
+      benchmark_profile_id: inputs.profileId,
       runner: bench.runner,
     });
     return { outcome: 'failed', metric: null, error, attempts: Math.max(1, attempts) };
@@ -98,10 +99,10 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
           provider: model.provider,
           modelId: model.modelId,
           runId,
-          profileId: bench.profile.id,
+          profileId: inputs.profileId,
           runner: bench.runner,
           wallOffsetMs: a.wallOffsetMs,
-          fallbackMaxTokens: bench.profile.maxTokens,
+          fallbackMaxTokens: inputs.maxTokens,
           previousAttempts: attempts - Math.max(1, a.requests),
           previousMaxTokens: maxBudget,
           sweepStartedAt: ctx.sweepStartedAt,
@@ -110,6 +111,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
         // Measurement itself failed (the tokenizer could not load): the call is lost, the sweep goes on.
         return fail(err);
       }
+      if (inputs.nonce && outcome.metric) outcome.metric.cache_defeat_nonce = inputs.nonce;
       if (outcome.ok) return { outcome: 'ok', metric: outcome.metric, error: null, attempts };
       return { outcome: 'failed', metric: outcome.metric, error: outcome.error, attempts };
     }
@@ -164,6 +166,7 @@ export async function runAttempt(
   o: Pick<CallContext, 'config' | 'clock' | 'sweepSignal'>,
 ): Promise<Attempt> {
   const { bench } = o.config;
+  const inputs = callInputs(model, bench.profile);
   const target = `${model.provider}/${model.modelId}`;
   const events: StreamEvent[] = [];
   let requests = 0;
@@ -208,9 +211,9 @@ export async function runAttempt(
       provider: model.provider,
       modelId: model.modelId,
       misc: model.misc ?? {},
-      prompt: bench.profile.prompt,
-      maxTokens: bench.profile.maxTokens,
-      temperature: bench.profile.temperature,
+      prompt: inputs.prompt,
+      maxTokens: inputs.maxTokens,
+      temperature: inputs.temperature,
       signal,
       now: o.clock.now,
       config: o.config,

@@ -1,10 +1,34 @@
 // Which models a sweep runs (SPEC 8): the explicit list or the catalog, filtered by provider,
-// and of those the ones that are due (no fresh success).
+// paired with the enabled scenarios whose targets they are, and of those pairs the ones that
+// are due (no success within the scenario's interval).
+import { randomBytes } from 'node:crypto';
 import { UsageError } from '../cli.ts';
-import { PROVIDERS, isProviderName, type ProviderName } from '../config.ts';
+import { PROVIDERS, isProviderName, type Config, type ProviderName } from '../config.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { ModelDoc } from '../store/documents.ts';
+import { PUBLISHED_SCENARIO_ID, type LlmScenarioInputs, type ModelDoc, type ScenarioDoc, type ScenarioSuccess } from '../store/documents.ts';
 import type { Store } from '../store/store.ts';
+
+/** What a pair's calls send: an LLM scenario's prompt and budget, or an agent scenario's inputs. */
+export type SweepScenario =
+  | {
+      kind: 'llm';
+      id: string;
+      intervalMinutes: number;
+      prompt: string;
+      maxTokens: number;
+      temperature: number;
+      /** A random nonce the prompt starts with (the scenario defeats prompt caches), else null. */
+      cacheDefeatNonce: string | null;
+    }
+  | {
+      kind: 'agent';
+      id: string;
+      intervalMinutes: number;
+      /** Runs at a time in the TinyFish lane. */
+      concurrency: number;
+      /** Overrides of the automation's misc. */
+      inputs: Record<string, unknown>;
+    };
 
 export interface SweepModel {
   provider: ProviderName;
@@ -15,6 +39,11 @@ export interface SweepModel {
   lastSuccessAt?: Date | null;
   /** When the sweep that produced that row started; the freshness rule compares this (else lastSuccessAt). */
   lastSweepStartedAt?: Date | null;
+  /**
+   * The scenario this pair runs, whose interval decides freshness. Absent: the config's
+   * profile (BENCH_PROMPT, …) and FRESH_MINUTES, as for a remote runner without the store.
+   */
+  scenario?: SweepScenario;
 }
 
 const FRESH_SLACK_MS = 60_000;
@@ -34,9 +63,12 @@ export function partitionDue(
   const fresh: Array<{ model: SweepModel; reason: string }> = [];
   for (const model of models) {
     const last = model.lastSweepStartedAt ?? model.lastSuccessAt;
-    if (!o.force && last && o.wallNow - last.getTime() < freshMs) {
+    const s = model.scenario;
+    const windowMs = s ? s.intervalMinutes * 60_000 - FRESH_SLACK_MS : freshMs;
+    if (!o.force && last && o.wallNow - last.getTime() < windowMs) {
       const ago = Math.round((o.wallNow - last.getTime()) / 60_000);
-      fresh.push({ model, reason: `measured by a sweep that started ${ago} min ago (FRESH_MINUTES=${o.freshMinutes})` });
+      const rule = s ? `${s.id} is due every ${s.intervalMinutes} min` : `FRESH_MINUTES=${o.freshMinutes}`;
+      fresh.push({ model, reason: `measured by a sweep that started ${ago} min ago (${rule})` });
     } else {
       due.push(model);
     }
@@ -79,26 +111,33 @@ export async function modelsFromStore(
   store: Pick<Store, 'listModels' | 'getModel' | 'lastSuccesses'>,
   options: { explicit: Array<{ provider: ProviderName; modelId: string }> | null; providers: ProviderName[] },
 ): Promise<SweepModel[]> {
-  const wanted = (p: string) => isWanted(p, options.providers);
-  let models: SweepModel[];
-  if (options.explicit) {
-    models = [];
-    for (const e of options.explicit.filter((m) => wanted(m.provider))) {
-      // An explicit model the catalog knows still gets its quirks.
-      const doc = await store.getModel(e.provider, e.modelId);
-      models.push({ ...e, misc: doc?.misc ?? {} });
-    }
-  } else {
-    const docs = await store.listModels({ benchmarkedOnly: true });
-    models = docs
-      .filter((d) => isProviderName(d.provider) && wanted(d.provider))
-      .map((d) => ({ provider: d.provider as ProviderName, modelId: d.model_id, misc: d.misc ?? {} }));
-  }
+  const models = await catalogModels(store, options);
   const last = new Map((await store.lastSuccesses()).map((s) => [`${s.provider}\u0000${s.model_name}`, s]));
   return models.map((m) => {
     const l = last.get(`${m.provider}\u0000${m.modelId}`);
     return { ...m, lastSuccessAt: l?.ts ?? null, lastSweepStartedAt: l?.sweep_started_at ?? null };
   });
+}
+
+/** The explicit list (with the catalog's quirks where it has them) or the store's benchmarked models, filtered to `providers`. */
+async function catalogModels(
+  store: Pick<Store, 'listModels' | 'getModel'>,
+  options: { explicit: Array<{ provider: ProviderName; modelId: string }> | null; providers: ProviderName[] },
+): Promise<SweepModel[]> {
+  const wanted = (p: string) => isWanted(p, options.providers);
+  if (options.explicit) {
+    const models: SweepModel[] = [];
+    for (const e of options.explicit.filter((m) => wanted(m.provider))) {
+      // An explicit model the catalog knows still gets its quirks.
+      const doc = await store.getModel(e.provider, e.modelId);
+      models.push({ ...e, misc: doc?.misc ?? {} });
+    }
+    return models;
+  }
+  const docs = await store.listModels({ benchmarkedOnly: true });
+  return docs
+    .filter((d) => isProviderName(d.provider) && wanted(d.provider))
+    .map((d) => ({ provider: d.provider as ProviderName, modelId: d.model_id, misc: d.misc ?? {} }));
 }
 
 /**
@@ -141,4 +180,83 @@ export async function modelsFromRunnerConfig(
     }
   }
   return models;
+}
+
+/** The scenario a pair runs, from its document; an llm scenario that defeats caches gets a fresh nonce. */
+export function sweepScenario(doc: ScenarioDoc): SweepScenario {
+  if (doc.kind === 'agent') {
+    return { kind: 'agent', id: doc.scenario_id, intervalMinutes: doc.interval_minutes, concurrency: doc.concurrency, inputs: doc.inputs as Record<string, unknown> };
+  }
+  const i = doc.inputs as LlmScenarioInputs;
+  return {
+    kind: 'llm',
+    id: doc.scenario_id,
+    intervalMinutes: doc.interval_minutes,
+    prompt: i.prompt,
+    maxTokens: i.max_tokens,
+    temperature: i.temperature,
+    cacheDefeatNonce: i.cache_defeat ? randomBytes(6).toString('hex') : null,
+  };
+}
+
+/** True when the scenario targets this model (TinyFish automations belong to agent scenarios only). */
+export function isTarget(doc: ScenarioDoc, m: { provider: string; modelId: string }): boolean {
+  if ((doc.kind === 'agent') !== (m.provider === 'tinyfish')) return false;
+  const t = doc.targets;
+  if (t.type === 'all') return true;
+  if (t.type === 'providers') return t.providers.includes(m.provider);
+  return t.models.some((x) => x.provider === m.provider && x.model_id === m.modelId);
+}
+
+/**
+ * Every (scenario, model) pair: each scenario over the models it targets, with the pair's
+ * last success. The published scenario's pairs come first, so a sweep cut by its deadline
+ * has measured what the dashboard shows.
+ */
+export function scenarioPairs(models: SweepModel[], scenarios: ScenarioDoc[], successes: ScenarioSuccess[]): SweepModel[] {
+  const last = new Map(successes.map((s) => [`${s.scenario_id}\u0000${s.provider}\u0000${s.model_name}`, s]));
+  const ordered = [...scenarios].sort((a, b) => Number(b.scenario_id === PUBLISHED_SCENARIO_ID) - Number(a.scenario_id === PUBLISHED_SCENARIO_ID) || a.scenario_id.localeCompare(b.scenario_id));
+  const pairs: SweepModel[] = [];
+  for (const doc of ordered) {
+    for (const m of models) {
+      if (!isTarget(doc, m)) continue;
+      const l = last.get(`${doc.scenario_id}\u0000${m.provider}\u0000${m.modelId}`);
+      pairs.push({ ...m, scenario: sweepScenario(doc), lastSuccessAt: l?.ts ?? null, lastSweepStartedAt: l?.sweep_started_at ?? null });
+    }
+  }
+  return pairs;
+}
+
+/**
+ * The pairs a sweep should run: the scenarios given (the enabled ones, or those named with
+ * --scenario) over the explicit list or the store's benchmarked models, filtered to
+ * `providers`; with each pair's last success within the longest interval.
+ */
+export async function pairsFromStore(
+  store: Pick<Store, 'listModels' | 'getModel' | 'lastScenarioSuccesses'>,
+  options: {
+    scenarios: ScenarioDoc[];
+    explicit: Array<{ provider: ProviderName; modelId: string }> | null;
+    providers: ProviderName[];
+    wallNow: number;
+  },
+): Promise<SweepModel[]> {
+  const models = await catalogModels(store, options);
+  const longest = Math.max(0, ...options.scenarios.map((s) => s.interval_minutes));
+  const successes = await store.lastScenarioSuccesses(new Date(options.wallNow - longest * 60_000));
+  return scenarioPairs(models, options.scenarios, successes);
+}
+
+/**
+ * What one call of this pair sends and records: its llm scenario's inputs (the prompt led by
+ * the cache-defeating nonce when there is one), or the config's profile for a pair without one.
+ */
+export function callInputs(
+  model: SweepModel,
+  profile: Config['bench']['profile'],
+): { profileId: string; prompt: string; maxTokens: number; temperature: number; nonce: string | null } {
+  const s = model.scenario;
+  if (s?.kind !== 'llm') return { profileId: s?.id ?? profile.id, prompt: profile.prompt, maxTokens: profile.maxTokens, temperature: profile.temperature, nonce: null };
+  const prompt = s.cacheDefeatNonce ? `[${s.cacheDefeatNonce}] ${s.prompt}` : s.prompt;
+  return { profileId: s.id, prompt, maxTokens: s.maxTokens, temperature: s.temperature, nonce: s.cacheDefeatNonce };
 }

@@ -1,4 +1,5 @@
 // What a sweep prints: one journal line per model, the summary, and bench-once --json.
+import { PUBLISHED_SCENARIO_ID } from '../store/documents.ts';
 import type { ModelResult, SweepSummary } from './sweep.ts';
 import type { SweepModel } from './due.ts';
 
@@ -21,6 +22,20 @@ export function resultToJson(r: ModelResult): Record<string, unknown> {
     skip_reason: r.skipReason,
     stored: r.outcome === 'ok' || r.outcome === 'failed' ? r.writeError === null : null,
     write_error: r.writeError,
+    scenario: r.scenarioId ?? null,
+    ...(r.agentRun
+      ? {
+          run_id: r.agentRun.run_id,
+          error_kind: r.agentRun.error_kind,
+          message: r.agentRun.error,
+          agent_status: r.agentRun.status,
+          total_duration_ms: r.agentRun.total_duration_ms,
+          time_to_started_ms: r.agentRun.time_to_started_ms,
+          time_to_first_progress_ms: r.agentRun.time_to_first_progress_ms,
+          progress_events: r.agentRun.progress_events,
+          mock: r.agentRun.mock,
+        }
+      : {}),
   };
 }
 
@@ -28,9 +43,20 @@ const fmt = (v: number | null | undefined, digits: number, unit = '') => (v === 
 
 /** One journal line per model. */
 export function formatResultLine(r: ModelResult): string {
-  const target = `${r.provider}/${r.modelId}`;
+  // Rows of the published scenario are the usual case; any other scenario is named.
+  const scenario = r.scenarioId && r.scenarioId !== PUBLISHED_SCENARIO_ID ? ` [${r.scenarioId}]` : '';
+  const target = `${r.provider}/${r.modelId}${scenario}`;
   const tries = r.attempts > 1 ? ` after ${r.attempts} attempts` : '';
   const unstored = r.writeError ? ` [NOT STORED: ${r.writeError}]` : '';
+  const a = r.agentRun;
+  if (a) {
+    const secs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
+    const mock = a.mock ? ' (mock)' : '';
+    if (a.status === 'completed') {
+      return `${target}: completed${mock} in ${secs(a.total_duration_ms)}, STARTED after ${secs(a.time_to_started_ms)}, first progress ${secs(a.time_to_first_progress_ms)}, ${a.progress_events} steps${unstored}`;
+    }
+    return `${target}: ${a.status}${mock} after ${secs(a.total_duration_ms)} (${a.error_kind}): ${a.error}${unstored}`;
+  }
   switch (r.outcome) {
     case 'ok': {
       const m = r.metric!;

@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto';
 import type { Config, ProviderName } from '../config.ts';
 import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
+import type { AgentErrorKind, AgentRunDoc, ErrorDoc, MetricDoc } from '../store/documents.ts';
 import type { InsertResult } from '../store/store.ts';
+import { runAgent, runTimeoutMs } from '../tinyfish/run.ts';
 import type { DailyBudget } from './budget.ts';
 import { benchmarkModel, describeAbort, warmUp } from './call.ts';
 import { seconds, systemClock, type SweepClock } from './clock.ts';
@@ -35,12 +36,18 @@ export interface ModelResult {
   skipReason: string | null;
   /** The result could not be written: the message of the failed write. */
   writeError: string | null;
+  /** The scenario of this pair (null for a pair without one: a remote runner's config profile). */
+  scenarioId?: string | null;
+  /** A TinyFish automation run (agent scenario): its agent_runs document. */
+  agentRun?: AgentRunDoc | null;
 }
 
 /** Where results go. A store satisfies it; so does the remote runner's HTTP sink. Both throw on a failed write. */
 export interface ResultSink {
   insertMetric(doc: MetricDoc): Promise<InsertResult>;
   insertError(doc: ErrorDoc): Promise<InsertResult>;
+  /** Agent runs (SPEC 4.6); a sink without it (the remote runner's) cannot take agent scenarios. */
+  insertAgentRun?(doc: AgentRunDoc): Promise<InsertResult>;
 }
 
 export interface SweepSummary {
@@ -55,7 +62,7 @@ export interface SweepSummary {
   /** Models not started because the call would have passed BENCH_DAILY_BUDGET_USD. */
   skippedBudget: number;
   writeFailures: number;
-  errorsByKind: Partial<Record<ErrorKind, number>>;
+  errorsByKind: Partial<Record<AgentErrorKind, number>>;
   durationMs: number;
   /** The sweep deadline passed or the sweep was aborted. */
   interrupted: boolean;
@@ -127,14 +134,20 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const { due, fresh } = partitionDue(options.models, { freshMinutes: bench.freshMinutes, wallNow, force: options.force ?? false });
   for (const f of fresh) finish(skipped(f.model, 'skipped_fresh', f.reason));
 
-  const write = async (model: SweepModel, doc: { metric: MetricDoc } | { error: ErrorDoc }): Promise<string | null> => {
+  const write = async (model: SweepModel, doc: ResultDoc): Promise<string | null> => {
     const error = await writeResult(options.sink, model, doc, { clock, logger, config });
     if (error) writeFailures += 1;
     return error;
   };
 
+  // TinyFish automation runs (agent scenarios) run in a lane of their own beside the providers'.
+  const llmDue = due.filter((m) => m.scenario?.kind !== 'agent');
+  const agentLane = runAgentLane(
+    due.filter((m) => m.scenario?.kind === 'agent'),
+    { config, clock, sweepSignal, sweepStartedAt, deadlineAt: started + bench.sweepDeadlineMs, write, finish, onStart: options.onStart },
+  );
   try {
-    await runLanes(due, {
+    await runLanes(llmDue, {
       concurrency: options.concurrency ?? bench.concurrencyPerProvider,
       loadProvider: options.loadProvider,
       signal: sweepSignal,
@@ -151,6 +164,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         finish({ ...base(model), ...call, writeError });
       },
     });
+    await agentLane;
   } finally {
     clearTimeout(deadlineTimer);
   }
@@ -161,19 +175,74 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
 }
 
 /**
+ * The TinyFish lane: each due (agent scenario, automation) pair runs through lib/tinyfish/run.ts,
+ * as many at once as the largest concurrency among their scenarios (TinyFish's limit, not a
+ * chat provider's). A run lasts minutes and costs money, so one whose timeout would pass the
+ * sweep deadline is not started: it would only be cut short and recorded as a timeout.
+ * Never rejects: each run is recorded through `write` and handed to `finish`.
+ */
+async function runAgentLane(
+  pairs: SweepModel[],
+  o: {
+    config: Config;
+    clock: SweepClock;
+    sweepSignal: AbortSignal;
+    sweepStartedAt: Date;
+    /** The sweep deadline on the monotonic clock. */
+    deadlineAt: number;
+    write: (model: SweepModel, doc: ResultDoc) => Promise<string | null>;
+    finish: (result: ModelResult) => void;
+    onStart?: (model: SweepModel) => void;
+  },
+): Promise<void> {
+  const concurrency = Math.max(1, ...pairs.map((m) => (m.scenario?.kind === 'agent' ? m.scenario.concurrency : 1)));
+  await runLanes(pairs, {
+    concurrency,
+    // Agent runs have no chat stream: the lane's loader is never read.
+    loadProvider: async () => {
+      throw new BenchError('agent runs have no chat stream', { kind: 'hard_capability', stage: 'load_provider' });
+    },
+    signal: o.sweepSignal,
+    skip: (model) => o.finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(o.sweepSignal.reason)}`)),
+    run: async (model) => {
+      const scenario = model.scenario as Extract<SweepModel['scenario'], { kind: 'agent' }>;
+      const target = { automation: model.modelId, misc: model.misc ?? {}, scenarioId: scenario.id, inputs: scenario.inputs };
+      const left = o.deadlineAt - o.clock.now();
+      const limit = runTimeoutMs(target, o.config);
+      if (limit > left) {
+        o.finish(skipped(model, 'skipped_deadline', `not started: a run may take ${seconds(limit)} s and the sweep deadline is ${seconds(Math.max(0, left))} s away`));
+        return;
+      }
+      o.onStart?.(model);
+      const agentRun = await runAgent(target, { config: o.config, clock: o.clock, sweepSignal: o.sweepSignal, sweepStartedAt: o.sweepStartedAt });
+      const writeError = await o.write(model, { agentRun });
+      o.finish({ ...base(model), outcome: agentRun.status === 'completed' ? 'ok' : 'failed', attempts: 1, agentRun, writeError });
+    },
+  });
+}
+
+type ResultDoc = { metric: MetricDoc } | { error: ErrorDoc } | { agentRun: AgentRunDoc };
+
+/**
  * Writes one result. On failure logs it, records a stage `log` error where the sink still
  * takes one, and returns the message; null when stored.
  */
+
 async function writeResult(
   sink: ResultSink,
   model: SweepModel,
-  doc: { metric: MetricDoc } | { error: ErrorDoc },
+  doc: ResultDoc,
   o: { clock: SweepClock; logger: Logger; config: Config },
 ): Promise<string | null> {
   const target = `${model.provider}/${model.modelId}`;
   try {
-    const status = 'metric' in doc ? await sink.insertMetric(doc.metric) : await sink.insertError(doc.error);
-    if (status === 'duplicate') o.logger.warn(`Result of ${target} was already stored (run_id ${'metric' in doc ? doc.metric.run_id : doc.error.run_id})`);
+    let status: InsertResult;
+    if ('metric' in doc) status = await sink.insertMetric(doc.metric);
+    else if ('error' in doc) status = await sink.insertError(doc.error);
+    else if (sink.insertAgentRun) status = await sink.insertAgentRun(doc.agentRun);
+    else throw new Error('this runner sends results to an ingest server, which takes no agent runs: run agent scenarios where the store is');
+    const runId = 'metric' in doc ? doc.metric.run_id : 'error' in doc ? doc.error.run_id : doc.agentRun.run_id;
+    if (status === 'duplicate') o.logger.warn(`Result of ${target} was already stored (run_id ${runId})`);
     return null;
   } catch (err) {
     const c = classifyError(err);
@@ -190,7 +259,7 @@ async function writeResult(
           message,
           http_status: c.httpStatus,
           run_id: randomUUID(),
-          benchmark_profile_id: o.config.bench.profile.id,
+          benchmark_profile_id: model.scenario?.id ?? o.config.bench.profile.id,
           runner: o.config.bench.runner,
         }),
       );
@@ -222,7 +291,8 @@ export function summarize(results: ModelResult[], o: { models: number; writeFail
     if (r.outcome === 'skipped_fresh') summary.skippedFresh += 1;
     if (r.outcome === 'skipped_deadline') summary.skippedDeadline += 1;
     if (r.outcome === 'skipped_budget') summary.skippedBudget += 1;
-    if (r.error) summary.errorsByKind[r.error.error_kind] = (summary.errorsByKind[r.error.error_kind] ?? 0) + 1;
+    const kind = r.error?.error_kind ?? (r.outcome === 'failed' ? r.agentRun?.error_kind : null);
+    if (kind) summary.errorsByKind[kind] = (summary.errorsByKind[kind] ?? 0) + 1;
   }
   summary.ran = summary.ok + summary.failed;
   return summary;
@@ -238,6 +308,8 @@ function base(model: SweepModel): ModelResult {
     attempts: 0,
     skipReason: null,
     writeError: null,
+    scenarioId: model.scenario?.id ?? null,
+    agentRun: null,
   };
 }
 

@@ -14,11 +14,12 @@ import { fetchOpenRouterCatalog } from './catalogs/openrouter.ts';
 import { listVertexModels } from './catalogs/vertex.ts';
 
 /** Every catalog, in the order they are fetched and printed. */
-export type CatalogSource = 'openrouter' | Exclude<ProviderName, 'mock'>;
+export type CatalogSource = 'openrouter' | Exclude<ProviderName, 'mock' | 'tinyfish'>;
 export const CATALOG_SOURCES: readonly CatalogSource[] = [
   'openrouter',
-  // Every real provider has a model list; the mock has nothing to discover.
-  ...PROVIDERS.filter((p): p is Exclude<ProviderName, 'mock'> => p !== 'mock'),
+  // Every real provider has a model list; the mock has nothing to discover, and TinyFish
+  // automations are the operator's own (url + goal), not a vendor catalog.
+  ...PROVIDERS.filter((p): p is Exclude<ProviderName, 'mock' | 'tinyfish'> => p !== 'mock' && p !== 'tinyfish'),
 ];
 
 export function isCatalogSource(name: string): name is CatalogSource {

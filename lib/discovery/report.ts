@@ -14,8 +14,8 @@ export const DEFAULT_REPORT_DAYS = 7;
 /** Models listed per provider and section before "… and N more". */
 export const DEFAULT_REPORT_MAX = 20;
 
-/** The providers that have a catalog (the mock provider has none). */
-export const CATALOG_PROVIDERS = PROVIDERS.filter((p) => p !== 'mock');
+/** The providers that have a catalog (the mock provider and TinyFish's automations have none). */
+export const CATALOG_PROVIDERS = PROVIDERS.filter((p) => p !== 'mock' && p !== 'tinyfish');
 
 export interface OpenRouterInfo {
   id: string;

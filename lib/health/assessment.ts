@@ -116,6 +116,15 @@ export function ruleBasedStatus(report: HealthReport): RuleStatus {
   if (report.stale_models.length > 0) warning.push(n(report.stale_models.length, 'stale model'));
   if (report.only_errors.length > 0) warning.push(n(report.only_errors.length, 'model') + ' with only errors');
   if (report.new_fingerprints.length > 0) warning.push(n(report.new_fingerprints.length, 'new error fingerprint'));
+  // TinyFish runs: a key or credits problem stops every run; an automation that never completed needs a look.
+  for (const r of report.agent_runs ?? []) {
+    for (const kind of ['auth', 'billing'] as const) {
+      const count = r.failures_by_kind[kind] ?? 0;
+      if (count > 0) critical.push(`${n(count, `${kind} error`)} from tinyfish/${r.automation}`);
+    }
+  }
+  const stuck = (report.agent_runs ?? []).filter((r) => r.runs > 0 && r.completed === 0);
+  if (stuck.length > 0) warning.push(`${n(stuck.length, 'TinyFish automation')} with no completed run (${stuck.map((r) => `${r.automation} in ${r.scenario_id}`).join(', ')})`);
   if (critical.length > 0) return { status: 'critical', reasons: [...critical, ...warning] };
   if (warning.length > 0) return { status: 'warning', reasons: warning };
   return { status: 'healthy', reasons: [] };

@@ -175,6 +175,25 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
     mono: true,
   });
   if (report.spend) out.push(...spendSections(report.spend, report.generated_at));
+
+  if (report.agent_runs?.length) {
+    const secs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
+    out.push({
+      title: 'TinyFish agent runs',
+      columns: ['automation', 'scenario', 'runs', 'ok', 'p50', 'p95', 'failures', 'last failure'],
+      rows: report.agent_runs.map((r) => [
+        `tinyfish/${r.automation}${r.mock ? ' (mock)' : ''}`,
+        r.scenario_id,
+        String(r.runs),
+        pct(r.success_rate),
+        secs(r.p50_duration_ms),
+        secs(r.p95_duration_ms),
+        Object.entries(r.failures_by_kind).map(([k, n]) => `${k} ${n}`).join(', ') || '-',
+        r.last_failure ? `${time(r.last_failure.at)} ${clip(r.last_failure.message)}` : '-',
+      ]),
+      empty: 'none',
+    });
+  }
   return out;
 }
 

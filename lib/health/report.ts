@@ -6,6 +6,7 @@ import type { ErrorKind } from '../store/documents.ts';
 import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
 import type { DailySpend, FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, TimeWindow } from '../store/store.ts';
+import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
 
 const DAY_MS = 86_400_000;
 /** Days of history each model's window is compared with (SPEC 10: "their own previous 7 days"). */
@@ -115,7 +116,12 @@ export interface HealthReport {
   suggested_commands: SuggestedCommand[];
   /** Optional so reports built before SPEC 17 (and test fixtures) still type-check. */
   spend?: SpendReport;
+  /** TinyFish automation runs in the window, per (automation, scenario): success rate, p50/p95 duration, failures. */
+  agent_runs?: AgentRunStats[];
 }
+
+/** More agent runs than this in one window are not summed (a run lasts minutes: a day holds a few hundred). */
+const AGENT_RUNS_CAP = 100_000;
 
 /**
  * Collects every section of the daily report from the store.
@@ -143,6 +149,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const models = await store.listModels({ benchmarkedOnly: true });
   const lastSuccess = new Map((await store.lastSuccesses()).map((s) => [modelKey(s.provider, s.model_name), s.ts]));
   const spend = await collectSpend(store, { until, dailyBudgetUsd: options.dailyBudgetUsd ?? null });
+  const agentRuns = await store.recentAgentRuns({ since: window.since, until, limit: AGENT_RUNS_CAP });
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
   const successes = sum(providers.map((p) => p.successes));
@@ -151,6 +158,9 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const staleBefore = until.getTime() - staleAfterMinutes * 60_000;
   const stale: StaleModel[] = [];
   for (const m of models) {
+    // Automations are due by their agent scenario's interval (hours), not every sweep: their
+    // health is the agent runs section.
+    if (m.provider === 'tinyfish') continue;
     const last = lastSuccess.get(modelKey(m.provider, m.model_id)) ?? null;
     // A model never run but added within the last three periods has not had its chance yet.
     // Rows added upstream by mongosh may lack created_at: those count as old.
@@ -183,6 +193,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
     }),
     suggested_commands: suggestCommands(onlyErrors, { benchmarked, since: window.since }),
     spend,
+    agent_runs: summarizeAgentRuns(agentRuns),
   };
 }
 

@@ -2,8 +2,10 @@
 // the mongosh one-liners in the seeds. Works the same on both backends.
 import { PROVIDERS, isProviderName } from '../config.ts';
 import { UsageError } from '../cli.ts';
-import { isBenchmarked, type ErrorDoc, type MetricDoc, type ModelDoc } from '../store/documents.ts';
+import { isBenchmarked, type AgentRunDoc, type ErrorDoc, type MetricDoc, type ModelDoc } from '../store/documents.ts';
 import { miscProblems } from './misc.ts';
+import { validateAutomationMisc } from '../tinyfish/automation.ts';
+import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
 import { checkModelId } from './rules.ts';
 import type { ModelSpend, Store } from '../store/store.ts';
 import { MOCK_ON_MONGODB } from '../store/collection-rules.ts';
@@ -41,6 +43,7 @@ export async function listModelRows(store: Store, options: { provider?: string; 
   const ok = new Map(successes.map((s) => [key(s.provider, s.model_name), s.ts]));
   const bad = new Map(errors.map((e) => [key(e.provider, e.model_name), e]));
   const cost = await costLookup(store, options.now ?? new Date());
+  if (!options.provider || options.provider === 'tinyfish') await addAgentRunTimes(store, { ok, bad, key });
   return models.map((model) => {
     const e = bad.get(key(model.provider, model.model_id));
     return {
@@ -65,6 +68,28 @@ async function costLookup(store: Store, now: Date): Promise<(m: ModelDoc) => { p
   });
 }
 
+/**
+ * TinyFish automations have agent runs, not metrics: their last completed run (within 30
+ * days) and their newest failed run count as last success and last error.
+ */
+async function addAgentRunTimes(
+  store: Store,
+  o: { ok: Map<string, Date>; bad: Map<string, { ts: Date; message: string; error_kind: string }>; key: (p: string, m: string) => string },
+): Promise<void> {
+  const since = new Date(Date.now() - 30 * 86_400_000);
+  for (const s of await store.lastScenarioSuccesses(since)) {
+    if (s.provider !== 'tinyfish') continue;
+    const k = o.key(s.provider, s.model_name);
+    if (!o.ok.has(k) || o.ok.get(k)! < s.ts) o.ok.set(k, s.ts);
+  }
+  for (const r of await store.lastAgentRuns()) {
+    if (r.status === 'completed') continue;
+    const k = o.key('tinyfish', r.automation);
+    const prev = o.bad.get(k);
+    if (!prev || prev.ts < r.started_at) o.bad.set(k, { ts: r.started_at, message: r.error ?? r.status, error_kind: r.error_kind ?? r.status });
+  }
+}
+
 export interface AddOptions {
   displayName?: string | null;
   disabled?: boolean;
@@ -86,11 +111,23 @@ export async function addModel(store: Store, provider: string, modelId: string, 
   if (!modelId.trim() || modelId !== modelId.trim()) {
     throw new UsageError(`Model id ${JSON.stringify(modelId)} is empty or has surrounding spaces`);
   }
-  const quirks = miscProblems(provider, options.misc ?? {});
-  if (quirks.length > 0) {
-    throw new UsageError(`Refusing to add ${provider}/${modelId}: --misc ${quirks.join('; ')}. The keys the adapters read are listed in lib/models/misc.ts.`);
+  // TinyFish automations are named by the operator (url + goal in misc), not by a vendor:
+  // the chat-model rules do not apply, the automation's own fields do.
+  if (provider === 'tinyfish') {
+    const problems = validateAutomationMisc(options.misc ?? {});
+    if (problems.length > 0) {
+      throw new UsageError(
+        `Refusing to add tinyfish/${modelId}: ${problems.join('; ')}. ` +
+          `E.g. ${CLI} add tinyfish ${modelId} --misc '{"url":"https://example.com","goal":"Find the pricing page and list the plans"}'`,
+      );
+    }
+  } else {
+    const quirks = miscProblems(provider, options.misc ?? {});
+    if (quirks.length > 0) {
+      throw new UsageError(`Refusing to add ${provider}/${modelId}: --misc ${quirks.join('; ')}. The keys the adapters read are listed in lib/models/misc.ts.`);
+    }
   }
-  const refusal = checkModelId(provider, modelId);
+  const refusal = provider === 'tinyfish' ? null : checkModelId(provider, modelId);
   if (refusal && !options.force) {
     const instead = refusal.suggestion
       ? `Use the id ${refusal.suggestion} instead: ${CLI} add ${provider} ${refusal.suggestion}`
@@ -211,17 +248,31 @@ export async function showModel(
   provider: string,
   modelId: string,
   limit = 5,
-): Promise<{ model: ModelDoc | null; metrics: MetricDoc[]; errors: ErrorDoc[]; price: Price | null; spend24h: ModelSpend | null }> {
+): Promise<{
+  model: ModelDoc | null;
+  metrics: MetricDoc[];
+  errors: ErrorDoc[];
+  price: Price | null;
+  spend24h: ModelSpend | null;
+  agentRuns?: AgentRunDoc[];
+  agentStats?: AgentRunStats[];
+}> {
   requireProvider(provider);
   const [model, metrics, errors] = await Promise.all([
     store.getModel(provider, modelId),
     store.recentMetrics(provider, modelId, limit),
     store.recentErrors(provider, modelId, limit),
   ]);
-  if (!model && metrics.length === 0 && errors.length === 0) await requireModel(store, provider, modelId);
+  // Any model with stored results can be shown; an automation's results are agent runs, so it must be catalogued.
+  if (!model && (provider === 'tinyfish' || (metrics.length === 0 && errors.length === 0))) await requireModel(store, provider, modelId);
   // A model outside the catalog (an ad-hoc run) is priced like one with no quirks.
   const priced = model ?? { provider, model_id: modelId, misc: {} };
-  return { model, metrics, errors, ...(await costLookup(store, new Date()))(priced as ModelDoc) };
+  const cost = (await costLookup(store, new Date()))(priced as ModelDoc);
+  if (provider !== 'tinyfish') return { model, metrics, errors, ...cost };
+  // An automation's results are agent runs: its recent ones, and a week of them summed up.
+  const week = await store.recentAgentRuns({ automation: modelId, since: new Date(Date.now() - 7 * 86_400_000), limit: 10_000 });
+  const agentRuns = week.length > 0 ? week.slice(0, limit) : await store.recentAgentRuns({ automation: modelId, limit });
+  return { model, metrics, errors, ...cost, agentRuns, agentStats: summarizeAgentRuns(week) };
 }
 
 /** Parses --misc: a JSON object of per-model quirks. */

@@ -88,6 +88,8 @@ export interface MetricDoc {
   connection_reused?: boolean | null;
   /** USD for the row's input and output tokens at the model's price (SPEC 17); null when the price or the counts are unknown. */
   cost_usd?: number | null;
+  /** The random nonce the prompt started with, when its scenario defeats prompt caches. */
+  cache_defeat_nonce?: string | null;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;
@@ -214,4 +216,100 @@ export interface ModelHealthDoc {
   staleness_seconds: number | null;
   freshness_status: FreshnessStatus;
   updated_at: Date;
+}
+
+// --- Scenarios and agent runs (SPEC 4.5, 4.6) -----------------------------------------------
+
+/** The one scenario whose rows the public dashboard reads (metrics_cloud_v2); every other goes to the probe collection. */
+export const PUBLISHED_SCENARIO_ID = 'cloud-default-v1';
+
+export type ScenarioKind = 'llm' | 'agent';
+
+/**
+ * What a scenario runs over: every enabled model of its kind (LLM models for `llm`, TinyFish
+ * automations for `agent`), the enabled models of some providers, or an explicit list.
+ */
+export type ScenarioTargets =
+  | { type: 'all' }
+  | { type: 'providers'; providers: string[] }
+  | { type: 'models'; models: Array<{ provider: string; model_id: string }> };
+
+/** An `llm` scenario's inputs: what each call sends. */
+export interface LlmScenarioInputs {
+  prompt: string;
+  max_tokens: number;
+  temperature: number;
+  /** Start each prompt with a random nonce, so no provider can answer from a prompt cache. */
+  cache_defeat?: boolean;
+}
+
+/**
+ * An `agent` scenario's inputs: overrides of the automation's own `misc` (url, goal,
+ * browser_profile, proxy_config, timeout_seconds, endpoint); empty runs each automation as catalogued.
+ */
+export type AgentScenarioInputs = Record<string, unknown>;
+
+/** scenarios: what to send, how often, to which targets (SPEC 4.5). */
+export interface ScenarioDoc {
+  scenario_id: string;
+  description: string;
+  kind: ScenarioKind;
+  inputs: LlmScenarioInputs | AgentScenarioInputs;
+  /** How often each (scenario, target) pair is due, counted from its last success. */
+  interval_minutes: number;
+  /** Agent scenarios: runs at a time. LLM scenarios share the provider lanes (BENCH_PROVIDER_CONCURRENCY). */
+  concurrency: number;
+  targets: ScenarioTargets;
+  enabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type AgentRunStatus = 'completed' | 'failed' | 'timeout';
+/** The kinds of SPEC 7, plus the run's own failure: TinyFish ran it and reported FAILED or CANCELLED. */
+export type AgentErrorKind = ErrorKind | 'run_failed';
+
+/** agent_runs: one TinyFish automation run (SPEC 4.6). Never in metrics_cloud_v2. */
+export interface AgentRunDoc {
+  run_id: string;
+  provider: 'tinyfish';
+  /** The automation's catalog id (model_id of provider tinyfish). */
+  automation: string;
+  scenario_id: string;
+  started_at: Date;
+  finished_at: Date;
+  status: AgentRunStatus;
+  total_duration_ms: number;
+  /** From the request to the STARTED event; null when none came (or the synchronous endpoint). */
+  time_to_started_ms: number | null;
+  time_to_first_progress_ms: number | null;
+  progress_events: number;
+  /** Every event received, heartbeats included. */
+  event_count: number;
+  /** Gaps between successive events. */
+  inter_event_ms: InterChunkMs;
+  tinyfish_run_id: string | null;
+  /** `run-sse` (events) or `run` (the synchronous endpoint, no events). */
+  endpoint: 'run-sse' | 'run';
+  /** TinyFish's own final status (COMPLETED, FAILED, CANCELLED), as sent. */
+  tinyfish_status: string | null;
+  result: unknown;
+  result_truncated: boolean;
+  error: string | null;
+  error_kind: AgentErrorKind | null;
+  http_status: number | null;
+  runner: string;
+  mock: boolean;
+  /** When the sweep that ran it started; dueness compares against it, as for metrics. */
+  sweep_started_at: Date | null;
+}
+
+/** The newest success of one (scenario, provider, model) pair: what makes the pair due again. */
+export interface ScenarioSuccess {
+  scenario_id: string;
+  provider: string;
+  model_name: string;
+  ts: Date;
+  /** The sweep start recorded on that row (null when it has none). */
+  sweep_started_at: Date | null;
 }

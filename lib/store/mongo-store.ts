@@ -5,6 +5,7 @@ import type { Document, Filter, Sort } from 'mongodb';
 import type { Config } from '../config.ts';
 import { redactUrl } from '../config.ts';
 import type {
+  AgentRunDoc,
   ErrorDoc,
   ErrorKind,
   MetricDoc,
@@ -14,12 +15,16 @@ import type {
   OpenRouterEntry,
   ProviderCatalogDoc,
   ProviderCatalogEntry,
+  ScenarioDoc,
+  ScenarioSuccess,
 } from './documents.ts';
 import { deprecationDay, normalizeModel } from './documents.ts';
 import { MOCK_ON_MONGODB, isMockDocument, metricsCollectionFor, type MetricsCollection } from './collection-rules.ts';
+import { PUBLISHED_SCENARIO_ID } from './documents.ts';
 import {
   PermanentStoreError,
   StoreError,
+  type AgentRunFilter,
   type DailyMedian,
   type DailySpend,
   type FingerprintSummary,
@@ -35,6 +40,7 @@ import {
   type ModelPatch,
   type ModelSpend,
   type ProviderCounts,
+  type ScenarioPatch,
   type Store,
   type TimeWindow,
   type UpsertCounts,
@@ -56,6 +62,7 @@ export interface CollectionLike {
   aggregate(pipeline: Document[]): { toArray(): Promise<Document[]> };
   countDocuments(filter: Filter<Document>): Promise<number>;
   createIndex(keys: Document, options?: Document): Promise<string>;
+  deleteOne(filter: Filter<Document>): Promise<{ deletedCount: number }>;
 }
 
 export interface MongoCollections {
@@ -68,6 +75,8 @@ export interface MongoCollections {
   probe: CollectionLike;
   /** bench_model_health (SPEC 4.7). */
   modelHealth: CollectionLike;
+  scenarios: CollectionLike;
+  agentRuns: CollectionLike;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -112,6 +121,8 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     providerCatalog: db.collection(c.providerCatalog),
     probe: db.collection(c.probe),
     modelHealth: db.collection(c.modelHealth),
+    scenarios: db.collection(c.scenarios),
+    agentRuns: db.collection(c.agentRuns),
   };
   try {
     return await createMongoStore(collections, {
@@ -170,6 +181,10 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     [c.probe, { provider: 1, model_name: 1, run_ts: -1 }, { name: 'model_run_ts' }],
     [c.probe, { run_ts: -1 }, { name: 'run_ts' }],
     [c.modelHealth, { provider: 1, model_id: 1 }, { unique: true, name: 'provider_model_unique' }],
+    [c.scenarios, { scenario_id: 1 }, { unique: true, name: 'scenario_id_unique' }],
+    [c.agentRuns, { run_id: 1 }, { unique: true, name: 'run_id_unique' }],
+    [c.agentRuns, { started_at: -1 }, { name: 'started_at' }],
+    [c.agentRuns, { automation: 1, scenario_id: 1, started_at: -1 }, { name: 'automation_scenario_started_at' }],
   ];
   for (const [collection, keys, options] of specs) {
     try {
@@ -652,5 +667,95 @@ class MongoStore implements Store {
 
   async close(): Promise<void> {
     await this.#close();
+  }
+
+  // --- Scenarios and agent runs (SPEC 4.5, 4.6) ---
+
+  async listScenarios(filter: { enabledOnly?: boolean; kind?: string } = {}): Promise<ScenarioDoc[]> {
+    const q: Document = {};
+    if (filter.enabledOnly) q.enabled = true;
+    if (filter.kind) q.kind = filter.kind;
+    return stripAll<ScenarioDoc>(await this.#c.scenarios.find(q, { sort: { scenario_id: 1 } }).toArray());
+  }
+
+  async getScenario(scenarioId: string): Promise<ScenarioDoc | null> {
+    return strip<ScenarioDoc>(await this.#c.scenarios.findOne({ scenario_id: scenarioId }));
+  }
+
+  async insertScenario(doc: ScenarioDoc): Promise<InsertResult> {
+    return this.#insert(this.#c.scenarios, doc);
+  }
+
+  async updateScenario(scenarioId: string, patch: ScenarioPatch): Promise<boolean> {
+    const r = await this.#c.scenarios.updateOne({ scenario_id: scenarioId }, { $set: patch });
+    return r.matchedCount === 1;
+  }
+
+  async removeScenario(scenarioId: string): Promise<boolean> {
+    const r = await this.#c.scenarios.deleteOne({ scenario_id: scenarioId });
+    return r.deletedCount === 1;
+  }
+
+  async insertAgentRun(doc: AgentRunDoc): Promise<InsertResult> {
+    // Simulated runs never reach MongoDB (SPEC 4.1): the dashboard and KPIs read it.
+    if (doc.mock) throw new StoreError(`Refusing to store the simulated TinyFish run of ${doc.automation} in MongoDB: mock runs belong in the SQLite store`);
+    return this.#insert(this.#c.agentRuns, doc);
+  }
+
+  async recentAgentRuns(filter: AgentRunFilter = {}): Promise<AgentRunDoc[]> {
+    const q: Document = {};
+    if (filter.automation) q.automation = filter.automation;
+    if (filter.scenario_id) q.scenario_id = filter.scenario_id;
+    if (filter.status) q.status = filter.status;
+    if (filter.since || filter.until) {
+      q.started_at = { ...(filter.since ? { $gte: filter.since } : {}), ...(filter.until ? { $lt: filter.until } : {}) };
+    }
+    return stripAll<AgentRunDoc>(await this.#c.agentRuns.find(q, { sort: { started_at: -1 }, limit: filter.limit ?? 100 }).toArray());
+  }
+
+  async lastAgentRuns(filter: { automation?: string } = {}): Promise<AgentRunDoc[]> {
+    const rows = await this.#c.agentRuns
+      .aggregate([
+        { $match: filter.automation ? { automation: filter.automation } : {} },
+        { $sort: { started_at: -1 } },
+        { $group: { _id: { automation: '$automation', scenario_id: '$scenario_id' }, doc: { $first: '$$ROOT' } } },
+        { $sort: { '_id.automation': 1, '_id.scenario_id': 1 } },
+      ])
+      .toArray();
+    return rows.map((r) => strip<AgentRunDoc>(r.doc)!);
+  }
+
+  async lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]> {
+    // Only rows since `since` (the run_ts index): dueness needs nothing older. Rows from before
+    // scenarios existed have no benchmark_profile_id and count as the published scenario's.
+    const newest = (c: CollectionLike, match: Document, key: Document, field: string) =>
+      c
+        .aggregate([
+          { $match: match },
+          { $sort: { [field]: -1 } },
+          { $group: { _id: key, ts: { $first: `$${field}` }, sweep_started_at: { $first: { $ifNull: ['$sweep_started_at', null] } } } },
+        ])
+        .toArray();
+    const metricKey = { scenario_id: { $ifNull: ['$benchmark_profile_id', PUBLISHED_SCENARIO_ID] }, provider: '$provider', model_name: '$model_name' };
+    // Published and probe rows: SPEC 4.1 sends every other scenario to the probe collection.
+    const [metrics, probe, runs] = await Promise.all([
+      newest(this.#c.metrics, { run_ts: { $gte: since } }, metricKey, 'run_ts'),
+      newest(this.#c.probe, { run_ts: { $gte: since } }, metricKey, 'run_ts'),
+      newest(
+        this.#c.agentRuns,
+        { started_at: { $gte: since }, status: 'completed' },
+        { scenario_id: '$scenario_id', provider: 'tinyfish', model_name: '$automation' },
+        'started_at',
+      ),
+    ]);
+    return [...metrics, ...probe, ...runs]
+      .map((r) => ({
+        scenario_id: r._id.scenario_id,
+        provider: r._id.provider,
+        model_name: r._id.model_name,
+        ts: r.ts,
+        sweep_started_at: r.sweep_started_at ?? null,
+      }))
+      .sort((a, b) => a.scenario_id.localeCompare(b.scenario_id) || a.provider.localeCompare(b.provider) || a.model_name.localeCompare(b.model_name));
   }
 }

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
+  AgentRunDoc,
   ErrorDoc,
   MetricDoc,
   ModelDoc,
@@ -15,12 +16,16 @@ import type {
   OpenRouterEntry,
   ProviderCatalogDoc,
   ProviderCatalogEntry,
+  ScenarioDoc,
+  ScenarioSuccess,
 } from './documents.ts';
 import { normalizeModel } from './documents.ts';
 import { metricsCollectionFor, type MetricsCollection } from './collection-rules.ts';
+import { PUBLISHED_SCENARIO_ID } from './documents.ts';
 import {
   PermanentStoreError,
   StoreError,
+  type AgentRunFilter,
   type DailyMedian,
   type DailySpend,
   type FingerprintSummary,
@@ -36,6 +41,7 @@ import {
   type ModelPatch,
   type ModelSpend,
   type ProviderCounts,
+  type ScenarioPatch,
   type Store,
   type TimeWindow,
   type UpsertCounts,
@@ -109,6 +115,27 @@ CREATE TABLE IF NOT EXISTS bench_model_health (
 `;
 
 const METRICS_TABLE: Record<MetricsCollection, string> = { published: 'metrics', probe: 'metrics_probe' };
+
+// Scenarios (SPEC 4.5) and TinyFish agent runs (SPEC 4.6).
+const SCENARIO_SCHEMA = `
+CREATE TABLE IF NOT EXISTS scenarios (
+  scenario_id TEXT PRIMARY KEY,
+  enabled INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agent_runs (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL UNIQUE,
+  automation TEXT NOT NULL,
+  scenario_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agent_runs_started ON agent_runs (started_at);
+CREATE INDEX IF NOT EXISTS agent_runs_pair ON agent_runs (automation, scenario_id, started_at);
+`;
 
 /** JSON with Dates tagged as {"$date": ISO}, so they come back as Dates. */
 export function encodeDoc(doc: unknown): string {
@@ -184,6 +211,7 @@ function openDatabase(path: string): DatabaseSync {
     // last transactions, and each result is its own transaction.
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(SCHEMA);
+    db.exec(SCENARIO_SCHEMA);
     addSpendColumns(db);
     return db;
   } catch (err) {
@@ -824,5 +852,127 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#db.isOpen) this.#db.close();
+  }
+
+  // --- Scenarios and agent runs (SPEC 4.5, 4.6) ---
+
+  async listScenarios(filter: { enabledOnly?: boolean; kind?: string } = {}): Promise<ScenarioDoc[]> {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (filter.enabledOnly) where.push('enabled = 1');
+    if (filter.kind) {
+      where.push('kind = ?');
+      params.push(filter.kind);
+    }
+    return this.#docs<ScenarioDoc>(`SELECT doc FROM scenarios ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY scenario_id`, ...params);
+  }
+
+  async getScenario(scenarioId: string): Promise<ScenarioDoc | null> {
+    return this.#docs<ScenarioDoc>('SELECT doc FROM scenarios WHERE scenario_id = ?', scenarioId)[0] ?? null;
+  }
+
+  async insertScenario(doc: ScenarioDoc): Promise<InsertResult> {
+    const r = this.#stmt('INSERT INTO scenarios (scenario_id, enabled, kind, doc) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(
+      doc.scenario_id,
+      doc.enabled ? 1 : 0,
+      doc.kind,
+      encodeDoc(doc),
+    );
+    return r.changes === 1 ? 'stored' : 'duplicate';
+  }
+
+  async updateScenario(scenarioId: string, patch: ScenarioPatch): Promise<boolean> {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const current = await this.getScenario(scenarioId);
+      if (!current) {
+        this.#db.exec('ROLLBACK');
+        return false;
+      }
+      const next: ScenarioDoc = { ...current, ...patch };
+      this.#stmt('UPDATE scenarios SET enabled = ?, kind = ?, doc = ? WHERE scenario_id = ?').run(
+        next.enabled ? 1 : 0,
+        next.kind,
+        encodeDoc(next),
+        scenarioId,
+      );
+      this.#db.exec('COMMIT');
+      return true;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async removeScenario(scenarioId: string): Promise<boolean> {
+    return this.#stmt('DELETE FROM scenarios WHERE scenario_id = ?').run(scenarioId).changes === 1;
+  }
+
+  async insertAgentRun(doc: AgentRunDoc): Promise<InsertResult> {
+    const r = this.#stmt(
+      `INSERT INTO agent_runs (run_id, automation, scenario_id, started_at, status, doc)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+    ).run(doc.run_id, doc.automation, doc.scenario_id, ms(doc.started_at), doc.status, encodeDoc(doc));
+    return r.changes === 1 ? 'stored' : 'duplicate';
+  }
+
+  async recentAgentRuns(filter: AgentRunFilter = {}): Promise<AgentRunDoc[]> {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    const add = (sql: string, v: SQLInputValue) => {
+      where.push(sql);
+      params.push(v);
+    };
+    if (filter.automation) add('automation = ?', filter.automation);
+    if (filter.scenario_id) add('scenario_id = ?', filter.scenario_id);
+    if (filter.status) add('status = ?', filter.status);
+    if (filter.since) add('started_at >= ?', ms(filter.since));
+    if (filter.until) add('started_at < ?', ms(filter.until));
+    return this.#docs<AgentRunDoc>(
+      `SELECT doc FROM agent_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT ?`,
+      ...params,
+      filter.limit ?? 100,
+    );
+  }
+
+  async lastAgentRuns(filter: { automation?: string } = {}): Promise<AgentRunDoc[]> {
+    // The bare column doc comes from the row holding MAX(started_at) (SQLite's documented behaviour).
+    return this.#all<{ doc: string; t: number }>(
+      `SELECT doc, MAX(started_at) AS t FROM agent_runs ${filter.automation ? 'WHERE automation = ?' : ''}
+       GROUP BY automation, scenario_id ORDER BY automation, scenario_id`,
+      ...(filter.automation ? [filter.automation] : []),
+    ).map((r) => decodeDoc<AgentRunDoc>(r.doc));
+  }
+
+  async lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]> {
+    // Published and probe rows (SPEC 4.1 sends every other scenario to metrics_probe), and
+    // completed agent runs. Only rows since `since`, through the run_ts index: dueness needs nothing older, and a
+    // year of history is never read. Rows from before scenarios existed have no
+    // benchmark_profile_id and count as the published scenario's.
+    const rows = this.#all<{ scenario_id: string; provider: string; model_name: string; ts: number; sweep: string | null }>(
+      `SELECT COALESCE(json_extract(doc, '$.benchmark_profile_id'), ?) AS scenario_id, provider, model_name,
+              MAX(run_ts) AS ts, json_extract(doc, '$.sweep_started_at."$date"') AS sweep
+       FROM metrics WHERE run_ts >= ? GROUP BY 1, provider, model_name
+       UNION ALL
+       SELECT COALESCE(json_extract(doc, '$.benchmark_profile_id'), ?), provider, model_name,
+              MAX(run_ts), json_extract(doc, '$.sweep_started_at."$date"')
+       FROM metrics_probe WHERE run_ts >= ? GROUP BY 1, provider, model_name
+       UNION ALL
+       SELECT scenario_id, 'tinyfish', automation, MAX(started_at), json_extract(doc, '$.sweep_started_at."$date"')
+       FROM agent_runs WHERE started_at >= ? AND status = 'completed' GROUP BY scenario_id, automation
+       ORDER BY 1, 2, 3`,
+      PUBLISHED_SCENARIO_ID,
+      ms(since),
+      PUBLISHED_SCENARIO_ID,
+      ms(since),
+      ms(since),
+    );
+    return rows.map((r) => ({
+      scenario_id: r.scenario_id,
+      provider: r.provider,
+      model_name: r.model_name,
+      ts: new Date(r.ts),
+      sweep_started_at: r.sweep ? new Date(r.sweep) : null,
+    }));
   }
 }

@@ -3,6 +3,8 @@
 // the dashboard), embedded SQLite otherwise. Every method either does what it says or
 // throws: no write is ever silently dropped.
 import type {
+  AgentRunDoc,
+  AgentRunStatus,
   ErrorDoc,
   ErrorKind,
   MetricDoc,
@@ -12,6 +14,9 @@ import type {
   OpenRouterEntry,
   ProviderCatalogDoc,
   ProviderCatalogEntry,
+  ScenarioDoc,
+  ScenarioKind,
+  ScenarioSuccess,
 } from './documents.ts';
 import type { MetricsCollection } from './collection-rules.ts';
 
@@ -199,6 +204,41 @@ export interface Store {
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+
+  // --- Scenarios and agent runs (SPEC 4.5, 4.6) ---
+  /** Scenarios ordered by id. */
+  listScenarios(filter?: { enabledOnly?: boolean; kind?: ScenarioKind }): Promise<ScenarioDoc[]>;
+  getScenario(scenarioId: string): Promise<ScenarioDoc | null>;
+  insertScenario(doc: ScenarioDoc): Promise<InsertResult>;
+  /** @returns false when no such scenario exists. */
+  updateScenario(scenarioId: string, patch: ScenarioPatch): Promise<boolean>;
+  /** @returns false when no such scenario exists. */
+  removeScenario(scenarioId: string): Promise<boolean>;
+  /** Stores an agent run unless its run_id is already stored. */
+  insertAgentRun(doc: AgentRunDoc): Promise<InsertResult>;
+  /** Agent runs matching the filter, newest first (at most `limit`, default 100). */
+  recentAgentRuns(filter?: AgentRunFilter): Promise<AgentRunDoc[]>;
+  /** The newest run of each (scenario, automation). */
+  lastAgentRuns(filter?: { automation?: string }): Promise<AgentRunDoc[]>;
+  /**
+   * The newest success since `since` of each (scenario, provider, model): metric rows by their
+   * benchmark_profile_id (rows without one count as the published scenario), completed agent
+   * runs by their scenario_id. Pairs with no success since then are absent: they are due.
+   */
+  lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]>;
+}
+
+export type ScenarioPatch = Partial<Omit<ScenarioDoc, 'scenario_id' | 'created_at'>>;
+
+export interface AgentRunFilter {
+  automation?: string;
+  scenario_id?: string;
+  status?: AgentRunStatus;
+  /** started_at >= since */
+  since?: Date;
+  /** started_at < until */
+  until?: Date;
+  limit?: number;
 }
 
 /** A store that cannot be opened or reached; the message names where, never a password. */

@@ -87,6 +87,14 @@ export class MingoCollection implements CollectionLike {
     return this.docs.filter((d) => q.test(d)).length;
   }
 
+  async deleteOne(filter: Document): Promise<{ deletedCount: number }> {
+    const q = new Query(filter);
+    const i = this.docs.findIndex((d) => q.test(d));
+    if (i === -1) return { deletedCount: 0 };
+    this.docs.splice(i, 1);
+    return { deletedCount: 1 };
+  }
+
   async createIndex(keys: Document, options: Document = {}): Promise<string> {
     this.indexes.push({ keys, options });
     if (options.unique) {
@@ -105,5 +113,7 @@ export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollec
     providerCatalog: new MingoCollection(),
     probe: new MingoCollection(),
     modelHealth: new MingoCollection(),
+    scenarios: new MingoCollection(),
+    agentRuns: new MingoCollection(),
   };
 }

@@ -501,19 +501,19 @@ function sendJson(res: ServerResponse, o: { status: number; body: unknown; heade
   res.end(text);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage): Promise<string> {
   const parts: Buffer[] = [];
   for await (const part of req) parts.push(part as Buffer);
   return Buffer.concat(parts).toString('utf8');
 }
 
-function closedSignal(res: ServerResponse): AbortSignal {
+export function closedSignal(res: ServerResponse): AbortSignal {
   const ac = new AbortController();
   res.once('close', () => ac.abort());
   return ac.signal;
 }
 
-async function sleepUntil(at: number, signal: AbortSignal): Promise<void> {
+export async function sleepUntil(at: number, signal: AbortSignal): Promise<void> {
   const ms = at - performance.now();
   if (ms <= 0 || signal.aborted) return;
   try {

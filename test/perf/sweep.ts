@@ -6,13 +6,14 @@
 // the longest single provider's serial time (the sum of its calls: providers run side by
 // side, so the sweep cannot be shorter; target <= 1.2x) and the peak RSS (target < 200 MB).
 // A provider whose fake does not exist yet is simulated by the mock provider with the same
-// timings, and says so.
+// timings, and says so. TinyFish automation runs (agent scenarios) join the mix in their own
+// lane against the fake TinyFish server (--agents N runs, the same call lengths; 0 for none).
 //
 // Beside the peak RSS it prints what the peak was made of (the JS heap V8 had committed, its
 // young generation, the heap in use) and the heap still in use after the sweep and a full GC:
 // that figure stays flat as --models grows unless something is kept per call.
 //
-// Usage: node --import tsx test/perf/sweep.ts [--models 200] [--min-ms 1000] [--max-ms 3000] [--provider P]...
+// Usage: node --import tsx test/perf/sweep.ts [--models 200] [--agents 20] [--min-ms 1000] [--max-ms 3000] [--provider P]...
 // (BENCH_SWEEP_TRACE=1 prints a memory sample every second.)
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { scheduleChunks } from '../fakes/scenario.ts';
 
 const PROVIDERS: ProviderName[] = ['openai', 'anthropic', 'groq', 'together', 'deepinfra', 'fireworks', 'cerebras', 'bedrock', 'vertex'];
 const FAKE_OF: Record<string, string> = { openai: 'openai-server.ts', anthropic: 'anthropic-server.ts', bedrock: 'bedrock-server.ts', gemini: 'gemini-server.ts' };
+const TINYFISH_KEY = 'tf-bench-key-0123456789';
 const fakeExists = (name: string) => existsSync(new URL(`../fakes/${FAKE_OF[name]}`, import.meta.url));
 
 /** The call's length is in the model id (`…-dur1850ms`), so every fake can plan it from the request alone. */
@@ -69,6 +71,26 @@ async function serve(): Promise<void> {
     servers.push(s);
     urls.gemini = s.baseUrl;
   }
+  {
+    // Each run's length is in its goal (`dur1850ms`): STARTED at a tenth, four PROGRESS events, COMPLETE at the end.
+    const { startTinyFishServer } = await import('../fakes/tinyfish-server.ts');
+    const s = await startTinyFishServer(
+      (req) => {
+      const dur = Number(/dur(\d+)ms/.exec(req.body?.goal ?? '')?.[1] ?? 1000);
+      const at = (f: number) => Math.round(dur * f);
+      return {
+        events: [
+          { atMs: at(0.1), type: 'STARTED' },
+          ...[0.3, 0.5, 0.7, 0.9].map((f, i) => ({ atMs: at(f), type: 'PROGRESS' as const, purpose: `step ${i + 1}` })),
+          { atMs: dur, type: 'COMPLETE', status: 'COMPLETED', resultJson: { ok: true } },
+        ],
+      };
+      },
+      { apiKey: TINYFISH_KEY },
+    );
+    servers.push({ baseUrl: s.baseUrl, requests: [], close: () => s.close() });
+    urls.tinyfish = s.baseUrl;
+  }
   process.send!(urls);
   process.on('message', async () => {
     await Promise.all(servers.map((s) => s.close()));
@@ -90,6 +112,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       models: { type: 'string', default: '200' },
+      agents: { type: 'string', default: '20' },
       'min-ms': { type: 'string', default: '1000' },
       'max-ms': { type: 'string', default: '3000' },
       provider: { type: 'string', multiple: true },
@@ -98,6 +121,7 @@ async function main(): Promise<void> {
   const providers = values.provider ? PROVIDERS.filter((p) => values.provider!.includes(p)) : PROVIDERS;
   if (providers.length === 0) throw new Error(`--provider must name some of ${PROVIDERS.join(', ')}`);
   const count = Number(values.models);
+  const agents = Number(values.agents);
   const minMs = Number(values['min-ms']);
   const maxMs = Number(values['max-ms']);
   const rssBefore = process.memoryUsage().rss;
@@ -110,6 +134,8 @@ async function main(): Promise<void> {
     BENCH_CALL_TIMEOUT_MS: '30000',
     BENCH_STALL_TIMEOUT_MS: '10000',
     FRESH_MINUTES: '0',
+    TINYFISH_API_KEY: TINYFISH_KEY,
+    TINYFISH_BASE_URL: urls.tinyfish!,
   };
   const served = new Set<ProviderName>();
   if (urls.openai) {
@@ -147,6 +173,15 @@ async function main(): Promise<void> {
     const dur = Math.round(minMs + rand() * (maxMs - minMs));
     return { provider, modelId: modelId(provider, i, dur), misc: {} };
   });
+  for (let i = 0; i < agents; i++) {
+    const dur = Math.round(minMs + rand() * (maxMs - minMs));
+    models.push({
+      provider: 'tinyfish',
+      modelId: `bench-automation-${String(i).padStart(3, '0')}`,
+      misc: { url: 'https://example.com', goal: `bench dur${dur}ms` },
+      scenario: { kind: 'agent', id: 'bench-agent', intervalMinutes: 0, concurrency: 1, inputs: {} },
+    });
+  }
 
   // Each call's own wall time, per provider: the sum is that provider's serial time.
   const serial = new Map<string, number>();
@@ -170,19 +205,23 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sweep-'));
   const store = openSqliteStore(join(dir, 'bench.sqlite'));
   try {
-    console.log(`Sweep of ${count} models over ${providers.length} providers, calls ${minMs}-${maxMs} ms, ${config.bench.concurrencyPerProvider} call(s) at a time per provider …`);
+    console.log(`Sweep of ${count} models over ${providers.length} providers${agents ? ` and ${agents} TinyFish agent runs` : ''}, calls ${minMs}-${maxMs} ms, ${config.bench.concurrencyPerProvider} call(s) at a time per provider …`);
     const t0 = performance.now();
     const memory = sampleMemory();
-    const { summary } = await runSweep({ config, models, sink: store, loadProvider: loader, force: true });
+    const { summary, results } = await runSweep({ config, models, sink: store, loadProvider: loader, force: true });
+    // The TinyFish lane's serial time: its runs one after another (concurrency 1).
+    const agentRuns = results.flatMap((r) => (r.agentRun ? [r.agentRun] : []));
+    if (agentRuns.length) serial.set('tinyfish', agentRuns.reduce((a, r) => a + r.total_duration_ms, 0));
     const peak = memory.stop();
     const total = performance.now() - t0;
     const retained = await heapAfterFullGc();
-    const stored = await store.countMetrics();
+    const stored = (await store.countMetrics()) + (await store.recentAgentRuns({ limit: 1_000_000 })).length;
     const [slowest, slowestMs] = [...serial].sort((a, b) => b[1] - a[1])[0]!;
     const ratio = total / slowestMs;
     const peakMb = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
     console.log(`\n${summary.ok} ok, ${summary.failed} failed (${JSON.stringify(summary.errorsByKind)}), ${stored} rows stored`);
     for (const p of providers) console.log(`  ${p.padEnd(10)} serial ${(serial.get(p)! / 1000).toFixed(1)} s${served.has(p) ? '' : ' (mock)'}`);
+    if (agentRuns.length) console.log(`  ${'tinyfish'.padEnd(10)} serial ${(serial.get('tinyfish')! / 1000).toFixed(1)} s (${agentRuns.length} agent runs, fake TinyFish server)`);
     console.log(`\nTotal sweep time        ${(total / 1000).toFixed(1)} s`);
     console.log(`Longest provider serial ${(slowestMs / 1000).toFixed(1)} s (${slowest})`);
     console.log(`Ratio                   ${ratio.toFixed(3)}x  (target <= 1.2x: ${ratio <= 1.2 ? 'met' : 'NOT MET'})`);

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, before, describe, test } from 'node:test';
+import { addModel } from '../../lib/models/admin.ts';
+import { addScenario } from '../../lib/models/scenarios.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import { makeModel } from '../fixtures.ts';
 
@@ -86,7 +88,7 @@ describe('bench-once', () => {
     assert.equal((await benchOnce([], { LLM_BENCH_DB: own })).code, 0);
     const again = await benchOnce([], { LLM_BENCH_DB: own });
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stdout, /^mock\/instant: skipped, measured by a sweep that started 0 min ago \(FRESH_MINUTES=30\)$/m);
+    assert.match(again.stdout, /^mock\/instant: skipped, measured by a sweep that started 0 min ago \(cloud-default-v1 is due every 30 min\)$/m);
     assert.match(again.stdout, /2 models, 0 ok, 0 failed, 2 fresh/);
 
     const forced = await benchOnce(['--force', '--provider', 'mock'], { LLM_BENCH_DB: own });
@@ -203,6 +205,43 @@ describe('bench-once', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^<6>mock\/instant: ok/m);
     assert.match(run.stderr, /^<4>mock\/fail-auth: failed/m);
+  });
+});
+
+describe('bench-once with scenarios', () => {
+  test('runs each enabled scenario over its targets, TinyFish automations included, and nothing the second time', async () => {
+    const db = await storeWith(['instant']);
+    const store = openSqliteStore(db);
+    await addScenario(store, 'probe-256-v1', { maxTokens: '256', targets: 'mock' });
+    await addModel(store, 'tinyfish', 'mock-start-5ms-steps-2-step-5ms', { misc: { url: 'https://example.com', goal: 'List the plans' } });
+    await addScenario(store, 'agent-v1', { kind: 'agent' });
+    await store.close();
+
+    const run = await benchOnce([], { LLM_BENCH_DB: db });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^mock\/instant: ok, /m);
+    assert.match(run.stdout, /^mock\/instant \[probe-256-v1\]: ok, .*, 256 tokens$/m);
+    assert.match(run.stdout, /^tinyfish\/mock-start-5ms-steps-2-step-5ms \[agent-v1\]: completed \(mock\) in [\d.]+ s, STARTED after [\d.]+ s, first progress [\d.]+ s, 2 steps$/m);
+    assert.match(run.stdout, /3 models, 3 ok, 0 failed/);
+
+    const again = await benchOnce(['--json'], { LLM_BENCH_DB: db });
+    assert.equal(again.code, 0, again.stderr);
+    const out = JSON.parse(again.stdout) as { summary: { ran: number; skippedFresh: number }; results: Array<{ scenario: string }> };
+    assert.deepEqual([out.summary.ran, out.summary.skippedFresh], [0, 3]);
+    assert.deepEqual(out.results.map((r) => r.scenario).sort(), ['agent-v1', 'cloud-default-v1', 'probe-256-v1']);
+
+    const one = await benchOnce(['--scenario', 'cloud-long-v1'], { LLM_BENCH_DB: db });
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /^mock\/instant \[cloud-long-v1\]: ok, .*, 512 tokens$/m, '--scenario runs a disabled scenario too');
+    assert.match(one.stdout, /1 models, 1 ok/);
+    const unknown = await benchOnce(['--scenario', 'nope'], { LLM_BENCH_DB: db });
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /No scenario nope\. Scenarios: agent-v1, cloud-default-v1, cloud-long-v1, probe-256-v1/);
+
+    const stored = openSqliteStore(db);
+    const runs = await stored.recentAgentRuns();
+    await stored.close();
+    assert.deepEqual(runs.map((r) => [r.status, r.mock, r.runner]), [['completed', true, 'test-runner']]);
   });
 });
 

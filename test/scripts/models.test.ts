@@ -32,7 +32,7 @@ describe('scripts/models.ts', () => {
   test('add with an unknown provider exits 2 listing the providers', () => {
     const r = models(['add', 'nosuchprovider', 'x']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /Unknown provider 'nosuchprovider'\. Known providers: openai, anthropic, groq, together, deepinfra, fireworks, cerebras, bedrock, vertex, mock/);
+    assert.match(r.stderr, /Unknown provider 'nosuchprovider'\. Known providers: openai, anthropic, groq, together, deepinfra, fireworks, cerebras, bedrock, vertex, mock, tinyfish/);
   });
 
   test('a bad FRESH_MINUTES exits 2 naming the variable and its value', () => {
@@ -114,5 +114,19 @@ describe('scripts/models.ts', () => {
     assert.match(r.stderr, /Cannot connect to MongoDB at 127\.0\.0\.1:1/);
     assert.doesNotMatch(r.stderr, /pa55word-secret/);
     assert.equal(r.stderr.trim().split('\n').length, 1);
+  });
+
+  test('scenario add, list and remove from the shell; refusals exit 2 with one line saying what to do', () => {
+    const add = models(['scenario', 'add', 'cli-long-v1', '--max-tokens', '256', '--targets', 'groq', '--interval', '120']);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /^Added scenario cli-long-v1 \(llm, enabled/);
+    const list = models(['scenario', 'list', '--json']);
+    assert.deepEqual(JSON.parse(list.stdout).map((s: { scenario_id: string }) => s.scenario_id), ['cli-long-v1', 'cloud-default-v1', 'cloud-long-v1']);
+    const refused = models(['scenario', 'remove', 'cloud-default-v1']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /always exists\. To pause it: .*scenario disable cloud-default-v1/);
+    assert.equal(refused.stderr.trim().split('\n').length, 1);
+    assert.equal(models(['scenario', 'frobnicate']).code, 2);
+    assert.equal(models(['scenario', 'remove', 'cli-long-v1']).code, 0);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config.ts';
 import { createMongoStore, mongoHosts, openMongoStore } from '../../lib/store/mongo-store.ts';
-import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+import { makeAgentRun, makeError, makeMetric, makeModel } from '../fixtures.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -104,5 +104,15 @@ describe('mongodb backend', () => {
       assert.doesNotMatch(err.message, /hunter2secret/);
       return true;
     });
+  });
+});
+
+describe('mongodb backend: agent runs', () => {
+  test('a simulated (mock) TinyFish run is refused, so it never reaches the collections the dashboard reads', async () => {
+    const c = mingoCollections();
+    const store = await createMongoStore(c, { location: 'memory' });
+    await assert.rejects(store.insertAgentRun(makeAgentRun({ mock: true, automation: 'mock-3s' })), /Refusing to store the simulated TinyFish run of mock-3s in MongoDB/);
+    assert.equal(c.agentRuns.docs.length, 0);
+    assert.equal(await store.insertAgentRun(makeAgentRun()), 'stored');
   });
 });

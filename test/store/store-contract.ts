@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ModelDoc, ModelHealthDoc } from '../../lib/store/documents.ts';
 import type { Store } from '../../lib/store/store.ts';
-import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+import { makeAgentRun, makeError, makeMetric, makeModel, makeScenario } from '../fixtures.ts';
 
 const day = (iso: string) => new Date(`${iso}T00:00:00.000Z`);
 const at = (iso: string) => new Date(iso);
@@ -389,6 +389,67 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         ]);
         assert.deepEqual(rows[0], { ...doc, freshness_status: 'stale', staleness_seconds: 3000, updated_at: at('2026-07-01T10:51:00Z') });
       });
+    });
+
+    // --- Scenarios and agent runs (SPEC 4.5, 4.6) ---
+
+    test('scenarios: insert, duplicate, read back whole, update, filter by enabled and kind, remove', async () => {
+      const a = makeScenario({ scenario_id: 'sc-a', targets: { type: 'models', models: [{ provider: 'groq', model_id: 'm1' }] } });
+      const b = makeScenario({ scenario_id: 'sc-b', kind: 'agent', inputs: { goal: 'find the price' }, enabled: false, targets: { type: 'all' } });
+      assert.equal(await store.insertScenario(a), 'stored');
+      assert.equal(await store.insertScenario(a), 'duplicate');
+      await store.insertScenario(b);
+      assert.deepEqual(await store.getScenario('sc-a'), a);
+      assert.ok((await store.getScenario('sc-a'))!.created_at instanceof Date);
+      const t = new Date('2026-11-21T00:00:00.000Z');
+      assert.equal(await store.updateScenario('sc-b', { enabled: true, interval_minutes: 90, updated_at: t }), true);
+      assert.equal(await store.updateScenario('nope', { enabled: true }), false);
+      const mine = (docs: Array<{ scenario_id: string }>) => docs.map((d) => d.scenario_id).filter((id) => id.startsWith('sc-'));
+      assert.deepEqual(mine(await store.listScenarios()), ['sc-a', 'sc-b']);
+      assert.deepEqual(mine(await store.listScenarios({ kind: 'agent', enabledOnly: true })), ['sc-b']);
+      assert.equal((await store.getScenario('sc-b'))!.interval_minutes, 90);
+      assert.deepEqual((await store.getScenario('sc-b'))!.updated_at, t);
+      assert.equal(await store.removeScenario('sc-a'), true);
+      assert.equal(await store.removeScenario('sc-a'), false);
+      assert.equal(await store.getScenario('sc-a'), null);
+    });
+
+    test('agent runs: read back whole, duplicates refused, filtered newest first, and the newest per (scenario, automation)', async () => {
+      const t = (min: number) => new Date(Date.parse('2026-11-20T10:00:00.000Z') + min * 60_000);
+      const r1 = makeAgentRun({ automation: 'ar-a', scenario_id: 's1', started_at: t(0) });
+      const r2 = makeAgentRun({ automation: 'ar-a', scenario_id: 's1', started_at: t(30), status: 'failed', error: 'boom', error_kind: 'unknown', result: null });
+      const r3 = makeAgentRun({ automation: 'ar-a', scenario_id: 's2', started_at: t(10), status: 'timeout', error_kind: 'timeout' });
+      const r4 = makeAgentRun({ automation: 'ar-b', scenario_id: 's1', started_at: t(20) });
+      for (const r of [r1, r2, r3, r4]) assert.equal(await store.insertAgentRun(r), 'stored');
+      assert.equal(await store.insertAgentRun(r1), 'duplicate');
+      const ids = (runs: Array<{ run_id: string }>) => runs.map((r) => r.run_id);
+      assert.deepEqual(await store.recentAgentRuns({ automation: 'ar-a', limit: 1 }), [r2]);
+      assert.deepEqual(ids(await store.recentAgentRuns({ automation: 'ar-a' })), ids([r2, r3, r1]));
+      assert.deepEqual(ids(await store.recentAgentRuns({ automation: 'ar-a', scenario_id: 's1', status: 'completed' })), ids([r1]));
+      assert.deepEqual(ids(await store.recentAgentRuns({ since: t(10), until: t(30) }).then((rs) => rs.filter((r) => r.automation.startsWith('ar-')))), ids([r4, r3]));
+      const last = (await store.lastAgentRuns()).filter((r) => r.automation.startsWith('ar-'));
+      assert.deepEqual(ids(last), ids([r2, r3, r4]));
+      assert.deepEqual(ids(await store.lastAgentRuns({ automation: 'ar-b' })), ids([r4]));
+      assert.ok(last[0]!.started_at instanceof Date && last[0]!.sweep_started_at instanceof Date);
+    });
+
+    test('the newest success per (scenario, provider, model) since a date, from metrics and completed agent runs', async () => {
+      const t = (min: number) => new Date(Date.parse('2031-01-01T00:00:00.000Z') + min * 60_000);
+      const legacy = makeMetric({ provider: 'sp', model_name: 'm', run_ts: t(5) });
+      delete (legacy as Partial<typeof legacy>).benchmark_profile_id;
+      await store.insertMetric(makeMetric({ provider: 'sp', model_name: 'm', run_ts: t(-100), benchmark_profile_id: 'long' }));
+      await store.insertMetric(makeMetric({ provider: 'sp', model_name: 'm', run_ts: t(0), sweep_started_at: t(-1) }));
+      await store.insertMetric(legacy);
+      await store.insertMetric(makeMetric({ provider: 'sp', model_name: 'm', run_ts: t(3), benchmark_profile_id: 'long', sweep_started_at: t(2) }));
+      await store.insertAgentRun(makeAgentRun({ automation: 'sp-auto', scenario_id: 'agent', started_at: t(1), sweep_started_at: t(1) }));
+      await store.insertAgentRun(makeAgentRun({ automation: 'sp-auto', scenario_id: 'agent', started_at: t(4), status: 'failed' }));
+      const got = (await store.lastScenarioSuccesses(t(-10))).filter((s) => s.model_name === 'm' || s.model_name === 'sp-auto');
+      assert.deepEqual(got, [
+        { scenario_id: 'agent', provider: 'tinyfish', model_name: 'sp-auto', ts: t(1), sweep_started_at: t(1) },
+        { scenario_id: 'cloud-default-v1', provider: 'sp', model_name: 'm', ts: t(5), sweep_started_at: null },
+        { scenario_id: 'long', provider: 'sp', model_name: 'm', ts: t(3), sweep_started_at: t(2) },
+      ]);
+      assert.deepEqual((await store.lastScenarioSuccesses(t(6))).filter((s) => s.model_name === 'm'), []);
     });
   });
 }

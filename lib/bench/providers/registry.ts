@@ -25,6 +25,14 @@ const LOADERS: Record<ProviderName, () => Promise<ProviderStream>> = {
   bedrock: async () => (await import('./bedrock.ts')).streamBedrock,
   vertex: async () => (await import('./vertex.ts')).streamVertex,
   mock: async () => (await import('./mock.ts')).streamMock,
+  // TinyFish runs browser automations, not chat calls: the sweep runs them through
+  // lib/tinyfish/run.ts for the pairs of an agent scenario, never through a chat stream.
+  tinyfish: async () => {
+    throw new BenchError('tinyfish automations run only as pairs of an agent scenario (models.ts scenario add … --kind agent), not as chat models', {
+      kind: 'hard_capability',
+      stage: 'load_provider',
+    });
+  },
 };
 
 async function loadCompatible(): Promise<ProviderStream> {
