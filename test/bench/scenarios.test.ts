@@ -34,7 +34,11 @@ async function benchOnceAt(store: Store, minutes: number) {
 }
 
 async function counts(store: Store) {
-  const metrics = await store.recentMetrics('mock', 'instant', 100).then(async (a) => [...a, ...(await store.recentMetrics('mock', 'chunk-4-instant', 100))]);
+  // Published rows and, since SPEC 4.1 sends every other scenario there, the probe rows.
+  const metrics = [];
+  for (const modelName of ['instant', 'chunk-4-instant']) {
+    for (const collection of ['published', 'probe'] as const) metrics.push(...(await store.recentMetricsIn({ provider: 'mock', modelName, limit: 100, collection })));
+  }
   const byScenario: Record<string, number> = {};
   for (const m of metrics) byScenario[m.benchmark_profile_id] = (byScenario[m.benchmark_profile_id] ?? 0) + 1;
   byScenario.agent = (await store.recentAgentRuns({ limit: 1000 })).length;

@@ -189,9 +189,9 @@ describe('bench-once', () => {
     assert.ok(health.every((h) => h.updated_at instanceof Date && h.cadence_seconds === 1800));
   });
 
-  test('rows of a profile other than cloud-default-v1 go to the probe table, not the published one', async () => {
+  test('rows of a scenario other than cloud-default-v1 go to the probe table, not the published one', async () => {
     const own = await storeWith(['instant']);
-    const run = await benchOnce([], { LLM_BENCH_DB: own, BENCH_PROFILE_ID: 'cloud-long-v1' });
+    const run = await benchOnce(['--scenario', 'cloud-long-v1'], { LLM_BENCH_DB: own });
     assert.equal(run.code, 0, run.stderr);
     const store = openSqliteStore(own);
     const [published, probe] = [await store.countMetrics(), await store.countMetricsIn({ collection: 'probe' })];
@@ -233,7 +233,7 @@ describe('bench-once with scenarios', () => {
     const one = await benchOnce(['--scenario', 'cloud-long-v1'], { LLM_BENCH_DB: db });
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /^mock\/instant \[cloud-long-v1\]: ok, .*, 512 tokens$/m, '--scenario runs a disabled scenario too');
-    assert.match(one.stdout, /1 models, 1 ok/);
+    assert.match(one.stdout, /1 model, 1 ok/);
     const unknown = await benchOnce(['--scenario', 'nope'], { LLM_BENCH_DB: db });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /No scenario nope\. Scenarios: agent-v1, cloud-default-v1, cloud-long-v1, probe-256-v1/);
@@ -307,7 +307,7 @@ describe('bench-once exit codes', () => {
     ['an unknown flag', ['--bogus'], {}, /Unknown option '--bogus'/],
     ['an unknown provider', ['--provider', 'groq,nope'], {}, /Unknown provider 'nope'/],
     ['a model without a provider', ['--models', 'llama-3.3-70b'], {}, /has no provider/],
-    ['an unknown provider in --models', ['--models', 'foo:bar'], {}, /^Unknown provider 'foo' in "foo:bar": use one of openai, anthropic, .*, mock$/m],
+    ['an unknown provider in --models', ['--models', 'foo:bar'], {}, /^Unknown provider 'foo' in "foo:bar": use one of openai, anthropic, .*, mock, tinyfish$/m],
     ['a bad --concurrency', ['--concurrency', '0'], {}, /--concurrency must be an integer/],
     ['a bad configuration value', [], { BENCH_MAX_ATTEMPTS: 'lots' }, /BENCH_MAX_ATTEMPTS must be an integer/],
   ] as const) {
