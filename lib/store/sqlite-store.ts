@@ -20,6 +20,12 @@ import {
   type FingerprintSummary,
   type InsertResult,
   type KindCount,
+  type KpiSummary,
+  type MetricPoint,
+  type RunFilter,
+  type RunQuery,
+  type RunRecord,
+  DEFAULT_SCENARIO,
   type LastError,
   type LastSuccess,
   type MetricSamples,
@@ -31,6 +37,7 @@ import {
   type TimeWindow,
   type UpsertCounts,
 } from './store.ts';
+import { summarizeGroups, type GroupFailures, type GroupValues } from './kpis.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS metrics (
@@ -131,6 +138,7 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
     // last transactions, and each result is its own transaction.
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(SCHEMA);
+    addKpiColumns(db);
   } catch (err) {
     throw new StoreError(`Cannot open SQLite store ${path}: ${(err as Error).message}`, { cause: err });
   }
@@ -514,6 +522,101 @@ class SqliteStore implements Store {
     );
   }
 
+  // ---- KPIs and runs (SPEC 16) ----
+
+  async metricKpis(w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
+    // One index-only range read per (provider, model, scenario); the values come back as JSON
+    // arrays (far cheaper than a row each through node:sqlite) and are sorted in kpis.ts.
+    const rows = this.#stmt(
+      `WITH RECURSIVE ${KPI_GROUPS}
+       SELECT provider, model_name, scenario, (
+         SELECT json_array(COUNT(*), MAX(run_ts),
+                  json_group_array(time_to_first_token) FILTER (WHERE time_to_first_token IS NOT NULL),
+                  json_group_array(kpi_generate_time) FILTER (WHERE kpi_generate_time IS NOT NULL),
+                  json_group_array(tokens_per_second) FILTER (WHERE tokens_per_second IS NOT NULL),
+                  json_group_array(kpi_decode_tps) FILTER (WHERE kpi_decode_tps IS NOT NULL))
+         FROM metrics INDEXED BY metrics_kpi WHERE ${KPI_RANGE}) AS v
+       FROM g ${kpiWhere(filter)}`,
+    ).iterate(ms(w.since), ms(w.until), ...kpiParams(filter)) as Iterable<{ provider: string; model_name: string; scenario: string; v: string }>;
+    const groups = function* (): Iterable<GroupValues> {
+      for (const r of rows) {
+        const [n, last, ttft, total, tps, decode] = JSON.parse(r.v) as [number, number | null, number[], number[], number[], number[]];
+        if (n === 0) continue;
+        yield {
+          provider: r.provider,
+          model_name: r.model_name,
+          scenario: r.scenario,
+          successes: n,
+          last_success: last === null ? null : new Date(last),
+          time_to_first_token: ttft,
+          total_time: total,
+          tokens_per_second: tps,
+          decode_tokens_per_second: decode,
+        };
+      }
+    };
+    const where = ['ts >= ?', 'ts < ?'];
+    const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
+    for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], ['kpi_scenario', filter.scenario]] as const) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+    const failures = this.#all<GroupFailures>(
+      `SELECT provider, model_name, kpi_scenario AS scenario, COUNT(*) AS failures FROM errors INDEXED BY errors_kpi
+       WHERE ${where.join(' AND ')} GROUP BY provider, model_name, kpi_scenario`,
+      ...params,
+    );
+    return summarizeGroups(groups(), failures);
+  }
+
+  async recentRuns(query: RunQuery): Promise<RunRecord[]> {
+    const part = (table: 'metrics' | 'errors', tsColumn: string) => {
+      const where: string[] = [];
+      const params: SQLInputValue[] = [];
+      const add = (sql: string, value: SQLInputValue | undefined) => {
+        if (value === undefined) return;
+        where.push(sql);
+        params.push(value);
+      };
+      add(`${tsColumn} >= ?`, query.since ? ms(query.since) : undefined);
+      add(`${tsColumn} < ?`, query.until ? ms(query.until) : undefined);
+      add('provider = ?', query.provider);
+      add('model_name = ?', query.model);
+      add('kpi_scenario = ?', query.scenario);
+      params.push(query.limit);
+      return this.#docs<MetricDoc & ErrorDoc>(
+        `SELECT doc FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${tsColumn} DESC LIMIT ?`,
+        ...params,
+      );
+    };
+    const ok: RunRecord[] = query.outcome === 'failed' ? [] : part('metrics', 'run_ts').map((metric) => ({ outcome: 'ok', ts: metric.run_ts, metric }));
+    const failed: RunRecord[] = query.outcome === 'ok' ? [] : part('errors', 'ts').map((error) => ({ outcome: 'failed', ts: error.ts, error }));
+    return [...ok, ...failed].sort((a, b) => b.ts.getTime() - a.ts.getTime()).slice(0, query.limit);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const metric = this.#docs<MetricDoc>('SELECT doc FROM metrics WHERE run_id = ?', runId)[0];
+    if (metric) return { outcome: 'ok', ts: metric.run_ts, metric };
+    const error = this.#docs<ErrorDoc>('SELECT doc FROM errors WHERE run_id = ?', runId)[0];
+    return error ? { outcome: 'failed', ts: error.ts, error } : null;
+  }
+
+  async metricPoints(w: TimeWindow, filter: RunFilter = {}): Promise<MetricPoint[]> {
+    const rows = this.#all<{ provider: string; model_name: string; scenario: string; run_ts: number; time_to_first_token: number | null; tokens_per_second: number }>(
+      `WITH RECURSIVE ${KPI_GROUPS}
+       SELECT m.provider, m.model_name, m.kpi_scenario AS scenario, m.run_ts, m.time_to_first_token, m.tokens_per_second
+       FROM g JOIN metrics m INDEXED BY metrics_kpi ON m.provider = g.provider AND m.model_name = g.model_name
+         AND m.kpi_scenario = g.scenario AND m.run_ts >= ? AND m.run_ts < ?
+       ${kpiWhere(filter)}
+       ORDER BY g.provider, g.model_name, g.scenario, m.run_ts`,
+      ms(w.since),
+      ms(w.until),
+      ...kpiParams(filter),
+    );
+    return rows.map((r) => ({ ...r, run_ts: new Date(r.run_ts) }));
+  }
+
   async ping(): Promise<void> {
     this.#stmt('SELECT 1').get();
   }
@@ -521,4 +624,82 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#db.isOpen) this.#db.close();
   }
+}
+
+// ---- KPIs and runs (SPEC 16) ----
+// The KPI columns are copied from the document by a trigger, so the covering index below lets
+// a KPI query read the index alone (a 1.5 KB document per row would be 10x the pages).
+// Plain columns, not generated ones: SQLite reads the table row to compute a VIRTUAL column
+// even when an index holds it, and ALTER TABLE cannot add a STORED one. A file written before
+// them is filled once, when they are added.
+const KPI_SCENARIO = `ifnull(json_extract(NEW.doc, '$.benchmark_profile_id'), '${DEFAULT_SCENARIO}')`;
+const KPI_COLUMNS: Array<[table: 'metrics' | 'errors', column: string, type: string]> = [
+  ['metrics', 'kpi_scenario', 'TEXT'],
+  ['metrics', 'kpi_generate_time', 'REAL'],
+  ['metrics', 'kpi_decode_tps', 'REAL'],
+  ['errors', 'kpi_scenario', 'TEXT'],
+];
+const KPI_FILL = {
+  metrics: `kpi_scenario = ${KPI_SCENARIO}, kpi_generate_time = json_extract(NEW.doc, '$.generate_time'),
+            kpi_decode_tps = json_extract(NEW.doc, '$.decode_tokens_per_second')`,
+  errors: `kpi_scenario = ${KPI_SCENARIO}`,
+};
+const KPI_INDEXES = `
+CREATE TRIGGER IF NOT EXISTS metrics_kpi_fill AFTER INSERT ON metrics BEGIN
+  UPDATE metrics SET ${KPI_FILL.metrics} WHERE id = NEW.id;
+END;
+CREATE TRIGGER IF NOT EXISTS errors_kpi_fill AFTER INSERT ON errors BEGIN
+  UPDATE errors SET ${KPI_FILL.errors} WHERE id = NEW.id;
+END;
+CREATE INDEX IF NOT EXISTS metrics_kpi ON metrics
+  (provider, model_name, kpi_scenario, run_ts, time_to_first_token, kpi_generate_time, tokens_per_second, kpi_decode_tps);
+CREATE INDEX IF NOT EXISTS errors_kpi ON errors (ts, provider, model_name, kpi_scenario);
+`;
+
+function addKpiColumns(db: DatabaseSync): void {
+  const missing = () =>
+    KPI_COLUMNS.filter(([table, column]) => !db.prepare('SELECT 1 FROM pragma_table_xinfo(?) WHERE name = ?').get(table, column));
+  if (missing().length === 0) {
+    db.exec(KPI_INDEXES);
+    return;
+  }
+  // Another process may be adding them at the same moment: check again inside the write lock.
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const added = missing();
+    for (const [table, column, type] of added) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    for (const table of new Set(added.map(([t]) => t))) db.exec(`UPDATE ${table} AS NEW SET ${KPI_FILL[table]}`);
+    db.exec(KPI_INDEXES);
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+// Every (provider, model_name, scenario) with metrics, by a loose scan of metrics_kpi (one
+// seek per group, as METRIC_MODELS does per model).
+const KPI_GROUPS = `g(provider, model_name, scenario) AS (
+  SELECT * FROM (SELECT provider, model_name, kpi_scenario FROM metrics INDEXED BY metrics_kpi ORDER BY provider, model_name, kpi_scenario LIMIT 1)
+  UNION ALL
+  SELECT m.provider, m.model_name, m.kpi_scenario FROM g JOIN metrics m ON m.id = COALESCE(
+    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider = g.provider AND model_name = g.model_name AND kpi_scenario > g.scenario
+       ORDER BY provider, model_name, kpi_scenario LIMIT 1),
+    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider = g.provider AND model_name > g.model_name
+       ORDER BY provider, model_name, kpi_scenario LIMIT 1),
+    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider > g.provider ORDER BY provider, model_name, kpi_scenario LIMIT 1))
+)`;
+const KPI_RANGE = 'provider = g.provider AND model_name = g.model_name AND kpi_scenario = g.scenario AND run_ts >= ? AND run_ts < ?';
+
+function kpiWhere(filter: RunFilter): string {
+  const where = [
+    filter.provider !== undefined ? 'g.provider = ?' : null,
+    filter.model !== undefined ? 'g.model_name = ?' : null,
+    filter.scenario !== undefined ? 'g.scenario = ?' : null,
+  ].filter(Boolean);
+  return where.length ? `WHERE ${where.join(' AND ')}` : '';
+}
+
+function kpiParams(filter: RunFilter): SQLInputValue[] {
+  return [filter.provider, filter.model, filter.scenario].filter((v): v is string => v !== undefined);
 }

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { DatabaseSync } from 'node:sqlite';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { makeError, makeMetric } from '../fixtures.ts';
 import { storeContract } from './store-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sqlite-'));
@@ -80,5 +82,33 @@ describe('sqlite store with several processes', () => {
     const path = join(dir, 'not-a-db.sqlite');
     writeFileSync(path, 'this is not sqlite '.repeat(100));
     assert.throws(() => openSqliteStore(path), (err: Error) => err.name === 'StoreError' && err.message.includes(path));
+  });
+});
+
+// ---- KPIs (SPEC 16) ----
+describe('sqlite KPI columns', () => {
+  test('a file written before the KPI columns gains them, filled from the stored documents', async () => {
+    const path = join(dir, 'before-kpi.sqlite');
+    const store = openSqliteStore(path);
+    await store.insertMetric(makeMetric({ provider: 'old', model_name: 'm', generate_time: 2, decode_tokens_per_second: 40, benchmark_profile_id: 'cloud-long-v1' }));
+    await store.insertError(makeError({ provider: 'old', model_name: 'm' }));
+    await store.close();
+    const db = new DatabaseSync(path);
+    db.exec(`DROP INDEX metrics_kpi; DROP INDEX errors_kpi; DROP TRIGGER metrics_kpi_fill; DROP TRIGGER errors_kpi_fill;
+      ALTER TABLE metrics DROP COLUMN kpi_scenario; ALTER TABLE metrics DROP COLUMN kpi_generate_time;
+      ALTER TABLE metrics DROP COLUMN kpi_decode_tps; ALTER TABLE errors DROP COLUMN kpi_scenario;`);
+    db.close();
+
+    const reopened = openSqliteStore(path);
+    const w = { since: new Date('2026-11-01T00:00:00Z'), until: new Date('2026-12-01T00:00:00Z') };
+    const { models } = await reopened.metricKpis(w, { provider: 'old' });
+    assert.deepEqual(
+      models.map((r) => [r.scenario, r.successes, r.failures, r.total_time.p50, r.decode_tokens_per_second.p50]),
+      [
+        ['cloud-default-v1', 0, 1, null, null],
+        ['cloud-long-v1', 1, 0, 2, 40],
+      ],
+    );
+    await reopened.close();
   });
 });
