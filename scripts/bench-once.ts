@@ -10,6 +10,7 @@ import { openStore } from '../lib/store/open-store.ts';
 import { modelsFromRunnerConfig, modelsFromStore, parseModelList, type SweepModel } from '../lib/bench/due.ts';
 import { formatResultLine, formatSummary, resultToJson } from '../lib/bench/output.ts';
 import { runSweep, sweepFailure } from '../lib/bench/sweep.ts';
+import { refreshSite } from '../lib/site/write.ts';
 
 const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--force] [--json] [--concurrency N]
 
@@ -124,6 +125,8 @@ async function main(): Promise<number> {
           'raise BENCH_PROVIDER_CONCURRENCY or the deadline, or benchmark fewer models',
       );
     }
+    // The status site (SPEC 16), rewritten from the store after every sweep; a runner without a store has none.
+    if (store) await refreshSite(store, config.site.dir, logger);
     if (values.json) process.stdout.write(`${JSON.stringify({ summary, results: results.map(resultToJson) })}\n`);
     const failure = sweepFailure(summary);
     if (failure) {

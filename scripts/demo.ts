@@ -7,6 +7,7 @@ import { loadProvider } from '../lib/bench/providers/registry.ts';
 import { openStore } from '../lib/store/open-store.ts';
 import { type SweepModel } from '../lib/bench/due.ts';
 import { runSweep, sweepFailure, type ModelResult } from '../lib/bench/sweep.ts';
+import { refreshSite } from '../lib/site/write.ts';
 
 // Model ids of the mock provider describe the simulation (grammar in lib/bench/providers/mock.ts).
 const DEMO_MODELS: Array<{ id: string; name: string }> = [
@@ -51,12 +52,16 @@ async function main(): Promise<number> {
       concurrency: models.length,
     });
     process.stdout.write(`${resultsTable(results)}\n\n`);
+    // The status site, as the timer's sweep writes it: the demo says where to open it.
+    const site = await refreshSite(store, config.site.dir, logger);
+    if (site) process.stdout.write(`Status site: open file://${site.dir}/index.html in a browser (npm run runs -- site rewrites it)\n\n`);
     process.stdout.write(
       [
         `${summary.ok} ok, ${summary.failed} failed in ${(summary.durationMs / 1000).toFixed(1)} s. Results are stored in ${store.location}.`,
         '',
         'Next steps:',
         '  npx tsx scripts/models.ts list                      the models the timer will benchmark',
+        '  npm run runs -- kpis                                p50/p95/p99 and success rates from the shell',
         '  npx tsx scripts/bench-once.ts --force               one sweep of every enabled model',
         '  npx tsx scripts/models.ts add openai gpt-4o-mini    a real model (then set OPENAI_API_KEY in .env)',
         '  npx tsx scripts/models.ts disable mock <id> --reason "demo done"   stop benchmarking a demo model',
