@@ -1,7 +1,9 @@
-// KPIs from raw values, for the backends that cannot compute percentiles in the database:
-// SQLite (no percentile aggregate) and MongoDB servers older than 7.0 (no $percentile). Each
-// group's values arrive once, are sorted once as a Float64Array, and roll up into the
-// provider and overall rows by concatenation, so every percentile is exact.
+// KPIs from raw values, for the backends that do not compute nearest-rank percentiles in the
+// database: SQLite (its percentile_disc() is another definition, and twelve of them per group
+// cost more than reading the values once) and MongoDB servers older than 7.0 (no $percentile).
+// Each group's values arrive once as a Float64Array; the percentiles are selected in linear
+// time and the provider and overall rows pool the values by concatenation, so every
+// percentile is exact.
 import type { KpiRow, KpiSummary, Percentiles } from './store.ts';
 
 /** The values of one (provider, model, scenario) in a window; nulls already left out. */
@@ -28,13 +30,65 @@ const FIELDS = ['time_to_first_token', 'total_time', 'tokens_per_second', 'decod
 /** Nearest-rank percentile (the smallest value with at least p% of values at or below it). */
 export function nearestRank(sorted: ArrayLike<number>, p: number): number | null {
   if (sorted.length === 0) return null;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+  return sorted[rankIndex(sorted.length, p)]!;
+}
+
+/** The 0-based index of the nearest-rank p-th percentile among n sorted values. */
+function rankIndex(n: number, p: number): number {
+  return Math.min(n, Math.max(1, Math.ceil((p / 100) * n))) - 1;
+}
+
+/**
+ * p50, p95 and p99 of the values, which are reordered in place (a selection, not a sort:
+ * linear time, which matters for the provider and overall rows over a million values).
+ */
+export function percentilesInPlace(values: Float64Array): Percentiles {
+  const n = values.length;
+  if (n === 0) return NO_PERCENTILES;
+  const [i50, i95, i99] = [rankIndex(n, 50), rankIndex(n, 95), rankIndex(n, 99)];
+  // After each selection everything left of the index is <= it, so the next, higher rank is
+  // looked for only to its right.
+  select(values, i50, 0);
+  select(values, i95, i50);
+  select(values, i99, i95);
+  return { p50: values[i50]!, p95: values[i95]!, p99: values[i99]! };
 }
 
 export function percentiles(values: ArrayLike<number>): Percentiles {
-  const sorted = Float64Array.from(values).sort();
-  return { p50: nearestRank(sorted, 50), p95: nearestRank(sorted, 95), p99: nearestRank(sorted, 99) };
+  return percentilesInPlace(Float64Array.from(values));
+}
+
+/** Moves the k-th smallest of a[from..] to a[k] (Hoare partitioning, median-of-three pivot). */
+function select(a: Float64Array, k: number, from: number): void {
+  let lo = from;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < a[lo]!) swap(a, mid, lo);
+    if (a[hi]! < a[lo]!) swap(a, hi, lo);
+    if (a[hi]! < a[mid]!) swap(a, hi, mid);
+    const pivot = a[mid]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
 }
 
 export const NO_PERCENTILES: Percentiles = Object.freeze({ p50: null, p95: null, p99: null });
@@ -65,8 +119,9 @@ const keyOf = (r: { provider: string; model_name: string; scenario: string }) =>
 /** Builds the summary from each group's values and failure counts (groups may have either). */
 export function summarizeGroups(groups: Iterable<GroupValues>, failures: GroupFailures[]): KpiSummary {
   const failed = new Map(failures.map((f) => [keyOf(f), f]));
-  type Pool = { row: KpiRow; values: Record<(typeof FIELDS)[number], number[]> };
-  const pool = (row: KpiRow): Pool => ({ row, values: { time_to_first_token: [], total_time: [], tokens_per_second: [], decode_tokens_per_second: [] } });
+  // The provider and overall rows pool the groups' values (not their percentiles).
+  type Pool = { row: KpiRow; parts: Record<(typeof FIELDS)[number], Float64Array[]> };
+  const pool = (row: KpiRow): Pool => ({ row, parts: { time_to_first_token: [], total_time: [], tokens_per_second: [], decode_tokens_per_second: [] } });
   const overall = pool(emptyKpiRow({ provider: null, model_name: null, scenario: null }));
   const providers = new Map<string, Pool>();
   const models: KpiRow[] = [];
@@ -84,16 +139,15 @@ export function summarizeGroups(groups: Iterable<GroupValues>, failures: GroupFa
     row.successes = g.successes;
     row.failures = f;
     row.last_success = g.last_success;
-    for (const field of FIELDS) row[field] = percentiles(g[field]);
-    models.push(withRates(row));
     const pp = providerPool(g.provider);
-    for (const target of [pp, overall]) {
-      add(target, g.successes, f, g.last_success);
-      for (const field of FIELDS) {
-        const into = target.values[field];
-        for (let i = 0; i < g[field].length; i++) into.push(g[field][i]!);
-      }
+    for (const field of FIELDS) {
+      const values = g[field] instanceof Float64Array ? g[field] : Float64Array.from(g[field]);
+      row[field] = percentilesInPlace(values);
+      pp.parts[field].push(values);
     }
+    models.push(withRates(row));
+    add(pp, g.successes, f, g.last_success);
+    add(overall, g.successes, f, g.last_success);
   }
   // Groups with failures only.
   for (const f of failed.values()) {
@@ -102,14 +156,25 @@ export function summarizeGroups(groups: Iterable<GroupValues>, failures: GroupFa
     add(overall, 0, f.failures, null);
   }
   const finish = (p: Pool): KpiRow => {
-    for (const field of FIELDS) p.row[field] = percentiles(p.values[field]);
+    for (const field of FIELDS) p.row[field] = percentilesInPlace(concat(p.parts[field]));
     return withRates(p.row);
   };
-  return {
-    overall: finish(overall),
-    providers: [...providers.values()].map(finish).sort(byKey),
-    models: models.sort(byKey),
-  };
+  const providerRows = [...providers.values()].map((p) => {
+    for (const field of FIELDS) overall.parts[field].push(...p.parts[field]);
+    return finish(p);
+  });
+  return { overall: finish(overall), providers: providerRows.sort(byKey), models: models.sort(byKey) };
+}
+
+function concat(parts: Float64Array[]): Float64Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 export function byKey(a: KpiRow, b: KpiRow): number {
