@@ -2,7 +2,7 @@
 // renders every page and JSON file in memory; write.ts puts them on disk atomically.
 import { createHash } from 'node:crypto';
 import type { ErrorKind } from '../store/documents.ts';
-import type { KindCount, KpiRow, KpiSummary, MetricPoint, RunRecord, Store, TimeWindow } from '../store/store.ts';
+import type { KindCount, KpiRow, KpiSummary, MetricPoint, Percentiles, RunRecord, Store, TimeWindow } from '../store/store.ts';
 import { isMockRun } from '../runs/format.ts';
 import { MOCK_BADGE, card, esc, filterBox, num, page, pct, td, th, when } from './html.ts';
 import { bucketPercentile, lineChart, sparkline } from './svg.ts';
@@ -106,6 +106,16 @@ function groupPoints(points: MetricPoint[]): Map<string, MetricPoint[]> {
 
 // ---- pages ----
 
+/** Cells of the given percentiles of one measure, numeric and sortable. */
+function pctCells(p: Percentiles, digits: number, which: ReadonlyArray<keyof Percentiles> = ['p50', 'p95', 'p99']): string {
+  return which.map((k) => td(num(p[k], digits), p[k], 'n')).join('');
+}
+
+/** Runs and success rate cells. */
+function runCells(r: KpiRow): string {
+  return td(String(r.runs), r.runs, 'n') + td(pct(r.success_rate), r.success_rate, 'n');
+}
+
 function kpiCards(r: KpiRow, prefix = ''): string {
   const s = (v: number | null) => num(v, 3, ' s');
   const t = (v: number | null) => num(v, 1);
@@ -136,12 +146,9 @@ function overviewPage(data: SiteData): string {
     .map(
       (r) =>
         `<tr${isMock(r.provider) ? ' class="mock"' : ''}>${td(esc(r.provider) + (isMock(r.provider) ? MOCK_BADGE : ''), r.provider)}` +
-        td(String(r.runs), r.runs, 'n') +
-        td(pct(r.success_rate), r.success_rate, 'n') +
-        td(num(r.time_to_first_token.p50, 3), r.time_to_first_token.p50, 'n') +
-        td(num(r.time_to_first_token.p95, 3), r.time_to_first_token.p95, 'n') +
-        td(num(r.tokens_per_second.p50, 1), r.tokens_per_second.p50, 'n') +
-        td(num(r.tokens_per_second.p95, 1), r.tokens_per_second.p95, 'n') +
+        runCells(r) +
+        pctCells(r.time_to_first_token, 3, ['p50', 'p95']) +
+        pctCells(r.tokens_per_second, 1, ['p50', 'p95']) +
         td(when(r.last_success), r.last_success?.getTime() ?? null) +
         '</tr>',
     )
@@ -182,15 +189,10 @@ function modelsPage(data: SiteData, pointsByModel: Map<string, MetricPoint[]>): 
         td(esc(r.provider) + (mock ? MOCK_BADGE : ''), r.provider) +
         td(modelLink(r.provider!, r.model_name!, '', data), r.model_name) +
         td(esc(r.scenario), r.scenario) +
-        td(String(r.runs), r.runs, 'n') +
-        td(pct(r.success_rate), r.success_rate, 'n') +
-        td(num(r.time_to_first_token.p50, 3), r.time_to_first_token.p50, 'n') +
-        td(num(r.time_to_first_token.p95, 3), r.time_to_first_token.p95, 'n') +
-        td(num(r.time_to_first_token.p99, 3), r.time_to_first_token.p99, 'n') +
-        td(num(r.tokens_per_second.p50, 1), r.tokens_per_second.p50, 'n') +
-        td(num(r.tokens_per_second.p95, 1), r.tokens_per_second.p95, 'n') +
-        td(num(r.tokens_per_second.p99, 1), r.tokens_per_second.p99, 'n') +
-        td(num(r.decode_tokens_per_second.p50, 1), r.decode_tokens_per_second.p50, 'n') +
+        runCells(r) +
+        pctCells(r.time_to_first_token, 3) +
+        pctCells(r.tokens_per_second, 1) +
+        pctCells(r.decode_tokens_per_second, 1, ['p50']) +
         td(sparkline(series, `tokens per second of ${esc(r.model_name)} over 7 days`), null) +
         td(when(r.last_success), r.last_success?.getTime() ?? null) +
         '</tr>'
@@ -229,10 +231,8 @@ function modelPage(data: SiteData, provider: string, model: string, points: Metr
   const scenarioRows = rows
     .map(
       (r) =>
-        `<tr>${td(esc(r.scenario), r.scenario)}${td(String(r.runs), r.runs, 'n')}${td(pct(r.success_rate), r.success_rate, 'n')}` +
-        `${td(num(r.time_to_first_token.p50, 3), r.time_to_first_token.p50, 'n')}${td(num(r.time_to_first_token.p95, 3), r.time_to_first_token.p95, 'n')}${td(num(r.time_to_first_token.p99, 3), r.time_to_first_token.p99, 'n')}` +
-        `${td(num(r.tokens_per_second.p50, 1), r.tokens_per_second.p50, 'n')}${td(num(r.tokens_per_second.p95, 1), r.tokens_per_second.p95, 'n')}${td(num(r.tokens_per_second.p99, 1), r.tokens_per_second.p99, 'n')}` +
-        `${td(num(r.total_time.p50, 2), r.total_time.p50, 'n')}${td(num(r.decode_tokens_per_second.p50, 1), r.decode_tokens_per_second.p50, 'n')}</tr>`,
+        `<tr>${td(esc(r.scenario), r.scenario)}${runCells(r)}${pctCells(r.time_to_first_token, 3)}${pctCells(r.tokens_per_second, 1)}` +
+        `${pctCells(r.total_time, 2, ['p50'])}${pctCells(r.decode_tokens_per_second, 1, ['p50'])}</tr>`,
     )
     .join('');
   const body = `

@@ -700,7 +700,6 @@ const KPI_GROUPS = `g(provider, model_name, scenario) AS (
        ORDER BY provider, model_name, kpi_scenario LIMIT 1),
     (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider > g.provider ORDER BY provider, model_name, kpi_scenario LIMIT 1))
 )`;
-const KPI_RANGE = 'provider = g.provider AND model_name = g.model_name AND kpi_scenario = g.scenario AND run_ts >= ? AND run_ts < ?';
 
 function kpiWhere(filter: RunFilter): string {
   const where = [

@@ -9,19 +9,16 @@
 //
 //   node --import tsx test/perf/site.ts [--models N] [--kpi-rows N] [--kpi-errors N] [--keep]
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ErrorKind, ErrorStage } from '../../lib/store/documents.ts';
-import { buildErrorDoc } from '../../lib/errors.ts';
 import { generateSite } from '../../lib/site/write.ts';
-import { encodeDoc, openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import { gaussian, seededRandom } from '../fakes/random.ts';
 import { makeMetric } from '../fixtures.ts';
+import { finishSeeding, openForSeeding, randomModels, rowWriter, seedErrorRows } from './seed-rows.ts';
 
 const { values } = parseArgs({
   options: {
@@ -85,31 +82,14 @@ function seed(
   path: string,
   o: { nModels: number; nMetrics: number; nErrors: number; days: number; now: Date; everyHalfHour: boolean },
 ): { metrics: number; errors: number } {
-  // The store creates its schema, KPI columns and trigger; the rows go in raw, in one transaction.
-  void openSqliteStore(path).close();
-  const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = OFF');
+  const db = openForSeeding(path);
   const random = seededRandom(15);
-  const models = Array.from({ length: o.nModels }, (_, i) => ({
-    provider: PROVIDERS[i % PROVIDERS.length]!,
-    model: `model-${i}`,
-    tps: 30 + random() * 400,
-    ttft: 0.1 + random() * 0.9,
-  }));
+  const models = randomModels(o.nModels, PROVIDERS, random);
   const end = o.now.getTime();
   const span = o.days * DAY_MS;
-  const insertModel = db.prepare('INSERT INTO models (provider, model_id, enabled, deprecated, doc) VALUES (?, ?, 1, 0, ?)');
-  const insertMetric = db.prepare(
-    'INSERT INTO metrics (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insertError = db.prepare(
-    'INSERT INTO errors (run_id, provider, model_name, ts, stage, error_kind, fingerprint, message, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
+  const rows = rowWriter(db);
   db.exec('BEGIN');
-  for (const m of models) {
-    insertModel.run(m.provider, m.model, encodeDoc({ provider: m.provider, model_id: m.model, enabled: true, deprecated: false, created_at: new Date(end - span) }));
-  }
+  for (const m of models) rows.model(m.provider, m.model, new Date(end - span));
   for (let i = 0; i < o.nMetrics; i++) {
     const m = models[i % models.length]!;
     const ts = o.everyHalfHour ? end - 60_000 - Math.floor(i / models.length) * HALF_HOUR_MS : Math.floor(end - 1 - random() * span);
@@ -130,35 +110,11 @@ function seed(
       runner: 'bench',
       ...(m.provider === 'mock' ? { mock: true } : {}),
     });
-    insertMetric.run(doc.run_id, doc.provider, doc.model_name, ts, tps, ttft, encodeDoc(doc));
+    rows.metric(doc);
   }
-  const kinds: Array<[ErrorKind, ErrorStage, number | null, string]> = [
-    ['rate_limit', 'generate', 429, 'Rate limit reached for requests, request id req_%ID'],
-    ['transient_provider', 'generate', 503, 'The server is overloaded, please try again later'],
-    ['timeout', 'timeout', null, 'No chunk for 30000 ms: stalled'],
-    ['hard_model', 'generate', 404, 'The model %MODEL does not exist or you do not have access to it'],
-  ];
-  for (let i = 0; i < o.nErrors; i++) {
-    const m = models[Math.floor(random() * models.length)]!;
-    const [kind, stage, status, template] = kinds[Math.floor(random() * kinds.length)]!;
-    const ts = Math.floor(end - 1 - random() * span);
-    const doc = buildErrorDoc({
-      provider: m.provider,
-      model_name: m.model,
-      ts: new Date(ts),
-      stage,
-      error_kind: kind,
-      message: template.replace('%ID', randomUUID()).replace('%MODEL', m.model),
-      http_status: status,
-      run_id: randomUUID(),
-      benchmark_profile_id: 'cloud-default-v1',
-      runner: 'bench',
-    });
-    insertError.run(doc.run_id, doc.provider, doc.model_name, ts, doc.stage, doc.error_kind, doc.fingerprint, doc.message, encodeDoc(doc));
-  }
-  db.exec('COMMIT');
-  db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-  db.close();
+  // Errors at random times: the window's end is excluded, as a query's `until` is.
+  seedErrorRows(db, { n: o.nErrors, models, end: end - 1, span, random });
+  finishSeeding(db);
   return { metrics: o.nMetrics, errors: o.nErrors };
 }
 
