@@ -118,6 +118,8 @@ async function main(): Promise<number> {
       },
     });
     progress.stop();
+    // The status site (SPEC 16), rewritten from the store after every sweep; a runner without a store has none.
+    if (store) await refreshSite(store, config.site.dir, logger);
     logger.info(formatSummary(summary));
     if (summary.skippedDeadline > 0 && !controller.signal.aborted) {
       logger.warn(
@@ -125,8 +127,6 @@ async function main(): Promise<number> {
           'raise BENCH_PROVIDER_CONCURRENCY or the deadline, or benchmark fewer models',
       );
     }
-    // The status site (SPEC 16), rewritten from the store after every sweep; a runner without a store has none.
-    if (store) await refreshSite(store, config.site.dir, logger);
     if (values.json) process.stdout.write(`${JSON.stringify({ summary, results: results.map(resultToJson) })}\n`);
     const failure = sweepFailure(summary);
     if (failure) {
