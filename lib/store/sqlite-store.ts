@@ -138,7 +138,7 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
     // last transactions, and each result is its own transaction.
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(SCHEMA);
-    addKpiColumns(db);
+    db.exec(KPI_INDEXES);
   } catch (err) {
     throw new StoreError(`Cannot open SQLite store ${path}: ${(err as Error).message}`, { cause: err });
   }
@@ -533,8 +533,8 @@ class SqliteStore implements Store {
       ...kpiParams(filter),
     );
     const read = this.#stmt(
-      `SELECT run_ts, time_to_first_token, kpi_generate_time, tokens_per_second, kpi_decode_tps FROM metrics INDEXED BY metrics_kpi
-       WHERE provider = ? AND model_name = ? AND kpi_scenario = ? AND run_ts >= ? AND run_ts < ?`,
+      `SELECT run_ts, time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS} FROM metrics INDEXED BY metrics_kpi
+       WHERE provider = ? AND model_name = ? AND ${SCENARIO} = ? AND run_ts >= ? AND run_ts < ?`,
     );
     read.setReturnArrays(true);
     const groups: GroupValues[] = [];
@@ -568,14 +568,14 @@ class SqliteStore implements Store {
     }
     const where = ['ts >= ?', 'ts < ?'];
     const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
-    for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], ['kpi_scenario', filter.scenario]] as const) {
+    for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], [SCENARIO, filter.scenario]] as const) {
       if (value === undefined) continue;
       where.push(`${column} = ?`);
       params.push(value);
     }
     const failures = this.#all<GroupFailures>(
-      `SELECT provider, model_name, kpi_scenario AS scenario, COUNT(*) AS failures FROM errors INDEXED BY errors_kpi
-       WHERE ${where.join(' AND ')} GROUP BY provider, model_name, kpi_scenario`,
+      `SELECT provider, model_name, ${SCENARIO} AS scenario, COUNT(*) AS failures FROM errors INDEXED BY errors_kpi
+       WHERE ${where.join(' AND ')} GROUP BY provider, model_name, ${SCENARIO}`,
       ...params,
     );
     return summarizeGroups(groups, failures);
@@ -594,7 +594,7 @@ class SqliteStore implements Store {
       add(`${tsColumn} < ?`, query.until ? ms(query.until) : undefined);
       add('provider = ?', query.provider);
       add('model_name = ?', query.model);
-      add('kpi_scenario = ?', query.scenario);
+      add(`${SCENARIO} = ?`, query.scenario);
       params.push(query.limit);
       return this.#docs<MetricDoc & ErrorDoc>(
         `SELECT doc FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${tsColumn} DESC LIMIT ?`,
@@ -616,9 +616,9 @@ class SqliteStore implements Store {
   async metricPoints(w: TimeWindow, filter: RunFilter = {}): Promise<MetricPoint[]> {
     const rows = this.#all<{ provider: string; model_name: string; scenario: string; run_ts: number; time_to_first_token: number | null; tokens_per_second: number }>(
       `WITH RECURSIVE ${KPI_GROUPS}
-       SELECT m.provider, m.model_name, m.kpi_scenario AS scenario, m.run_ts, m.time_to_first_token, m.tokens_per_second
+       SELECT m.provider, m.model_name, g.scenario, m.run_ts, m.time_to_first_token, m.tokens_per_second
        FROM g JOIN metrics m INDEXED BY metrics_kpi ON m.provider = g.provider AND m.model_name = g.model_name
-         AND m.kpi_scenario = g.scenario AND m.run_ts >= ? AND m.run_ts < ?
+         AND ${SCENARIO_OF('m')} = g.scenario AND m.run_ts >= ? AND m.run_ts < ?
        ${kpiWhere(filter)}
        ORDER BY g.provider, g.model_name, g.scenario, m.run_ts`,
       ms(w.since),
@@ -638,67 +638,32 @@ class SqliteStore implements Store {
 }
 
 // ---- KPIs and runs (SPEC 16) ----
-// The KPI columns are copied from the document by a trigger, so the covering index below lets
-// a KPI query read the index alone (a 1.5 KB document per row would be 10x the pages).
-// Plain columns, not generated ones: SQLite reads the table row to compute a VIRTUAL column
-// even when an index holds it, and ALTER TABLE cannot add a STORED one. A file written before
-// them is filled once, when they are added.
-const KPI_SCENARIO = `ifnull(json_extract(NEW.doc, '$.benchmark_profile_id'), '${DEFAULT_SCENARIO}')`;
-const KPI_COLUMNS: Array<[table: 'metrics' | 'errors', column: string, type: string]> = [
-  ['metrics', 'kpi_scenario', 'TEXT'],
-  ['metrics', 'kpi_generate_time', 'REAL'],
-  ['metrics', 'kpi_decode_tps', 'REAL'],
-  ['errors', 'kpi_scenario', 'TEXT'],
-];
-const KPI_FILL = {
-  metrics: `kpi_scenario = ${KPI_SCENARIO}, kpi_generate_time = json_extract(NEW.doc, '$.generate_time'),
-            kpi_decode_tps = json_extract(NEW.doc, '$.decode_tokens_per_second')`,
-  errors: `kpi_scenario = ${KPI_SCENARIO}`,
-};
+// The KPI measures not kept in columns are read from the document through indexes on
+// expressions: metrics_kpi covers a KPI query (SQLite reads an indexed expression from the
+// index), so it never reads a document (1.5 KB a row: 10x the pages). Columns filled by a
+// trigger would rewrite every row once more on insert. A file from before these indexes gets
+// them when a store opens it (computed once, over every row).
+const SCENARIO_OF = (table: string) => `ifnull(json_extract(${table}.doc, '$.benchmark_profile_id'), '${DEFAULT_SCENARIO}')`;
+const SCENARIO = `ifnull(json_extract(doc, '$.benchmark_profile_id'), '${DEFAULT_SCENARIO}')`;
+const GENERATE_TIME = "json_extract(doc, '$.generate_time')";
+const DECODE_TPS = "json_extract(doc, '$.decode_tokens_per_second')";
 const KPI_INDEXES = `
-CREATE TRIGGER IF NOT EXISTS metrics_kpi_fill AFTER INSERT ON metrics BEGIN
-  UPDATE metrics SET ${KPI_FILL.metrics} WHERE id = NEW.id;
-END;
-CREATE TRIGGER IF NOT EXISTS errors_kpi_fill AFTER INSERT ON errors BEGIN
-  UPDATE errors SET ${KPI_FILL.errors} WHERE id = NEW.id;
-END;
 CREATE INDEX IF NOT EXISTS metrics_kpi ON metrics
-  (provider, model_name, kpi_scenario, run_ts, time_to_first_token, kpi_generate_time, tokens_per_second, kpi_decode_tps);
-CREATE INDEX IF NOT EXISTS errors_kpi ON errors (ts, provider, model_name, kpi_scenario);
+  (provider, model_name, (${SCENARIO}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));
+CREATE INDEX IF NOT EXISTS errors_kpi ON errors (ts, provider, model_name, (${SCENARIO}));
 `;
-
-function addKpiColumns(db: DatabaseSync): void {
-  const missing = () =>
-    KPI_COLUMNS.filter(([table, column]) => !db.prepare('SELECT 1 FROM pragma_table_xinfo(?) WHERE name = ?').get(table, column));
-  if (missing().length === 0) {
-    db.exec(KPI_INDEXES);
-    return;
-  }
-  // Another process may be adding them at the same moment: check again inside the write lock.
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const added = missing();
-    for (const [table, column, type] of added) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-    for (const table of new Set(added.map(([t]) => t))) db.exec(`UPDATE ${table} AS NEW SET ${KPI_FILL[table]}`);
-    db.exec(KPI_INDEXES);
-    db.exec('COMMIT');
-  } catch (err) {
-    if (db.isTransaction) db.exec('ROLLBACK');
-    throw err;
-  }
-}
 
 // Every (provider, model_name, scenario) with metrics, by a loose scan of metrics_kpi (one
 // seek per group, as METRIC_MODELS does per model).
 const KPI_GROUPS = `g(provider, model_name, scenario) AS (
-  SELECT * FROM (SELECT provider, model_name, kpi_scenario FROM metrics INDEXED BY metrics_kpi ORDER BY provider, model_name, kpi_scenario LIMIT 1)
+  SELECT * FROM (SELECT provider, model_name, ${SCENARIO} FROM metrics INDEXED BY metrics_kpi ORDER BY provider, model_name, ${SCENARIO} LIMIT 1)
   UNION ALL
-  SELECT m.provider, m.model_name, m.kpi_scenario FROM g JOIN metrics m ON m.id = COALESCE(
-    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider = g.provider AND model_name = g.model_name AND kpi_scenario > g.scenario
-       ORDER BY provider, model_name, kpi_scenario LIMIT 1),
+  SELECT m.provider, m.model_name, ${SCENARIO_OF('m')} FROM g JOIN metrics m ON m.id = COALESCE(
+    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider = g.provider AND model_name = g.model_name AND ${SCENARIO} > g.scenario
+       ORDER BY provider, model_name, ${SCENARIO} LIMIT 1),
     (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider = g.provider AND model_name > g.model_name
-       ORDER BY provider, model_name, kpi_scenario LIMIT 1),
-    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider > g.provider ORDER BY provider, model_name, kpi_scenario LIMIT 1))
+       ORDER BY provider, model_name, ${SCENARIO} LIMIT 1),
+    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider > g.provider ORDER BY provider, model_name, ${SCENARIO} LIMIT 1))
 )`;
 
 function kpiWhere(filter: RunFilter): string {
