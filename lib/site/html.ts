@@ -108,7 +108,7 @@ export function page(options: { title: string; file: string; root: string; gener
 <title>${esc(options.title)} · llm-bench</title><style>${CSS}</style></head>
 <body><header><b>llm-bench</b><nav>${nav}</nav><span class="mut">generated ${when(options.generatedAt)}</span></header>
 <main>${options.body}</main>
-<footer>Static pages written by llm-bench after every sweep. Times are UTC; "–" means no data (never 0). Percentiles are nearest-rank.</footer>
+<footer>Static pages written by llm-bench after every sweep. Times are UTC; "–" means no data (never 0). Percentiles are nearest-rank (estimated, when MongoDB 7.0+ holds the data).</footer>
 <script>${SCRIPT}</script></body></html>
 `;
 }
