@@ -574,8 +574,11 @@ class SqliteStore implements Store {
       params.push(value);
     }
     const failures = this.#all<GroupFailures>(
-      `SELECT provider, model_name, ${SCENARIO} AS scenario, COUNT(*) AS failures FROM errors INDEXED BY errors_kpi
-       WHERE ${where.join(' AND ')} GROUP BY provider, model_name, ${SCENARIO}`,
+      // LIMIT -1 keeps SQLite from flattening the subquery: flattened, it sorts for the GROUP BY
+      // with the expression recomputed from every document (5x slower on 100,000 errors).
+      `SELECT provider, model_name, scenario, COUNT(*) AS failures FROM (
+         SELECT provider, model_name, ${SCENARIO} AS scenario FROM errors INDEXED BY errors_kpi WHERE ${where.join(' AND ')} LIMIT -1
+       ) GROUP BY provider, model_name, scenario`,
       ...params,
     );
     return summarizeGroups(groups, failures);
