@@ -129,6 +129,27 @@ describe('status site in chromium', { skip, timeout: 180_000 }, () => {
     await page.close();
   });
 
+  test('the models table shows the store\'s 7-day KPIs of every model and scenario', async () => {
+    const kpis7d = await store.metricKpis({ since: new Date(NOW.getTime() - 7 * 86_400_000), until: NOW });
+    const { page } = await open(`file://${site}/models.html`);
+    const header = await page.$$eval('#models thead th', (ths) => ths.map((t) => t.textContent));
+    const rows = await page.$$eval('#models tbody tr', (trs) => trs.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.getAttribute('data-v'))));
+    const col = (name: string) => header.indexOf(name);
+    assert.equal(rows.length, kpis7d.models.length);
+    for (const [i, k] of kpis7d.models.entries()) {
+      const row = rows[i]!;
+      assert.deepEqual([row[col('provider')], row[col('model')], row[col('scenario')]], [k.provider, k.model_name, k.scenario]);
+      assert.equal(Number(row[col('runs')]), k.runs);
+      const same = (cell: string | null | undefined, v: number | null) => assert.equal(cell === '' ? null : Number(cell), v, `${k.model_name}`);
+      same(row[col('success')], k.success_rate);
+      same(row[col('TTFT p50')], k.time_to_first_token.p50);
+      same(row[col('TTFT p99')], k.time_to_first_token.p99);
+      same(row[col('tok/s p50')], k.tokens_per_second.p50);
+      same(row[col('tok/s p95')], k.tokens_per_second.p95);
+    }
+    await page.close();
+  });
+
   test('the models table sorts by a numeric column both ways, unknown values last, and filters', async () => {
     const { page } = await open(`file://${site}/models.html`);
     const column = await page.$$eval('#models thead th', (ths) => ths.findIndex((t) => t.textContent === 'tok/s p50'));
