@@ -127,6 +127,13 @@ export interface Config {
     smtpUrl: string | null;
   };
   health: { model: string };
+  /** The static status site (SPEC 16). */
+  site: {
+    /** Where the site is written after every sweep (under systemd, the state directory). */
+    dir: string;
+    /** The ingest server also serves the site, read-only, under /site/. */
+    serveFromIngest: boolean;
+  };
   log: { level: 'debug' | 'info' | 'warn' | 'error'; underSystemd: boolean };
   /** Every secret value in this config, for log and message redaction. */
   secrets: readonly string[];
@@ -269,6 +276,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       smtpUrl: r.str('SMTP_URL'),
     },
     health: { model: r.str('HEALTH_CHECK_MODEL') ?? 'gpt-4o-mini' },
+    site: {
+      dir: resolve(r.str('SITE_DIR') ?? './data/site'),
+      serveFromIngest: r.bool('INGEST_SERVE_SITE', false),
+    },
     log: {
       level: logLevel as Config['log']['level'],
       // systemd sets JOURNAL_STREAM for services whose stdout/stderr go to the journal.

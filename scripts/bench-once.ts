@@ -18,6 +18,7 @@ import { refreshModelHealth } from '../lib/bench/model-health.ts';
 import { MOCK_ON_MONGODB } from '../lib/store/collection-rules.ts';
 import { sweepCostOptions } from '../lib/bench/budget.ts';
 import { writeSweepTextfile } from '../lib/bench/prometheus.ts';
+import { refreshSite } from '../lib/site/write.ts';
 
 const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--scenario ID]... [--force] [--json] [--concurrency N]
 
@@ -150,6 +151,8 @@ async function main(): Promise<number> {
       },
     });
     progress.stop();
+    // The status site (SPEC 16), rewritten from the store after every sweep; a runner without a store has none.
+    if (store) await refreshSite(store, config.site.dir, logger);
     logger.info(formatSummary(summary));
     if (summary.skippedDeadline > 0 && !controller.signal.aborted) {
       logger.warn(

@@ -11,6 +11,7 @@ import { runSweep, sweepFailure, type ModelResult } from '../lib/bench/sweep.ts'
 import { refreshModelHealth } from '../lib/bench/model-health.ts';
 import { addScenario, ensureBuiltinScenarios, formatScenarioList } from '../lib/models/scenarios.ts';
 import { PUBLISHED_SCENARIO_ID } from '../lib/store/documents.ts';
+import { refreshSite } from '../lib/site/write.ts';
 
 // Model ids of the mock provider describe the simulation (grammar in lib/bench/providers/mock.ts).
 const DEMO_MODELS: Array<{ id: string; name: string }> = [
@@ -70,6 +71,9 @@ async function main(): Promise<number> {
     });
     await refreshModelHealth(store, { now: new Date(), cadenceSeconds: config.bench.sweepPeriodMinutes * 60 });
     process.stdout.write(`${resultsTable(results)}\n\n`);
+    // The status site, as the timer's sweep writes it: the demo says where to open it.
+    const site = await refreshSite(store, config.site.dir, logger);
+    if (site) process.stdout.write(`Status site: open file://${site.dir}/index.html in a browser (npm run runs -- site rewrites it)\n\n`);
     process.stdout.write(
       [
         `${summary.ok} ok, ${summary.failed} failed in ${(summary.durationMs / 1000).toFixed(1)} s. Results are stored in ${store.location}.`,
@@ -81,6 +85,7 @@ async function main(): Promise<number> {
         '  npm run models -- disable mock <id> --reason "demo done"   stop benchmarking a demo model',
         `  npm run models -- show tinyfish ${DEMO_AUTOMATION}   the automation's runs: success rate, p50/p95`,
         '  npm run models -- scenario add long-v1 --max-tokens 512 --interval 360   a second LLM scenario',
+        '  npm run runs -- kpis                        p50/p95/p99 and success rates from the shell',
         '',
       ].join('\n'),
     );

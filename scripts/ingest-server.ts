@@ -9,6 +9,7 @@ import { ConfigError, ingestServerChecks, loadConfig } from '../lib/config.ts';
 import { createIngestHandler, formatStatsDelta, listenIngest } from '../lib/ingest/handler.ts';
 import { createLogger, registerSecrets } from '../lib/log.ts';
 import { openStore } from '../lib/store/open-store.ts';
+import { withSite } from '../lib/site/serve.ts';
 
 // Accepted requests are not logged one by one (a busy runner would fill the journal); this
 // summary line says what happened instead, when anything did.
@@ -33,7 +34,9 @@ async function main(): Promise<number> {
   for (const line of checks.warnings) logger.warn(line);
   const store = await openStore(config);
 
-  const handler = createIngestHandler({ store, config, logger });
+  const ingestHandler = createIngestHandler({ store, config, logger });
+  // INGEST_SERVE_SITE=true: the status site too, read-only under /site/ (lib/site/serve.ts).
+  const handler = config.site.serveFromIngest ? withSite(ingestHandler, config.site.dir) : ingestHandler;
   let server;
   try {
     server = await listenIngest(handler, { host: ingest.host, port: ingest.port, maxBodyBytes: ingest.maxBodyBytes, logger });
@@ -42,7 +45,8 @@ async function main(): Promise<number> {
     throw new Error(`Cannot listen on ${ingest.host}:${ingest.port}: ${(err as Error).message}`, { cause: err });
   }
   logger.info(
-    `Ingest server listening on ${server.url} (store ${store.location}, body cap ${ingest.maxBodyBytes} bytes${ingest.apiKey ? '' : ', NO API KEY: local test only'})`,
+    `Ingest server listening on ${server.url} (store ${store.location}, body cap ${ingest.maxBodyBytes} bytes${ingest.apiKey ? '' : ', NO API KEY: local test only'}` +
+      `${config.site.serveFromIngest ? `, status site ${config.site.dir} at ${server.url}/site/` : ''})`,
   );
 
   let last = handler.stats();

@@ -30,6 +30,14 @@ import {
   type FingerprintSummary,
   type InsertResult,
   type KindCount,
+  type KpiRow,
+  type KpiSummary,
+  type MetricPoint,
+  type Percentiles,
+  type RunFilter,
+  type RunQuery,
+  type RunRecord,
+  DEFAULT_SCENARIO,
   type LastError,
   type LastSuccess,
   type MetricSamples,
@@ -45,6 +53,7 @@ import {
   type TimeWindow,
   type UpsertCounts,
 } from './store.ts';
+import { byKey, emptyKpiRow, summarizeGroups, withRates, type GroupFailures, type GroupValues } from './kpis.ts';
 
 /**
  * The part of the driver's Collection this store uses. Tests pass an in-memory stand-in
@@ -144,7 +153,7 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
  */
 export async function createMongoStore(
   collections: MongoCollections,
-  options: { location: string; close?: () => Promise<void>; ping?: () => Promise<void> },
+  options: MongoStoreOptions,
 ): Promise<Store> {
   await ensureIndexes(collections);
   await rewriteDeprecationDates(collections.models);
@@ -256,8 +265,10 @@ class MongoStore implements Store {
   readonly #c: MongoCollections;
   readonly #close: () => Promise<void>;
   readonly #ping: () => Promise<void>;
+  #percentiles: 'auto' | 'server' | 'fallback';
 
-  constructor(c: MongoCollections, options: { location: string; close?: () => Promise<void>; ping?: () => Promise<void> }) {
+  constructor(c: MongoCollections, options: MongoStoreOptions) {
+    this.#percentiles = options.percentiles ?? 'auto';
     this.#c = c;
     this.location = options.location;
     this.#close = options.close ?? (async () => {});
@@ -661,6 +672,154 @@ class MongoStore implements Store {
     return stripAll<ProviderCatalogDoc>(await this.#c.providerCatalog.find(q, { sort: { provider: 1, model_id: 1 } }).toArray());
   }
 
+  // ---- KPIs and runs (SPEC 16) ----
+
+  async metricKpis(w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
+    const match = { ...inWindow('run_ts', w), ...runMatch(filter) };
+    const failures = (
+      await this.#c.errors
+        .aggregate([{ $match: { ...inWindow('ts', w), ...runMatch(filter) } }, { $group: { _id: { ...GROUP_KEY }, n: { $sum: 1 } } }])
+        .toArray()
+    ).map((r): GroupFailures => ({ provider: r._id.provider, model_name: r._id.model_name, scenario: r._id.scenario, failures: r.n }));
+    if (this.#percentiles !== 'fallback') {
+      try {
+        const summary = await this.#serverKpis(match, failures);
+        this.#percentiles = 'server';
+        return summary;
+      } catch (err) {
+        if (this.#percentiles === 'server' || !isUnknownOperator(err)) throw err;
+        // A server before 7.0 has no $percentile: from now on the values come to us.
+        this.#percentiles = 'fallback';
+      }
+    }
+    const rows = await this.#c.metrics
+      .aggregate([
+        { $match: match },
+        {
+          $group: {
+            _id: { ...GROUP_KEY },
+            n: { $sum: 1 },
+            last: { $max: '$run_ts' },
+            ...Object.fromEntries(Object.entries(KPI_FIELDS).map(([name, field]) => [name, { $push: field }])),
+          },
+        },
+      ])
+      .toArray();
+    // $push keeps explicit nulls (TTFT is null when no text came): leave them out.
+    const numbers = (xs: unknown[]) => xs.filter((x): x is number => typeof x === 'number');
+    const groups = rows.map(
+      (r): GroupValues => ({
+        provider: r._id.provider,
+        model_name: r._id.model_name,
+        scenario: r._id.scenario,
+        successes: r.n,
+        last_success: r.last ?? null,
+        time_to_first_token: numbers(r.time_to_first_token),
+        total_time: numbers(r.total_time),
+        tokens_per_second: numbers(r.tokens_per_second),
+        decode_tokens_per_second: numbers(r.decode_tokens_per_second),
+      }),
+    );
+    return summarizeGroups(groups, failures);
+  }
+
+  async #serverKpis(match: Document, failures: GroupFailures[]): Promise<KpiSummary> {
+    // MongoDB 7.0+: $percentile in the server, at the three levels at once.
+    const level = (id: Document | null) =>
+      this.#c.metrics
+        .aggregate([
+          { $match: match },
+          {
+            $group: {
+              _id: id,
+              n: { $sum: 1 },
+              last: { $max: '$run_ts' },
+              ...Object.fromEntries(
+                Object.entries(KPI_FIELDS).map(([name, field]) => [name, { $percentile: { input: field, p: [0.5, 0.95, 0.99], method: 'approximate' } }]),
+              ),
+            },
+          },
+        ])
+        .toArray();
+    const [models, providers, overall] = await Promise.all([level({ ...GROUP_KEY }), level({ provider: '$provider' }), level(null)]);
+    const row = (r: Document | undefined, key: Pick<KpiRow, 'provider' | 'model_name' | 'scenario'>, failed: number): KpiRow => {
+      const base = { ...emptyKpiRow(key), successes: r?.n ?? 0, failures: failed, last_success: r?.last ?? null };
+      if (!r) return withRates(base);
+      const p = (v: unknown): Percentiles => {
+        const [p50 = null, p95 = null, p99 = null] = Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x : null)) : [];
+        return { p50, p95, p99 };
+      };
+      return withRates({
+        ...base,
+        time_to_first_token: p(r.time_to_first_token),
+        total_time: p(r.total_time),
+        tokens_per_second: p(r.tokens_per_second),
+        decode_tokens_per_second: p(r.decode_tokens_per_second),
+      });
+    };
+    const sum = (pick: (f: GroupFailures) => boolean) => failures.filter(pick).reduce((n, f) => n + f.failures, 0);
+    const modelRows = models.map((r) =>
+      row(r, { provider: r._id.provider, model_name: r._id.model_name, scenario: r._id.scenario }, sum((f) => f.provider === r._id.provider && f.model_name === r._id.model_name && f.scenario === r._id.scenario)),
+    );
+    for (const f of failures) {
+      if (!modelRows.some((m) => m.provider === f.provider && m.model_name === f.model_name && m.scenario === f.scenario)) {
+        modelRows.push(row(undefined, { provider: f.provider, model_name: f.model_name, scenario: f.scenario }, f.failures));
+      }
+    }
+    const providerNames = new Set([...providers.map((r) => r._id.provider as string), ...failures.map((f) => f.provider)]);
+    return {
+      overall: row(overall[0], { provider: null, model_name: null, scenario: null }, sum(() => true)),
+      providers: [...providerNames]
+        .map((p) => row(providers.find((r) => r._id.provider === p), { provider: p, model_name: null, scenario: null }, sum((f) => f.provider === p)))
+        .sort(byKey),
+      models: modelRows.sort(byKey),
+    };
+  }
+
+  async recentRuns(query: RunQuery): Promise<RunRecord[]> {
+    const window = (field: string) =>
+      query.since || query.until ? { [field]: { ...(query.since ? { $gte: query.since } : {}), ...(query.until ? { $lt: query.until } : {}) } } : {};
+    const [ok, failed] = await Promise.all([
+      query.outcome === 'failed'
+        ? []
+        : this.#c.metrics.find({ ...window('run_ts'), ...runMatch(query) }, { sort: { run_ts: -1 }, limit: query.limit }).toArray(),
+      query.outcome === 'ok' ? [] : this.#c.errors.find({ ...window('ts'), ...runMatch(query) }, { sort: { ts: -1 }, limit: query.limit }).toArray(),
+    ]);
+    const runs: RunRecord[] = [
+      ...stripAll<MetricDoc>(ok).map((metric): RunRecord => ({ outcome: 'ok', ts: metric.run_ts, metric })),
+      ...stripAll<ErrorDoc>(failed).map((error): RunRecord => ({ outcome: 'failed', ts: error.ts, error })),
+    ];
+    return runs.sort((a, b) => b.ts.getTime() - a.ts.getTime()).slice(0, query.limit);
+  }
+
+  async getRun(runId: string): Promise<RunRecord | null> {
+    const metric = strip<MetricDoc>(await this.#c.metrics.findOne({ run_id: runId }));
+    if (metric) return { outcome: 'ok', ts: metric.run_ts, metric };
+    const error = strip<ErrorDoc>(await this.#c.errors.findOne({ run_id: runId }));
+    return error ? { outcome: 'failed', ts: error.ts, error } : null;
+  }
+
+  async metricPoints(w: TimeWindow, filter: RunFilter = {}): Promise<MetricPoint[]> {
+    const rows = await this.#c.metrics
+      .aggregate([
+        { $match: { ...inWindow('run_ts', w), ...runMatch(filter) } },
+        {
+          $project: {
+            _id: 0,
+            provider: 1,
+            model_name: 1,
+            scenario: GROUP_KEY.scenario,
+            run_ts: 1,
+            time_to_first_token: { $ifNull: ['$time_to_first_token', null] },
+            tokens_per_second: 1,
+          },
+        },
+        { $sort: { provider: 1, model_name: 1, scenario: 1, run_ts: 1 } },
+      ])
+      .toArray();
+    return rows as MetricPoint[];
+  }
+
   async ping(): Promise<void> {
     await this.#ping();
   }
@@ -758,4 +917,49 @@ class MongoStore implements Store {
       }))
       .sort((a, b) => a.scenario_id.localeCompare(b.scenario_id) || a.provider.localeCompare(b.provider) || a.model_name.localeCompare(b.model_name));
   }
+}
+
+// ---- KPIs and runs (SPEC 16) ----
+
+export interface MongoStoreOptions {
+  location: string;
+  close?: () => Promise<void>;
+  ping?: () => Promise<void>;
+  /**
+   * Where KPI percentiles are computed: 'server' ($percentile, MongoDB 7.0+), 'fallback' (the
+   * values are sent here and sorted; any version), or 'auto' (default): the server's, until it
+   * answers that it does not know $percentile.
+   */
+  percentiles?: 'auto' | 'server' | 'fallback';
+}
+
+/** A KPI group: rows without benchmark_profile_id belong to the published profile. */
+const GROUP_KEY = {
+  provider: '$provider',
+  model_name: '$model_name',
+  scenario: { $ifNull: ['$benchmark_profile_id', DEFAULT_SCENARIO] },
+} as const;
+const KPI_FIELDS = {
+  time_to_first_token: '$time_to_first_token',
+  total_time: '$generate_time',
+  tokens_per_second: '$tokens_per_second',
+  decode_tokens_per_second: '$decode_tokens_per_second',
+} as const;
+
+function runMatch(filter: RunFilter): Document {
+  const q: Document = {};
+  if (filter.provider !== undefined) q.provider = filter.provider;
+  if (filter.model !== undefined) q.model_name = filter.model;
+  if (filter.scenario !== undefined) {
+    // null matches a missing field: the rows from before benchmark_profile_id.
+    q.benchmark_profile_id = filter.scenario === DEFAULT_SCENARIO ? { $in: [DEFAULT_SCENARIO, null] } : filter.scenario;
+  }
+  return q;
+}
+
+// What servers before 7.0 answer to $percentile in $group: "unknown group operator
+// '$percentile'" (code 15952) or, in $project-like contexts, InvalidPipelineOperator (168).
+function isUnknownOperator(err: unknown): boolean {
+  const code = (err as { code?: number }).code;
+  return code === 15952 || code === 168 || /unknown group operator|unrecognized expression/i.test(String((err as Error)?.message));
 }

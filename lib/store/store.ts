@@ -139,6 +139,67 @@ export interface ModelActivity {
   failures_after_last_success: number;
 }
 
+// ---- KPIs and runs (SPEC 16) ----
+
+/** Which rows KPIs and run listings cover; scenario is the row's benchmark_profile_id. */
+export interface RunFilter {
+  provider?: string;
+  model?: string;
+  scenario?: string;
+}
+/** Nearest-rank percentiles (exact on SQLite; MongoDB 7.0+ answers $percentile approximately). */
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+/** KPIs of one group; provider, model_name and scenario are null where the group spans them. */
+export interface KpiRow {
+  provider: string | null;
+  model_name: string | null;
+  scenario: string | null;
+  /** successes + failures */
+  runs: number;
+  successes: number;
+  failures: number;
+  /** successes / runs, null without runs. */
+  success_rate: number | null;
+  /** Newest successful run in the window. */
+  last_success: Date | null;
+  time_to_first_token: Percentiles;
+  /** generate_time: from just before the request to the end of the stream. */
+  total_time: Percentiles;
+  tokens_per_second: Percentiles;
+  decode_tokens_per_second: Percentiles;
+}
+export interface KpiSummary {
+  overall: KpiRow;
+  /** One row per provider, sorted by provider. */
+  providers: KpiRow[];
+  /** One row per (provider, model, scenario), sorted by those. */
+  models: KpiRow[];
+}
+export type RunRecord =
+  | { outcome: 'ok'; ts: Date; metric: MetricDoc }
+  | { outcome: 'failed'; ts: Date; error: ErrorDoc };
+export interface RunQuery extends RunFilter {
+  since?: Date;
+  until?: Date;
+  outcome?: 'ok' | 'failed';
+  limit: number;
+}
+/** One successful call, reduced to what a chart draws. */
+export interface MetricPoint {
+  provider: string;
+  model_name: string;
+  scenario: string;
+  run_ts: Date;
+  time_to_first_token: number | null;
+  tokens_per_second: number;
+}
+/** Rows written before benchmark_profile_id existed belong to the published profile. */
+export const DEFAULT_SCENARIO = 'cloud-default-v1';
+
 export interface Store {
   readonly kind: 'sqlite' | 'mongodb';
   /** A human description of where the data lives (no credentials). */
@@ -200,6 +261,16 @@ export interface Store {
   /** Writes one document per (provider, model_id), replacing the previous one. */
   upsertModelHealth(docs: ModelHealthDoc[]): Promise<void>;
   listModelHealth(filter?: { provider?: string }): Promise<ModelHealthDoc[]>;
+
+  // ---- KPIs and runs (SPEC 16) ----
+  /** Runs, success rate and p50/p95/p99 per (provider, model, scenario), per provider and overall. */
+  metricKpis(w: TimeWindow, filter?: RunFilter): Promise<KpiSummary>;
+  /** Successes and failures, newest first, at most limit. */
+  recentRuns(query: RunQuery): Promise<RunRecord[]>;
+  /** The success or failure recorded under runId, or null. */
+  getRun(runId: string): Promise<RunRecord | null>;
+  /** Every success in the window as a chart point, by provider, model, scenario, then time. */
+  metricPoints(w: TimeWindow, filter?: RunFilter): Promise<MetricPoint[]>;
 
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;

@@ -376,8 +376,8 @@ describe('systemd units', { skip: SYSTEMD_MISSING }, () => {
       }
       assert.equal(values(unit, 'Service', 'SystemCallFilter')[0], '@system-service', `${name}: SystemCallFilter=`);
       // The data paths point into the state directory; other settings (the sweep's V8 young
-      // generation cap) may follow.
-      const environment = values(unit, 'Service', 'Environment').filter((e) => !e.startsWith('NODE_OPTIONS='));
+      // generation cap, the sweep's status site) may follow.
+      const environment = values(unit, 'Service', 'Environment').filter((e) => !e.startsWith('NODE_OPTIONS=') && !e.startsWith('SITE_DIR='));
       assert.deepEqual(
         environment.sort(),
         ['INGEST_SPOOL_DIR=/var/lib/llm-bench/spool', 'LLM_BENCH_DB=/var/lib/llm-bench/llm-bench.sqlite'],

@@ -10,21 +10,19 @@
 // every 30 minutes make a million rows in 52 days). --days 8 puts every row inside the
 // report's window and baseline, the worst case.
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { ErrorKind, ErrorStage, MetricDoc } from '../../lib/store/documents.ts';
-import { buildErrorDoc } from '../../lib/errors.ts';
+import type { MetricDoc } from '../../lib/store/documents.ts';
 import { ruleBasedAssessment } from '../../lib/health/assessment.ts';
 import { collectHealthReport } from '../../lib/health/report.ts';
 import { renderHealthMail } from '../../lib/health/render.ts';
-import { encodeDoc, openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import { gaussian, seededRandom } from '../fakes/random.ts';
 import { makeMetric } from '../fixtures.ts';
+import { finishSeeding, openForSeeding, randomModels, rowWriter, seedErrorRows } from './seed-rows.ts';
 
 const { values } = parseArgs({
   options: {
@@ -73,72 +71,25 @@ async function main(): Promise<void> {
 }
 
 function seed(path: string, o: { nMetrics: number; nErrors: number; nModels: number; days: number; now: Date }): void {
-  // Let the store create its schema and indexes, then write raw rows beside it.
-  const store = openSqliteStore(path);
-  void store.close();
-  const db = new DatabaseSync(path);
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = OFF');
+  const db = openForSeeding(path);
   const random = seededRandom(1);
-  const models = Array.from({ length: o.nModels }, (_, i) => ({
-    provider: PROVIDERS[i % PROVIDERS.length]!,
-    model: `model-${i}`,
-    tps: 30 + random() * 400,
-    ttft: 0.1 + random() * 0.9,
-    // One model in fifty got 30% slower during the last day: the regression section has work.
-    slowed: i % 50 === 7,
-  }));
+  // One model in fifty got 30% slower during the last day: the regression section has work.
+  const models = randomModels(o.nModels, PROVIDERS, random).map((m) => ({ ...m, slowed: m.i % 50 === 7 }));
   const end = o.now.getTime();
   const span = o.days * DAY_MS;
-  const insertModel = db.prepare('INSERT INTO models (provider, model_id, enabled, deprecated, doc) VALUES (?, ?, 1, 0, ?)');
-  const insertMetric = db.prepare(
-    'INSERT INTO metrics (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insertError = db.prepare(
-    'INSERT INTO errors (run_id, provider, model_name, ts, stage, error_kind, fingerprint, message, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
+  const rows = rowWriter(db);
   db.exec('BEGIN');
-  for (const m of models) {
-    insertModel.run(m.provider, m.model, encodeDoc({ provider: m.provider, model_id: m.model, enabled: true, deprecated: false, created_at: new Date(end - span) }));
-  }
+  for (const m of models) rows.model(m.provider, m.model, new Date(end - span));
   for (let i = 0; i < o.nMetrics; i++) {
     const m = models[i % models.length]!;
     const ts = Math.floor(end - random() * span);
     const recent = end - ts < DAY_MS;
     const tps = m.tps * (m.slowed && recent ? 0.7 : 1) * Math.exp(0.1 * gaussian(random));
     const ttft = m.ttft * Math.exp(0.2 * gaussian(random));
-    const doc = metricDoc(m.provider, m.model, new Date(ts), tps, ttft);
-    insertMetric.run(doc.run_id, doc.provider, doc.model_name, ts, tps, ttft, encodeDoc(doc));
+    rows.metric(metricDoc(m.provider, m.model, new Date(ts), tps, ttft));
   }
-  const kinds: Array<[ErrorKind, ErrorStage, number | null, string]> = [
-    ['rate_limit', 'generate', 429, 'Rate limit reached for requests, request id req_%ID'],
-    ['transient_provider', 'generate', 503, 'The server is overloaded, please try again later'],
-    ['timeout', 'timeout', null, 'No chunk for 30000 ms: stalled'],
-    ['hard_model', 'generate', 404, 'The model %MODEL does not exist or you do not have access to it'],
-    ['budget_exhausted', 'validate', null, 'No visible text: the token budget ran out while reasoning'],
-    ['network', 'generate', null, 'fetch failed: ECONNRESET'],
-  ];
-  for (let i = 0; i < o.nErrors; i++) {
-    const m = models[Math.floor(random() * models.length)]!;
-    const [kind, stage, status, template] = kinds[Math.floor(random() * kinds.length)]!;
-    const ts = Math.floor(end - random() * span);
-    const doc = buildErrorDoc({
-      provider: m.provider,
-      model_name: m.model,
-      ts: new Date(ts),
-      stage,
-      error_kind: kind,
-      message: template.replace('%ID', randomUUID()).replace('%MODEL', m.model),
-      http_status: status,
-      run_id: randomUUID(),
-      benchmark_profile_id: 'cloud-default-v1',
-      runner: 'bench',
-    });
-    insertError.run(doc.run_id, doc.provider, doc.model_name, ts, doc.stage, doc.error_kind, doc.fingerprint, doc.message, encodeDoc(doc));
-  }
-  db.exec('COMMIT');
-  db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-  db.close();
+  seedErrorRows(db, { n: o.nErrors, models, end, span, random });
+  finishSeeding(db);
 }
 
 /** A metric row as a sweep writes it; the rest of the document is the fixture's. */

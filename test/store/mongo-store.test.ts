@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config.ts';
-import { createMongoStore, mongoHosts, openMongoStore } from '../../lib/store/mongo-store.ts';
+import type { Document } from 'mongodb';
+import { createMongoStore, mongoHosts, openMongoStore, type CollectionLike, type MongoCollections } from '../../lib/store/mongo-store.ts';
 import { makeAgentRun, makeError, makeMetric, makeModel } from '../fixtures.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 import { storeContract } from './store-contract.ts';
 
-storeContract('mongodb (mingo stand-in)', async () => createMongoStore(mingoCollections(), { location: 'memory' }));
+// mingo's $percentile is a rough estimate (it answers 10 as the median of 1, 2, 10), so the
+// contract runs the stand-in as a server before 7.0: the store finds $percentile unknown and
+// computes the percentiles itself (the fallback every older server gets).
+storeContract('mongodb (mingo stand-in)', async () => createMongoStore(withoutPercentile(mingoCollections()), { location: 'memory' }));
 
 const testUri = process.env.MONGODB_TEST_URI;
 if (testUri) {
@@ -14,7 +18,7 @@ if (testUri) {
   storeContract('mongodb (real server)', async () => {
     const config = loadConfig({ env: { MONGODB_URI: testUri, MONGODB_DB: db }, dotenvPath: false });
     return openMongoStore(config.store);
-  });
+  }, { approximatePercentiles: true });
 } else {
   test('mongodb (real server) store contract', { skip: 'MONGODB_TEST_URI is not set: the real-server contract run is skipped' }, () => {});
 }
@@ -114,5 +118,77 @@ describe('mongodb backend: agent runs', () => {
     await assert.rejects(store.insertAgentRun(makeAgentRun({ mock: true, automation: 'mock-3s' })), /Refusing to store the simulated TinyFish run of mock-3s in MongoDB/);
     assert.equal(c.agentRuns.docs.length, 0);
     assert.equal(await store.insertAgentRun(makeAgentRun()), 'stored');
+  });
+});
+
+// ---- KPIs (SPEC 16) ----
+
+/** The collections as a MongoDB server before 7.0 would answer: $percentile is unknown there. */
+function withoutPercentile(c: MongoCollections): MongoCollections {
+  const wrap = (col: CollectionLike): CollectionLike => ({
+    insertOne: (d) => col.insertOne(d),
+    findOne: (f) => col.findOne(f),
+    find: (f, o) => col.find(f, o),
+    updateOne: (f, u, o) => col.updateOne(f, u, o),
+    countDocuments: (f) => col.countDocuments(f),
+    createIndex: (k, o) => col.createIndex(k, o),
+    deleteOne: (f) => col.deleteOne(f),
+    aggregate(pipeline: Document[]) {
+      if (JSON.stringify(pipeline).includes('"$percentile"')) {
+        const err = Object.assign(new Error("unknown group operator '$percentile'"), { code: 15952 });
+        return { toArray: () => Promise.reject(err) };
+      }
+      return col.aggregate(pipeline);
+    },
+  });
+  return Object.fromEntries(Object.entries(c).map(([k, col]) => [k, wrap(col)])) as unknown as MongoCollections;
+}
+
+describe('mongodb KPI percentiles', () => {
+  test('a server that knows $percentile computes them: the pipeline asks for p50, p95 and p99 at three levels', async () => {
+    const c = mingoCollections();
+    const pipelines: Document[][] = [];
+    const aggregate = c.metrics.aggregate.bind(c.metrics);
+    c.metrics.aggregate = (p: Document[]) => {
+      pipelines.push(p);
+      return aggregate(p);
+    };
+    const store = await createMongoStore(c, { location: 'memory', percentiles: 'server' });
+    await store.insertMetric(makeMetric({ provider: 'p', model_name: 'm' }));
+    const w = { since: new Date('2026-11-01T00:00:00Z'), until: new Date('2026-12-01T00:00:00Z') };
+    const summary = await store.metricKpis(w);
+    assert.equal(summary.models.length, 1);
+    assert.equal(summary.overall.successes, 1);
+    const groups = pipelines.map((p) => p.find((s) => s.$group)?.$group);
+    assert.equal(groups.length, 3);
+    assert.deepEqual(groups.map((g) => g._id), [{ provider: '$provider', model_name: '$model_name', scenario: { $ifNull: ['$benchmark_profile_id', 'cloud-default-v1'] } }, { provider: '$provider' }, null]);
+    assert.deepEqual(groups[0].tokens_per_second, { $percentile: { input: '$tokens_per_second', p: [0.5, 0.95, 0.99], method: 'approximate' } });
+  });
+
+  test('on a server without $percentile the store falls back once and stays on the exact fallback', async () => {
+    const c = withoutPercentile(mingoCollections());
+    let percentileTries = 0;
+    const aggregate = c.metrics.aggregate.bind(c.metrics);
+    c.metrics.aggregate = (p: Document[]) => {
+      if (JSON.stringify(p).includes('"$percentile"')) percentileTries++;
+      return aggregate(p);
+    };
+    const store = await createMongoStore(c, { location: 'memory' });
+    for (const tps of [1, 2, 10]) await store.insertMetric(makeMetric({ provider: 'p', model_name: 'm', tokens_per_second: tps }));
+    const w = { since: new Date('2026-11-01T00:00:00Z'), until: new Date('2026-12-01T00:00:00Z') };
+    assert.deepEqual((await store.metricKpis(w)).overall.tokens_per_second, { p50: 2, p95: 10, p99: 10 });
+    await store.metricKpis(w);
+    assert.ok(percentileTries >= 1 && percentileTries <= 3, `tried $percentile ${percentileTries} times`);
+    const after = percentileTries;
+    await store.metricKpis(w);
+    assert.equal(percentileTries, after, 'no second attempt once the server said no');
+  });
+
+  test('a server error other than an unknown operator is not hidden by the fallback', async () => {
+    const c = mingoCollections();
+    c.metrics.aggregate = () => ({ toArray: () => Promise.reject(Object.assign(new Error('not authorized'), { code: 13 })) });
+    const store = await createMongoStore(c, { location: 'memory' });
+    const w = { since: new Date('2026-11-01T00:00:00Z'), until: new Date('2026-12-01T00:00:00Z') };
+    await assert.rejects(store.metricKpis(w), /not authorized/);
   });
 });

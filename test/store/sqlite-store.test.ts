@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
-import { makeMetric } from '../fixtures.ts';
+import { makeError, makeMetric } from '../fixtures.ts';
 import { storeContract } from './store-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sqlite-'));
@@ -105,5 +105,43 @@ describe('sqlite store files from before cost_usd (SPEC 17)', () => {
       { provider: 'groq', day: '2026-11-20', cost_usd: 0.5, priced_calls: 1, unpriced_calls: 1 },
     ]);
     await store.close();
+  });
+});
+
+// ---- KPIs (SPEC 16) ----
+describe('sqlite KPI indexes', () => {
+  test('a file written before the KPI indexes gains them, built from the stored documents, and they cover the KPI reads', async () => {
+    const path = join(dir, 'before-kpi.sqlite');
+    const store = openSqliteStore(path);
+    await store.insertMetric(makeMetric({ provider: 'old', model_name: 'm', generate_time: 2, decode_tokens_per_second: 40, benchmark_profile_id: 'cloud-long-v1' }));
+    await store.insertError(makeError({ provider: 'old', model_name: 'm' }));
+    await store.close();
+    const db = new DatabaseSync(path);
+    db.exec('DROP INDEX metrics_kpi; DROP INDEX errors_kpi');
+    db.close();
+
+    const reopened = openSqliteStore(path);
+    const w = { since: new Date('2026-11-01T00:00:00Z'), until: new Date('2026-12-01T00:00:00Z') };
+    const { models } = await reopened.metricKpis(w, { provider: 'old' });
+    assert.deepEqual(
+      models.map((r) => [r.scenario, r.successes, r.failures, r.total_time.p50, r.decode_tokens_per_second.p50]),
+      [
+        ['cloud-default-v1', 0, 1, null, null],
+        ['cloud-long-v1', 1, 0, 2, 40],
+      ],
+    );
+    await reopened.close();
+    // The per-group read is answered from the index alone, never from the documents.
+    const check = new DatabaseSync(path);
+    const plan = check
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT run_ts, time_to_first_token, json_extract(doc, '$.generate_time'), tokens_per_second, json_extract(doc, '$.decode_tokens_per_second')
+         FROM metrics INDEXED BY metrics_kpi WHERE provider = ? AND model_name = ? AND ifnull(json_extract(doc, '$.benchmark_profile_id'), 'cloud-default-v1') = ? AND run_ts >= ? AND run_ts < ?`,
+      )
+      .all('p', 'm', 's', 0, 1)
+      .map((r) => r.detail);
+    check.close();
+    assert.deepEqual(plan.length, 1);
+    assert.match(String(plan[0]), /USING COVERING INDEX metrics_kpi/);
   });
 });

@@ -10,7 +10,12 @@ import { makeAgentRun, makeError, makeMetric, makeModel, makeScenario } from '..
 const day = (iso: string) => new Date(`${iso}T00:00:00.000Z`);
 const at = (iso: string) => new Date(iso);
 
-export function storeContract(name: string, open: () => Promise<Store>): void {
+export interface ContractOptions {
+  /** A real MongoDB 7.0+ answers $percentile approximately: compare percentiles within 5%. */
+  approximatePercentiles?: boolean;
+}
+
+export function storeContract(name: string, open: () => Promise<Store>, options: ContractOptions = {}): void {
   describe(`${name} store contract`, () => {
     let store: Store;
     before(async () => {
@@ -450,6 +455,133 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         { scenario_id: 'long', provider: 'sp', model_name: 'm', ts: t(3), sweep_started_at: t(2) },
       ]);
       assert.deepEqual((await store.lastScenarioSuccesses(t(6))).filter((s) => s.model_name === 'm'), []);
+    });
+
+    // ---- KPIs and runs (SPEC 16) ----
+    describe('KPIs and runs', () => {
+      const w = { since: day('2026-09-15'), until: day('2026-09-16') };
+      const minute = (i: number) => new Date(w.since.getTime() + i * 60_000);
+      const ids: { metric: string; error: string } = { metric: '', error: '' };
+      const close = (actual: number | null, expected: number) => {
+        assert.ok(actual !== null, `expected ${expected}, got null`);
+        if (options.approximatePercentiles) assert.ok(Math.abs(actual - expected) <= 0.05 * Math.abs(expected), `${actual} not within 5% of ${expected}`);
+        else assert.equal(actual, expected);
+      };
+      before(async () => {
+        // kpi/a, published scenario: 100 successes with tokens/s 1..100 (TTFT null on the last), 1 failure.
+        for (let i = 1; i <= 100; i++) {
+          await store.insertMetric(
+            makeMetric({
+              provider: 'kpi',
+              model_name: 'a',
+              run_ts: minute(i),
+              tokens_per_second: i,
+              generate_time: i / 10,
+              decode_tokens_per_second: i * 2,
+              time_to_first_token: i === 100 ? null : i / 100,
+            }),
+          );
+        }
+        await store.insertError(makeError({ provider: 'kpi', model_name: 'a', ts: minute(101), error_kind: 'timeout', message: 'a timed out' }));
+        // kpi/a, a second scenario: 2 successes, 1 failure.
+        for (const [i, tps] of [[200, 10], [201, 20]] as const) {
+          const m = makeMetric({ provider: 'kpi', model_name: 'a', run_ts: minute(i), tokens_per_second: tps, benchmark_profile_id: 'cloud-long-v1' });
+          if (i === 201) ids.metric = m.run_id;
+          await store.insertMetric(m);
+        }
+        const longError = { ...makeError({ provider: 'kpi', model_name: 'a', ts: minute(202), message: 'long one failed' }), benchmark_profile_id: 'cloud-long-v1' };
+        ids.error = longError.run_id;
+        await store.insertError(longError);
+        // kpi/b: failures only.
+        await store.insertError(makeError({ provider: 'kpi', model_name: 'b', ts: minute(300), error_kind: 'hard_model', message: 'b is gone' }));
+        await store.insertError(makeError({ provider: 'kpi', model_name: 'b', ts: minute(301), error_kind: 'hard_model', message: 'b is still gone' }));
+        // Outside the window.
+        await store.insertMetric(makeMetric({ provider: 'kpi', model_name: 'a', run_ts: day('2026-09-16'), tokens_per_second: 1000 }));
+        await store.insertError(makeError({ provider: 'kpi', model_name: 'a', ts: at('2026-09-14T23:59:59Z') }));
+      });
+
+      test('KPIs per model and scenario: runs, success rate and nearest-rank p50/p95/p99, nulls left out', async () => {
+        const { models } = await store.metricKpis(w, { provider: 'kpi' });
+        assert.deepEqual(
+          models.map((r) => [r.model_name, r.scenario, r.runs, r.successes, r.failures]),
+          [
+            ['a', 'cloud-default-v1', 101, 100, 1],
+            ['a', 'cloud-long-v1', 3, 2, 1],
+            ['b', 'cloud-default-v1', 2, 0, 2],
+          ],
+        );
+        const a = models[0]!;
+        assert.equal(a.success_rate, 100 / 101);
+        close(a.tokens_per_second.p50, 50);
+        close(a.tokens_per_second.p95, 95);
+        close(a.tokens_per_second.p99, 99);
+        close(a.time_to_first_token.p50, 0.5);
+        close(a.time_to_first_token.p99, 0.99);
+        close(a.total_time.p95, 9.5);
+        close(a.decode_tokens_per_second.p50, 100);
+        assert.deepEqual(a.last_success, minute(100));
+        assert.ok(a.last_success instanceof Date);
+      });
+
+      test('a model with failures only has a success rate of 0 and null percentiles, never 0', async () => {
+        const { models } = await store.metricKpis(w, { provider: 'kpi', model: 'b' });
+        assert.equal(models.length, 1);
+        assert.equal(models[0]!.success_rate, 0);
+        assert.deepEqual(models[0]!.tokens_per_second, { p50: null, p95: null, p99: null });
+        assert.equal(models[0]!.last_success, null);
+      });
+
+      test('the provider and overall rows pool every value of the window, not the models\' percentiles', async () => {
+        const { overall, providers } = await store.metricKpis(w, { provider: 'kpi' });
+        assert.deepEqual(providers.map((r) => [r.provider, r.runs, r.successes, r.failures]), [['kpi', 106, 102, 4]]);
+        // tokens/s 1..100 plus 10 and 20: the 51st, 97th and 101st of 102 sorted values.
+        close(providers[0]!.tokens_per_second.p50, 49);
+        close(providers[0]!.tokens_per_second.p95, 95);
+        close(providers[0]!.tokens_per_second.p99, 99);
+        assert.deepEqual({ ...overall, provider: 'kpi' }, providers[0]);
+      });
+
+      test('KPIs filter by scenario', async () => {
+        const { overall, models } = await store.metricKpis(w, { provider: 'kpi', scenario: 'cloud-long-v1' });
+        assert.deepEqual(models.map((r) => [r.model_name, r.scenario, r.successes, r.failures]), [['a', 'cloud-long-v1', 2, 1]]);
+        close(overall.tokens_per_second.p50, 10);
+        close(overall.tokens_per_second.p99, 20);
+      });
+
+      test('recent runs mix successes and failures newest first, with filters and a limit', async () => {
+        const runs = await store.recentRuns({ provider: 'kpi', since: w.since, until: w.until, limit: 4 });
+        assert.deepEqual(
+          runs.map((r) => [r.outcome, r.ts.toISOString()]),
+          [
+            ['failed', minute(301).toISOString()],
+            ['failed', minute(300).toISOString()],
+            ['failed', minute(202).toISOString()],
+            ['ok', minute(201).toISOString()],
+          ],
+        );
+        const ok = await store.recentRuns({ provider: 'kpi', model: 'a', scenario: 'cloud-long-v1', outcome: 'ok', limit: 10 });
+        assert.deepEqual(ok.map((r) => (r.outcome === 'ok' ? r.metric.tokens_per_second : null)), [20, 10]);
+        const failed = await store.recentRuns({ provider: 'kpi', outcome: 'failed', since: w.since, until: w.until, limit: 10 });
+        assert.deepEqual(failed.map((r) => (r.outcome === 'failed' ? r.error.message : null)), ['b is still gone', 'b is gone', 'long one failed', 'a timed out']);
+      });
+
+      test('one run in full by run_id, success or failure; an unknown id is null', async () => {
+        const ok = await store.getRun(ids.metric);
+        assert.equal(ok?.outcome, 'ok');
+        assert.equal(ok?.outcome === 'ok' && ok.metric.tokens_per_second, 20);
+        const failed = await store.getRun(ids.error);
+        assert.equal(failed?.outcome === 'failed' && failed.error.message, 'long one failed');
+        assert.equal(await store.getRun('no-such-run'), null);
+      });
+
+      test('chart points of one model and scenario, oldest first', async () => {
+        const points = await store.metricPoints(w, { provider: 'kpi', model: 'a', scenario: 'cloud-long-v1' });
+        assert.deepEqual(points, [
+          { provider: 'kpi', model_name: 'a', scenario: 'cloud-long-v1', run_ts: minute(200), time_to_first_token: 0.25, tokens_per_second: 10 },
+          { provider: 'kpi', model_name: 'a', scenario: 'cloud-long-v1', run_ts: minute(201), time_to_first_token: 0.25, tokens_per_second: 20 },
+        ]);
+        assert.equal((await store.metricPoints(w, { provider: 'kpi' })).length, 102);
+      });
     });
   });
 }

@@ -1,0 +1,186 @@
+// KPIs from raw values, for the backends that do not compute nearest-rank percentiles in the
+// database: SQLite (its percentile_disc() is another definition, and twelve of them per group
+// cost more than reading the values once) and MongoDB servers older than 7.0 (no $percentile).
+// Each group's values arrive once as a Float64Array; the percentiles are selected in linear
+// time and the provider and overall rows pool the values by concatenation, so every
+// percentile is exact.
+import type { KpiRow, KpiSummary, Percentiles } from './store.ts';
+
+/** The values of one (provider, model, scenario) in a window; nulls already left out. */
+export interface GroupValues {
+  provider: string;
+  model_name: string;
+  scenario: string;
+  successes: number;
+  last_success: Date | null;
+  time_to_first_token: ArrayLike<number>;
+  total_time: ArrayLike<number>;
+  tokens_per_second: ArrayLike<number>;
+  decode_tokens_per_second: ArrayLike<number>;
+}
+export interface GroupFailures {
+  provider: string;
+  model_name: string;
+  scenario: string;
+  failures: number;
+}
+
+const FIELDS = ['time_to_first_token', 'total_time', 'tokens_per_second', 'decode_tokens_per_second'] as const;
+
+/** Nearest-rank percentile (the smallest value with at least p% of values at or below it). */
+export function nearestRank(sorted: ArrayLike<number>, p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[rankIndex(sorted.length, p)]!;
+}
+
+/** The 0-based index of the nearest-rank p-th percentile among n sorted values. */
+function rankIndex(n: number, p: number): number {
+  return Math.min(n, Math.max(1, Math.ceil((p / 100) * n))) - 1;
+}
+
+/**
+ * p50, p95 and p99 of the values, which are reordered in place (a selection, not a sort:
+ * linear time, which matters for the provider and overall rows over a million values).
+ */
+export function percentilesInPlace(values: Float64Array): Percentiles {
+  const n = values.length;
+  if (n === 0) return NO_PERCENTILES;
+  const [i50, i95, i99] = [rankIndex(n, 50), rankIndex(n, 95), rankIndex(n, 99)];
+  // After each selection everything left of the index is <= it, so the next, higher rank is
+  // looked for only to its right.
+  select(values, i50, 0);
+  select(values, i95, i50);
+  select(values, i99, i95);
+  return { p50: values[i50]!, p95: values[i95]!, p99: values[i99]! };
+}
+
+export function percentiles(values: ArrayLike<number>): Percentiles {
+  return percentilesInPlace(Float64Array.from(values));
+}
+
+/** Moves the k-th smallest of a[from..] to a[k] (Hoare partitioning, median-of-three pivot). */
+function select(a: Float64Array, k: number, from: number): void {
+  let lo = from;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < a[lo]!) swap(a, mid, lo);
+    if (a[hi]! < a[lo]!) swap(a, hi, lo);
+    if (a[hi]! < a[mid]!) swap(a, hi, mid);
+    const pivot = a[mid]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
+}
+
+export const NO_PERCENTILES: Percentiles = Object.freeze({ p50: null, p95: null, p99: null });
+
+export function emptyKpiRow(key: Pick<KpiRow, 'provider' | 'model_name' | 'scenario'>): KpiRow {
+  return {
+    ...key,
+    runs: 0,
+    successes: 0,
+    failures: 0,
+    success_rate: null,
+    last_success: null,
+    time_to_first_token: NO_PERCENTILES,
+    total_time: NO_PERCENTILES,
+    tokens_per_second: NO_PERCENTILES,
+    decode_tokens_per_second: NO_PERCENTILES,
+  };
+}
+
+/** Fills runs and success_rate from successes and failures. */
+export function withRates(row: KpiRow): KpiRow {
+  const runs = row.successes + row.failures;
+  return { ...row, runs, success_rate: runs > 0 ? row.successes / runs : null };
+}
+
+const keyOf = (r: { provider: string; model_name: string; scenario: string }) => `${r.provider}\u0000${r.model_name}\u0000${r.scenario}`;
+
+/** Builds the summary from each group's values and failure counts (groups may have either). */
+export function summarizeGroups(groups: Iterable<GroupValues>, failures: GroupFailures[]): KpiSummary {
+  const failed = new Map(failures.map((f) => [keyOf(f), f]));
+  // The provider and overall rows pool the groups' values (not their percentiles).
+  type Pool = { row: KpiRow; parts: Record<(typeof FIELDS)[number], Float64Array[]> };
+  const pool = (row: KpiRow): Pool => ({ row, parts: { time_to_first_token: [], total_time: [], tokens_per_second: [], decode_tokens_per_second: [] } });
+  const overall = pool(emptyKpiRow({ provider: null, model_name: null, scenario: null }));
+  const providers = new Map<string, Pool>();
+  const models: KpiRow[] = [];
+  const add = (p: Pool, successes: number, failures: number, last: Date | null) => {
+    p.row.successes += successes;
+    p.row.failures += failures;
+    if (last && (!p.row.last_success || last > p.row.last_success)) p.row.last_success = last;
+  };
+  const providerPool = (provider: string) => providers.get(provider) ?? providers.set(provider, pool(emptyKpiRow({ provider, model_name: null, scenario: null }))).get(provider)!;
+
+  for (const g of groups) {
+    const f = failed.get(keyOf(g))?.failures ?? 0;
+    failed.delete(keyOf(g));
+    const row = emptyKpiRow({ provider: g.provider, model_name: g.model_name, scenario: g.scenario });
+    row.successes = g.successes;
+    row.failures = f;
+    row.last_success = g.last_success;
+    const pp = providerPool(g.provider);
+    for (const field of FIELDS) {
+      const values = g[field] instanceof Float64Array ? g[field] : Float64Array.from(g[field]);
+      row[field] = percentilesInPlace(values);
+      pp.parts[field].push(values);
+    }
+    models.push(withRates(row));
+    add(pp, g.successes, f, g.last_success);
+    add(overall, g.successes, f, g.last_success);
+  }
+  // Groups with failures only.
+  for (const f of failed.values()) {
+    models.push(withRates({ ...emptyKpiRow({ provider: f.provider, model_name: f.model_name, scenario: f.scenario }), failures: f.failures }));
+    add(providerPool(f.provider), 0, f.failures, null);
+    add(overall, 0, f.failures, null);
+  }
+  const finish = (p: Pool): KpiRow => {
+    for (const field of FIELDS) p.row[field] = percentilesInPlace(concat(p.parts[field]));
+    return withRates(p.row);
+  };
+  const providerRows = [...providers.values()].map((p) => {
+    for (const field of FIELDS) overall.parts[field].push(...p.parts[field]);
+    return finish(p);
+  });
+  return { overall: finish(overall), providers: providerRows.sort(byKey), models: models.sort(byKey) };
+}
+
+function concat(parts: Float64Array[]): Float64Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function byKey(a: KpiRow, b: KpiRow): number {
+  return cmp(a.provider, b.provider) || cmp(a.model_name, b.model_name) || cmp(a.scenario, b.scenario);
+}
+
+function cmp(a: string | null, b: string | null): number {
+  return (a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0;
+}

@@ -1,0 +1,128 @@
+// KPIs and runs from the shell (SPEC 16), and the status site on demand. Thin: arguments here,
+// the queries in the store, the formatting in lib/runs/, the site in lib/site/.
+import { parseArgs } from 'node:util';
+import { UsageError, runMain } from '../lib/cli.ts';
+import { loadConfig } from '../lib/config.ts';
+import { registerSecrets } from '../lib/log.ts';
+import { formatKpis, formatRun, formatRuns, type OutputFormat } from '../lib/runs/format.ts';
+import { parseSince, runWindow } from '../lib/runs/window.ts';
+import { generateSite } from '../lib/site/write.ts';
+import { openStore } from '../lib/store/open-store.ts';
+
+const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--model M] [--scenario S] [--json | --csv]
+       runs.ts list [--since T] [--provider P] [--model M] [--scenario S] [--outcome ok|failed] [--limit N] [--json | --csv]
+       runs.ts show RUN_ID [--json]
+       runs.ts site
+
+  kpis   runs, success rate and p50/p95/p99 of TTFT, total time, tokens/s and decode speed per
+         provider, model and scenario, per provider and overall (default: the last 1 day)
+  list   recent runs, successes and failures, newest first (default: the latest 20)
+  show   one run in full, by its run_id
+  site   rewrite the status site in SITE_DIR now (bench-once does it after every sweep)
+
+  --since T   an age (90m, 24h, 7d) or a UTC date (2026-11-27, 2026-11-27T08:00Z)
+  --days N    the last N days (kpis)`;
+
+const OPTIONS = {
+  since: { type: 'string' },
+  days: { type: 'string' },
+  provider: { type: 'string' },
+  model: { type: 'string' },
+  scenario: { type: 'string' },
+  outcome: { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+  csv: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: true });
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  if (values.json && values.csv) throw new UsageError('Give --json or --csv, not both');
+  const format: OutputFormat = values.json ? 'json' : values.csv ? 'csv' : 'table';
+  const filter = {
+    ...(values.provider !== undefined ? { provider: values.provider } : {}),
+    ...(values.model !== undefined ? { model: values.model } : {}),
+    ...(values.scenario !== undefined ? { scenario: values.scenario } : {}),
+  };
+  const now = new Date();
+  const usage = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  };
+  const expectArgs = (n: number, what: string) => {
+    if (rest.length !== n) throw new UsageError(`${command} takes ${what}: see runs.ts --help`);
+  };
+
+  const config = loadConfig();
+  registerSecrets(config.secrets);
+  switch (command) {
+    case 'kpis': {
+      expectArgs(0, 'no arguments');
+      const w = usage(() => runWindow({ since: values.since, days: values.days, now, defaultDays: 1 }));
+      const store = await openStore(config);
+      try {
+        process.stdout.write(formatKpis(await store.metricKpis(w, filter), w, format));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case 'list': {
+      expectArgs(0, 'no arguments');
+      if (values.outcome !== undefined && values.outcome !== 'ok' && values.outcome !== 'failed') {
+        throw new UsageError(`--outcome must be ok or failed (got '${values.outcome}')`);
+      }
+      const limit = values.limit === undefined ? 20 : Number(values.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageError(`--limit must be an integer from 1 to 100000 (got '${values.limit}')`);
+      const since = values.since === undefined ? undefined : usage(() => parseSince(values.since!, now));
+      const store = await openStore(config);
+      try {
+        const runs = await store.recentRuns({ ...filter, ...(since ? { since } : {}), ...(values.outcome ? { outcome: values.outcome } : {}), limit });
+        process.stdout.write(formatRuns(runs, format));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case 'show': {
+      expectArgs(1, 'one RUN_ID');
+      if (format === 'csv') throw new UsageError('show prints one run: use --json or nothing');
+      const store = await openStore(config);
+      try {
+        const run = await store.getRun(rest[0]!);
+        if (!run) {
+          process.stderr.write(`No run with run_id ${rest[0]} in ${store.location}\n`);
+          return 1;
+        }
+        process.stdout.write(formatRun(run, format === 'json' ? 'json' : 'table'));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case 'site': {
+      expectArgs(0, 'no arguments');
+      const store = await openStore(config);
+      try {
+        const r = await generateSite(store, config.site.dir, now);
+        process.stdout.write(`Wrote ${r.files} files (${(r.bytes / 1024).toFixed(0)} KiB) to ${r.dir}: open ${r.dir}/index.html\n`);
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    default:
+      throw new UsageError(`Unknown command '${command}': use kpis, list, show or site (runs.ts --help)`);
+  }
+}
+
+await runMain(main);

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { csv, formatKpis, formatRun, formatRuns, textTable } from '../../lib/runs/format.ts';
+import { emptyKpiRow, withRates } from '../../lib/store/kpis.ts';
+import type { KpiSummary, RunRecord } from '../../lib/store/store.ts';
+import { makeError, makeMetric } from '../fixtures.ts';
+
+const w = { since: new Date('2026-11-27T12:00:00Z'), until: new Date('2026-11-28T12:00:00Z') };
+
+function summary(): KpiSummary {
+  const model = withRates({
+    ...emptyKpiRow({ provider: 'groq', model_name: 'm', scenario: 'cloud-default-v1' }),
+    successes: 3,
+    failures: 1,
+    tokens_per_second: { p50: 100, p95: 150.25, p99: 160 },
+  });
+  const failing = withRates({ ...emptyKpiRow({ provider: 'groq', model_name: 'gone', scenario: 'cloud-default-v1' }), failures: 2 });
+  const provider = withRates({ ...model, model_name: null, scenario: null, failures: 3 });
+  return { overall: { ...provider, provider: null }, providers: [provider], models: [failing, model] };
+}
+
+describe('runs formatting', () => {
+  test('CSV follows RFC 4180: quotes, doubled quotes, CRLF, empty for unknown', () => {
+    assert.equal(csv(['a', 'b', 'c'], [['x,y', 'say "hi"', null], ['line\nbreak', 1.5, 'plain']]), 'a,b,c\r\n"x,y","say ""hi""",\r\n"line\nbreak",1.5,plain\r\n');
+  });
+
+  test('the text table aligns numbers right and text left', () => {
+    assert.equal(textTable(['name', 'n'], [['a', '1'], ['bbb', '100']], new Set([1])), 'name    n\n----  ---\na       1\nbbb   100');
+  });
+
+  test('KPIs: unknown percentiles print as "-" in the table and empty in CSV, never 0', () => {
+    const table = formatKpis(summary(), w, 'table');
+    assert.match(table, /groq\s+gone\s+cloud-default-v1\s+2\s+0\.0%\s+- \/ - \/ -/);
+    assert.match(table, /\(all\)\s+\(all\)\s+\(all\)\s+6\s+50\.0%/);
+    const lines = formatKpis(summary(), w, 'csv').split('\r\n');
+    assert.equal(lines[1], 'groq,gone,cloud-default-v1,2,0,2,0,,,,,,,,,,,,,');
+    assert.ok(lines[2]!.startsWith('groq,m,cloud-default-v1,4,3,1,0.75,,'));
+    assert.ok(lines[2]!.includes(',100,150.25,160,'));
+    const json = JSON.parse(formatKpis(summary(), w, 'json'));
+    assert.equal(json.models[0].tokens_per_second.p50, null);
+    assert.equal(json.since, '2026-11-27T12:00:00.000Z');
+  });
+
+  test('runs list a success with its numbers and a failure with its kind and message, mock marked', () => {
+    const runs: RunRecord[] = [
+      { outcome: 'failed', ts: new Date('2026-11-28T11:00:00Z'), error: makeError({ provider: 'mock', model_name: 'x', ts: new Date('2026-11-28T11:00:00Z'), message: 'HTTP 429\n  simulated' }) },
+      { outcome: 'ok', ts: new Date('2026-11-28T10:00:00Z'), metric: makeMetric({ run_ts: new Date('2026-11-28T10:00:00Z'), time_to_first_token: null }) },
+    ];
+    const table = formatRuns(runs, 'table');
+    assert.match(table, /2026-11-28 11:00:00\s+mock \(mock\)\s+x\s+cloud-default-v1\s+failed\s+-\s+-\s+rate_limit: HTTP 429 simulated/);
+    assert.match(table, /2026-11-28 10:00:00\s+groq\s+llama-3\.3-70b-versatile\s+cloud-default-v1\s+ok\s+-\s+40\.0\s+[0-9a-f-]{36}/);
+    const lines = formatRuns(runs, 'csv').split('\r\n');
+    assert.equal(lines[0], 'ts,run_id,provider,model,scenario,outcome,mock,ttft_s,total_s,tok_s,decode_tok_s,error_kind,message');
+    assert.ok(lines[1]!.includes(',failed,true,,,,,rate_limit,"HTTP 429\n  simulated"'));
+    assert.equal(formatRuns([], 'table'), 'No runs match.\n');
+  });
+
+  test('one run in full lists every field of its document', () => {
+    const metric = makeMetric();
+    const text = formatRun({ outcome: 'ok', ts: metric.run_ts, metric }, 'table');
+    for (const key of Object.keys(metric)) assert.match(text, new RegExp(`^${key} `, 'm'));
+    assert.match(text, /^run_ts\s+2026-11-20T10:00:00\.000Z$/m);
+    assert.match(text, /^inter_chunk_ms\s+\{"p50":20/m);
+  });
+});

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { makeModel } from '../fixtures.ts';
+import { ODD_MODEL, seedStore } from '../site/seed.ts';
+
+// runs.ts and bench-once as the operator and systemd run them: child processes on a temporary
+// SQLite file, in a temp working directory so no .env is read.
+const TSX = import.meta.resolve('tsx');
+const script = (name: string) => new URL(`../../scripts/${name}`, import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'llm-bench-runs-'));
+const db = join(dir, 'store.sqlite');
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(name: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', TSX, script(name), ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: db, SITE_DIR: join(dir, 'site'), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+const runs = (...args: string[]) => run('runs.ts', args);
+
+describe('runs.ts', () => {
+  before(async () => {
+    // Seeded relative to now: the script's windows end now.
+    const store = openSqliteStore(db);
+    await seedStore(store, new Date());
+    await store.close();
+  });
+
+  test('kpis --json prints the store\'s summary for the window, filtered by provider', async () => {
+    const r = await runs('kpis', '--days', '7', '--provider', 'groq', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.deepEqual(
+      out.models.map((m: { model_name: string; runs: number; failures: number }) => [m.model_name, m.runs, m.failures]),
+      [['llama-3.3-70b-versatile', 57, 1]],
+    );
+    assert.equal(out.overall.tokens_per_second.p50, 210);
+    assert.equal(out.overall.time_to_first_token.p99, 0.2 + 4 / 100);
+  });
+
+  test('kpis as a table shows unknown numbers as "-", never 0, and one line per group plus the rollups', async () => {
+    const r = await runs('kpis', '--since', '24h');
+    assert.equal(r.code, 0, r.stderr);
+    const claude = r.stdout.split('\n').find((l) => l.includes('claude-gone'))!;
+    assert.match(claude, /anthropic\s+claude-gone\s+cloud-default-v1\s+1\s+0\.0%\s+- \/ - \/ -/);
+    assert.match(r.stdout, /\(all\)\s+\(all\)\s+\(all\)\s+18\s+83\.3%/);
+  });
+
+  test('kpis --csv quotes what needs quoting and leaves unknown cells empty', async () => {
+    const r = await runs('kpis', '--days', '7', '--csv', '--provider', 'together');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trimEnd().split('\r\n');
+    assert.match(lines[0]!, /^provider,model,scenario,runs,successes,failures,success_rate,last_success,ttft_s_p50,/);
+    assert.ok(lines[1]!.startsWith(`together,"meta-llama/Llama<3.3>&""70B"":v1",cloud-default-v1,14,14,0,1,`), lines[1]!);
+  });
+
+  test('list filters by outcome and limit, newest first; show prints one run in full', async () => {
+    const r = await runs('list', '--outcome', 'failed', '--limit', '2', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const rows = JSON.parse(r.stdout);
+    assert.deepEqual(rows.map((x: { model: string }) => x.model), ['fail-429-retry-200ms', 'llama-3.3-70b-versatile']);
+    assert.equal(rows[0].mock, true);
+    const ok = JSON.parse((await runs('list', '--provider', 'together', '--scenario', 'cloud-long-v1', '--json')).stdout);
+    assert.equal(ok.length, 1);
+    const shown = await runs('show', ok[0].run_id);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^Success\n/);
+    assert.match(shown.stdout, new RegExp(`model_name\\s+${ODD_MODEL.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(shown.stdout, /benchmark_profile_id\s+cloud-long-v1/);
+    const json = JSON.parse((await runs('show', ok[0].run_id, '--json')).stdout);
+    assert.equal(json.tokens_per_second, 50);
+  });
+
+  test('an unknown run_id exits 1; bad usage exits 2 with a message', async () => {
+    const missing = await runs('show', 'no-such-run');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /No run with run_id no-such-run/);
+    for (const args of [['kpis', '--since', 'yesterday'], ['kpis', '--since', '1d', '--days', '2'], ['list', '--outcome', 'maybe'], ['list', '--limit', '0'], ['frobnicate'], ['kpis', '--json', '--csv']]) {
+      const r = await runs(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.ok(r.stderr.trim().split('\n').length === 1 && r.stderr.length > 10, r.stderr);
+    }
+  });
+
+  test('site writes the status site into SITE_DIR and says where to open it', async () => {
+    const r = await runs('site');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`open ${join(dir, 'site')}/index.html`));
+    assert.ok(existsSync(join(dir, 'site', 'index.html')));
+    // groq, together (two scenarios, one page), anthropic (failures only) and two mock models.
+    assert.equal(readdirSync(join(dir, 'site', 'models')).length, 5);
+  });
+});
+
+describe('bench-once and the status site', () => {
+  test('a sweep rewrites the site after its results are stored', async () => {
+    const path = join(dir, 'sweep.sqlite');
+    const site = join(dir, 'sweep-site');
+    const store = openSqliteStore(path);
+    await store.insertModel(makeModel({ provider: 'mock', model_id: 'instant' }));
+    await store.close();
+    const r = await run('bench-once.ts', [], { LLM_BENCH_DB: path, SITE_DIR: site, RUNNER_NAME: 'test' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Status site: \d+ files/);
+    const models = readdirSync(join(site, 'models'));
+    assert.equal(models.length, 1);
+    assert.match(models[0]!, /^mock--instant-[0-9a-f]{8}\.html$/);
+  });
+});

@@ -1,0 +1,210 @@
+// The status site in a real browser: Debian's chromium driven by playwright-core (never a
+// downloaded browser). Every page loads from disk with no console error and no request
+// leaving the site, the KPI numbers on the page equal the store's, tables sort and filter,
+// pages fit a phone's width, and the ingest server serves the same pages under /site/.
+// Set SITE_SCREENSHOTS=DIR to keep a screenshot of every page there.
+/// <reference lib="dom" />
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
+import { loadConfig } from '../../lib/config.ts';
+import { createIngestHandler, listenIngest, type IngestServer } from '../../lib/ingest/handler.ts';
+import { silentLogger } from '../../lib/log.ts';
+import { withSite } from '../../lib/site/serve.ts';
+import { generateSite } from '../../lib/site/write.ts';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import type { KpiSummary, Store } from '../../lib/store/store.ts';
+import { NOW, seedStore } from './seed.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}: browser tests skipped (apt-get install chromium)`;
+const screenshots = process.env.SITE_SCREENSHOTS;
+
+describe('status site in chromium', { skip, timeout: 180_000 }, () => {
+  let dir: string;
+  let site: string;
+  let store: Store;
+  let context: BrowserContext;
+  let server: IngestServer;
+  let kpis24h: KpiSummary;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'llm-bench-browser-'));
+    site = join(dir, 'site');
+    store = openSqliteStore(join(dir, 'store.sqlite'));
+    await seedStore(store);
+    await generateSite(store, site, NOW);
+    kpis24h = await store.metricKpis({ since: new Date(NOW.getTime() - 86_400_000), until: NOW });
+    const { chromium } = await import('playwright-core');
+    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      viewport: { width: 1280, height: 900 },
+    });
+    const config = loadConfig({ env: { INGEST_ALLOW_NO_KEY: 'true' }, dotenvPath: false });
+    server = await listenIngest(withSite(createIngestHandler({ store, config, logger: silentLogger }), site), {
+      host: '127.0.0.1',
+      port: 0,
+      maxBodyBytes: 1024,
+      logger: silentLogger,
+    });
+    if (screenshots) mkdirSync(screenshots, { recursive: true });
+  });
+
+  after(async () => {
+    await context?.close();
+    await server?.close();
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Opens a page and records console errors, page errors and every request it makes. */
+  async function open(url: string, viewport?: { width: number; height: number }) {
+    const page = await context.newPage();
+    if (viewport) await page.setViewportSize(viewport);
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(url, { waitUntil: 'load' });
+    return { page, errors, requests };
+  }
+
+  async function shoot(page: Page, name: string) {
+    if (screenshots) await page.screenshot({ path: join(screenshots, `${name.replace(/[^A-Za-z0-9.-]+/g, '_')}.png`), fullPage: true });
+  }
+
+  const pages = () =>
+    readdirSync(site, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.html'))
+      .map((e) => join(e.parentPath, e.name).slice(site.length + 1));
+
+  test('every page loads from disk with no console error and no request leaving the site', async () => {
+    const all = pages();
+    assert.ok(all.length >= 8, `pages: ${all.join(', ')}`);
+    for (const name of all) {
+      const { page, errors, requests } = await open(`file://${site}/${name}`);
+      assert.deepEqual(errors, [], `${name}: console errors`);
+      assert.deepEqual(requests.filter((u) => !u.startsWith(`file://${site}/`)), [], `${name}: requests outside the site`);
+      // Every link stays inside the site and points at a page that exists.
+      const links = await page.$$eval('a[href]', (as) => as.map((a) => (a as HTMLAnchorElement).href));
+      for (const href of links) {
+        assert.ok(href.startsWith(`file://${site}/`), `${name}: link ${href} leaves the site`);
+        assert.ok(existsSync(decodeURIComponent(href.slice('file://'.length))), `${name}: link ${href} is broken`);
+      }
+      await shoot(page, name);
+      await page.close();
+    }
+  });
+
+  test('the overview cards show the store\'s 24-hour KPIs, raw and formatted', async () => {
+    const { page } = await open(`file://${site}/index.html`);
+    const cards = await page.$$eval('[data-kpi]', (cs) =>
+      cs.map((c) => [c.getAttribute('data-kpi'), c.getAttribute('data-value'), c.querySelector('.v')?.textContent] as const),
+    );
+    const o = kpis24h.overall;
+    const want: Record<string, [number | null, string]> = {
+      runs: [o.runs, String(o.runs)],
+      success_rate: [o.success_rate, `${(o.success_rate! * 100).toFixed(1)}%`],
+      ttft_p50: [o.time_to_first_token.p50, `${o.time_to_first_token.p50!.toFixed(3)} s`],
+      ttft_p95: [o.time_to_first_token.p95, `${o.time_to_first_token.p95!.toFixed(3)} s`],
+      ttft_p99: [o.time_to_first_token.p99, `${o.time_to_first_token.p99!.toFixed(3)} s`],
+      tps_p50: [o.tokens_per_second.p50, o.tokens_per_second.p50!.toFixed(1)],
+      tps_p95: [o.tokens_per_second.p95, o.tokens_per_second.p95!.toFixed(1)],
+      tps_p99: [o.tokens_per_second.p99, o.tokens_per_second.p99!.toFixed(1)],
+    };
+    const seen = new Map(cards.map(([k, v, text]) => [k, { v, text }]));
+    for (const [kpi, [raw, text]] of Object.entries(want)) {
+      assert.equal(Number(seen.get(kpi)?.v), raw, `${kpi} raw`);
+      assert.equal(seen.get(kpi)?.text, text, `${kpi} shown`);
+    }
+    assert.ok(o.runs > 0 && o.failures > 0, 'the seeded day has successes and failures');
+    await page.close();
+  });
+
+  test('the models table shows the store\'s 7-day KPIs of every model and scenario', async () => {
+    const kpis7d = await store.metricKpis({ since: new Date(NOW.getTime() - 7 * 86_400_000), until: NOW });
+    const { page } = await open(`file://${site}/models.html`);
+    const header = await page.$$eval('#models thead th', (ths) => ths.map((t) => t.textContent));
+    const rows = await page.$$eval('#models tbody tr', (trs) => trs.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.getAttribute('data-v'))));
+    const col = (name: string) => header.indexOf(name);
+    assert.equal(rows.length, kpis7d.models.length);
+    for (const [i, k] of kpis7d.models.entries()) {
+      const row = rows[i]!;
+      assert.deepEqual([row[col('provider')], row[col('model')], row[col('scenario')]], [k.provider, k.model_name, k.scenario]);
+      assert.equal(Number(row[col('runs')]), k.runs);
+      const same = (cell: string | null | undefined, v: number | null) => assert.equal(cell === '' ? null : Number(cell), v, `${k.model_name}`);
+      same(row[col('success')], k.success_rate);
+      same(row[col('TTFT p50')], k.time_to_first_token.p50);
+      same(row[col('TTFT p99')], k.time_to_first_token.p99);
+      same(row[col('tok/s p50')], k.tokens_per_second.p50);
+      same(row[col('tok/s p95')], k.tokens_per_second.p95);
+    }
+    await page.close();
+  });
+
+  test('the models table sorts by a numeric column both ways, unknown values last, and filters', async () => {
+    const { page } = await open(`file://${site}/models.html`);
+    const column = await page.$$eval('#models thead th', (ths) => ths.findIndex((t) => t.textContent === 'tok/s p50'));
+    const values = () =>
+      page.$$eval(`#models tbody tr`, (rows, i) => rows.map((r) => (r as HTMLTableRowElement).cells[i]!.getAttribute('data-v')), column);
+    const numbers = (vs: Array<string | null>) => vs.filter((v) => v !== '').map(Number);
+    await page.click(`#models thead th:nth-child(${column + 1})`);
+    const desc = await values();
+    assert.deepEqual(numbers(desc), [...numbers(desc)].sort((a, b) => b - a));
+    assert.equal(desc.at(-1), '', 'a model with failures only sorts last');
+    await page.click(`#models thead th:nth-child(${column + 1})`);
+    const asc = await values();
+    assert.deepEqual(numbers(asc), [...numbers(asc)].sort((a, b) => a - b));
+    assert.equal(asc.at(-1), '', 'unknown stays last either way');
+    assert.equal(await page.getAttribute(`#models thead th:nth-child(${column + 1})`, 'aria-sort'), 'ascending');
+
+    await page.fill('input[data-filter=models]', 'groq');
+    const visible = await page.$$eval('#models tbody tr', (rows) => rows.filter((r) => !(r as HTMLElement).hidden).map((r) => (r as HTMLTableRowElement).cells[0]!.textContent));
+    assert.deepEqual(visible, ['groq']);
+    await page.close();
+  });
+
+  test('mock rows are visibly marked', async () => {
+    const { page } = await open(`file://${site}/models.html`);
+    const rows = await page.$$eval('#models tbody tr', (trs) =>
+      trs.map((r) => [(r as HTMLTableRowElement).cells[0]!.getAttribute('data-v'), r.classList.contains('mock'), r.querySelector('.mock-badge') !== null]),
+    );
+    assert.deepEqual(
+      rows.filter(([, marked, badge]) => marked || badge),
+      rows.filter(([provider]) => provider === 'mock'),
+    );
+    assert.deepEqual(rows.filter(([provider]) => provider === 'mock').map(([, marked, badge]) => [marked, badge]), [[true, true], [true, true]]);
+    const badge = await page.$eval('#models tbody tr.mock .mock-badge', (b) => getComputedStyle(b).backgroundColor);
+    assert.notEqual(badge, 'rgba(0, 0, 0, 0)');
+    await page.close();
+  });
+
+  test('pages fit a phone: nothing wider than the screen but the scrolling tables', async () => {
+    for (const name of ['index.html', 'models.html', 'failures.html', pages().find((p) => p.startsWith('models/'))!]) {
+      const { page, errors } = await open(`file://${site}/${name}`, { width: 390, height: 844 });
+      assert.deepEqual(errors, []);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `${name} is ${width}px wide at 390px`);
+      await shoot(page, `phone-${name}`);
+      await page.close();
+    }
+  });
+
+  test('behind the ingest server (INGEST_SERVE_SITE) the pages load the same, with no request to anywhere else', async () => {
+    const { page, errors, requests } = await open(`${server.url}/site/`);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests.filter((u) => !u.startsWith(`${server.url}/site/`)), []);
+    await page.click('nav a[href="models.html"]');
+    await page.waitForURL(`${server.url}/site/models.html`);
+    assert.equal(await page.title(), 'Models · llm-bench');
+    await page.close();
+  });
+});

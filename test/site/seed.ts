@@ -1,0 +1,41 @@
+// A small store for the site and runs tests: real providers and a mock one, a model id with
+// characters HTML and file names care about, failures with messages, and rows inside and
+// outside the 24-hour and 7-day windows.
+import type { Store } from '../../lib/store/store.ts';
+import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+
+export const NOW = new Date('2026-11-28T12:00:00.000Z');
+export const ODD_MODEL = 'meta-llama/Llama<3.3>&"70B":v1';
+const HOUR = 3_600_000;
+
+export async function seedStore(store: Store, now = NOW): Promise<void> {
+  const ago = (hours: number) => new Date(now.getTime() - hours * HOUR);
+  await store.insertModel(makeModel({ provider: 'groq', model_id: 'llama-3.3-70b-versatile', display_name: 'Llama 3.3 70B on Groq' }));
+  // groq: every 3 hours for 7 days, tokens/s rising a little; TTFT null once.
+  for (let h = 1; h < 7 * 24; h += 3) {
+    await store.insertMetric(
+      makeMetric({
+        provider: 'groq',
+        model_name: 'llama-3.3-70b-versatile',
+        run_ts: ago(h),
+        tokens_per_second: 200 + (h % 24),
+        time_to_first_token: h === 4 ? null : 0.2 + (h % 5) / 100,
+        generate_time: 0.5,
+      }),
+    );
+  }
+  for (let h = 2; h < 7 * 24; h += 12) {
+    await store.insertMetric(makeMetric({ provider: 'together', model_name: ODD_MODEL, run_ts: ago(h), tokens_per_second: 80 + h / 10, time_to_first_token: 0.6 }));
+  }
+  await store.insertMetric(makeMetric({ provider: 'together', model_name: ODD_MODEL, run_ts: ago(5), tokens_per_second: 50, benchmark_profile_id: 'cloud-long-v1' }));
+  for (let h = 1; h < 30; h += 6) {
+    await store.insertMetric(makeMetric({ provider: 'mock', model_name: 'ttft-150ms-tps-120', run_ts: ago(h), tokens_per_second: 120, time_to_first_token: 0.15, mock: true }));
+  }
+  await store.insertError(makeError({ provider: 'groq', model_name: 'llama-3.3-70b-versatile', ts: ago(2), error_kind: 'rate_limit', message: 'Cannot stream groq/llama-3.3-70b-versatile: HTTP 429 rate limited' }));
+  await store.insertError(
+    makeError({ provider: 'anthropic', model_name: 'claude-gone', ts: ago(3), error_kind: 'hard_model', http_status: 404, message: 'Cannot stream anthropic/claude-gone: HTTP 404 <model> not found' }),
+  );
+  await store.insertError(makeError({ provider: 'mock', model_name: 'fail-429-retry-200ms', ts: ago(1), error_kind: 'rate_limit', message: 'HTTP 429 (simulated)' }));
+  // Outside every window.
+  await store.insertMetric(makeMetric({ provider: 'groq', model_name: 'old-model', run_ts: ago(24 * 30), tokens_per_second: 1 }));
+}
