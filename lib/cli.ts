@@ -26,6 +26,7 @@ const NPM_SCRIPTS: Readonly<Record<string, string>> = {
   'health-check.ts': 'health-check',
   'ingest-server.ts': 'ingest-server',
   'models.ts': 'models',
+  'runs.ts': 'runs',
 };
 
 /**

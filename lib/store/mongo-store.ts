@@ -681,7 +681,11 @@ class MongoStore implements Store {
         .aggregate([{ $match: { ...inWindow('ts', w), ...runMatch(filter) } }, { $group: { _id: { ...GROUP_KEY }, n: { $sum: 1 } } }])
         .toArray()
     ).map((r): GroupFailures => ({ provider: r._id.provider, model_name: r._id.model_name, scenario: r._id.scenario, failures: r.n }));
-    if (this.#percentiles !== 'fallback') {
+    // Rows of every scenario but the published one are in the probe collection (SPEC 4.1). The
+    // server's $percentile sees one collection, so with probe rows in the window the values
+    // come to us from both (exact, and the groups of the two never overlap).
+    const probeRows = await this.#c.probe.countDocuments(match);
+    if (this.#percentiles !== 'fallback' && probeRows === 0) {
       try {
         const summary = await this.#serverKpis(match, failures);
         this.#percentiles = 'server';
@@ -692,19 +696,21 @@ class MongoStore implements Store {
         this.#percentiles = 'fallback';
       }
     }
-    const rows = await this.#c.metrics
-      .aggregate([
-        { $match: match },
-        {
-          $group: {
-            _id: { ...GROUP_KEY },
-            n: { $sum: 1 },
-            last: { $max: '$run_ts' },
-            ...Object.fromEntries(Object.entries(KPI_FIELDS).map(([name, field]) => [name, { $push: field }])),
-          },
+    const pipeline = [
+      { $match: match },
+      {
+        $group: {
+          _id: { ...GROUP_KEY },
+          n: { $sum: 1 },
+          last: { $max: '$run_ts' },
+          ...Object.fromEntries(Object.entries(KPI_FIELDS).map(([name, field]) => [name, { $push: field }])),
         },
-      ])
-      .toArray();
+      },
+    ];
+    const rows = [
+      ...(await this.#c.metrics.aggregate(pipeline).toArray()),
+      ...(probeRows > 0 ? await this.#c.probe.aggregate(pipeline).toArray() : []),
+    ];
     // $push keeps explicit nulls (TTFT is null when no text came): leave them out.
     const numbers = (xs: unknown[]) => xs.filter((x): x is number => typeof x === 'number');
     const groups = rows.map(
@@ -782,7 +788,9 @@ class MongoStore implements Store {
     const [ok, failed] = await Promise.all([
       query.outcome === 'failed'
         ? []
-        : this.#c.metrics.find({ ...window('run_ts'), ...runMatch(query) }, { sort: { run_ts: -1 }, limit: query.limit }).toArray(),
+        : Promise.all(
+            [this.#c.metrics, this.#c.probe].map((c) => c.find({ ...window('run_ts'), ...runMatch(query) }, { sort: { run_ts: -1 }, limit: query.limit }).toArray()),
+          ).then((parts) => parts.flat()),
       query.outcome === 'ok' ? [] : this.#c.errors.find({ ...window('ts'), ...runMatch(query) }, { sort: { ts: -1 }, limit: query.limit }).toArray(),
     ]);
     const runs: RunRecord[] = [
@@ -793,15 +801,14 @@ class MongoStore implements Store {
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
-    const metric = strip<MetricDoc>(await this.#c.metrics.findOne({ run_id: runId }));
+    const metric = strip<MetricDoc>((await this.#c.metrics.findOne({ run_id: runId })) ?? (await this.#c.probe.findOne({ run_id: runId })));
     if (metric) return { outcome: 'ok', ts: metric.run_ts, metric };
     const error = strip<ErrorDoc>(await this.#c.errors.findOne({ run_id: runId }));
     return error ? { outcome: 'failed', ts: error.ts, error } : null;
   }
 
   async metricPoints(w: TimeWindow, filter: RunFilter = {}): Promise<MetricPoint[]> {
-    const rows = await this.#c.metrics
-      .aggregate([
+    const pipeline = [
         { $match: { ...inWindow('run_ts', w), ...runMatch(filter) } },
         {
           $project: {
@@ -815,8 +822,12 @@ class MongoStore implements Store {
           },
         },
         { $sort: { provider: 1, model_name: 1, scenario: 1, run_ts: 1 } },
-      ])
-      .toArray();
+      ];
+    // Published and probe rows (SPEC 4.1); a group's rows are all in one of the two.
+    const key = (p: Document) => `${p.provider}\u0000${p.model_name}\u0000${p.scenario}`;
+    const rows = [...(await this.#c.metrics.aggregate(pipeline).toArray()), ...(await this.#c.probe.aggregate(pipeline).toArray())].sort((a, b) =>
+      key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.run_ts.getTime() - b.run_ts.getTime(),
+    );
     return rows as MetricPoint[];
   }
 

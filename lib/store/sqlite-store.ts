@@ -857,16 +857,18 @@ class SqliteStore implements Store {
     // The groups by a loose index scan, then one index-only range read per group, its rows as
     // plain arrays straight into Float64Arrays: no JSON and no object per row (building and
     // parsing JSON arrays cost twice as much on a million rows).
+    const groups: GroupValues[] = [];
+    // A (provider, model, scenario) group lives in one table: its scenario decides which.
+    for (const table of KPI_TABLES) {
     const keys = this.#all<{ provider: string; model_name: string; scenario: string }>(
-      `WITH RECURSIVE ${KPI_GROUPS} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
+      `WITH RECURSIVE ${kpiGroups(table)} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
       ...kpiParams(filter),
     );
     const read = this.#stmt(
-      `SELECT run_ts, time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS} FROM metrics INDEXED BY metrics_kpi
+      `SELECT run_ts, time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS} FROM ${table} INDEXED BY ${table}_kpi
        WHERE provider = ? AND model_name = ? AND ${SCENARIO} = ? AND run_ts >= ? AND run_ts < ?`,
     );
     read.setReturnArrays(true);
-    const groups: GroupValues[] = [];
     try {
       for (const k of keys) {
         const rows = read.all(k.provider, k.model_name, k.scenario, ms(w.since), ms(w.until)) as unknown as Array<[number, number | null, number | null, number | null, number | null]>;
@@ -895,6 +897,7 @@ class SqliteStore implements Store {
     } finally {
       read.setReturnArrays(false);
     }
+    }
     const where = ['ts >= ?', 'ts < ?'];
     const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
     for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], [SCENARIO, filter.scenario]] as const) {
@@ -914,7 +917,7 @@ class SqliteStore implements Store {
   }
 
   async recentRuns(query: RunQuery): Promise<RunRecord[]> {
-    const part = (table: 'metrics' | 'errors', tsColumn: string) => {
+    const part = (table: 'metrics' | 'metrics_probe' | 'errors', tsColumn: string) => {
       const where: string[] = [];
       const params: SQLInputValue[] = [];
       const add = (sql: string, value: SQLInputValue | undefined) => {
@@ -933,31 +936,41 @@ class SqliteStore implements Store {
         ...params,
       );
     };
-    const ok: RunRecord[] = query.outcome === 'failed' ? [] : part('metrics', 'run_ts').map((metric) => ({ outcome: 'ok', ts: metric.run_ts, metric }));
+    const ok: RunRecord[] =
+      query.outcome === 'failed'
+        ? []
+        : [...part('metrics', 'run_ts'), ...part('metrics_probe', 'run_ts')].map((metric) => ({ outcome: 'ok', ts: metric.run_ts, metric }));
     const failed: RunRecord[] = query.outcome === 'ok' ? [] : part('errors', 'ts').map((error) => ({ outcome: 'failed', ts: error.ts, error }));
     return [...ok, ...failed].sort((a, b) => b.ts.getTime() - a.ts.getTime()).slice(0, query.limit);
   }
 
   async getRun(runId: string): Promise<RunRecord | null> {
-    const metric = this.#docs<MetricDoc>('SELECT doc FROM metrics WHERE run_id = ?', runId)[0];
+    const metric =
+      this.#docs<MetricDoc>('SELECT doc FROM metrics WHERE run_id = ?', runId)[0] ??
+      this.#docs<MetricDoc>('SELECT doc FROM metrics_probe WHERE run_id = ?', runId)[0];
     if (metric) return { outcome: 'ok', ts: metric.run_ts, metric };
     const error = this.#docs<ErrorDoc>('SELECT doc FROM errors WHERE run_id = ?', runId)[0];
     return error ? { outcome: 'failed', ts: error.ts, error } : null;
   }
 
   async metricPoints(w: TimeWindow, filter: RunFilter = {}): Promise<MetricPoint[]> {
-    const rows = this.#all<{ provider: string; model_name: string; scenario: string; run_ts: number; time_to_first_token: number | null; tokens_per_second: number }>(
-      `WITH RECURSIVE ${KPI_GROUPS}
-       SELECT m.provider, m.model_name, g.scenario, m.run_ts, m.time_to_first_token, m.tokens_per_second
-       FROM g JOIN metrics m INDEXED BY metrics_kpi ON m.provider = g.provider AND m.model_name = g.model_name
-         AND ${SCENARIO_OF('m')} = g.scenario AND m.run_ts >= ? AND m.run_ts < ?
-       ${kpiWhere(filter)}
-       ORDER BY g.provider, g.model_name, g.scenario, m.run_ts`,
-      ms(w.since),
-      ms(w.until),
-      ...kpiParams(filter),
-    );
-    return rows.map((r) => ({ ...r, run_ts: new Date(r.run_ts) }));
+    const points: MetricPoint[] = [];
+    for (const table of KPI_TABLES) {
+      const rows = this.#all<{ provider: string; model_name: string; scenario: string; run_ts: number; time_to_first_token: number | null; tokens_per_second: number }>(
+        `WITH RECURSIVE ${kpiGroups(table)}
+         SELECT m.provider, m.model_name, g.scenario, m.run_ts, m.time_to_first_token, m.tokens_per_second
+         FROM g JOIN ${table} m INDEXED BY ${table}_kpi ON m.provider = g.provider AND m.model_name = g.model_name
+           AND ${SCENARIO_OF('m')} = g.scenario AND m.run_ts >= ? AND m.run_ts < ?
+         ${kpiWhere(filter)}
+         ORDER BY g.provider, g.model_name, g.scenario, m.run_ts`,
+        ms(w.since),
+        ms(w.until),
+        ...kpiParams(filter),
+      );
+      for (const r of rows) points.push({ ...r, run_ts: new Date(r.run_ts) });
+    }
+    const key = (p: MetricPoint) => `${p.provider}\u0000${p.model_name}\u0000${p.scenario}`;
+    return points.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.run_ts.getTime() - b.run_ts.getTime()));
   }
 
   /** Checks what a write needs: the file at the path is the open one and its write lock can be taken. */
@@ -1104,23 +1117,25 @@ const SCENARIO_OF = (table: string) => `ifnull(json_extract(${table}.doc, '$.ben
 const SCENARIO = `ifnull(json_extract(doc, '$.benchmark_profile_id'), '${DEFAULT_SCENARIO}')`;
 const GENERATE_TIME = "json_extract(doc, '$.generate_time')";
 const DECODE_TPS = "json_extract(doc, '$.decode_tokens_per_second')";
-const KPI_INDEXES = `
-CREATE INDEX IF NOT EXISTS metrics_kpi ON metrics
-  (provider, model_name, (${SCENARIO}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));
-CREATE INDEX IF NOT EXISTS errors_kpi ON errors (ts, provider, model_name, (${SCENARIO}));
-`;
+// Both metric tables: the published rows and the probe rows of every other scenario (SPEC 4.1).
+const KPI_TABLES = ['metrics', 'metrics_probe'] as const;
+const KPI_INDEXES =
+  KPI_TABLES.map(
+    (t) => `CREATE INDEX IF NOT EXISTS ${t}_kpi ON ${t}
+  (provider, model_name, (${SCENARIO}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));`,
+  ).join('\n') + `\nCREATE INDEX IF NOT EXISTS errors_kpi ON errors (ts, provider, model_name, (${SCENARIO}));\n`;
 
 // Every (provider, model_name, scenario) with metrics, by a loose scan of metrics_kpi (one
 // seek per group, as METRIC_MODELS does per model).
-const KPI_GROUPS = `g(provider, model_name, scenario) AS (
-  SELECT * FROM (SELECT provider, model_name, ${SCENARIO} FROM metrics INDEXED BY metrics_kpi ORDER BY provider, model_name, ${SCENARIO} LIMIT 1)
+const kpiGroups = (t: string) => `g(provider, model_name, scenario) AS (
+  SELECT * FROM (SELECT provider, model_name, ${SCENARIO} FROM ${t} INDEXED BY ${t}_kpi ORDER BY provider, model_name, ${SCENARIO} LIMIT 1)
   UNION ALL
-  SELECT m.provider, m.model_name, ${SCENARIO_OF('m')} FROM g JOIN metrics m ON m.id = COALESCE(
-    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider = g.provider AND model_name = g.model_name AND ${SCENARIO} > g.scenario
+  SELECT m.provider, m.model_name, ${SCENARIO_OF('m')} FROM g JOIN ${t} m ON m.id = COALESCE(
+    (SELECT id FROM ${t} INDEXED BY ${t}_kpi WHERE provider = g.provider AND model_name = g.model_name AND ${SCENARIO} > g.scenario
        ORDER BY provider, model_name, ${SCENARIO} LIMIT 1),
-    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider = g.provider AND model_name > g.model_name
+    (SELECT id FROM ${t} INDEXED BY ${t}_kpi WHERE provider = g.provider AND model_name > g.model_name
        ORDER BY provider, model_name, ${SCENARIO} LIMIT 1),
-    (SELECT id FROM metrics INDEXED BY metrics_kpi WHERE provider > g.provider ORDER BY provider, model_name, ${SCENARIO} LIMIT 1))
+    (SELECT id FROM ${t} INDEXED BY ${t}_kpi WHERE provider > g.provider ORDER BY provider, model_name, ${SCENARIO} LIMIT 1))
 )`;
 
 function kpiWhere(filter: RunFilter): string {

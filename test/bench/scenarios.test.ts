@@ -73,7 +73,7 @@ describe('a sweep over scenarios', () => {
     await benchOnceAt(store, 361);
     assert.deepEqual(await counts(store), { 'cloud-default-v1': 8, 'probe-long-v1': 4, agent: 3 });
 
-    const [long] = await store.recentMetrics('mock', 'instant', 20).then((ms) => ms.filter((m) => m.benchmark_profile_id === 'probe-long-v1'));
+    const [long] = await store.recentMetricsIn({ provider: 'mock', modelName: 'instant', limit: 20, collection: 'probe' }).then((ms) => ms.filter((m) => m.benchmark_profile_id === 'probe-long-v1'));
     assert.equal(long!.requested_tokens, 128, "each call uses its scenario's inputs");
     assert.match(long!.cache_defeat_nonce ?? '', /^[0-9a-f]{12}$/);
     const [published] = await store.recentMetrics('mock', 'instant', 20).then((ms) => ms.filter((m) => m.benchmark_profile_id === 'cloud-default-v1'));
