@@ -55,7 +55,7 @@ async function main(): Promise<number> {
       await addScenario(store, DEMO_AGENT_SCENARIO, { kind: 'agent', description: 'Demo: the simulated automation every hour', interval: '60', targets: `tinyfish:${DEMO_AUTOMATION}` });
     }
     const scenarios = [(await store.getScenario(PUBLISHED_SCENARIO_ID))!, (await store.getScenario(DEMO_AGENT_SCENARIO))!];
-    process.stdout.write(`\nScenarios (npx tsx scripts/models.ts scenario list):\n${formatScenarioList(await store.listScenarios())}\n`);
+    process.stdout.write(`\nScenarios (npm run models -- scenario list):\n${formatScenarioList(await store.listScenarios())}\n`);
     const explicit = [...DEMO_MODELS.map((m) => ({ provider: 'mock' as const, modelId: m.id })), { provider: 'tinyfish' as const, modelId: DEMO_AUTOMATION }];
     const models = await pairsFromStore(store, { scenarios, explicit, providers: [], wallNow: Date.now() });
     process.stdout.write(`\nBenchmarking ${DEMO_MODELS.length} simulated models (${PUBLISHED_SCENARIO_ID}) and one simulated TinyFish automation (${DEMO_AGENT_SCENARIO}) into ${store.location} …\n\n`);

@@ -8,7 +8,7 @@ import { indexOpenRouter, matchOpenRouter, modelKey } from './model-match.ts';
 import { checkModelId } from '../models/rules.ts';
 import type { Store } from '../store/store.ts';
 
-const CLI = 'npx tsx scripts/models.ts';
+const CLI = 'npm run models --';
 const DAY_MS = 86_400_000;
 export const DEFAULT_REPORT_DAYS = 7;
 /** Models listed per provider and section before "… and N more". */

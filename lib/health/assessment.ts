@@ -92,7 +92,7 @@ Answer in the given JSON schema:
 - models_likely_deprecated: only models named in the report whose errors say they were retired, removed or not found.
 - code_fixes_needed: errors that look like a fault in the benchmark client (a parameter or API the model does not accept) rather than in the provider.
 - provider_issues: per provider, what is wrong on their side (outages, rate limits, slowdowns).
-- recommended_actions: short imperative lines. To stop benchmarking a model write \`npx tsx scripts/models.ts disable PROVIDER MODEL --reason "WHY"\`; for a model replaced by another, \`npx tsx scripts/models.ts deprecate PROVIDER MODEL --successor NEW_MODEL\`. Use only provider and model ids from the report.`;
+- recommended_actions: short imperative lines. To stop benchmarking a model write \`npm run models -- disable PROVIDER MODEL --reason "WHY"\`; for a model replaced by another, \`npm run models -- deprecate PROVIDER MODEL --successor NEW_MODEL\`. Use only provider and model ids from the report.`;
 
 /** The status simple rules give the report: critical, warning or healthy, with the reasons. */
 export function ruleBasedStatus(report: HealthReport): RuleStatus {

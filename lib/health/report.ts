@@ -302,7 +302,7 @@ export function suggestCommands(onlyErrors: ModelErrorSummary[], context: { benc
     if (!context.benchmarked.has(modelKey(m.provider, m.model_name))) continue;
     const reason = `hard_model errors only since ${isoDay(context.since.getTime())}: ${truncate(redact(m.last_message), 120)}`;
     out.push({
-      command: ['npx', 'tsx', 'scripts/models.ts', 'disable', m.provider, m.model_name, '--reason', reason].map(shellQuote).join(' '),
+      command: ['npm', 'run', 'models', '--', 'disable', m.provider, m.model_name, '--reason', reason].map(shellQuote).join(' '),
       why: `${m.provider}/${m.model_name}: ${m.errors} hard_model error${m.errors === 1 ? '' : 's'} and no success in the window`,
     });
   }

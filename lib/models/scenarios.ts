@@ -17,7 +17,7 @@ import {
 import type { ScenarioPatch, Store } from '../store/store.ts';
 import { validateAutomationMisc } from '../tinyfish/automation.ts';
 
-const CLI = 'npx tsx scripts/models.ts scenario';
+const CLI = 'npm run models -- scenario';
 
 /**
  * The scenarios every store has. cloud-default-v1 is upstream's benchmark (its prompt, 64

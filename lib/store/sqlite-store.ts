@@ -860,43 +860,43 @@ class SqliteStore implements Store {
     const groups: GroupValues[] = [];
     // A (provider, model, scenario) group lives in one table: its scenario decides which.
     for (const table of KPI_TABLES) {
-    const keys = this.#all<{ provider: string; model_name: string; scenario: string }>(
-      `WITH RECURSIVE ${kpiGroups(table)} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
-      ...kpiParams(filter),
-    );
-    const read = this.#stmt(
-      `SELECT run_ts, time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS} FROM ${table} INDEXED BY ${table}_kpi
-       WHERE provider = ? AND model_name = ? AND ${SCENARIO} = ? AND run_ts >= ? AND run_ts < ?`,
-    );
-    read.setReturnArrays(true);
-    try {
-      for (const k of keys) {
-        const rows = read.all(k.provider, k.model_name, k.scenario, ms(w.since), ms(w.until)) as unknown as Array<[number, number | null, number | null, number | null, number | null]>;
-        if (rows.length === 0) continue;
-        const columns = [1, 2, 3, 4].map(() => new Float64Array(rows.length));
-        const filled = [0, 0, 0, 0];
-        let last = -Infinity;
-        for (const row of rows) {
-          if (row[0] > last) last = row[0];
-          for (let c = 0; c < 4; c++) {
-            const v = row[c + 1];
-            if (v !== null && v !== undefined) columns[c]![filled[c]!++] = v;
+      const keys = this.#all<{ provider: string; model_name: string; scenario: string }>(
+        `WITH RECURSIVE ${kpiGroups(table)} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
+        ...kpiParams(filter),
+      );
+      const read = this.#stmt(
+        `SELECT run_ts, time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS} FROM ${table} INDEXED BY ${table}_kpi
+         WHERE provider = ? AND model_name = ? AND ${SCENARIO} = ? AND run_ts >= ? AND run_ts < ?`,
+      );
+      read.setReturnArrays(true);
+      try {
+        for (const k of keys) {
+          const rows = read.all(k.provider, k.model_name, k.scenario, ms(w.since), ms(w.until)) as unknown as Array<[number, number | null, number | null, number | null, number | null]>;
+          if (rows.length === 0) continue;
+          const columns = [1, 2, 3, 4].map(() => new Float64Array(rows.length));
+          const filled = [0, 0, 0, 0];
+          let last = -Infinity;
+          for (const row of rows) {
+            if (row[0] > last) last = row[0];
+            for (let c = 0; c < 4; c++) {
+              const v = row[c + 1];
+              if (v !== null && v !== undefined) columns[c]![filled[c]!++] = v;
+            }
           }
+          const [ttft, total, tps, decode] = columns.map((col, c) => col.subarray(0, filled[c]));
+          groups.push({
+            ...k,
+            successes: rows.length,
+            last_success: new Date(last),
+            time_to_first_token: ttft!,
+            total_time: total!,
+            tokens_per_second: tps!,
+            decode_tokens_per_second: decode!,
+          });
         }
-        const [ttft, total, tps, decode] = columns.map((col, c) => col.subarray(0, filled[c]));
-        groups.push({
-          ...k,
-          successes: rows.length,
-          last_success: new Date(last),
-          time_to_first_token: ttft!,
-          total_time: total!,
-          tokens_per_second: tps!,
-          decode_tokens_per_second: decode!,
-        });
+      } finally {
+        read.setReturnArrays(false);
       }
-    } finally {
-      read.setReturnArrays(false);
-    }
     }
     const where = ['ts >= ?', 'ts < ?'];
     const params: SQLInputValue[] = [ms(w.since), ms(w.until)];

@@ -163,7 +163,7 @@ for (const [name, open] of backends) {
         assert.deepEqual(report.newModels.find((g) => g.provider === 'groq')!.catalogFirstFetchedAt, RECENT);
         const bedrock = report.newModels.find((g) => g.provider === 'bedrock')!.models[0]!;
         assert.deepEqual(bedrock.alsoListedAs, ['global.anthropic.claude-sonnet-4-20250514-v1:0']);
-        assert.equal(bedrock.command, "npx tsx scripts/models.ts add bedrock us.anthropic.claude-sonnet-4-20250514-v1:0 --display-name 'US Claude Sonnet 4'");
+        assert.equal(bedrock.command, "npm run models -- add bedrock us.anthropic.claude-sonnet-4-20250514-v1:0 --display-name 'US Claude Sonnet 4'");
       } finally {
         await store.close();
       }
@@ -176,9 +176,9 @@ for (const [name, open] of backends) {
         const { subject, text } = formatDiscoveryReport(await buildDiscoveryReport(store, { now: NOW }));
         assert.equal(subject, '[INFO] llm-bench discovery: 8 new models');
         assert.match(text, /^7 new models in provider catalogs to consider, 1 new on OpenRouter only\.$/m);
-        assert.match(text, /^ {4}npx tsx scripts\/models\.ts add anthropic claude-sonnet-4-20250514 --display-name 'Claude Sonnet 4'$/m);
-        assert.match(text, /^ {4}npx tsx scripts\/models\.ts add together meta-llama\/Llama-3\.3-70B-Instruct-Turbo --display-name 'Llama 3\.3 70B'$/m);
-        assert.match(text, /^ {4}npx tsx scripts\/models\.ts add openai gpt-5\.1$/m);
+        assert.match(text, /^ {4}npm run models -- add anthropic claude-sonnet-4-20250514 --display-name 'Claude Sonnet 4'$/m);
+        assert.match(text, /^ {4}npm run models -- add together meta-llama\/Llama-3\.3-70B-Instruct-Turbo --display-name 'Llama 3\.3 70B'$/m);
+        assert.match(text, /^ {4}npm run models -- add openai gpt-5\.1$/m);
         assert.match(text, /openrouter anthropic\/claude-sonnet-4: \$3\.00 \/ \$15\.00 per M tokens \(prompt \/ completion\), 200,000 context/);
         assert.match(text, /openrouter meta-llama\/llama-3\.3-70b-instruct: \$0\.13 \/ \$0\.40 per M tokens/);
         assert.match(text, /moonshotai\/kimi-k3: \$0\.60 \/ \$2\.50 per M tokens \(prompt \/ completion\), context unknown/);
@@ -315,8 +315,8 @@ describe('catalogRefusal', () => {
 
 describe('addCommand', () => {
   test('quotes only what the shell would split', () => {
-    assert.equal(addCommand('fireworks', 'accounts/fireworks/models/llama-v3p3-70b-instruct'), 'npx tsx scripts/models.ts add fireworks accounts/fireworks/models/llama-v3p3-70b-instruct');
-    assert.equal(addCommand('anthropic', 'claude-opus-4-1-20250805', "Claude's Opus 4.1"), "npx tsx scripts/models.ts add anthropic claude-opus-4-1-20250805 --display-name 'Claude'\\''s Opus 4.1'");
-    assert.equal(addCommand('openai', 'gpt-5.1', 'gpt-5.1'), 'npx tsx scripts/models.ts add openai gpt-5.1');
+    assert.equal(addCommand('fireworks', 'accounts/fireworks/models/llama-v3p3-70b-instruct'), 'npm run models -- add fireworks accounts/fireworks/models/llama-v3p3-70b-instruct');
+    assert.equal(addCommand('anthropic', 'claude-opus-4-1-20250805', "Claude's Opus 4.1"), "npm run models -- add anthropic claude-opus-4-1-20250805 --display-name 'Claude'\\''s Opus 4.1'");
+    assert.equal(addCommand('openai', 'gpt-5.1', 'gpt-5.1'), 'npm run models -- add openai gpt-5.1');
   });
 });

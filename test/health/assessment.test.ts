@@ -69,7 +69,7 @@ const GOOD: AssessmentAnswer = {
   models_likely_deprecated: [{ provider: 'alpha', model: 'gone', reason: '404 model retired' }],
   code_fixes_needed: [],
   provider_issues: [{ provider: 'alpha', issue: 'slower decoding since yesterday' }],
-  recommended_actions: ['npx tsx scripts/models.ts disable alpha gone --reason "retired"'],
+  recommended_actions: ['npm run models -- disable alpha gone --reason "retired"'],
 };
 
 before(async () => {

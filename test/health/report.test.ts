@@ -289,12 +289,12 @@ for (const [name, open] of BACKENDS) {
     it('suggests a copy-paste disable command for the model with only hard_model errors, and only for it', () => {
       assert.deepEqual(report.suggested_commands, [
         {
-          command: `npx tsx scripts/models.ts disable alpha gone --reason 'hard_model errors only since 2026-11-19: The model '\\''gone'\\'' has been retired; use gone-2'`,
+          command: `npm run models -- disable alpha gone --reason 'hard_model errors only since 2026-11-19: The model '\\''gone'\\'' has been retired; use gone-2'`,
           why: 'alpha/gone: 3 hard_model errors and no success in the window',
         },
       ]);
       // Pasted into a shell, the reason arrives as one argument, quotes and semicolon intact.
-      const args = report.suggested_commands[0]!.command.replace(/^npx tsx scripts\/models\.ts /, '');
+      const args = report.suggested_commands[0]!.command.replace(/^npm run models -- /, '');
       const argv = execFileSync('/bin/sh', ['-c', `printf '%s\\n' ${args}`], { encoding: 'utf8' }).trimEnd().split('\n');
       assert.deepEqual(argv, ['disable', 'alpha', 'gone', '--reason', `hard_model errors only since 2026-11-19: ${GONE_MESSAGE}`]);
     });

@@ -87,7 +87,7 @@ describe('scripts/discovery.ts', () => {
 
     const report = await discovery(['report'], env);
     assert.equal(report.code, 0, report.stderr);
-    assert.match(report.stdout, /^ {4}npx tsx scripts\/models\.ts add openai gpt-4o-mini$/m);
+    assert.match(report.stdout, /^ {4}npm run models -- add openai gpt-4o-mini$/m);
     assert.match(report.stdout, /openrouter openai\/gpt-4o-mini: \$0\.15 \/ \$0\.60 per M tokens \(prompt \/ completion\), 128,000 context/);
     assert.match(report.stdout, /add bedrock us\.anthropic\.claude-sonnet-4-20250514-v1:0 --display-name 'US Claude Sonnet 4'/);
     assert.doesNotMatch(report.stdout, /text-embedding|(^|\s)anthropic\.claude/m);
@@ -138,7 +138,7 @@ describe('scripts/discovery.ts', () => {
     const mail = readFileSync(mailFile, 'utf8');
     assert.match(mail, /^Subject: \[INFO\] llm-bench discovery: 1 new model$/m);
     assert.match(mail, /^To: ops@example\.com$/m);
-    assert.match(mail, /npx tsx scripts\/models\.ts add groq llama-3\.3-70b-versatile/);
+    assert.match(mail, /npm run models -- add groq llama-3\.3-70b-versatile/);
     assert.doesNotMatch(mail, /whisper/);
   });
 

@@ -283,7 +283,7 @@ describe('the health mail', () => {
   });
 
   it('shows the LLM assessment, and the suggested commands once', () => {
-    const command = `npx tsx scripts/models.ts disable groq old --reason 'retired'`;
+    const command = `npm run models -- disable groq old --reason 'retired'`;
     const r = report({ suggested_commands: [{ command, why: 'groq/old: 3 hard_model errors and no success in the window' }] });
     const assessment: Assessment = {
       source: 'llm',
