@@ -9,6 +9,7 @@ import { openStore } from '../lib/store/open-store.ts';
 import { pairsFromStore } from '../lib/bench/due.ts';
 import { runSweep, sweepFailure, type ModelResult } from '../lib/bench/sweep.ts';
 import { refreshModelHealth } from '../lib/bench/model-health.ts';
+import { sweepCostOptions } from '../lib/bench/budget.ts';
 import { addScenario, ensureBuiltinScenarios, formatScenarioList } from '../lib/models/scenarios.ts';
 import { PUBLISHED_SCENARIO_ID } from '../lib/store/documents.ts';
 import { refreshSite } from '../lib/site/write.ts';
@@ -68,6 +69,8 @@ async function main(): Promise<number> {
       force: true,
       // Simulated models have no rate limits to respect: run them all at once.
       concurrency: models.length,
+      // Priced as a sweep prices them (mock is a known $0), so the mail's spend section is true.
+      ...(await sweepCostOptions(config, store, { logger })),
     });
     await refreshModelHealth(store, { now: new Date(), cadenceSeconds: config.bench.sweepPeriodMinutes * 60 });
     process.stdout.write(`${resultsTable(results)}\n\n`);
