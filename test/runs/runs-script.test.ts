@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runScript, type ScriptRun } from '../scripts/run-script.ts';
 import { after, before, describe, test } from 'node:test';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import { makeModel } from '../fixtures.ts';
@@ -10,23 +10,12 @@ import { ODD_MODEL, seedStore } from '../site/seed.ts';
 
 // runs.ts and bench-once as the operator and systemd run them: child processes on a temporary
 // SQLite file, in a temp working directory so no .env is read.
-const TSX = import.meta.resolve('tsx');
-const script = (name: string) => new URL(`../../scripts/${name}`, import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-runs-'));
 const db = join(dir, 'store.sqlite');
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function run(name: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', TSX, script(name), ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: db, SITE_DIR: join(dir, 'site'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+function run(name: string, args: string[], env: Record<string, string> = {}): Promise<ScriptRun> {
+  return runScript(name, args, { cwd: dir, env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: db, SITE_DIR: join(dir, 'site'), ...env } });
 }
 const runs = (...args: string[]) => run('runs.ts', args);
 

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { runScript, type ScriptRun } from './run-script.ts';
 import { after, before, describe, test } from 'node:test';
 import { addModel } from '../../lib/models/admin.ts';
 import { addScenario } from '../../lib/models/scenarios.ts';
@@ -17,23 +18,10 @@ const TSX = import.meta.resolve('tsx');
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-once-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ScriptRun;
 
 function benchOnce(args: string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', TSX, SCRIPT, ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', RUNNER_NAME: 'test-runner', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return runScript('bench-once.ts', args, { cwd: dir, env: { PATH: process.env.PATH ?? '', RUNNER_NAME: 'test-runner', ...env } });
 }
 
 let n = 0;

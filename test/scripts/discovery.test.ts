@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runScript, type ScriptRun } from './run-script.ts';
 import { after, before, describe, test } from 'node:test';
 import {
   FAKE_KEYS,
@@ -17,9 +17,6 @@ import {
 } from '../fakes/catalog-servers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-discovery-cli-'));
-const script = new URL('../../scripts/discovery.ts', import.meta.url).pathname;
-// Resolved here because the child runs in a temp dir, where a bare 'tsx' would not resolve.
-const tsx = import.meta.resolve('tsx');
 let fake: CatalogFake;
 
 before(async () => {
@@ -34,19 +31,8 @@ after(async () => {
  * Runs the script as the timer would, in a temp dir (no developer .env). Asynchronous, so
  * the fake servers in this process keep answering while the child runs.
  */
-function discovery(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', tsx, script, ...args], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function discovery(args: string[], env: Record<string, string>): Promise<ScriptRun> {
+  return runScript('discovery.ts', args, { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env } });
 }
 
 describe('scripts/discovery.ts', () => {

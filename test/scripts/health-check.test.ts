@@ -2,10 +2,10 @@
 // mailing through a fake sendmail script (which saves argv and stdin), no OpenAI key. Then
 // the mail it renders (lib/health/render.ts), section by section.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runScript, type ScriptRun } from './run-script.ts';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Assessment } from '../../lib/health/assessment.ts';
@@ -16,7 +16,6 @@ import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import { makeError, makeHealthReport, makeMetric, makeModel } from '../fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCRIPT = join(ROOT, 'scripts', 'health-check.ts');
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-health-check-'));
 const DB = join(dir, 'bench.sqlite');
 const BIN = join(dir, 'bin');
@@ -71,13 +70,8 @@ const BASE_ENV = {
   MONGODB_URI: '',
 };
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: ROOT, env: { ...BASE_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+function run(args: string[], env: Record<string, string> = {}): Promise<ScriptRun> {
+  return runScript('health-check.ts', args, { cwd: ROOT, env: { ...BASE_ENV, ...env } });
 }
 
 function today(): string {
