@@ -106,7 +106,7 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
   // The mock simulates its counts, so a mock sweep never loads the tokenizer (unless no-usage).
   const chunkTokens = deltas.every((d) => d.tokens !== undefined)
     ? deltas.map((d) => d.tokens!)
-    : await Promise.all(deltas.map((d) => countTokens(d.text)));
+    : await countEach(deltas.map((d) => d.text));
   const tokenizerVisible = sum(chunkTokens.filter((_, i) => deltas[i]!.type === 'text'));
   const tokenizerReasoning = sum(chunkTokens.filter((_, i) => deltas[i]!.type === 'reasoning'));
 
@@ -333,6 +333,26 @@ let encoder: Promise<(text: string) => number> | null = null;
 export async function countTokens(text: string): Promise<number> {
   if (text === '') return 0;
   return (await tokenizer())(text);
+}
+
+// Measuring a finished call shares the thread with calls still streaming beside it, whose
+// chunks are timed when the event loop gets to them: counting a long answer's chunks in one go
+// held it for 10–40 ms (npm run bench:fidelity -- --concurrent), so it yields this often.
+const COUNT_SLICE_MS = 0.5;
+
+/** Tokenizer counts of each text, yielding to the event loop between slices of COUNT_SLICE_MS. */
+async function countEach(texts: string[]): Promise<number[]> {
+  const count = await tokenizer();
+  const counts: number[] = [];
+  let sliceStart = performance.now();
+  for (const text of texts) {
+    counts.push(text === '' ? 0 : count(text));
+    if (performance.now() - sliceStart > COUNT_SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
+    }
+  }
+  return counts;
 }
 
 /**

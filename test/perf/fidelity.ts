@@ -27,14 +27,17 @@
 // worker thread. The load average is printed beside the figures.
 //
 // Usage: node --import tsx test/perf/fidelity.ts [--n 20] [--mode both|worker|inline] [--format NAME]... [--seed 1] [--verbose]
-//        node --import tsx test/perf/fidelity.ts --concurrent [--n 5] [--streams 4] [--seed 1]
+//        node --import tsx test/perf/fidelity.ts --concurrent [--n 5] [--streams 4] [--seed 1] [--verbose]
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { performance as perfHooks, type EventLoopUtilization } from 'node:perf_hooks';
 import { Duplex } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { loadConfig, type Config, type ProviderName } from '../../lib/config.ts';
 import { buildMetric } from '../../lib/bench/measure.ts';
+import { warmUp } from '../../lib/bench/call.ts';
+import { collectWarmUpGarbage } from '../../lib/bench/clock.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import type { ProviderRequest, ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
 import type { FakeScenario, FakeServer, ScenarioFor } from '../fakes/scenario.ts';
@@ -110,6 +113,9 @@ const LANES: Array<{ lane: string; format: string; provider: ProviderName; model
   { lane: 'vertex', format: 'gemini', provider: 'vertex', modelId: 'gemini-2.5-flash' },
 ];
 
+/** The warm-up stream of each lane (id 0, never measured). */
+const WARM_PLAN: Plan = { ttftMs: 20, tokensPerSecond: 1000, tokensPerChunk: 1, tokens: 16 };
+
 const MARKER = /Q(\d+x\d+)Z/g;
 const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -168,6 +174,8 @@ interface ServerHandle {
   /** Scenarios by stream id; a request plays the one its prompt names. */
   setScenarios(s: Record<number, FakeScenario>): Promise<void>;
   writes(): Promise<Record<string, number>>;
+  /** The server thread's event-loop utilisation so far (worker mode only). */
+  elu?: (since?: EventLoopUtilization) => EventLoopUtilization;
   close(): Promise<void>;
 }
 
@@ -203,6 +211,7 @@ async function workerServer(format: Format): Promise<ServerHandle> {
     baseUrl,
     setScenarios: async (scenarios) => void (await ask({ type: 'scenarios', scenarios })),
     writes: async () => (await ask({ type: 'writes' })) as Record<string, number>,
+    elu: (since) => worker.performance.eventLoopUtilization(since),
     close: async () => {
       await ask({ type: 'close' });
       await worker.terminate();
@@ -257,7 +266,7 @@ async function main(): Promise<void> {
   // The AWS SDK reads credentials from the environment; never a real profile here.
   Object.assign(process.env, { AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' });
   delete process.env.AWS_PROFILE;
-  if (values.concurrent) return concurrentMain(values.n === '20' ? 5 : n, Number(values.streams), Number(values.seed));
+  if (values.concurrent) return concurrentMain(values.n === '20' ? 5 : n, Number(values.streams), Number(values.seed), values.verbose!);
   const modes = values.mode === 'both' ? ['worker', 'inline'] : [values.mode!];
   const plans = makePlans(n, Number(values.seed));
 
@@ -377,7 +386,7 @@ function sampleOf(run: StreamRun, writes: Record<string, number>): Sample {
  * Nine lanes side by side, `streams` concurrent streams in each, `n` scenarios per stream, each
  * fake server in its own worker thread; errors per lane and over all, with the load average.
  */
-async function concurrentMain(n: number, streams: number, seed: number): Promise<void> {
+async function concurrentMain(n: number, streams: number, seed: number, verbose: boolean): Promise<void> {
   const formats = [...new Set(LANES.map((l) => l.format))].map((name) => FORMATS.find((f) => f.name === name)!);
   const servers = new Map<string, ServerHandle>();
   for (const f of formats) servers.set(f.name, await workerServer(f));
@@ -398,21 +407,36 @@ async function concurrentMain(n: number, streams: number, seed: number): Promise
     const scenarios: Record<number, FakeScenario> = {};
     for (const w of work.filter((w) => w.format === f)) for (const st of w.streams) for (const { plan, id } of st) scenarios[id] = scenarioOf(plan, id);
     // Warm-up streams (id 0 is never measured): one per lane, before the clock of any.
-    scenarios[0] = scenarioOf({ ttftMs: 20, tokensPerSecond: 1000, tokensPerChunk: 1, tokens: 16 }, 0);
+    scenarios[0] = scenarioOf(WARM_PLAN, 0);
     await servers.get(f.name)!.setScenarios(scenarios);
   }
+  // Warmed as a sweep warms its lanes (lanes.ts): the sweep's own warm-up per lane (SDK, client,
+  // connection, tokenizer), one warm-up stream, the warm-up's garbage collected, a moment to settle.
+  const sweepSignal = new AbortController().signal;
   const adapters = new Map<string, ProviderStream>();
-  for (const f of formats) adapters.set(f.name, await f.adapter());
   for (const w of work) {
-    const adapter = adapters.get(w.format.name)!;
     const lf = { ...w.format, provider: w.lane.provider, modelId: w.lane.modelId };
-    await adapter.warm?.({ provider: lf.provider, modelId: lf.modelId, misc: {}, config, signal: AbortSignal.timeout(30_000) });
-    await streamOnce(lf, adapter, config, { ttftMs: 20, tokensPerSecond: 1000, tokensPerChunk: 1, tokens: 16 }, 0);
+    if (!adapters.has(w.format.name)) adapters.set(w.format.name, await w.format.adapter());
+    const adapter = adapters.get(w.format.name)!;
+    await warmUp(adapter, { provider: lf.provider, modelId: lf.modelId }, { config, sweepSignal });
+    await streamOnce(lf, adapter, config, WARM_PLAN, 0);
   }
   for (const s of servers.values()) await s.writes();
+  collectWarmUpGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 50));
 
   const loadBefore = loadavg();
+  const cpuBefore = process.cpuUsage();
+  const eluBefore = { client: perfHooks.eventLoopUtilization(), fakes: [...servers.values()].map((s) => s.elu!()) };
   const started = performance.now();
+  // Event-loop stalls during the run (gaps in a 1 ms timer), to say what a bad sample waited for.
+  const stalls: Array<{ at: number; ms: number }> = [];
+  let tick = performance.now();
+  const watch = setInterval(() => {
+    const now = performance.now();
+    if (now - tick > 5) stalls.push({ at: tick - started, ms: now - tick });
+    tick = now;
+  }, 1);
   const runs: Array<{ lane: string; format: string; run: StreamRun }> = [];
   await Promise.all(
     work.flatMap((w) =>
@@ -423,7 +447,13 @@ async function concurrentMain(n: number, streams: number, seed: number): Promise
     ),
   );
   const seconds = (performance.now() - started) / 1000;
+  clearInterval(watch);
   const loadAfter = loadavg();
+  // Where the CPU went: the client's thread (adapters, SDKs, measurement) and the fakes' threads.
+  const cores = process.cpuUsage(cpuBefore);
+  const clientBusy = perfHooks.eventLoopUtilization(eluBefore.client).utilization;
+  const fakesBusy = [...servers.values()].reduce((sum, s, i) => sum + s.elu!(eluBefore.fakes[i]).utilization, 0);
+  const events = runs.reduce((sum, r) => sum + r.run.events.length, 0);
   const writes: Record<string, number> = {};
   for (const s of servers.values()) Object.assign(writes, await s.writes());
   for (const s of servers.values()) await s.close();
@@ -437,10 +467,26 @@ async function concurrentMain(n: number, streams: number, seed: number): Promise
     rows.push(concurrentRow(w.lane.lane, `${streams}×${n}`, samples));
   }
   rows.push(concurrentRow('all nine lanes', `${all.length}`, all));
+  if (verbose) {
+    const startedHr = started + clockOffset();
+    const worst = runs
+      .map((r) => ({ r, s: sampleOf(r.run, writes) }))
+      .sort((a, b) => Math.abs(b.s.ttftErrMs) - Math.abs(a.s.ttftErrMs))
+      .slice(0, 8);
+    for (const { r, s } of worst) {
+      const first = writes[marker(r.run.id, 0)]! - startedHr;
+      console.log(`worst TTFT: ${r.lane} stream ${r.run.id} err ${s.ttftErrMs.toFixed(1)} ms, first chunk written at +${first.toFixed(0)} ms, plan ${JSON.stringify(s.plan)}`);
+    }
+    console.log(`event-loop stalls over 5 ms: ${stalls.length}; longest: ${[...stalls].sort((a, b) => b.ms - a.ms).slice(0, 8).map((x) => `${x.ms.toFixed(0)} ms at +${x.at.toFixed(0)}`).join(', ')}`);
+  }
   console.log(`Fidelity under a sweep's load: 9 lanes × ${streams} streams at once, ${n} scenarios per stream (seed ${seed}), fakes in worker threads.`);
   console.log(`Targets: TTFT |error| p99 <= 2 ms; decode tokens/s |error| <= 1% (up to 5,000 tokens/s per stream).\n`);
   printTable(header, rows);
-  console.log(`\n${all.length} streams in ${seconds.toFixed(1)} s. Load average (1, 5, 15 min): before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after ${loadAfter.map((l) => l.toFixed(2)).join(', ')} (${availableCores()} cores).`);
+  console.log(
+    `\n${all.length} streams in ${seconds.toFixed(1)} s, ${Math.round(events / seconds).toLocaleString('en-US')} stream events/s measured. ` +
+      `CPU: ${((cores.user + cores.system) / 1e6 / seconds).toFixed(2)} cores; client event loop busy ${(clientBusy * 100).toFixed(0)} %, the fakes' five threads ${(fakesBusy * 100).toFixed(0)} % of a core together.`,
+  );
+  console.log(`Load average (1, 5, 15 min): before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after ${loadAfter.map((l) => l.toFixed(2)).join(', ')} (${availableCores()} cores).`);
 }
 
 function availableCores(): number {
@@ -468,7 +514,9 @@ function clockOffset(): number {
 
 /** Deterministic plans spread over the ranges (log-uniform speed), each streaming 0.1–1.5 s. */
 function makePlans(n: number, seed: number): Plan[] {
-  let s = seed >>> 0 || 1;
+  // Seeds scrambled first (splitmix32's finaliser): xorshift from nearby small seeds starts out
+  // nearly the same, which put every concurrent stream's first plan at the same TTFT and speed.
+  let s = mix32(seed) || 1;
   const rand = () => {
     s ^= s << 13;
     s ^= s >>> 17;
@@ -483,6 +531,13 @@ function makePlans(n: number, seed: number): Plan[] {
     const tokens = Math.max(16, Math.min(2000, Math.round(tokensPerSecond * spanS)));
     return { ttftMs, tokensPerSecond, tokensPerChunk, tokens };
   });
+}
+
+function mix32(x: number): number {
+  x = (x + 0x9e3779b9) >>> 0;
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b) >>> 0;
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
 }
 
 function quantile(values: number[], p: number): number {
