@@ -25,6 +25,8 @@ import { PUBLISHED_SCENARIO_ID } from './documents.ts';
 import {
   PermanentStoreError,
   StoreError,
+  type AgentKpiFilter,
+  type AgentKpiSummary,
   type AgentRunFilter,
   type DailyMedian,
   type DailySpend,
@@ -53,6 +55,7 @@ import {
   type UpsertCounts,
 } from './store.ts';
 import { summarizeGroups, type GroupFailures, type GroupValues } from './kpis.ts';
+import { agentFailure, groupAgentRuns, summarizeAgentGroups, type AgentRunValues } from './kpis.ts';
 
 /** The published metrics table and the probe one share one shape. */
 function metricsTableSql(name: string): string {
@@ -220,6 +223,7 @@ function openDatabase(path: string): DatabaseSync {
     db.exec(SCHEMA);
     db.exec(SCENARIO_SCHEMA);
     db.exec(KPI_INDEXES);
+    db.exec(AGENT_KPI_INDEX);
     addSpendColumns(db);
     return db;
   } catch (err) {
@@ -1105,6 +1109,51 @@ class SqliteStore implements Store {
       sweep_started_at: r.sweep ? new Date(r.sweep) : null,
     }));
   }
+
+  // --- Agent-run KPIs (SPEC 16) ---
+
+  async agentRunKpis(w: TimeWindow, filter: AgentKpiFilter = {}): Promise<AgentKpiSummary> {
+    // One range read of agent_runs_kpi (index only, no document), grouped in one pass; then the
+    // documents of the groups' newest failures alone, for their messages.
+    const where = ['started_at >= ?', 'started_at < ?'];
+    const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
+    if (filter.automation !== undefined) {
+      where.push('automation = ?');
+      params.push(filter.automation);
+    }
+    if (filter.scenario !== undefined) {
+      where.push('scenario_id = ?');
+      params.push(filter.scenario);
+    }
+    const read = this.#stmt(
+      `SELECT id, automation, scenario_id, started_at, status, ${AGENT_MOCK}, ${AGENT_DURATION}, ${AGENT_FIRST_PROGRESS}
+       FROM agent_runs INDEXED BY agent_runs_kpi WHERE ${where.join(' AND ')}`,
+    );
+    read.setReturnArrays(true);
+    let rows: Array<[number, string, string, number, AgentRunValues['status'], number | null, number | null, number | null]>;
+    try {
+      rows = read.all(...params) as unknown as typeof rows;
+    } finally {
+      read.setReturnArrays(false);
+    }
+    const groups = groupAgentRuns(
+      (function* () {
+        for (const r of rows) {
+          yield { id: r[0], automation: r[1], scenario: r[2], started_at: r[3], status: r[4], mock: r[5] === 1, total_duration_ms: r[6], time_to_first_progress_ms: r[7] };
+        }
+      })(),
+    );
+    const ids = groups.flatMap((g) => (g.newest_failure ? [g.newest_failure.id] : []));
+    const failures = new Map(
+      ids.length === 0
+        ? []
+        : this.#all<{ id: number; doc: string }>(`SELECT id, doc FROM agent_runs WHERE id IN (${ids.map(() => '?').join(',')})`, ...ids).map((r) => {
+            const d = decodeDoc<AgentRunDoc>(r.doc);
+            return [r.id, agentFailure(d)] as const;
+          }),
+    );
+    return summarizeAgentGroups(groups.map((g) => ({ ...g, newest_failure: g.newest_failure ? failures.get(g.newest_failure.id)! : null })));
+  }
 }
 
 // ---- KPIs and runs (SPEC 16) ----
@@ -1150,3 +1199,12 @@ function kpiWhere(filter: RunFilter): string {
 function kpiParams(filter: RunFilter): SQLInputValue[] {
   return [filter.provider, filter.model, filter.scenario].filter((v): v is string => v !== undefined);
 }
+
+// ---- Agent-run KPIs (SPEC 16) ----
+// agent_runs_kpi covers the KPI read over a window: the measures come from the document
+// through indexed expressions, so a year of runs is read from the index alone.
+const AGENT_MOCK = "json_extract(doc, '$.mock')";
+const AGENT_DURATION = "json_extract(doc, '$.total_duration_ms')";
+const AGENT_FIRST_PROGRESS = "json_extract(doc, '$.time_to_first_progress_ms')";
+const AGENT_KPI_INDEX = `CREATE INDEX IF NOT EXISTS agent_runs_kpi ON agent_runs
+  (started_at, automation, scenario_id, status, (${AGENT_MOCK}), (${AGENT_DURATION}), (${AGENT_FIRST_PROGRESS}));`;
