@@ -973,6 +973,10 @@ class MongoStore implements Store {
     );
   }
 
+  async getAgentRun(runId: string): Promise<AgentRunDoc | null> {
+    return strip<AgentRunDoc>(await this.#c.agentRuns.findOne({ run_id: runId }));
+  }
+
   async #serverAgentKpis(match: Document): Promise<AgentKpiSummary> {
     // MongoDB 7.0+: $percentile over the completed runs ($percentile skips the nulls the
     // other runs give it), per group and overall; the newest failure of each group apart.

@@ -1154,6 +1154,10 @@ class SqliteStore implements Store {
     );
     return summarizeAgentGroups(groups.map((g) => ({ ...g, newest_failure: g.newest_failure ? failures.get(g.newest_failure.id)! : null })));
   }
+
+  async getAgentRun(runId: string): Promise<AgentRunDoc | null> {
+    return this.#docs<AgentRunDoc>('SELECT doc FROM agent_runs WHERE run_id = ?', runId)[0] ?? null;
+  }
 }
 
 // ---- KPIs and runs (SPEC 16) ----

@@ -306,6 +306,8 @@ export interface Store {
    * started in the window.
    */
   agentRunKpis(w: TimeWindow, filter?: AgentKpiFilter): Promise<AgentKpiSummary>;
+  /** The agent run recorded under runId, or null. */
+  getAgentRun(runId: string): Promise<AgentRunDoc | null>;
 }
 
 export type ScenarioPatch = Partial<Omit<ScenarioDoc, 'scenario_id' | 'created_at'>>;

@@ -661,6 +661,10 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         close(overall.total_duration_ms.p95, 60_000);
         close(overall.total_duration_ms.p99, 70_000);
         assert.equal(overall.last_failure?.error, 'stalled', 'the newest failure of any group');
+        const failure = await store.getAgentRun(overall.last_failure!.run_id);
+        assert.equal(failure?.error, 'stalled');
+        assert.ok(failure.started_at instanceof Date);
+        assert.equal(await store.getAgentRun('no-such-run'), null);
         const b = await store.agentRunKpis(w, { automation: 'ak-b' });
         assert.deepEqual(b.groups.map((g) => [g.automation, g.scenario]), [['ak-b', 's1']]);
         assert.equal(b.overall.runs, 3);
