@@ -46,6 +46,8 @@ export const PAGES = [
   ['models.html', 'Models'],
   ['runs.html', 'Recent runs'],
   ['failures.html', 'Failures'],
+  ['scenarios.html', 'Scenarios'],
+  ['agents.html', 'Agent runs'],
 ] as const;
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
@@ -71,6 +73,7 @@ figure{margin:.5rem 0 1rem}figcaption{color:var(--mut);font-size:.85rem}svg.char
 svg.chart text{font-size:11px;fill:var(--mut)}svg.chart .grid{stroke:var(--line)}svg.chart path{fill:none;stroke-width:1.8;stroke-linejoin:round;stroke-linecap:round}
 svg.chart .p50,.l50{stroke:var(--acc);color:var(--acc)}svg.chart .p95,.l95{stroke:#bf8700;color:#bf8700;stroke-dasharray:4 3}
 footer{padding:1rem;color:var(--mut);font-size:.8rem}
+.pub-badge{display:inline-block;margin-left:.3rem;padding:0 .3rem;border-radius:3px;font-size:.75rem;background:var(--ok);color:#fff}tr.off td{color:var(--mut)}td.txt{white-space:normal;min-width:12rem;max-width:28rem;word-break:break-word}
 `.replace(/\n/g, '');
 
 // Sorting: click a header; numbers by data-v, nulls last either way. Filtering: an input with

@@ -940,6 +940,7 @@ class MongoStore implements Store {
     const match: Document = { ...inWindow('started_at', w) };
     if (filter.automation !== undefined) match.automation = filter.automation;
     if (filter.scenario !== undefined) match.scenario_id = filter.scenario;
+    if (filter.mock !== undefined) match.mock = filter.mock ? true : { $ne: true };
     if (this.#percentiles !== 'fallback') {
       try {
         const summary = await this.#serverAgentKpis(match);

@@ -1125,6 +1125,11 @@ class SqliteStore implements Store {
       where.push('scenario_id = ?');
       params.push(filter.scenario);
     }
+    if (filter.mock !== undefined) {
+      // json_extract gives JSON true and false as 1 and 0.
+      where.push(`${AGENT_MOCK} = ?`);
+      params.push(filter.mock ? 1 : 0);
+    }
     const read = this.#stmt(
       `SELECT id, automation, scenario_id, started_at, status, ${AGENT_MOCK}, ${AGENT_DURATION}, ${AGENT_FIRST_PROGRESS}
        FROM agent_runs INDEXED BY agent_runs_kpi WHERE ${where.join(' AND ')}`,

@@ -328,6 +328,8 @@ export interface AgentRunFilter {
 export interface AgentKpiFilter {
   automation?: string;
   scenario?: string;
+  /** Only simulated runs (true) or only measured ones (false). */
+  mock?: boolean;
 }
 /** The newest run of a group that did not complete. */
 export interface AgentFailure {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
-import { makeError, makeMetric } from '../fixtures.ts';
+import { makeAgentRun, makeError, makeMetric } from '../fixtures.ts';
 import { storeContract } from './store-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sqlite-'));
@@ -143,5 +143,21 @@ describe('sqlite KPI indexes', () => {
     check.close();
     assert.deepEqual(plan.length, 1);
     assert.match(String(plan[0]), /USING COVERING INDEX metrics_kpi/);
+  });
+});
+
+describe('sqlite agent-run KPIs', () => {
+  test('simulated runs (only SQLite keeps them) are a group of their own, and a filter picks either', async () => {
+    const store = openSqliteStore(':memory:');
+    const t = new Date('2026-11-20T10:00:00Z');
+    await store.insertAgentRun(makeAgentRun({ automation: 'a', scenario_id: 's', started_at: t, total_duration_ms: 40_000 }));
+    await store.insertAgentRun(makeAgentRun({ automation: 'a', scenario_id: 's', started_at: t, total_duration_ms: 2_000, mock: true }));
+    const w = { since: new Date('2026-11-20T00:00:00Z'), until: new Date('2026-11-21T00:00:00Z') };
+    const { groups, overall } = await store.agentRunKpis(w);
+    assert.deepEqual(groups.map((g) => [g.automation, g.mock, g.runs, g.total_duration_ms.p50]), [['a', false, 1, 40_000], ['a', true, 1, 2_000]]);
+    assert.equal(overall.mock, true);
+    assert.equal((await store.agentRunKpis(w, { mock: false })).overall.total_duration_ms.p50, 40_000);
+    assert.equal((await store.agentRunKpis(w, { mock: true })).overall.mock, true);
+    await store.close();
   });
 });

@@ -668,6 +668,8 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
         const b = await store.agentRunKpis(w, { automation: 'ak-b' });
         assert.deepEqual(b.groups.map((g) => [g.automation, g.scenario]), [['ak-b', 's1']]);
         assert.equal(b.overall.runs, 3);
+        assert.equal((await store.agentRunKpis(w, { mock: false })).overall.runs, 27, 'every run here was measured');
+        assert.equal((await store.agentRunKpis(w, { mock: true })).overall.runs, 0);
         const none = await store.agentRunKpis({ since: day('2020-01-01'), until: day('2020-01-02') });
         assert.deepEqual([none.groups, none.overall.runs, none.overall.success_rate, none.overall.total_duration_ms.p50], [[], 0, null, null]);
       });
