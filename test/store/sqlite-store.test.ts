@@ -133,9 +133,10 @@ describe('sqlite KPI indexes', () => {
     await reopened.close();
     // The per-group read is answered from the index alone, never from the documents.
     const check = new DatabaseSync(path);
+    check.function('kpi_collect', (_a: unknown, _b: unknown, _c: unknown, _d: unknown) => 1);
     const plan = check
       .prepare(
-        `EXPLAIN QUERY PLAN SELECT run_ts, time_to_first_token, json_extract(doc, '$.generate_time'), tokens_per_second, json_extract(doc, '$.decode_tokens_per_second')
+        `EXPLAIN QUERY PLAN SELECT count(kpi_collect(time_to_first_token, json_extract(doc, '$.generate_time'), tokens_per_second, json_extract(doc, '$.decode_tokens_per_second'))), max(run_ts)
          FROM metrics INDEXED BY metrics_kpi WHERE provider = ? AND model_name = ? AND ifnull(json_extract(doc, '$.benchmark_profile_id'), 'cloud-default-v1') = ? AND run_ts >= ? AND run_ts < ?`,
       )
       .all('p', 'm', 's', 0, 1)
