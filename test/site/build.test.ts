@@ -79,18 +79,8 @@ describe('status site pages', () => {
     const failures = JSON.parse(files.get('json/failures.json')!);
     assert.deepEqual(failures.map((f: { model_name: string }) => f.model_name), ['fail-429-retry-200ms', 'llama-3.3-70b-versatile', 'claude-gone']);
   });
-});
 
-describe('scenarios and agent-runs pages', () => {
-  let store: Store;
-  let files: Map<string, string>;
-  before(async () => {
-    store = openSqliteStore(':memory:');
-    await seedStore(store);
-    files = renderSite(await collectSiteData(store, NOW));
-  });
-  after(() => store.close());
-
+  // ---- scenarios and agent runs ----
   const row = (html: string, id: string) => html.split('<tr').find((r) => r.includes(id))!;
 
   test('scenarios: every scenario with its kind, schedule, targets, inputs and runs; the published one marked', () => {
@@ -142,6 +132,7 @@ describe('scenarios and agent-runs pages', () => {
     assert.match(site.get('scenarios.html')!, /No scenarios yet/);
     assert.doesNotMatch(site.get('index.html')!, /id="agent-summary"/);
   });
+
 });
 
 describe('model page names', () => {

@@ -25,6 +25,12 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
     after(async () => {
       await store.close();
     });
+    /** Percentiles: exact, or within 5% of a server's estimate. */
+    const close = (actual: number | null, expected: number) => {
+      assert.ok(actual !== null, `expected ${expected}, got null`);
+      if (options.approximatePercentiles) assert.ok(Math.abs(actual - expected) <= 0.05 * Math.abs(expected), `${actual} not within 5% of ${expected}`);
+      else assert.equal(actual, expected);
+    };
 
     test('a metric reads back with the SPEC 4.1 fields and types, dates as dates', async () => {
       const m = makeMetric({ provider: 'rt', model_name: 'roundtrip', misc: { omit_temperature: true, nested: { a: [1, 2] } } });
@@ -463,11 +469,6 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
       const w = { since: day('2026-09-15'), until: day('2026-09-16') };
       const minute = (i: number) => new Date(w.since.getTime() + i * 60_000);
       const ids: { metric: string; error: string } = { metric: '', error: '' };
-      const close = (actual: number | null, expected: number) => {
-        assert.ok(actual !== null, `expected ${expected}, got null`);
-        if (options.approximatePercentiles) assert.ok(Math.abs(actual - expected) <= 0.05 * Math.abs(expected), `${actual} not within 5% of ${expected}`);
-        else assert.equal(actual, expected);
-      };
       before(async () => {
         // kpi/a, published scenario: 100 successes with tokens/s 1..100 (TTFT null on the last), 1 failure.
         for (let i = 1; i <= 100; i++) {
@@ -589,11 +590,6 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
     describe('agent-run KPIs', () => {
       const w = { since: day('2026-08-10'), until: day('2026-08-11') };
       const minute = (i: number) => new Date(w.since.getTime() + i * 60_000);
-      const close = (actual: number | null, expected: number) => {
-        assert.ok(actual !== null, `expected ${expected}, got null`);
-        if (options.approximatePercentiles) assert.ok(Math.abs(actual - expected) <= 0.05 * Math.abs(expected), `${actual} not within 5% of ${expected}`);
-        else assert.equal(actual, expected);
-      };
       const failedId = { value: '' };
       before(async () => {
         // ak-a/s1: 20 completed (1..20 s, first progress 0.1..1.9 s and none on the last), a timeout, then 2 failures.
