@@ -57,7 +57,7 @@ const CSS = `
 @media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--mut:#9198a1;--bg:#0d1117;--alt:#161b22;--line:#30363d;--acc:#4493f8;--bad:#f85149;--ok:#3fb950;--mock:#3a2f0b}}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,sans-serif;color:var(--fg);background:var(--bg)}
 header{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:baseline;padding:.6rem 1rem;border-bottom:1px solid var(--line);background:var(--alt)}
-header b{font-size:1.05rem}nav a{margin-right:.8rem}nav a[aria-current]{font-weight:600;text-decoration:none;color:var(--fg)}
+header b{font-size:1.05rem}nav{display:flex;flex-wrap:wrap}nav a{margin-right:.8rem;white-space:nowrap}nav a[aria-current]{font-weight:600;text-decoration:none;color:var(--fg)}
 main{padding:.8rem 1rem;max-width:1400px}h1{font-size:1.3rem;margin:.2rem 0 .6rem}h2{font-size:1.05rem;margin:1.4rem 0 .5rem}
 a{color:var(--acc)}.mut{color:var(--mut)}.bad{color:var(--bad)}.ok{color:var(--ok)}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.6rem}

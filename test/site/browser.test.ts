@@ -266,6 +266,11 @@ describe('status site in chromium', { skip, timeout: 180_000 }, () => {
     await page.click('nav a[href="models.html"]');
     await page.waitForURL(`${server.url}/site/models.html`);
     assert.equal(await page.title(), 'Models · llm-bench');
+    await page.click('nav a[href="agents.html"]');
+    await page.waitForURL(`${server.url}/site/agents.html`);
+    assert.ok((await page.$$('#agents tbody tr')).length > 0, 'the agent runs page, served');
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests.filter((u) => !u.startsWith(`${server.url}/site/`)), []);
     await page.close();
   });
 });
