@@ -4,24 +4,33 @@ import { parseArgs } from 'node:util';
 import { UsageError, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { registerSecrets } from '../lib/log.ts';
-import { formatKpis, formatRun, formatRuns, type OutputFormat } from '../lib/runs/format.ts';
+import { formatAgentKpis, formatAgentRun, formatAgentRuns, formatKpis, formatRun, formatRuns, type OutputFormat } from '../lib/runs/format.ts';
 import { parseSince, runWindow } from '../lib/runs/window.ts';
 import { generateSite } from '../lib/site/write.ts';
+import type { AgentRunDoc } from '../lib/store/documents.ts';
 import { openStore } from '../lib/store/open-store.ts';
 
-const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--model M] [--scenario S] [--json | --csv]
-       runs.ts list [--since T] [--provider P] [--model M] [--scenario S] [--outcome ok|failed] [--limit N] [--json | --csv]
+const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--model M] [--scenario S] [--kind llm|agent] [--json | --csv]
+       runs.ts list [--since T] [--provider P] [--model M] [--scenario S] [--outcome ok|failed|timeout] [--kind llm|agent] [--limit N] [--json | --csv]
        runs.ts show RUN_ID [--json]
        runs.ts site
 
   kpis   runs, success rate and p50/p95/p99 of TTFT, total time, tokens/s and decode speed per
-         provider, model and scenario, per provider and overall (default: the last 1 day)
-  list   recent runs, successes and failures, newest first (default: the latest 20)
-  show   one run in full, by its run_id
+         provider, model and scenario, per provider and overall; then the agent runs' (TinyFish)
+         runs, outcomes and p50/p95/p99 of total duration and time to first progress per
+         automation and scenario (default: the last 1 day)
+  list   recent runs, successes and failures, newest first (default: the latest 20 LLM runs;
+         agent runs with --kind agent or --provider tinyfish)
+  show   one run in full, by its run_id (an LLM run or an agent run)
   site   rewrite the status site in SITE_DIR now (bench-once does it after every sweep)
 
-  --since T   an age (90m, 24h, 7d) or a UTC date (2026-11-27, 2026-11-27T08:00Z)
-  --days N    the last N days (kpis)`;
+  --since T    an age (90m, 24h, 7d) or a UTC date (2026-11-27, 2026-11-27T08:00Z)
+  --days N     the last N days (kpis)
+  --kind K     llm: metric rows only; agent: TinyFish agent runs only (--provider tinyfish
+               means agent). kpis shows both unless told; --csv writes one table, the LLM one
+               unless --kind agent
+  --model M    for agent runs: the automation
+  --outcome O  ok or failed (failed includes timeouts); timeout: agent runs that timed out`;
 
 const OPTIONS = {
   since: { type: 'string' },
@@ -30,6 +39,7 @@ const OPTIONS = {
   model: { type: 'string' },
   scenario: { type: 'string' },
   outcome: { type: 'string' },
+  kind: { type: 'string' },
   limit: { type: 'string' },
   json: { type: 'boolean' },
   csv: { type: 'boolean' },
@@ -62,6 +72,17 @@ async function main(): Promise<number> {
     if (rest.length !== n) throw new UsageError(`${command} takes ${what}: see runs.ts --help`);
   };
 
+  // TinyFish agent runs are the provider tinyfish's runs: --provider tinyfish asks for them.
+  if (values.kind !== undefined && values.kind !== 'llm' && values.kind !== 'agent') throw new UsageError(`--kind must be llm or agent (got '${values.kind}')`);
+  if (values.kind === 'agent' && values.provider !== undefined && values.provider !== 'tinyfish') {
+    throw new UsageError(`agent runs are provider tinyfish's (got --provider ${values.provider})`);
+  }
+  const kind = values.kind ?? (values.provider === 'tinyfish' ? 'agent' : undefined);
+  const agentFilter = {
+    ...(values.model !== undefined ? { automation: values.model } : {}),
+    ...(values.scenario !== undefined ? { scenario: values.scenario } : {}),
+  };
+
   const config = loadConfig();
   registerSecrets(config.secrets);
   switch (command) {
@@ -70,7 +91,12 @@ async function main(): Promise<number> {
       const w = usage(() => runWindow({ since: values.since, days: values.days, now, defaultDays: 1 }));
       const store = await openStore(config);
       try {
-        process.stdout.write(formatKpis(await store.metricKpis(w, filter), w, format));
+        if (kind === 'agent') process.stdout.write(formatAgentKpis(await store.agentRunKpis(w, agentFilter), w, format));
+        else {
+          // Another provider's filter leaves no agent run; CSV is one table.
+          const withAgents = kind === undefined && values.provider === undefined && format !== 'csv';
+          process.stdout.write(formatKpis(await store.metricKpis(w, filter), w, format, withAgents ? await store.agentRunKpis(w, agentFilter) : undefined));
+        }
       } finally {
         await store.close();
       }
@@ -78,16 +104,27 @@ async function main(): Promise<number> {
     }
     case 'list': {
       expectArgs(0, 'no arguments');
-      if (values.outcome !== undefined && values.outcome !== 'ok' && values.outcome !== 'failed') {
-        throw new UsageError(`--outcome must be ok or failed (got '${values.outcome}')`);
+      const outcomes = kind === 'agent' ? ['ok', 'failed', 'timeout'] : ['ok', 'failed'];
+      if (values.outcome !== undefined && !outcomes.includes(values.outcome)) {
+        throw new UsageError(`--outcome must be one of ${outcomes.join(', ')}${kind === 'agent' ? '' : ' (timeout: agent runs only)'} (got '${values.outcome}')`);
       }
       const limit = values.limit === undefined ? 20 : Number(values.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new UsageError(`--limit must be an integer from 1 to 100000 (got '${values.limit}')`);
       const since = values.since === undefined ? undefined : usage(() => parseSince(values.since!, now));
       const store = await openStore(config);
       try {
-        const runs = await store.recentRuns({ ...filter, ...(since ? { since } : {}), ...(values.outcome ? { outcome: values.outcome } : {}), limit });
-        process.stdout.write(formatRuns(runs, format));
+        if (kind === 'agent') {
+          const query = { ...(values.model !== undefined ? { automation: values.model } : {}), ...(values.scenario !== undefined ? { scenario_id: values.scenario } : {}), ...(since ? { since } : {}), limit };
+          // failed means "did not complete": the store filters one status at a time.
+          const statuses = values.outcome === undefined ? [undefined] : values.outcome === 'ok' ? ['completed' as const] : values.outcome === 'timeout' ? ['timeout' as const] : ['failed' as const, 'timeout' as const];
+          const runs: AgentRunDoc[] = (await Promise.all(statuses.map((status) => store.recentAgentRuns({ ...query, ...(status ? { status } : {}) })))).flat();
+          runs.sort((a, b) => b.started_at.getTime() - a.started_at.getTime());
+          process.stdout.write(formatAgentRuns(runs.slice(0, limit), format));
+        } else {
+          const outcome = values.outcome as 'ok' | 'failed' | undefined;
+          const runs = await store.recentRuns({ ...filter, ...(since ? { since } : {}), ...(outcome ? { outcome } : {}), limit });
+          process.stdout.write(formatRuns(runs, format));
+        }
       } finally {
         await store.close();
       }
@@ -99,11 +136,13 @@ async function main(): Promise<number> {
       const store = await openStore(config);
       try {
         const run = await store.getRun(rest[0]!);
-        if (!run) {
+        const agentRun = run ? null : await store.getAgentRun(rest[0]!);
+        if (run) process.stdout.write(formatRun(run, format === 'json' ? 'json' : 'table'));
+        else if (agentRun) process.stdout.write(formatAgentRun(agentRun, format === 'json' ? 'json' : 'table'));
+        else {
           process.stderr.write(`No run with run_id ${rest[0]} in ${store.location}\n`);
           return 1;
         }
-        process.stdout.write(formatRun(run, format === 'json' ? 'json' : 'table'));
       } finally {
         await store.close();
       }

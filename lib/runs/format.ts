@@ -1,6 +1,7 @@
 // KPIs and runs as a terminal table, CSV (RFC 4180) or JSON. Unknown numbers print as "-" in
 // tables, empty in CSV and null in JSON: never as 0.
-import type { KpiRow, KpiSummary, Percentiles, RunRecord, TimeWindow } from '../store/store.ts';
+import type { AgentRunDoc } from '../store/documents.ts';
+import type { AgentKpiRow, AgentKpiSummary, KpiRow, KpiSummary, Percentiles, RunRecord, TimeWindow } from '../store/store.ts';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
 
@@ -53,8 +54,12 @@ function label(r: KpiRow): [string, string, string] {
   return [r.provider ?? '(all)', r.model_name ?? '(all)', r.scenario ?? '(all)'];
 }
 
-export function formatKpis(summary: KpiSummary, w: TimeWindow, format: OutputFormat): string {
-  if (format === 'json') return `${JSON.stringify({ since: w.since, until: w.until, ...summary }, null, 2)}\n`;
+/**
+ * The LLM KPIs; with agent, the agent-run KPIs too: a second table, or the key agent_runs in
+ * JSON. CSV holds one table, so it never includes them (formatAgentKpis writes theirs).
+ */
+export function formatKpis(summary: KpiSummary, w: TimeWindow, format: OutputFormat, agent?: AgentKpiSummary): string {
+  if (format === 'json') return `${JSON.stringify({ since: w.since, until: w.until, ...summary, ...(agent ? { agent_runs: agent } : {}) }, null, 2)}\n`;
   if (format === 'csv') {
     const header = ['provider', 'model', 'scenario', 'runs', 'successes', 'failures', 'success_rate', 'last_success'];
     for (const [name] of METRICS) for (const p of PCT) header.push(`${name}_${p}`);
@@ -77,7 +82,8 @@ export function formatKpis(summary: KpiSummary, w: TimeWindow, format: OutputFor
     fixed(r.decode_tokens_per_second.p50, 1),
   ]);
   const title = `KPIs from ${w.since.toISOString()} to ${w.until.toISOString()} (${summary.models.length} model/scenario groups)`;
-  return `${title}\n\n${textTable(header, rows, new Set([3, 4, 5, 6, 7, 8]))}\n`;
+  const llm = `${title}\n\n${textTable(header, rows, new Set([3, 4, 5, 6, 7, 8]))}\n`;
+  return agent ? `${llm}\n${formatAgentKpis(agent, w, 'table')}` : llm;
 }
 
 const RUN_CSV_COLUMNS = ['ts', 'run_id', 'provider', 'model', 'scenario', 'outcome', 'mock', 'ttft_s', 'total_s', 'tok_s', 'decode_tok_s', 'error_kind', 'message'] as const;
@@ -130,8 +136,13 @@ export function formatRuns(runs: RunRecord[], format: OutputFormat): string {
 export function formatRun(run: RunRecord, format: 'table' | 'json'): string {
   const doc = run.outcome === 'ok' ? run.metric : run.error;
   if (format === 'json') return `${JSON.stringify({ outcome: run.outcome, ...doc }, null, 2)}\n`;
+  return fieldLines(`${run.outcome === 'ok' ? 'Success' : 'Failure'}${isMockRun(run) ? ' (simulated: mock provider)' : ''}`, doc);
+}
+
+/** A heading, then each field of the document on its own line, names aligned. */
+function fieldLines(heading: string, doc: object): string {
   const width = Math.max(...Object.keys(doc).map((k) => k.length));
-  const lines = [`${run.outcome === 'ok' ? 'Success' : 'Failure'}${isMockRun(run) ? ' (simulated: mock provider)' : ''}`, ''];
+  const lines = [heading, ''];
   for (const [k, v] of Object.entries(doc)) {
     const text = v instanceof Date ? v.toISOString() : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
     lines.push(`${k.padEnd(width)}  ${text}`);
@@ -142,4 +153,93 @@ export function formatRun(run: RunRecord, format: 'table' | 'json'): string {
 function oneLine(s: string, max: number): string {
   const flat = s.replace(/\s+/g, ' ');
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+// ---- Agent runs (SPEC 16) ----
+
+const AGENT_KPI_CSV = [
+  'provider', 'automation', 'scenario', 'mock', 'runs', 'completed', 'failed', 'timeouts', 'success_rate', 'last_started', 'last_completed',
+  'duration_ms_p50', 'duration_ms_p95', 'duration_ms_p99', 'first_progress_ms_p50', 'first_progress_ms_p95', 'first_progress_ms_p99',
+  'last_failure_at', 'last_failure_status', 'last_failure_kind', 'last_failure_message',
+] as const;
+
+const secs = (ms: number | null) => (ms === null ? null : ms / 1000);
+
+/** The agent-run KPIs: per automation and scenario (simulated runs apart) and overall. */
+export function formatAgentKpis(summary: AgentKpiSummary, w: TimeWindow, format: OutputFormat): string {
+  if (format === 'json') return `${JSON.stringify({ since: w.since, until: w.until, ...summary }, null, 2)}\n`;
+  const rows = [...summary.groups, summary.overall];
+  if (format === 'csv') {
+    return csv(
+      [...AGENT_KPI_CSV],
+      rows.map((r) => [
+        r.provider, r.automation, r.scenario, String(r.mock), r.runs, r.completed, r.failed, r.timeouts, r.success_rate,
+        r.last_started?.toISOString() ?? null, r.last_completed?.toISOString() ?? null,
+        ...PCT.map((p) => r.total_duration_ms[p]), ...PCT.map((p) => r.time_to_first_progress_ms[p]),
+        r.last_failure?.started_at.toISOString() ?? null, r.last_failure?.status ?? null, r.last_failure?.error_kind ?? null, r.last_failure?.error ?? null,
+      ]),
+    );
+  }
+  const title = `Agent runs (TinyFish) from ${w.since.toISOString()} to ${w.until.toISOString()} (${summary.groups.length} automation/scenario groups)`;
+  if (summary.groups.length === 0) return `${title}\n\nNo agent runs in the window.\n`;
+  const trio = (p: Percentiles) => PCT.map((k) => fixed(secs(p[k]), 1)).join(' / ');
+  const header = ['automation', 'scenario', 'runs', 'ok', 'failed', 'timeout', 'duration s p50/p95/p99', 'first progress s p50/p95/p99', 'last failure'];
+  const table = rows.map((r: AgentKpiRow) => [
+    r.automation === null ? '(all)' : r.mock ? `${r.automation} (mock)` : r.automation,
+    r.scenario ?? '(all)',
+    String(r.runs),
+    percent(r.success_rate),
+    String(r.failed),
+    String(r.timeouts),
+    trio(r.total_duration_ms),
+    trio(r.time_to_first_progress_ms),
+    r.last_failure ? `${r.last_failure.started_at.toISOString().slice(0, 16).replace('T', ' ')} ${r.last_failure.error_kind ?? r.last_failure.status}: ${oneLine(r.last_failure.error ?? '', 80)}` : '-',
+  ]);
+  return `${title}\n\n${textTable(header, table, new Set([2, 3, 4, 5, 6, 7]))}\n`;
+}
+
+const AGENT_RUN_COLUMNS = [
+  'ts', 'run_id', 'provider', 'automation', 'scenario', 'status', 'mock', 'duration_s', 'first_progress_s', 'progress_events', 'error_kind', 'error',
+] as const;
+
+function agentRunColumns(r: AgentRunDoc) {
+  return {
+    ts: r.started_at.toISOString(),
+    run_id: r.run_id,
+    provider: r.provider,
+    automation: r.automation,
+    scenario: r.scenario_id,
+    status: r.status,
+    mock: r.mock,
+    duration_s: secs(r.total_duration_ms),
+    first_progress_s: secs(r.time_to_first_progress_ms),
+    progress_events: r.progress_events,
+    error_kind: r.error_kind,
+    error: r.error,
+  };
+}
+
+/** Agent runs, newest first, as runs.ts list --kind agent prints them. */
+export function formatAgentRuns(runs: AgentRunDoc[], format: OutputFormat): string {
+  const cols = runs.map(agentRunColumns);
+  if (format === 'json') return `${JSON.stringify(cols, null, 2)}\n`;
+  if (format === 'csv') return csv([...AGENT_RUN_COLUMNS], cols.map((c) => AGENT_RUN_COLUMNS.map((k) => (typeof c[k] === 'boolean' ? String(c[k]) : c[k]))));
+  if (runs.length === 0) return 'No agent runs match.\n';
+  const header = ['started (UTC)', 'automation', 'scenario', 'status', 'duration s', 'first progress s', 'run_id / error'];
+  const rows = cols.map((c) => [
+    c.ts.slice(0, 19).replace('T', ' '),
+    c.mock ? `${c.automation} (mock)` : c.automation,
+    c.scenario,
+    c.status,
+    fixed(c.duration_s, 1),
+    fixed(c.first_progress_s, 1),
+    c.status === 'completed' ? c.run_id : `${c.error_kind ?? c.status}: ${oneLine(c.error ?? '', 100)}`,
+  ]);
+  return `${textTable(header, rows, new Set([4, 5]))}\n`;
+}
+
+/** One agent run in full: every field of its document (JSON: the document itself). */
+export function formatAgentRun(run: AgentRunDoc, format: 'table' | 'json'): string {
+  if (format === 'json') return `${JSON.stringify({ kind: 'agent', ...run }, null, 2)}\n`;
+  return fieldLines(`Agent run ${run.status}${run.mock ? ' (simulated: mock TinyFish run)' : ''}`, run);
 }

@@ -1,11 +1,12 @@
 // The status site (SPEC 16): reads KPIs, chart points, runs and failures from the store and
 // renders every page and JSON file in memory; write.ts puts them on disk atomically.
 import { createHash } from 'node:crypto';
-import type { ErrorKind } from '../store/documents.ts';
-import type { KindCount, KpiRow, KpiSummary, MetricPoint, Percentiles, RunRecord, Store, TimeWindow } from '../store/store.ts';
+import type { AgentRunDoc, ErrorKind, ModelDoc, ScenarioDoc } from '../store/documents.ts';
+import type { AgentKpiSummary, KindCount, KpiRow, KpiSummary, MetricPoint, Percentiles, RunRecord, Store, TimeWindow } from '../store/store.ts';
 import { isMockRun } from '../runs/format.ts';
 import { MOCK_BADGE, card, esc, filterBox, num, page, pct, td, th, when } from './html.ts';
 import { bucketPercentile, lineChart, sparkline } from './svg.ts';
+import { agentRunsJson, agentsPage, collectAgentData, scenariosJson, scenariosPage, type AgentSiteData } from './agents.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -27,6 +28,8 @@ export interface SiteData {
   kinds: KindCount[];
   displayNames: Map<string, string>;
   modelRuns: Map<string, RunRecord[]>;
+  /** Scenarios and agent runs (agents.ts renders their pages). */
+  agents: AgentSiteData;
 }
 
 const modelKey = (provider: string, model: string) => `${provider}\u0000${model}`;
@@ -34,7 +37,7 @@ const modelKey = (provider: string, model: string) => `${provider}\u0000${model}
 export async function collectSiteData(store: Store, now: Date): Promise<SiteData> {
   const day = { since: new Date(now.getTime() - DAY_MS), until: now };
   const week = { since: new Date(now.getTime() - 7 * DAY_MS), until: now };
-  const [kpis24h, kpis7d, points, runs, failures, kinds, models] = await Promise.all([
+  const [kpis24h, kpis7d, points, runs, failures, kinds, models, agents] = await Promise.all([
     store.metricKpis(day),
     store.metricKpis(week),
     store.metricPoints(week),
@@ -42,13 +45,14 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
     store.recentRuns({ since: week.since, until: now, outcome: 'failed', limit: RECENT_FAILURES }),
     store.errorsByKind(week),
     store.listModels(),
+    collectAgentData(store, day, week),
   ]);
   const displayNames = new Map(models.filter((m) => m.display_name).map((m) => [modelKey(m.provider, m.model_id), m.display_name!]));
   const modelRuns = new Map<string, RunRecord[]>();
   for (const m of uniqueModels(kpis7d)) {
     modelRuns.set(modelKey(m.provider, m.model), await store.recentRuns({ provider: m.provider, model: m.model, limit: MODEL_RECENT_RUNS }));
   }
-  return { now, day, week, kpis24h, kpis7d, points, runs, failures, kinds, displayNames, modelRuns };
+  return { now, day, week, kpis24h, kpis7d, points, runs, failures, kinds, displayNames, modelRuns, agents: { ...agents, models } };
 }
 
 function uniqueModels(s: KpiSummary): Array<{ provider: string; model: string }> {
@@ -78,6 +82,8 @@ export function renderSite(data: SiteData): Map<string, string> {
   files.set('models.html', modelsPage(data, pointsByModel));
   files.set('runs.html', runsPage(data));
   files.set('failures.html', failuresPage(data));
+  files.set('scenarios.html', scenariosPage(data));
+  files.set('agents.html', agentsPage(data));
   for (const m of uniqueModels(data.kpis7d)) {
     files.set(modelPageName(m.provider, m.model), modelPage(data, m.provider, m.model, pointsByModel.get(modelKey(m.provider, m.model)) ?? []));
   }
@@ -86,6 +92,8 @@ export function renderSite(data: SiteData): Map<string, string> {
   files.set('json/kpis-7d.json', json({ since: data.week.since, until: data.week.until, ...data.kpis7d }));
   files.set('json/runs.json', json(data.runs.map(runJson)));
   files.set('json/failures.json', json(data.failures.map(runJson)));
+  files.set('json/scenarios.json', json(scenariosJson(data)));
+  files.set('json/agent-runs.json', json(agentRunsJson(data)));
   return files;
 }
 
@@ -164,8 +172,18 @@ ${mockNote(k.providers)}
 <tbody>${providerRows || '<tr><td colspan="8">No runs in the last 24 hours.</td></tr>'}</tbody></table></div>
 <h2>Latest runs</h2>
 ${runsTable(data.runs.slice(0, 15), 'latest', '', data)}
-<p><a href="runs.html">All recent runs</a> · <a href="failures.html">Failures</a> · <a href="models.html">Every model over 7 days</a></p>`;
+${agentLine(data)}
+<p><a href="runs.html">All recent runs</a> · <a href="failures.html">Failures</a> · <a href="models.html">Every model over 7 days</a> · <a href="scenarios.html">Scenarios</a> · <a href="agents.html">Agent runs</a></p>`;
   return page({ title: 'Overview', file: 'index.html', root: '', generatedAt: data.now, body });
+}
+
+/** The agent runs of the day in one line, when there are any (most installs run none). */
+function agentLine(data: SiteData): string {
+  const a = data.agents.headline24h;
+  if (a.runs === 0) return '';
+  return `<h2>Agent runs</h2>
+<p id="agent-summary">${a.runs} ${a.mock ? 'simulated' : 'measured'} TinyFish agent runs in the last 24 hours${a.mock ? MOCK_BADGE : ''}: ${pct(a.success_rate)} completed,
+duration p50 ${num(a.total_duration_ms.p50 === null ? null : a.total_duration_ms.p50 / 1000, 1, ' s')}, p95 ${num(a.total_duration_ms.p95 === null ? null : a.total_duration_ms.p95 / 1000, 1, ' s')}. <a href="agents.html">Agent runs</a></p>`;
 }
 
 function modelLink(provider: string, model: string, root: string, data: SiteData): string {

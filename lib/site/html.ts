@@ -46,6 +46,8 @@ export const PAGES = [
   ['models.html', 'Models'],
   ['runs.html', 'Recent runs'],
   ['failures.html', 'Failures'],
+  ['scenarios.html', 'Scenarios'],
+  ['agents.html', 'Agent runs'],
 ] as const;
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
@@ -55,7 +57,7 @@ const CSS = `
 @media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--mut:#9198a1;--bg:#0d1117;--alt:#161b22;--line:#30363d;--acc:#4493f8;--bad:#f85149;--ok:#3fb950;--mock:#3a2f0b}}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,sans-serif;color:var(--fg);background:var(--bg)}
 header{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:baseline;padding:.6rem 1rem;border-bottom:1px solid var(--line);background:var(--alt)}
-header b{font-size:1.05rem}nav a{margin-right:.8rem}nav a[aria-current]{font-weight:600;text-decoration:none;color:var(--fg)}
+header b{font-size:1.05rem}nav{display:flex;flex-wrap:wrap}nav a{margin-right:.8rem;white-space:nowrap}nav a[aria-current]{font-weight:600;text-decoration:none;color:var(--fg)}
 main{padding:.8rem 1rem;max-width:1400px}h1{font-size:1.3rem;margin:.2rem 0 .6rem}h2{font-size:1.05rem;margin:1.4rem 0 .5rem}
 a{color:var(--acc)}.mut{color:var(--mut)}.bad{color:var(--bad)}.ok{color:var(--ok)}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.6rem}
@@ -71,6 +73,7 @@ figure{margin:.5rem 0 1rem}figcaption{color:var(--mut);font-size:.85rem}svg.char
 svg.chart text{font-size:11px;fill:var(--mut)}svg.chart .grid{stroke:var(--line)}svg.chart path{fill:none;stroke-width:1.8;stroke-linejoin:round;stroke-linecap:round}
 svg.chart .p50,.l50{stroke:var(--acc);color:var(--acc)}svg.chart .p95,.l95{stroke:#bf8700;color:#bf8700;stroke-dasharray:4 3}
 footer{padding:1rem;color:var(--mut);font-size:.8rem}
+.pub-badge{display:inline-block;margin-left:.3rem;padding:0 .3rem;border-radius:3px;font-size:.75rem;background:var(--ok);color:#fff}tr.off td{color:var(--mut)}td.txt{white-space:normal;min-width:12rem;max-width:28rem;word-break:break-word}
 `.replace(/\n/g, '');
 
 // Sorting: click a header; numbers by data-v, nulls last either way. Filtering: an input with

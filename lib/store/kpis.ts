@@ -4,7 +4,8 @@
 // Each group's values arrive once as a Float64Array; the percentiles are selected in linear
 // time and the provider and overall rows pool the values by concatenation, so every
 // percentile is exact.
-import type { KpiRow, KpiSummary, Percentiles } from './store.ts';
+import type { AgentRunDoc, AgentRunStatus } from './documents.ts';
+import type { AgentFailure, AgentKpiRow, AgentKpiSummary, KpiRow, KpiSummary, Percentiles } from './store.ts';
 
 /** The values of one (provider, model, scenario) in a window; nulls already left out. */
 export interface GroupValues {
@@ -183,4 +184,156 @@ export function byKey(a: KpiRow, b: KpiRow): number {
 
 function cmp(a: string | null, b: string | null): number {
   return (a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0;
+}
+
+// ---- Agent runs (SPEC 16) ----
+// The same nearest-rank percentiles over agent runs: every backend (and lib/tinyfish/stats.ts)
+// turns its rows into groups here, so SQLite, MongoDB before 7.0 and the health report agree.
+
+/** What the agent-run KPIs read of one run. */
+export interface AgentRunValues {
+  automation: string;
+  scenario: string;
+  mock: boolean;
+  /** ms since the epoch */
+  started_at: number;
+  status: AgentRunStatus;
+  total_duration_ms: number | null;
+  time_to_first_progress_ms: number | null;
+}
+
+/** One group's counts and completed runs' values; newest_failure is the caller's row. */
+export interface AgentGroupValues<R = unknown> {
+  automation: string;
+  scenario: string;
+  mock: boolean;
+  completed: number;
+  failed: number;
+  timeouts: number;
+  last_started: Date | null;
+  last_completed: Date | null;
+  total_duration_ms: ArrayLike<number>;
+  time_to_first_progress_ms: ArrayLike<number>;
+  newest_failure: R | null;
+}
+
+/** Groups runs by (automation, scenario, mock) in one pass; durations of completed runs only. */
+export function groupAgentRuns<R extends AgentRunValues>(rows: Iterable<R>): Array<AgentGroupValues<R>> {
+  type Acc = AgentGroupValues<R> & { durations: number[]; progress: number[]; newestStart: number; newestDone: number; newestFail: number };
+  const groups = new Map<string, Acc>();
+  for (const r of rows) {
+    const key = `${r.automation}\u0000${r.scenario}\u0000${r.mock ? 1 : 0}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = {
+        automation: r.automation,
+        scenario: r.scenario,
+        mock: r.mock,
+        completed: 0,
+        failed: 0,
+        timeouts: 0,
+        last_started: null,
+        last_completed: null,
+        total_duration_ms: [],
+        time_to_first_progress_ms: [],
+        newest_failure: null,
+        durations: [],
+        progress: [],
+        newestStart: -Infinity,
+        newestDone: -Infinity,
+        newestFail: -Infinity,
+      };
+      groups.set(key, g);
+    }
+    if (r.started_at > g.newestStart) g.newestStart = r.started_at;
+    if (r.status === 'completed') {
+      g.completed++;
+      if (r.started_at > g.newestDone) g.newestDone = r.started_at;
+      if (typeof r.total_duration_ms === 'number') g.durations.push(r.total_duration_ms);
+      if (typeof r.time_to_first_progress_ms === 'number') g.progress.push(r.time_to_first_progress_ms);
+    } else {
+      if (r.status === 'timeout') g.timeouts++;
+      else g.failed++;
+      if (r.started_at > g.newestFail) {
+        g.newestFail = r.started_at;
+        g.newest_failure = r;
+      }
+    }
+  }
+  return [...groups.values()].map(({ durations, progress, newestStart, newestDone, newestFail: _, ...g }) => ({
+    ...g,
+    last_started: Number.isFinite(newestStart) ? new Date(newestStart) : null,
+    last_completed: Number.isFinite(newestDone) ? new Date(newestDone) : null,
+    total_duration_ms: Float64Array.from(durations),
+    time_to_first_progress_ms: Float64Array.from(progress),
+  }));
+}
+
+function emptyAgentRow(automation: string | null, scenario: string | null, mock: boolean): AgentKpiRow {
+  return {
+    provider: 'tinyfish',
+    automation,
+    scenario,
+    mock,
+    runs: 0,
+    completed: 0,
+    failed: 0,
+    timeouts: 0,
+    success_rate: null,
+    last_started: null,
+    last_completed: null,
+    total_duration_ms: NO_PERCENTILES,
+    time_to_first_progress_ms: NO_PERCENTILES,
+    last_failure: null,
+  };
+}
+
+const later = (a: Date | null, b: Date | null) => (a && (!b || a > b) ? a : b);
+
+/**
+ * The summary from each group's values (reordered in place) and its newest failure; the
+ * overall row pools the groups' values, not their percentiles.
+ */
+export function summarizeAgentGroups(groups: Iterable<AgentGroupValues<AgentFailure>>): AgentKpiSummary {
+  const overall = emptyAgentRow(null, null, false);
+  const pooled = { total_duration_ms: [] as Float64Array[], time_to_first_progress_ms: [] as Float64Array[] };
+  const rows: AgentKpiRow[] = [];
+  for (const g of groups) {
+    const durations = g.total_duration_ms instanceof Float64Array ? g.total_duration_ms : Float64Array.from(g.total_duration_ms);
+    const progress = g.time_to_first_progress_ms instanceof Float64Array ? g.time_to_first_progress_ms : Float64Array.from(g.time_to_first_progress_ms);
+    const runs = g.completed + g.failed + g.timeouts;
+    rows.push({
+      ...emptyAgentRow(g.automation, g.scenario, g.mock),
+      runs,
+      completed: g.completed,
+      failed: g.failed,
+      timeouts: g.timeouts,
+      success_rate: runs > 0 ? g.completed / runs : null,
+      last_started: g.last_started,
+      last_completed: g.last_completed,
+      total_duration_ms: percentilesInPlace(durations),
+      time_to_first_progress_ms: percentilesInPlace(progress),
+      last_failure: g.newest_failure,
+    });
+    pooled.total_duration_ms.push(durations);
+    pooled.time_to_first_progress_ms.push(progress);
+    overall.mock ||= g.mock;
+    overall.runs += runs;
+    overall.completed += g.completed;
+    overall.failed += g.failed;
+    overall.timeouts += g.timeouts;
+    overall.last_started = later(g.last_started, overall.last_started);
+    overall.last_completed = later(g.last_completed, overall.last_completed);
+    if (g.newest_failure && (!overall.last_failure || g.newest_failure.started_at > overall.last_failure.started_at)) overall.last_failure = g.newest_failure;
+  }
+  overall.success_rate = overall.runs > 0 ? overall.completed / overall.runs : null;
+  overall.total_duration_ms = percentilesInPlace(concat(pooled.total_duration_ms));
+  overall.time_to_first_progress_ms = percentilesInPlace(concat(pooled.time_to_first_progress_ms));
+  const cmpRow = (a: AgentKpiRow, b: AgentKpiRow) => cmp(a.automation, b.automation) || cmp(a.scenario, b.scenario) || Number(a.mock) - Number(b.mock);
+  return { overall, groups: rows.sort(cmpRow) };
+}
+
+/** What a group shows of its newest run that did not complete. */
+export function agentFailure(d: Pick<AgentRunDoc, 'run_id' | 'started_at' | 'status' | 'error_kind' | 'error'>): AgentFailure {
+  return { run_id: d.run_id, started_at: d.started_at, status: d.status === 'timeout' ? 'timeout' : 'failed', error_kind: d.error_kind ?? null, error: d.error ?? null };
 }

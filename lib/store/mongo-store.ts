@@ -24,6 +24,10 @@ import { PUBLISHED_SCENARIO_ID } from './documents.ts';
 import {
   PermanentStoreError,
   StoreError,
+  type AgentFailure,
+  type AgentKpiFilter,
+  type AgentKpiRow,
+  type AgentKpiSummary,
   type AgentRunFilter,
   type DailyMedian,
   type DailySpend,
@@ -54,6 +58,7 @@ import {
   type UpsertCounts,
 } from './store.ts';
 import { byKey, emptyKpiRow, summarizeGroups, withRates, type GroupFailures, type GroupValues } from './kpis.ts';
+import { agentFailure, groupAgentRuns, summarizeAgentGroups } from './kpis.ts';
 
 /**
  * The part of the driver's Collection this store uses. Tests pass an in-memory stand-in
@@ -927,6 +932,119 @@ class MongoStore implements Store {
         sweep_started_at: r.sweep_started_at ?? null,
       }))
       .sort((a, b) => a.scenario_id.localeCompare(b.scenario_id) || a.provider.localeCompare(b.provider) || a.model_name.localeCompare(b.model_name));
+  }
+
+  // --- Agent-run KPIs (SPEC 16) ---
+
+  async agentRunKpis(w: TimeWindow, filter: AgentKpiFilter = {}): Promise<AgentKpiSummary> {
+    const match: Document = { ...inWindow('started_at', w) };
+    if (filter.automation !== undefined) match.automation = filter.automation;
+    if (filter.scenario !== undefined) match.scenario_id = filter.scenario;
+    if (filter.mock !== undefined) match.mock = filter.mock ? true : { $ne: true };
+    if (this.#percentiles !== 'fallback') {
+      try {
+        const summary = await this.#serverAgentKpis(match);
+        this.#percentiles = 'server';
+        return summary;
+      } catch (err) {
+        if (this.#percentiles === 'server' || !isUnknownOperator(err)) throw err;
+        this.#percentiles = 'fallback';
+      }
+    }
+    // Before 7.0: the few fields the KPIs need come here and are grouped like SQLite's.
+    // (Never the result, up to 64 KiB a run.)
+    const docs = await this.#c.agentRuns
+      .aggregate([
+        { $match: match },
+        { $project: { _id: 0, run_id: 1, automation: 1, scenario_id: 1, started_at: 1, status: 1, mock: 1, total_duration_ms: 1, time_to_first_progress_ms: 1, error: 1, error_kind: 1 } },
+      ])
+      .toArray();
+    const groups = groupAgentRuns(
+      docs.map((d) => ({
+        ...(d as unknown as AgentRunDoc),
+        scenario: d.scenario_id as string,
+        mock: d.mock === true,
+        started_at: (d.started_at as Date).getTime(),
+        total_duration_ms: typeof d.total_duration_ms === 'number' ? d.total_duration_ms : null,
+        time_to_first_progress_ms: typeof d.time_to_first_progress_ms === 'number' ? d.time_to_first_progress_ms : null,
+      })),
+    );
+    return summarizeAgentGroups(
+      groups.map((g) => ({ ...g, newest_failure: g.newest_failure ? agentFailure({ ...g.newest_failure, started_at: new Date(g.newest_failure.started_at) }) : null })),
+    );
+  }
+
+  async getAgentRun(runId: string): Promise<AgentRunDoc | null> {
+    return strip<AgentRunDoc>(await this.#c.agentRuns.findOne({ run_id: runId }));
+  }
+
+  async #serverAgentKpis(match: Document): Promise<AgentKpiSummary> {
+    // MongoDB 7.0+: $percentile over the completed runs ($percentile skips the nulls the
+    // other runs give it), per group and overall; the newest failure of each group apart.
+    const done = { $eq: ['$status', 'completed'] };
+    const ofCompleted = (field: string) => ({ $percentile: { input: { $cond: [done, field, null] }, p: [0.5, 0.95, 0.99], method: 'approximate' } });
+    const level = (id: Document | null) =>
+      this.#c.agentRuns
+        .aggregate([
+          { $match: match },
+          {
+            $group: {
+              _id: id,
+              completed: { $sum: { $cond: [done, 1, 0] } },
+              failed: { $sum: { $cond: [{ $eq: ['$status', 'failed'] }, 1, 0] } },
+              timeouts: { $sum: { $cond: [{ $eq: ['$status', 'timeout'] }, 1, 0] } },
+              last_started: { $max: '$started_at' },
+              last_completed: { $max: { $cond: [done, '$started_at', null] } },
+              mock: { $max: { $eq: ['$mock', true] } },
+              total_duration_ms: ofCompleted('$total_duration_ms'),
+              time_to_first_progress_ms: ofCompleted('$time_to_first_progress_ms'),
+            },
+          },
+        ])
+        .toArray();
+    const key = { automation: '$automation', scenario: '$scenario_id', mock: { $eq: ['$mock', true] } };
+    const [groups, overall, failures] = await Promise.all([
+      level(key),
+      level(null),
+      this.#c.agentRuns
+        .aggregate([
+          { $match: { ...match, status: { $ne: 'completed' } } },
+          { $sort: { started_at: -1 } },
+          { $group: { _id: key, doc: { $first: '$$ROOT' } } },
+        ])
+        .toArray(),
+    ]);
+    const keyOf = (k: Document) => `${k.automation}\u0000${k.scenario}\u0000${k.mock === true}`;
+    const newest = new Map(failures.map((f) => [keyOf(f._id), agentFailure(f.doc as AgentRunDoc)]));
+    const p = (v: unknown): Percentiles => {
+      const [p50 = null, p95 = null, p99 = null] = Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x : null)) : [];
+      return { p50, p95, p99 };
+    };
+    const row = (r: Document, automation: string | null, scenario: string | null, lastFailure: AgentFailure | null): AgentKpiRow => {
+      const runs = r.completed + r.failed + r.timeouts;
+      return {
+        provider: 'tinyfish',
+        automation,
+        scenario,
+        mock: r.mock === true,
+        runs,
+        completed: r.completed,
+        failed: r.failed,
+        timeouts: r.timeouts,
+        success_rate: runs > 0 ? r.completed / runs : null,
+        last_started: r.last_started ?? null,
+        last_completed: r.last_completed ?? null,
+        total_duration_ms: p(r.total_duration_ms),
+        time_to_first_progress_ms: p(r.time_to_first_progress_ms),
+        last_failure: lastFailure,
+      };
+    };
+    const rows = groups
+      .map((g) => row(g, g._id.automation, g._id.scenario, newest.get(keyOf(g._id)) ?? null))
+      .sort((a, b) => (a.automation! < b.automation! ? -1 : a.automation! > b.automation! ? 1 : a.scenario! < b.scenario! ? -1 : a.scenario! > b.scenario! ? 1 : Number(a.mock) - Number(b.mock)));
+    const newestOverall = [...newest.values()].sort((a, b) => b.started_at.getTime() - a.started_at.getTime())[0] ?? null;
+    const all = overall[0] ? row(overall[0], null, null, newestOverall) : summarizeAgentGroups([]).overall;
+    return { overall: all, groups: rows };
   }
 }
 

@@ -3,6 +3,7 @@
 // the dashboard), embedded SQLite otherwise. Every method either does what it says or
 // throws: no write is ever silently dropped.
 import type {
+  AgentErrorKind,
   AgentRunDoc,
   AgentRunStatus,
   ErrorDoc,
@@ -297,6 +298,16 @@ export interface Store {
    * runs by their scenario_id. Pairs with no success since then are absent: they are due.
    */
   lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]>;
+
+  // --- Agent-run KPIs (SPEC 16) ---
+  /**
+   * Runs, outcomes and p50/p95/p99 of total duration and time to first progress (completed
+   * runs only) per (automation, scenario, simulated or not) and overall, over agent runs that
+   * started in the window.
+   */
+  agentRunKpis(w: TimeWindow, filter?: AgentKpiFilter): Promise<AgentKpiSummary>;
+  /** The agent run recorded under runId, or null. */
+  getAgentRun(runId: string): Promise<AgentRunDoc | null>;
 }
 
 export type ScenarioPatch = Partial<Omit<ScenarioDoc, 'scenario_id' | 'created_at'>>;
@@ -310,6 +321,53 @@ export interface AgentRunFilter {
   /** started_at < until */
   until?: Date;
   limit?: number;
+}
+
+// ---- Agent-run KPIs (SPEC 16) ----
+
+export interface AgentKpiFilter {
+  automation?: string;
+  scenario?: string;
+  /** Only simulated runs (true) or only measured ones (false). */
+  mock?: boolean;
+}
+/** The newest run of a group that did not complete. */
+export interface AgentFailure {
+  run_id: string;
+  started_at: Date;
+  status: Exclude<AgentRunStatus, 'completed'>;
+  error_kind: AgentErrorKind | null;
+  error: string | null;
+}
+/**
+ * KPIs of one (automation, scenario) group, its simulated runs apart from measured ones (a
+ * percentile over both would describe neither); automation and scenario are null in the
+ * overall row, whose mock is true when any pooled run was simulated.
+ */
+export interface AgentKpiRow {
+  provider: 'tinyfish';
+  automation: string | null;
+  scenario: string | null;
+  mock: boolean;
+  /** completed + failed + timeouts */
+  runs: number;
+  completed: number;
+  failed: number;
+  timeouts: number;
+  /** completed / runs, null without runs. */
+  success_rate: number | null;
+  last_started: Date | null;
+  last_completed: Date | null;
+  /** total_duration_ms of completed runs. */
+  total_duration_ms: Percentiles;
+  /** time_to_first_progress_ms of completed runs that had a PROGRESS event. */
+  time_to_first_progress_ms: Percentiles;
+  last_failure: AgentFailure | null;
+}
+export interface AgentKpiSummary {
+  overall: AgentKpiRow;
+  /** By automation, scenario, then measured before simulated. */
+  groups: AgentKpiRow[];
 }
 
 /** A store that cannot be opened or reached; the message names where, never a password. */

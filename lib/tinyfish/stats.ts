@@ -1,6 +1,10 @@
 // Agent runs summed up for people (SPEC 4.6): the health report and `models.ts show` both read
-// success rate, duration percentiles and failures from here.
+// success rate, duration percentiles and failures from here. They already hold the runs (with
+// failures by kind, which the store's KPIs do not count), so this sums them in memory; the
+// percentiles are the store's own (lib/store/kpis.ts), so the site, `runs.ts kpis` and the
+// health mail show the same p50 for the same runs.
 import type { AgentErrorKind, AgentRunDoc } from '../store/documents.ts';
+import { percentiles } from '../store/kpis.ts';
 
 export interface AgentRunStats {
   provider: 'tinyfish';
@@ -20,13 +24,6 @@ export interface AgentRunStats {
   failures_by_kind: Partial<Record<AgentErrorKind, number>>;
   last_failure: { at: Date; kind: AgentErrorKind | null; message: string } | null;
   mock: boolean;
-}
-
-/** Nearest-rank percentile of a non-empty list; null for an empty one. */
-export function percentile(values: number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
 /** One summary per (automation, scenario), ordered by automation then scenario. */
@@ -50,6 +47,7 @@ export function summarizeAgentRuns(runs: AgentRunDoc[]): AgentRunStats[] {
       const durations = ok.map((r) => r.total_duration_ms);
       const firstProgress = ok.map((r) => r.time_to_first_progress_ms).filter((v): v is number => v !== null);
       const last = bad[0];
+      const duration = percentiles(durations);
       return {
         provider: 'tinyfish' as const,
         automation: g[0]!.automation,
@@ -59,9 +57,9 @@ export function summarizeAgentRuns(runs: AgentRunDoc[]): AgentRunStats[] {
         failed: g.filter((r) => r.status === 'failed').length,
         timeouts: g.filter((r) => r.status === 'timeout').length,
         success_rate: g.length ? ok.length / g.length : null,
-        p50_duration_ms: percentile(durations, 0.5),
-        p95_duration_ms: percentile(durations, 0.95),
-        p50_first_progress_ms: percentile(firstProgress, 0.5),
+        p50_duration_ms: duration.p50,
+        p95_duration_ms: duration.p95,
+        p50_first_progress_ms: percentiles(firstProgress).p50,
         failures_by_kind,
         last_failure: last ? { at: last.started_at, kind: last.error_kind, message: last.error ?? '' } : null,
         mock: g.some((r) => r.mock),

@@ -4,10 +4,12 @@
 //   2. KPIs (p50/p95/p99 of four measures per model, scenario, provider and overall) over
 //      1,000,000 metric rows and 100,000 errors, every row inside the window (the worst case):
 //      under 1 s.
+// Both stores also hold 2,000 TinyFish agent runs of the same 7 days (agents.html, the
+// agent-run KPIs), a tenth of them failed or timed out, a tenth simulated.
 // Each measurement runs in a fresh child process on a temp SQLite file seeded with raw rows in
 // the store's own schema (the KPI columns filled by its trigger), so nothing is cached.
 //
-//   node --import tsx test/perf/site.ts [--models N] [--kpi-rows N] [--kpi-errors N] [--keep]
+//   node --import tsx test/perf/site.ts [--models N] [--kpi-rows N] [--kpi-errors N] [--agent-runs N] [--keep]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -15,9 +17,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateSite } from '../../lib/site/write.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { encodeDoc, openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import { gaussian, seededRandom } from '../fakes/random.ts';
-import { makeMetric } from '../fixtures.ts';
+import { makeAgentRun, makeMetric } from '../fixtures.ts';
 import { finishSeeding, openForSeeding, randomModels, rowWriter, seedErrorRows } from './seed-rows.ts';
 
 const { values } = parseArgs({
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     models: { type: 'string', default: '200' },
     'kpi-rows': { type: 'string', default: '1000000' },
     'kpi-errors': { type: 'string', default: '100000' },
+    'agent-runs': { type: 'string', default: '2000' },
     keep: { type: 'boolean', default: false },
     measure: { type: 'string' },
     path: { type: 'string' },
@@ -51,7 +54,9 @@ async function main(): Promise<void> {
     const perModel = Math.floor((7 * DAY_MS) / HALF_HOUR_MS);
     let t0 = performance.now();
     const site = seed(sitePath, { nModels, nMetrics: nModels * perModel, nErrors: Math.round((nModels * perModel) / 10), days: 7, now, everyHalfHour: true });
-    console.log(`seeded ${site.metrics.toLocaleString('en')} metrics and ${site.errors.toLocaleString('en')} errors for ${nModels} models over 7 days in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `seeded ${site.metrics.toLocaleString('en')} metrics, ${site.errors.toLocaleString('en')} errors and ${site.agentRuns.toLocaleString('en')} agent runs for ${nModels} models over 7 days in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     failed = child('site', sitePath, now) || failed;
 
     // 2. KPIs over a million rows, all inside the 7-day window.
@@ -81,7 +86,7 @@ function child(measure: string, path: string, now: Date): boolean {
 function seed(
   path: string,
   o: { nModels: number; nMetrics: number; nErrors: number; days: number; now: Date; everyHalfHour: boolean },
-): { metrics: number; errors: number } {
+): { metrics: number; errors: number; agentRuns: number } {
   const db = openForSeeding(path);
   const random = seededRandom(15);
   const models = randomModels(o.nModels, PROVIDERS, random);
@@ -114,8 +119,32 @@ function seed(
   }
   // Errors at random times: the window's end is excluded, as a query's `until` is.
   seedErrorRows(db, { n: o.nErrors, models, end: end - 1, span, random });
+  const agentRuns = Number(values['agent-runs']);
+  seedAgentRuns(db, { n: agentRuns, end: end - 1, span, random });
   finishSeeding(db);
-  return { metrics: o.nMetrics, errors: o.nErrors };
+  return { metrics: o.nMetrics, errors: o.nErrors, agentRuns };
+}
+
+/** n agent runs of 10 automations × 2 scenarios at random times: 7% failed, 3% timed out, 10% simulated. */
+function seedAgentRuns(db: ReturnType<typeof openForSeeding>, o: { n: number; end: number; span: number; random: () => number }): void {
+  const insert = db.prepare('INSERT INTO agent_runs (run_id, automation, scenario_id, started_at, status, doc) VALUES (?, ?, ?, ?, ?, ?)');
+  for (let i = 0; i < o.n; i++) {
+    const r = o.random();
+    const status = r < 0.07 ? 'failed' : r < 0.1 ? 'timeout' : 'completed';
+    const mock = i % 10 === 0;
+    const doc = makeAgentRun({
+      automation: mock ? 'mock-steps-4' : `automation-${i % 10}`,
+      scenario_id: Math.floor(i / 10) % 2 ? 'agent-pricing-v1' : 'agent-search-v1',
+      started_at: new Date(Math.floor(o.end - o.random() * o.span)),
+      status,
+      total_duration_ms: status === 'timeout' ? 300_000 : Math.round(20_000 * Math.exp(0.4 * gaussian(o.random))),
+      time_to_first_progress_ms: status === 'completed' ? Math.round(2000 * Math.exp(0.3 * gaussian(o.random))) : null,
+      error: status === 'completed' ? null : status === 'timeout' ? 'No COMPLETE event within 300 s' : 'TinyFish reported FAILED: the page did not load',
+      error_kind: status === 'completed' ? null : status === 'timeout' ? 'timeout' : 'run_failed',
+      mock,
+    });
+    insert.run(doc.run_id, doc.automation, doc.scenario_id, doc.started_at.getTime(), doc.status, encodeDoc(doc));
+  }
 }
 
 async function measureSite(path: string, now: Date): Promise<void> {
@@ -151,11 +180,12 @@ async function measureKpis(path: string, now: Date): Promise<void> {
   const [, daySeconds] = await time(() => store.metricKpis(day));
   const [, providerSeconds] = await time(() => store.metricKpis(week, { provider: 'groq' }));
   const [, runsSeconds] = await time(() => store.recentRuns({ since: week.since, limit: 100 }));
+  const [agents, agentSeconds] = await time(() => store.agentRunKpis(week));
   await store.close();
   console.log(
     `kpis: ${allSeconds.toFixed(2)} s over ${all.overall.successes.toLocaleString('en')} successes and ${all.overall.failures.toLocaleString('en')} failures ` +
       `(${all.models.length} model/scenario groups, every row in the window; target < 1 s); last day ${daySeconds.toFixed(2)} s; one provider ${providerSeconds.toFixed(2)} s; ` +
-      `latest 100 runs ${runsSeconds.toFixed(3)} s`,
+      `latest 100 runs ${runsSeconds.toFixed(3)} s; agent-run KPIs ${agentSeconds.toFixed(3)} s over ${agents.overall.runs.toLocaleString('en')} runs (${agents.groups.length} groups)`,
   );
   if (allSeconds >= 1) process.exitCode = 1;
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { csv, formatKpis, formatRun, formatRuns, textTable } from '../../lib/runs/format.ts';
-import { emptyKpiRow, withRates } from '../../lib/store/kpis.ts';
+import { csv, formatAgentKpis, formatAgentRun, formatAgentRuns, formatKpis, formatRun, formatRuns, textTable } from '../../lib/runs/format.ts';
+import { agentFailure, emptyKpiRow, groupAgentRuns, summarizeAgentGroups, withRates } from '../../lib/store/kpis.ts';
 import type { KpiSummary, RunRecord } from '../../lib/store/store.ts';
-import { makeError, makeMetric } from '../fixtures.ts';
+import { makeAgentRun, makeError, makeMetric } from '../fixtures.ts';
 
 const w = { since: new Date('2026-11-27T12:00:00Z'), until: new Date('2026-11-28T12:00:00Z') };
 
@@ -61,5 +61,42 @@ describe('runs formatting', () => {
     for (const key of Object.keys(metric)) assert.match(text, new RegExp(`^${key} `, 'm'));
     assert.match(text, /^run_ts\s+2026-11-20T10:00:00\.000Z$/m);
     assert.match(text, /^inter_chunk_ms\s+\{"p50":20/m);
+  });
+
+  test('agent-run KPIs: durations in seconds, a group without completed runs as "-", the newest failure with its message', () => {
+    const runs = [
+      makeAgentRun({ automation: 'shop', scenario_id: 'agent-v1', total_duration_ms: 41_500, time_to_first_progress_ms: 2100 }),
+      makeAgentRun({ automation: 'shop', scenario_id: 'agent-v1', status: 'failed', error: 'TinyFish reported FAILED:\n no price', error_kind: 'run_failed' }),
+      makeAgentRun({ automation: 'mock-fast', scenario_id: 'agent-v1', status: 'timeout', error: 'stalled', error_kind: 'timeout', mock: true }),
+    ];
+    const groups = groupAgentRuns(runs.map((r) => ({ ...r, scenario: r.scenario_id, started_at: r.started_at.getTime() })));
+    const agents = summarizeAgentGroups(groups.map((g) => ({ ...g, newest_failure: g.newest_failure && agentFailure({ ...g.newest_failure, started_at: new Date(g.newest_failure.started_at) }) })));
+    const table = formatAgentKpis(agents, w, 'table');
+    assert.match(table, /mock-fast \(mock\)\s+agent-v1\s+1\s+0\.0%\s+0\s+1\s+- \/ - \/ -\s+- \/ - \/ -\s+2026-11-20 10:00 timeout: stalled/);
+    assert.match(table, /shop\s+agent-v1\s+2\s+50\.0%\s+1\s+0\s+41\.5 \/ 41\.5 \/ 41\.5\s+2\.1 \/ 2\.1 \/ 2\.1\s+2026-11-20 10:00 run_failed: TinyFish reported FAILED: no price/);
+    const lines = formatAgentKpis(agents, w, 'csv').split('\r\n');
+    assert.ok(lines[0]!.startsWith('provider,automation,scenario,mock,runs,completed,failed,timeouts,success_rate,'));
+    assert.ok(lines[1]!.startsWith('tinyfish,mock-fast,agent-v1,true,1,0,0,1,0,'), lines[1]!);
+    assert.ok(lines[1]!.includes(',,,,,,,'), 'unknown percentiles are empty');
+    assert.equal(JSON.parse(formatKpis(summary(), w, 'json', summaryOf())).agent_runs.groups.length, 1);
+    assert.match(formatAgentKpis({ ...agents, groups: [] }, w, 'table'), /No agent runs in the window/);
+
+    function summaryOf() {
+      return summarizeAgentGroups(groups.slice(0, 1).map((g) => ({ ...g, newest_failure: null })));
+    }
+  });
+
+  test('agent runs list with status, seconds and the error; one agent run in full', () => {
+    const ok = makeAgentRun({ started_at: new Date('2026-11-28T10:00:00Z'), total_duration_ms: 42_000, time_to_first_progress_ms: null });
+    const bad = makeAgentRun({ started_at: new Date('2026-11-28T11:00:00Z'), status: 'failed', error: 'blocked by a captcha', error_kind: 'run_failed', mock: true });
+    const table = formatAgentRuns([bad, ok], 'table');
+    assert.match(table, /2026-11-28 11:00:00\s+pricing-page \(mock\)\s+agent-default-v1\s+failed\s+42\.0\s+2\.1\s+run_failed: blocked by a captcha/);
+    assert.match(table, /2026-11-28 10:00:00\s+pricing-page\s+agent-default-v1\s+completed\s+42\.0\s+-\s+[0-9a-f-]{36}/);
+    const json = JSON.parse(formatAgentRuns([ok], 'json'));
+    assert.deepEqual([json[0].duration_s, json[0].first_progress_s, json[0].status], [42, null, 'completed']);
+    assert.equal(formatAgentRuns([], 'table'), 'No agent runs match.\n');
+    const full = formatAgentRun(bad, 'table');
+    assert.match(full, /^Agent run failed \(simulated: mock TinyFish run\)\n/);
+    assert.match(full, /^inter_event_ms\s+\{"p50":3000/m);
   });
 });

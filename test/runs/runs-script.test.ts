@@ -6,7 +6,7 @@ import { runScript, type ScriptRun } from '../scripts/run-script.ts';
 import { after, before, describe, test } from 'node:test';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import { makeModel } from '../fixtures.ts';
-import { ODD_MODEL, seedStore } from '../site/seed.ts';
+import { AUTOMATION, MOCK_AUTOMATION, ODD_MODEL, seedStore } from '../site/seed.ts';
 
 // runs.ts and bench-once as the operator and systemd run them: child processes on a temporary
 // SQLite file, in a temp working directory so no .env is read.
@@ -80,6 +80,40 @@ describe('runs.ts', () => {
       const r = await runs(...args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.ok(r.stderr.trim().split('\n').length === 1 && r.stderr.length > 10, r.stderr);
+    }
+  });
+
+  test('kpis shows the agent runs too: a second table, the key agent_runs in JSON, their own CSV with --kind agent', async () => {
+    const json = JSON.parse((await runs('kpis', '--days', '7', '--json')).stdout);
+    assert.deepEqual(
+      json.agent_runs.groups.map((g: { automation: string; mock: boolean; runs: number; failed: number; timeouts: number }) => [g.automation, g.mock, g.runs, g.failed, g.timeouts]),
+      [[MOCK_AUTOMATION, true, 6, 0, 0], [AUTOMATION, false, 28, 1, 1]],
+    );
+    assert.equal(json.agent_runs.groups[1].total_duration_ms.p50, 42_000);
+    assert.ok(json.models.length > 0, 'beside the LLM KPIs');
+    const table = await runs('kpis', '--days', '7', '--model', AUTOMATION);
+    assert.match(table.stdout, /Agent runs \(TinyFish\)/);
+    assert.match(table.stdout, /pricing-page\s+agent-pricing-v1\s+28\s+92\.9%\s+1\s+1\s+42\.0 \/ 57\.0 \/ 57\.0/);
+    const csv = (await runs('kpis', '--days', '7', '--csv', '--kind', 'agent')).stdout.split('\r\n');
+    assert.match(csv[0]!, /^provider,automation,scenario,mock,runs,/);
+    assert.equal(csv.filter((l) => l.startsWith('tinyfish,')).length, 3, 'two groups and the overall row');
+    assert.doesNotMatch((await runs('kpis', '--days', '7', '--csv')).stdout, /tinyfish/, 'the default CSV is the LLM table alone');
+    assert.doesNotMatch((await runs('kpis', '--days', '7', '--provider', 'groq')).stdout, /Agent runs/, 'another provider has no agent runs');
+  });
+
+  test('list --provider tinyfish lists agent runs, failed meaning failed or timed out; show finds an agent run by run_id', async () => {
+    const failed = JSON.parse((await runs('list', '--provider', 'tinyfish', '--outcome', 'failed', '--json')).stdout);
+    assert.deepEqual(failed.map((r: { status: string }) => r.status), ['failed', 'timeout']);
+    const mock = JSON.parse((await runs('list', '--kind', 'agent', '--model', MOCK_AUTOMATION, '--since', '5h', '--json')).stdout);
+    assert.deepEqual(mock.map((r: { mock: boolean; automation: string }) => [r.automation, r.mock]), [[MOCK_AUTOMATION, true]]);
+    const shown = await runs('show', failed[0].run_id);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^Agent run failed\n/);
+    assert.match(shown.stdout, /error\s+TinyFish reported FAILED: <button> "Buy" & price not found/);
+    assert.equal(JSON.parse((await runs('show', failed[0].run_id, '--json')).stdout).kind, 'agent');
+    for (const args of [['list', '--kind', 'robots'], ['kpis', '--kind', 'agent', '--provider', 'groq'], ['list', '--outcome', 'timeout']]) {
+      const r = await runs(...args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     }
   });
 

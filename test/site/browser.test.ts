@@ -1,6 +1,6 @@
 // The status site in a real browser: Debian's chromium driven by playwright-core (never a
 // downloaded browser). Every page loads from disk with no console error and no request
-// leaving the site, the KPI numbers on the page equal the store's, tables sort and filter,
+// leaving the site, the KPI numbers on the page equal the store's (agent runs' too), tables sort and filter,
 // pages fit a phone's width, and the ingest server serves the same pages under /site/.
 // Set SITE_SCREENSHOTS=DIR to keep a screenshot of every page there.
 /// <reference lib="dom" />
@@ -97,7 +97,7 @@ describe('status site in chromium', { skip, timeout: 180_000 }, () => {
       const links = await page.$$eval('a[href]', (as) => as.map((a) => (a as HTMLAnchorElement).href));
       for (const href of links) {
         assert.ok(href.startsWith(`file://${site}/`), `${name}: link ${href} leaves the site`);
-        assert.ok(existsSync(decodeURIComponent(href.slice('file://'.length))), `${name}: link ${href} is broken`);
+        assert.ok(existsSync(decodeURIComponent(href.slice('file://'.length).split('#')[0]!)), `${name}: link ${href} is broken`);
       }
       await shoot(page, name);
       await page.close();
@@ -172,6 +172,67 @@ describe('status site in chromium', { skip, timeout: 180_000 }, () => {
     await page.close();
   });
 
+  test('the agent-runs page shows the store\'s agent KPIs: 24-hour cards and a 7-day row per automation and scenario', async () => {
+    // The seeded day has simulated runs beside measured ones: the cards count the measured.
+    const day = await store.agentRunKpis({ since: new Date(NOW.getTime() - 86_400_000), until: NOW }, { mock: false });
+    const week = await store.agentRunKpis({ since: new Date(NOW.getTime() - 7 * 86_400_000), until: NOW });
+    const { page } = await open(`file://${site}/agents.html`);
+    const cards = new Map(
+      (await page.$$eval('#agent-kpis [data-kpi]', (cs) => cs.map((c) => [c.getAttribute('data-kpi'), c.getAttribute('data-value'), c.querySelector('.v')?.textContent] as const))).map(
+        ([k, v, text]) => [k, { v, text }],
+      ),
+    );
+    const o = day.overall;
+    assert.ok(o.runs > 0 && o.failed > 0, 'the seeded day has completed and failed agent runs');
+    assert.equal(Number(cards.get('agent_runs')?.v), o.runs);
+    assert.equal(cards.get('agent_success_rate')?.text, `${(o.success_rate! * 100).toFixed(1)}%`);
+    for (const [kpi, value] of [
+      ['agent_duration_p50', o.total_duration_ms.p50],
+      ['agent_duration_p95', o.total_duration_ms.p95],
+      ['agent_duration_p99', o.total_duration_ms.p99],
+      ['agent_progress_p50', o.time_to_first_progress_ms.p50],
+      ['agent_progress_p99', o.time_to_first_progress_ms.p99],
+    ] as const) {
+      assert.equal(Number(cards.get(kpi)?.v), value, `${kpi} raw`);
+      assert.equal(cards.get(kpi)?.text, `${(value! / 1000).toFixed(1)} s`, `${kpi} shown`);
+    }
+    const header = await page.$$eval('#agents thead th', (ths) => ths.map((t) => t.textContent));
+    const rows = await page.$$eval('#agents tbody tr', (trs) => trs.map((r) => Array.from((r as HTMLTableRowElement).cells).map((c) => c.getAttribute('data-v'))));
+    const col = (name: string) => header.indexOf(name);
+    assert.equal(rows.length, week.groups.length);
+    for (const [i, g] of week.groups.entries()) {
+      const row = rows[i]!;
+      assert.deepEqual([row[col('automation')], row[col('scenario')], Number(row[col('runs')])], [g.automation, g.scenario, g.runs]);
+      const same = (cell: string | null | undefined, v: number | null) => assert.equal(cell === '' ? null : Number(cell), v, `${g.automation}`);
+      same(row[col('success')], g.success_rate);
+      same(row[col('dur p50')], g.total_duration_ms.p50);
+      same(row[col('dur p95')], g.total_duration_ms.p95);
+      same(row[col('dur p99')], g.total_duration_ms.p99);
+      same(row[col('prog p50')], g.time_to_first_progress_ms.p50);
+      same(row[col('prog p99')], g.time_to_first_progress_ms.p99);
+    }
+    // Simulated runs are marked in both tables, and only they are.
+    for (const table of ['#agents', '#agent-runs']) {
+      const cell = table === '#agents' ? 0 : 1;
+      const marks = await page.$$eval(
+        `${table} tbody tr`,
+        (trs, i) => trs.map((r) => [r.classList.contains('mock'), r.querySelector('.mock-badge') !== null, (r as HTMLTableRowElement).cells[i]!.getAttribute('data-v')] as const),
+        cell,
+      );
+      assert.ok(marks.length > 0);
+      for (const [marked, badge, automation] of marks) assert.deepEqual([marked, badge], [automation === 'mock-steps-4', automation === 'mock-steps-4'], `${table} ${automation}`);
+    }
+    await page.close();
+  });
+
+  test('the scenarios page lists every scenario of the store and marks the published one', async () => {
+    const scenarios = await store.listScenarios();
+    const { page } = await open(`file://${site}/scenarios.html`);
+    const rows = await page.$$eval('#scenario-list tbody tr', (trs) => trs.map((r) => [(r as HTMLTableRowElement).cells[0]!.getAttribute('data-v'), r.querySelector('.pub-badge') !== null]));
+    assert.deepEqual(rows, scenarios.map((s) => [s.scenario_id, s.scenario_id === 'cloud-default-v1']));
+    await page.close();
+  });
+
   test('mock rows are visibly marked', async () => {
     const { page } = await open(`file://${site}/models.html`);
     const rows = await page.$$eval('#models tbody tr', (trs) =>
@@ -188,7 +249,7 @@ describe('status site in chromium', { skip, timeout: 180_000 }, () => {
   });
 
   test('pages fit a phone: nothing wider than the screen but the scrolling tables', async () => {
-    for (const name of ['index.html', 'models.html', 'failures.html', pages().find((p) => p.startsWith('models/'))!]) {
+    for (const name of ['index.html', 'models.html', 'failures.html', 'scenarios.html', 'agents.html', pages().find((p) => p.startsWith('models/'))!]) {
       const { page, errors } = await open(`file://${site}/${name}`, { width: 390, height: 844 });
       assert.deepEqual(errors, []);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -205,6 +266,11 @@ describe('status site in chromium', { skip, timeout: 180_000 }, () => {
     await page.click('nav a[href="models.html"]');
     await page.waitForURL(`${server.url}/site/models.html`);
     assert.equal(await page.title(), 'Models · llm-bench');
+    await page.click('nav a[href="agents.html"]');
+    await page.waitForURL(`${server.url}/site/agents.html`);
+    assert.ok((await page.$$('#agents tbody tr')).length > 0, 'the agent runs page, served');
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests.filter((u) => !u.startsWith(`${server.url}/site/`)), []);
     await page.close();
   });
 });

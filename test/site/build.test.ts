@@ -4,7 +4,7 @@ import { collectSiteData, modelPageName, renderSite } from '../../lib/site/build
 import { bucketPercentile, lineChart, sparkline } from '../../lib/site/svg.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import type { Store } from '../../lib/store/store.ts';
-import { NOW, ODD_MODEL, seedStore } from './seed.ts';
+import { AGENT_SCENARIO, AUTOMATION, MOCK_AUTOMATION, NOW, ODD_MODEL, seedStore } from './seed.ts';
 
 describe('status site pages', () => {
   let store: Store;
@@ -16,17 +16,21 @@ describe('status site pages', () => {
   });
   after(() => store.close());
 
-  test('the site has the overview, models, runs and failures pages, a page per model of the last 7 days, and JSON beside them', () => {
+  test('the site has the overview, models, runs, failures, scenarios and agent-runs pages, a page per model of the last 7 days, and JSON beside them', () => {
     const names = [...files.keys()].sort();
     assert.deepEqual(names.filter((n) => !n.startsWith('models/')), [
+      'agents.html',
       'failures.html',
       'index.html',
+      'json/agent-runs.json',
       'json/failures.json',
       'json/kpis-24h.json',
       'json/kpis-7d.json',
       'json/runs.json',
+      'json/scenarios.json',
       'models.html',
       'runs.html',
+      'scenarios.html',
     ]);
     assert.deepEqual(
       names.filter((n) => n.startsWith('models/')),
@@ -75,6 +79,60 @@ describe('status site pages', () => {
     const failures = JSON.parse(files.get('json/failures.json')!);
     assert.deepEqual(failures.map((f: { model_name: string }) => f.model_name), ['fail-429-retry-200ms', 'llama-3.3-70b-versatile', 'claude-gone']);
   });
+
+  // ---- scenarios and agent runs ----
+  const row = (html: string, id: string) => html.split('<tr').find((r) => r.includes(id))!;
+
+  test('scenarios: every scenario with its kind, schedule, targets, inputs and runs; the published one marked', () => {
+    const html = files.get('scenarios.html')!;
+    assert.equal(html.split('<tr id="scenario-').length - 1, 3);
+    const published = row(html, 'id="scenario-cloud-default-v1"');
+    assert.match(published, /pub-badge/);
+    assert.match(published, /<td data-v="30" class="n">30 min<\/td>/);
+    assert.match(published, /prompt \d+ chars, max_tokens 64, temperature 0\.1/);
+    assert.doesNotMatch(row(html, 'id="scenario-cloud-long-v1"'), /pub-badge/);
+    assert.match(row(html, 'id="scenario-cloud-long-v1"'), /class="off"/, 'disabled');
+    const agent = row(html, `id="scenario-${AGENT_SCENARIO}"`);
+    assert.match(agent, /<code>https:\/\/example\.com\/pricing<\/code>: List every plan with its monthly price/);
+    assert.match(agent, new RegExp(`tinyfish/${AUTOMATION}, tinyfish/${MOCK_AUTOMATION}`));
+    // 24 h: 4 measured runs (one failed) and 6 simulated; 7 d: 28 measured and the same 6.
+    assert.match(agent, /<td data-v="10" class="n">10<\/td><td data-v="0.9" class="n">90\.0%<\/td><td data-v="34" class="n">34<\/td>/);
+    const json = JSON.parse(files.get('json/scenarios.json')!);
+    assert.deepEqual(json.map((s: { scenario_id: string; published: boolean }) => [s.scenario_id, s.published]), [[AGENT_SCENARIO, false], ['cloud-default-v1', true], ['cloud-long-v1', false]]);
+    assert.deepEqual(json[0].runs_7d, { runs: 34, successes: 32, success_rate: 32 / 34 });
+  });
+
+  test('agent runs: a row per automation and scenario with p50/p95/p99, sparkline and last failure (escaped); mock rows marked', () => {
+    const html = files.get('agents.html')!;
+    const measured = row(html, `<td data-v="${AUTOMATION}">`);
+    assert.match(measured, /<td data-v="28" class="n">28<\/td>/);
+    assert.match(measured, /<td data-v="42000" class="n">42\.0<\/td><td data-v="57000" class="n">57\.0<\/td><td data-v="57000" class="n">57\.0<\/td>/);
+    assert.match(measured, /<svg class="spark"/);
+    assert.match(measured, /run_failed<\/span> TinyFish reported FAILED: &#60;button&#62; &#34;Buy&#34; &#38; price not found/);
+    assert.ok(!html.includes('<button>'), 'the message is escaped');
+    const simulated = row(html, `<td data-v="${MOCK_AUTOMATION}">`);
+    assert.match(simulated, /mock-badge/);
+    assert.ok(html.includes(`<tr class="mock"><td data-v="${MOCK_AUTOMATION}">`));
+    // The cards: the day's 4 measured runs, the 6 simulated ones beside them left out.
+    assert.match(html, /<div class="card" data-kpi="agent_runs" data-value="4">/);
+    assert.match(html, /The cards count the 4 measured runs; the 6 simulated ones are in the table only/);
+    const json = JSON.parse(files.get('json/agent-runs.json')!);
+    assert.equal(json.kpis_7d.groups.length, 2);
+    assert.equal(json.recent.length, 34);
+    assert.ok(!('result' in json.recent[0]), 'results stay in the store');
+    assert.match(files.get('index.html')!, /<a href="agents\.html">Agent runs<\/a>/);
+  });
+
+  test('without agent runs or scenarios the pages say so, and the overview has no agent section', async () => {
+    const empty = openSqliteStore(':memory:');
+    const site = renderSite(await collectSiteData(empty, NOW));
+    await empty.close();
+    assert.match(site.get('agents.html')!, /No agent runs in the last 7 days/);
+    assert.match(site.get('agents.html')!, /data-kpi="agent_duration_p50" data-value=""/);
+    assert.match(site.get('scenarios.html')!, /No scenarios yet/);
+    assert.doesNotMatch(site.get('index.html')!, /id="agent-summary"/);
+  });
+
 });
 
 describe('model page names', () => {

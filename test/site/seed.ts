@@ -1,12 +1,18 @@
 // A small store for the site and runs tests: real providers and a mock one, a model id with
 // characters HTML and file names care about, failures with messages, and rows inside and
-// outside the 24-hour and 7-day windows.
+// outside the 24-hour and 7-day windows; scenarios of both kinds, and agent runs (measured and
+// simulated) with a failure message HTML cares about.
 import type { Store } from '../../lib/store/store.ts';
-import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+import { builtinScenarios } from '../../lib/models/scenarios.ts';
+import { makeAgentRun, makeError, makeMetric, makeModel, makeScenario } from '../fixtures.ts';
 
 export const NOW = new Date('2026-11-28T12:00:00.000Z');
 export const ODD_MODEL = 'meta-llama/Llama<3.3>&"70B":v1';
 const HOUR = 3_600_000;
+
+export const AGENT_SCENARIO = 'agent-pricing-v1';
+export const AUTOMATION = 'pricing-page';
+export const MOCK_AUTOMATION = 'mock-steps-4';
 
 export async function seedStore(store: Store, now = NOW): Promise<void> {
   const ago = (hours: number) => new Date(now.getTime() - hours * HOUR);
@@ -38,4 +44,43 @@ export async function seedStore(store: Store, now = NOW): Promise<void> {
   await store.insertError(makeError({ provider: 'mock', model_name: 'fail-429-retry-200ms', ts: ago(1), error_kind: 'rate_limit', message: 'HTTP 429 (simulated)' }));
   // Outside every window.
   await store.insertMetric(makeMetric({ provider: 'groq', model_name: 'old-model', run_ts: ago(24 * 30), tokens_per_second: 1 }));
+  await seedAgents(store, now);
+}
+
+async function seedAgents(store: Store, now: Date): Promise<void> {
+  const ago = (hours: number) => new Date(now.getTime() - hours * HOUR);
+  for (const doc of builtinScenarios(ago(24 * 30))) await store.insertScenario(doc);
+  await store.insertScenario(
+    makeScenario({
+      scenario_id: AGENT_SCENARIO,
+      kind: 'agent',
+      description: 'The pricing page of an example shop, every 6 hours',
+      inputs: { url: 'https://example.com/pricing', goal: 'List every plan with its monthly price' },
+      interval_minutes: 360,
+      targets: { type: 'models', models: [{ provider: 'tinyfish', model_id: AUTOMATION }, { provider: 'tinyfish', model_id: MOCK_AUTOMATION }] },
+    }),
+  );
+  await store.insertModel(makeModel({ provider: 'tinyfish', model_id: AUTOMATION, display_name: 'Pricing page', misc: { url: 'https://example.com/pricing', goal: 'List every plan' } }));
+  // pricing-page: every 6 hours for 7 days, 30..57 s, first progress 2..4.7 s; a failure and a timeout.
+  for (let h = 3, i = 0; h < 7 * 24; h += 6, i++) {
+    const failed = h === 9;
+    const timeout = h === 33;
+    await store.insertAgentRun(
+      makeAgentRun({
+        automation: AUTOMATION,
+        scenario_id: AGENT_SCENARIO,
+        started_at: ago(h),
+        status: failed ? 'failed' : timeout ? 'timeout' : 'completed',
+        total_duration_ms: timeout ? 300_000 : 30_000 + (i % 10) * 3000,
+        time_to_first_progress_ms: failed || timeout ? null : 2000 + (i % 10) * 300,
+        error: failed ? 'TinyFish reported FAILED: <button> "Buy" & price not found' : timeout ? 'No COMPLETE event within 300 s' : null,
+        error_kind: failed ? 'run_failed' : timeout ? 'timeout' : null,
+        result: failed || timeout ? null : { plans: [{ name: 'Pro', price: 20 }] },
+      }),
+    );
+  }
+  // The demo's simulated automation: every 4 hours of the last day.
+  for (let h = 2; h < 24; h += 4) {
+    await store.insertAgentRun(makeAgentRun({ automation: MOCK_AUTOMATION, scenario_id: AGENT_SCENARIO, started_at: ago(h), total_duration_ms: 2200, time_to_first_progress_ms: 450, mock: true, runner: 'demo' }));
+  }
 }

@@ -165,6 +165,29 @@ describe('mongodb KPI percentiles', () => {
     assert.deepEqual(groups[0].tokens_per_second, { $percentile: { input: '$tokens_per_second', p: [0.5, 0.95, 0.99], method: 'approximate' } });
   });
 
+  test('agent-run KPIs on a server that knows $percentile: counts and the newest failure per group, percentiles of completed runs only', async () => {
+    const c = mingoCollections();
+    const pipelines: Document[][] = [];
+    const aggregate = c.agentRuns.aggregate.bind(c.agentRuns);
+    c.agentRuns.aggregate = (p: Document[]) => {
+      pipelines.push(p);
+      return aggregate(p);
+    };
+    const store = await createMongoStore(c, { location: 'memory', percentiles: 'server' });
+    const t = (min: number) => new Date(Date.parse('2026-11-20T10:00:00Z') + min * 60_000);
+    await store.insertAgentRun(makeAgentRun({ automation: 'a', scenario_id: 's', started_at: t(0) }));
+    await store.insertAgentRun(makeAgentRun({ automation: 'a', scenario_id: 's', started_at: t(1), status: 'failed', error: 'first', error_kind: 'run_failed' }));
+    await store.insertAgentRun(makeAgentRun({ automation: 'a', scenario_id: 's', started_at: t(2), status: 'timeout', error: 'second', error_kind: 'timeout' }));
+    const { overall, groups } = await store.agentRunKpis({ since: t(-1), until: t(10) });
+    assert.deepEqual(groups.map((g) => [g.automation, g.scenario, g.mock, g.runs, g.completed, g.failed, g.timeouts, g.last_failure?.error]), [['a', 's', false, 3, 1, 1, 1, 'second']]);
+    assert.deepEqual([overall.runs, overall.success_rate, overall.last_completed], [3, 1 / 3, t(0)]);
+    const percentileGroups = pipelines.map((p) => p.find((st) => st.$group)?.$group).filter((g) => g?.total_duration_ms);
+    assert.equal(percentileGroups.length, 2, 'per group and overall');
+    assert.deepEqual(percentileGroups[0].total_duration_ms, {
+      $percentile: { input: { $cond: [{ $eq: ['$status', 'completed'] }, '$total_duration_ms', null] }, p: [0.5, 0.95, 0.99], method: 'approximate' },
+    });
+  });
+
   test('on a server without $percentile the store falls back once and stays on the exact fallback', async () => {
     const c = withoutPercentile(mingoCollections());
     let percentileTries = 0;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
-import { makeError, makeMetric } from '../fixtures.ts';
+import { makeAgentRun, makeError, makeMetric } from '../fixtures.ts';
 import { storeContract } from './store-contract.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sqlite-'));
@@ -133,9 +133,10 @@ describe('sqlite KPI indexes', () => {
     await reopened.close();
     // The per-group read is answered from the index alone, never from the documents.
     const check = new DatabaseSync(path);
+    check.function('kpi_collect', (_a: unknown, _b: unknown, _c: unknown, _d: unknown) => 1);
     const plan = check
       .prepare(
-        `EXPLAIN QUERY PLAN SELECT run_ts, time_to_first_token, json_extract(doc, '$.generate_time'), tokens_per_second, json_extract(doc, '$.decode_tokens_per_second')
+        `EXPLAIN QUERY PLAN SELECT count(kpi_collect(time_to_first_token, json_extract(doc, '$.generate_time'), tokens_per_second, json_extract(doc, '$.decode_tokens_per_second'))), max(run_ts)
          FROM metrics INDEXED BY metrics_kpi WHERE provider = ? AND model_name = ? AND ifnull(json_extract(doc, '$.benchmark_profile_id'), 'cloud-default-v1') = ? AND run_ts >= ? AND run_ts < ?`,
       )
       .all('p', 'm', 's', 0, 1)
@@ -143,5 +144,21 @@ describe('sqlite KPI indexes', () => {
     check.close();
     assert.deepEqual(plan.length, 1);
     assert.match(String(plan[0]), /USING COVERING INDEX metrics_kpi/);
+  });
+});
+
+describe('sqlite agent-run KPIs', () => {
+  test('simulated runs (only SQLite keeps them) are a group of their own, and a filter picks either', async () => {
+    const store = openSqliteStore(':memory:');
+    const t = new Date('2026-11-20T10:00:00Z');
+    await store.insertAgentRun(makeAgentRun({ automation: 'a', scenario_id: 's', started_at: t, total_duration_ms: 40_000 }));
+    await store.insertAgentRun(makeAgentRun({ automation: 'a', scenario_id: 's', started_at: t, total_duration_ms: 2_000, mock: true }));
+    const w = { since: new Date('2026-11-20T00:00:00Z'), until: new Date('2026-11-21T00:00:00Z') };
+    const { groups, overall } = await store.agentRunKpis(w);
+    assert.deepEqual(groups.map((g) => [g.automation, g.mock, g.runs, g.total_duration_ms.p50]), [['a', false, 1, 40_000], ['a', true, 1, 2_000]]);
+    assert.equal(overall.mock, true);
+    assert.equal((await store.agentRunKpis(w, { mock: false })).overall.total_duration_ms.p50, 40_000);
+    assert.equal((await store.agentRunKpis(w, { mock: true })).overall.mock, true);
+    await store.close();
   });
 });
