@@ -30,6 +30,9 @@ const MAX_RATE = 10_000_000;
 const MAX_SECONDS = 86_400;
 // One gap per stream delta; 300,000 of them cost half a second of CPU in one request.
 const MAX_GAPS = 65_536;
+// One call's cost (SPEC 17): the dearest models cost a few hundred USD per million output
+// tokens, so even a 100k-token answer stays far below this; more is a sender's bug.
+const MAX_COST_USD = 10_000;
 
 /** A field that failed validation: `field` is a dotted path (`inter_chunk_ms.p50`, `times_between_tokens[3]`), null for the whole body. */
 export interface FieldIssue {
@@ -215,6 +218,9 @@ const metricSchema = z.object({
   visible_text_empty: z.boolean().nullable().optional(),
   time_to_64_visible_tokens_seconds: seconds.nullable().optional(),
   connection_reused: z.boolean().nullable().optional(),
+  // Written by our own runner (SPEC 17, scenarios' cache defeat): a remote runner's row keeps them.
+  cost_usd: z.number().min(0).max(MAX_COST_USD).nullable().optional(),
+  cache_defeat_nonce: optionalText(128),
 });
 
 const errorSchema = z.object({
@@ -317,6 +323,10 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
     ...(p.response_status !== undefined ? { response_status: p.response_status } : {}),
     ...(p.visible_text_empty !== undefined ? { visible_text_empty: p.visible_text_empty } : {}),
     ...(p.time_to_64_visible_tokens_seconds !== undefined ? { time_to_64_visible_tokens_seconds: p.time_to_64_visible_tokens_seconds } : {}),
+    // Stored as sent: the server does not price rows again (its prices may differ from the runner's at the time).
+    ...(p.connection_reused !== undefined ? { connection_reused: p.connection_reused } : {}),
+    ...(p.cost_usd !== undefined ? { cost_usd: p.cost_usd } : {}),
+    ...(p.cache_defeat_nonce !== undefined ? { cache_defeat_nonce: p.cache_defeat_nonce } : {}),
   };
   if (!p.run_id) doc.run_id = contentRunId('m', doc);
   return { ok: true, value: doc as unknown as MetricDoc };
