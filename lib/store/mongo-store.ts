@@ -66,7 +66,7 @@ export interface CollectionLike {
   updateOne(
     filter: Filter<Document>,
     update: Document,
-    options?: { upsert?: boolean },
+    options?: { upsert?: boolean; maxTimeMS?: number },
   ): Promise<{ matchedCount: number; upsertedCount?: number }>;
   aggregate(pipeline: Document[]): { toArray(): Promise<Document[]> };
   countDocuments(filter: Filter<Document>): Promise<number>;
@@ -86,9 +86,17 @@ export interface MongoCollections {
   modelHealth: CollectionLike;
   scenarios: CollectionLike;
   agentRuns: CollectionLike;
+  /** Models a sweep did not start for the daily budget (SPEC 17). */
+  sweepSkips: CollectionLike;
+  /** The write check of ping(): one document, rewritten. */
+  ingestHealth: CollectionLike;
 }
 
 const DUPLICATE_KEY = 11000;
+// ping()'s write check: the document it rewrites, and how long the server may spend on it
+// (the ingest server's /health waits 2 s in all).
+const WRITE_CHECK_ID = 'write-check';
+const WRITE_CHECK_MAX_TIME_MS = 1500;
 // An equivalent index already exists under another name or with other cosmetic options
 // (collections created by the upstream Python service): keep it.
 const INDEX_ALREADY_THERE = new Set([85, 86]);
@@ -132,14 +140,13 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     modelHealth: db.collection(c.modelHealth),
     scenarios: db.collection(c.scenarios),
     agentRuns: db.collection(c.agentRuns),
+    sweepSkips: db.collection(c.sweepSkips),
+    ingestHealth: db.collection(c.ingestHealth),
   };
   try {
     return await createMongoStore(collections, {
       location: `${where}, database ${config.mongodbDb}`,
       close: () => client.close(),
-      ping: async () => {
-        await db.command({ ping: 1 });
-      },
     });
   } catch (err) {
     await client.close().catch(() => {});
@@ -194,6 +201,8 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     [c.agentRuns, { run_id: 1 }, { unique: true, name: 'run_id_unique' }],
     [c.agentRuns, { started_at: -1 }, { name: 'started_at' }],
     [c.agentRuns, { automation: 1, scenario_id: 1, started_at: -1 }, { name: 'automation_scenario_started_at' }],
+    // Two ingest servers upserting the write check at once must not make two documents.
+    [c.ingestHealth, { check: 1 }, { unique: true, name: 'check_unique' }],
   ];
   for (const [collection, keys, options] of specs) {
     try {
@@ -831,8 +840,20 @@ class MongoStore implements Store {
     return rows as MetricPoint[];
   }
 
+  /**
+   * What a result needs, not a driver ping: a primary that answers pings but cannot take a
+   * write (stepped down, no majority, disk full) must fail this. One small document is
+   * upserted with the collections' own write concern; maxTimeMS makes the server give up as
+   * well, rather than leave the write queued behind a lock after the caller stopped waiting.
+   * @throws what the driver throws.
+   */
   async ping(): Promise<void> {
     await this.#ping();
+    await this.#c.ingestHealth.updateOne(
+      { check: WRITE_CHECK_ID },
+      { $set: { checked_at: new Date() } },
+      { upsert: true, maxTimeMS: WRITE_CHECK_MAX_TIME_MS },
+    );
   }
 
   async close(): Promise<void> {
