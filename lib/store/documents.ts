@@ -207,7 +207,8 @@ export interface ModelHealthDoc {
   last_success_at: Date | null;
   last_attempt_at: Date | null;
   last_error_at: Date | null;
-  last_error_kind: ErrorKind | null;
+  /** A TinyFish automation's may be `run_failed` (AgentErrorKind, declared below). */
+  last_error_kind: AgentErrorKind | null;
   /** Errors since the last success (all of them when it never succeeded). */
   consecutive_failures: number;
   successes_24h: number;

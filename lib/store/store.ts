@@ -3,6 +3,7 @@
 // the dashboard), embedded SQLite otherwise. Every method either does what it says or
 // throws: no write is ever silently dropped.
 import type {
+  AgentErrorKind,
   AgentRunDoc,
   AgentRunStatus,
   ErrorDoc,
@@ -130,7 +131,8 @@ export interface ModelActivity {
   /** Newest published success; null when there is none. */
   last_success_at: Date | null;
   last_error_at: Date | null;
-  last_error_kind: ErrorKind | null;
+  /** A TinyFish automation's may be `run_failed` (its agent runs stand for its results). */
+  last_error_kind: AgentErrorKind | null;
   /** Published successes with run_ts >= since. */
   successes_since: number;
   /** Errors with ts >= since. */
