@@ -17,6 +17,7 @@ import type {
   ProviderCatalogEntry,
   ScenarioDoc,
   ScenarioSuccess,
+  SweepSkipDoc,
 } from './documents.ts';
 import { deprecationDay, normalizeModel } from './documents.ts';
 import { MOCK_ON_MONGODB, isMockDocument, metricsCollectionFor, type MetricsCollection } from './collection-rules.ts';
@@ -203,6 +204,7 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     [c.agentRuns, { automation: 1, scenario_id: 1, started_at: -1 }, { name: 'automation_scenario_started_at' }],
     // Two ingest servers upserting the write check at once must not make two documents.
     [c.ingestHealth, { check: 1 }, { unique: true, name: 'check_unique' }],
+    [c.sweepSkips, { skipped_at: -1 }, { name: 'skipped_at' }],
   ];
   for (const [collection, keys, options] of specs) {
     try {
@@ -914,6 +916,17 @@ class MongoStore implements Store {
       ])
       .toArray();
     return rows.map((r) => strip<AgentRunDoc>(r.doc)!);
+  }
+
+  // --- Sweep skips (SPEC 17) ---
+
+  async insertSweepSkip(doc: SweepSkipDoc): Promise<void> {
+    refuseMock(doc);
+    await this.#c.sweepSkips.insertOne({ ...doc });
+  }
+
+  async sweepSkips(w: TimeWindow, limit = 1000): Promise<SweepSkipDoc[]> {
+    return stripAll<SweepSkipDoc>(await this.#c.sweepSkips.find(inWindow('skipped_at', w), { sort: { skipped_at: -1 }, limit }).toArray());
   }
 
   async lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]> {

@@ -18,6 +18,7 @@ import type {
   ScenarioDoc,
   ScenarioKind,
   ScenarioSuccess,
+  SweepSkipDoc,
 } from './documents.ts';
 import type { MetricsCollection } from './collection-rules.ts';
 
@@ -299,6 +300,12 @@ export interface Store {
    * runs by their scenario_id. Pairs with no success since then are absent: they are due.
    */
   lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]>;
+
+  // --- Sweep skips (SPEC 17) ---
+  /** Records a model a sweep did not start for the daily budget. */
+  insertSweepSkip(doc: SweepSkipDoc): Promise<void>;
+  /** Skips with skipped_at in the window, newest first, at most `limit` (default 1000). */
+  sweepSkips(w: TimeWindow, limit?: number): Promise<SweepSkipDoc[]>;
 }
 
 export type ScenarioPatch = Partial<Omit<ScenarioDoc, 'scenario_id' | 'created_at'>>;
