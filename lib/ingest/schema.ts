@@ -306,7 +306,7 @@ export function parseAgentRunPayload(input: unknown, options: TimeBounds = {}): 
   if (p.finished_at < p.started_at) {
     return { ok: false, issue: { code: 'invalid_field', field: 'finished_at', message: 'finished_at: is before started_at' } };
   }
-  const error = p.error === undefined || p.error === null ? null : p.error.length > MAX_MESSAGE_CHARS ? `${p.error.slice(0, MAX_MESSAGE_CHARS)}…` : p.error;
+  const error = p.error === undefined || p.error === null ? null : capMessage(p.error);
   const kind = p.error_kind === undefined || p.error_kind === null ? null : AGENT_ERROR_KINDS.includes(p.error_kind) ? (p.error_kind as AgentErrorKind) : 'unknown';
   return {
     ok: true,
@@ -445,7 +445,7 @@ export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Par
   const p = r.data;
   const late = timeProblem('ts', p.ts, options);
   if (late) return { ok: false, issue: late };
-  const message = p.message.length > MAX_MESSAGE_CHARS ? `${p.message.slice(0, MAX_MESSAGE_CHARS)}…` : p.message;
+  const message = capMessage(p.message);
   const httpStatus = p.http_status ?? null;
   const sentKind = (ERROR_KINDS as readonly string[]).includes(p.error_kind ?? '') ? (p.error_kind as ErrorKind) : undefined;
   const kind: ErrorKind =
@@ -464,6 +464,10 @@ export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Par
   };
   if (!p.run_id) fields.run_id = contentRunId('e', fields);
   return { ok: true, value: buildErrorDoc(fields) };
+}
+
+function capMessage(text: string): string {
+  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
 }
 
 export interface TimeBounds {

@@ -36,6 +36,18 @@ async function serve(store: Store): Promise<IngestServer> {
   return listenIngest(handler, { host: '127.0.0.1', port: 0, maxBodyBytes: 1024 * 1024, logger: silentLogger });
 }
 
+/** Runs fn against a fresh store served over HTTP, then closes both. */
+async function withServer(open: () => Promise<Store>, fn: (store: Store, server: IngestServer) => Promise<void>): Promise<void> {
+  const store = await open();
+  const server = await serve(store);
+  try {
+    await fn(store, server);
+  } finally {
+    await server.close();
+    await store.close();
+  }
+}
+
 async function post(server: IngestServer, path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${server.url}${path}`, {
     method: 'POST',
@@ -53,9 +65,7 @@ function run(overrides: Partial<AgentRunDoc> = {}): AgentRunDoc {
 for (const [backend, open] of backends) {
   describe(`agent runs through the ingest server on ${backend}`, () => {
     test('POST /ingest/agent-run stores the run as sent, once per run_id', async () => {
-      const store = await open();
-      const server = await serve(store);
-      try {
+      await withServer(open, async (store, server) => {
         const doc = run({ status: 'failed', error: 'TinyFish reported FAILED', error_kind: 'run_failed', tinyfish_status: 'FAILED', result: null });
         const first = await post(server, '/ingest/agent-run', doc);
         assert.equal(first.status, 200, JSON.stringify(first.json));
@@ -65,16 +75,11 @@ for (const [backend, open] of backends) {
         const stored = await store.recentAgentRuns({});
         assert.equal(stored.length, 1);
         assert.deepEqual(stored[0], doc);
-      } finally {
-        await server.close();
-        await store.close();
-      }
+      });
     });
 
     test('a bad field is a 400 naming it; an automation the catalog does not have enabled is a 422', async () => {
-      const store = await open();
-      const server = await serve(store);
-      try {
+      await withServer(open, async (store, server) => {
         const bad = await post(server, '/ingest/agent-run', { ...run(), status: 'maybe' });
         assert.equal(bad.status, 400);
         assert.equal((bad.json.error as { field: string }).field, 'status');
@@ -88,16 +93,11 @@ for (const [backend, open] of backends) {
         const unknown = await post(server, '/ingest/agent-run', run({ automation: 'nowhere' }));
         assert.equal(unknown.json.code, 'model_unknown');
         assert.equal((await store.recentAgentRuns({})).length, 0);
-      } finally {
-        await server.close();
-        await store.close();
-      }
+      });
     });
 
     test('a simulated run is refused with a 422 on MongoDB and stored on SQLite', async () => {
-      const store = await open();
-      const server = await serve(store);
-      try {
+      await withServer(open, async (store, server) => {
         const r = await post(server, '/ingest/agent-run', run({ mock: true }));
         if (store.kind === 'mongodb') {
           assert.equal(r.status, 422);
@@ -105,16 +105,11 @@ for (const [backend, open] of backends) {
         } else {
           assert.equal(r.status, 200);
         }
-      } finally {
-        await server.close();
-        await store.close();
-      }
+      });
     });
 
     test('/ingest/batch takes agent_run items beside metric items, each answered in order', async () => {
-      const store = await open();
-      const server = await serve(store);
-      try {
+      await withServer(open, async (store, server) => {
         const a = run();
         const m = makeMetric({ run_ts: new Date(Date.now() - 60_000) });
         const r = await post(server, '/ingest/batch', {
@@ -130,10 +125,7 @@ for (const [backend, open] of backends) {
         assert.deepEqual(statuses, ['accepted', 'accepted', 'duplicate', 'invalid']);
         assert.equal((await store.recentAgentRuns({})).length, 1);
         assert.equal(await store.countMetrics(), 1);
-      } finally {
-        await server.close();
-        await store.close();
-      }
+      });
     });
   });
 }
