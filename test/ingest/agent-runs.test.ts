@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config.ts';
+import { systemClock } from '../../lib/bench/clock.ts';
 import { createRemoteRunner } from '../../lib/ingest/client.ts';
 import { createIngestHandler, listenIngest, type IngestServer } from '../../lib/ingest/handler.ts';
 import { silentLogger } from '../../lib/log.ts';
+import { runAgent } from '../../lib/tinyfish/run.ts';
 import type { AgentRunDoc } from '../../lib/store/documents.ts';
 import { createMongoStore } from '../../lib/store/mongo-store.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
@@ -129,6 +131,28 @@ for (const [backend, open] of backends) {
     });
   });
 }
+
+describe('agent runs built by lib/tinyfish/run.ts', () => {
+  test('a completed and a failed simulated run are stored through POST /ingest/agent-run field for field (SQLite keeps mock runs)', async () => {
+    await withServer(
+      async () => openSqliteStore(join(dir, `real-${Math.random().toString(36).slice(2)}.sqlite`)),
+      async (store, server) => {
+        for (const automation of ['mock-start-10ms-steps-2-step-10ms', 'mock-fail-start-10ms-steps-1-step-10ms']) {
+          await store.insertModel(makeModel({ provider: 'tinyfish', model_id: automation, misc: { url: 'https://example.org', goal: 'find the prices' } }));
+          const doc = await runAgent(
+            { automation, misc: { url: 'https://example.org', goal: 'find the prices' }, scenarioId: 'agent-default-v1', inputs: {} },
+            { config, clock: systemClock, sweepSignal: new AbortController().signal, sweepStartedAt: new Date() },
+          );
+          const r = await post(server, '/ingest/agent-run', doc);
+          assert.equal(r.status, 200, JSON.stringify(r.json));
+          const [stored] = await store.recentAgentRuns({ automation });
+          assert.deepEqual(stored, doc);
+        }
+        assert.deepEqual((await store.recentAgentRuns({})).map((d) => d.status).sort(), ['completed', 'failed']);
+      },
+    );
+  });
+});
 
 describe('the remote runner sends agent runs', () => {
   test('delivers through POST /ingest/agent-run; spools while the server is away, then flushes the spool in a batch', async () => {

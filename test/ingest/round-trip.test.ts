@@ -119,6 +119,34 @@ for (const [backend, open] of backends) {
       }
     });
 
+    test('an error document built by our sweep is stored through POST /ingest/error field for field', async () => {
+      const errors: ErrorDoc[] = [];
+      const r = await runSweep({
+        config: loadConfig({ env: { RUNNER_NAME: 'edge-runner-1', BENCH_MAX_ATTEMPTS: '1' }, dotenvPath: false }),
+        models: [{ provider: 'groq', modelId: 'm1', misc: {}, scenario: scenario('cloud-long-v1', null) }],
+        sink: { insertMetric: async () => 'stored' as const, insertError: async (doc: ErrorDoc) => (errors.push(doc), 'stored' as const) },
+        force: true,
+        loadProvider: async () =>
+          async function* () {
+            throw Object.assign(new Error('429 Too Many Requests: rate limited, request id req_8f2c'), { status: 429 });
+          },
+      });
+      assert.equal(r.summary.failed, 1);
+      const [error] = errors;
+      assert.equal(error?.error_kind, 'rate_limit');
+      const store = await open();
+      try {
+        await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
+        const handler = createIngestHandler({ store, config, logger: silentLogger });
+        const res = await handler({ method: 'POST', url: '/ingest/error', headers: { 'x-api-key': KEY }, body: JSON.stringify(error) });
+        assert.equal(res.status, 200, res.body);
+        const stored = await store.getRun(error.run_id);
+        assert.deepEqual(stored?.outcome === 'failed' ? stored.error : null, error);
+      } finally {
+        await store.close();
+      }
+    });
+
     test('cost_usd must be a number of at least 0 and at most a bound, or null', async () => {
       const [row] = await sweepRows();
       const store = await open();
