@@ -79,6 +79,8 @@ export async function refreshModelHealth(store: Store, options: ModelHealthOptio
   let cadenceByModel = options.cadenceByModel;
   if (automations.length > 0) {
     const since = new Date(options.now.getTime() - DAY_MS);
+    // Pushed after the metric activity, so it wins over any errors_cloud row of the automation
+    // (a failed write of its run is recorded there): buildModelHealth keeps the last per model.
     for (const m of automations) activity.push(await agentRunActivity(store, m.model_id, since));
     cadenceByModel = new Map([...(cadenceByModel ?? []), ...agentCadences(automations, await store.listScenarios({ enabledOnly: true, kind: 'agent' }), options.cadenceSeconds)]);
   }
