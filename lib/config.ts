@@ -56,6 +56,10 @@ export interface Config {
       modelHealth: string;
       scenarios: string;
       agentRuns: string;
+      /** Models a sweep did not start because of BENCH_DAILY_BUDGET_USD, for the health mail (SPEC 17). */
+      sweepSkips: string;
+      /** The one document GET /health rewrites to check that a write goes through. */
+      ingestHealth: string;
     };
   };
   bench: {
@@ -204,6 +208,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         modelHealth: r.str('MONGODB_COLLECTION_MODEL_HEALTH') ?? 'bench_model_health',
         scenarios: r.str('MONGODB_COLLECTION_SCENARIOS') ?? 'scenarios',
         agentRuns: r.str('MONGODB_COLLECTION_AGENT_RUNS') ?? 'agent_runs',
+        sweepSkips: r.str('MONGODB_COLLECTION_SWEEP_SKIPS') ?? 'sweep_skips',
+        ingestHealth: r.str('MONGODB_COLLECTION_INGEST_HEALTH') ?? 'ingest_health',
       },
     },
     bench: {

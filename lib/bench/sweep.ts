@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config, ProviderName } from '../config.ts';
 import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { AgentErrorKind, AgentRunDoc, ErrorDoc, MetricDoc } from '../store/documents.ts';
+import type { AgentErrorKind, AgentRunDoc, ErrorDoc, MetricDoc, SweepSkipDoc } from '../store/documents.ts';
 import type { InsertResult } from '../store/store.ts';
 import { runAgent, runTimeoutMs } from '../tinyfish/run.ts';
 import type { DailyBudget } from './budget.ts';
@@ -46,8 +46,10 @@ export interface ModelResult {
 export interface ResultSink {
   insertMetric(doc: MetricDoc): Promise<InsertResult>;
   insertError(doc: ErrorDoc): Promise<InsertResult>;
-  /** Agent runs (SPEC 4.6); a sink without it (the remote runner's) cannot take agent scenarios. */
-  insertAgentRun?(doc: AgentRunDoc): Promise<InsertResult>;
+  /** Agent runs (SPEC 4.6); the remote runner's sink posts them to /ingest/agent-run. */
+  insertAgentRun(doc: AgentRunDoc): Promise<InsertResult>;
+  /** Models not started for BENCH_DAILY_BUDGET_USD (SPEC 17), for the health mail; a sink without it (the remote runner's) leaves them to the journal. */
+  insertSweepSkip?(doc: SweepSkipDoc): Promise<void>;
 }
 
 export interface SweepSummary {
@@ -155,7 +157,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       warm: async (model, stream) => warmUp(await stream, model, { config, sweepSignal, logger }),
       run: async (model, stream) => {
         const admission = options.budget ? await options.budget.admit(model, bench.profile) : null;
-        if (admission && !admission.ok) return finish(skipped(model, 'skipped_budget', `not started: ${admission.reason}`));
+        if (admission && !admission.ok) {
+          await recordBudgetSkip(options.sink, model, admission.reason, { clock, logger, config, sweepStartedAt });
+          return finish(skipped(model, 'skipped_budget', `not started: ${admission.reason}`));
+        }
         options.onStart?.(model);
         const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
         if (call.metric) call.metric.cost_usd = costOf(call.metric, options.prices?.priceOf(model) ?? null);
@@ -239,8 +244,7 @@ async function writeResult(
     let status: InsertResult;
     if ('metric' in doc) status = await sink.insertMetric(doc.metric);
     else if ('error' in doc) status = await sink.insertError(doc.error);
-    else if (sink.insertAgentRun) status = await sink.insertAgentRun(doc.agentRun);
-    else throw new Error('this runner sends results to an ingest server, which takes no agent runs: run agent scenarios where the store is');
+    else status = await sink.insertAgentRun(doc.agentRun);
     const runId = 'metric' in doc ? doc.metric.run_id : 'error' in doc ? doc.error.run_id : doc.agentRun.run_id;
     if (status === 'duplicate') o.logger.warn(`Result of ${target} was already stored (run_id ${runId})`);
     return null;
@@ -267,6 +271,33 @@ async function writeResult(
       o.logger.error(`Cannot record the failed write of ${target} either: ${classifyError(again).detail}`);
     }
     return message;
+  }
+}
+
+/**
+ * Records a model the daily budget kept from starting, where the health mail reads it (SPEC 17).
+ * Never throws: the skip is in the journal whatever happens here, so a failed write is a warning.
+ */
+async function recordBudgetSkip(
+  sink: ResultSink,
+  model: SweepModel,
+  reason: string,
+  o: { clock: SweepClock; logger: Logger; config: Config; sweepStartedAt: Date },
+): Promise<void> {
+  if (!sink.insertSweepSkip) return;
+  try {
+    await sink.insertSweepSkip({
+      provider: model.provider,
+      model_id: model.modelId,
+      scenario_id: model.scenario?.id ?? o.config.bench.profile.id,
+      reason,
+      skipped_at: new Date(o.clock.wallNow()),
+      sweep_started_at: o.sweepStartedAt,
+      runner: o.config.bench.runner,
+      daily_budget_usd: o.config.cost.dailyBudgetUsd,
+    });
+  } catch (err) {
+    o.logger.warn(`Cannot record that ${model.provider}/${model.modelId} was skipped for the daily budget: ${classifyError(err).detail}`);
   }
 }
 

@@ -125,6 +125,9 @@ export function ruleBasedStatus(report: HealthReport): RuleStatus {
   }
   const stuck = (report.agent_runs ?? []).filter((r) => r.runs > 0 && r.completed === 0);
   if (stuck.length > 0) warning.push(`${n(stuck.length, 'TinyFish automation')} with no completed run (${stuck.map((r) => `${r.automation} in ${r.scenario_id}`).join(', ')})`);
+  // A skipped model has no fresh numbers on the dashboard: the operator raises the budget or prices it.
+  const skipped = report.budget_skips ?? [];
+  if (skipped.length > 0) warning.push(`${n(skipped.length, 'model')} not started for the daily budget`);
   if (critical.length > 0) return { status: 'critical', reasons: [...critical, ...warning] };
   if (warning.length > 0) return { status: 'warning', reasons: warning };
   return { status: 'healthy', reasons: [] };
@@ -243,6 +246,8 @@ export function promptPayload(report: HealthReport, rules: RuleStatus): Record<s
     stale_models: cap(report.stale_models),
     stale_after_minutes: report.stale_after_minutes,
     speed_regressions: cap(report.regressions),
+    agent_runs: cap(report.agent_runs ?? []),
+    budget_skips: cap((report.budget_skips ?? []).map((b) => ({ ...b, last_reason: clip(b.last_reason) }))),
     suggested_commands: report.suggested_commands,
   };
 }

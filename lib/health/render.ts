@@ -17,7 +17,7 @@ export interface RenderedMail {
 }
 
 // Long lists are cut in the mail (the full lists are in --json).
-const CAPS = { failing: 25, onlyErrors: 100, fingerprints: 50, stale: 100, regressions: 100 } as const;
+const CAPS = { failing: 25, onlyErrors: 100, fingerprints: 50, stale: 100, regressions: 100, budgetSkips: 100 } as const;
 const METRIC_LABEL = { tokens_per_second: 'tokens/s', time_to_first_token: 'TTFT' } as const;
 
 export function healthSubject(status: OverallStatus, date: Date): string {
@@ -175,6 +175,8 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
     mono: true,
   });
   if (report.spend) out.push(...spendSections(report.spend, report.generated_at));
+  const skipSection = budgetSkipSection(report);
+  if (skipSection) out.push(skipSection);
 
   if (report.agent_runs?.length) {
     const secs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -228,6 +230,32 @@ function spendSections(spend: SpendReport, generatedAt: Date): Section[] {
     ]);
   }
   return [byDay, { title: 'Spend this month', rows: lines, empty: '' }];
+}
+
+/**
+ * SPEC 17: the models the daily budget kept from starting, beside the day's spend against the
+ * budget. Shown when a budget is set or anything was skipped (a budget removed since still
+ * explains the window's gaps).
+ */
+function budgetSkipSection(report: HealthReport): Section | null {
+  const skips = report.budget_skips ?? [];
+  const budget = report.spend?.daily_budget_usd ?? null;
+  if (budget === null && skips.length === 0) return null;
+  let title = 'Skipped for the daily budget';
+  if (budget !== null) {
+    const today = new Date(report.generated_at.getTime() - 1).toISOString().slice(0, 10);
+    const spent = (report.spend?.days ?? []).filter((d) => d.day === today).reduce((a, d) => a + d.cost_usd, 0);
+    title += ` (BENCH_DAILY_BUDGET_USD=${budget}; spent today ${usd(spent)} of $${budget})`;
+  }
+  return {
+    title,
+    columns: ['model', 'scenario', 'sweeps', 'last skipped', 'why'],
+    rows: skips
+      .slice(0, CAPS.budgetSkips)
+      .map((s) => [`${s.provider}/${s.model_id}`, s.scenario_id, String(s.skips), time(s.last_skipped_at), clip(s.last_reason, 240)]),
+    empty: 'none',
+    more: skips.length - CAPS.budgetSkips,
+  };
 }
 
 function usd(x: number): string {

@@ -2,7 +2,7 @@
 // the store's report queries inside the database; this module only combines them with the
 // model list, the regression statistics and the clock. Nothing here mails or prints.
 import { execFile } from 'node:child_process';
-import type { ErrorKind } from '../store/documents.ts';
+import type { ErrorKind, SweepSkipDoc } from '../store/documents.ts';
 import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
 import type { DailySpend, FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, TimeWindow } from '../store/store.ts';
@@ -118,6 +118,39 @@ export interface HealthReport {
   spend?: SpendReport;
   /** TinyFish automation runs in the window, per (automation, scenario): success rate, p50/p95 duration, failures. */
   agent_runs?: AgentRunStats[];
+  /** Models sweeps did not start in the window because of BENCH_DAILY_BUDGET_USD (SPEC 17), most skipped first. */
+  budget_skips?: BudgetSkip[];
+}
+
+/** One (provider, model, scenario) the daily budget kept from starting in the window. */
+export interface BudgetSkip {
+  provider: string;
+  model_id: string;
+  scenario_id: string;
+  /** Sweeps that skipped it. */
+  skips: number;
+  last_skipped_at: Date;
+  /** Why, the last time (the worst case against the day's spend, or an unknown price). */
+  last_reason: string;
+}
+
+/** More skip records than this in one window are not read (one per model per sweep: 48 sweeps a day). */
+const BUDGET_SKIPS_CAP = 50_000;
+
+/** Skip records grouped per (provider, model, scenario), most skipped first. */
+export function summarizeBudgetSkips(skips: SweepSkipDoc[]): BudgetSkip[] {
+  const groups = new Map<string, BudgetSkip>();
+  for (const s of skips) {
+    const k = `${modelKey(s.provider, s.model_id)}\u0000${s.scenario_id}`;
+    const g = groups.get(k);
+    if (!g) {
+      groups.set(k, { provider: s.provider, model_id: s.model_id, scenario_id: s.scenario_id, skips: 1, last_skipped_at: s.skipped_at, last_reason: s.reason });
+      continue;
+    }
+    g.skips += 1;
+    if (s.skipped_at > g.last_skipped_at) Object.assign(g, { last_skipped_at: s.skipped_at, last_reason: s.reason });
+  }
+  return [...groups.values()].sort((a, b) => b.skips - a.skips || byModel(a, b) || a.scenario_id.localeCompare(b.scenario_id));
 }
 
 /** More agent runs than this in one window are not summed (a run lasts minutes: a day holds a few hundred). */
@@ -150,6 +183,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const lastSuccess = new Map((await store.lastSuccesses()).map((s) => [modelKey(s.provider, s.model_name), s.ts]));
   const spend = await collectSpend(store, { until, dailyBudgetUsd: options.dailyBudgetUsd ?? null });
   const agentRuns = await store.recentAgentRuns({ since: window.since, until, limit: AGENT_RUNS_CAP });
+  const budgetSkips = await store.sweepSkips(window, BUDGET_SKIPS_CAP);
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
   const successes = sum(providers.map((p) => p.successes));
@@ -194,6 +228,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
     suggested_commands: suggestCommands(onlyErrors, { benchmarked, since: window.since }),
     spend,
     agent_runs: summarizeAgentRuns(agentRuns),
+    budget_skips: summarizeBudgetSkips(budgetSkips),
   };
 }
 

@@ -17,7 +17,7 @@ import { link, mkdir, open, readdir, readFile, rename, stat, unlink, utimes, wri
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConfigError, type Config } from '../config.ts';
-import type { ErrorDoc, MetricDoc, ModelDoc } from '../store/documents.ts';
+import type { AgentRunDoc, ErrorDoc, MetricDoc, ModelDoc } from '../store/documents.ts';
 import { deprecationDay } from '../store/documents.ts';
 import { BenchError, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
@@ -36,6 +36,8 @@ export interface RemoteRunner {
   sink: {
     insertMetric(doc: MetricDoc): Promise<InsertResult>;
     insertError(doc: ErrorDoc): Promise<InsertResult>;
+    /** TinyFish automation runs (SPEC 4.6), through POST /ingest/agent-run. */
+    insertAgentRun(doc: AgentRunDoc): Promise<InsertResult>;
   };
   /**
    * The enabled, not deprecated models of a provider, with their misc.
@@ -61,7 +63,11 @@ export interface RemoteRunnerOptions {
   batchBytes?: number;
 }
 
-type ResultType = 'metric' | 'error';
+type ResultType = 'metric' | 'error' | 'agent_run';
+const RESULT_TYPES: readonly string[] = ['metric', 'error', 'agent_run'];
+// Where each kind of result is posted on its own (POST /ingest/batch names the type per item).
+const ENDPOINTS: Record<ResultType, string> = { metric: '/ingest', error: '/ingest/error', agent_run: '/ingest/agent-run' };
+type ResultDoc = MetricDoc | ErrorDoc | AgentRunDoc;
 
 interface SpoolEntry {
   type: ResultType;
@@ -129,11 +135,11 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
     });
   }
 
-  async function deliver(type: ResultType, doc: MetricDoc | ErrorDoc): Promise<Delivery> {
+  async function deliver(type: ResultType, doc: ResultDoc): Promise<Delivery> {
     let res: Response;
     let text: string;
     try {
-      res = await request('POST', type === 'metric' ? '/ingest' : '/ingest/error', JSON.stringify(doc));
+      res = await request('POST', ENDPOINTS[type], JSON.stringify(doc));
       text = await res.text();
     } catch (err) {
       return { kind: 'retry', reason: classifyError(err).detail, httpStatus: null };
@@ -150,8 +156,8 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
     return isRetryable(res.status) ? { kind: 'retry', reason, httpStatus: res.status } : { kind: 'refused', reason, httpStatus: res.status };
   }
 
-  async function insert(type: ResultType, doc: MetricDoc | ErrorDoc): Promise<InsertResult> {
-    const target = `${type} ${doc.run_id} of ${doc.provider}/${doc.model_name}`;
+  async function insert(type: ResultType, doc: ResultDoc): Promise<InsertResult> {
+    const target = `${type.replace('_', ' ')} ${doc.run_id} of ${doc.provider}/${'automation' in doc ? doc.automation : doc.model_name}`;
     const d = await deliver(type, doc);
     if (d.kind === 'acked') return d.status;
     const entry: SpoolEntry = {
@@ -279,7 +285,7 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
       let entry: SpoolEntry;
       try {
         entry = JSON.parse(await readFile(join(spoolDir, name), 'utf8')) as SpoolEntry;
-        if ((entry.type !== 'metric' && entry.type !== 'error') || !entry.doc || typeof entry.doc !== 'object') throw new Error('not a spool entry');
+        if (!RESULT_TYPES.includes(entry.type) || !entry.doc || typeof entry.doc !== 'object') throw new Error('not a spool entry');
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // delivered by someone else meanwhile
         logger.error(`Spool file ${name} is unreadable (${(err as Error).message}); moved to ${REJECTED_DIR}/`);
@@ -382,6 +388,7 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
     sink: {
       insertMetric: (doc) => track(insert('metric', doc)),
       insertError: (doc) => track(insert('error', doc)),
+      insertAgentRun: (doc) => track(insert('agent_run', doc)),
     },
     runnerConfig: (provider) => track(runnerConfig(provider)),
     flushSpool: () => track(flushSpool()),

@@ -12,16 +12,18 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { PROVIDERS, isProviderName, type Config } from '../config.ts';
-import type { ErrorDoc, MetricDoc, ModelDoc } from '../store/documents.ts';
+import type { AgentRunDoc, ErrorDoc, MetricDoc, ModelDoc } from '../store/documents.ts';
 import { isBenchmarked } from '../store/documents.ts';
 import type { Logger } from '../log.ts';
 import { PermanentStoreError, type Store } from '../store/store.ts';
 import { MOCK_ON_MONGODB, isMockDocument } from '../store/collection-rules.ts';
 import {
+  parseAgentRunPayload,
   parseBatchEnvelope,
   parseBatchItem,
   parseErrorPayload,
   parseMetricPayload,
+  type BatchItemType,
   type FieldIssue,
   type Parsed,
 } from './schema.ts';
@@ -103,6 +105,7 @@ const ROUTES: Record<string, readonly string[]> = {
   '/ingest': ['POST'],
   '/ingest/error': ['POST'],
   '/ingest/batch': ['POST'],
+  '/ingest/agent-run': ['POST'],
   '/runner-config': ['GET'],
   '/health': ['GET'],
 };
@@ -221,22 +224,27 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     return { code: 'model_disabled', reason: `model ${target} is disabled${model.disabled_reason ? ` (${model.disabled_reason})` : ''}` };
   }
 
-  async function ingestOne(type: 'metric' | 'error', payload: unknown): Promise<ItemResult> {
-    const parsed: Parsed<MetricDoc | ErrorDoc> = type === 'metric' ? parseMetricPayload(payload) : parseErrorPayload(payload);
+  async function ingestOne(type: BatchItemType, payload: unknown): Promise<ItemResult> {
+    const parsed: Parsed<MetricDoc | ErrorDoc | AgentRunDoc> =
+      type === 'metric' ? parseMetricPayload(payload) : type === 'error' ? parseErrorPayload(payload) : parseAgentRunPayload(payload);
     if (!parsed.ok) return { status: 'invalid', error: parsed.issue };
     const doc = parsed.value;
+    // An agent run's "model" is its automation, a catalog entry of provider tinyfish (SPEC 15).
+    const modelName = 'automation' in doc ? doc.automation : doc.model_name;
     // SPEC 4.1: simulated rows never reach the MongoDB the dashboard publishes (SQLite keeps them, for trials).
     if (store.kind === 'mongodb' && isMockDocument(doc)) {
-      return { status: 'rejected', run_id: doc.run_id, code: 'mock_refused', reason: `${doc.provider}/${doc.model_name}: ${MOCK_ON_MONGODB}` };
+      return { status: 'rejected', run_id: doc.run_id, code: 'mock_refused', reason: `${doc.provider}/${modelName}: ${MOCK_ON_MONGODB}` };
     }
-    const refusal = await modelRefusal(doc.provider, doc.model_name);
+    const refusal = await modelRefusal(doc.provider, modelName);
     if (refusal) return { status: 'rejected', run_id: doc.run_id, ...refusal };
     let result;
     try {
       result =
         type === 'metric'
           ? await storeCall(() => store.insertMetric(doc as MetricDoc))
-          : await storeCall(() => store.insertError(doc as ErrorDoc));
+          : type === 'error'
+            ? await storeCall(() => store.insertError(doc as ErrorDoc))
+            : await storeCall(() => store.insertAgentRun(doc as AgentRunDoc));
     } catch (err) {
       // The store will never take this document: the sender sets it aside and goes on.
       if (err instanceof PermanentStoreError) return { status: 'rejected', run_id: doc.run_id, code: 'store_refused', reason: err.message };
@@ -250,7 +258,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     stats[r.status] += 1;
   }
 
-  async function single(type: 'metric' | 'error', body: unknown, path: string): Promise<IngestResponse> {
+  async function single(type: BatchItemType, body: unknown, path: string): Promise<IngestResponse> {
     const r = await ingestOne(type, body);
     count(r);
     switch (r.status) {
@@ -421,7 +429,8 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
       return errorResponse('invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
     }
     if (url.pathname === '/ingest/batch') return batch(body);
-    return single(url.pathname === '/ingest' ? 'metric' : 'error', body, url.pathname);
+    const type: BatchItemType = url.pathname === '/ingest' ? 'metric' : url.pathname === '/ingest/error' ? 'error' : 'agent_run';
+    return single(type, body, url.pathname);
   }
 
   const handler = async (req: IngestRequest): Promise<IngestResponse> => {

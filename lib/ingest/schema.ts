@@ -6,7 +6,7 @@
 // is derivable from the payload is derived, what is not is null, never 0.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
+import type { AgentErrorKind, AgentRunDoc, ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
 import { ERROR_KINDS, ERROR_STAGES } from '../store/documents.ts';
 import { buildErrorDoc, classifyError } from '../errors.ts';
 import { percentiles } from '../bench/measure.ts';
@@ -30,6 +30,9 @@ const MAX_RATE = 10_000_000;
 const MAX_SECONDS = 86_400;
 // One gap per stream delta; 300,000 of them cost half a second of CPU in one request.
 const MAX_GAPS = 65_536;
+// One call's cost (SPEC 17): the dearest models cost a few hundred USD per million output
+// tokens, so even a 100k-token answer stays far below this; more is a sender's bug.
+const MAX_COST_USD = 10_000;
 
 /** A field that failed validation: `field` is a dotted path (`inter_chunk_ms.p50`, `times_between_tokens[3]`), null for the whole body. */
 export interface FieldIssue {
@@ -132,11 +135,11 @@ const rawUsage = z
     return value;
   });
 
-function miscProblem(value: unknown, where: string, depth: number): { path: string[]; message: string } | null {
+function miscProblem(value: unknown, where: string, depth: number, maxDepth = MAX_MISC_DEPTH): { path: string[]; message: string } | null {
   if (depth === 0 && (value === null || typeof value !== 'object' || Array.isArray(value))) {
     return { path: [], message: 'must be an object' };
   }
-  if (depth > MAX_MISC_DEPTH) return { path: [], message: `is nested more than ${MAX_MISC_DEPTH} levels deep` };
+  if (depth > maxDepth) return { path: [], message: `is nested more than ${maxDepth} levels deep` };
   if (value === null || typeof value !== 'object') return null;
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
   for (const [key, v] of entries) {
@@ -148,7 +151,7 @@ function miscProblem(value: unknown, where: string, depth: number): { path: stri
     if (!Array.isArray(value) && (key.includes('\u0000') || key.includes('.'))) {
       return { path: [key], message: `key ${JSON.stringify(key)} in ${where} is not allowed (no NUL bytes or dots in keys)` };
     }
-    const inner = miscProblem(v, where, depth + 1);
+    const inner = miscProblem(v, where, depth + 1, maxDepth);
     if (inner) return { path: [key, ...inner.path], message: inner.message };
   }
   return null;
@@ -215,6 +218,9 @@ const metricSchema = z.object({
   visible_text_empty: z.boolean().nullable().optional(),
   time_to_64_visible_tokens_seconds: seconds.nullable().optional(),
   connection_reused: z.boolean().nullable().optional(),
+  // Written by our own runner (SPEC 17, scenarios' cache defeat): a remote runner's row keeps them.
+  cost_usd: z.number().min(0).max(MAX_COST_USD).nullable().optional(),
+  cache_defeat_nonce: optionalText(128),
 });
 
 const errorSchema = z.object({
@@ -232,12 +238,113 @@ const errorSchema = z.object({
   runner: name(128).optional(),
 });
 
+// --- Agent runs (SPEC 4.6) -------------------------------------------------------------------
+// What lib/tinyfish/run.ts builds, sent by a remote runner. TinyFish's own wording (its final
+// status, its error text) is stored as sent, bounded in length; the result is capped as the
+// runner caps it (its JSON at 64 KiB, else its text cut there).
+const RESULT_CAP_BYTES = 64 * 1024;
+const MAX_RUN_MS = MAX_SECONDS * 1000;
+const MAX_RESULT_DEPTH = 64;
+const runMs = z.number().min(0).max(MAX_RUN_MS);
+const AGENT_ERROR_KINDS: readonly string[] = [...ERROR_KINDS, 'run_failed'];
+
+const agentResult = z.unknown().transform((value, ctx) => {
+  const text = JSON.stringify(value ?? null);
+  if (Buffer.byteLength(text) > RESULT_CAP_BYTES + 1024) {
+    ctx.addIssue({ code: 'custom', message: `is larger than ${RESULT_CAP_BYTES} bytes of JSON (the runner caps it and sets result_truncated)` });
+    return z.NEVER;
+  }
+  // A result is TinyFish's JSON, stored in MongoDB as it is: the same key rules as misc.
+  // A scraped page's JSON nests deeper than a model's quirks; BSON allows 100 levels.
+  const problem = value !== null && typeof value === 'object' ? miscProblem(value, 'result', 1, MAX_RESULT_DEPTH) : null;
+  if (problem) {
+    ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+    return z.NEVER;
+  }
+  return value ?? null;
+});
+
+const agentRunSchema = z.object({
+  // Required: a run is idempotent by the id its runner gave it.
+  run_id: runId,
+  provider: z.literal('tinyfish'),
+  automation: name(256),
+  scenario_id: name(64),
+  started_at: timestamp,
+  finished_at: timestamp,
+  status: z.enum(['completed', 'failed', 'timeout']),
+  total_duration_ms: runMs,
+  time_to_started_ms: runMs.nullable().optional(),
+  time_to_first_progress_ms: runMs.nullable().optional(),
+  progress_events: tokens.max(1_000_000),
+  event_count: tokens.max(1_000_000),
+  inter_event_ms: z.object({ p50: runMs.nullable(), p90: runMs.nullable(), p99: runMs.nullable(), max: runMs.nullable() }),
+  tinyfish_run_id: optionalText(256),
+  endpoint: z.enum(['run-sse', 'run']),
+  tinyfish_status: optionalText(64),
+  result: agentResult.optional(),
+  result_truncated: z.boolean().optional(),
+  error: z.string().nullable().optional(),
+  // A kind this project does not know is kept as unknown, as for errors.
+  error_kind: z.string().max(64).nullable().optional(),
+  http_status: z.int().min(100).max(599).nullable().optional(),
+  runner: name(128).optional(),
+  mock: z.boolean().optional(),
+  sweep_started_at: timestamp.nullable().optional(),
+});
+
+/**
+ * Validates a posted agent run (SPEC 4.6) and completes it: what the sender left out is null
+ * (or false), the error text is capped like an error document's. Never throws.
+ */
+export function parseAgentRunPayload(input: unknown, options: TimeBounds = {}): Parsed<AgentRunDoc> {
+  const r = agentRunSchema.safeParse(input);
+  if (!r.success) return { ok: false, issue: toIssue(r.error.issues, input) };
+  const p = r.data;
+  const late = timeProblem('started_at', p.started_at, options);
+  if (late) return { ok: false, issue: late };
+  if (p.finished_at < p.started_at) {
+    return { ok: false, issue: { code: 'invalid_field', field: 'finished_at', message: 'finished_at: is before started_at' } };
+  }
+  const error = p.error === undefined || p.error === null ? null : capMessage(p.error);
+  const kind = p.error_kind === undefined || p.error_kind === null ? null : AGENT_ERROR_KINDS.includes(p.error_kind) ? (p.error_kind as AgentErrorKind) : 'unknown';
+  return {
+    ok: true,
+    value: {
+      run_id: p.run_id,
+      provider: 'tinyfish',
+      automation: p.automation,
+      scenario_id: p.scenario_id,
+      started_at: p.started_at,
+      finished_at: p.finished_at,
+      status: p.status,
+      total_duration_ms: p.total_duration_ms,
+      time_to_started_ms: p.time_to_started_ms ?? null,
+      time_to_first_progress_ms: p.time_to_first_progress_ms ?? null,
+      progress_events: p.progress_events,
+      event_count: p.event_count,
+      inter_event_ms: p.inter_event_ms,
+      tinyfish_run_id: p.tinyfish_run_id ?? null,
+      endpoint: p.endpoint,
+      tinyfish_status: p.tinyfish_status ?? null,
+      result: p.result ?? null,
+      result_truncated: p.result_truncated ?? false,
+      error,
+      error_kind: kind,
+      http_status: p.http_status ?? null,
+      runner: p.runner ?? DEFAULT_RUNNER,
+      mock: p.mock ?? false,
+      sweep_started_at: p.sweep_started_at ?? null,
+    },
+  };
+}
+
 const batchSchema = z.object({
   items: z.array(z.unknown()).min(1).max(MAX_BATCH_ITEMS),
 });
 
 const batchItemSchema = z.object({
-  type: z.enum(['metric', 'error']),
+  type: z.enum(['metric', 'error', 'agent_run']),
   doc: z.unknown(),
 });
 
@@ -317,6 +424,10 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
     ...(p.response_status !== undefined ? { response_status: p.response_status } : {}),
     ...(p.visible_text_empty !== undefined ? { visible_text_empty: p.visible_text_empty } : {}),
     ...(p.time_to_64_visible_tokens_seconds !== undefined ? { time_to_64_visible_tokens_seconds: p.time_to_64_visible_tokens_seconds } : {}),
+    // Stored as sent: the server does not price rows again (its prices may differ from the runner's at the time).
+    ...(p.connection_reused !== undefined ? { connection_reused: p.connection_reused } : {}),
+    ...(p.cost_usd !== undefined ? { cost_usd: p.cost_usd } : {}),
+    ...(p.cache_defeat_nonce !== undefined ? { cache_defeat_nonce: p.cache_defeat_nonce } : {}),
   };
   if (!p.run_id) doc.run_id = contentRunId('m', doc);
   return { ok: true, value: doc as unknown as MetricDoc };
@@ -334,7 +445,7 @@ export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Par
   const p = r.data;
   const late = timeProblem('ts', p.ts, options);
   if (late) return { ok: false, issue: late };
-  const message = p.message.length > MAX_MESSAGE_CHARS ? `${p.message.slice(0, MAX_MESSAGE_CHARS)}…` : p.message;
+  const message = capMessage(p.message);
   const httpStatus = p.http_status ?? null;
   const sentKind = (ERROR_KINDS as readonly string[]).includes(p.error_kind ?? '') ? (p.error_kind as ErrorKind) : undefined;
   const kind: ErrorKind =
@@ -355,6 +466,10 @@ export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Par
   return { ok: true, value: buildErrorDoc(fields) };
 }
 
+function capMessage(text: string): string {
+  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
+}
+
 export interface TimeBounds {
   /** The wall clock (default Date.now), against which run_ts and ts are bounded. */
   now?: number;
@@ -372,7 +487,9 @@ function timeProblem(field: string, at: Date, options: TimeBounds): FieldIssue |
   return null;
 }
 
-export type BatchItem = { type: 'metric' | 'error'; doc: unknown };
+/** What a batch item is: a metric row, an error, or (SPEC 4.6) an agent run. */
+export type BatchItemType = 'metric' | 'error' | 'agent_run';
+export type BatchItem = { type: BatchItemType; doc: unknown };
 
 /** Validates the envelope of POST /ingest/batch; items themselves are checked one by one. */
 export function parseBatchEnvelope(input: unknown): Parsed<unknown[]> {

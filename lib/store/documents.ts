@@ -207,7 +207,8 @@ export interface ModelHealthDoc {
   last_success_at: Date | null;
   last_attempt_at: Date | null;
   last_error_at: Date | null;
-  last_error_kind: ErrorKind | null;
+  /** A TinyFish automation's may be `run_failed` (AgentErrorKind, declared below). */
+  last_error_kind: AgentErrorKind | null;
   /** Errors since the last success (all of them when it never succeeded). */
   consecutive_failures: number;
   successes_24h: number;
@@ -312,4 +313,26 @@ export interface ScenarioSuccess {
   ts: Date;
   /** The sweep start recorded on that row (null when it has none). */
   sweep_started_at: Date | null;
+}
+
+// --- Sweep skips (SPEC 17) ------------------------------------------------------------------
+
+/**
+ * sweep_skips: a model a sweep did not start because its call could pass
+ * BENCH_DAILY_BUDGET_USD, one per model (and scenario) per sweep, for the health mail. Not an
+ * errors_cloud row: a skip says nothing about the provider, and the public dashboard counts
+ * those rows as provider failures.
+ */
+export interface SweepSkipDoc {
+  provider: string;
+  model_id: string;
+  /** The scenario of the pair (the configured profile's id for a pair without one). */
+  scenario_id: string;
+  /** Why, as the journal line says it (the worst case against the day's spend, or an unknown price). */
+  reason: string;
+  skipped_at: Date;
+  sweep_started_at: Date;
+  runner: string;
+  /** BENCH_DAILY_BUDGET_USD at the time. */
+  daily_budget_usd: number | null;
 }

@@ -17,6 +17,7 @@ import type {
   ProviderCatalogEntry,
   ScenarioDoc,
   ScenarioSuccess,
+  SweepSkipDoc,
 } from './documents.ts';
 import { deprecationDay, normalizeModel } from './documents.ts';
 import { MOCK_ON_MONGODB, isMockDocument, metricsCollectionFor, type MetricsCollection } from './collection-rules.ts';
@@ -71,7 +72,7 @@ export interface CollectionLike {
   updateOne(
     filter: Filter<Document>,
     update: Document,
-    options?: { upsert?: boolean },
+    options?: { upsert?: boolean; maxTimeMS?: number },
   ): Promise<{ matchedCount: number; upsertedCount?: number }>;
   aggregate(pipeline: Document[]): { toArray(): Promise<Document[]> };
   countDocuments(filter: Filter<Document>): Promise<number>;
@@ -91,9 +92,17 @@ export interface MongoCollections {
   modelHealth: CollectionLike;
   scenarios: CollectionLike;
   agentRuns: CollectionLike;
+  /** Models a sweep did not start for the daily budget (SPEC 17). */
+  sweepSkips: CollectionLike;
+  /** The write check of ping(): one document, rewritten. */
+  ingestHealth: CollectionLike;
 }
 
 const DUPLICATE_KEY = 11000;
+// ping()'s write check: the document it rewrites, and how long the server may spend on it
+// (the ingest server's /health waits 2 s in all).
+const WRITE_CHECK_ID = 'write-check';
+const WRITE_CHECK_MAX_TIME_MS = 1500;
 // An equivalent index already exists under another name or with other cosmetic options
 // (collections created by the upstream Python service): keep it.
 const INDEX_ALREADY_THERE = new Set([85, 86]);
@@ -137,14 +146,13 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     modelHealth: db.collection(c.modelHealth),
     scenarios: db.collection(c.scenarios),
     agentRuns: db.collection(c.agentRuns),
+    sweepSkips: db.collection(c.sweepSkips),
+    ingestHealth: db.collection(c.ingestHealth),
   };
   try {
     return await createMongoStore(collections, {
       location: `${where}, database ${config.mongodbDb}`,
       close: () => client.close(),
-      ping: async () => {
-        await db.command({ ping: 1 });
-      },
     });
   } catch (err) {
     await client.close().catch(() => {});
@@ -199,6 +207,9 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     [c.agentRuns, { run_id: 1 }, { unique: true, name: 'run_id_unique' }],
     [c.agentRuns, { started_at: -1 }, { name: 'started_at' }],
     [c.agentRuns, { automation: 1, scenario_id: 1, started_at: -1 }, { name: 'automation_scenario_started_at' }],
+    // Two ingest servers upserting the write check at once must not make two documents.
+    [c.ingestHealth, { check: 1 }, { unique: true, name: 'check_unique' }],
+    [c.sweepSkips, { skipped_at: -1 }, { name: 'skipped_at' }],
   ];
   for (const [collection, keys, options] of specs) {
     try {
@@ -836,8 +847,20 @@ class MongoStore implements Store {
     return rows as MetricPoint[];
   }
 
+  /**
+   * What a result needs, not a driver ping: a primary that answers pings but cannot take a
+   * write (stepped down, no majority, disk full) must fail this. One small document is
+   * upserted with the collections' own write concern; maxTimeMS makes the server give up as
+   * well, rather than leave the write queued behind a lock after the caller stopped waiting.
+   * @throws what the driver throws.
+   */
   async ping(): Promise<void> {
     await this.#ping();
+    await this.#c.ingestHealth.updateOne(
+      { check: WRITE_CHECK_ID },
+      { $set: { checked_at: new Date() } },
+      { upsert: true, maxTimeMS: WRITE_CHECK_MAX_TIME_MS },
+    );
   }
 
   async close(): Promise<void> {
@@ -898,6 +921,17 @@ class MongoStore implements Store {
       ])
       .toArray();
     return rows.map((r) => strip<AgentRunDoc>(r.doc)!);
+  }
+
+  // --- Sweep skips (SPEC 17) ---
+
+  async insertSweepSkip(doc: SweepSkipDoc): Promise<void> {
+    refuseMock(doc);
+    await this.#c.sweepSkips.insertOne({ ...doc });
+  }
+
+  async sweepSkips(w: TimeWindow, limit = 1000): Promise<SweepSkipDoc[]> {
+    return stripAll<SweepSkipDoc>(await this.#c.sweepSkips.find(inWindow('skipped_at', w), { sort: { skipped_at: -1 }, limit }).toArray());
   }
 
   async lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]> {

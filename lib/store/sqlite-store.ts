@@ -18,6 +18,7 @@ import type {
   ProviderCatalogEntry,
   ScenarioDoc,
   ScenarioSuccess,
+  SweepSkipDoc,
 } from './documents.ts';
 import { normalizeModel } from './documents.ts';
 import { metricsCollectionFor, type MetricsCollection } from './collection-rules.ts';
@@ -147,6 +148,16 @@ CREATE INDEX IF NOT EXISTS agent_runs_started ON agent_runs (started_at);
 CREATE INDEX IF NOT EXISTS agent_runs_pair ON agent_runs (automation, scenario_id, started_at);
 `;
 
+// Models a sweep did not start for the daily budget (SPEC 17), read by the health mail.
+const SWEEP_SKIP_SCHEMA = `
+CREATE TABLE IF NOT EXISTS sweep_skips (
+  id INTEGER PRIMARY KEY,
+  skipped_at INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sweep_skips_at ON sweep_skips (skipped_at);
+`;
+
 /** JSON with Dates tagged as {"$date": ISO}, so they come back as Dates. */
 export function encodeDoc(doc: unknown): string {
   return JSON.stringify(doc, function (this: Record<string, unknown>, key, value) {
@@ -222,6 +233,7 @@ function openDatabase(path: string): DatabaseSync {
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(SCHEMA);
     db.exec(SCENARIO_SCHEMA);
+    db.exec(SWEEP_SKIP_SCHEMA);
     db.exec(KPI_INDEXES);
     db.exec(AGENT_KPI_INDEX);
     db.function('kpi_collect', KPI_COLUMNS.collect);
@@ -1063,6 +1075,21 @@ class SqliteStore implements Store {
        GROUP BY automation, scenario_id ORDER BY automation, scenario_id`,
       ...(filter.automation ? [filter.automation] : []),
     ).map((r) => decodeDoc<AgentRunDoc>(r.doc));
+  }
+
+  // --- Sweep skips (SPEC 17) ---
+
+  async insertSweepSkip(doc: SweepSkipDoc): Promise<void> {
+    this.#stmt('INSERT INTO sweep_skips (skipped_at, doc) VALUES (?, ?)').run(ms(doc.skipped_at), encodeDoc(doc));
+  }
+
+  async sweepSkips(w: TimeWindow, limit = 1000): Promise<SweepSkipDoc[]> {
+    return this.#docs<SweepSkipDoc>(
+      'SELECT doc FROM sweep_skips WHERE skipped_at >= ? AND skipped_at < ? ORDER BY skipped_at DESC, id DESC LIMIT ?',
+      ms(w.since),
+      ms(w.until),
+      limit,
+    );
   }
 
   async lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]> {

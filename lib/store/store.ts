@@ -18,6 +18,7 @@ import type {
   ScenarioDoc,
   ScenarioKind,
   ScenarioSuccess,
+  SweepSkipDoc,
 } from './documents.ts';
 import type { MetricsCollection } from './collection-rules.ts';
 
@@ -131,7 +132,8 @@ export interface ModelActivity {
   /** Newest published success; null when there is none. */
   last_success_at: Date | null;
   last_error_at: Date | null;
-  last_error_kind: ErrorKind | null;
+  /** A TinyFish automation's may be `run_failed` (its agent runs stand for its results). */
+  last_error_kind: AgentErrorKind | null;
   /** Published successes with run_ts >= since. */
   successes_since: number;
   /** Errors with ts >= since. */
@@ -308,6 +310,12 @@ export interface Store {
   agentRunKpis(w: TimeWindow, filter?: AgentKpiFilter): Promise<AgentKpiSummary>;
   /** The agent run recorded under runId, or null. */
   getAgentRun(runId: string): Promise<AgentRunDoc | null>;
+
+  // --- Sweep skips (SPEC 17) ---
+  /** Records a model a sweep did not start for the daily budget. */
+  insertSweepSkip(doc: SweepSkipDoc): Promise<void>;
+  /** Skips with skipped_at in the window, newest first, at most `limit` (default 1000). */
+  sweepSkips(w: TimeWindow, limit?: number): Promise<SweepSkipDoc[]>;
 }
 
 export type ScenarioPatch = Partial<Omit<ScenarioDoc, 'scenario_id' | 'created_at'>>;

@@ -5,7 +5,7 @@ import { createMongoStore } from '../../lib/store/mongo-store.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import type { ModelActivity } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+import { makeAgentRun, makeError, makeMetric, makeModel, makeScenario } from '../fixtures.ts';
 
 const now = new Date('2026-11-20T12:00:00.000Z');
 const options = { now, cadenceSeconds: 1800 };
@@ -141,4 +141,49 @@ describe('refreshModelHealth', () => {
     await refreshModelHealth(store, options);
     assert.deepEqual(c.modelHealth.docs.map((d) => `${d.provider}/${d.model_id}`), ['groq/real']);
   });
+});
+
+describe('refreshModelHealth for TinyFish automations (their results are agent runs, not metric rows)', () => {
+  for (const [name, open] of [
+    ['sqlite', async () => openSqliteStore(':memory:')],
+    ['mongodb (mingo)', async () => createMongoStore(mingoCollections(), { location: 'memory' })],
+  ] as const) {
+    test(`on ${name}: a completed run is the last success, a failed or timed-out one the last error, judged against the agent scenario's interval`, async () => {
+      const store = await open();
+      const hours = (h: number) => ago(h * 3600);
+      for (const id of ['pricing-page', 'signup-flow', 'checkout', 'unscheduled']) await store.insertModel(makeModel({ provider: 'tinyfish', model_id: id }));
+      // Every 6 hours for three of them; nothing runs `unscheduled`, so the sweep period is its cadence.
+      await store.insertScenario(
+        makeScenario({
+          scenario_id: 'agent-default-v1',
+          kind: 'agent',
+          inputs: {},
+          interval_minutes: 360,
+          targets: { type: 'models', models: ['pricing-page', 'signup-flow', 'checkout'].map((model_id) => ({ provider: 'tinyfish', model_id })) },
+        }),
+      );
+      const run = (automation: string, h: number, status: 'completed' | 'failed' | 'timeout', error_kind: 'run_failed' | 'timeout' | null = null) =>
+        store.insertAgentRun(makeAgentRun({ automation, started_at: hours(h), status, error_kind, error: error_kind ? 'it failed' : null }));
+      await run('pricing-page', 30, 'failed', 'run_failed');
+      await run('pricing-page', 2, 'completed');
+      await run('pricing-page', 1, 'failed', 'run_failed');
+      await run('signup-flow', 10, 'completed');
+      await run('checkout', 3, 'timeout', 'timeout');
+      await run('unscheduled', 0.5, 'completed');
+
+      await refreshModelHealth(store, options);
+      const docs = new Map((await store.listModelHealth({ provider: 'tinyfish' })).map((d) => [d.model_id, d]));
+      const pick = (id: string) => {
+        const d = docs.get(id)!;
+        return [d.freshness_status, d.staleness_seconds, d.cadence_seconds, d.last_success_at, d.last_error_at, d.last_error_kind, d.consecutive_failures, d.successes_24h, d.failures_24h];
+      };
+      // 2 h since the last success is fresh against 6-hour runs (1.5 periods = 9 h).
+      assert.deepEqual(pick('pricing-page'), ['fresh', 7200, 21600, hours(2), hours(1), 'run_failed', 1, 1, 1]);
+      assert.deepEqual(pick('signup-flow'), ['stale', 36000, 21600, hours(10), null, null, 0, 1, 0]);
+      assert.deepEqual(pick('checkout'), ['never_run', null, 21600, null, hours(3), 'timeout', 1, 0, 1]);
+      assert.deepEqual(pick('unscheduled'), ['fresh', 1800, 1800, hours(0.5), null, null, 0, 1, 0]);
+      assert.equal(docs.get('pricing-page')!.last_attempt_at?.getTime(), hours(1).getTime());
+      await store.close();
+    });
+  }
 });

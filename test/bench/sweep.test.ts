@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig, type Config, type ProviderName } from '../../lib/config.ts';
-import type { ErrorDoc, MetricDoc } from '../../lib/store/documents.ts';
+import type { AgentRunDoc, ErrorDoc, MetricDoc } from '../../lib/store/documents.ts';
 import { BenchError } from '../../lib/errors.ts';
 import { UsageError } from '../../lib/cli.ts';
 import { createLogger } from '../../lib/log.ts';
@@ -22,6 +22,7 @@ function config(env: Record<string, string> = {}): Config {
 class MemorySink {
   metrics: MetricDoc[] = [];
   errors: ErrorDoc[] = [];
+  agentRuns: AgentRunDoc[] = [];
   constructor(
     readonly log: string[] = [],
     readonly failMetrics = false,
@@ -37,6 +38,11 @@ class MemorySink {
     if (this.failErrors) throw new Error('disk I/O error');
     this.log.push(`error ${doc.model_name}`);
     this.errors.push(doc);
+    return 'stored';
+  }
+  async insertAgentRun(doc: AgentRunDoc): Promise<InsertResult> {
+    this.log.push(`agent run ${doc.automation}`);
+    this.agentRuns.push(doc);
     return 'stored';
   }
 }

@@ -115,5 +115,7 @@ export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollec
     modelHealth: new MingoCollection(),
     scenarios: new MingoCollection(),
     agentRuns: new MingoCollection(),
+    sweepSkips: new MingoCollection(),
+    ingestHealth: new MingoCollection(),
   };
 }

@@ -1,0 +1,172 @@
+// A remote runner's row must arrive with the same fields a local run stores (SPEC 4.1, 9, 17):
+// rows built by the real sweep are posted through the real handler and read back, field for
+// field, on SQLite and on the MongoDB stand-in.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { createPriceBook } from '../../lib/bench/cost.ts';
+import type { SweepModel } from '../../lib/bench/due.ts';
+import { runSweep } from '../../lib/bench/sweep.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { createIngestHandler } from '../../lib/ingest/handler.ts';
+import { silentLogger } from '../../lib/log.ts';
+import type { ErrorDoc, MetricDoc } from '../../lib/store/documents.ts';
+import { createMongoStore } from '../../lib/store/mongo-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import type { Store } from '../../lib/store/store.ts';
+import { fixedAnswer } from '../fakes/fixed-answer.ts';
+import { mingoCollections } from '../fakes/mingo-collection.ts';
+import { makeModel } from '../fixtures.ts';
+
+const KEY = 'round-trip-test-key-8d2e61';
+const config = loadConfig({ env: { INGEST_API_KEY: KEY, RUNNER_NAME: 'edge-runner-1', BENCH_MAX_TOKENS: '64' }, dotenvPath: false });
+const dir = mkdtempSync(join(tmpdir(), 'llm-bench-round-trip-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const PRICE = { input: 0.5, output: 1.5 };
+const scenario = (id: string, nonce: string | null): SweepModel['scenario'] => ({
+  kind: 'llm',
+  id,
+  intervalMinutes: 30,
+  prompt: 'Tell a long and happy story about the history of the world.',
+  maxTokens: 64,
+  temperature: 0.1,
+  cacheDefeatNonce: nonce,
+});
+
+/** Metric rows exactly as our sweep builds them: the published scenario and a probe scenario with a cache-defeat nonce, priced. */
+async function sweepRows(): Promise<MetricDoc[]> {
+  const rows: MetricDoc[] = [];
+  const sink = {
+    insertMetric: async (doc: MetricDoc) => (rows.push(doc), 'stored' as const),
+    insertError: async (_doc: ErrorDoc) => 'stored' as const,
+    insertAgentRun: async () => 'stored' as const,
+  };
+  const models: SweepModel[] = [
+    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: scenario('cloud-default-v1', null) },
+    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: scenario('cloud-long-v1', 'n-4f2a9c') },
+  ];
+  const r = await runSweep({
+    config,
+    models,
+    sink,
+    force: true,
+    loadProvider: async () => fixedAnswer({ inputTokens: 21, outputTokens: 64 }),
+    prices: createPriceBook([]),
+  });
+  assert.equal(r.summary.ok, 2, JSON.stringify(r.results.map((x) => x.error?.message)));
+  return rows;
+}
+
+const backends: Array<[string, () => Promise<Store>]> = [
+  ['sqlite', async () => openSqliteStore(join(dir, `rt-${Math.random().toString(36).slice(2)}.sqlite`))],
+  ['mongodb (mingo stand-in)', async () => createMongoStore(mingoCollections(), { location: 'memory' })],
+];
+
+for (const [backend, open] of backends) {
+  describe(`ingest round trip on ${backend}`, () => {
+    test('a row built by our sweep is stored through POST /ingest field for field, cost_usd and cache_defeat_nonce included', async () => {
+      const rows = await sweepRows();
+      assert.ok(rows.every((r) => typeof r.cost_usd === 'number' && r.cost_usd > 0), 'the sweep priced its rows');
+      assert.equal(rows[1]!.cache_defeat_nonce, 'n-4f2a9c');
+      const store = await open();
+      try {
+        await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
+        const handler = createIngestHandler({ store, config, logger: silentLogger });
+        for (const row of rows) {
+          // What the remote runner sends: the JSON of the row (client.ts posts JSON.stringify(doc)).
+          const res = await handler({ method: 'POST', url: '/ingest', headers: { 'x-api-key': KEY }, body: JSON.stringify(row) });
+          assert.equal(res.status, 200, res.body);
+          const stored = await store.getRun(row.run_id);
+          assert.equal(stored?.outcome, 'ok');
+          assert.deepEqual(stored.outcome === 'ok' ? stored.metric : null, row);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('every optional field our runner may write survives the trip with a non-null value', async () => {
+      const [row] = await sweepRows();
+      const full: MetricDoc = {
+        ...row!,
+        connection_reused: true,
+        time_to_64_visible_tokens_seconds: 1.25,
+        cost_usd: 0.000123,
+        cache_defeat_nonce: 'n-77aa01',
+        raw_finish_reason: 'end_turn',
+        provider_latency_ms: 812,
+        reasoning_tokens: 3,
+        cached_input_tokens: 5,
+        mock: false,
+      };
+      const store = await open();
+      try {
+        await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
+        const handler = createIngestHandler({ store, config, logger: silentLogger });
+        const res = await handler({
+          method: 'POST',
+          url: '/ingest/batch',
+          headers: { 'x-api-key': KEY },
+          body: JSON.stringify({ items: [{ type: 'metric', doc: full }] }),
+        });
+        assert.equal(res.status, 200, res.body);
+        const stored = await store.getRun(full.run_id);
+        assert.deepEqual(stored?.outcome === 'ok' ? stored.metric : null, full);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('an error document built by our sweep is stored through POST /ingest/error field for field', async () => {
+      const errors: ErrorDoc[] = [];
+      const r = await runSweep({
+        config: loadConfig({ env: { RUNNER_NAME: 'edge-runner-1', BENCH_MAX_ATTEMPTS: '1' }, dotenvPath: false }),
+        models: [{ provider: 'groq', modelId: 'm1', misc: {}, scenario: scenario('cloud-long-v1', null) }],
+        sink: { insertMetric: async () => 'stored' as const, insertError: async (doc: ErrorDoc) => (errors.push(doc), 'stored' as const), insertAgentRun: async () => 'stored' as const },
+        force: true,
+        loadProvider: async () =>
+          async function* () {
+            throw Object.assign(new Error('429 Too Many Requests: rate limited, request id req_8f2c'), { status: 429 });
+          },
+      });
+      assert.equal(r.summary.failed, 1);
+      const [error] = errors;
+      assert.equal(error?.error_kind, 'rate_limit');
+      const store = await open();
+      try {
+        await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
+        const handler = createIngestHandler({ store, config, logger: silentLogger });
+        const res = await handler({ method: 'POST', url: '/ingest/error', headers: { 'x-api-key': KEY }, body: JSON.stringify(error) });
+        assert.equal(res.status, 200, res.body);
+        const stored = await store.getRun(error.run_id);
+        assert.deepEqual(stored?.outcome === 'failed' ? stored.error : null, error);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('cost_usd must be a number of at least 0 and at most a bound, or null', async () => {
+      const [row] = await sweepRows();
+      const store = await open();
+      try {
+        await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
+        const handler = createIngestHandler({ store, config, logger: silentLogger });
+        const post = (cost: unknown, runId: string) =>
+          handler({ method: 'POST', url: '/ingest', headers: { 'x-api-key': KEY }, body: JSON.stringify({ ...row, run_id: runId, cost_usd: cost }) });
+        for (const bad of [-0.01, 1e9, '0.1']) {
+          const res = await post(bad, `bad-${String(bad)}`);
+          assert.equal(res.status, 400, `${String(bad)}: ${res.body}`);
+          assert.equal((JSON.parse(res.body) as { error: { field: string } }).error.field, 'cost_usd');
+        }
+        assert.equal((await post(null, 'null-cost')).status, 200);
+        const stored = await store.getRun('null-cost');
+        assert.equal(stored?.outcome === 'ok' ? stored.metric.cost_usd : 'missing', null);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
