@@ -156,6 +156,11 @@ export async function modelsFromRunnerConfig(
   },
 ): Promise<SweepModel[]> {
   const wanted = (p: string) => isWanted(p, options.providers);
+  // Agent runs cost money and are due by their scenario's interval; both are in the store, which
+  // a remote runner does not have. Refused here, not recorded as one error per automation.
+  if (options.providers.includes('tinyfish') || options.explicit?.some((m) => m.provider === 'tinyfish')) {
+    throw new UsageError('TinyFish automations run where the store is (their agent scenarios, inputs and intervals are documents there), not on a remote runner (INGEST_API_URL set)');
+  }
   if (options.explicit) {
     const explicit = options.explicit.filter((m) => wanted(m.provider));
     const quirks = new Map<string, Record<string, unknown>>();

@@ -91,6 +91,14 @@ describe('bench-once with INGEST_API_URL', () => {
     assert.match(r.stderr, /needs --provider P or --models/);
   });
 
+  test('a remote runner refuses TinyFish automations: their scenarios and intervals are in the store', async () => {
+    for (const args of [['--provider', 'tinyfish'], ['--models', 'mock:instant,tinyfish:pricing-page']]) {
+      const r = await benchOnce(args, { INGEST_API_URL: server.url });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /TinyFish automations run where the store is/);
+    }
+  });
+
   test('results that cannot be delivered are spooled, then delivered at the start of the next run', async () => {
     const before = await store.countMetrics({ provider: 'mock' });
     // A port nothing listens on: the server is down.
