@@ -107,13 +107,13 @@ const AGENT_RUNS_CAP = 10_000;
  */
 export async function agentRunActivity(store: Pick<Store, 'recentAgentRuns'>, automation: string, since: Date): Promise<ModelActivity> {
   const counted = (runs: AgentRunDoc[]) => runs.filter((r) => r.error_kind !== 'aborted');
-  const newest = async (status: AgentRunDoc['status']) => counted(await store.recentAgentRuns({ automation, status, limit: 20 }))[0] ?? null;
+  const newest = async (status: AgentRunDoc['status']) => counted(await store.recentAgentRuns({ automation, status, limit: 20, withoutResult: true }))[0] ?? null;
   const [ok, failed, timedOut] = await Promise.all([newest('completed'), newest('failed'), newest('timeout')]);
   const lastError = [failed, timedOut].filter((r): r is AgentRunDoc => r !== null).sort((a, b) => b.started_at.getTime() - a.started_at.getTime())[0] ?? null;
-  const recent = counted(await store.recentAgentRuns({ automation, since, limit: AGENT_RUNS_CAP }));
+  const recent = counted(await store.recentAgentRuns({ automation, since, limit: AGENT_RUNS_CAP, withoutResult: true }));
   let failuresAfter = 0;
   if (lastError && (!ok || lastError.started_at > ok.started_at)) {
-    const afterOk = ok ? counted(await store.recentAgentRuns({ automation, since: ok.started_at, limit: AGENT_RUNS_CAP })) : counted(await store.recentAgentRuns({ automation, limit: AGENT_RUNS_CAP }));
+    const afterOk = ok ? counted(await store.recentAgentRuns({ automation, since: ok.started_at, limit: AGENT_RUNS_CAP, withoutResult: true })) : counted(await store.recentAgentRuns({ automation, limit: AGENT_RUNS_CAP, withoutResult: true }));
     failuresAfter = afterOk.filter((r) => r.status !== 'completed' && (!ok || r.started_at > ok.started_at)).length;
   }
   return {

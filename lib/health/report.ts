@@ -182,7 +182,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const models = await store.listModels({ benchmarkedOnly: true });
   const lastSuccess = new Map((await store.lastSuccesses()).map((s) => [modelKey(s.provider, s.model_name), s.ts]));
   const spend = await collectSpend(store, { until, dailyBudgetUsd: options.dailyBudgetUsd ?? null });
-  const agentRuns = await store.recentAgentRuns({ since: window.since, until, limit: AGENT_RUNS_CAP });
+  const agentRuns = await store.recentAgentRuns({ since: window.since, until, limit: AGENT_RUNS_CAP, withoutResult: true });
   const budgetSkips = await store.sweepSkips(window, BUDGET_SKIPS_CAP);
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));

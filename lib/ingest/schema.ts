@@ -10,6 +10,8 @@ import type { AgentErrorKind, AgentRunDoc, ErrorDoc, ErrorKind, MetricDoc } from
 import { ERROR_KINDS, ERROR_STAGES } from '../store/documents.ts';
 import { buildErrorDoc, classifyError } from '../errors.ts';
 import { percentiles } from '../bench/measure.ts';
+import { redact } from '../log.ts';
+import { isMockAutomation } from '../tinyfish/mock.ts';
 
 /** SPEC 4.1: the profile every upstream row was measured with. */
 export const DEFAULT_PROFILE_ID = 'cloud-default-v1';
@@ -248,10 +250,15 @@ const MAX_RESULT_DEPTH = 64;
 const runMs = z.number().min(0).max(MAX_RUN_MS);
 const AGENT_ERROR_KINDS: readonly string[] = [...ERROR_KINDS, 'run_failed'];
 
+// A cut result is a string of RESULT_CAP_BYTES, plus at most a replacement character where the
+// cut split a multi-byte one.
+const CUT_SLACK_BYTES = 3;
+
 const agentResult = z.unknown().transform((value, ctx) => {
-  const text = JSON.stringify(value ?? null);
-  if (Buffer.byteLength(text) > RESULT_CAP_BYTES + 1024) {
-    ctx.addIssue({ code: 'custom', message: `is larger than ${RESULT_CAP_BYTES} bytes of JSON (the runner caps it and sets result_truncated)` });
+  // A string is measured as itself: its JSON escapes every quote of the JSON text it was cut from.
+  const bytes = typeof value === 'string' ? Buffer.byteLength(value) - CUT_SLACK_BYTES : Buffer.byteLength(JSON.stringify(value ?? null));
+  if (bytes > RESULT_CAP_BYTES) {
+    ctx.addIssue({ code: 'custom', message: `is larger than ${RESULT_CAP_BYTES} bytes (the runner caps it and sets result_truncated)` });
     return z.NEVER;
   }
   // A result is TinyFish's JSON, stored in MongoDB as it is: the same key rules as misc.
@@ -277,10 +284,11 @@ const agentRunSchema = z.object({
   time_to_started_ms: runMs.nullable().optional(),
   time_to_first_progress_ms: runMs.nullable().optional(),
   progress_events: tokens.max(1_000_000),
-  event_count: tokens.max(1_000_000),
+  // Not in SPEC 4.6's list: a post shaped as the spec is taken without them.
+  event_count: tokens.max(1_000_000).nullable().optional(),
   inter_event_ms: z.object({ p50: runMs.nullable(), p90: runMs.nullable(), p99: runMs.nullable(), max: runMs.nullable() }),
   tinyfish_run_id: optionalText(256),
-  endpoint: z.enum(['run-sse', 'run']),
+  endpoint: z.enum(['run-sse', 'run']).optional(),
   tinyfish_status: optionalText(64),
   result: agentResult.optional(),
   result_truncated: z.boolean().optional(),
@@ -301,12 +309,13 @@ export function parseAgentRunPayload(input: unknown, options: TimeBounds = {}): 
   const r = agentRunSchema.safeParse(input);
   if (!r.success) return { ok: false, issue: toIssue(r.error.issues, input) };
   const p = r.data;
-  const late = timeProblem('started_at', p.started_at, options);
+  const late = timeProblem('started_at', p.started_at, options) ?? timeProblem('finished_at', p.finished_at, options);
   if (late) return { ok: false, issue: late };
   if (p.finished_at < p.started_at) {
     return { ok: false, issue: { code: 'invalid_field', field: 'finished_at', message: 'finished_at: is before started_at' } };
   }
-  const error = p.error === undefined || p.error === null ? null : capMessage(p.error);
+  // As for error documents: a key in TinyFish's wording never reaches the store, the pages or the mail.
+  const error = p.error === undefined || p.error === null ? null : redact(capMessage(p.error));
   const kind = p.error_kind === undefined || p.error_kind === null ? null : AGENT_ERROR_KINDS.includes(p.error_kind) ? (p.error_kind as AgentErrorKind) : 'unknown';
   return {
     ok: true,
@@ -322,10 +331,10 @@ export function parseAgentRunPayload(input: unknown, options: TimeBounds = {}): 
       time_to_started_ms: p.time_to_started_ms ?? null,
       time_to_first_progress_ms: p.time_to_first_progress_ms ?? null,
       progress_events: p.progress_events,
-      event_count: p.event_count,
+      event_count: p.event_count ?? null,
       inter_event_ms: p.inter_event_ms,
       tinyfish_run_id: p.tinyfish_run_id ?? null,
-      endpoint: p.endpoint,
+      endpoint: p.endpoint ?? 'run-sse',
       tinyfish_status: p.tinyfish_status ?? null,
       result: p.result ?? null,
       result_truncated: p.result_truncated ?? false,
@@ -333,7 +342,8 @@ export function parseAgentRunPayload(input: unknown, options: TimeBounds = {}): 
       error_kind: kind,
       http_status: p.http_status ?? null,
       runner: p.runner ?? DEFAULT_RUNNER,
-      mock: p.mock ?? false,
+      // SPEC 15: a mock automation id is a simulated run, whatever the post says.
+      mock: p.mock === true || isMockAutomation(p.automation),
       sweep_started_at: p.sweep_started_at ?? null,
     },
   };

@@ -270,8 +270,8 @@ export async function showModel(
   const cost = (await costLookup(store, new Date()))(priced as ModelDoc);
   if (provider !== 'tinyfish') return { model, metrics, errors, ...cost };
   // An automation's results are agent runs: its recent ones, and a week of them summed up.
-  const week = await store.recentAgentRuns({ automation: modelId, since: new Date(Date.now() - 7 * 86_400_000), limit: 10_000 });
-  const agentRuns = week.length > 0 ? week.slice(0, limit) : await store.recentAgentRuns({ automation: modelId, limit });
+  const week = await store.recentAgentRuns({ automation: modelId, since: new Date(Date.now() - 7 * 86_400_000), limit: 10_000, withoutResult: true });
+  const agentRuns = await store.recentAgentRuns({ automation: modelId, limit });
   return { model, metrics, errors, ...cost, agentRuns, agentStats: summarizeAgentRuns(week) };
 }
 

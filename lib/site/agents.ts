@@ -42,7 +42,7 @@ export async function collectAgentData(store: Store, day: TimeWindow, week: Time
     store.listScenarios(),
     store.agentRunKpis(day),
     store.agentRunKpis(week),
-    store.recentAgentRuns({ since: week.since, until: week.until, limit: WEEK_AGENT_RUNS }),
+    store.recentAgentRuns({ since: week.since, until: week.until, limit: WEEK_AGENT_RUNS, withoutResult: true }),
   ]);
   const mixed = agents24h.groups.some((g) => g.mock) && agents24h.groups.some((g) => !g.mock);
   const headline24h = mixed ? (await store.agentRunKpis(day, { mock: false })).overall : agents24h.overall;

@@ -285,8 +285,8 @@ export interface AgentRunDoc {
   time_to_started_ms: number | null;
   time_to_first_progress_ms: number | null;
   progress_events: number;
-  /** Every event received, heartbeats included. */
-  event_count: number;
+  /** Every event received, heartbeats included; null when a post to /ingest/agent-run did not say (SPEC 4.6 does not list it). */
+  event_count: number | null;
   /** Gaps between successive events. */
   inter_event_ms: InterChunkMs;
   tinyfish_run_id: string | null;

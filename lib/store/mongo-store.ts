@@ -908,7 +908,10 @@ class MongoStore implements Store {
     if (filter.since || filter.until) {
       q.started_at = { ...(filter.since ? { $gte: filter.since } : {}), ...(filter.until ? { $lt: filter.until } : {}) };
     }
-    return stripAll<AgentRunDoc>(await this.#c.agentRuns.find(q, { sort: { started_at: -1 }, limit: filter.limit ?? 100 }).toArray());
+    const runs = stripAll<AgentRunDoc>(
+      await this.#c.agentRuns.find(q, { sort: { started_at: -1 }, limit: filter.limit ?? 100, ...(filter.withoutResult ? { projection: { result: 0 } } : {}) }).toArray(),
+    );
+    return filter.withoutResult ? runs.map((r) => ({ ...r, result: null })) : runs;
   }
 
   async lastAgentRuns(filter: { automation?: string } = {}): Promise<AgentRunDoc[]> {

@@ -1061,11 +1061,12 @@ class SqliteStore implements Store {
     if (filter.status) add('status = ?', filter.status);
     if (filter.since) add('started_at >= ?', ms(filter.since));
     if (filter.until) add('started_at < ?', ms(filter.until));
-    return this.#docs<AgentRunDoc>(
-      `SELECT doc FROM agent_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT ?`,
+    const runs = this.#docs<AgentRunDoc>(
+      `SELECT ${filter.withoutResult ? `json_remove(doc, '$.result') AS doc` : 'doc'} FROM agent_runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT ?`,
       ...params,
       filter.limit ?? 100,
     );
+    return filter.withoutResult ? runs.map((r) => ({ ...r, result: null })) : runs;
   }
 
   async lastAgentRuns(filter: { automation?: string } = {}): Promise<AgentRunDoc[]> {

@@ -329,6 +329,11 @@ export interface AgentRunFilter {
   /** started_at < until */
   until?: Date;
   limit?: number;
+  /**
+   * Each run's `result` read as null: for lists, counts and pages, which never show it (a
+   * result can be 64 KiB, and thousands of runs are read after every sweep).
+   */
+  withoutResult?: boolean;
 }
 
 // ---- Agent-run KPIs (SPEC 16) ----

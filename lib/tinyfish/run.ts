@@ -8,6 +8,7 @@ import type { Config } from '../config.ts';
 import { BenchError, classifyError } from '../errors.ts';
 import type { AgentErrorKind, AgentRunDoc, AgentRunStatus } from '../store/documents.ts';
 import { describeAbort } from '../bench/call.ts';
+import { redact } from '../log.ts';
 import { seconds, type SweepClock } from '../bench/clock.ts';
 import { percentiles } from '../bench/measure.ts';
 import { automationRequest, type AutomationRequest } from './automation.ts';
@@ -103,7 +104,8 @@ export async function runAgent(target: AgentTarget, ctx: AgentRunContext): Promi
       tinyfish_status: typeof fields.complete?.status === 'string' ? fields.complete.status : null,
       result,
       result_truncated: truncated,
-      error: fields.error ?? null,
+      // TinyFish's own words and our messages about them: no key may reach a page or the mail.
+      error: fields.error === undefined || fields.error === null ? null : redact(fields.error),
       error_kind: fields.kind ?? null,
       http_status: fields.httpStatus ?? null,
       runner: config.bench.runner,

@@ -11,7 +11,7 @@ import { systemClock } from '../../lib/bench/clock.ts';
 import { createRemoteRunner } from '../../lib/ingest/client.ts';
 import { createIngestHandler, listenIngest, type IngestServer } from '../../lib/ingest/handler.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { runAgent } from '../../lib/tinyfish/run.ts';
+import { capResult, runAgent } from '../../lib/tinyfish/run.ts';
 import type { AgentRunDoc } from '../../lib/store/documents.ts';
 import { createMongoStore } from '../../lib/store/mongo-store.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
@@ -95,6 +95,44 @@ for (const [backend, open] of backends) {
         const unknown = await post(server, '/ingest/agent-run', run({ automation: 'nowhere' }));
         assert.equal(unknown.json.code, 'model_unknown');
         assert.equal((await store.recentAgentRuns({})).length, 0);
+      });
+    });
+
+    test('what run.ts stores arrives whole: a result cut at 64 KiB, a post with only SPEC 4.6 fields; a key in the error never does', async () => {
+      await withServer(open, async (store, server) => {
+        // A scraped result over the cap is its JSON text cut at 64 KiB (capResult): full of quotes,
+        // so its own JSON is larger than 64 KiB, and the server must measure the string itself.
+        const { result, truncated } = capResult({ items: Array.from({ length: 3000 }, (_, i) => ({ name: `item "${i}"`, price: i })) });
+        assert.ok(truncated);
+        const cut = run({ result, result_truncated: true });
+        const r = await post(server, '/ingest/agent-run', cut);
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+        assert.equal((await store.getAgentRun(cut.run_id))?.result, result);
+
+        const secret = run({ status: 'failed', error: 'Run of pricing-page sent ERROR: upstream said Authorization: Bearer sk-proj-abcdefghijklmnop0123456789', error_kind: 'run_failed' });
+        assert.equal((await post(server, '/ingest/agent-run', secret)).status, 200);
+        const stored = await store.getAgentRun(secret.run_id);
+        assert.doesNotMatch(stored!.error!, /sk-proj-abcdefghijklmnop0123456789/);
+        assert.match(stored!.error!, /upstream said/);
+
+        const { event_count: _count, endpoint: _endpoint, ...specShaped } = run();
+        const bare = await post(server, '/ingest/agent-run', specShaped);
+        assert.equal(bare.status, 200, JSON.stringify(bare.json));
+        const read = await store.getAgentRun(specShaped.run_id);
+        assert.deepEqual([read?.event_count, read?.endpoint], [null, 'run-sse']);
+
+        const future = await post(server, '/ingest/agent-run', run({ finished_at: new Date('9999-01-01T00:00:00Z') }));
+        assert.equal((future.json.error as { field: string }).field, 'finished_at');
+      });
+    });
+
+    test('a run of a mock automation id is simulated even when the post leaves mock out', async () => {
+      await withServer(open, async (store, server) => {
+        await store.insertModel(makeModel({ provider: 'tinyfish', model_id: 'mock-steps-4', misc: { url: 'https://example.org', goal: 'simulate' } }));
+        const { mock: _mock, ...doc } = run({ automation: 'mock-steps-4' });
+        const r = await post(server, '/ingest/agent-run', doc);
+        if (store.kind === 'mongodb') assert.equal(r.json.code, 'mock_refused');
+        else assert.equal((await store.getAgentRun(doc.run_id))?.mock, true);
       });
     });
 

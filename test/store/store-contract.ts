@@ -439,6 +439,9 @@ export function storeContract(name: string, open: () => Promise<Store>, options:
       assert.deepEqual(ids(await store.recentAgentRuns({ automation: 'ar-a' })), ids([r2, r3, r1]));
       assert.deepEqual(ids(await store.recentAgentRuns({ automation: 'ar-a', scenario_id: 's1', status: 'completed' })), ids([r1]));
       assert.deepEqual(ids(await store.recentAgentRuns({ since: t(10), until: t(30) }).then((rs) => rs.filter((r) => r.automation.startsWith('ar-')))), ids([r4, r3]));
+      // withoutResult: the same runs, whole but for a result read as null.
+      assert.notEqual(r1.result, null);
+      assert.deepEqual(await store.recentAgentRuns({ automation: 'ar-a', withoutResult: true }), [r2, r3, r1].map((r) => ({ ...r, result: null })));
       const last = (await store.lastAgentRuns()).filter((r) => r.automation.startsWith('ar-'));
       assert.deepEqual(ids(last), ids([r2, r3, r4]));
       assert.deepEqual(ids(await store.lastAgentRuns({ automation: 'ar-b' })), ids([r4]));

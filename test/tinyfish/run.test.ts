@@ -98,6 +98,12 @@ describe('TinyFish runs against the fake server', () => {
     assert.equal(doc.progress_events, 1);
   });
 
+  test('a key in TinyFish\'s error text is not stored (the message reaches the pages and the mail)', async () => {
+    const { doc } = await run({ events: [{ atMs: 10, type: 'STARTED' }, { atMs: 20, type: 'ERROR', error: 'proxy refused api_key=sk-proj-abcdefghijklmnop0123456789' }] });
+    assert.match(doc.error ?? '', /sent ERROR: proxy refused/);
+    assert.doesNotMatch(doc.error ?? '', /abcdefghijklmnop0123456789/);
+  });
+
   test('an ERROR event naming a cause we classify everywhere keeps that kind', async () => {
     const { doc } = await run({ events: [{ atMs: 10, type: 'ERROR', error: 'Insufficient credits on this account' }] });
     assert.equal(doc.status, 'failed');
