@@ -10,7 +10,7 @@ import { createPriceBook } from '../../lib/bench/cost.ts';
 import type { SweepModel } from '../../lib/bench/due.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { createIngestHandler } from '../../lib/ingest/handler.ts';
+import { createIngestHandler, type IngestResponse } from '../../lib/ingest/handler.ts';
 import { silentLogger } from '../../lib/log.ts';
 import type { ErrorDoc, MetricDoc } from '../../lib/store/documents.ts';
 import { createMongoStore } from '../../lib/store/mongo-store.ts';
@@ -65,27 +65,35 @@ const backends: Array<[string, () => Promise<Store>]> = [
   ['mongodb (mingo stand-in)', async () => createMongoStore(mingoCollections(), { location: 'memory' })],
 ];
 
+type Post = (url: string, doc: unknown) => Promise<IngestResponse>;
+
+/** A fresh store with groq/m1 enabled and the ingest handler over it; `post` sends what the remote runner sends, the JSON of a document (client.ts). */
+async function withIngest(open: () => Promise<Store>, fn: (store: Store, post: Post) => Promise<void>): Promise<void> {
+  const store = await open();
+  try {
+    await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
+    const handler = createIngestHandler({ store, config, logger: silentLogger });
+    await fn(store, (url, doc) => handler({ method: 'POST', url, headers: { 'x-api-key': KEY }, body: JSON.stringify(doc) }));
+  } finally {
+    await store.close();
+  }
+}
+
 for (const [backend, open] of backends) {
   describe(`ingest round trip on ${backend}`, () => {
     test('a row built by our sweep is stored through POST /ingest field for field, cost_usd and cache_defeat_nonce included', async () => {
       const rows = await sweepRows();
       assert.ok(rows.every((r) => typeof r.cost_usd === 'number' && r.cost_usd > 0), 'the sweep priced its rows');
       assert.equal(rows[1]!.cache_defeat_nonce, 'n-4f2a9c');
-      const store = await open();
-      try {
-        await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
-        const handler = createIngestHandler({ store, config, logger: silentLogger });
+      await withIngest(open, async (store, post) => {
         for (const row of rows) {
-          // What the remote runner sends: the JSON of the row (client.ts posts JSON.stringify(doc)).
-          const res = await handler({ method: 'POST', url: '/ingest', headers: { 'x-api-key': KEY }, body: JSON.stringify(row) });
+          const res = await post('/ingest', row);
           assert.equal(res.status, 200, res.body);
           const stored = await store.getRun(row.run_id);
           assert.equal(stored?.outcome, 'ok');
           assert.deepEqual(stored.outcome === 'ok' ? stored.metric : null, row);
         }
-      } finally {
-        await store.close();
-      }
+      });
     });
 
     test('every optional field our runner may write survives the trip with a non-null value', async () => {
@@ -102,22 +110,12 @@ for (const [backend, open] of backends) {
         cached_input_tokens: 5,
         mock: false,
       };
-      const store = await open();
-      try {
-        await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
-        const handler = createIngestHandler({ store, config, logger: silentLogger });
-        const res = await handler({
-          method: 'POST',
-          url: '/ingest/batch',
-          headers: { 'x-api-key': KEY },
-          body: JSON.stringify({ items: [{ type: 'metric', doc: full }] }),
-        });
+      await withIngest(open, async (store, post) => {
+        const res = await post('/ingest/batch', { items: [{ type: 'metric', doc: full }] });
         assert.equal(res.status, 200, res.body);
         const stored = await store.getRun(full.run_id);
         assert.deepEqual(stored?.outcome === 'ok' ? stored.metric : null, full);
-      } finally {
-        await store.close();
-      }
+      });
     });
 
     test('an error document built by our sweep is stored through POST /ingest/error field for field', async () => {
@@ -135,38 +133,27 @@ for (const [backend, open] of backends) {
       assert.equal(r.summary.failed, 1);
       const [error] = errors;
       assert.equal(error?.error_kind, 'rate_limit');
-      const store = await open();
-      try {
-        await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
-        const handler = createIngestHandler({ store, config, logger: silentLogger });
-        const res = await handler({ method: 'POST', url: '/ingest/error', headers: { 'x-api-key': KEY }, body: JSON.stringify(error) });
+      await withIngest(open, async (store, post) => {
+        const res = await post('/ingest/error', error);
         assert.equal(res.status, 200, res.body);
         const stored = await store.getRun(error.run_id);
         assert.deepEqual(stored?.outcome === 'failed' ? stored.error : null, error);
-      } finally {
-        await store.close();
-      }
+      });
     });
 
     test('cost_usd must be a number of at least 0 and at most a bound, or null', async () => {
       const [row] = await sweepRows();
-      const store = await open();
-      try {
-        await store.insertModel(makeModel({ provider: 'groq', model_id: 'm1' }));
-        const handler = createIngestHandler({ store, config, logger: silentLogger });
-        const post = (cost: unknown, runId: string) =>
-          handler({ method: 'POST', url: '/ingest', headers: { 'x-api-key': KEY }, body: JSON.stringify({ ...row, run_id: runId, cost_usd: cost }) });
+      await withIngest(open, async (store, post) => {
+        const withCost = (cost: unknown, runId: string) => post('/ingest', { ...row, run_id: runId, cost_usd: cost });
         for (const bad of [-0.01, 1e9, '0.1']) {
-          const res = await post(bad, `bad-${String(bad)}`);
+          const res = await withCost(bad, `bad-${String(bad)}`);
           assert.equal(res.status, 400, `${String(bad)}: ${res.body}`);
           assert.equal((JSON.parse(res.body) as { error: { field: string } }).error.field, 'cost_usd');
         }
-        assert.equal((await post(null, 'null-cost')).status, 200);
+        assert.equal((await withCost(null, 'null-cost')).status, 200);
         const stored = await store.getRun('null-cost');
         assert.equal(stored?.outcome === 'ok' ? stored.metric.cost_usd : 'missing', null);
-      } finally {
-        await store.close();
-      }
+      });
     });
   });
 }
