@@ -346,7 +346,7 @@ async function countEach(texts: string[]): Promise<number[]> {
   const counts: number[] = [];
   let sliceStart = performance.now();
   for (const text of texts) {
-    counts.push(text === '' ? 0 : count(text));
+    counts.push(count(text));
     if (performance.now() - sliceStart > COUNT_SLICE_MS) {
       await new Promise((resolve) => setImmediate(resolve));
       sliceStart = performance.now();

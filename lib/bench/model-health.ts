@@ -21,6 +21,8 @@ export interface ModelHealthOptions {
   cadenceByModel?: Map<string, number>;
 }
 
+const key = (provider: string, model: string) => `${provider}\u0000${model}`;
+
 /** The badge for a model: disabled, never_run, fresh, stale or critical, with its staleness in seconds. */
 export function freshnessOf(
   benchmarked: boolean,
@@ -37,7 +39,6 @@ export function freshnessOf(
 
 /** One health document per model of the catalog, from the stored activity of the last 24 hours. */
 export function buildModelHealth(models: ModelDoc[], activity: ModelActivity[], options: ModelHealthOptions): ModelHealthDoc[] {
-  const key = (provider: string, model: string) => `${provider}\u0000${model}`;
   const byModel = new Map(activity.map((a) => [key(a.provider, a.model_name), a]));
   return models.map((m) => {
     const a = byModel.get(key(m.provider, m.model_id));
@@ -138,7 +139,7 @@ export function agentCadences(automations: ModelDoc[], scenarios: ScenarioDoc[],
   const out = new Map<string, number>();
   for (const m of automations) {
     const intervals = scenarios.filter((s) => s.kind === 'agent' && s.enabled && isTarget(s, { provider: m.provider, modelId: m.model_id })).map((s) => s.interval_minutes * 60);
-    if (intervals.length > 0) out.set(`${m.provider}\u0000${m.model_id}`, Math.max(sweepSeconds, Math.min(...intervals)));
+    if (intervals.length > 0) out.set(key(m.provider, m.model_id), Math.max(sweepSeconds, Math.min(...intervals)));
   }
   return out;
 }

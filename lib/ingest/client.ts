@@ -22,6 +22,7 @@ import { deprecationDay } from '../store/documents.ts';
 import { BenchError, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { InsertResult } from '../store/store.ts';
+import { RESULT_PATHS, RESULT_TYPES, resultModel, type ResultDoc, type ResultType } from './routes.ts';
 
 export interface FlushResult {
   /** Spooled results the server acknowledged (accepted or duplicate); their files are gone. */
@@ -63,11 +64,6 @@ export interface RemoteRunnerOptions {
   batchBytes?: number;
 }
 
-type ResultType = 'metric' | 'error' | 'agent_run';
-const RESULT_TYPES: readonly string[] = ['metric', 'error', 'agent_run'];
-// Where each kind of result is posted on its own (POST /ingest/batch names the type per item).
-const ENDPOINTS: Record<ResultType, string> = { metric: '/ingest', error: '/ingest/error', agent_run: '/ingest/agent-run' };
-type ResultDoc = MetricDoc | ErrorDoc | AgentRunDoc;
 
 interface SpoolEntry {
   type: ResultType;
@@ -139,7 +135,7 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
     let res: Response;
     let text: string;
     try {
-      res = await request('POST', ENDPOINTS[type], JSON.stringify(doc));
+      res = await request('POST', RESULT_PATHS[type], JSON.stringify(doc));
       text = await res.text();
     } catch (err) {
       return { kind: 'retry', reason: classifyError(err).detail, httpStatus: null };
@@ -157,7 +153,7 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
   }
 
   async function insert(type: ResultType, doc: ResultDoc): Promise<InsertResult> {
-    const target = `${type.replace('_', ' ')} ${doc.run_id} of ${doc.provider}/${'automation' in doc ? doc.automation : doc.model_name}`;
+    const target = `${type.replace('_', ' ')} ${doc.run_id} of ${doc.provider}/${resultModel(doc)}`;
     const d = await deliver(type, doc);
     if (d.kind === 'acked') return d.status;
     const entry: SpoolEntry = {
@@ -285,7 +281,7 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
       let entry: SpoolEntry;
       try {
         entry = JSON.parse(await readFile(join(spoolDir, name), 'utf8')) as SpoolEntry;
-        if (!RESULT_TYPES.includes(entry.type) || !entry.doc || typeof entry.doc !== 'object') throw new Error('not a spool entry');
+        if (!(RESULT_TYPES as readonly string[]).includes(entry.type) || !entry.doc || typeof entry.doc !== 'object') throw new Error('not a spool entry');
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // delivered by someone else meanwhile
         logger.error(`Spool file ${name} is unreadable (${(err as Error).message}); moved to ${REJECTED_DIR}/`);

@@ -15,7 +15,8 @@ import { PROVIDERS, isProviderName, type Config } from '../config.ts';
 import type { AgentRunDoc, ErrorDoc, MetricDoc, ModelDoc } from '../store/documents.ts';
 import { isBenchmarked } from '../store/documents.ts';
 import type { Logger } from '../log.ts';
-import { PermanentStoreError, type Store } from '../store/store.ts';
+import { PermanentStoreError, type InsertResult, type Store } from '../store/store.ts';
+import { RESULT_PATHS, RESULT_TYPES, resultModel, type ResultDoc, type ResultType } from './routes.ts';
 import { MOCK_ON_MONGODB, isMockDocument } from '../store/collection-rules.ts';
 import {
   parseAgentRunPayload,
@@ -23,7 +24,6 @@ import {
   parseBatchItem,
   parseErrorPayload,
   parseMetricPayload,
-  type BatchItemType,
   type FieldIssue,
   type Parsed,
 } from './schema.ts';
@@ -224,13 +224,18 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     return { code: 'model_disabled', reason: `model ${target} is disabled${model.disabled_reason ? ` (${model.disabled_reason})` : ''}` };
   }
 
-  async function ingestOne(type: BatchItemType, payload: unknown): Promise<ItemResult> {
-    const parsed: Parsed<MetricDoc | ErrorDoc | AgentRunDoc> =
-      type === 'metric' ? parseMetricPayload(payload) : type === 'error' ? parseErrorPayload(payload) : parseAgentRunPayload(payload);
+  // Each kind of result: how it is validated and where it is stored.
+  const kinds: Record<ResultType, { parse: (payload: unknown) => Parsed<ResultDoc>; insert: (doc: ResultDoc) => Promise<InsertResult> }> = {
+    metric: { parse: (p) => parseMetricPayload(p), insert: (doc) => store.insertMetric(doc as MetricDoc) },
+    error: { parse: (p) => parseErrorPayload(p), insert: (doc) => store.insertError(doc as ErrorDoc) },
+    agent_run: { parse: (p) => parseAgentRunPayload(p), insert: (doc) => store.insertAgentRun(doc as AgentRunDoc) },
+  };
+
+  async function ingestOne(type: ResultType, payload: unknown): Promise<ItemResult> {
+    const parsed = kinds[type].parse(payload);
     if (!parsed.ok) return { status: 'invalid', error: parsed.issue };
     const doc = parsed.value;
-    // An agent run's "model" is its automation, a catalog entry of provider tinyfish (SPEC 15).
-    const modelName = 'automation' in doc ? doc.automation : doc.model_name;
+    const modelName = resultModel(doc);
     // SPEC 4.1: simulated rows never reach the MongoDB the dashboard publishes (SQLite keeps them, for trials).
     if (store.kind === 'mongodb' && isMockDocument(doc)) {
       return { status: 'rejected', run_id: doc.run_id, code: 'mock_refused', reason: `${doc.provider}/${modelName}: ${MOCK_ON_MONGODB}` };
@@ -239,12 +244,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     if (refusal) return { status: 'rejected', run_id: doc.run_id, ...refusal };
     let result;
     try {
-      result =
-        type === 'metric'
-          ? await storeCall(() => store.insertMetric(doc as MetricDoc))
-          : type === 'error'
-            ? await storeCall(() => store.insertError(doc as ErrorDoc))
-            : await storeCall(() => store.insertAgentRun(doc as AgentRunDoc));
+      result = await storeCall(() => kinds[type].insert(doc));
     } catch (err) {
       // The store will never take this document: the sender sets it aside and goes on.
       if (err instanceof PermanentStoreError) return { status: 'rejected', run_id: doc.run_id, code: 'store_refused', reason: err.message };
@@ -258,7 +258,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
     stats[r.status] += 1;
   }
 
-  async function single(type: BatchItemType, body: unknown, path: string): Promise<IngestResponse> {
+  async function single(type: ResultType, body: unknown, path: string): Promise<IngestResponse> {
     const r = await ingestOne(type, body);
     count(r);
     switch (r.status) {
@@ -429,8 +429,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
       return errorResponse('invalid_json', `the body is not valid JSON: ${(err as Error).message}`);
     }
     if (url.pathname === '/ingest/batch') return batch(body);
-    const type: BatchItemType = url.pathname === '/ingest' ? 'metric' : url.pathname === '/ingest/error' ? 'error' : 'agent_run';
-    return single(type, body, url.pathname);
+    return single(RESULT_TYPES.find((t) => RESULT_PATHS[t] === url.pathname)!, body, url.pathname);
   }
 
   const handler = async (req: IngestRequest): Promise<IngestResponse> => {

@@ -7,11 +7,12 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentErrorKind, AgentRunDoc, ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
-import { ERROR_KINDS, ERROR_STAGES } from '../store/documents.ts';
+import { ERROR_KINDS, ERROR_STAGES, RESULT_CAP_BYTES } from '../store/documents.ts';
 import { buildErrorDoc, classifyError } from '../errors.ts';
 import { percentiles } from '../bench/measure.ts';
 import { redact } from '../log.ts';
 import { isMockAutomation } from '../tinyfish/mock.ts';
+import { RESULT_TYPES, type ResultType } from './routes.ts';
 
 /** SPEC 4.1: the profile every upstream row was measured with. */
 export const DEFAULT_PROFILE_ID = 'cloud-default-v1';
@@ -242,9 +243,8 @@ const errorSchema = z.object({
 
 // --- Agent runs (SPEC 4.6) -------------------------------------------------------------------
 // What lib/tinyfish/run.ts builds, sent by a remote runner. TinyFish's own wording (its final
-// status, its error text) is stored as sent, bounded in length; the result is capped as the
-// runner caps it (its JSON at 64 KiB, else its text cut there).
-const RESULT_CAP_BYTES = 64 * 1024;
+// status, its error text) is kept, bounded in length and with keys redacted; the result is
+// capped as the runner caps it (capResult: its JSON at RESULT_CAP_BYTES, else its text cut there).
 const MAX_RUN_MS = MAX_SECONDS * 1000;
 const MAX_RESULT_DEPTH = 64;
 const runMs = z.number().min(0).max(MAX_RUN_MS);
@@ -354,7 +354,7 @@ const batchSchema = z.object({
 });
 
 const batchItemSchema = z.object({
-  type: z.enum(['metric', 'error', 'agent_run']),
+  type: z.enum(RESULT_TYPES),
   doc: z.unknown(),
 });
 
@@ -497,9 +497,7 @@ function timeProblem(field: string, at: Date, options: TimeBounds): FieldIssue |
   return null;
 }
 
-/** What a batch item is: a metric row, an error, or (SPEC 4.6) an agent run. */
-export type BatchItemType = 'metric' | 'error' | 'agent_run';
-export type BatchItem = { type: BatchItemType; doc: unknown };
+export type BatchItem = { type: ResultType; doc: unknown };
 
 /** Validates the envelope of POST /ingest/batch; items themselves are checked one by one. */
 export function parseBatchEnvelope(input: unknown): Parsed<unknown[]> {

@@ -270,6 +270,9 @@ export type AgentRunStatus = 'completed' | 'failed' | 'timeout';
 /** The kinds of SPEC 7, plus the run's own failure: TinyFish ran it and reported FAILED or CANCELLED. */
 export type AgentErrorKind = ErrorKind | 'run_failed';
 
+/** The cap on a stored agent run's result (SPEC 4.6). */
+export const RESULT_CAP_BYTES = 64 * 1024;
+
 /** agent_runs: one TinyFish automation run (SPEC 4.6). Never in metrics_cloud_v2. */
 export interface AgentRunDoc {
   run_id: string;
@@ -294,6 +297,7 @@ export interface AgentRunDoc {
   endpoint: 'run-sse' | 'run';
   /** TinyFish's own final status (COMPLETED, FAILED, CANCELLED), as sent. */
   tinyfish_status: string | null;
+  /** TinyFish's resultJson, whole when its JSON fits RESULT_CAP_BYTES, else that JSON text cut there. */
   result: unknown;
   result_truncated: boolean;
   error: string | null;

@@ -280,7 +280,6 @@ class MongoStore implements Store {
   readonly location: string;
   readonly #c: MongoCollections;
   readonly #close: () => Promise<void>;
-  readonly #ping: () => Promise<void>;
   #percentiles: 'auto' | 'server' | 'fallback';
 
   constructor(c: MongoCollections, options: MongoStoreOptions) {
@@ -288,7 +287,6 @@ class MongoStore implements Store {
     this.#c = c;
     this.location = options.location;
     this.#close = options.close ?? (async () => {});
-    this.#ping = options.ping ?? (async () => {});
   }
 
   async #insert(collection: CollectionLike, doc: object): Promise<InsertResult> {
@@ -855,7 +853,6 @@ class MongoStore implements Store {
    * @throws what the driver throws.
    */
   async ping(): Promise<void> {
-    await this.#ping();
     await this.#c.ingestHealth.updateOne(
       { check: WRITE_CHECK_ID },
       { $set: { checked_at: new Date() } },
@@ -1090,7 +1087,6 @@ class MongoStore implements Store {
 export interface MongoStoreOptions {
   location: string;
   close?: () => Promise<void>;
-  ping?: () => Promise<void>;
   /**
    * Where KPI percentiles are computed: 'server' ($percentile, MongoDB 7.0+), 'fallback' (the
    * values are sent here and sorted; any version), or 'auto' (default): the server's, until it

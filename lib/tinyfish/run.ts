@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { UsageError } from '../cli.ts';
 import type { Config } from '../config.ts';
 import { BenchError, classifyError } from '../errors.ts';
-import type { AgentErrorKind, AgentRunDoc, AgentRunStatus } from '../store/documents.ts';
+import { RESULT_CAP_BYTES, type AgentErrorKind, type AgentRunDoc, type AgentRunStatus } from '../store/documents.ts';
 import { describeAbort } from '../bench/call.ts';
 import { redact } from '../log.ts';
 import { seconds, type SweepClock } from '../bench/clock.ts';
@@ -14,9 +14,6 @@ import { percentiles } from '../bench/measure.ts';
 import { automationRequest, type AutomationRequest } from './automation.ts';
 import { tinyfishStream, type AgentStream, type AgentStreamItem, type TinyFishEvent } from './client.ts';
 import { isMockAutomation, mockAgentStream } from './mock.ts';
-
-/** The cap on a stored result (SPEC 4.6): its JSON text, cut, with result_truncated set. */
-export const RESULT_CAP_BYTES = 64 * 1024;
 
 /** One (agent scenario, automation) pair to run. */
 export interface AgentTarget {

@@ -398,11 +398,13 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
   const config = loadConfig({ env, dotenvPath: false });
 
   let nextId = 1;
-  const work = LANES.map((lane) => ({
-    lane,
-    format: FORMATS.find((f) => f.name === lane.format)!,
-    streams: Array.from({ length: streams }, (_, s) => makePlans(n, seed * 1000 + LANES.indexOf(lane) * 10 + s).map((plan) => ({ plan, id: nextId++ }))),
-  }));
+  const work = LANES.map((lane) => {
+    const format = FORMATS.find((f) => f.name === lane.format)!;
+    // The lane's provider and model through its format's fake (five providers share the chat one).
+    return { lane, format, target: { ...format, provider: lane.provider, modelId: lane.modelId },
+      streams: Array.from({ length: streams }, (_, s) => makePlans(n, seed * 1000 + LANES.indexOf(lane) * 10 + s).map((plan) => ({ plan, id: nextId++ }))),
+    };
+  });
   for (const f of formats) {
     const scenarios: Record<number, FakeScenario> = {};
     for (const w of work.filter((w) => w.format === f)) for (const st of w.streams) for (const { plan, id } of st) scenarios[id] = scenarioOf(plan, id);
@@ -415,11 +417,10 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
   const sweepSignal = new AbortController().signal;
   const adapters = new Map<string, ProviderStream>();
   for (const w of work) {
-    const lf = { ...w.format, provider: w.lane.provider, modelId: w.lane.modelId };
     if (!adapters.has(w.format.name)) adapters.set(w.format.name, await w.format.adapter());
     const adapter = adapters.get(w.format.name)!;
-    await warmUp(adapter, { provider: lf.provider, modelId: lf.modelId }, { config, sweepSignal });
-    await streamOnce(lf, adapter, config, WARM_PLAN, 0);
+    await warmUp(adapter, { provider: w.target.provider, modelId: w.target.modelId }, { config, sweepSignal });
+    await streamOnce(w.target, adapter, config, WARM_PLAN, 0);
   }
   for (const s of servers.values()) await s.writes();
   collectWarmUpGarbage();
@@ -429,20 +430,22 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
   const cpuBefore = process.cpuUsage();
   const eluBefore = { client: perfHooks.eventLoopUtilization(), fakes: [...servers.values()].map((s) => s.elu!()) };
   const started = performance.now();
-  // Event-loop stalls during the run (gaps in a 1 ms timer), to say what a bad sample waited for.
+  // --verbose: event-loop stalls during the run (gaps in a 1 ms timer), to say what a bad sample
+  // waited for. Off by default: the timer is work on the loop being measured.
   const stalls: Array<{ at: number; ms: number }> = [];
   let tick = performance.now();
-  const watch = setInterval(() => {
-    const now = performance.now();
-    if (now - tick > 5) stalls.push({ at: tick - started, ms: now - tick });
-    tick = now;
-  }, 1);
+  const watch = verbose
+    ? setInterval(() => {
+        const now = performance.now();
+        if (now - tick > 5) stalls.push({ at: tick - started, ms: now - tick });
+        tick = now;
+      }, 1)
+    : undefined;
   const runs: Array<{ lane: string; format: string; run: StreamRun }> = [];
   await Promise.all(
     work.flatMap((w) =>
       w.streams.map(async (plans) => {
-        const lf = { ...w.format, provider: w.lane.provider, modelId: w.lane.modelId };
-        for (const { plan, id } of plans) runs.push({ lane: w.lane.lane, format: w.format.name, run: await streamOnce(lf, adapters.get(w.format.name)!, config, plan, id) });
+        for (const { plan, id } of plans) runs.push({ lane: w.lane.lane, format: w.format.name, run: await streamOnce(w.target, adapters.get(w.format.name)!, config, plan, id) });
       }),
     ),
   );

@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { systemClock, type SweepClock } from '../../lib/bench/clock.ts';
 import { percentiles } from '../../lib/bench/measure.ts';
-import { RESULT_CAP_BYTES, runAgent, type AgentTarget } from '../../lib/tinyfish/run.ts';
+import { runAgent, type AgentTarget } from '../../lib/tinyfish/run.ts';
+import { RESULT_CAP_BYTES } from '../../lib/store/documents.ts';
 import { FAKE_TINYFISH_KEY, startTinyFishServer, successfulRun, type PlannedEvent, type RunPlan, type TinyFishFakeServer } from '../fakes/tinyfish-server.ts';
 
 // Each test names its plan in the goal; the fake plays the plan registered under that goal.
