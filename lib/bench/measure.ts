@@ -336,8 +336,8 @@ export async function countTokens(text: string): Promise<number> {
 }
 
 // Measuring a finished call shares the thread with calls still streaming beside it, whose
-// chunks are timed when the event loop gets to them: counting a long answer's chunks in one go
-// held it for 10–40 ms (npm run bench:fidelity -- --concurrent), so it yields this often.
+// chunks are timed when the event loop gets to them: counting a 2,000-chunk answer in one go
+// holds it 5–7 ms on an idle machine, more under load, so it yields this often.
 const COUNT_SLICE_MS = 0.5;
 
 /** Tokenizer counts of each text, yielding to the event loop between slices of COUNT_SLICE_MS. */
