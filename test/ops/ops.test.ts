@@ -284,13 +284,14 @@ describe('systemd units', { skip: SYSTEMD_MISSING }, () => {
     }
   });
 
-  test('every ExecStart= runs node --import tsx on a script under scripts/ that exists in the repo', () => {
+  test('every ExecStart= runs node (V8 flags allowed) --import tsx on a script under scripts/ that exists in the repo', () => {
     const expected = new Set<string>();
     for (const name of services) {
       const execs = values(readUnit(name), 'Service', 'ExecStart');
       assert.ok(execs.length > 0, `${name} has no ExecStart=`);
       for (const exec of execs) {
-        const [node, flag, loader, script] = exec.split(/\s+/);
+        const [node, ...rest] = exec.split(/\s+/);
+        const [flag, loader, script] = rest.filter((arg) => !/^--(no-)?[a-z-]+(=\S+)?$/.test(arg) || arg === '--import');
         assert.equal(node, DEFAULT_NODE, `${name}: ExecStart= must name node by absolute path`);
         assert.deepEqual([flag, loader], ['--import', 'tsx'], `${name}: ${exec}`);
         assert.match(script ?? '', /^scripts\/[a-z0-9-]+\.ts$/, `${name}: ${exec}`);
@@ -305,10 +306,12 @@ describe('systemd units', { skip: SYSTEMD_MISSING }, () => {
     assert.deepEqual(missing, [], `the units run scripts that are not in the repo: ${missing.join(', ')}`);
   });
 
-  test('the sweep runs with V8\'s young generation capped, as bench:sweep measured it', () => {
+  test('the sweep runs with the V8 settings bench:sweep and bench:fidelity measured it with', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     assert.ok(values(readUnit('llm-bench.service'), 'Service', 'Environment').includes('NODE_OPTIONS=--max-semi-space-size=16'));
-    assert.match(pkg.scripts['bench:sweep'] ?? '', /--max-semi-space-size=16 /);
+    assert.match(values(readUnit('llm-bench.service'), 'Service', 'ExecStart')[0] ?? '', /^\/usr\/bin\/node --no-memory-reducer /);
+    for (const script of ['bench:sweep', 'bench:fidelity']) assert.match(pkg.scripts[script] ?? '', /--max-semi-space-size=16 --no-memory-reducer /);
+    assert.match(pkg.scripts.bench ?? '', /--no-memory-reducer /);
   });
 
   test('discovery fetches the catalogs, then mails the report', () => {
@@ -446,7 +449,7 @@ describe('ops/install.sh', () => {
     assert.equal(statSync(join(destdir, 'var/lib/llm-bench')).mode & 0o777, 0o700);
     // ExecStart= names the Node that install.sh checked, by absolute path.
     const bench = readFileSync(join(destdir, 'etc/systemd/system/llm-bench.service'), 'utf8');
-    assert.ok(bench.includes(`\nExecStart=${TEST_NODE} --import tsx scripts/bench-once.ts\n`));
+    assert.ok(bench.includes(`\nExecStart=${TEST_NODE} --no-memory-reducer --import tsx scripts/bench-once.ts\n`));
   });
 
   test('a second run leaves every file byte-identical and says nothing changed', () => {

@@ -341,10 +341,15 @@ async function measureOne(format: Format, adapter: ProviderStream, config: Confi
   return sampleOf(run, await server.writes());
 }
 
+// Only what the comparison needs is kept of a finished call, not its events: as in a sweep,
+// which keeps nothing of a stored call, finished calls do not grow the heap the collector
+// walks while other streams are being timed.
 interface StreamRun {
   plan: Plan;
   id: number;
-  events: StreamEvent[];
+  /** When the adapter's (last) request event was taken, performance.now. */
+  requestT: number;
+  eventCount: number;
   metric: MetricDoc;
   /** process.hrtime minus performance.now, read after the stream. */
   offset: number;
@@ -373,7 +378,8 @@ async function streamOnce(format: Format, adapter: ProviderStream, config: Confi
     { events, startT, endT },
     { provider: format.provider, modelId: format.modelId, runId: 'fidelity', profileId: 'fidelity', runner: 'bench', wallOffsetMs: 0, fallbackMaxTokens: plan.tokens },
   );
-  return { plan, id, events, metric, offset };
+  const requestT = events.findLast((e) => e.type === 'request')!.t;
+  return { plan, id, requestT, eventCount: events.length, metric, offset };
 }
 
 /** A run's errors against the server's write times of its chunks (and against the schedule). */
@@ -383,8 +389,7 @@ function sampleOf(run: StreamRun, writes: Record<string, number>): Sample {
   const at = (i: number) => writes[marker(id, i)];
   const seen = Array.from({ length: expected }, (_, i) => at(i)).filter((t) => t !== undefined).length;
   if (seen !== expected) throw new Error(`saw ${seen} of ${expected} chunk writes of stream ${id}`);
-  const request = run.events.findLast((e) => e.type === 'request')!;
-  const requestHr = request.t + run.offset;
+  const requestHr = run.requestT + run.offset;
   const first = at(0)!;
   const last = at(expected - 1)!;
   if (metric.time_to_first_token === null || metric.decode_tokens_per_second === null) throw new Error('no TTFT or decode speed measured');
@@ -483,7 +488,7 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
   const thread = process.threadCpuUsage(threadBefore);
   const clientBusy = perfHooks.eventLoopUtilization(eluBefore.client).utilization;
   const fakesBusy = [...servers.values()].reduce((sum, s, i) => sum + s.elu!(eluBefore.fakes[i]).utilization, 0);
-  const events = runs.reduce((sum, r) => sum + r.run.events.length, 0);
+  const events = runs.reduce((sum, r) => sum + r.run.eventCount, 0);
   const writes: Record<string, number> = {};
   for (const s of servers.values()) Object.assign(writes, await s.writes());
   for (const s of servers.values()) await s.close();
