@@ -340,19 +340,49 @@ export async function countTokens(text: string): Promise<number> {
 // holds it 5–7 ms on an idle machine, more under load, so it yields this often.
 const COUNT_SLICE_MS = 0.5;
 
-/** Tokenizer counts of each text, yielding to the event loop between slices of COUNT_SLICE_MS. */
+/**
+ * Tokenizer counts of each text. Every call's texts go through one queue, counted in slices of
+ * COUNT_SLICE_MS, one slice per turn of the event loop: calls that finish together would
+ * otherwise each take a slice per turn, and a chunk of a call still streaming would wait for
+ * all of them before it is timed.
+ */
 async function countEach(texts: string[]): Promise<number[]> {
   const count = await tokenizer();
-  const counts: number[] = [];
-  let sliceStart = performance.now();
-  for (const text of texts) {
-    counts.push(count(text));
-    if (performance.now() - sliceStart > COUNT_SLICE_MS) {
-      await new Promise((resolve) => setImmediate(resolve));
-      sliceStart = performance.now();
+  if (texts.length === 0) return [];
+  return new Promise((done, fail) => {
+    countJobs.push({ texts, counts: [], count, done, fail });
+    if (countJobs.length === 1) setImmediate(countSlice);
+  });
+}
+
+interface CountJob {
+  texts: string[];
+  counts: number[];
+  count: (text: string) => number;
+  done: (counts: number[]) => void;
+  fail: (err: unknown) => void;
+}
+
+const countJobs: CountJob[] = [];
+
+function countSlice(): void {
+  const sliceStart = performance.now();
+  while (countJobs.length > 0 && performance.now() - sliceStart < COUNT_SLICE_MS) {
+    const job = countJobs[0]!;
+    try {
+      job.counts.push(job.count(job.texts[job.counts.length]!));
+    } catch (err) {
+      // One call's measurement fails; the calls queued behind it are still counted.
+      countJobs.shift();
+      job.fail(err);
+      continue;
+    }
+    if (job.counts.length === job.texts.length) {
+      countJobs.shift();
+      job.done(job.counts);
     }
   }
-  return counts;
+  if (countJobs.length > 0) setImmediate(countSlice);
 }
 
 /**

@@ -165,6 +165,26 @@ describe('buildMetric timings', () => {
   });
 });
 
+describe('buildMetric for calls that finish together', () => {
+  test('counts each call as it would alone, however their counting interleaves', async () => {
+    // Long answers without usage: the tokenizer counts every chunk, over several turns of the loop.
+    const answer = (k: number): StreamEvent[] => [
+      request(0),
+      ...Array.from({ length: 3000 }, (_, i) => text(100 + i, toks(1 + ((i * (k + 1)) % 5)))),
+      finish(3200),
+    ];
+    const calls = [0, 1, 2, 3, 4, 5].map((k) => ({ events: answer(k), startT: 0, endT: 3300 }));
+    const alone: Array<[number | null, number | null]> = [];
+    for (const call of calls) {
+      const m = await buildMetric(call, ctx());
+      alone.push([m.output_tokens, m.decode_tokens_per_second]);
+    }
+    const together = await Promise.all(calls.map((call) => buildMetric(call, ctx())));
+    assert.deepEqual(together.map((m) => [m.output_tokens, m.decode_tokens_per_second]), alone);
+    assert.equal(together[0]!.token_source, 'tokenizer');
+  });
+});
+
 describe('buildMetric with reasoning', () => {
   const events = [
     request(0),

@@ -460,8 +460,8 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
   // waited for. Off by default: the timer is work on the loop being measured.
   const stalls: Array<{ at: number; ms: number }> = [];
   // The client thread's garbage-collection pauses: while one runs, no chunk is timed.
-  const pauses: number[] = [];
-  const gc = new PerformanceObserver((list) => pauses.push(...list.getEntries().map((e) => e.duration)));
+  const pauses: Array<{ start: number; ms: number }> = [];
+  const gc = new PerformanceObserver((list) => pauses.push(...list.getEntries().map((e) => ({ start: e.startTime, ms: e.duration }))));
   gc.observe({ entryTypes: ['gc'] });
   let tick = performance.now();
   const watch = verbose
@@ -508,9 +508,12 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
       .map((r) => ({ r, s: sampleOf(r.run, writes) }))
       .sort((a, b) => Math.abs(b.s.ttftErrMs) - Math.abs(a.s.ttftErrMs))
       .slice(0, 8);
+    // A late chunk waited for a GC pause when one ran between its write and the moment it was timed.
+    const gcWithin = (from: number, to: number) => sumOf(pauses.filter((p) => p.start < to && p.start + p.ms > from).map((p) => p.ms));
     for (const { r, s } of worst) {
       const first = writes[marker(r.run.id, 0)]! - startedHr;
-      console.log(`worst TTFT: ${r.lane} stream ${r.run.id} err ${s.ttftErrMs.toFixed(1)} ms, first chunk written at +${first.toFixed(0)} ms, plan ${JSON.stringify(s.plan)}`);
+      const gcMs = gcWithin(started + first, started + first + s.ttftErrMs);
+      console.log(`worst TTFT: ${r.lane} stream ${r.run.id} err ${s.ttftErrMs.toFixed(1)} ms (GC pauses in between: ${gcMs.toFixed(1)} ms), first chunk written at +${first.toFixed(0)} ms, plan ${JSON.stringify(s.plan)}`);
     }
     console.log(`event-loop stalls over 5 ms: ${stalls.length}; longest: ${[...stalls].sort((a, b) => b.ms - a.ms).slice(0, 8).map((x) => `${x.ms.toFixed(0)} ms at +${x.at.toFixed(0)}`).join(', ')}`);
   }
@@ -522,9 +525,9 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
       `CPU: ${((cores.user + cores.system) / 1e6 / seconds).toFixed(2)} cores; the client's thread ${(((thread.user + thread.system) / 1e6 / seconds) * 100).toFixed(0)} % of a core ` +
         `(event loop busy ${(clientBusy * 100).toFixed(0)} %), the fakes' five threads ${(fakesBusy * 100).toFixed(0)} % of a core together.`,
   );
-  const long = pauses.filter((ms) => ms >= 2);
+  const long = pauses.map((p) => p.ms).filter((ms) => ms >= 2);
   console.log(
-    `The client thread's GC: ${pauses.length} pauses, ${(sumOf(pauses)).toFixed(0)} ms in all; ${long.length} of 2 ms or more` +
+    `The client thread's GC: ${pauses.length} pauses, ${sumOf(pauses.map((p) => p.ms)).toFixed(0)} ms in all; ${long.length} of 2 ms or more` +
       (long.length ? ` (longest ${Math.max(...long).toFixed(1)} ms): a chunk arriving during one is timed late by up to its length.` : '.'),
   );
   console.log(`Load average (1, 5, 15 min): before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after ${loadAfter.map((l) => l.toFixed(2)).join(', ')} (${availableCores()} cores).`);
