@@ -24,10 +24,12 @@
 // --concurrent: a real sweep's load instead of one stream at a time. Nine lanes side by side
 // (chat for groq, together, deepinfra, fireworks and cerebras; Responses; Anthropic; Bedrock;
 // Gemini), --streams (4) streams in each, --n scenarios per stream, each fake in its own
-// worker thread. The load average is printed beside the figures.
+// worker thread. The load average, the client thread's CPU and its GC pauses are printed
+// beside the figures. Fakes in worker threads, here and in --mode worker, run at nice 19 (--fakes-nice).
 //
-// Usage: node --import tsx test/perf/fidelity.ts [--n 20] [--mode both|worker|inline] [--format NAME]... [--seed 1] [--verbose]
-//        node --import tsx test/perf/fidelity.ts --concurrent [--n 5] [--streams 4] [--seed 1] [--verbose]
+// Usage: npm run bench:fidelity -- [--n 20] [--mode both|worker|inline] [--format NAME]... [--seed 1] [--fakes-nice 19] [--verbose]
+//        npm run bench:fidelity -- --concurrent [--n 5] [--streams 4] [--seed 1] [--fakes-nice 19] [--verbose]
+// (npm runs it with the sweep unit's V8 flags, --max-semi-space-size=16 --no-memory-reducer.)
 import { existsSync, readlinkSync } from 'node:fs';
 import { loadavg, setPriority } from 'node:os';
 import { PerformanceObserver, performance as perfHooks, type EventLoopUtilization } from 'node:perf_hooks';
