@@ -290,9 +290,11 @@ describe('systemd units', { skip: SYSTEMD_MISSING }, () => {
       const execs = values(readUnit(name), 'Service', 'ExecStart');
       assert.ok(execs.length > 0, `${name} has no ExecStart=`);
       for (const exec of execs) {
-        const [node, ...rest] = exec.split(/\s+/);
-        const [flag, loader, script] = rest.filter((arg) => !/^--(no-)?[a-z-]+(=\S+)?$/.test(arg) || arg === '--import');
+        const [node, ...args] = exec.split(/\s+/);
+        const v8Flags = args.slice(0, Math.max(0, args.indexOf('--import')));
+        const [flag, loader, script] = args.slice(v8Flags.length);
         assert.equal(node, DEFAULT_NODE, `${name}: ExecStart= must name node by absolute path`);
+        for (const v8Flag of v8Flags) assert.match(v8Flag, /^--[a-z-]+(=\S+)?$/, `${name}: ${exec}`);
         assert.deepEqual([flag, loader], ['--import', 'tsx'], `${name}: ${exec}`);
         assert.match(script ?? '', /^scripts\/[a-z0-9-]+\.ts$/, `${name}: ${exec}`);
         expected.add(script!);

@@ -527,9 +527,10 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
       `CPU: ${((cores.user + cores.system) / 1e6 / seconds).toFixed(2)} cores; the client's thread ${(((thread.user + thread.system) / 1e6 / seconds) * 100).toFixed(0)} % of a core ` +
         `(event loop busy ${(clientBusy * 100).toFixed(0)} %), the fakes' five threads ${(fakesBusy * 100).toFixed(0)} % of a core together.`,
   );
-  const long = pauses.map((p) => p.ms).filter((ms) => ms >= 2);
+  const pauseMs = pauses.map((p) => p.ms);
+  const long = pauseMs.filter((ms) => ms >= 2);
   console.log(
-    `The client thread's GC: ${pauses.length} pauses, ${sumOf(pauses.map((p) => p.ms)).toFixed(0)} ms in all; ${long.length} of 2 ms or more` +
+    `The client thread's GC: ${pauses.length} pauses, ${sumOf(pauseMs).toFixed(0)} ms in all; ${long.length} of 2 ms or more` +
       (long.length ? ` (longest ${Math.max(...long).toFixed(1)} ms): a chunk arriving during one is timed late by up to its length.` : '.'),
   );
   console.log(`Load average (1, 5, 15 min): before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after ${loadAfter.map((l) => l.toFixed(2)).join(', ')} (${availableCores()} cores).`);
