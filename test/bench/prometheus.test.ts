@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { collectSeries, escapeLabel, renderTextfile, writeFileAtomically, writeSweepTextfile, type ModelSeries } from '../../lib/bench/prometheus.ts';
 import { summarize, type ModelResult } from '../../lib/bench/sweep.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeError, makeMetric } from '../fixtures.ts';
 
 const FINISHED = new Date('2026-11-20T10:05:00Z');

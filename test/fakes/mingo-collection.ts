@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Query, aggregate, update } from 'mingo';
 import type { Document } from 'mongodb';
-import type { CollectionLike, MongoCollections } from '../../lib/store/mongo-store.ts';
+import type { CollectionLike, MongoCollections } from '../../lib/store/mongo/connection.ts';
 
 interface UniqueIndex {
   keys: string[];

@@ -19,8 +19,8 @@ import {
   sparkline,
   type HealthReport,
 } from '../../lib/health/report.ts';
-import { createMongoStore } from '../../lib/store/mongo-store.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { createMongoStore } from '../../lib/store/mongo/open.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 import { makeError, makeMetric, makeModel } from '../fixtures.ts';

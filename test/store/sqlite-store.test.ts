@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeAgentRun, makeError, makeMetric } from '../fixtures.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -16,7 +16,7 @@ storeContract('sqlite', async () => openSqliteStore(join(dir, 'contract.sqlite')
 
 // A child process that inserts N metrics into the file, one transaction each.
 const WRITER = `
-import { openSqliteStore } from ${JSON.stringify(new URL('../../lib/store/sqlite-store.ts', import.meta.url).pathname)};
+import { openSqliteStore } from ${JSON.stringify(new URL('../../lib/store/sqlite/open.ts', import.meta.url).pathname)};
 import { makeMetric } from ${JSON.stringify(new URL('../fixtures.ts', import.meta.url).pathname)};
 const [path, n, tag] = process.argv.slice(2);
 const store = openSqliteStore(path);
