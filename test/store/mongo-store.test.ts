@@ -6,7 +6,7 @@ import type { CollectionLike, MongoCollections } from '../../lib/store/mongo/con
 import { createMongoStore, mongoHosts, openMongoStore } from '../../lib/store/mongo/open.ts';
 import { makeAgentRun, makeError, makeMetric, makeModel } from '../fixtures.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { storeContract } from './store-contract.ts';
+import { storeContract } from './contract/store.ts';
 
 // mingo's $percentile is a rough estimate (it answers 10 as the median of 1, 2, 10), so the
 // contract runs the stand-in as a server before 7.0: the store finds $percentile unknown and

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeAgentRun, makeError, makeMetric } from '../fixtures.ts';
-import { storeContract } from './store-contract.ts';
+import { storeContract } from './contract/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
