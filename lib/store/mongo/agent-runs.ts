@@ -18,6 +18,7 @@ import { inWindow, insertDoc, isUnknownOperator, strip, stripAll, type MongoCont
 
 export function mongoAgentRuns(ctx: MongoContext): AgentRunsStore {
   const c = ctx.c;
+
   async function serverAgentKpis(match: Document): Promise<AgentKpiSummary> {
     // MongoDB 7.0+: $percentile over the completed runs ($percentile skips the nulls the
     // other runs give it), per group and overall; the newest failure of each group apart.

@@ -6,6 +6,7 @@ import { stripAll, type CollectionLike, type MongoContext } from './connection.t
 
 export function mongoCatalogs(ctx: MongoContext): CatalogsStore {
   const c = ctx.c;
+
   async function upsertCatalog(collection: CollectionLike, entries: object[], key: (e: object) => Document, now: Date): Promise<UpsertCounts> {
     const counts = { inserted: 0, updated: 0 };
     for (const entry of entries) {

@@ -105,7 +105,10 @@ export function refuseMock(doc: { provider: string; mock?: boolean }): void {
   if (isMockDocument(doc)) throw new StoreError(`Refusing to write ${doc.provider} to MongoDB: ${MOCK_ON_MONGODB}`);
 }
 
-/** Inserts a copy of doc; a run_id or key already stored is a duplicate, not an error. */
+/**
+ * Inserts a copy of doc; a run_id or key already stored is a duplicate, not an error.
+ * @throws PermanentStoreError for a document no retry can store; what the driver throws otherwise.
+ */
 export async function insertDoc(collection: CollectionLike, doc: object): Promise<InsertResult> {
   try {
     // The driver adds _id to the object it is given: pass a copy so callers' documents stay as built.

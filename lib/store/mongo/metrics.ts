@@ -18,6 +18,7 @@ import { inWindow, insertDoc, refuseMock, stripAll, type CollectionLike, type Mo
 
 export function mongoMetrics(ctx: MongoContext): MetricsStore {
   const c = ctx.c;
+
   function collectionOf(collection: MetricsCollection = 'published'): CollectionLike {
     return collection === 'probe' ? c.probe : c.metrics;
   }

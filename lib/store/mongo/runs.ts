@@ -28,6 +28,7 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
   const c = ctx.c;
   const metricsStore = mongoMetrics(ctx);
   const errorsStore = mongoErrors(ctx);
+
   async function serverKpis(match: Document, failures: GroupFailures[]): Promise<KpiSummary> {
     // MongoDB 7.0+: $percentile in the server, at the three levels at once.
     const level = (id: Document | null) =>
