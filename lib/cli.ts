@@ -27,6 +27,7 @@ const NPM_SCRIPTS: Readonly<Record<string, string>> = {
   'ingest-server.ts': 'ingest-server',
   'models.ts': 'models',
   'runs.ts': 'runs',
+  'store.ts': 'store',
 };
 
 /**

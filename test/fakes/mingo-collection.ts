@@ -5,7 +5,7 @@
 // with code 11000.
 import { randomUUID } from 'node:crypto';
 import { Query, aggregate, update } from 'mingo';
-import type { Document } from 'mongodb';
+import { BSON, type AnyBulkWriteOperation, type Document } from 'mongodb';
 import type { CollectionLike, MongoCollections } from '../../lib/store/mongo/connection.ts';
 
 interface UniqueIndex {
@@ -13,8 +13,42 @@ interface UniqueIndex {
   partial: Document | null;
 }
 
+/**
+ * A deep copy that keeps BSON values (ObjectId, Long, Decimal128, …) as the driver hands them
+ * out: structuredClone would turn them into plain objects. They are immutable, so shared.
+ */
 function clone<T>(doc: T): T {
-  return structuredClone(doc);
+  if (doc === null || typeof doc !== 'object') return doc;
+  if ('_bsontype' in doc) return doc;
+  if (doc instanceof Date) return new Date(doc) as T;
+  if (Array.isArray(doc)) return doc.map(clone) as T;
+  const proto = Object.getPrototypeOf(doc);
+  if (proto !== Object.prototype && proto !== null) return structuredClone(doc);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) out[k] = clone(v);
+  return out as T;
+}
+
+/**
+ * What the server stores and a read gets back of a document written through the driver: BSON
+ * encoded and decoded, so an Int32 or Double from Extended JSON comes back a number.
+ */
+function asStored(doc: Document): Document {
+  return BSON.deserialize(BSON.serialize(doc));
+}
+
+function idKey(id: unknown): string {
+  return `${typeof id}:${String(id)}`;
+}
+
+/** Where an upsert that finds nothing starts: the filter's equality fields (not its operators). */
+function upsertSeed(filter: Document): Document {
+  const seed: Document = {};
+  for (const [k, v] of Object.entries(filter)) {
+    const operator = v !== null && typeof v === 'object' && !('_bsontype' in v) && !(v instanceof Date) && Object.keys(v).some((o) => o.startsWith('$'));
+    if (!k.startsWith('$') && !operator) seed[k] = v;
+  }
+  return seed;
 }
 
 export class MingoCollection implements CollectionLike {
@@ -36,8 +70,10 @@ export class MingoCollection implements CollectionLike {
 
   async insertOne(doc: Document): Promise<{ insertedId: unknown }> {
     const copy = clone(doc);
+    // _id is unique in every MongoDB collection; only a caller's own _id can collide.
+    const given = copy._id === undefined ? null : idKey(copy._id);
     copy._id ??= randomUUID();
-    if (this.#violates(copy)) throw Object.assign(new Error('E11000 duplicate key error'), { code: 11000 });
+    if ((given !== null && this.docs.some((d) => idKey(d._id) === given)) || this.#violates(copy)) throw Object.assign(new Error('E11000 duplicate key error'), { code: 11000 });
     this.docs.push(copy);
     return { insertedId: copy._id };
   }
@@ -48,12 +84,46 @@ export class MingoCollection implements CollectionLike {
     return found ? clone(found) : null;
   }
 
-  find(filter: Document, options: { sort?: Document; limit?: number } = {}): { toArray(): Promise<Document[]> } {
+  find(filter: Document, options: { sort?: Document; limit?: number } = {}): { toArray(): Promise<Document[]> } & AsyncIterable<Document> {
     let cursor = new Query(filter).find<Document>(this.docs);
     if (options.sort) cursor = cursor.sort(options.sort as Record<string, 1 | -1>);
     if (options.limit) cursor = cursor.limit(options.limit);
     const out = cursor.all().map(clone);
-    return { toArray: async () => out };
+    return {
+      toArray: async () => out,
+      async *[Symbol.asyncIterator]() {
+        yield* out;
+      },
+    };
+  }
+
+  /**
+   * The upserts of exchange.ts only: updateOne with upsert and $setOnInsert, unordered. Like the
+   * driver, a duplicate key fails that operation alone and the call throws at the end with
+   * writeErrors and the result of the others.
+   */
+  async bulkWrite(operations: AnyBulkWriteOperation[], _options: { ordered: boolean }): Promise<{ upsertedCount: number; matchedCount: number }> {
+    const result = { upsertedCount: 0, matchedCount: 0 };
+    const writeErrors: Array<{ index: number; code: number; errmsg: string }> = [];
+    for (const [index, op] of operations.entries()) {
+      if (!('updateOne' in op) || !op.updateOne.upsert) throw new Error('the stand-in bulkWrite does upserting updateOne only');
+      const { filter, update: modifier } = op.updateOne as { filter: Document; update: Document };
+      const q = new Query(filter);
+      if (this.docs.some((d) => q.test(d))) {
+        result.matchedCount++;
+        continue;
+      }
+      // The server puts _id first, then the filter's fields, then the update's in their order.
+      const { _id, ...fields } = { ...upsertSeed(filter), ...(modifier.$setOnInsert ?? {}) };
+      try {
+        await this.insertOne(asStored(_id === undefined ? fields : { _id, ...fields }));
+        result.upsertedCount++;
+      } catch (err) {
+        writeErrors.push({ index, code: (err as { code: number }).code, errmsg: (err as Error).message });
+      }
+    }
+    if (writeErrors.length > 0) throw Object.assign(new Error(`E11000 duplicate key error (${writeErrors.length} operations)`), { code: 11000, writeErrors, result });
+    return result;
   }
 
   async updateOne(filter: Document, modifier: Document, options: { upsert?: boolean } = {}) {
@@ -117,5 +187,6 @@ export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollec
     agentRuns: new MingoCollection(),
     sweepSkips: new MingoCollection(),
     ingestHealth: new MingoCollection(),
+    importProgress: new MingoCollection(),
   };
 }

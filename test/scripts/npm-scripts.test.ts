@@ -30,7 +30,7 @@ function descendants(pid: number): number[] {
 describe('npm scripts', () => {
   test('every entry point has an npm script that execs node (V8 flags allowed) --import tsx on it', () => {
     const entries = Object.entries(pkg.scripts).filter(([, command]) => / scripts\/[a-z-]+\.ts/.test(command));
-    assert.deepEqual(entries.map(([name]) => name).sort(), ['bench', 'demo', 'discovery', 'health-check', 'ingest-server', 'models', 'runs']);
+    assert.deepEqual(entries.map(([name]) => name).sort(), ['bench', 'demo', 'discovery', 'health-check', 'ingest-server', 'models', 'runs', 'store']);
     for (const [name, command] of entries) assert.match(command, /^exec node (--[a-z-]+(=\S+)? )*--import tsx scripts\/[a-z-]+\.ts$/, name);
   });
 

@@ -23,7 +23,7 @@ describe('entry points on a Node older than 24', () => {
   const node = oldNode();
 
   test('the entry points are the seven the version message knows', () => {
-    assert.deepEqual(SCRIPTS, ['bench-once.ts', 'demo.ts', 'discovery.ts', 'health-check.ts', 'ingest-server.ts', 'models.ts', 'runs.ts']);
+    assert.deepEqual(SCRIPTS, ['bench-once.ts', 'demo.ts', 'discovery.ts', 'health-check.ts', 'ingest-server.ts', 'models.ts', 'runs.ts', 'store.ts']);
   });
 
   for (const script of SCRIPTS) {

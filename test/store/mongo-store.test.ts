@@ -134,6 +134,7 @@ function withoutPercentile(c: MongoCollections): MongoCollections {
     countDocuments: (f) => col.countDocuments(f),
     createIndex: (k, o) => col.createIndex(k, o),
     deleteOne: (f) => col.deleteOne(f),
+    bulkWrite: (ops, o) => col.bulkWrite(ops, o),
     aggregate(pipeline: Document[]) {
       if (JSON.stringify(pipeline).includes('"$percentile"')) {
         const err = Object.assign(new Error("unknown group operator '$percentile'"), { code: 15952 });

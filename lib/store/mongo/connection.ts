@@ -1,7 +1,7 @@
 // The MongoDB collections every part of the store reads and writes, and what they share: how
 // a document is inserted, read back without _id, refused when simulated, and how the server
 // says it does not know an operator.
-import type { Document, Filter, Sort } from 'mongodb';
+import type { AnyBulkWriteOperation, Document, Filter, Sort } from 'mongodb';
 import { redactUrl } from '../../config.ts';
 import { MOCK_ON_MONGODB, isMockDocument } from '../collection-rules.ts';
 import { PermanentStoreError, StoreError, type InsertResult, type TimeWindow } from '../store.ts';
@@ -13,7 +13,8 @@ import { PermanentStoreError, StoreError, type InsertResult, type TimeWindow } f
 export interface CollectionLike {
   insertOne(doc: Document): Promise<unknown>;
   findOne(filter: Filter<Document>): Promise<Document | null>;
-  find(filter: Filter<Document>, options?: { sort?: Sort; limit?: number }): { toArray(): Promise<Document[]> };
+  /** A cursor: read whole, or one document at a time (exchange.ts, over millions). */
+  find(filter: Filter<Document>, options?: { sort?: Sort; limit?: number }): { toArray(): Promise<Document[]> } & AsyncIterable<Document>;
   updateOne(
     filter: Filter<Document>,
     update: Document,
@@ -23,6 +24,7 @@ export interface CollectionLike {
   countDocuments(filter: Filter<Document>): Promise<number>;
   createIndex(keys: Document, options?: Document): Promise<string>;
   deleteOne(filter: Filter<Document>): Promise<{ deletedCount: number }>;
+  bulkWrite(operations: AnyBulkWriteOperation[], options: { ordered: boolean }): Promise<{ upsertedCount: number; matchedCount: number }>;
 }
 
 export interface MongoCollections {
@@ -41,6 +43,8 @@ export interface MongoCollections {
   sweepSkips: CollectionLike;
   /** The write check of ping(): one document, rewritten. */
   ingestHealth: CollectionLike;
+  /** How far each unfinished import has come (exchange.ts), one document per source file. */
+  importProgress: CollectionLike;
 }
 
 const DUPLICATE_KEY = 11000;

@@ -10,6 +10,7 @@ import { firstLine, type CollectionLike, type MongoCollections, type MongoContex
 import { mongoAgentRuns } from './agent-runs.ts';
 import { mongoCatalogs } from './catalogs.ts';
 import { mongoErrors } from './errors.ts';
+import { mongoExchange } from './exchange.ts';
 import { mongoMetrics } from './metrics.ts';
 import { mongoModelHealth } from './model-health.ts';
 import { mongoModels, rewriteDeprecationDates } from './models.ts';
@@ -66,6 +67,8 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     agentRuns: db.collection(c.agentRuns),
     sweepSkips: db.collection(c.sweepSkips),
     ingestHealth: db.collection(c.ingestHealth),
+    // Ours alone (no upstream name to follow), so not configurable.
+    importProgress: db.collection('import_progress'),
   };
   try {
     return await createMongoStore(collections, {
@@ -101,6 +104,7 @@ export async function createMongoStore(
     ...mongoScenarios(ctx),
     ...mongoAgentRuns(ctx),
     ...mongoSweepSkips(ctx),
+    ...mongoExchange(ctx),
     ping: () => ping(collections.ingestHealth),
     close: options.close ?? (async () => {}),
   };

@@ -8,6 +8,7 @@ import { openDatabase } from './schema.ts';
 import { sqliteAgentRuns } from './agent-runs.ts';
 import { sqliteCatalogs } from './catalogs.ts';
 import { sqliteErrors } from './errors.ts';
+import { sqliteExchange } from './exchange.ts';
 import { sqliteMetrics } from './metrics.ts';
 import { sqliteModelHealth } from './model-health.ts';
 import { sqliteModels } from './models.ts';
@@ -47,6 +48,7 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
     ...sqliteScenarios(c),
     ...sqliteAgentRuns(c),
     ...sqliteSweepSkips(c),
+    ...sqliteExchange(c),
     ping: () => c.ping(),
     close: () => c.close(),
   };

@@ -105,6 +105,22 @@ CREATE TABLE IF NOT EXISTS sweep_skips (
 CREATE INDEX IF NOT EXISTS sweep_skips_at ON sweep_skips (skipped_at);
 `;
 
+// Moving history (lib/store/exchange.ts): how far the import of each source file has come,
+// written in the transaction that stores its rows, so an import stopped anywhere resumes after
+// the last line stored. A finished import removes its record.
+const IMPORT_PROGRESS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS import_progress (
+  source TEXT PRIMARY KEY,
+  collection TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ms REAL NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  line INTEGER NOT NULL,
+  bad INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+`;
+
 /** How long SQLite itself waits for a lock per attempt (SqliteConnection.run waits the rest). */
 export const BUSY_SLICE_MS = 5;
 
@@ -122,6 +138,7 @@ export function openDatabase(path: string): DatabaseSync {
     db.exec(SCHEMA);
     db.exec(SCENARIO_SCHEMA);
     db.exec(SWEEP_SKIP_SCHEMA);
+    db.exec(IMPORT_PROGRESS_SCHEMA);
     db.exec(KPI_INDEXES);
     db.exec(AGENT_KPI_INDEX);
     db.function('kpi_collect', KPI_COLUMNS.collect);

@@ -1,0 +1,196 @@
+// Moving history in and out of the SQLite file (SPEC 4.0). An imported line is stored as its own
+// text: encodeDoc writes Dates as {"$date": ISO}, which is relaxed Extended JSON's form too, so
+// decodeDoc reads an imported row exactly like one the store wrote (Dates as Dates), and a file
+// imported and exported again comes back byte for byte. Its identity goes in the key column:
+// run_id holds `_id:<hex>` for an upstream row that has no run_id, the document stays as it came.
+import type { SQLInputValue } from 'node:sqlite';
+import { errorFingerprint, normalizeMessage } from '../../errors.ts';
+import { NATURAL_KEYS, notJson, numberOf, problemOf, rowKey } from '../exchange-lines.ts';
+import {
+  StoreError,
+  type BadLine,
+  type ExchangeCollection,
+  type ExchangeStore,
+  type ImportBatchResult,
+  type ImportLine,
+  type ImportProgress,
+} from '../store.ts';
+import { decodeDoc, type SqliteConnection } from './connection.ts';
+
+type Doc = Record<string, unknown>;
+
+interface Table {
+  name: string;
+  /** Inserts one row unless its identity is already stored (changes = 0 then). */
+  insert: string;
+  values(doc: Doc, text: string): SQLInputValue[];
+}
+
+const time = (v: unknown) => (v as Date).getTime();
+const flag = (v: unknown) => (v === true ? 1 : 0);
+/** A REAL column's value: null for what is not a finite number. */
+function real(v: unknown): number | null {
+  const n = numberOf(v);
+  return n === undefined || !Number.isFinite(n) ? null : n;
+}
+
+function metricsTable(name: string): Table {
+  return {
+    name,
+    insert: `INSERT INTO ${name} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+    values: (d, text) => [rowKey(d, text), d.provider as string, d.model_name as string, time(d.run_ts), real(d.tokens_per_second), real(d.time_to_first_token), text, real(d.cost_usd)],
+  };
+}
+
+/** Rows keyed by their natural key (NATURAL_KEYS), the key's columns first. */
+function keyedTable(collection: ExchangeCollection, name: string, extra: Array<[string, (d: Doc) => SQLInputValue]> = []): Table {
+  const keys = NATURAL_KEYS[collection]!;
+  const columns = [...keys, ...extra.map(([c]) => c), 'doc'];
+  return {
+    name,
+    insert: `INSERT INTO ${name} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`,
+    values: (d, text) => [...keys.map((k) => d[k] as string), ...extra.map(([, f]) => f(d)), text],
+  };
+}
+
+const TABLES: Record<ExchangeCollection, Table> = {
+  metrics: metricsTable('metrics'),
+  probe: metricsTable('metrics_probe'),
+  errors: {
+    name: 'errors',
+    insert: `INSERT INTO errors (run_id, provider, model_name, ts, stage, error_kind, fingerprint, message, doc)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
+    values(d, text) {
+      // Pre-taxonomy upstream rows have neither: the columns the health report groups on get
+      // `unknown` and our fingerprint of the row; the document keeps what it had.
+      const kind = typeof d.error_kind === 'string' ? d.error_kind : 'unknown';
+      const fields = { provider: d.provider as string, model_name: d.model_name as string, stage: d.stage as string, error_kind: kind };
+      const fingerprint =
+        typeof d.fingerprint === 'string'
+          ? d.fingerprint
+          : errorFingerprint({ ...fields, normalized_message: typeof d.normalized_message === 'string' ? d.normalized_message : normalizeMessage(d.message as string) });
+      return [rowKey(d, text), fields.provider, fields.model_name, time(d.ts), fields.stage, kind, fingerprint, d.message as string, text];
+    },
+  },
+  models: keyedTable('models', 'models', [
+    ['enabled', (d) => flag(d.enabled)],
+    ['deprecated', (d) => flag(d.deprecated)],
+  ]),
+  providerCatalog: keyedTable('providerCatalog', 'provider_catalog'),
+  openrouterCatalog: keyedTable('openrouterCatalog', 'openrouter_catalog'),
+  modelHealth: keyedTable('modelHealth', 'bench_model_health'),
+  scenarios: keyedTable('scenarios', 'scenarios', [
+    ['enabled', (d) => flag(d.enabled)],
+    ['kind', (d) => d.kind as string],
+  ]),
+  agentRuns: {
+    name: 'agent_runs',
+    insert: `INSERT INTO agent_runs (run_id, automation, scenario_id, started_at, status, doc) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (run_id) DO NOTHING`,
+    values: (d, text) => [d.run_id as string, d.automation as string, d.scenario_id as string, time(d.started_at), d.status as string, text],
+  },
+  // No key column: a skip is the same row when its time and its whole text are.
+  sweepSkips: {
+    name: 'sweep_skips',
+    insert: 'INSERT INTO sweep_skips (skipped_at, doc) SELECT ?1, ?2 WHERE NOT EXISTS (SELECT 1 FROM sweep_skips WHERE skipped_at = ?1 AND doc = ?2)',
+    values: (d, text) => [time(d.skipped_at), text],
+  },
+};
+
+// A line with Extended JSON beyond {"$date": "…"} and {"$oid": "…"} (a $numberLong, a date
+// before 1970, …): decodeDoc would hand readers {"$numberLong": …} objects, so it is parsed
+// as Extended JSON and stored in the relaxed form (numbers as numbers); its bytes change.
+const RICH = /"\$(?!date":"|oid":")/;
+type Ejson = typeof import('mongodb').BSON.EJSON;
+let ejson: Ejson | null = null;
+/** The driver's EJSON, loaded on the first such line: SQLite users never load the driver otherwise. */
+async function loadEjson(): Promise<Ejson> {
+  ejson ??= (await import('mongodb')).BSON.EJSON;
+  return ejson;
+}
+
+// About 1 MiB of lines per write.
+const CHUNK_CHARS = 1 << 20;
+
+export function sqliteExchange(c: SqliteConnection): ExchangeStore {
+  function saveProgress(p: ImportProgress & { done: boolean }): void {
+    if (p.done) {
+      c.stmt('DELETE FROM import_progress WHERE source = ?').run(p.source);
+      return;
+    }
+    c.stmt(
+      `INSERT OR REPLACE INTO import_progress (source, collection, size, mtime_ms, byte_offset, line, bad, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(p.source, p.collection, p.size, p.mtimeMs, p.offset, p.line, p.bad, Date.now());
+  }
+
+  return {
+    async exportCollection(collection: ExchangeCollection, write: (chunk: string) => Promise<void>): Promise<number> {
+      const table = TABLES[collection].name;
+      // A statement of its own, stepped between writes: a cached one could be reset under it.
+      const rows = c.db.prepare(`SELECT doc FROM ${table} ORDER BY rowid`).iterate() as Iterable<{ doc: string }>;
+      let n = 0;
+      let chunk = '';
+      try {
+        for (const row of rows) {
+          chunk += `${row.doc}\n`;
+          n++;
+          if (chunk.length >= CHUNK_CHARS) {
+            await write(chunk);
+            chunk = '';
+          }
+        }
+      } catch (err) {
+        // Not a lock wait to retry: the lines before it are written already.
+        if (err instanceof StoreError) throw err;
+        throw new StoreError(`Cannot read ${table} of SQLite store ${c.location} after ${n} rows: ${(err as Error).message}`, { cause: err });
+      }
+      if (chunk) await write(chunk);
+      return n;
+    },
+
+    async importBatch(collection: ExchangeCollection, lines: ImportLine[], progress: ImportProgress & { done: boolean }): Promise<ImportBatchResult> {
+      const table = TABLES[collection];
+      const rows: SQLInputValue[][] = [];
+      const bad: BadLine[] = [];
+      for (const { line, text } of lines) {
+        let doc: unknown;
+        let stored = text;
+        try {
+          if (RICH.test(text)) {
+            const EJSON = await loadEjson();
+            doc = EJSON.parse(text, { relaxed: true });
+            stored = EJSON.stringify(doc, { relaxed: true });
+          } else doc = decodeDoc(text);
+        } catch (err) {
+          bad.push({ line, reason: notJson(err) });
+          continue;
+        }
+        const problem = problemOf(collection, doc);
+        if (problem) bad.push({ line, reason: problem });
+        else rows.push(table.values(doc as Doc, stored));
+      }
+      let added = 0;
+      c.db.exec('BEGIN IMMEDIATE');
+      try {
+        const insert = c.stmt(table.insert);
+        for (const values of rows) added += Number(insert.run(...values).changes);
+        saveProgress({ ...progress, bad: progress.bad + bad.length });
+        c.db.exec('COMMIT');
+      } catch (err) {
+        if (c.db.isTransaction) c.db.exec('ROLLBACK');
+        throw err;
+      }
+      return { added, present: rows.length - added, bad };
+    },
+
+    async importProgress(source: string): Promise<ImportProgress | null> {
+      const r = c.all<{ source: string; collection: ExchangeCollection; size: number; mtime_ms: number; byte_offset: number; line: number; bad: number }>(
+        'SELECT * FROM import_progress WHERE source = ?',
+        source,
+      )[0];
+      return r ? { source: r.source, collection: r.collection, size: r.size, mtimeMs: r.mtime_ms, offset: r.byte_offset, line: r.line, bad: r.bad } : null;
+    },
+  };
+}

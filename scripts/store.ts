@@ -1,0 +1,145 @@
+// Moving history between stores and files (SPEC 4.0): export every collection as mongoexport's
+// Extended JSON lines, import such files (or a mongoexport dump) into the store. Thin: arguments
+// and the choice of store here, the work in lib/store/exchange.ts.
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { UsageError, runMain } from '../lib/cli.ts';
+import { loadConfig, type Config } from '../lib/config.ts';
+import { registerSecrets } from '../lib/log.ts';
+import { ExchangeUsageError, collectionOfFile, exportCollections, importFile, importPlan, type CollectionNames } from '../lib/store/exchange.ts';
+import { openStore } from '../lib/store/open-store.ts';
+import { EXCHANGE_COLLECTIONS, type ExchangeCollection, type Store } from '../lib/store/store.ts';
+
+const USAGE = `Usage: store.ts export --out DIR [--collection NAME]... [--sqlite PATH | --mongodb-uri URI]
+       store.ts import PATH [--collection NAME] [--sqlite PATH | --mongodb-uri URI]
+
+  export  write every collection (or those named) to DIR/<collection>.json as mongoexport's
+          Extended JSON lines; reads only. DIR must not hold those files yet
+  import  read PATH, a directory of <collection>.json files (a mongoexport dump or an export of
+          this command) or one such file, into the store. Adds only the rows the store does not
+          hold (by run_id, else _id, else the whole line; models, catalogs, model health and
+          scenarios by their keys), never overwrites; run again after a stop, it carries on
+          where it stopped. A bad line is reported as FILE:LINE and skipped (exit 1 at the end)
+
+  The store is the configured one (MONGODB_URI set: MongoDB, else LLM_BENCH_DB), unless:
+  --sqlite PATH       the SQLite file at PATH
+  --mongodb-uri URI   the MongoDB at URI (database MONGODB_DB)
+  --collection NAME   a collection by its configured MongoDB name (by default metrics_cloud_v2,
+                      metrics_cloud_probe, errors_cloud, models, scenarios, agent_runs,
+                      provider_catalog, openrouter_catalog, bench_model_health, sweep_skips)`;
+
+const OPTIONS = {
+  out: { type: 'string' },
+  collection: { type: 'string', multiple: true },
+  sqlite: { type: 'string' },
+  'mongodb-uri': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+// Bad lines printed per file; the rest are counted.
+const SHOWN_BAD_LINES = 20;
+
+function namesOf(config: Config): CollectionNames {
+  return Object.fromEntries(EXCHANGE_COLLECTIONS.map((c) => [c, config.store.collections[c]])) as CollectionNames;
+}
+
+function collectionNamed(name: string, names: CollectionNames): ExchangeCollection {
+  const c = collectionOfFile(`${name}.json`, names);
+  if (!c) throw new UsageError(`Unknown collection '${name}': one of ${EXCHANGE_COLLECTIONS.map((k) => names[k]).join(', ')}`);
+  return c;
+}
+
+/**
+ * The store the command reads or writes. A SQLite file that an export would read must exist:
+ * opening a mistyped path would create an empty store and export nothing.
+ */
+async function openTarget(config: Config, values: Values, mustExist: boolean): Promise<Store> {
+  if (values.sqlite !== undefined && values['mongodb-uri'] !== undefined) throw new UsageError('Give --sqlite or --mongodb-uri, not both');
+  const uri = values['mongodb-uri'] ?? (values.sqlite === undefined ? config.store.mongodbUri : null);
+  if (uri) {
+    if (!/^mongodb(\+srv)?:\/\//.test(uri)) throw new UsageError('--mongodb-uri must start with mongodb:// or mongodb+srv://');
+    return openStore({ ...config, store: { ...config.store, mongodbUri: uri } });
+  }
+  const path = values.sqlite ?? config.store.sqlitePath;
+  if (mustExist && !existsSync(path)) throw new UsageError(`No SQLite store at ${path}: nothing to export`);
+  return openStore({ ...config, store: { ...config.store, mongodbUri: null, sqlitePath: path } });
+}
+
+async function runExport(config: Config, values: Values, args: string[]): Promise<number> {
+  if (args.length !== 0) throw new UsageError('export takes no PATH: give the directory as --out DIR');
+  if (values.out === undefined) throw new UsageError('export needs --out DIR');
+  const names = namesOf(config);
+  const collections = values.collection?.map((n) => collectionNamed(n, names));
+  const store = await openTarget(config, values, true);
+  try {
+    const started = performance.now();
+    const files = await exportCollections(store, values.out, names, collections);
+    for (const f of files) process.stdout.write(`${f.file}: ${f.rows} documents, ${f.bytes} bytes\n`);
+    const rows = files.reduce((n, f) => n + f.rows, 0);
+    process.stdout.write(`Exported ${rows} documents from ${store.location} in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+async function runImport(config: Config, values: Values, args: string[]): Promise<number> {
+  if (args.length !== 1) throw new UsageError('import takes one PATH, a directory or a file: see store.ts --help');
+  if (values.out !== undefined) throw new UsageError('--out goes with export');
+  if ((values.collection?.length ?? 0) > 1) throw new UsageError('import takes at most one --collection (for one file)');
+  const names = namesOf(config);
+  const collection = values.collection?.[0] === undefined ? undefined : collectionNamed(values.collection[0], names);
+  const plan = importPlan(args[0]!, names, collection);
+  for (const s of plan.skipped) process.stdout.write(`Skipping ${s}: not named after a collection\n`);
+  const store = await openTarget(config, values, false);
+  let bad = 0;
+  try {
+    for (const { file, collection: c } of plan.files) {
+      let shown = 0;
+      const r = await importFile(store, file, c, {
+        onBadLine: (f, b) => {
+          if (shown++ < SHOWN_BAD_LINES) process.stderr.write(`${f}:${b.line}: ${b.reason}\n`);
+        },
+      });
+      if (shown > SHOWN_BAD_LINES) process.stderr.write(`${file}: ${shown - SHOWN_BAD_LINES} more bad lines not shown\n`);
+      bad += r.bad;
+      const resumed = r.resumedAfterLine === null ? '' : `, resumed after line ${r.resumedAfterLine}`;
+      process.stdout.write(
+        `${file} -> ${names[c]}: ${r.lines} lines read${resumed}, ${r.added} added, ${r.present} already there, ${r.bad} bad\n`,
+      );
+    }
+    process.stdout.write(`Imported into ${store.location}${bad > 0 ? `; ${bad} bad lines were skipped (see above)` : ''}\n`);
+  } finally {
+    await store.close();
+  }
+  return bad > 0 ? 1 : 0;
+}
+
+// One entry per subcommand, each given the config, the options and its own arguments.
+const COMMANDS: Record<string, (config: Config, values: Values, args: string[]) => Promise<number>> = {
+  export: runExport,
+  import: runImport,
+};
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: true });
+  const [command, ...args] = positionals;
+  if (values.help || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) throw new UsageError(`Unknown command '${command}': use ${Object.keys(COMMANDS).join(' or ')} (store.ts --help)`);
+  const config = loadConfig();
+  registerSecrets([...config.secrets, ...(values['mongodb-uri'] ? [values['mongodb-uri']] : [])]);
+  try {
+    return await run(config, values, args);
+  } catch (err) {
+    if (err instanceof ExchangeUsageError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+await runMain(main);
