@@ -99,8 +99,9 @@ const TABLES: Record<ExchangeCollection, Table> = {
 };
 
 // A line with Extended JSON beyond {"$date": "…"} and {"$oid": "…"} (a $numberLong, a date
-// before 1970, …): decodeDoc would hand readers {"$numberLong": …} objects, so it is parsed
-// as Extended JSON and stored in the relaxed form (numbers as numbers); its bytes change.
+// before 1970, …): decodeDoc would hand readers {"$numberLong": …} objects, so it is parsed as
+// Extended JSON and stored as the store writes documents (numbers as numbers, Dates as
+// {"$date": ISO}, an ObjectId as {"$oid": …}); its bytes change.
 const RICH = /"\$(?!date":"|oid":")/;
 type Ejson = typeof import('mongodb').BSON.EJSON;
 let ejson: Ejson | null = null;
@@ -108,6 +109,18 @@ let ejson: Ejson | null = null;
 async function loadEjson(): Promise<Ejson> {
   ejson ??= (await import('mongodb')).BSON.EJSON;
   return ejson;
+}
+
+/** A line's document as encodeDoc would write it, the other BSON values (ObjectId, Decimal128) in relaxed Extended JSON. */
+function encodeRich(text: string, EJSON: Ejson): { doc: unknown; stored: string } {
+  const doc: unknown = EJSON.parse(text, { relaxed: true });
+  const stored = JSON.stringify(doc, function (this: Record<string, unknown>, key, value) {
+    const original = this[key];
+    if (original instanceof Date) return { $date: original.toISOString() };
+    if (original !== null && typeof original === 'object' && '_bsontype' in original) return EJSON.serialize(original, { relaxed: true });
+    return value;
+  });
+  return { doc, stored };
 }
 
 // About 1 MiB of lines per write.
@@ -158,11 +171,8 @@ export function sqliteExchange(c: SqliteConnection): ExchangeStore {
         let doc: unknown;
         let stored = text;
         try {
-          if (RICH.test(text)) {
-            const EJSON = await loadEjson();
-            doc = EJSON.parse(text, { relaxed: true });
-            stored = EJSON.stringify(doc, { relaxed: true });
-          } else doc = decodeDoc(text);
+          if (RICH.test(text)) ({ doc, stored } = encodeRich(text, await loadEjson()));
+          else doc = decodeDoc(text);
         } catch (err) {
           bad.push({ line, reason: notJson(err) });
           continue;
