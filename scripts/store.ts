@@ -56,7 +56,6 @@ function collectionNamed(name: string, names: CollectionNames): ExchangeCollecti
  * opening a mistyped path would create an empty store and export nothing.
  */
 async function openTarget(config: Config, values: Values, mustExist: boolean): Promise<Store> {
-  if (values.sqlite !== undefined && values['mongodb-uri'] !== undefined) throw new UsageError('Give --sqlite or --mongodb-uri, not both');
   const uri = values['mongodb-uri'] ?? (values.sqlite === undefined ? config.store.mongodbUri : null);
   if (uri) {
     if (!/^mongodb(\+srv)?:\/\//.test(uri)) throw new UsageError('--mongodb-uri must start with mongodb:// or mongodb+srv://');
@@ -132,6 +131,7 @@ async function main(): Promise<number> {
   }
   const run = COMMANDS[command];
   if (!run) throw new UsageError(`Unknown command '${command}': use ${Object.keys(COMMANDS).join(' or ')} (store.ts --help)`);
+  if (values.sqlite !== undefined && values['mongodb-uri'] !== undefined) throw new UsageError('Give --sqlite or --mongodb-uri, not both');
   const config = loadConfig();
   registerSecrets([...config.secrets, ...(values['mongodb-uri'] ? [values['mongodb-uri']] : [])]);
   try {
