@@ -15,7 +15,7 @@ import {
   type ImportLine,
   type ImportProgress,
 } from '../store.ts';
-import { decodeDoc, type SqliteConnection } from './connection.ts';
+import type { SqliteConnection } from './connection.ts';
 
 type Doc = Record<string, unknown>;
 
@@ -123,6 +123,20 @@ function encodeRich(text: string, EJSON: Ejson): { doc: unknown; stored: string 
   return { doc, stored };
 }
 
+/**
+ * The line's top-level {"$date": ISO} values as Dates, all that the checks and the columns read:
+ * decodeDoc's reviver, called for every value (63 token gaps a row), took half an import's time.
+ */
+function withTopDates(doc: unknown): unknown {
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return doc;
+  const d = doc as Doc;
+  for (const k in d) {
+    const v = d[k] as { $date?: unknown } | null;
+    if (v !== null && typeof v === 'object' && typeof v.$date === 'string' && Object.keys(v).length === 1) d[k] = new Date(v.$date);
+  }
+  return d;
+}
+
 // About 1 MiB of lines per write.
 const CHUNK_CHARS = 1 << 20;
 
@@ -172,7 +186,7 @@ export function sqliteExchange(c: SqliteConnection): ExchangeStore {
         let stored = text;
         try {
           if (RICH.test(text)) ({ doc, stored } = encodeRich(text, await loadEjson()));
-          else doc = decodeDoc(text);
+          else doc = withTopDates(JSON.parse(text));
         } catch (err) {
           bad.push({ line, reason: notJson(err) });
           continue;
