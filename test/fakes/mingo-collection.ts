@@ -37,6 +37,7 @@ function asStored(doc: Document): Document {
   return BSON.deserialize(BSON.serialize(doc));
 }
 
+/** An _id as a Set key: its type and its text (an ObjectId's is its hex). */
 function idKey(id: unknown): string {
   return `${typeof id}:${String(id)}`;
 }
@@ -69,12 +70,17 @@ export class MingoCollection implements CollectionLike {
   }
 
   async insertOne(doc: Document): Promise<{ insertedId: unknown }> {
+    return this.#insert(doc, new Set(doc._id === undefined ? [] : this.docs.map((d) => idKey(d._id))));
+  }
+
+  /** Inserts a copy of doc; ids holds the idKey of every stored _id (only a caller's own _id can collide). */
+  #insert(doc: Document, ids: Set<string>): { insertedId: unknown } {
     const copy = clone(doc);
-    // _id is unique in every MongoDB collection; only a caller's own _id can collide.
     const given = copy._id === undefined ? null : idKey(copy._id);
     copy._id ??= randomUUID();
-    if ((given !== null && this.docs.some((d) => idKey(d._id) === given)) || this.#violates(copy)) throw Object.assign(new Error('E11000 duplicate key error'), { code: 11000 });
+    if ((given !== null && ids.has(given)) || this.#violates(copy)) throw Object.assign(new Error('E11000 duplicate key error'), { code: 11000 });
     this.docs.push(copy);
+    if (given !== null) ids.add(given);
     return { insertedId: copy._id };
   }
 
@@ -105,18 +111,21 @@ export class MingoCollection implements CollectionLike {
   async bulkWrite(operations: AnyBulkWriteOperation[], _options: { ordered: boolean }): Promise<{ upsertedCount: number; matchedCount: number }> {
     const result = { upsertedCount: 0, matchedCount: 0 };
     const writeErrors: Array<{ index: number; code: number; errmsg: string }> = [];
+    // The _ids once per call, not a scan per operation: upstream rows are found by _id.
+    const ids = new Set(this.docs.map((d) => idKey(d._id)));
     for (const [index, op] of operations.entries()) {
       if (!('updateOne' in op) || !op.updateOne.upsert) throw new Error('the stand-in bulkWrite does upserting updateOne only');
       const { filter, update: modifier } = op.updateOne as { filter: Document; update: Document };
+      const byId = Object.keys(filter).length === 1 && filter._id !== undefined;
       const q = new Query(filter);
-      if (this.docs.some((d) => q.test(d))) {
+      if (byId ? ids.has(idKey(filter._id)) : this.docs.some((d) => q.test(d))) {
         result.matchedCount++;
         continue;
       }
       // The server puts _id first, then the filter's fields, then the update's in their order.
       const { _id, ...fields } = { ...upsertSeed(filter), ...(modifier.$setOnInsert ?? {}) };
       try {
-        await this.insertOne(asStored(_id === undefined ? fields : { _id, ...fields }));
+        this.#insert(asStored(_id === undefined ? fields : { _id, ...fields }), ids);
         result.upsertedCount++;
       } catch (err) {
         writeErrors.push({ index, code: (err as { code: number }).code, errmsg: (err as Error).message });

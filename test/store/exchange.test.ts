@@ -18,6 +18,7 @@ import { mingoCollections, type MingoCollection } from '../fakes/mingo-collectio
 import { seededRandom } from '../fakes/random.ts';
 import { makeAgentRun, makeError, makeMetric, makeModel, makeScenario } from '../fixtures.ts';
 import { upstreamErrorLine, upstreamMetricLine } from './exchange-fixtures.ts';
+import { buildUpstreamDb, writeMongoexport } from './upstream-db.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-exchange-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -174,6 +175,26 @@ for (const backend of BACKENDS) {
         const [e] = await store.recentErrors('openai', 'gpt-4o-mini', 1);
         assert.match(e!.message, /^RateLimitError: Error code: 429/);
         assert.ok(e!.ts instanceof Date);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('the upstream corpus as mongoexport writes it imports whole and exports back byte for byte, file by file', async () => {
+      const db = buildUpstreamDb(new Date(NOW));
+      const dump = fresh('corpus');
+      mkdirSync(dump);
+      await writeMongoexport(db, dump);
+      const { store } = await backend.open();
+      try {
+        const r = await importDir(store, dump, { batchSize: 100 });
+        const total = db.models.length + db.metrics.length + db.probe.length + db.errors.length + db.provider_catalog.length + db.openrouter_catalog.length;
+        assert.deepEqual([r.added, r.present, r.bad], [total, 0, []]);
+        assert.equal((await store.listModels()).length, db.models.length);
+        assert.equal(await store.countMetricsIn({ collection: 'probe' }), db.probe.length);
+        const out = fresh('out');
+        await exportCollections(store, out, NAMES);
+        for (const f of readdirSync(dump)) assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(dump, f), 'utf8'), f);
       } finally {
         await store.close();
       }
