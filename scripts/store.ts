@@ -40,6 +40,7 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 // Bad lines printed per file; the rest are counted.
 const SHOWN_BAD_LINES = 20;
+const PROGRESS_EVERY_MS = 10_000;
 
 function namesOf(config: Config): CollectionNames {
   return Object.fromEntries(EXCHANGE_COLLECTIONS.map((c) => [c, config.store.collections[c]])) as CollectionNames;
@@ -97,9 +98,16 @@ async function runImport(config: Config, values: Values, args: string[]): Promis
   try {
     for (const { file, collection: c } of plan.files) {
       let shown = 0;
+      let said = performance.now();
       const r = await importFile(store, file, c, {
         onBadLine: (f, b) => {
           if (shown++ < SHOWN_BAD_LINES) process.stderr.write(`${f}:${b.line}: ${b.reason}\n`);
+        },
+        // A line now and then, so a long import is seen to move (and where to look if stopped).
+        onBatch: (sofar, line) => {
+          if (performance.now() - said < PROGRESS_EVERY_MS) return;
+          said = performance.now();
+          process.stdout.write(`${file}: at line ${line}, ${sofar.added} added so far\n`);
         },
       });
       if (shown > SHOWN_BAD_LINES) process.stderr.write(`${file}: ${shown - SHOWN_BAD_LINES} more bad lines not shown\n`);

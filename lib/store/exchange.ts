@@ -69,6 +69,8 @@ export interface ImportOptions {
   batchSize?: number;
   /** Called with each bad line as it is found (the rest of the file is still imported). */
   onBadLine?: (file: string, bad: BadLine) => void;
+  /** Called after each stored batch with the counts so far and the line reached. */
+  onBatch?: (sofar: FileImport, line: number) => void;
 }
 
 /**
@@ -93,6 +95,7 @@ export async function importFile(store: ExchangeStore, file: string, collection:
     progress.bad += r.bad.length;
     for (const b of r.bad) o.onBadLine?.(file, b);
     batch = [];
+    o.onBatch?.(result, progress.line);
   };
   for await (const l of readLines(source, progress)) {
     result.lines++;

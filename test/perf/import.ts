@@ -116,7 +116,7 @@ try {
   const imported = await run(['import', input, '--sqlite', sqlite], {});
   const dbBytes = statSync(sqlite).size + (statSync(`${sqlite}-wal`, { throwIfNoEntry: false })?.size ?? 0);
   console.log(`import: ${imported.seconds.toFixed(1)} s, ${(ROWS / imported.seconds).toFixed(0)} rows/s; ${rssLine(imported.rss)}; SQLite file ${mib(dbBytes)}`);
-  console.log(`        ${imported.stdout.trim().split('\n')[0]}`);
+  console.log(`        ${imported.stdout.split('\n').find((l) => l.includes('lines read'))}`);
 
   const out = join(dir, 'out');
   const exported = await run(['export', '--out', out, '--sqlite', sqlite, '--collection', 'metrics_cloud_v2'], {});
