@@ -359,6 +359,20 @@ for (const [from, to] of PAIRS) {
   });
 }
 
+test('mongodb: a row whose _id is held under another run_id counts as already there, and the rest of its batch is stored', async () => {
+  const mongo = mingoCollections();
+  const store = await createMongoStore(mongo, { location: 'memory' });
+  const folder = fresh('dup');
+  mkdirSync(folder);
+  const file = join(folder, 'metrics_cloud_v2.json');
+  const row = (runId: string, oid: string) =>
+    `{"_id":{"$oid":"${oid}"},"run_id":"${runId}","provider":"groq","model_name":"m","run_ts":${JSON.stringify({ $date: new Date(NOW).toISOString() })},"tokens_per_second":50}`;
+  writeFileSync(file, [row('r1', '5f1d7f2e9c3b2a0012345601'), row('r2', '5f1d7f2e9c3b2a0012345601'), row('r3', '5f1d7f2e9c3b2a0012345603')].join('\n'));
+  const r = await importFile(store, file, 'metrics');
+  assert.deepEqual([r.added, r.present, r.bad], [2, 1, 0]);
+  assert.deepEqual(mongo.metrics.docs.map((d) => d.run_id), ['r1', 'r3']);
+});
+
 describe('exchange files', () => {
   test('lines are read with their numbers and byte offsets, CRLF and a last line without newline included', async () => {
     const file = `${fresh('lines')}.json`;

@@ -102,9 +102,11 @@ export function mongoExchange(ctx: MongoContext): ExchangeStore {
           added = r.upsertedCount;
           present = ops.length - added;
         } catch (err) {
-          const e = err as { writeErrors?: WriteError[] | WriteError; result?: { upsertedCount: number } };
-          if (!e.writeErrors || !e.result) throw err;
-          const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+          const e = err as { writeErrors?: WriteError[] | WriteError; writeConcernError?: unknown; result?: { upsertedCount: number } };
+          const writeErrors = e.writeErrors === undefined ? [] : Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors];
+          // Not a verdict on some documents (the connection, the write concern): the import stops
+          // and, run again, carries on from its last recorded batch.
+          if (writeErrors.length === 0 || e.writeConcernError || !e.result) throw err;
           added = e.result.upsertedCount;
           // A duplicate key: the row's identity is held under another of the collection's unique
           // keys (an _id matched with another run_id): it is there, and left as it is.
