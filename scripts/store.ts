@@ -8,7 +8,8 @@ import { loadConfig, type Config } from '../lib/config.ts';
 import { registerSecrets } from '../lib/log.ts';
 import { ExchangeUsageError, collectionOfFile, exportCollections, importFile, importPlan, type CollectionNames } from '../lib/store/exchange.ts';
 import { openStore } from '../lib/store/open-store.ts';
-import { EXCHANGE_COLLECTIONS, type ExchangeCollection, type Store } from '../lib/store/store.ts';
+import { EXCHANGE_COLLECTIONS, type ExchangeCollection } from '../lib/store/exchange-store.ts';
+import type { Store } from '../lib/store/store.ts';
 
 const USAGE = `Usage: store.ts export --out DIR [--collection NAME]... [--sqlite PATH | --mongodb-uri URI]
        store.ts import PATH [--collection NAME] [--sqlite PATH | --mongodb-uri URI]

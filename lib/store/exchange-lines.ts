@@ -3,7 +3,7 @@
 // needs its BSON types) and then asks the same questions here, so a line refused by one backend
 // is refused by the other for the same reason.
 import { createHash } from 'node:crypto';
-import type { ExchangeCollection } from './store.ts';
+import type { ExchangeCollection } from './exchange-store.ts';
 
 type FieldType = 'string' | 'date' | 'number or null';
 

@@ -12,7 +12,7 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { EXCHANGE_COLLECTIONS, type BadLine, type ExchangeCollection, type ExchangeStore, type ImportLine, type ImportProgress } from './store.ts';
+import { EXCHANGE_COLLECTIONS, type BadLine, type ExchangeCollection, type ExchangeStore, type ImportLine, type ImportProgress } from './exchange-store.ts';
 
 /** The configured MongoDB name of each collection (config.store.collections), which names its file. */
 export type CollectionNames = Record<ExchangeCollection, string>;

@@ -6,7 +6,7 @@
 import { BSON, type AnyBulkWriteOperation, type Document } from 'mongodb';
 import { isMockDocument, MOCK_ON_MONGODB } from '../collection-rules.ts';
 import { NATURAL_KEYS, notJson, problemOf, rowKey } from '../exchange-lines.ts';
-import type { BadLine, ExchangeCollection, ExchangeStore, ImportBatchResult, ImportLine, ImportProgress } from '../store.ts';
+import type { BadLine, ExchangeCollection, ExchangeStore, ImportBatchResult, ImportLine, ImportProgress } from '../exchange-store.ts';
 import { firstLine, type CollectionLike, type MongoContext } from './connection.ts';
 
 const DUPLICATE_KEY = 11000;

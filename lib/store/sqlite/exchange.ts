@@ -6,15 +6,8 @@
 import type { SQLInputValue } from 'node:sqlite';
 import { errorFingerprint, normalizeMessage } from '../../errors.ts';
 import { NATURAL_KEYS, notJson, numberOf, problemOf, rowKey } from '../exchange-lines.ts';
-import {
-  StoreError,
-  type BadLine,
-  type ExchangeCollection,
-  type ExchangeStore,
-  type ImportBatchResult,
-  type ImportLine,
-  type ImportProgress,
-} from '../store.ts';
+import type { BadLine, ExchangeCollection, ExchangeStore, ImportBatchResult, ImportLine, ImportProgress } from '../exchange-store.ts';
+import { StoreError } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
 
 type Doc = Record<string, unknown>;
