@@ -5,13 +5,13 @@ import type { Document } from 'mongodb';
 import type { CollectionLike, MongoCollections } from '../../lib/store/mongo/connection.ts';
 import { createMongoStore, mongoHosts, openMongoStore } from '../../lib/store/mongo/open.ts';
 import { makeAgentRun, makeError, makeMetric, makeModel } from '../fixtures.ts';
-import { mingoCollections } from '../fakes/mingo-collection.ts';
+import { asServerBefore70, mingoCollections } from '../fakes/mingo-collection.ts';
 import { storeContract } from './contract/store.ts';
 
 // mingo's $percentile is a rough estimate (it answers 10 as the median of 1, 2, 10), so the
 // contract runs the stand-in as a server before 7.0: the store finds $percentile unknown and
 // computes the percentiles itself (the fallback every older server gets).
-storeContract('mongodb (mingo stand-in)', async () => createMongoStore(withoutPercentile(mingoCollections()), { location: 'memory' }));
+storeContract('mongodb (mingo stand-in)', async () => createMongoStore(asServerBefore70(mingoCollections()), { location: 'memory' }));
 
 const testUri = process.env.MONGODB_TEST_URI;
 if (testUri) {
@@ -134,32 +134,6 @@ describe('mongodb backend: agent runs', () => {
 
 // ---- KPIs (SPEC 16) ----
 
-/**
- * The collections as a MongoDB server before 7.0 (5.0 and 6.x are supported) would answer:
- * $percentile and $median are unknown there. mingo knows $median but sorts numbers as strings
- * (its $median of 1, 2, 10 is 10), so no test may lean on it: the contract runs this way.
- */
-function withoutPercentile(c: MongoCollections): MongoCollections {
-  const wrap = (col: CollectionLike): CollectionLike => ({
-    insertOne: (d) => col.insertOne(d),
-    findOne: (f) => col.findOne(f),
-    find: (f, o) => col.find(f, o),
-    updateOne: (f, u, o) => col.updateOne(f, u, o),
-    countDocuments: (f) => col.countDocuments(f),
-    createIndex: (k, o) => col.createIndex(k, o),
-    deleteOne: (f) => col.deleteOne(f),
-    aggregate(pipeline: Document[]) {
-      const operator = /"(\$percentile|\$median)"/.exec(JSON.stringify(pipeline))?.[1];
-      if (operator) {
-        const err = Object.assign(new Error(`unknown group operator '${operator}'`), { code: 15952 });
-        return { toArray: () => Promise.reject(err) };
-      }
-      return col.aggregate(pipeline);
-    },
-  });
-  return Object.fromEntries(Object.entries(c).map(([k, col]) => [k, wrap(col)])) as unknown as MongoCollections;
-}
-
 describe('mongodb KPI percentiles', () => {
   test('a server that knows $percentile computes them: the pipeline asks for p50, p95 and p99 at three levels', async () => {
     const c = mingoCollections();
@@ -205,7 +179,7 @@ describe('mongodb KPI percentiles', () => {
   });
 
   test('on a server without $percentile the store falls back once and stays on the exact fallback', async () => {
-    const c = withoutPercentile(mingoCollections());
+    const c = asServerBefore70(mingoCollections());
     let percentileTries = 0;
     const aggregate = c.metrics.aggregate.bind(c.metrics);
     c.metrics.aggregate = (p: Document[]) => {

@@ -302,8 +302,6 @@ export function buildUpstreamDb(now: Date, options: { days?: number; everyHours?
   // The Bedrock bridge's own stages.
   errors.push(upstreamError('bedrock', 'us.anthropic.claude-opus-4-5-20251101-v1:0', now.getTime() - 12 * DAY, 'load_provider', 'ValidationException: The provided model identifier is invalid.', 'unknown'));
   errors.push(upstreamError('bedrock', 'us.anthropic.claude-opus-4-5-20251101-v1:0', now.getTime() - 2 * DAY, 'ingest', 'ingest failed: HTTP status: 503', 'transient_provider'));
-  // A probing model's failed probe (an error row: upstream logged them all to errors_cloud).
-  errors.push(upstreamError('fireworks', 'accounts/fireworks/models/qwen3-235b-a22b', now.getTime() - DAY, 'generate', 'NotFoundError: Error code: 404 - Model not found', 'hard_model'));
 
   // ---- catalogs ----
   const provider_catalog: Doc[] = [
