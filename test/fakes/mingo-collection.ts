@@ -136,5 +136,6 @@ export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollec
     agentRuns: new MingoCollection(),
     sweepSkips: new MingoCollection(),
     ingestHealth: new MingoCollection(),
+    migrations: new MingoCollection(),
   };
 }

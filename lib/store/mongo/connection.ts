@@ -43,6 +43,8 @@ export interface MongoCollections {
   sweepSkips: CollectionLike;
   /** The write check of ping(): one document, rewritten. */
   ingestHealth: CollectionLike;
+  /** What each `store migrate` changed (MigrationsStore). */
+  migrations: CollectionLike;
 }
 
 const DUPLICATE_KEY = 11000;

@@ -12,6 +12,7 @@ import { mongoCatalogs } from './catalogs.ts';
 import { mongoErrors } from './errors.ts';
 import { mongoMetrics } from './metrics.ts';
 import { mongoModelHealth } from './model-health.ts';
+import { mongoMigrations } from './migrations.ts';
 import { mongoModels } from './models.ts';
 import { mongoRuns } from './runs.ts';
 import { mongoScenarios } from './scenarios.ts';
@@ -68,6 +69,7 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     agentRuns: db.collection(c.agentRuns),
     sweepSkips: db.collection(c.sweepSkips),
     ingestHealth: db.collection(c.ingestHealth),
+    migrations: db.collection(c.migrations),
   };
   try {
     return await createMongoStore(collections, {
@@ -103,6 +105,7 @@ export async function createMongoStore(
     ...mongoScenarios(ctx),
     ...mongoAgentRuns(ctx),
     ...mongoSweepSkips(ctx),
+    ...mongoMigrations(ctx),
     ping: () => ping(collections.ingestHealth),
     close: options.close ?? (async () => {}),
   };
@@ -134,6 +137,7 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     // Two ingest servers upserting the write check at once must not make two documents.
     [c.ingestHealth, { check: 1 }, { unique: true, name: 'check_unique' }],
     [c.sweepSkips, { skipped_at: -1 }, { name: 'skipped_at' }],
+    [c.migrations, { batch_id: 1 }, { unique: true, name: 'batch_id_unique' }],
   ];
   for (const [collection, keys, options] of specs) {
     try {

@@ -10,6 +10,7 @@ import { sqliteCatalogs } from './catalogs.ts';
 import { sqliteErrors } from './errors.ts';
 import { sqliteMetrics } from './metrics.ts';
 import { sqliteModelHealth } from './model-health.ts';
+import { sqliteMigrations } from './migrations.ts';
 import { sqliteModels } from './models.ts';
 import { sqliteRuns } from './runs.ts';
 import { sqliteScenarios } from './scenarios.ts';
@@ -47,6 +48,7 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
     ...sqliteScenarios(c),
     ...sqliteAgentRuns(c),
     ...sqliteSweepSkips(c),
+    ...sqliteMigrations(c),
     ping: () => c.ping(),
     close: () => c.close(),
   };

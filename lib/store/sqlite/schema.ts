@@ -103,6 +103,12 @@ CREATE TABLE IF NOT EXISTS sweep_skips (
   doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sweep_skips_at ON sweep_skips (skipped_at);
+-- What each \`store migrate\` changed, so it can be put back.
+CREATE TABLE IF NOT EXISTS migrations (
+  batch_id TEXT PRIMARY KEY,
+  applied_at INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
 `;
 
 /** How long SQLite itself waits for a lock per attempt (SqliteConnection.run waits the rest). */
