@@ -2,6 +2,7 @@
 // document is kept whole as JSON (dates tagged so they come back as Dates), beside the columns
 // that queries filter, group and sort on.
 import { DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
 import type { MetricsCollection } from '../collection-rules.ts';
 import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
 
@@ -115,10 +116,51 @@ CREATE TABLE IF NOT EXISTS migrations (
 export const BUSY_SLICE_MS = 5;
 
 /**
- * Opens the file (creating it if needed) and brings its tables and indexes up to date.
+ * Opens the file (creating it if needed) and brings its tables and indexes up to date. A file
+ * this process may not write (its permissions, a read-only mount) is opened read-only as it is,
+ * so the commands that only read (models list, runs, the health check) still work; a write then
+ * fails saying the store is read-only.
  * @throws StoreError when the file cannot be opened or is not a database.
  */
 export function openDatabase(path: string): DatabaseSync {
+  try {
+    return openWritable(path);
+  } catch (err) {
+    if (path === ':memory:' || !isReadOnlyError(err)) throw err;
+    try {
+      return openReadOnly(path);
+    } catch {
+      // A WAL file needs its -shm beside it, which a reader cannot create in a folder it may
+      // not write: read the file as it stands (what was checkpointed into it).
+      const url = pathToFileURL(path);
+      url.searchParams.set('immutable', '1');
+      try {
+        return openReadOnly(url);
+      } catch (readErr) {
+        throw new StoreError(`Cannot open SQLite store ${path} (read-only): ${(readErr as Error).message}`, { cause: readErr });
+      }
+    }
+  }
+}
+
+function openReadOnly(path: string | URL): DatabaseSync {
+  const db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS, readOnly: true });
+  try {
+    db.function('kpi_collect', KPI_COLUMNS.collect);
+    // Reads the schema, so a file that is not a database fails here, not at the first query.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function isReadOnlyError(err: unknown): boolean {
+  return /readonly|read-only/i.test(String((err as Error)?.message));
+}
+
+function openWritable(path: string): DatabaseSync {
   try {
     const db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS });
     db.exec('PRAGMA journal_mode = WAL');
