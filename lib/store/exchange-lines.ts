@@ -4,6 +4,7 @@
 // is refused by the other for the same reason.
 import { createHash } from 'node:crypto';
 import type { ExchangeCollection } from './exchange-store.ts';
+import { rowId } from './upstream.ts';
 
 type FieldType = 'string' | 'date' | 'number or null';
 
@@ -100,23 +101,13 @@ export function problemOf(collection: ExchangeCollection, doc: unknown): string 
   return null;
 }
 
-/** _id as text: an ObjectId (BSON, or {$oid} as plain JSON has it) as its hex, a string as it is. */
-function idText(id: unknown): string {
-  if (typeof id === 'string') return id;
-  const o = id as { $oid?: unknown; _bsontype?: string; toHexString?: () => string } | null;
-  if (o && typeof o.$oid === 'string') return o.$oid;
-  if (o && o._bsontype === 'ObjectId') return o.toHexString!();
-  return JSON.stringify(id);
-}
-
 /**
- * The identity of a row without a natural key: its run_id; else its _id (upstream rows have no
- * run_id), as `_id:<hex>`; else a hash of the line, as `sha256:<hex>`.
+ * The identity of a row without a natural key: the id readers know it by (rowId: its run_id,
+ * else its _id as hex, as upstream rows have no run_id), else a hash of the line, as
+ * `sha256:<hex>`.
  */
 export function rowKey(doc: Record<string, unknown>, text: string): string {
-  if (typeof doc.run_id === 'string' && doc.run_id !== '') return doc.run_id;
-  if (doc._id !== undefined && doc._id !== null) return `_id:${idText(doc._id)}`;
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  return rowId(doc) ?? `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
 /** "not JSON (…)" for a line JSON.parse refuses, in the words of the parser. */

@@ -337,6 +337,40 @@ export interface SweepSkipsStore {
 }
 
 /** Every collection, and the connection they share. */
+// ---- Migrations (SPEC 4.0): rewrites of the operator's documents, only when asked ----
+
+/** One field of one model document a migration rewrites, with its value before and after. */
+export interface FieldChange {
+  provider: string;
+  model_id: string;
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+/** One `store migrate`: what it changed, so `--revert` can put it back. */
+export interface MigrationBatch {
+  batch_id: string;
+  applied_at: Date;
+  reverted_at: Date | null;
+  changes: FieldChange[];
+}
+export interface MigrationsStore {
+  /**
+   * What a migration would rewrite: stored values the readers only reinterpret (a Date
+   * deprecation_date, which the dashboard's API prints as `{}`). Nothing is written.
+   */
+  pendingMigrations(): Promise<FieldChange[]>;
+  /**
+   * Records the batch, then rewrites each field that still holds its `before` value.
+   * @returns the batch, with the changes that were made.
+   */
+  applyMigration(changes: FieldChange[], at: Date): Promise<MigrationBatch>;
+  /** Puts back each field of the batch that still holds its `after` value; null for an unknown batch. */
+  revertMigration(batchId: string, at: Date): Promise<MigrationBatch | null>;
+  /** Every batch, newest first. */
+  listMigrations(): Promise<MigrationBatch[]>;
+}
+
 export interface Store
   extends ModelsStore,
     MetricsStore,
@@ -347,6 +381,7 @@ export interface Store
     ScenariosStore,
     AgentRunsStore,
     SweepSkipsStore,
+    MigrationsStore,
     ExchangeStore {
   readonly kind: 'sqlite' | 'mongodb';
   /** A human description of where the data lives (no credentials). */

@@ -99,6 +99,29 @@ describe('Prometheus textfile', () => {
     }
   });
 
+  test('an aborted call (the operator stopped the sweep) is not a failed last call, in this sweep or in the store', async () => {
+    const store = openSqliteStore(':memory:');
+    try {
+      const at = (iso: string) => new Date(iso);
+      await store.insertMetric(makeMetric({ provider: 'groq', model_name: 'm', run_ts: at('2026-11-20T09:00:00Z') }));
+      await store.insertError(makeError({ provider: 'groq', model_name: 'm', ts: at('2026-11-20T09:30:00Z'), error_kind: 'aborted', message: 'stopped by SIGTERM' }));
+      const aborted = makeError({ provider: 'groq', model_name: 'n', ts: at('2026-11-20T10:00:00Z'), error_kind: 'aborted', message: 'stopped by SIGTERM' });
+      const series = await collectSeries(
+        [result({ provider: 'groq', modelId: 'm', outcome: 'skipped_fresh' }), result({ provider: 'groq', modelId: 'n', outcome: 'failed', error: aborted })],
+        store,
+        'cloud-default-v1',
+      );
+      assert.deepEqual(series.map((s) => [s.model, s.lastErrorAt, s.lastMetric?.run_ts ?? null]), [
+        ['m', null, at('2026-11-20T09:00:00Z')],
+        ['n', null, null],
+      ]);
+      const parsed = parsePrometheusTextFormat(renderTextfile(series, { summary: summarize([], { models: 2, writeFailures: 0, durationMs: 0 }), finishedAt: at('2026-11-20T10:05:00Z') }));
+      assert.equal(sample(parsed, 'llm_bench_last_call_success', { provider: 'groq', model: 'm', scenario: 'cloud-default-v1' }), '1');
+    } finally {
+      await store.close();
+    }
+  });
+
   describe('atomic rewrite', () => {
     let dir: string;
     before(async () => {

@@ -12,6 +12,7 @@ import { BSON } from 'mongodb';
 import { loadConfig } from '../../lib/config.ts';
 import { exportCollections, importFile, importPlan, readLines, type CollectionNames } from '../../lib/store/exchange.ts';
 import { createMongoStore } from '../../lib/store/mongo/open.ts';
+import { readMetric } from '../../lib/store/upstream.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { EXCHANGE_COLLECTIONS, type BadLine } from '../../lib/store/exchange-store.ts';
 import type { Store } from '../../lib/store/store.ts';
@@ -164,14 +165,17 @@ for (const backend of BACKENDS) {
         for (const m of recent) {
           assert.ok(m.run_ts instanceof Date && m.gen_ts instanceof Date, 'dates come back as Dates');
           assert.equal(typeof m.tokens_per_second, 'number');
-          assert.equal(m.run_id, undefined, 'no run_id is invented in the document');
         }
         assert.ok(recent[0]!.run_ts > recent[1]!.run_ts && recent[1]!.run_ts > recent[2]!.run_ts);
-        // The newest anthropic row is line 115 (i = 114: every sixth row is anthropic).
+        // The newest anthropic row is line 115 (i = 114: every sixth row is anthropic), read by
+        // SPEC 4.0's rules like the same document stored by MongoDB: known by its _id.
         const expected = BSON.EJSON.parse(readFileSync(path, 'utf8').split('\n')[114]!, { relaxed: true }) as Record<string, unknown>;
-        const { _id: _a, ...want } = expected;
+        const { _id: id, ...want } = expected;
         const { _id: _b, ...got } = recent[0] as unknown as Record<string, unknown>;
-        assert.deepEqual(got, want);
+        const hex = (id as { toHexString(): string }).toHexString();
+        assert.deepEqual(got, readMetric({ ...want, run_id: hex }));
+        const run = await store.getRun(hex);
+        assert.equal(run?.outcome === 'ok' && run.metric.run_ts.getTime(), (want.run_ts as Date).getTime(), 'the row is found by its _id');
         assert.equal(await store.countErrors(), 30);
         const [e] = await store.recentErrors('openai', 'gpt-4o-mini', 1);
         assert.match(e!.message, /^RateLimitError: Error code: 429/);

@@ -117,7 +117,7 @@ describe('sqlite KPI indexes', () => {
     await store.insertError(makeError({ provider: 'old', model_name: 'm' }));
     await store.close();
     const db = new DatabaseSync(path);
-    db.exec('DROP INDEX metrics_kpi; DROP INDEX errors_kpi');
+    db.exec('DROP INDEX metrics_kpi; DROP INDEX errors_kpi_kind');
     db.close();
 
     const reopened = openSqliteStore(path);

@@ -14,7 +14,7 @@ import {
   type TimeWindow,
 } from '../store.ts';
 import { agentFailure, groupAgentRuns, summarizeAgentGroups } from '../kpis.ts';
-import { inWindow, insertDoc, isUnknownOperator, strip, stripAll, type MongoContext } from './connection.ts';
+import { inWindow, insertDoc, serverOrFallback, strip, stripAll, type MongoContext } from './connection.ts';
 
 export function mongoAgentRuns(ctx: MongoContext): AgentRunsStore {
   const c = ctx.c;
@@ -88,6 +88,30 @@ export function mongoAgentRuns(ctx: MongoContext): AgentRunsStore {
     return { overall: all, groups: rows };
   }
 
+  // Before 7.0: the few fields the KPIs need come here and are grouped like SQLite's.
+  async function fallbackAgentKpis(match: Document): Promise<AgentKpiSummary> {
+    // (Never the result, up to 64 KiB a run.)
+    const docs = await c.agentRuns
+      .aggregate([
+        { $match: match },
+        { $project: { _id: 0, run_id: 1, automation: 1, scenario_id: 1, started_at: 1, status: 1, mock: 1, total_duration_ms: 1, time_to_first_progress_ms: 1, error: 1, error_kind: 1 } },
+      ])
+      .toArray();
+    const groups = groupAgentRuns(
+      docs.map((d) => ({
+        ...(d as unknown as AgentRunDoc),
+        scenario: d.scenario_id as string,
+        mock: d.mock === true,
+        started_at: (d.started_at as Date).getTime(),
+        total_duration_ms: typeof d.total_duration_ms === 'number' ? d.total_duration_ms : null,
+        time_to_first_progress_ms: typeof d.time_to_first_progress_ms === 'number' ? d.time_to_first_progress_ms : null,
+      })),
+    );
+    return summarizeAgentGroups(
+      groups.map((g) => ({ ...g, newest_failure: g.newest_failure ? agentFailure({ ...g.newest_failure, started_at: new Date(g.newest_failure.started_at) }) : null })),
+    );
+  }
+
   const agentRuns: AgentRunsStore = {
     async insertAgentRun(doc: AgentRunDoc): Promise<InsertResult> {
       // Simulated runs never reach MongoDB (SPEC 4.1): the dashboard and KPIs read it.
@@ -126,37 +150,7 @@ export function mongoAgentRuns(ctx: MongoContext): AgentRunsStore {
       if (filter.automation !== undefined) match.automation = filter.automation;
       if (filter.scenario !== undefined) match.scenario_id = filter.scenario;
       if (filter.mock !== undefined) match.mock = filter.mock ? true : { $ne: true };
-      if (ctx.percentiles !== 'fallback') {
-        try {
-          const summary = await serverAgentKpis(match);
-          ctx.percentiles = 'server';
-          return summary;
-        } catch (err) {
-          if (ctx.percentiles === 'server' || !isUnknownOperator(err)) throw err;
-          ctx.percentiles = 'fallback';
-        }
-      }
-      // Before 7.0: the few fields the KPIs need come here and are grouped like SQLite's.
-      // (Never the result, up to 64 KiB a run.)
-      const docs = await c.agentRuns
-        .aggregate([
-          { $match: match },
-          { $project: { _id: 0, run_id: 1, automation: 1, scenario_id: 1, started_at: 1, status: 1, mock: 1, total_duration_ms: 1, time_to_first_progress_ms: 1, error: 1, error_kind: 1 } },
-        ])
-        .toArray();
-      const groups = groupAgentRuns(
-        docs.map((d) => ({
-          ...(d as unknown as AgentRunDoc),
-          scenario: d.scenario_id as string,
-          mock: d.mock === true,
-          started_at: (d.started_at as Date).getTime(),
-          total_duration_ms: typeof d.total_duration_ms === 'number' ? d.total_duration_ms : null,
-          time_to_first_progress_ms: typeof d.time_to_first_progress_ms === 'number' ? d.time_to_first_progress_ms : null,
-        })),
-      );
-      return summarizeAgentGroups(
-        groups.map((g) => ({ ...g, newest_failure: g.newest_failure ? agentFailure({ ...g.newest_failure, started_at: new Date(g.newest_failure.started_at) }) : null })),
-      );
+      return serverOrFallback(ctx, () => serverAgentKpis(match), () => fallbackAgentKpis(match));
     },
 
     async getAgentRun(runId: string): Promise<AgentRunDoc | null> {

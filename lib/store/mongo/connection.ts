@@ -4,7 +4,9 @@
 import type { AnyBulkWriteOperation, Document, Filter, Sort } from 'mongodb';
 import { redactUrl } from '../../config.ts';
 import { MOCK_ON_MONGODB, isMockDocument } from '../collection-rules.ts';
+import type { ErrorDoc, MetricDoc } from '../documents.ts';
 import { PermanentStoreError, StoreError, type InsertResult, type TimeWindow } from '../store.ts';
+import { UNPUBLISHED_ROLES, readError, readMetric } from '../upstream.ts';
 
 /**
  * The part of the driver's Collection this store uses. Tests pass an in-memory stand-in
@@ -43,6 +45,8 @@ export interface MongoCollections {
   sweepSkips: CollectionLike;
   /** The write check of ping(): one document, rewritten. */
   ingestHealth: CollectionLike;
+  /** What each `store migrate` changed (MigrationsStore). */
+  migrations: CollectionLike;
   /** How far each unfinished import has come (exchange.ts), one document per source file. */
   importProgress: CollectionLike;
 }
@@ -90,6 +94,45 @@ export function strip<T>(doc: Document | null): T | null {
 
 export function stripAll<T>(docs: Document[]): T[] {
   return docs.map((d) => strip<T>(d)!);
+}
+
+// ---- Reading rules for upstream documents (SPEC 4.0, ../upstream.ts), as query fragments ----
+
+/** Upstream's admission probes and shadow runs were never published: no read of a figure sees them. */
+export const PUBLISHED = { sample_role: { $nin: [...UNPUBLISHED_ROLES] } };
+/** A row's TTFT as published (publishedTtft): upstream's 0 without `ttft_available: true` is none. */
+export const TTFT = {
+  $cond: [{ $and: [{ $eq: ['$time_to_first_token', 0] }, { $ne: ['$ttft_available', true] }] }, null, '$time_to_first_token'],
+};
+/** An error's kind: rows from before upstream's taxonomy have none. */
+export const ERROR_KIND = { $ifNull: ['$error_kind', 'unknown'] };
+
+/** Metric documents as readers see them (readMetric), without _id. */
+export function readMetrics(docs: Document[]): MetricDoc[] {
+  return docs.map((d) => strip<MetricDoc>(readMetric(d))!);
+}
+/** Error documents as readers see them (readError), without _id. */
+export function readErrors(docs: Document[]): ErrorDoc[] {
+  return docs.map((d) => strip<ErrorDoc>(readError(d))!);
+}
+
+/**
+ * Runs `server` (an aggregation with $median or $percentile, MongoDB 7.0+) or `fallback` (the
+ * values come here; any version), as the server's version said at open, or, when it could not
+ * be read, as the server's first answer says.
+ */
+export async function serverOrFallback<T>(ctx: MongoContext, server: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
+  if (ctx.percentiles !== 'fallback') {
+    try {
+      const result = await server();
+      ctx.percentiles = 'server';
+      return result;
+    } catch (err) {
+      if (ctx.percentiles === 'server' || !isUnknownOperator(err)) throw err;
+      ctx.percentiles = 'fallback';
+    }
+  }
+  return fallback();
 }
 
 // Calls cut short by the operator (SIGINT, SIGTERM) say nothing about the provider: no health

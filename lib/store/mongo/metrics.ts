@@ -14,7 +14,8 @@ import type {
   ModelSpend,
   TimeWindow,
 } from '../store.ts';
-import { inWindow, insertDoc, refuseMock, stripAll, type CollectionLike, type MongoContext } from './connection.ts';
+import { PUBLISHED, TTFT, inWindow, insertDoc, readMetrics, refuseMock, serverOrFallback, type CollectionLike, type MongoContext } from './connection.ts';
+import { medianOf } from '../kpis.ts';
 
 export function mongoMetrics(ctx: MongoContext): MetricsStore {
   const c = ctx.c;
@@ -62,7 +63,7 @@ export function mongoMetrics(ctx: MongoContext): MetricsStore {
     async lastSuccessesIn(filter: MetricsScope & { provider?: string }): Promise<LastSuccess[]> {
       const rows = await collectionOf(filter.collection)
         .aggregate([
-          { $match: filter.provider ? { provider: filter.provider } : {} },
+          { $match: { ...(filter.provider ? { provider: filter.provider } : {}), ...PUBLISHED } },
           { $sort: { provider: 1, model_name: 1, run_ts: -1 } },
           {
             $group: {
@@ -77,8 +78,8 @@ export function mongoMetrics(ctx: MongoContext): MetricsStore {
     },
 
     async recentMetrics(provider: string, modelName: string, limit: number): Promise<MetricDoc[]> {
-      const q = { provider, model_name: modelName };
-      return stripAll<MetricDoc>(await c.metrics.find(q, { sort: { run_ts: -1 }, limit }).toArray());
+      const q = { provider, model_name: modelName, ...PUBLISHED };
+      return readMetrics(await c.metrics.find(q, { sort: { run_ts: -1 }, limit }).toArray());
     },
 
     async countMetrics(filter: { provider?: string } = {}): Promise<number> {
@@ -91,18 +92,18 @@ export function mongoMetrics(ctx: MongoContext): MetricsStore {
 
     async recentMetricsIn(scope: MetricsScope & { provider: string; modelName: string; limit: number }): Promise<MetricDoc[]> {
       const q = { provider: scope.provider, model_name: scope.modelName };
-      return stripAll<MetricDoc>(await collectionOf(scope.collection).find(q, { sort: { run_ts: -1 }, limit: scope.limit }).toArray());
+      return readMetrics(await collectionOf(scope.collection).find(q, { sort: { run_ts: -1 }, limit: scope.limit }).toArray());
     },
 
     async metricSamples(w: TimeWindow): Promise<MetricSamples[]> {
       const rows = await c.metrics
         .aggregate([
-          { $match: inWindow('run_ts', w) },
+          { $match: { ...inWindow('run_ts', w), ...PUBLISHED } },
           {
             $group: {
               _id: { provider: '$provider', model_name: '$model_name' },
               tps: { $push: '$tokens_per_second' },
-              ttft: { $push: '$time_to_first_token' },
+              ttft: { $push: TTFT },
             },
           },
           { $sort: { '_id.provider': 1, '_id.model_name': 1 } },
@@ -119,21 +120,28 @@ export function mongoMetrics(ctx: MongoContext): MetricsStore {
     },
 
     async dailyMedians(w: TimeWindow): Promise<DailyMedian[]> {
-      // $median needs MongoDB 7.0 or later.
-      const rows = await c.metrics
-        .aggregate([
-          { $match: { ...inWindow('run_ts', w), tokens_per_second: { $type: 'number' } } },
-          {
-            $group: {
-              _id: { provider: '$provider', day: { $dateToString: { format: '%Y-%m-%d', date: '$run_ts' } } },
-              median: { $median: { input: '$tokens_per_second', method: 'approximate' } },
-              count: { $sum: 1 },
-            },
-          },
-          { $sort: { '_id.provider': 1, '_id.day': 1 } },
-        ])
-        .toArray();
-      return rows.map((r) => ({ provider: r._id.provider, day: r._id.day, median_tokens_per_second: r.median, count: r.count }));
+      const match = { ...inWindow('run_ts', w), tokens_per_second: { $type: 'number' }, ...PUBLISHED };
+      const key = { provider: '$provider', day: { $dateToString: { format: '%Y-%m-%d', date: '$run_ts' } } };
+      const rows = await serverOrFallback(
+        ctx,
+        // MongoDB 7.0+: the median in the server.
+        () =>
+          c.metrics
+            .aggregate([
+              { $match: match },
+              { $group: { _id: key, median: { $median: { input: '$tokens_per_second', method: 'approximate' } }, count: { $sum: 1 } } },
+            ])
+            .toArray(),
+        // Before 7.0: a day's values come here (one provider-day at a time in memory is what the
+        // SQLite store holds too).
+        async () =>
+          (await c.metrics.aggregate([{ $match: match }, { $group: { _id: key, values: { $push: '$tokens_per_second' } } }]).toArray()).map(
+            (r) => ({ _id: r._id, median: medianOf(r.values as number[]), count: (r.values as number[]).length }),
+          ),
+      );
+      return rows
+        .map((r) => ({ provider: r._id.provider, day: r._id.day, median_tokens_per_second: r.median, count: r.count }))
+        .sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
     },
 
     async spendByDay(w: TimeWindow): Promise<DailySpend[]> {

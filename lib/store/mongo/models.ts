@@ -1,20 +1,9 @@
 // The models collection (SPEC 4.3).
 import type { Document } from 'mongodb';
 import type { ModelDoc } from '../documents.ts';
-import { deprecationDay, normalizeModel } from '../documents.ts';
+import { readModel } from '../upstream.ts';
 import type { InsertResult, ModelFilter, ModelPatch, ModelsStore } from '../store.ts';
-import { insertDoc, refuseMock, strip, stripAll, type CollectionLike, type MongoContext } from './connection.ts';
-
-/**
- * Models deprecated by an earlier version hold deprecation_date as a Date, which the
- * dashboard's public API prints as `{}` (its schema says String): rewrite them as YYYY-MM-DD.
- * A handful of documents at most, and none after the first run.
- */
-export async function rewriteDeprecationDates(models: CollectionLike): Promise<void> {
-  for (const m of await models.find({ deprecation_date: { $type: 'date' } }).toArray()) {
-    await models.updateOne({ _id: m._id }, { $set: { deprecation_date: deprecationDay(m.deprecation_date) } });
-  }
-}
+import { insertDoc, refuseMock, strip, stripAll, type MongoContext } from './connection.ts';
 
 function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -27,17 +16,17 @@ export function mongoModels(ctx: MongoContext): ModelsStore {
       const q: Document = {};
       if (filter.provider) q.provider = filter.provider;
       if (filter.benchmarkedOnly) Object.assign(q, { enabled: true, deprecated: { $ne: true } });
-      return stripAll<ModelDoc>(await c.models.find(q, { sort: { provider: 1, model_id: 1 } }).toArray()).map(normalizeModel);
+      return stripAll<ModelDoc>(await c.models.find(q, { sort: { provider: 1, model_id: 1 } }).toArray()).map(readModel);
     },
 
     async getModel(provider: string, modelId: string): Promise<ModelDoc | null> {
       const doc = strip<ModelDoc>(await c.models.findOne({ provider, model_id: modelId }));
-      return doc && normalizeModel(doc);
+      return doc && readModel(doc);
     },
 
     async findModelsIgnoreCase(provider: string, modelId: string): Promise<ModelDoc[]> {
       const q = { provider, model_id: { $regex: `^${escapeRegex(modelId)}$`, $options: 'i' } };
-      return stripAll<ModelDoc>(await c.models.find(q, { sort: { model_id: 1 } }).toArray()).map(normalizeModel);
+      return stripAll<ModelDoc>(await c.models.find(q, { sort: { model_id: 1 } }).toArray()).map(readModel);
     },
 
     async insertModel(doc: ModelDoc): Promise<InsertResult> {

@@ -13,7 +13,8 @@ import { mongoErrors } from './errors.ts';
 import { mongoExchange } from './exchange.ts';
 import { mongoMetrics } from './metrics.ts';
 import { mongoModelHealth } from './model-health.ts';
-import { mongoModels, rewriteDeprecationDates } from './models.ts';
+import { mongoMigrations } from './migrations.ts';
+import { mongoModels } from './models.ts';
 import { mongoRuns } from './runs.ts';
 import { mongoScenarios } from './scenarios.ts';
 import { mongoSweepSkips } from './sweep-skips.ts';
@@ -46,9 +47,11 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     connectTimeoutMS: config.mongodbConnectTimeoutMs,
     appName: 'llm-bench',
   });
+  let serverVersion: string | undefined;
   try {
     await client.connect();
     await client.db(config.mongodbDb).command({ ping: 1 });
+    serverVersion = await readServerVersion(client.db(config.mongodbDb));
   } catch (err) {
     await client.close().catch(() => {});
     throw new StoreError(`Cannot connect to ${where}: ${firstLine(err)}`, { cause: err });
@@ -67,6 +70,7 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     agentRuns: db.collection(c.agentRuns),
     sweepSkips: db.collection(c.sweepSkips),
     ingestHealth: db.collection(c.ingestHealth),
+    migrations: db.collection(c.migrations),
     // Ours alone (no upstream name to follow), so not configurable.
     importProgress: db.collection('import_progress'),
   };
@@ -74,6 +78,7 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     return await createMongoStore(collections, {
       location: `${where}, database ${config.mongodbDb}`,
       close: () => client.close(),
+      serverVersion,
     });
   } catch (err) {
     await client.close().catch(() => {});
@@ -90,8 +95,7 @@ export async function createMongoStore(
   options: MongoStoreOptions,
 ): Promise<Store> {
   await ensureIndexes(collections);
-  await rewriteDeprecationDates(collections.models);
-  const ctx: MongoContext = { c: collections, percentiles: options.percentiles ?? 'auto' };
+  const ctx: MongoContext = { c: collections, percentiles: options.percentiles ?? percentilesFor(options.serverVersion) };
   return {
     kind: 'mongodb',
     location: options.location,
@@ -104,6 +108,7 @@ export async function createMongoStore(
     ...mongoScenarios(ctx),
     ...mongoAgentRuns(ctx),
     ...mongoSweepSkips(ctx),
+    ...mongoMigrations(ctx),
     ...mongoExchange(ctx),
     ping: () => ping(collections.ingestHealth),
     close: options.close ?? (async () => {}),
@@ -136,6 +141,7 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     // Two ingest servers upserting the write check at once must not make two documents.
     [c.ingestHealth, { check: 1 }, { unique: true, name: 'check_unique' }],
     [c.sweepSkips, { skipped_at: -1 }, { name: 'skipped_at' }],
+    [c.migrations, { batch_id: 1 }, { unique: true, name: 'batch_id_unique' }],
   ];
   for (const [collection, keys, options] of specs) {
     try {
@@ -156,6 +162,28 @@ export interface MongoStoreOptions {
    * answers that it does not know $percentile.
    */
   percentiles?: 'auto' | 'server' | 'fallback';
+  /** The server's version (buildInfo), read once per process: it decides `percentiles` when that is not given. */
+  serverVersion?: string;
+}
+
+/**
+ * $median and $percentile arrived in MongoDB 7.0; older servers (5.0 and 6.x are supported) get
+ * the fallback, which sends the values here. Unknown version: find out from the first answer.
+ */
+export function percentilesFor(version: string | undefined): 'auto' | 'server' | 'fallback' {
+  const major = Number.parseInt(version ?? '', 10);
+  if (!Number.isFinite(major)) return 'auto';
+  return major >= 7 ? 'server' : 'fallback';
+}
+
+/** The server's version, or undefined when buildInfo is not allowed (then the first answer decides). */
+async function readServerVersion(db: { command(c: Document): Promise<Document> }): Promise<string | undefined> {
+  try {
+    const info = await db.command({ buildInfo: 1 });
+    return typeof info.version === 'string' ? info.version : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -20,7 +20,19 @@ import {
   type TimeWindow,
 } from '../store.ts';
 import { byKey, emptyKpiRow, summarizeGroups, withRates, type GroupFailures, type GroupValues } from '../kpis.ts';
-import { NOT_ABORTED, inWindow, isUnknownOperator, strip, stripAll, type CollectionLike, type MongoContext } from './connection.ts';
+import {
+  ERROR_KIND,
+  NOT_ABORTED,
+  PUBLISHED,
+  TTFT,
+  inWindow,
+  readErrors,
+  readMetrics,
+  serverOrFallback,
+  type CollectionLike,
+  type MongoContext,
+} from './connection.ts';
+import { readError, readMetric } from '../upstream.ts';
 import { mongoErrors } from './errors.ts';
 import { mongoMetrics } from './metrics.ts';
 
@@ -85,13 +97,12 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
   const runs: RunsStore = {
     async modelActivity(since: Date): Promise<ModelActivity[]> {
       const key = { provider: '$provider', model_name: '$model_name' };
-      const countSince = (c: CollectionLike, field: string) =>
-        c.aggregate([{ $match: { [field]: { $gte: since } } }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray();
+      const countSince = (c: CollectionLike, match: Document) => c.aggregate([{ $match: match }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray();
       const [successes, errors, recentOk, recentBad] = await Promise.all([
         metricsStore.lastSuccesses(),
         errorsStore.lastErrors(),
-        countSince(c.metrics, 'run_ts'),
-        countSince(c.errors, 'ts'),
+        countSince(c.metrics, { run_ts: { $gte: since }, ...PUBLISHED }),
+        countSince(c.errors, { ts: { $gte: since }, ...NOT_ABORTED }),
       ]);
       const byModel = new Map<string, ModelActivity>();
       const entry = (provider: string, model_name: string): ModelActivity => {
@@ -129,6 +140,7 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
                   model_name: a.model_name,
                   ...(a.last_success_at ? { ts: { $gt: a.last_success_at } } : {}),
                 })),
+                ...NOT_ABORTED,
               },
             },
             { $group: { _id: key, n: { $sum: 1 } } },
@@ -142,7 +154,7 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
     async countsByProvider(w: TimeWindow): Promise<ProviderCounts[]> {
       const count = (c: CollectionLike, field: string, extra: Document = {}) =>
         c.aggregate([{ $match: { ...inWindow(field, w), ...extra } }, { $group: { _id: '$provider', n: { $sum: 1 } } }]).toArray();
-      const [ok, bad] = await Promise.all([count(c.metrics, 'run_ts'), count(c.errors, 'ts', NOT_ABORTED)]);
+      const [ok, bad] = await Promise.all([count(c.metrics, 'run_ts', PUBLISHED), count(c.errors, 'ts', NOT_ABORTED)]);
       const byProvider = new Map<string, ProviderCounts>();
       const entry = (p: string) => byProvider.get(p) ?? byProvider.set(p, { provider: p, successes: 0, errors: 0 }).get(p)!;
       for (const r of ok) entry(r._id).successes = r.n;
@@ -164,17 +176,17 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
                 errors: { $sum: 1 },
                 last_error_ts: { $first: '$ts' },
                 last_message: { $first: '$message' },
-                last_error_kind: { $first: '$error_kind' },
+                last_error_kind: { $first: ERROR_KIND },
                 last_stage: { $first: '$stage' },
               },
             },
           ])
           .toArray(),
-        c.metrics.aggregate([{ $match: inWindow('run_ts', w) }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray(),
+        c.metrics.aggregate([{ $match: { ...inWindow('run_ts', w), ...PUBLISHED } }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray(),
         c.errors
           .aggregate([
             { $match: { ...inWindow('ts', w), ...NOT_ABORTED } },
-            { $group: { _id: { provider: '$provider', model_name: '$model_name', error_kind: '$error_kind' }, n: { $sum: 1 } } },
+            { $group: { _id: { provider: '$provider', model_name: '$model_name', error_kind: ERROR_KIND }, n: { $sum: 1 } } },
           ])
           .toArray(),
       ]);
@@ -213,8 +225,8 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
       const metricKey = { scenario_id: { $ifNull: ['$benchmark_profile_id', PUBLISHED_SCENARIO_ID] }, provider: '$provider', model_name: '$model_name' };
       // Published and probe rows: SPEC 4.1 sends every other scenario to the probe collection.
       const [metrics, probe, runs] = await Promise.all([
-        newest(c.metrics, { run_ts: { $gte: since } }, metricKey, 'run_ts'),
-        newest(c.probe, { run_ts: { $gte: since } }, metricKey, 'run_ts'),
+        newest(c.metrics, { run_ts: { $gte: since }, ...PUBLISHED }, metricKey, 'run_ts'),
+        newest(c.probe, { run_ts: { $gte: since }, ...PUBLISHED }, metricKey, 'run_ts'),
         newest(
           c.agentRuns,
           { started_at: { $gte: since }, status: 'completed' },
@@ -234,58 +246,52 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
     },
 
     async metricKpis(w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
-      const match = { ...inWindow('run_ts', w), ...runMatch(filter) };
+      const match = { ...inWindow('run_ts', w), ...runMatch(filter), ...PUBLISHED };
+      // An aborted call (the operator stopped the sweep) is neither a success nor a failure.
       const failures = (
         await c.errors
-          .aggregate([{ $match: { ...inWindow('ts', w), ...runMatch(filter) } }, { $group: { _id: { ...GROUP_KEY }, n: { $sum: 1 } } }])
+          .aggregate([{ $match: { ...inWindow('ts', w), ...runMatch(filter), ...NOT_ABORTED } }, { $group: { _id: { ...GROUP_KEY }, n: { $sum: 1 } } }])
           .toArray()
       ).map((r): GroupFailures => ({ provider: r._id.provider, model_name: r._id.model_name, scenario: r._id.scenario, failures: r.n }));
       // Rows of every scenario but the published one are in the probe collection (SPEC 4.1). The
       // server's $percentile sees one collection, so with probe rows in the window the values
       // come to us from both (exact, and the groups of the two never overlap).
       const probeRows = await c.probe.countDocuments(match);
-      if (ctx.percentiles !== 'fallback' && probeRows === 0) {
-        try {
-          const summary = await serverKpis(match, failures);
-          ctx.percentiles = 'server';
-          return summary;
-        } catch (err) {
-          if (ctx.percentiles === 'server' || !isUnknownOperator(err)) throw err;
-          // A server before 7.0 has no $percentile: from now on the values come to us.
-          ctx.percentiles = 'fallback';
-        }
-      }
-      const pipeline = [
-        { $match: match },
-        {
-          $group: {
-            _id: { ...GROUP_KEY },
-            n: { $sum: 1 },
-            last: { $max: '$run_ts' },
-            ...Object.fromEntries(Object.entries(KPI_FIELDS).map(([name, field]) => [name, { $push: field }])),
+      const fallback = async (): Promise<KpiSummary> => {
+        const pipeline = [
+          { $match: match },
+          {
+            $group: {
+              _id: { ...GROUP_KEY },
+              n: { $sum: 1 },
+              last: { $max: '$run_ts' },
+              ...Object.fromEntries(Object.entries(KPI_FIELDS).map(([name, field]) => [name, { $push: field }])),
+            },
           },
-        },
-      ];
-      const rows = [
-        ...(await c.metrics.aggregate(pipeline).toArray()),
-        ...(probeRows > 0 ? await c.probe.aggregate(pipeline).toArray() : []),
-      ];
-      // $push keeps explicit nulls (TTFT is null when no text came): leave them out.
-      const numbers = (xs: unknown[]) => xs.filter((x): x is number => typeof x === 'number');
-      const groups = rows.map(
-        (r): GroupValues => ({
-          provider: r._id.provider,
-          model_name: r._id.model_name,
-          scenario: r._id.scenario,
-          successes: r.n,
-          last_success: r.last ?? null,
-          time_to_first_token: numbers(r.time_to_first_token),
-          total_time: numbers(r.total_time),
-          tokens_per_second: numbers(r.tokens_per_second),
-          decode_tokens_per_second: numbers(r.decode_tokens_per_second),
-        }),
-      );
-      return summarizeGroups(groups, failures);
+        ];
+        const rows = [
+          ...(await c.metrics.aggregate(pipeline).toArray()),
+          ...(probeRows > 0 ? await c.probe.aggregate(pipeline).toArray() : []),
+        ];
+        // $push keeps explicit nulls (TTFT is null when no text came): leave them out.
+        const numbers = (xs: unknown[]) => xs.filter((x): x is number => typeof x === 'number');
+        const groups = rows.map(
+          (r): GroupValues => ({
+            provider: r._id.provider,
+            model_name: r._id.model_name,
+            scenario: r._id.scenario,
+            successes: r.n,
+            last_success: r.last ?? null,
+            time_to_first_token: numbers(r.time_to_first_token),
+            total_time: numbers(r.total_time),
+            tokens_per_second: numbers(r.tokens_per_second),
+            decode_tokens_per_second: numbers(r.decode_tokens_per_second),
+          }),
+        );
+        return summarizeGroups(groups, failures);
+      };
+      if (probeRows > 0) return fallback();
+      return serverOrFallback(ctx, () => serverKpis(match, failures), fallback);
     },
 
     async recentRuns(query: RunQuery): Promise<RunRecord[]> {
@@ -295,27 +301,31 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
         query.outcome === 'failed'
           ? []
           : Promise.all(
-              [c.metrics, c.probe].map((c) => c.find({ ...window('run_ts'), ...runMatch(query) }, { sort: { run_ts: -1 }, limit: query.limit }).toArray()),
+              [c.metrics, c.probe].map((c) =>
+                c.find({ ...window('run_ts'), ...runMatch(query), ...PUBLISHED }, { sort: { run_ts: -1 }, limit: query.limit }).toArray(),
+              ),
             ).then((parts) => parts.flat()),
         query.outcome === 'ok' ? [] : c.errors.find({ ...window('ts'), ...runMatch(query) }, { sort: { ts: -1 }, limit: query.limit }).toArray(),
       ]);
       const runs: RunRecord[] = [
-        ...stripAll<MetricDoc>(ok).map((metric): RunRecord => ({ outcome: 'ok', ts: metric.run_ts, metric })),
-        ...stripAll<ErrorDoc>(failed).map((error): RunRecord => ({ outcome: 'failed', ts: error.ts, error })),
+        ...readMetrics(ok).map((metric): RunRecord => ({ outcome: 'ok', ts: metric.run_ts, metric })),
+        ...readErrors(failed).map((error): RunRecord => ({ outcome: 'failed', ts: error.ts, error })),
       ];
       return runs.sort((a, b) => b.ts.getTime() - a.ts.getTime()).slice(0, query.limit);
     },
 
     async getRun(runId: string): Promise<RunRecord | null> {
-      const metric = strip<MetricDoc>((await c.metrics.findOne({ run_id: runId })) ?? (await c.probe.findOne({ run_id: runId })));
-      if (metric) return { outcome: 'ok', ts: metric.run_ts, metric };
-      const error = strip<ErrorDoc>(await c.errors.findOne({ run_id: runId }));
-      return error ? { outcome: 'failed', ts: error.ts, error } : null;
+      // Upstream rows have no run_id: they are known by their _id (rowId).
+      const byId = await idFilter(runId);
+      const metric = (await c.metrics.findOne(byId)) ?? (await c.probe.findOne(byId));
+      if (metric) return { outcome: 'ok', ts: metric.run_ts, metric: readMetrics([metric])[0]! };
+      const error = await c.errors.findOne(byId);
+      return error ? { outcome: 'failed', ts: error.ts, error: readErrors([error])[0]! } : null;
     },
 
     async metricPoints(w: TimeWindow, filter: RunFilter = {}): Promise<MetricPoint[]> {
       const pipeline = [
-          { $match: { ...inWindow('run_ts', w), ...runMatch(filter) } },
+          { $match: { ...inWindow('run_ts', w), ...runMatch(filter), ...PUBLISHED } },
           {
             $project: {
               _id: 0,
@@ -323,7 +333,7 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
               model_name: 1,
               scenario: GROUP_KEY.scenario,
               run_ts: 1,
-              time_to_first_token: { $ifNull: ['$time_to_first_token', null] },
+              time_to_first_token: { $ifNull: [TTFT, null] },
               tokens_per_second: 1,
             },
           },
@@ -347,11 +357,21 @@ const GROUP_KEY = {
   scenario: { $ifNull: ['$benchmark_profile_id', DEFAULT_SCENARIO] },
 } as const;
 const KPI_FIELDS = {
-  time_to_first_token: '$time_to_first_token',
+  time_to_first_token: TTFT,
   total_time: '$generate_time',
   tokens_per_second: '$tokens_per_second',
   decode_tokens_per_second: '$decode_tokens_per_second',
 } as const;
+
+/** A run id, or (upstream rows have none) a MongoDB _id as 24 hex digits or as stored. */
+async function idFilter(runId: string): Promise<Document> {
+  const ids: unknown[] = [runId];
+  if (/^[0-9a-f]{24}$/i.test(runId)) {
+    const { ObjectId } = await import('mongodb');
+    ids.push(new ObjectId(runId));
+  }
+  return { $or: [{ run_id: runId }, { run_id: { $exists: false }, _id: { $in: ids } }] };
+}
 
 function runMatch(filter: RunFilter): Document {
   const q: Document = {};

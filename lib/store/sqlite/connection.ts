@@ -27,6 +27,7 @@ export const ms = (d: Date) => d.getTime();
 
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
+const SQLITE_READONLY = 8;
 const SQLITE_TOOBIG = 18;
 const SQLITE_CONSTRAINT = 19;
 
@@ -94,6 +95,9 @@ export class SqliteConnection {
           }
           await sleep(Math.min(left, 2 ** Math.min(attempt, 5) * BUSY_SLICE_MS));
           continue;
+        }
+        if (code === SQLITE_READONLY) {
+          throw new StoreError(`SQLite store ${this.location} is read-only for this process (its permissions or its mount): ${(err as Error).message}`, { cause: err });
         }
         if (code === SQLITE_TOOBIG || (code === SQLITE_CONSTRAINT && !/UNIQUE/i.test((err as Error).message))) {
           throw new PermanentStoreError(`SQLite store ${this.location} refuses the write: ${(err as Error).message}`, { cause: err });

@@ -2,7 +2,8 @@
 // text: encodeDoc writes Dates as {"$date": ISO}, which is relaxed Extended JSON's form too, so
 // decodeDoc reads an imported row exactly like one the store wrote (Dates as Dates), and a file
 // imported and exported again comes back byte for byte. Its identity goes in the key column:
-// run_id holds `_id:<hex>` for an upstream row that has no run_id, the document stays as it came.
+// run_id holds the _id's hex for an upstream row that has none (the id readers show and
+// `runs show` finds, lib/store/upstream.ts), the document stays as it came.
 import type { SQLInputValue } from 'node:sqlite';
 import { errorFingerprint, normalizeMessage } from '../../errors.ts';
 import { NATURAL_KEYS, notJson, numberOf, problemOf, rowKey } from '../exchange-lines.ts';

@@ -15,6 +15,8 @@ import type {
 } from '../store.ts';
 import { encodeDoc, ms, type SqliteConnection } from './connection.ts';
 import { METRICS_TABLE } from './schema.ts';
+import { medianOf } from '../kpis.ts';
+import { readMetric } from '../upstream.ts';
 
 type LastSuccessRow = { provider: string; model_name: string; ts: number; sweep: string | null };
 function toLastSuccess(r: LastSuccessRow): LastSuccess {
@@ -85,12 +87,9 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
     },
 
     async recentMetrics(provider: string, modelName: string, limit: number): Promise<MetricDoc[]> {
-      return c.docs<MetricDoc>(
-        'SELECT doc FROM metrics WHERE provider = ? AND model_name = ? ORDER BY run_ts DESC LIMIT ?',
-        provider,
-        modelName,
-        limit,
-      );
+      return c
+        .docs<MetricDoc>('SELECT doc FROM metrics WHERE provider = ? AND model_name = ? ORDER BY run_ts DESC LIMIT ?', provider, modelName, limit)
+        .map(readMetric);
     },
 
     async countMetrics(filter: { provider?: string } = {}): Promise<number> {
@@ -118,7 +117,7 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
         scope.provider,
         scope.modelName,
         scope.limit,
-      );
+      ).map(readMetric);
     },
 
     async metricSamples(w: TimeWindow): Promise<MetricSamples[]> {
@@ -162,13 +161,11 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
       let values: number[] = [];
       const flush = () => {
         if (!current || values.length === 0) return;
-        const sorted = Float64Array.from(values).sort();
-        const mid = sorted.length >> 1;
         out.push({
           provider: current.provider,
           day: new Date(current.day * DAY_MS).toISOString().slice(0, 10),
-          median_tokens_per_second: sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2,
-          count: sorted.length,
+          median_tokens_per_second: medianOf(values)!,
+          count: values.length,
         });
       };
       for (const r of rows) {

@@ -2,7 +2,7 @@
 // are listed without reading every document.
 import type { SQLInputValue } from 'node:sqlite';
 import type { ModelDoc } from '../documents.ts';
-import { normalizeModel } from '../documents.ts';
+import { readModel } from '../upstream.ts';
 import type { InsertResult, ModelFilter, ModelPatch, ModelsStore } from '../store.ts';
 import { encodeDoc, type SqliteConnection } from './connection.ts';
 
@@ -17,12 +17,12 @@ export function sqliteModels(c: SqliteConnection): ModelsStore {
       }
       if (filter.benchmarkedOnly) where.push('enabled = 1 AND deprecated = 0');
       const sql = `SELECT doc FROM models ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY provider, model_id`;
-      return c.docs<ModelDoc>(sql, ...params).map(normalizeModel);
+      return c.docs<ModelDoc>(sql, ...params).map(readModel);
     },
 
     async getModel(provider: string, modelId: string): Promise<ModelDoc | null> {
       const doc = c.docs<ModelDoc>('SELECT doc FROM models WHERE provider = ? AND model_id = ?', provider, modelId)[0];
-      return doc ? normalizeModel(doc) : null;
+      return doc ? readModel(doc) : null;
     },
 
     async findModelsIgnoreCase(provider: string, modelId: string): Promise<ModelDoc[]> {
@@ -30,7 +30,7 @@ export function sqliteModels(c: SqliteConnection): ModelsStore {
         'SELECT doc FROM models WHERE provider = ? AND lower(model_id) = lower(?) ORDER BY model_id',
         provider,
         modelId,
-      ).map(normalizeModel);
+      ).map(readModel);
     },
 
     async insertModel(doc: ModelDoc): Promise<InsertResult> {
@@ -44,7 +44,9 @@ export function sqliteModels(c: SqliteConnection): ModelsStore {
       // Read and write in one transaction so a concurrent update is not lost.
       c.db.exec('BEGIN IMMEDIATE');
       try {
-        const current = await models.getModel(provider, modelId);
+        // The stored document as it is, not as read: upstream fields (added_at, a Date
+        // deprecation_date, lifecycle fields) stay as they were unless the patch sets them.
+        const current = c.docs<ModelDoc>('SELECT doc FROM models WHERE provider = ? AND model_id = ?', provider, modelId)[0];
         if (!current) {
           c.db.exec('ROLLBACK');
           return false;

@@ -11,6 +11,7 @@ import { sqliteErrors } from './errors.ts';
 import { sqliteExchange } from './exchange.ts';
 import { sqliteMetrics } from './metrics.ts';
 import { sqliteModelHealth } from './model-health.ts';
+import { sqliteMigrations } from './migrations.ts';
 import { sqliteModels } from './models.ts';
 import { sqliteRuns } from './runs.ts';
 import { sqliteScenarios } from './scenarios.ts';
@@ -48,6 +49,7 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
     ...sqliteScenarios(c),
     ...sqliteAgentRuns(c),
     ...sqliteSweepSkips(c),
+    ...sqliteMigrations(c),
     ...sqliteExchange(c),
     ping: () => c.ping(),
     close: () => c.close(),

@@ -19,7 +19,8 @@ import type {
 import { summarizeGroups, type GroupFailures, type GroupValues } from '../kpis.ts';
 import { ms, type SqliteConnection } from './connection.ts';
 import { METRIC_MODELS, MODEL_RANGE } from './metrics.ts';
-import { DECODE_TPS, GENERATE_TIME, KPI_COLUMNS, KPI_TABLES, SCENARIO, SCENARIO_OF } from './schema.ts';
+import { DECODE_TPS, GENERATE_TIME, KPI_COLUMNS, KPI_INDEX, KPI_TABLES, SCENARIO, UNPUBLISHED, scenarioOf } from './schema.ts';
+import { readError, readMetric } from '../upstream.ts';
 
 export function sqliteRuns(c: SqliteConnection): RunsStore {
   const runs: RunsStore = {
@@ -45,7 +46,7 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
          ),
          e AS (
            SELECT provider, model_name, MAX(ts) AS last_error, error_kind, SUM(ts >= ?) AS failures
-           FROM errors GROUP BY provider, model_name
+           FROM errors WHERE error_kind != 'aborted' GROUP BY provider, model_name
          ),
          a AS (
            SELECT s.provider, s.model_name, s.last_success, s.successes, e.last_error, e.error_kind, COALESCE(e.failures, 0) AS failures
@@ -56,6 +57,7 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
          )
          SELECT a.*, CASE WHEN a.last_error IS NULL OR a.last_error <= COALESCE(a.last_success, -1) THEN 0 ELSE (
            SELECT COUNT(*) FROM errors WHERE provider = a.provider AND model_name = a.model_name AND ts > COALESCE(a.last_success, -1)
+             AND error_kind != 'aborted'
          ) END AS after
          FROM a ORDER BY a.provider, a.model_name`,
         ms(since),
@@ -138,16 +140,15 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
                 MAX(run_ts) AS ts, json_extract(doc, '$.sweep_started_at."$date"') AS sweep
          FROM metrics WHERE run_ts >= ? GROUP BY 1, provider, model_name
          UNION ALL
-         SELECT COALESCE(json_extract(doc, '$.benchmark_profile_id'), ?), provider, model_name,
+         SELECT * FROM (SELECT ${scenarioOf('metrics_probe')} AS scenario_id, provider, model_name,
                 MAX(run_ts), json_extract(doc, '$.sweep_started_at."$date"')
-         FROM metrics_probe WHERE run_ts >= ? GROUP BY 1, provider, model_name
+         FROM metrics_probe WHERE run_ts >= ? GROUP BY 1, provider, model_name) WHERE scenario_id != '${UNPUBLISHED}'
          UNION ALL
          SELECT scenario_id, 'tinyfish', automation, MAX(started_at), json_extract(doc, '$.sweep_started_at."$date"')
          FROM agent_runs WHERE started_at >= ? AND status = 'completed' GROUP BY scenario_id, automation
          ORDER BY 1, 2, 3`,
         PUBLISHED_SCENARIO_ID,
         ms(since),
-        PUBLISHED_SCENARIO_ID,
         ms(since),
         ms(since),
       );
@@ -173,7 +174,7 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
         );
         const read = c.stmt(
           `SELECT count(kpi_collect(time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS})) AS n, max(run_ts) AS last
-           FROM ${table} INDEXED BY ${table}_kpi WHERE provider = ? AND model_name = ? AND ${SCENARIO} = ? AND run_ts >= ? AND run_ts < ?`,
+           FROM ${table} INDEXED BY ${KPI_INDEX[table]} WHERE provider = ? AND model_name = ? AND ${scenarioOf(table)} = ? AND run_ts >= ? AND run_ts < ?`,
         );
         for (const k of keys) {
           KPI_COLUMNS.reset();
@@ -191,7 +192,8 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
           });
         }
       }
-      const where = ['ts >= ?', 'ts < ?'];
+      // An aborted call (the operator stopped the sweep) is neither a success nor a failure.
+      const where = ['ts >= ?', 'ts < ?', "error_kind != 'aborted'"];
       const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
       for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], [SCENARIO, filter.scenario]] as const) {
         if (value === undefined) continue;
@@ -202,7 +204,7 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
         // LIMIT -1 keeps SQLite from flattening the subquery: flattened, it sorts for the GROUP BY
         // with the expression recomputed from every document (5x slower on 100,000 errors).
         `SELECT provider, model_name, scenario, COUNT(*) AS failures FROM (
-           SELECT provider, model_name, ${SCENARIO} AS scenario FROM errors INDEXED BY errors_kpi WHERE ${where.join(' AND ')} LIMIT -1
+           SELECT provider, model_name, ${SCENARIO} AS scenario FROM errors INDEXED BY ${KPI_INDEX.errors} WHERE ${where.join(' AND ')} LIMIT -1
          ) GROUP BY provider, model_name, scenario`,
         ...params,
       );
@@ -222,7 +224,8 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
         add(`${tsColumn} < ?`, query.until ? ms(query.until) : undefined);
         add('provider = ?', query.provider);
         add('model_name = ?', query.model);
-        add(`${SCENARIO} = ?`, query.scenario);
+        add(`${scenarioOf(table)} = ?`, query.scenario);
+        if (table === 'metrics_probe') where.push(`${scenarioOf(table)} != '${UNPUBLISHED}'`);
         params.push(query.limit);
         return c.docs<MetricDoc & ErrorDoc>(
           `SELECT doc FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${tsColumn} DESC LIMIT ?`,
@@ -232,8 +235,9 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
       const ok: RunRecord[] =
         query.outcome === 'failed'
           ? []
-          : [...part('metrics', 'run_ts'), ...part('metrics_probe', 'run_ts')].map((metric) => ({ outcome: 'ok', ts: metric.run_ts, metric }));
-      const failed: RunRecord[] = query.outcome === 'ok' ? [] : part('errors', 'ts').map((error) => ({ outcome: 'failed', ts: error.ts, error }));
+          : [...part('metrics', 'run_ts'), ...part('metrics_probe', 'run_ts')].map((m) => ({ outcome: 'ok', ts: m.run_ts, metric: readMetric(m) }));
+      const failed: RunRecord[] =
+        query.outcome === 'ok' ? [] : part('errors', 'ts').map((e) => ({ outcome: 'failed', ts: e.ts, error: readError(e) }));
       return [...ok, ...failed].sort((a, b) => b.ts.getTime() - a.ts.getTime()).slice(0, query.limit);
     },
 
@@ -241,9 +245,9 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
       const metric =
         c.docs<MetricDoc>('SELECT doc FROM metrics WHERE run_id = ?', runId)[0] ??
         c.docs<MetricDoc>('SELECT doc FROM metrics_probe WHERE run_id = ?', runId)[0];
-      if (metric) return { outcome: 'ok', ts: metric.run_ts, metric };
+      if (metric) return { outcome: 'ok', ts: metric.run_ts, metric: readMetric(metric) };
       const error = c.docs<ErrorDoc>('SELECT doc FROM errors WHERE run_id = ?', runId)[0];
-      return error ? { outcome: 'failed', ts: error.ts, error } : null;
+      return error ? { outcome: 'failed', ts: error.ts, error: readError(error) } : null;
     },
 
     async metricPoints(w: TimeWindow, filter: RunFilter = {}): Promise<MetricPoint[]> {
@@ -252,8 +256,8 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
         const rows = c.all<{ provider: string; model_name: string; scenario: string; run_ts: number; time_to_first_token: number | null; tokens_per_second: number }>(
           `WITH RECURSIVE ${kpiGroups(table)}
            SELECT m.provider, m.model_name, g.scenario, m.run_ts, m.time_to_first_token, m.tokens_per_second
-           FROM g JOIN ${table} m INDEXED BY ${table}_kpi ON m.provider = g.provider AND m.model_name = g.model_name
-             AND ${SCENARIO_OF('m')} = g.scenario AND m.run_ts >= ? AND m.run_ts < ?
+           FROM g JOIN ${table} m INDEXED BY ${KPI_INDEX[table]} ON m.provider = g.provider AND m.model_name = g.model_name
+             AND ${scenarioOf(table, 'm')} = g.scenario AND m.run_ts >= ? AND m.run_ts < ?
            ${kpiWhere(filter)}
            ORDER BY g.provider, g.model_name, g.scenario, m.run_ts`,
           ms(w.since),
@@ -269,26 +273,32 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
   return runs;
 }
 
-// Every (provider, model_name, scenario) with metrics, by a loose scan of metrics_kpi (one
+// Every (provider, model_name, scenario) with metrics, by a loose scan of the KPI index (one
 // seek per group, as METRIC_MODELS does per model).
-const kpiGroups = (t: string) => `g(provider, model_name, scenario) AS (
-  SELECT * FROM (SELECT provider, model_name, ${SCENARIO} FROM ${t} INDEXED BY ${t}_kpi ORDER BY provider, model_name, ${SCENARIO} LIMIT 1)
+const kpiGroups = (t: 'metrics' | 'metrics_probe') => {
+  const scenario = scenarioOf(t);
+  const index = KPI_INDEX[t];
+  return `g(provider, model_name, scenario) AS (
+  SELECT * FROM (SELECT provider, model_name, ${scenario} FROM ${t} INDEXED BY ${index} ORDER BY provider, model_name, ${scenario} LIMIT 1)
   UNION ALL
-  SELECT m.provider, m.model_name, ${SCENARIO_OF('m')} FROM g JOIN ${t} m ON m.id = COALESCE(
-    (SELECT id FROM ${t} INDEXED BY ${t}_kpi WHERE provider = g.provider AND model_name = g.model_name AND ${SCENARIO} > g.scenario
-       ORDER BY provider, model_name, ${SCENARIO} LIMIT 1),
-    (SELECT id FROM ${t} INDEXED BY ${t}_kpi WHERE provider = g.provider AND model_name > g.model_name
-       ORDER BY provider, model_name, ${SCENARIO} LIMIT 1),
-    (SELECT id FROM ${t} INDEXED BY ${t}_kpi WHERE provider > g.provider ORDER BY provider, model_name, ${SCENARIO} LIMIT 1))
+  SELECT m.provider, m.model_name, ${scenarioOf(t, 'm')} FROM g JOIN ${t} m ON m.id = COALESCE(
+    (SELECT id FROM ${t} INDEXED BY ${index} WHERE provider = g.provider AND model_name = g.model_name AND ${scenario} > g.scenario
+       ORDER BY provider, model_name, ${scenario} LIMIT 1),
+    (SELECT id FROM ${t} INDEXED BY ${index} WHERE provider = g.provider AND model_name > g.model_name
+       ORDER BY provider, model_name, ${scenario} LIMIT 1),
+    (SELECT id FROM ${t} INDEXED BY ${index} WHERE provider > g.provider ORDER BY provider, model_name, ${scenario} LIMIT 1))
 )`;
+};
 
+/** The groups a filter asks for; never upstream's unpublished probes and shadows. */
 function kpiWhere(filter: RunFilter): string {
   const where = [
+    `g.scenario != '${UNPUBLISHED}'`,
     filter.provider !== undefined ? 'g.provider = ?' : null,
     filter.model !== undefined ? 'g.model_name = ?' : null,
     filter.scenario !== undefined ? 'g.scenario = ?' : null,
   ].filter(Boolean);
-  return where.length ? `WHERE ${where.join(' AND ')}` : '';
+  return `WHERE ${where.join(' AND ')}`;
 }
 
 function kpiParams(filter: RunFilter): SQLInputValue[] {

@@ -2,6 +2,7 @@
 // document is kept whole as JSON (dates tagged so they come back as Dates), beside the columns
 // that queries filter, group and sort on.
 import { DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
 import type { MetricsCollection } from '../collection-rules.ts';
 import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
 
@@ -103,6 +104,12 @@ CREATE TABLE IF NOT EXISTS sweep_skips (
   doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sweep_skips_at ON sweep_skips (skipped_at);
+-- What each \`store migrate\` changed, so it can be put back.
+CREATE TABLE IF NOT EXISTS migrations (
+  batch_id TEXT PRIMARY KEY,
+  applied_at INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
 `;
 
 // Moving history (lib/store/exchange.ts): how far the import of each source file has come,
@@ -125,10 +132,51 @@ CREATE TABLE IF NOT EXISTS import_progress (
 export const BUSY_SLICE_MS = 5;
 
 /**
- * Opens the file (creating it if needed) and brings its tables and indexes up to date.
+ * Opens the file (creating it if needed) and brings its tables and indexes up to date. A file
+ * this process may not write (its permissions, a read-only mount) is opened read-only as it is,
+ * so the commands that only read (models list, runs, the health check) still work; a write then
+ * fails saying the store is read-only.
  * @throws StoreError when the file cannot be opened or is not a database.
  */
 export function openDatabase(path: string): DatabaseSync {
+  try {
+    return openWritable(path);
+  } catch (err) {
+    if (path === ':memory:' || !isReadOnlyError(err)) throw err;
+    try {
+      return openReadOnly(path);
+    } catch {
+      // A WAL file needs its -shm beside it, which a reader cannot create in a folder it may
+      // not write: read the file as it stands (what was checkpointed into it).
+      const url = pathToFileURL(path);
+      url.searchParams.set('immutable', '1');
+      try {
+        return openReadOnly(url);
+      } catch (readErr) {
+        throw new StoreError(`Cannot open SQLite store ${path} (read-only): ${(readErr as Error).message}`, { cause: readErr });
+      }
+    }
+  }
+}
+
+function openReadOnly(path: string | URL): DatabaseSync {
+  const db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS, readOnly: true });
+  try {
+    db.function('kpi_collect', KPI_COLUMNS.collect);
+    // Reads the schema, so a file that is not a database fails here, not at the first query.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function isReadOnlyError(err: unknown): boolean {
+  return /readonly|read-only/i.test(String((err as Error)?.message));
+}
+
+function openWritable(path: string): DatabaseSync {
   try {
     const db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS });
     db.exec('PRAGMA journal_mode = WAL');
@@ -176,17 +224,36 @@ function addSpendColumns(db: DatabaseSync): void {
 // index), so it never reads a document (1.5 KB a row: 10x the pages). Columns filled by a
 // trigger would rewrite every row once more on insert. A file from before these indexes gets
 // them when a store opens it (computed once, over every row).
-export const SCENARIO_OF = (table: string) => `ifnull(json_extract(${table}.doc, '$.benchmark_profile_id'), '${DEFAULT_SCENARIO}')`;
 export const SCENARIO = `ifnull(json_extract(doc, '$.benchmark_profile_id'), '${DEFAULT_SCENARIO}')`;
+/**
+ * Upstream's admission probes and shadow runs (sample_role, SPEC 4.0) are in metrics_probe,
+ * probes with the published profile's id: there they belong to no scenario, UNPUBLISHED,
+ * which every read leaves out. ('' sorts before every scenario id, so the loose index scans
+ * that step from group to group pass over it; NULL would stop them.)
+ */
+export const UNPUBLISHED = '';
+const PROBE_SCENARIO = `CASE WHEN json_extract(doc, '$.sample_role') IN ('probe', 'shadow') THEN '${UNPUBLISHED}' ELSE ${SCENARIO} END`;
+/** A metric or error row's scenario, as its table's KPI index holds it; `alias.` before doc when given. */
+export function scenarioOf(table: 'metrics' | 'metrics_probe' | 'errors', alias?: string): string {
+  const expr = table === 'metrics_probe' ? PROBE_SCENARIO : SCENARIO;
+  return alias ? expr.replaceAll('json_extract(doc,', `json_extract(${alias}.doc,`) : expr;
+}
 export const GENERATE_TIME = "json_extract(doc, '$.generate_time')";
 export const DECODE_TPS = "json_extract(doc, '$.decode_tokens_per_second')";
 // Both metric tables: the published rows and the probe rows of every other scenario (SPEC 4.1).
 export const KPI_TABLES = ['metrics', 'metrics_probe'] as const;
-const KPI_INDEXES =
-  KPI_TABLES.map(
-    (t) => `CREATE INDEX IF NOT EXISTS ${t}_kpi ON ${t}
-  (provider, model_name, (${SCENARIO}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));`,
-  ).join('\n') + `\nCREATE INDEX IF NOT EXISTS errors_kpi ON errors (ts, provider, model_name, (${SCENARIO}));\n`;
+/** The covering KPI index of each table (metrics_probe's was renamed when its scenario learnt sample_role). */
+export const KPI_INDEX = { metrics: 'metrics_kpi', metrics_probe: 'metrics_probe_kpi_roles', errors: 'errors_kpi_kind' } as const;
+const KPI_INDEXES = `
+DROP INDEX IF EXISTS metrics_probe_kpi;
+DROP INDEX IF EXISTS errors_kpi;
+${KPI_TABLES.map(
+  (t) => `CREATE INDEX IF NOT EXISTS ${KPI_INDEX[t]} ON ${t}
+  (provider, model_name, (${scenarioOf(t)}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));`,
+).join('\n')}
+-- error_kind: aborted calls (the operator stopped the sweep) are no failure, and the KPIs read the index alone.
+CREATE INDEX IF NOT EXISTS ${KPI_INDEX.errors} ON errors (ts, provider, model_name, (${SCENARIO}), error_kind);
+`;
 
 // ---- Agent-run KPIs (SPEC 16) ----
 // agent_runs_kpi covers the KPI read over a window: the measures come from the document

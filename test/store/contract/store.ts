@@ -8,6 +8,7 @@ import { catalogsContract } from './catalogs.ts';
 import { contractStore, type ContractOptions, type OpenStore } from './context.ts';
 import { errorsContract } from './errors.ts';
 import { metricsContract } from './metrics.ts';
+import { migrationsContract } from './migrations.ts';
 import { modelHealthContract } from './model-health.ts';
 import { modelsContract } from './models.ts';
 import { runsContract } from './runs.ts';
@@ -24,6 +25,7 @@ export function storeContract(name: string, open: OpenStore, options: ContractOp
   scenariosContract(name, open);
   agentRunsContract(name, open, options);
   sweepSkipsContract(name, open);
+  migrationsContract(name, open);
   describe(`${name} store contract: connection`, () => {
     const store = contractStore(open);
 
