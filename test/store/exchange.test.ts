@@ -53,6 +53,7 @@ const BACKENDS: Backend[] = [
 
 const NOW = Date.now();
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 /** A mongoexport file of upstream metric rows (no run_id), oldest first. */
 function upstreamMetricsFile(count: number, seed = 7): { path: string; text: string } {
@@ -200,6 +201,24 @@ for (const backend of BACKENDS) {
         const out = fresh('out');
         await exportCollections(store, out, NAMES);
         for (const f of readdirSync(dump)) assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(dump, f), 'utf8'), f);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test("January rows' TTFT 0 (no visible token, no ttft_available) is read as none, as in the readers' rules", async () => {
+      const folder = fresh('jan');
+      mkdirSync(folder);
+      const file = join(folder, 'metrics_cloud_v2.json');
+      const row = (i: number, ttft: number) =>
+        `{"_id":{"$oid":"${(0x5f1d7f2e00 + i).toString(16)}00000000000000"},"run_ts":{"$date":"${new Date(NOW - (i + 1) * HOUR).toISOString()}"},"model_name":"o4-mini","temperature":0.1,"provider":"openai","tokens_per_second":${40 + i},"time_to_first_token":${ttft},"times_between_tokens":[]}`;
+      writeFileSync(file, [row(0, 0), row(1, 0), row(2, 0.5)].join('\n'));
+      const { store } = await backend.open();
+      try {
+        assert.equal((await importFile(store, file, 'metrics')).added, 3);
+        const [samples] = await store.metricSamples({ since: new Date(NOW - DAY), until: new Date(NOW) });
+        assert.deepEqual(samples!.time_to_first_token, [0.5]);
+        assert.equal(samples!.tokens_per_second.length, 3);
       } finally {
         await store.close();
       }

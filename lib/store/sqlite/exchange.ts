@@ -5,8 +5,9 @@
 // run_id holds the _id's hex for an upstream row that has none (the id readers show and
 // `runs show` finds, lib/store/upstream.ts), the document stays as it came.
 import type { SQLInputValue } from 'node:sqlite';
-import { errorFingerprint, normalizeMessage } from '../../errors.ts';
+import type { ErrorDoc } from '../documents.ts';
 import { NATURAL_KEYS, notJson, numberOf, problemOf, rowKey } from '../exchange-lines.ts';
+import { publishedTtft, readError } from '../upstream.ts';
 import type { BadLine, ExchangeCollection, ExchangeStore, ImportBatchResult, ImportLine, ImportProgress } from '../exchange-store.ts';
 import { StoreError } from '../store.ts';
 import type { SqliteConnection } from './connection.ts';
@@ -33,7 +34,9 @@ function metricsTable(name: string): Table {
     name,
     insert: `INSERT INTO ${name} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
-    values: (d, text) => [rowKey(d, text), d.provider as string, d.model_name as string, time(d.run_ts), real(d.tokens_per_second), real(d.time_to_first_token), text, real(d.cost_usd)],
+    // The TTFT column is what readers publish (publishedTtft: upstream's January 0 without
+    // ttft_available is "none"), as the KPIs and the report read the column, not the document.
+    values: (d, text) => [rowKey(d, text), d.provider as string, d.model_name as string, time(d.run_ts), real(d.tokens_per_second), publishedTtft(d), text, real(d.cost_usd)],
   };
 }
 
@@ -56,15 +59,11 @@ const TABLES: Record<ExchangeCollection, Table> = {
     insert: `INSERT INTO errors (run_id, provider, model_name, ts, stage, error_kind, fingerprint, message, doc)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
     values(d, text) {
-      // Pre-taxonomy upstream rows have neither: the columns the health report groups on get
-      // `unknown` and our fingerprint of the row; the document keeps what it had.
-      const kind = typeof d.error_kind === 'string' ? d.error_kind : 'unknown';
-      const fields = { provider: d.provider as string, model_name: d.model_name as string, stage: d.stage as string, error_kind: kind };
-      const fingerprint =
-        typeof d.fingerprint === 'string'
-          ? d.fingerprint
-          : errorFingerprint({ ...fields, normalized_message: typeof d.normalized_message === 'string' ? d.normalized_message : normalizeMessage(d.message as string) });
-      return [rowKey(d, text), fields.provider, fields.model_name, time(d.ts), fields.stage, kind, fingerprint, d.message as string, text];
+      // Pre-taxonomy upstream rows have no error_kind or fingerprint: the columns the health
+      // report groups on get what readers see (readError: `unknown`, our fingerprint); the
+      // document keeps what it had.
+      const r = readError(d as Partial<ErrorDoc>);
+      return [rowKey(d, text), r.provider!, r.model_name!, time(d.ts), r.stage!, r.error_kind!, r.fingerprint!, r.message!, text];
     },
   },
   models: keyedTable('models', 'models', [
