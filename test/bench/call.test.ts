@@ -191,14 +191,17 @@ describe('benchmarkModel: what is retried, how long it waits, and what is record
     assert.match(r.error?.message ?? '', /sweep aborted \(SIGTERM\)/);
   });
 
-  test('a stalled call is recorded at stage timeout', async () => {
-    const stream: ProviderStream = async function* (req) {
+  test("a timeout, ours (the stall watch) or the SDK's own, is recorded at stage timeout", async () => {
+    const stalled: ProviderStream = async function* (req) {
       yield requestEvent(req);
       await new Promise(() => {});
     };
-    const r = await benchmarkModel(model, Promise.resolve(stream), context({ BENCH_STALL_TIMEOUT_MS: '60', BENCH_MAX_ATTEMPTS: '1' }));
-    assert.equal(r.error?.error_kind, 'timeout');
-    assert.equal(r.error?.stage, 'timeout');
+    const sdkTimeout = failing(() => new DOMException('The operation was aborted due to timeout', 'TimeoutError')).stream;
+    for (const stream of [stalled, sdkTimeout]) {
+      const r = await benchmarkModel(model, Promise.resolve(stream), context({ BENCH_STALL_TIMEOUT_MS: '60', BENCH_MAX_ATTEMPTS: '1' }));
+      assert.equal(r.error?.error_kind, 'timeout');
+      assert.equal(r.error?.stage, 'timeout');
+    }
   });
 
   test('a stream that keeps sending events is not cut by the stall timeout, however long it runs', async () => {

@@ -29,11 +29,13 @@ export const MODULES: ModuleMutants[] = [
       { bug: 'time to 64 visible tokens waits for the 65th', find: 'if (seen >= n - 1e-6) return d.t;', replace: 'if (seen > n) return d.t;' },
       { bug: 'reasoning that never streamed is not counted as reasoning', find: 'if (holdsHidden(output, visible + reasoning)) return Math.max(0, output - visible);', replace: 'if (holdsHidden(output, visible + reasoning)) return null;' },
       { bug: 'a call with zero output tokens passes validation', find: 'if (!(m.output_tokens > 0))', replace: 'if (m.output_tokens < 0)' },
+      { bug: 'TTFT reported available when only reasoning streamed', find: 'ttft_available: firstText !== undefined,', replace: 'ttft_available: deltas.length > 0,' },
+      { bug: 'the provider usage objects not kept beside the counts', find: 'raw_usage: usageEvents.length > 0 ? usageEvents.map((u) => u.raw ?? null) : null,', replace: 'raw_usage: null,' },
     ],
   },
   {
     module: 'lib/bench/call.ts',
-    tests: ['test/bench/call.test.ts'],
+    tests: ['test/bench/call.test.ts', 'test/bench/scenarios.test.ts'],
     mutants: [
       { bug: 'a failure after part of the answer streamed is retried, throwing the answer away', find: '!a.sawContent && RETRY_KINDS.has(c.kind)', replace: 'RETRY_KINDS.has(c.kind)' },
       { bug: 'a billing error retried', find: "new Set(['rate_limit', 'transient_provider', 'network'])", replace: "new Set(['rate_limit', 'transient_provider', 'network', 'billing'])" },
@@ -43,9 +45,16 @@ export const MODULES: ModuleMutants[] = [
       { bug: 'the stall timeout not reset by stream events', find: '      stallTimer.refresh();\n    }\n    const endT', replace: '    }\n    const endT' },
       { bug: 'an HTTP 200 whose first event is an error is not retried', find: 'if (CONTENT_EVENTS.has(ev.type)) sawContent = true;', replace: 'sawContent = true;' },
       { bug: 'a sweep aborted from outside recorded as a timeout', find: "return new BenchError(describeAbort(reason), { kind: 'aborted'", replace: "return new BenchError(describeAbort(reason), { kind: 'timeout'" },
-      { bug: 'retries go on after the sweep was aborted', find: ' && !sweepSignal.aborted', replace: '' },
+      {
+        bug: 'retries go on after the sweep was aborted',
+        find: ' && !sweepSignal.aborted',
+        replace: '',
+        equivalent: 'runAttempt reports an attempt cut by the sweep\'s abort as aborted, never retried, and nothing awaits between it and this check',
+      },
       { bug: 'a timeout stored at stage generate', find: "c.kind === 'timeout' ? 'timeout' : 'generate'", replace: "'generate'" },
       { bug: 'the backoff doubles from 2 s, not 1 s', find: '2 ** (attempt - 1)', replace: '2 ** attempt' },
+      { bug: 'the cache-defeating nonce not recorded on the row', find: 'if (inputs.nonce && outcome.metric) outcome.metric.cache_defeat_nonce = inputs.nonce;', replace: '' },
+      { bug: 'a stream with no event after the request measured as an answer', find: "if (!sawByte) throw new BenchError(`the stream of ${target} ended without any event`, { kind: 'unknown' });", replace: '' },
     ],
   },
   {
@@ -135,6 +144,16 @@ export const MODULES: ModuleMutants[] = [
     ],
   },
   {
+    module: 'lib/bench/provider-stream.ts',
+    tests: ['test/bench/provider-stream.test.ts', 'test/bench/providers/openai.test.ts', 'test/bench/providers/vertex.test.ts'],
+    mutants: [
+      { bug: "Gemini's upper-case finish reasons (STOP, MAX_TOKENS) read as other", find: 'const r = raw.toLowerCase();', replace: 'const r = raw;' },
+      { bug: "OpenAI's max_output_tokens not a length finish, so the budget retry never happens", find: "'length', 'max_tokens', 'max_output_tokens', 'incomplete'", replace: "'length', 'max_tokens', 'incomplete'" },
+      { bug: 'a finish reason saying the answer broke off stored as other (a success)', find: "if (['error', 'abort', 'aborted', 'failed', 'cancelled'].includes(r)) return 'error';", replace: '' },
+      { bug: "Gemini's SAFETY not a content filter", find: "'content_filtered', 'safety', ", replace: "'content_filtered', " },
+    ],
+  },
+  {
     module: 'lib/bench/providers/wire.ts',
     tests: PROVIDER_TESTS,
     mutants: [
@@ -185,7 +204,7 @@ export const MODULES: ModuleMutants[] = [
   },
   {
     module: 'lib/tinyfish/run.ts',
-    tests: ['test/tinyfish/run.test.ts'],
+    tests: ['test/tinyfish/run.test.ts', 'test/tinyfish/mock.test.ts'],
     mutants: [
       { bug: 'the stall timeout not reset by events, so a long healthy run is cut', find: '      stallTimer.refresh();\n      const item = next.value;', replace: '      const item = next.value;' },
       {
@@ -199,6 +218,7 @@ export const MODULES: ModuleMutants[] = [
       { bug: 'an ERROR about credits stored as run_failed, not billing', find: "kind: c.kind === 'unknown' ? 'run_failed' : c.kind", replace: "kind: 'run_failed'" },
       { bug: "the automation's timeout_seconds read as milliseconds", find: '? t * 1000 :', replace: '? t :' },
       { bug: 'a result of exactly RESULT_CAP_BYTES cut', find: 'if (Buffer.byteLength(text) <= RESULT_CAP_BYTES)', replace: 'if (Buffer.byteLength(text) < RESULT_CAP_BYTES)' },
+      { bug: 'TINYFISH_MOCK_MODE runs written to MongoDB', find: 'const mocks = [...new Set(automations.filter((a) => isMockRun(a, config)))];', replace: 'const mocks = [...new Set(automations.filter((a) => isMockAutomation(a)))];' },
       { bug: 'a stream that ended without COMPLETE stored as completed', find: "return doc({ status: 'failed', endpoint: request.endpoint, error: `The event stream of ${name} ended without COMPLETE`", replace: "return doc({ status: 'completed', endpoint: request.endpoint, error: `The event stream of ${name} ended without COMPLETE`" },
     ],
   },
@@ -286,6 +306,9 @@ export const MODULES: ModuleMutants[] = [
     module: 'lib/site/build.ts',
     tests: ['test/site/build.test.ts'],
     mutants: [
+      { bug: 'the "N with no success at all" count counts any model with a failure', find: 'const failing = k.models.filter((r) => r.success_rate === 0).length;', replace: 'const failing = k.models.filter((r) => r.failures > 0).length;' },
+      { bug: 'a model page charts the scenario with the fewest runs', find: 'sort((a, b) => b.successes - a.successes)[0]!;', replace: 'sort((a, b) => a.successes - b.successes)[0]!;' },
+      { bug: "the models page's sparkline mixes scenarios", find: '.filter((p) => p.scenario === r.scenario);', replace: ';' },
       { bug: "the overview's TTFT p95 card shows p99", find: "card('TTFT p95', s(r.time_to_first_token.p95), `${prefix}ttft_p95`, r.time_to_first_token.p95),", replace: "card('TTFT p95', s(r.time_to_first_token.p99), `${prefix}ttft_p95`, r.time_to_first_token.p99)," },
     ],
   },
