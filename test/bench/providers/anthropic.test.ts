@@ -7,10 +7,10 @@ import { streamAnthropic } from '../../../lib/bench/providers/anthropic.ts';
 import { startAnthropicServer } from '../../fakes/anthropic-server.ts';
 import type { AnthropicScenario } from '../../fakes/anthropic-server.ts';
 import { assertNonDecreasing, collect, ofType, providerRequest, trackServers, trackWireServers, types } from '../../fakes/provider-harness.ts';
-import { anthropic } from '../../fakes/wire-server.ts';
 import type { Collected } from '../../fakes/provider-harness.ts';
 import { scheduleChunks } from '../../fakes/scenario.ts';
 import type { FakeServer, RecordedRequest } from '../../fakes/scenario.ts';
+import { anthropic } from '../../fakes/wire-server.ts';
 
 const API_KEY = 'sk-ant-test-0123456789abcdef';
 const track = trackServers();

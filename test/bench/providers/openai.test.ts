@@ -9,8 +9,8 @@ import type { ProviderRequest } from '../../../lib/bench/provider-stream.ts';
 import { startOpenAIServer } from '../../fakes/openai-server.ts';
 import type { OpenAIFakeScenario, OpenAIScenarioFor } from '../../fakes/openai-server.ts';
 import { assertClockTimes, collect, ofType, only, providerRequest, requestBody, serveFile, texts, trackWireServers, types } from '../../fakes/provider-harness.ts';
-import { responses, sse, type WireWrite } from '../../fakes/wire-server.ts';
 import type { TestRequest } from '../../fakes/provider-harness.ts';
+import { responses, sse, type WireWrite } from '../../fakes/wire-server.ts';
 
 const STORY: OpenAIFakeScenario = {
   chunks: [
