@@ -450,8 +450,8 @@ describe('stale models in the health report', () => {
     const store = openSqliteStore(join(dir, `${randomUUID()}.sqlite`));
     try {
       for (const [id, minutes] of [['inside', 85], ['outside', 95]] as const) {
-        await store.insertModel(makeModel({ provider: 'alpha', model_id: id }));
-        await store.insertMetric(makeMetric({ provider: 'alpha', model_name: id, run_ts: ago(minutes * MIN) }));
+        await store.insertModel(makeModel({ provider: 'anthropic', model_id: id }));
+        await store.insertMetric(makeMetric({ provider: 'anthropic', model_name: id, run_ts: ago(minutes * MIN) }));
       }
       const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
       assert.deepEqual(report.stale_models.map((s) => s.model_id), ['outside']);
