@@ -1,7 +1,6 @@
 // One sweep (SPEC 8): benchmark every due model once, record each result, exit. Started by
 // llm-bench.timer every 30 minutes. Thin: arguments and wiring here, the work in lib/bench/sweep.ts.
-import { parseArgs } from 'node:util';
-import { UsageError, runMain } from '../lib/cli.ts';
+import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { PROVIDERS, isProviderName, loadConfig, type ProviderName } from '../lib/config.ts';
 import { LEVEL_RANK, createLogger, registerSecrets } from '../lib/log.ts';
 import { loadProvider } from '../lib/bench/providers/registry.ts';
@@ -49,7 +48,7 @@ const OPTIONS = {
 const list = (values: string[]) => values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false });
+  const { values } = parseArgsOrUsage({ options: OPTIONS, strict: true, allowPositionals: false }, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;

@@ -1,6 +1,5 @@
 // Operator CLI for the models collection (SPEC 12). Thin: parses arguments, calls lib/models/admin.ts.
-import { parseArgs } from 'node:util';
-import { UsageError, runMain } from '../lib/cli.ts';
+import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { isBenchmarked, type ModelDoc } from '../lib/store/documents.ts';
 import { registerSecrets } from '../lib/log.ts';
@@ -80,15 +79,16 @@ const OPTIONS = {
 } as const;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true, allowNegative: true, strict: true });
+  const { values, positionals } = parseArgsOrUsage({ options: OPTIONS, allowPositionals: true, allowNegative: true, strict: true }, USAGE);
   const [command, provider, modelId, ...extra] = positionals;
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
+    return 0;
   }
+  if (!command) throw new UsageError('Give a command.', USAGE);
   if (command === 'scenario') return scenarioCommand(positionals.slice(1), values);
   const needsTarget = ['show', 'add', 'enable', 'disable', 'deprecate', 'undeprecate'].includes(command);
-  if (!needsTarget && command !== 'list') throw new UsageError(`Unknown command '${command}'.\n${USAGE}`);
+  if (!needsTarget && command !== 'list') throw new UsageError(`Unknown command '${command}'.`, USAGE);
   if (needsTarget && (!provider || !modelId || extra.length > 0)) {
     throw new UsageError(`${command} takes a provider and a model id, e.g. models.ts ${command} groq llama-3.3-70b-versatile`);
   }
@@ -174,7 +174,7 @@ async function run(
 const SCENARIO_COMMANDS = ['list', 'show', 'add', 'edit', 'enable', 'disable', 'remove'];
 
 /** `models.ts scenario …`: the scenarios collection (SPEC 4.5), actions in lib/models/scenarios.ts. */
-async function scenarioCommand(args: string[], values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; allowNegative: true; strict: true }>>['values']): Promise<number> {
+async function scenarioCommand(args: string[], values: ReturnType<typeof parseArgsOrUsage<{ options: typeof OPTIONS; allowPositionals: true; allowNegative: true; strict: true }>>['values']): Promise<number> {
   const [sub, id, ...extra] = args;
   if (!sub || !SCENARIO_COMMANDS.includes(sub)) {
     throw new UsageError(`scenario needs one of ${SCENARIO_COMMANDS.join(', ')}, e.g. models.ts scenario list`);
