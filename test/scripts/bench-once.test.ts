@@ -292,7 +292,7 @@ describe('bench-once exit codes', () => {
   });
 
   for (const [what, args, env, message] of [
-    ['an unknown flag', ['--bogus'], {}, /Unknown option '--bogus'/],
+    ['an unknown flag', ['--bogus'], {}, /^Unknown option --bogus\.\n\nUsage: bench-once\.ts/],
     ['an unknown provider', ['--provider', 'groq,nope'], {}, /Unknown provider 'nope'/],
     ['a model without a provider', ['--models', 'llama-3.3-70b'], {}, /has no provider/],
     ['an unknown provider in --models', ['--models', 'foo:bar'], {}, /^Unknown provider 'foo' in "foo:bar": use one of openai, anthropic, .*, mock, tinyfish$/m],
