@@ -545,7 +545,7 @@ describe('the README install over .env.example', () => {
     const cwd = process.cwd();
     process.chdir(join(destdir, workingDirectory));
     try {
-      const paths = statePaths(loadConfig({ env, dotenvPath: '.env' }));
+      const paths = statePaths(loadConfig({ env, dotenvPath: '.env', storeFolderMustExist: false }));
       return Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, p.startsWith(destdir) ? p.slice(destdir.length) : p]));
     } finally {
       process.chdir(cwd);

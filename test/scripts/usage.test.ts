@@ -68,6 +68,14 @@ describe('every script', () => {
     assert.match(list.stderr, /^Option --limit needs a value/);
   });
 
+  test('a store path in a folder that does not exist is refused (exit 2, naming it), not created', async () => {
+    const missing = join(dir, 'nonexistent', 'deep', 'x.sqlite');
+    const r = await runScript('models.ts', ['list'], { cwd: dir, env: { ...env(), LLM_BENCH_DB: missing } });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`LLM_BENCH_DB is in a folder that does not exist, ${join(dir, 'nonexistent', 'deep')}`));
+    assert.equal(existsSync(join(dir, 'nonexistent')), false);
+  });
+
   test('models frobnicate prints the usage as its lines, not squashed onto one', async () => {
     const r = await runScript('models.ts', ['frobnicate'], { cwd: dir, env: env() });
     assert.equal(r.code, 2);
