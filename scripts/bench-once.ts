@@ -92,8 +92,11 @@ async function main(): Promise<number> {
   const controller = new AbortController();
   // systemd stops a unit with SIGTERM (TimeoutStartSec, shutdown): abort the calls in flight
   // and record them, rather than dying with results unwritten.
+  // Ctrl-C under npm reaches the script twice (the terminal signals npm and node, and npm
+  // forwards it): the first one stops the sweep, the rest are the same stop.
   const onSignal = (signal: NodeJS.Signals) => {
-    logger.warn(`Received ${signal}: aborting the sweep`);
+    if (controller.signal.aborted) return;
+    logger.warn(`Received ${signal}: stopping the sweep (calls in flight are recorded as aborted)`);
     controller.abort(new Error(signal));
   };
   process.on('SIGTERM', onSignal);

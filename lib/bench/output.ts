@@ -20,7 +20,7 @@ export function resultToJson(r: ModelResult): Record<string, unknown> {
     stage: r.error?.stage ?? null,
     message: r.error?.message ?? null,
     skip_reason: r.skipReason,
-    stored: r.outcome === 'ok' || r.outcome === 'failed' ? r.writeError === null : null,
+    stored: r.outcome === 'ok' || r.outcome === 'failed' || r.outcome === 'aborted' ? r.writeError === null : null,
     write_error: r.writeError,
     scenario: r.scenarioId ?? null,
     ...(r.agentRun
@@ -65,18 +65,32 @@ export function formatResultLine(r: ModelResult): string {
     case 'failed':
       // The message already says how many attempts were made.
       return `${target}: failed (${r.error!.error_kind}, stage ${r.error!.stage}): ${r.error!.message}${unstored}`;
+    case 'aborted':
+      return `${target}: aborted, not measured: ${r.error!.message}${unstored}`;
     default:
       return `${target}: skipped, ${r.skipReason}`;
   }
 }
 
+/**
+ * The sweep's last line. A sweep stopped by the operator or systemd says so, and what it got
+ * done, e.g. "Sweep stopped by SIGTERM: 3 measured, 1 aborted, 5 not started (2 ok, 1 failed, in 12.3 s)".
+ */
 export function formatSummary(s: SweepSummary): string {
+  if (s.stoppedBy) {
+    return (
+      `Sweep stopped by ${s.stoppedBy}: ${s.ok + s.failed} measured, ${s.aborted} aborted, ${s.skippedStopped} not started ` +
+      `(${s.ok} ok, ${s.failed} failed, in ${(s.durationMs / 1000).toFixed(1)} s)` +
+      (s.writeFailures ? `, ${s.writeFailures} NOT STORED` : '')
+    );
+  }
   const kinds = Object.entries(s.errorsByKind)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   return (
     `Sweep done in ${(s.durationMs / 1000).toFixed(1)} s: ${plural(s.models, 'model')}, ${s.ok} ok, ${s.failed} failed` +
     (kinds ? ` (${kinds})` : '') +
+    (s.aborted ? `, ${s.aborted} aborted` : '') +
     `, ${s.skippedFresh} fresh, ${s.skippedDeadline} skipped at the deadline` +
     (s.skippedBudget ? `, ${s.skippedBudget} skipped for the daily budget` : '') +
     (s.writeFailures ? `, ${s.writeFailures} NOT STORED` : '') +

@@ -159,6 +159,37 @@ describe('bench-once', () => {
     }
   });
 
+  test('a stop (SIGINT, twice as npm forwards Ctrl-C) ends the sweep with exit 0: the call in flight aborted, the rest not started for the stop', async () => {
+    const own = await storeWith(['stall', 'stall-chunk-2']);
+    const child = spawn(process.execPath, ['--import', TSX, SCRIPT, '--json', '--concurrency', '1'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: own, RUNNER_NAME: 'test-runner' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const started = new Promise<void>((resolve) =>
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (/Benchmarking/.test(stderr)) resolve();
+      }),
+    );
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await started;
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    assert.equal(await closed, 0, stderr);
+    assert.equal(stderr.match(/Received SIGINT/g)?.length, 1, stderr);
+    const last = stderr.trim().split('\n').at(-1)!;
+    const m = /^Sweep stopped by SIGINT: 0 measured, (\d) aborted, (\d) not started/.exec(last);
+    assert.ok(m, last);
+    assert.equal(Number(m[1]) + Number(m[2]), 2);
+    assert.doesNotMatch(stderr, /Sweep failed|every call failed|skipped at the deadline/);
+    const out = JSON.parse(stdout) as { results: Array<{ outcome: string }> };
+    assert.ok(out.results.every((r) => r.outcome === 'aborted' || r.outcome === 'skipped_stopped'), stdout);
+  });
+
   test('writes one bench_model_health document per catalog model after the sweep', async () => {
     const own = await storeWith(['instant', 'fail-auth'], [{ provider: 'mock', model_id: 'off', enabled: false }]);
     const run = await benchOnce([], { LLM_BENCH_DB: own });
