@@ -104,20 +104,31 @@ export function plural(n: number, noun: string): string {
 }
 
 /**
- * The sweep's first line, before any call: how much work it is and how long it may take,
- * e.g. "Benchmarking 12 models over 3 providers (groq 5, openai 4, mock 3), deadline 25 min".
+ * The sweep's first line, before any call: how much work it is, how long it may take and what
+ * is skipped, e.g. "Benchmarking 12 models over 3 providers (groq 5, openai 4, mock 3), deadline
+ * 25 min; a pair measured within its scenario's interval is skipped (cloud-default-v1 every 30
+ * min, agent-pricing-v1 every 360 min)". Each scenario has its own interval; a pair without one
+ * follows FRESH_MINUTES, and one with no history to compare (a remote runner's) is never skipped.
  */
-export function formatSweepStart(models: Array<Pick<SweepModel, 'provider'>>, o: { deadlineMs: number; force: boolean; freshMinutes: number }): string {
+export function formatSweepStart(
+  models: Array<Pick<SweepModel, 'provider' | 'scenario' | 'lastSuccessAt' | 'lastSweepStartedAt'>>,
+  o: { deadlineMs: number; force: boolean; freshMinutes: number },
+): string {
   const perProvider = new Map<string, number>();
   for (const m of models) perProvider.set(m.provider, (perProvider.get(m.provider) ?? 0) + 1);
   const counts = [...perProvider].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([p, n]) => `${p} ${n}`);
   const minutes = o.deadlineMs / 60_000;
   const deadline = minutes >= 1 ? `${Number(minutes.toFixed(1))} min` : `${Number((o.deadlineMs / 1000).toFixed(1))} s`;
+  const rules = new Set<string>();
+  for (const m of models) {
+    if (m.scenario) rules.add(`${m.scenario.id} every ${m.scenario.intervalMinutes} min`);
+    else if (m.lastSuccessAt || m.lastSweepStartedAt) rules.add(`FRESH_MINUTES=${o.freshMinutes}`);
+  }
   return (
     `Benchmarking ${plural(models.length, 'model')} over ${plural(perProvider.size, 'provider')}` +
     (counts.length > 1 ? ` (${counts.join(', ')})` : '') +
     `, deadline ${deadline}` +
-    (o.force ? '' : `; a model with a success in the last ${o.freshMinutes} min is skipped`)
+    (o.force || rules.size === 0 ? '' : `; a pair measured within its interval is skipped (${[...rules].join(', ')})`)
   );
 }
 

@@ -61,7 +61,7 @@ describe('bench-once', () => {
     assert.match(run.stderr, /^mock\/fail-auth: failed \(auth, stage generate\): Cannot stream mock\/fail-auth: HTTP 401 authentication failed/m);
     assert.ok(!run.stdout.includes('reasoning-8'), 'a disabled model is not benchmarked');
     assert.match(lines.at(-1) ?? '', /^Sweep done in [\d.]+ s: 3 models, 2 ok, 1 failed \(auth 1\), 0 fresh/);
-    assert.equal(lines[0], 'Benchmarking 3 models over 1 provider, deadline 25 min; a model with a success in the last 30 min is skipped');
+    assert.equal(lines[0], 'Benchmarking 3 models over 1 provider, deadline 25 min; a pair measured within its interval is skipped (cloud-default-v1 every 30 min)');
     assert.ok(!run.stderr.includes('\r'), 'no progress line when stderr is not a terminal');
 
     const stored = await readStore(db);
