@@ -18,6 +18,7 @@ import { MOCK_ON_MONGODB } from '../lib/store/collection-rules.ts';
 import { sweepCostOptions } from '../lib/bench/budget.ts';
 import { writeSweepTextfile } from '../lib/bench/prometheus.ts';
 import { refreshSite } from '../lib/site/write.ts';
+import { recordOutputFailure } from '../lib/bench/sweep-outputs.ts';
 
 const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--scenario ID]... [--force] [--json] [--concurrency N]
 
@@ -134,6 +135,7 @@ async function main(): Promise<number> {
     }
     const cost = await sweepCostOptions(config, store, { logger });
     progress.start(models.length);
+    const sweepStartedAt = new Date();
     const { results, summary } = await runSweep({
       ...cost,
       config,
@@ -154,7 +156,11 @@ async function main(): Promise<number> {
     });
     progress.stop();
     // The status site (SPEC 16), rewritten from the store after every sweep; a runner without a store has none.
-    if (store) await refreshSite(store, config.site.dir, logger);
+    // Neither output fails the sweep (the results are stored): the journal and the health mail say it.
+    const outputFailure = { sweepStartedAt, runner: config.bench.runner, logger };
+    if (store && !(await refreshSite(store, config.site.dir, logger))) {
+      await recordOutputFailure(store, 'status-site', `Cannot write the status site to ${config.site.dir} (the sweep's journal says why)`, { ...outputFailure, now: new Date() });
+    }
     logger.info(formatSummary(summary));
     if (summary.skippedDeadline > 0 && !controller.signal.aborted) {
       logger.warn(
@@ -169,9 +175,11 @@ async function main(): Promise<number> {
     // (llm_bench_sweep_end_timestamp_seconds going stale is what an alert sees).
     if (config.cost.promTextfile) {
       const path = config.cost.promTextfile;
-      await writeSweepTextfile(path, { results, summary, history: store, scenario: config.bench.profile.id, finishedAt: new Date() }).catch(
-        (err: Error) => logger.error(`Cannot write PROM_TEXTFILE ${path}: ${err.message}`),
-      );
+      await writeSweepTextfile(path, { results, summary, history: store, scenario: config.bench.profile.id, finishedAt: new Date() }).catch(async (err: Error) => {
+        const message = `Cannot write PROM_TEXTFILE ${path}: ${err.message}`;
+        logger.warn(message);
+        await recordOutputFailure(store, 'prom-textfile', message, { ...outputFailure, now: new Date() });
+      });
     }
     if (values.json) process.stdout.write(`${JSON.stringify({ summary, results: results.map(resultToJson) })}\n`);
     if (store) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -188,6 +188,25 @@ describe('bench-once', () => {
     assert.doesNotMatch(stderr, /Sweep failed|every call failed|skipped at the deadline/);
     const out = JSON.parse(stdout) as { results: Array<{ outcome: string }> };
     assert.ok(out.results.every((r) => r.outcome === 'aborted' || r.outcome === 'skipped_stopped'), stdout);
+  });
+
+  test('a sweep that cannot write its site or its Prometheus file says so at warning level and in the health mail, and exits 0', async () => {
+    const own = await storeWith(['instant']);
+    // A file where a folder should be: no user, root included, can write below it.
+    const blocker = join(dir, `blocker-${++n}`);
+    writeFileSync(blocker, '');
+    const run = await benchOnce([], { LLM_BENCH_DB: own, SITE_DIR: join(blocker, 'site'), PROM_TEXTFILE: join(blocker, 'llm-bench.prom'), JOURNAL_STREAM: '8:1' });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^<6>mock\/instant: ok/m, 'the result was measured and stored');
+    assert.match(run.stderr, new RegExp(`^<[34]>Cannot write the status site to ${blocker}/site`, 'm'));
+    assert.match(run.stderr, new RegExp(`^<4>Cannot write PROM_TEXTFILE ${blocker}/llm-bench\\.prom`, 'm'));
+
+    const mail = await runScript('health-check.ts', ['--dry-run'], { cwd: dir, env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: own } });
+    assert.equal(mail.code, 0, mail.stderr);
+    const section = mail.stdout.split('Sweep outputs not written')[1] ?? '';
+    assert.match(section, /status-site\s+1\s.*Cannot write the status site to/);
+    assert.match(section, /prom-textfile\s+1\s.*Cannot write PROM_TEXTFILE .*ENOTDIR/);
+    assert.doesNotMatch(mail.stdout, /Skipped for the daily budget[\s\S]*status-site/, 'not a budget skip');
   });
 
   test('writes one bench_model_health document per catalog model after the sweep', async () => {
