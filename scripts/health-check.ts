@@ -52,7 +52,8 @@ async function main(): Promise<number> {
   if (unit !== undefined && values.json) throw new UsageError('--json prints the daily report; it does not go with --failed-unit');
   if (values.html && !values['dry-run']) throw new UsageError('--html goes with --dry-run: it prints the mail\'s HTML part instead of sending the mail');
 
-  const config = loadConfig();
+  // The failure notice never opens the store, so a wrong LLM_BENCH_DB (perhaps what failed) must not stop it.
+  const config = loadConfig({ storeFolderMustExist: unit === undefined });
   registerSecrets(config.secrets);
   // With --json, stdout carries the JSON alone: log lines go to stderr.
   const log = createLogger({
