@@ -43,7 +43,7 @@ const USAGE = `Usage: models.ts <command> [options]
 
   scenario list [--json]                  what each sweep sends, how often, to which targets
   scenario show ID [--json]               one scenario, its pairs measured lately, its recent agent runs
-  scenario add ID [--kind llm|agent] [--description D] [--interval MIN] [--targets T] [--disabled]
+  scenario add ID [--kind llm|agent] [--description D] [--interval MIN] [--targets T] [--disabled] [--force]
                llm:   [--prompt P] [--max-tokens N] [--temperature T] [--cache-defeat]
                agent: [--inputs JSON] [--concurrency N]
   scenario edit ID [the options of add; --no-cache-defeat]
@@ -51,7 +51,8 @@ const USAGE = `Usage: models.ts <command> [options]
 
   TinyFish automations are models of provider tinyfish:
     add tinyfish pricing-page --misc '{"url":"https://example.com","goal":"List the pricing plans"}'
-  --targets is all, providers (groq,openai) or models (groq:llama-3.3-70b-versatile,tinyfish:pricing-page).`;
+  --targets is all, providers (groq,openai) or models (groq:llama-3.3-70b-versatile,tinyfish:pricing-page);
+  models must be in the catalog (--force: one you are about to add). --interval is whole minutes, 30 or more.`;
 
 const OPTIONS = {
   provider: { type: 'string' },
@@ -192,6 +193,7 @@ async function scenarioCommand(args: string[], values: ReturnType<typeof parseAr
     targets: values.targets,
     inputs: values.inputs,
     disabled: values.disabled,
+    force: values.force,
   };
   const config = loadConfig();
   registerSecrets(config.secrets);

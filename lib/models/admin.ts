@@ -10,6 +10,8 @@ import { checkModelId } from './rules.ts';
 import type { ModelSpend, Store } from '../store/store.ts';
 import { MOCK_ON_MONGODB } from '../store/collection-rules.ts';
 import { createPriceBook, type Price } from '../bench/cost.ts';
+import { parseMockModelId } from '../bench/providers/mock.ts';
+import { isMockAutomation, parseMockAutomationId } from '../tinyfish/mock.ts';
 
 export interface ModelRow {
   model: ModelDoc;
@@ -103,6 +105,20 @@ export interface AddOptions {
  * @throws UsageError for an unknown provider, a ruled-out id (unless force) or a
  *   case-insensitive duplicate (never overridden), each saying what to do instead.
  */
+/**
+ * A simulated model's id is its simulation: one that does not parse would fail every call
+ * ("unknown part stepz"), so it is refused here, with the parser's own words, even with --force.
+ * @throws UsageError naming the part of the id that is not understood.
+ */
+function refuseUnparsableMockId(provider: string, modelId: string): void {
+  try {
+    if (provider === 'mock') parseMockModelId(modelId);
+    if (provider === 'tinyfish' && isMockAutomation(modelId)) parseMockAutomationId(modelId);
+  } catch (err) {
+    throw new UsageError(`Refusing to add ${provider}/${modelId}: ${(err as Error).message}`);
+  }
+}
+
 export async function addModel(store: Store, provider: string, modelId: string, options: AddOptions = {}): Promise<ModelDoc> {
   requireProvider(provider);
   if (provider === 'mock' && store.kind === 'mongodb') {
@@ -111,6 +127,7 @@ export async function addModel(store: Store, provider: string, modelId: string, 
   if (!modelId.trim() || modelId !== modelId.trim()) {
     throw new UsageError(`Model id ${JSON.stringify(modelId)} is empty or has surrounding spaces`);
   }
+  refuseUnparsableMockId(provider, modelId);
   // TinyFish automations are named by the operator (url + goal in misc), not by a vendor:
   // the chat-model rules do not apply, the automation's own fields do.
   if (provider === 'tinyfish') {
