@@ -33,8 +33,19 @@ export function requireProvider(provider: string): void {
   }
 }
 
+/**
+ * Like requireProvider, but a provider llm-bench has no adapter for (anyscale, azure, … in an
+ * upstream catalog, SPEC 4.0) passes when the catalog has models of it: those are listed and
+ * shown, never benchmarked.
+ * @throws UsageError naming the known providers.
+ */
+async function requireListedProvider(store: Store, provider: string): Promise<void> {
+  if (isProviderName(provider) || (await store.listModels({ provider })).length > 0) return;
+  requireProvider(provider);
+}
+
 export async function listModelRows(store: Store, options: { provider?: string; all?: boolean; now?: Date } = {}): Promise<ModelRow[]> {
-  if (options.provider) requireProvider(options.provider);
+  if (options.provider) await requireListedProvider(store, options.provider);
   const filter = options.provider ? { provider: options.provider } : {};
   const [models, successes, errors] = await Promise.all([
     store.listModels({ ...filter, benchmarkedOnly: !options.all }),
@@ -274,7 +285,7 @@ export async function showModel(
   agentRuns?: AgentRunDoc[];
   agentStats?: AgentRunStats[];
 }> {
-  requireProvider(provider);
+  await requireListedProvider(store, provider);
   const [model, metrics, errors] = await Promise.all([
     store.getModel(provider, modelId),
     store.recentMetrics(provider, modelId, limit),
