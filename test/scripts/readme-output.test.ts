@@ -84,6 +84,14 @@ describe('the README\'s --json and --csv commands, through npm as written', { sk
     for (const line of lines) assert.match(line, /^npm run -s /, `${line}: npm's banner would come first`);
   });
 
+  for (const line of ['npm run models -- list | head -2', 'npm run demo | head']) {
+    test(`${line}: the reader stopping early ends the script quietly, exit 0`, async () => {
+      const r = await sh(`${line}; exit \${PIPESTATUS[0]}`, checkout);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /EPIPE|Error|\n\s+at /);
+    });
+  }
+
   for (const line of machineReadableLines()) {
     test(line, async () => {
       const r = await sh(line, checkout);
