@@ -202,7 +202,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       mongodbUri,
       mongodbDb: r.str('MONGODB_DB') ?? 'llm-bench',
       mongodbConnectTimeoutMs: r.int('MONGODB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
-      sqlitePath: sqlitePath(r.str('LLM_BENCH_DB'), { check: !mongodbUri && options.storeFolderMustExist !== false, problems }),
+      // Neither MongoDB nor a remote runner (INGEST_API_URL: results go to the ingest server) opens this file.
+      sqlitePath: sqlitePath(r.str('LLM_BENCH_DB'), { check: !mongodbUri && !r.str('INGEST_API_URL') && options.storeFolderMustExist !== false, problems }),
       collections: {
         metrics: r.str('MONGODB_COLLECTION_CLOUD') ?? 'metrics_cloud_v2',
         errors: r.str('MONGODB_COLLECTION_ERRORS') ?? 'errors_cloud',

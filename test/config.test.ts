@@ -71,7 +71,8 @@ describe('config', () => {
     } finally {
       process.chdir(cwd);
     }
-    // With MongoDB the file is never opened.
+    // With MongoDB, or on a remote runner, the file is never opened.
+    assert.equal(loadConfig({ env: { LLM_BENCH_DB: missing, INGEST_API_URL: 'https://ingest.example.com' }, dotenvPath: false }).store.sqlitePath, missing);
     assert.equal(loadConfig({ env: { LLM_BENCH_DB: missing, MONGODB_URI: 'mongodb://db:27017' }, dotenvPath: false }).store.mongodbUri, 'mongodb://db:27017');
   });
 
