@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { AgentErrorKind, AgentRunDoc, ErrorDoc, MetricDoc, SweepSkipDoc } from '../store/documents.ts';
 import type { InsertResult } from '../store/store.ts';
 import { runAgent, runTimeoutMs } from '../tinyfish/run.ts';
+import { warmAgentLane } from '../tinyfish/warm.ts';
 import type { DailyBudget } from './budget.ts';
 import { benchmarkModel, describeAbort, warmUp } from './call.ts';
 import { seconds, systemClock, type SweepClock } from './clock.ts';
@@ -159,14 +160,21 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     return error;
   };
 
-  // TinyFish automation runs (agent scenarios) run in a lane of their own beside the providers'.
+  // TinyFish automation runs (agent scenarios) run in a lane of their own beside the providers',
+  // warmed with theirs and started once every lane is warm: no warm-up (SDK loading, the
+  // collection of its garbage) runs beside a run being timed, and the first run does not pay
+  // the process's first fetch.
   const llmDue = due.filter((m) => m.scenario?.kind !== 'agent');
-  const agentLane = runAgentLane(
-    due.filter((m) => m.scenario?.kind === 'agent'),
-    { config, clock, sweepSignal, sweepStartedAt, deadlineAt: started + bench.sweepDeadlineMs, write, finish, notStarted, onStart: options.onStart },
+  const agentDue = due.filter((m) => m.scenario?.kind === 'agent');
+  let warmed = () => {};
+  const allWarm = new Promise<void>((resolve) => (warmed = resolve));
+  const agentLane = allWarm.then(() =>
+    runAgentLane(agentDue, { config, clock, sweepSignal, sweepStartedAt, deadlineAt: started + bench.sweepDeadlineMs, write, finish, notStarted, onStart: options.onStart }),
   );
   try {
     await runLanes(llmDue, {
+      alsoWarm: agentDue.length > 0 ? warmAgentLane(agentDue.map((m) => m.modelId), config, sweepSignal) : undefined,
+      onWarmed: warmed,
       concurrency: options.concurrency ?? bench.concurrencyPerProvider,
       loadProvider: options.loadProvider,
       signal: sweepSignal,
@@ -186,8 +194,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         finish({ ...base(model), ...call, outcome: call.error?.error_kind === 'aborted' ? 'aborted' : call.outcome, writeError });
       },
     });
-    await agentLane;
   } finally {
+    // Whatever happened to the LLM lanes, the agent lane runs (or records its pairs as not started).
+    warmed();
+    await agentLane;
     clearTimeout(deadlineTimer);
   }
 
