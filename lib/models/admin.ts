@@ -266,6 +266,17 @@ export async function deprecateModel(
   return (await store.getModel(provider, modelId))!;
 }
 
+/** What `models.ts show` prints (lib/models/format.ts). */
+export interface ShownModel {
+  model: ModelDoc | null;
+  metrics: MetricDoc[];
+  errors: ErrorDoc[];
+  price: Price | null;
+  spend24h: ModelSpend | null;
+  agentRuns?: AgentRunDoc[];
+  agentStats?: AgentRunStats[];
+}
+
 /**
  * A model with its recent results and errors. A model that is not in the catalog but has
  * results (an ad-hoc `bench-once --models` run) is shown with model null.
@@ -276,15 +287,7 @@ export async function showModel(
   provider: string,
   modelId: string,
   limit = 5,
-): Promise<{
-  model: ModelDoc | null;
-  metrics: MetricDoc[];
-  errors: ErrorDoc[];
-  price: Price | null;
-  spend24h: ModelSpend | null;
-  agentRuns?: AgentRunDoc[];
-  agentStats?: AgentRunStats[];
-}> {
+): Promise<ShownModel> {
   await requireListedProvider(store, provider);
   const [model, metrics, errors] = await Promise.all([
     store.getModel(provider, modelId),

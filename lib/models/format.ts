@@ -4,12 +4,11 @@
 // deprecation_reason), and providers llm-bench has no adapter for. All are shown as they are.
 import { isProviderName } from '../config.ts';
 import { formatPrice, formatUsd, type Price } from '../bench/cost.ts';
-import { PUBLISHED_SCENARIO_ID, isBenchmarked, type AgentRunDoc, type ErrorDoc, type MetricDoc, type ModelDoc } from '../store/documents.ts';
+import { PUBLISHED_SCENARIO_ID, isBenchmarked, type ModelDoc } from '../store/documents.ts';
 import type { ModelSpend } from '../store/store.ts';
 import { formatAgentRunStats } from '../tinyfish/stats.ts';
-import type { AgentRunStats } from '../tinyfish/stats.ts';
 import { textTable } from '../runs/format.ts';
-import type { ModelRow } from './admin.ts';
+import type { ModelRow, ShownModel } from './admin.ts';
 import { formatAgentRunLine } from './scenarios.ts';
 
 /** Fields the Python system's catalog documents may carry besides ours (upstream-documents.md 2.4). */
@@ -111,16 +110,6 @@ export function formatModelList(rows: ModelRow[], o: { hidden: number; now: numb
     lines.push("* OpenRouter's price for the model (this provider may charge otherwise): set misc.price for its own");
   }
   return lines.join('\n');
-}
-
-export interface ShownModel {
-  model: ModelDoc | null;
-  metrics: MetricDoc[];
-  errors: ErrorDoc[];
-  price: Price | null;
-  spend24h: ModelSpend | null;
-  agentRuns?: AgentRunDoc[];
-  agentStats?: AgentRunStats[];
 }
 
 /** `models.ts show`: the model's fields as labelled lines, then its recent results and errors as tables. */
