@@ -56,8 +56,9 @@ export function parseArgsMessage(err: unknown): string | null {
 export function exitCodeFor(err: unknown): 1 | 2 {
   if (err instanceof UsageError || err instanceof ConfigError) return 2;
   // node:util parseArgs throws TypeErrors with these codes for unknown or malformed flags.
-  const code = (err as { code?: string }).code ?? '';
-  if (code.startsWith('ERR_PARSE_ARGS')) return 2;
+  // Other errors carry codes of every type: the MongoDB driver's are numbers (11000, 13, …).
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return 2;
   return 1;
 }
 
@@ -123,6 +124,16 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 /**
+ * An error as one line for the operator: the driver's own message, with its code when it has a
+ * numeric one (MongoDB's "E11000 …", "not authorized … (code 13)").
+ */
+export function describeError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && !message.includes(String(code)) ? `${message} (code ${code})` : message;
+}
+
+/**
  * Runs a script's main function and exits with its code (0 when it returns nothing). A
  * thrown error is printed as one redacted line (the config's list of problems stays a list).
  */
@@ -133,7 +144,7 @@ export async function runMain(main: () => Promise<number | void>): Promise<void>
     code = (await main()) ?? 0;
   } catch (err) {
     code = exitCodeFor(err);
-    const message = parseArgsMessage(err) ?? (err instanceof Error ? err.message : String(err));
+    const message = parseArgsMessage(err) ?? describeError(err);
     // The one read of process.env outside config.ts: the config itself may be what failed,
     // and the journal still needs the error priority to make `journalctl -p err` show it.
     const prefix = process.env.JOURNAL_STREAM ? '<3>' : '';

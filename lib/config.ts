@@ -60,6 +60,8 @@ export interface Config {
       sweepSkips: string;
       /** The one document GET /health rewrites to check that a write goes through. */
       ingestHealth: string;
+      /** `npm run store -- migrate`: what each migration changed, so it can be put back. */
+      migrations: string;
     };
   };
   bench: {
@@ -216,6 +218,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         agentRuns: r.str('MONGODB_COLLECTION_AGENT_RUNS') ?? 'agent_runs',
         sweepSkips: r.str('MONGODB_COLLECTION_SWEEP_SKIPS') ?? 'sweep_skips',
         ingestHealth: r.str('MONGODB_COLLECTION_INGEST_HEALTH') ?? 'ingest_health',
+        migrations: r.str('MONGODB_COLLECTION_MIGRATIONS') ?? 'llm_bench_migrations',
       },
     },
     bench: {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { UsageError, exitCodeFor, requireNode24 } from '../lib/cli.ts';
+import { UsageError, describeError, exitCodeFor, requireNode24 } from '../lib/cli.ts';
 import { ConfigError } from '../lib/config.ts';
 import { StoreError } from '../lib/store/store.ts';
 
@@ -11,6 +11,16 @@ describe('cli exit codes', () => {
     assert.equal(exitCodeFor(Object.assign(new TypeError('Unknown option'), { code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' })), 2);
     assert.equal(exitCodeFor(new StoreError('Cannot connect to MongoDB at db:27017')), 1);
     assert.equal(exitCodeFor(new Error('boom')), 1);
+  });
+
+  test('a MongoDB server error (numeric code) is a failed run showing the driver\'s own message and code', () => {
+    // What the driver throws: a MongoServerError with a number, not a Node ERR_ string.
+    const denied = Object.assign(new Error('not authorized on llm-bench to execute command { aggregate: "metrics_cloud_v2" }'), { code: 13 });
+    assert.equal(exitCodeFor(denied), 1);
+    assert.equal(describeError(denied), 'not authorized on llm-bench to execute command { aggregate: "metrics_cloud_v2" } (code 13)');
+    const duplicate = Object.assign(new Error('E11000 duplicate key error collection: llm-bench.models'), { code: 11000 });
+    assert.equal(describeError(duplicate), 'E11000 duplicate key error collection: llm-bench.models');
+    assert.equal(exitCodeFor(Object.assign(new Error('x'), { code: null })), 1);
   });
 
   test('an older Node is refused with the npm script that runs the project\'s own Node 24', () => {

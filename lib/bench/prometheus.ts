@@ -48,13 +48,14 @@ export async function collectSeries(results: ModelResult[], history: History, de
     series.set(key, s);
     // A validation failure carries a metric but was recorded as an error: only the error counts.
     if (r.outcome === 'ok' && r.metric) s.lastMetric = newerMetric(s.lastMetric, r.metric);
-    if (r.outcome === 'failed' && r.error) s.lastErrorAt = newerDate(s.lastErrorAt, r.error.ts);
+    // An aborted call (the operator stopped the sweep) says nothing about the provider (SPEC 18).
+    if (r.outcome === 'failed' && r.error && r.error.error_kind !== 'aborted') s.lastErrorAt = newerDate(s.lastErrorAt, r.error.ts);
   }
   if (history) {
     for (const s of series.values()) {
       const ofScenario = <T extends MetricDoc | ErrorDoc>(rows: T[]) => rows.find((row) => row.benchmark_profile_id === s.scenario) ?? null;
       const metric = ofScenario(await history.recentMetrics(s.provider, s.model, HISTORY_ROWS));
-      const error = ofScenario(await history.recentErrors(s.provider, s.model, HISTORY_ROWS));
+      const error = ofScenario((await history.recentErrors(s.provider, s.model, HISTORY_ROWS)).filter((e) => e.error_kind !== 'aborted'));
       if (metric) s.lastMetric = newerMetric(s.lastMetric, metric);
       if (error) s.lastErrorAt = newerDate(s.lastErrorAt, error.ts);
     }

@@ -3,6 +3,7 @@
 // model list, the regression statistics and the clock. Nothing here mails or prints.
 import { execFile } from 'node:child_process';
 import type { ErrorKind, SweepSkipDoc } from '../store/documents.ts';
+import { isProviderName } from '../config.ts';
 import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
 import type { DailySpend, FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, TimeWindow } from '../store/store.ts';
@@ -198,6 +199,9 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
     // Automations are due by their agent scenario's interval (hours), not every sweep: their
     // health is the agent runs section.
     if (m.provider === 'tinyfish') continue;
+    // A provider with no adapter here (upstream's anyscale, azure, …) is never benchmarked, so
+    // never stale: `models list` shows it as such.
+    if (!isProviderName(m.provider)) continue;
     const last = lastSuccess.get(modelKey(m.provider, m.model_id)) ?? null;
     // A model never run but added within the last three periods has not had its chance yet.
     // Rows added upstream by mongosh may lack created_at: those count as old.

@@ -184,12 +184,6 @@ export function deprecationDay(value: unknown): string | null {
   return null;
 }
 
-/** A model as read from either backend, with an older Date deprecation_date as `YYYY-MM-DD`. */
-export function normalizeModel(doc: ModelDoc): ModelDoc {
-  if (doc.deprecation_date === undefined || doc.deprecation_date === null || typeof doc.deprecation_date === 'string') return doc;
-  return { ...doc, deprecation_date: deprecationDay(doc.deprecation_date) };
-}
-
 export const FRESHNESS_STATUSES = ['disabled', 'never_run', 'fresh', 'stale', 'critical'] as const;
 export type FreshnessStatus = (typeof FRESHNESS_STATUSES)[number];
 

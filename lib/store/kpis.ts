@@ -55,6 +55,14 @@ export function percentilesInPlace(values: Float64Array): Percentiles {
   return { p50: values[i50]!, p95: values[i95]!, p99: values[i99]! };
 }
 
+/** The median (the mean of the middle two of an even count), sorting numbers as numbers; null when empty. */
+export function medianOf(values: ArrayLike<number>): number | null {
+  if (values.length === 0) return null;
+  const sorted = Float64Array.from(values).sort();
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function percentiles(values: ArrayLike<number>): Percentiles {
   return percentilesInPlace(Float64Array.from(values));
 }

@@ -9,9 +9,9 @@ import type { Store } from './store.ts';
  */
 export async function openStore(config: Config): Promise<Store> {
   if (config.store.mongodbUri) {
-    const { openMongoStore } = await import('./mongo-store.ts');
+    const { openMongoStore } = await import('./mongo/open.ts');
     return openMongoStore(config.store);
   }
-  const { openSqliteStore } = await import('./sqlite-store.ts');
+  const { openSqliteStore } = await import('./sqlite/open.ts');
   return openSqliteStore(config.store.sqlitePath);
 }

@@ -1,7 +1,8 @@
-// The storage interface both backends implement (the factory is open-store.ts, so the backends
-// can import from here without a cycle): MongoDB when MONGODB_URI is set (production, read by
-// the dashboard), embedded SQLite otherwise. Every method either does what it says or
-// throws: no write is ever silently dropped.
+// The storage interfaces both backends implement, one per collection, and Store, the set of
+// them (the factory is open-store.ts, so the backends can import from here without a cycle):
+// MongoDB when MONGODB_URI is set (production, read by the dashboard), embedded SQLite
+// otherwise (lib/store/mongo/, lib/store/sqlite/, a file per collection in each). Every method
+// either does what it says or throws: no write is ever silently dropped.
 import type {
   AgentErrorKind,
   AgentRunDoc,
@@ -203,11 +204,8 @@ export interface MetricPoint {
 /** Rows written before benchmark_profile_id existed belong to the published profile. */
 export const DEFAULT_SCENARIO = 'cloud-default-v1';
 
-export interface Store {
-  readonly kind: 'sqlite' | 'mongodb';
-  /** A human description of where the data lives (no credentials). */
-  readonly location: string;
-
+/** The models collection: what is benchmarked, and how (SPEC 4.3). */
+export interface ModelsStore {
   listModels(filter?: ModelFilter): Promise<ModelDoc[]>;
   getModel(provider: string, modelId: string): Promise<ModelDoc | null>;
   /** Models of the provider whose id equals modelId ignoring case. */
@@ -215,57 +213,65 @@ export interface Store {
   insertModel(doc: ModelDoc): Promise<InsertResult>;
   /** @returns false when no such model exists. */
   updateModel(provider: string, modelId: string, patch: ModelPatch): Promise<boolean>;
+}
 
+/**
+ * The metric rows, published and probe (SPEC 4.1): insertMetric sends a row whose
+ * benchmark_profile_id is not the published one to the probe collection
+ * (collection-rules.ts); every read without a MetricsScope sees published rows only.
+ */
+export interface MetricsStore {
   /** Stores a metric unless its run_id is already stored. */
   insertMetric(doc: MetricDoc): Promise<InsertResult>;
-  /** Stores an error unless its run_id is already stored. */
-  insertError(doc: ErrorDoc): Promise<InsertResult>;
   /** Latest successful run per (provider, model_name). */
   lastSuccesses(filter?: { provider?: string }): Promise<LastSuccess[]>;
-  /** Latest error per (provider, model_name), with its message. */
-  lastErrors(filter?: { provider?: string }): Promise<LastError[]>;
   recentMetrics(provider: string, modelName: string, limit: number): Promise<MetricDoc[]>;
-  recentErrors(provider: string, modelName: string, limit: number): Promise<ErrorDoc[]>;
   countMetrics(filter?: { provider?: string }): Promise<number>;
-  countErrors(filter?: { provider?: string }): Promise<number>;
-
-  countsByProvider(w: TimeWindow): Promise<ProviderCounts[]>;
-  errorsByKind(w: TimeWindow): Promise<KindCount[]>;
-  /** Models with at least one error in the window, most errors first. */
-  errorsByModel(w: TimeWindow): Promise<ModelErrorSummary[]>;
-  /** Fingerprints whose first occurrence ever falls inside the window. */
-  newFingerprints(w: TimeWindow): Promise<FingerprintSummary[]>;
   /** tokens/s and TTFT samples per model in the window. */
   metricSamples(w: TimeWindow): Promise<MetricSamples[]>;
   /** Median tokens/s per provider per UTC day in the window. */
   dailyMedians(w: TimeWindow): Promise<DailyMedian[]>;
-
   /** Spend per provider per UTC day in the window, by provider then day. */
   spendByDay(w: TimeWindow): Promise<DailySpend[]>;
   /** Spend per (provider, model_name) in the window, by provider then model. */
   spendByModel(w: TimeWindow): Promise<ModelSpend[]>;
-
-  upsertOpenRouterCatalog(entries: OpenRouterEntry[], now: Date): Promise<UpsertCounts>;
-  upsertProviderCatalog(entries: ProviderCatalogEntry[], now: Date): Promise<UpsertCounts>;
-  listOpenRouterCatalog(): Promise<OpenRouterCatalogDoc[]>;
-  listProviderCatalog(filter?: { provider?: string }): Promise<ProviderCatalogDoc[]>;
-
-  // SPEC 4.1 collection rules and SPEC 4.7 model health. insertMetric sends a row whose
-  // benchmark_profile_id is not the published one to the probe collection (collection-rules.ts);
-  // every other read above sees published rows only.
   /** Latest probe success per (provider, model_name) (or published, the default). */
   lastSuccessesIn(scope: MetricsScope & { provider?: string }): Promise<LastSuccess[]>;
   /** Counts rows in the probe collection (or published, the default). */
   countMetricsIn(scope: MetricsScope & { provider?: string }): Promise<number>;
   /** Newest rows of one model in the probe collection (or published, the default). */
   recentMetricsIn(scope: MetricsScope & { provider: string; modelName: string; limit: number }): Promise<MetricDoc[]>;
+}
+
+/** The error rows (SPEC 4.2). */
+export interface ErrorsStore {
+  /** Stores an error unless its run_id is already stored. */
+  insertError(doc: ErrorDoc): Promise<InsertResult>;
+  /** Latest error per (provider, model_name), with its message. */
+  lastErrors(filter?: { provider?: string }): Promise<LastError[]>;
+  recentErrors(provider: string, modelName: string, limit: number): Promise<ErrorDoc[]>;
+  countErrors(filter?: { provider?: string }): Promise<number>;
+  errorsByKind(w: TimeWindow): Promise<KindCount[]>;
+  /** Fingerprints whose first occurrence ever falls inside the window. */
+  newFingerprints(w: TimeWindow): Promise<FingerprintSummary[]>;
+}
+
+/**
+ * Reads over successes and failures together: the health report's per-provider and
+ * per-model figures, model health's activity, dueness, and the KPIs and runs of SPEC 16.
+ */
+export interface RunsStore {
+  countsByProvider(w: TimeWindow): Promise<ProviderCounts[]>;
+  /** Models with at least one error in the window, most errors first. */
+  errorsByModel(w: TimeWindow): Promise<ModelErrorSummary[]>;
   /** Per (provider, model_name) with any success or error: what model health is computed from. */
   modelActivity(since: Date): Promise<ModelActivity[]>;
-  /** Writes one document per (provider, model_id), replacing the previous one. */
-  upsertModelHealth(docs: ModelHealthDoc[]): Promise<void>;
-  listModelHealth(filter?: { provider?: string }): Promise<ModelHealthDoc[]>;
-
-  // ---- KPIs and runs (SPEC 16) ----
+  /**
+   * The newest success since `since` of each (scenario, provider, model): metric rows by their
+   * benchmark_profile_id (rows without one count as the published scenario), completed agent
+   * runs by their scenario_id. Pairs with no success since then are absent: they are due.
+   */
+  lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]>;
   /** Runs, success rate and p50/p95/p99 per (provider, model, scenario), per provider and overall. */
   metricKpis(w: TimeWindow, filter?: RunFilter): Promise<KpiSummary>;
   /** Successes and failures, newest first, at most limit. */
@@ -274,12 +280,25 @@ export interface Store {
   getRun(runId: string): Promise<RunRecord | null>;
   /** Every success in the window as a chart point, by provider, model, scenario, then time. */
   metricPoints(w: TimeWindow, filter?: RunFilter): Promise<MetricPoint[]>;
+}
 
-  /** Throws when the store cannot be reached. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
+/** The OpenRouter catalog and the providers' own model lists, as discovery last saw them (SPEC 4.4). */
+export interface CatalogsStore {
+  upsertOpenRouterCatalog(entries: OpenRouterEntry[], now: Date): Promise<UpsertCounts>;
+  upsertProviderCatalog(entries: ProviderCatalogEntry[], now: Date): Promise<UpsertCounts>;
+  listOpenRouterCatalog(): Promise<OpenRouterCatalogDoc[]>;
+  listProviderCatalog(filter?: { provider?: string }): Promise<ProviderCatalogDoc[]>;
+}
 
-  // --- Scenarios and agent runs (SPEC 4.5, 4.6) ---
+/** bench_model_health: one freshness document per model (SPEC 4.7). */
+export interface ModelHealthStore {
+  /** Writes one document per (provider, model_id), replacing the previous one. */
+  upsertModelHealth(docs: ModelHealthDoc[]): Promise<void>;
+  listModelHealth(filter?: { provider?: string }): Promise<ModelHealthDoc[]>;
+}
+
+/** Scenarios (SPEC 4.5). */
+export interface ScenariosStore {
   /** Scenarios ordered by id. */
   listScenarios(filter?: { enabledOnly?: boolean; kind?: ScenarioKind }): Promise<ScenarioDoc[]>;
   getScenario(scenarioId: string): Promise<ScenarioDoc | null>;
@@ -288,20 +307,16 @@ export interface Store {
   updateScenario(scenarioId: string, patch: ScenarioPatch): Promise<boolean>;
   /** @returns false when no such scenario exists. */
   removeScenario(scenarioId: string): Promise<boolean>;
+}
+
+/** TinyFish agent runs (SPEC 4.6) and their KPIs (SPEC 16). */
+export interface AgentRunsStore {
   /** Stores an agent run unless its run_id is already stored. */
   insertAgentRun(doc: AgentRunDoc): Promise<InsertResult>;
   /** Agent runs matching the filter, newest first (at most `limit`, default 100). */
   recentAgentRuns(filter?: AgentRunFilter): Promise<AgentRunDoc[]>;
   /** The newest run of each (scenario, automation). */
   lastAgentRuns(filter?: { automation?: string }): Promise<AgentRunDoc[]>;
-  /**
-   * The newest success since `since` of each (scenario, provider, model): metric rows by their
-   * benchmark_profile_id (rows without one count as the published scenario), completed agent
-   * runs by their scenario_id. Pairs with no success since then are absent: they are due.
-   */
-  lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]>;
-
-  // --- Agent-run KPIs (SPEC 16) ---
   /**
    * Runs, outcomes and p50/p95/p99 of total duration and time to first progress (completed
    * runs only) per (automation, scenario, simulated or not) and overall, over agent runs that
@@ -310,12 +325,68 @@ export interface Store {
   agentRunKpis(w: TimeWindow, filter?: AgentKpiFilter): Promise<AgentKpiSummary>;
   /** The agent run recorded under runId, or null. */
   getAgentRun(runId: string): Promise<AgentRunDoc | null>;
+}
 
-  // --- Sweep skips (SPEC 17) ---
+/** Models a sweep did not start for the daily budget (SPEC 17). */
+export interface SweepSkipsStore {
   /** Records a model a sweep did not start for the daily budget. */
   insertSweepSkip(doc: SweepSkipDoc): Promise<void>;
   /** Skips with skipped_at in the window, newest first, at most `limit` (default 1000). */
   sweepSkips(w: TimeWindow, limit?: number): Promise<SweepSkipDoc[]>;
+}
+
+/** Every collection, and the connection they share. */
+// ---- Migrations (SPEC 4.0): rewrites of the operator's documents, only when asked ----
+
+/** One field of one model document a migration rewrites, with its value before and after. */
+export interface FieldChange {
+  provider: string;
+  model_id: string;
+  field: string;
+  before: unknown;
+  after: unknown;
+}
+/** One `store migrate`: what it changed, so `--revert` can put it back. */
+export interface MigrationBatch {
+  batch_id: string;
+  applied_at: Date;
+  reverted_at: Date | null;
+  changes: FieldChange[];
+}
+export interface MigrationsStore {
+  /**
+   * What a migration would rewrite: stored values the readers only reinterpret (a Date
+   * deprecation_date, which the dashboard's API prints as `{}`). Nothing is written.
+   */
+  pendingMigrations(): Promise<FieldChange[]>;
+  /**
+   * Records the batch, then rewrites each field that still holds its `before` value.
+   * @returns the batch, with the changes that were made.
+   */
+  applyMigration(changes: FieldChange[], at: Date): Promise<MigrationBatch>;
+  /** Puts back each field of the batch that still holds its `after` value; null for an unknown batch. */
+  revertMigration(batchId: string, at: Date): Promise<MigrationBatch | null>;
+  /** Every batch, newest first. */
+  listMigrations(): Promise<MigrationBatch[]>;
+}
+
+export interface Store
+  extends ModelsStore,
+    MetricsStore,
+    ErrorsStore,
+    RunsStore,
+    CatalogsStore,
+    ModelHealthStore,
+    ScenariosStore,
+    AgentRunsStore,
+    SweepSkipsStore,
+    MigrationsStore {
+  readonly kind: 'sqlite' | 'mongodb';
+  /** A human description of where the data lives (no credentials). */
+  readonly location: string;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export type ScenarioPatch = Partial<Omit<ScenarioDoc, 'scenario_id' | 'created_at'>>;

@@ -8,7 +8,7 @@ import type { SweepModel } from '../../lib/bench/due.ts';
 import { formatResultLine, formatSummary } from '../../lib/bench/output.ts';
 import { runSweep, type SweepResult } from '../../lib/bench/sweep.ts';
 import type { Store } from '../../lib/store/store.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { fixedAnswer } from '../fakes/fixed-answer.ts';
 
 // Output at $1000 per million tokens and free input: a call of 64 tokens costs $0.064, and

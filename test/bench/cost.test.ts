@@ -4,7 +4,7 @@ import { loadConfig } from '../../lib/config.ts';
 import { checkMiscPrice, costOf, createPriceBook, formatPrice, formatUsd } from '../../lib/bench/cost.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
 import type { OpenRouterCatalogDoc } from '../../lib/store/documents.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { fixedAnswer } from '../fakes/fixed-answer.ts';
 
 function catalogEntry(id: string, prompt: number | null, completion: number | null): OpenRouterCatalogDoc {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildModelHealth, freshnessOf, refreshModelHealth } from '../../lib/bench/model-health.ts';
-import { createMongoStore } from '../../lib/store/mongo-store.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { createMongoStore } from '../../lib/store/mongo/open.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { ModelActivity } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 import { makeAgentRun, makeError, makeMetric, makeModel, makeScenario } from '../fixtures.ts';

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { collectSeries, escapeLabel, renderTextfile, writeFileAtomically, writeSweepTextfile, type ModelSeries } from '../../lib/bench/prometheus.ts';
 import { summarize, type ModelResult } from '../../lib/bench/sweep.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeError, makeMetric } from '../fixtures.ts';
 
 const FINISHED = new Date('2026-11-20T10:05:00Z');
@@ -94,6 +94,29 @@ describe('Prometheus textfile', () => {
       assert.deepEqual(fresh.lastErrorAt, at('2026-11-20T09:30:00Z'));
       // The groq result was never written to this store: the sweep's own result stands.
       assert.equal(series.find((s) => s.model === 'llama-3.3-70b-versatile')!.lastMetric, okMetric);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('an aborted call (the operator stopped the sweep) is not a failed last call, in this sweep or in the store', async () => {
+    const store = openSqliteStore(':memory:');
+    try {
+      const at = (iso: string) => new Date(iso);
+      await store.insertMetric(makeMetric({ provider: 'groq', model_name: 'm', run_ts: at('2026-11-20T09:00:00Z') }));
+      await store.insertError(makeError({ provider: 'groq', model_name: 'm', ts: at('2026-11-20T09:30:00Z'), error_kind: 'aborted', message: 'stopped by SIGTERM' }));
+      const aborted = makeError({ provider: 'groq', model_name: 'n', ts: at('2026-11-20T10:00:00Z'), error_kind: 'aborted', message: 'stopped by SIGTERM' });
+      const series = await collectSeries(
+        [result({ provider: 'groq', modelId: 'm', outcome: 'skipped_fresh' }), result({ provider: 'groq', modelId: 'n', outcome: 'failed', error: aborted })],
+        store,
+        'cloud-default-v1',
+      );
+      assert.deepEqual(series.map((s) => [s.model, s.lastErrorAt, s.lastMetric?.run_ts ?? null]), [
+        ['m', null, at('2026-11-20T09:00:00Z')],
+        ['n', null, null],
+      ]);
+      const parsed = parsePrometheusTextFormat(renderTextfile(series, { summary: summarize([], { models: 2, writeFailures: 0, durationMs: 0 }), finishedAt: at('2026-11-20T10:05:00Z') }));
+      assert.equal(sample(parsed, 'llm_bench_last_call_success', { provider: 'groq', model: 'm', scenario: 'cloud-default-v1' }), '1');
     } finally {
       await store.close();
     }

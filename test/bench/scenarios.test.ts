@@ -11,7 +11,7 @@ import { loadProvider } from '../../lib/bench/providers/registry.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
 import { addModel } from '../../lib/models/admin.ts';
 import { addScenario, ensureBuiltinScenarios } from '../../lib/models/scenarios.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { makeModel, makeScenario } from '../fixtures.ts';
 

@@ -11,8 +11,8 @@ import { fetchOpenRouterCatalog } from '../../lib/discovery/catalogs/openrouter.
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { BenchError } from '../../lib/errors.ts';
 import { createLogger } from '../../lib/log.ts';
-import { createMongoStore } from '../../lib/store/mongo-store.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { createMongoStore } from '../../lib/store/mongo/open.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import {
   FAKE_KEYS,

@@ -16,8 +16,8 @@ import {
 } from '../../lib/discovery/report.ts';
 import type { OpenRouterEntry, ProviderCatalogEntry } from '../../lib/store/documents.ts';
 import { checkModelId } from '../../lib/models/rules.ts';
-import { createMongoStore } from '../../lib/store/mongo-store.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { createMongoStore } from '../../lib/store/mongo/open.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import {
   anthropicModel,

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Query, aggregate, update } from 'mingo';
 import type { Document } from 'mongodb';
-import type { CollectionLike, MongoCollections } from '../../lib/store/mongo-store.ts';
+import type { CollectionLike, MongoCollections } from '../../lib/store/mongo/connection.ts';
 
 interface UniqueIndex {
   keys: string[];
@@ -77,7 +77,16 @@ export class MingoCollection implements CollectionLike {
     return { matchedCount: 0, modifiedCount: 0, upsertedCount: 1 };
   }
 
+  /** Operators this "server" does not know, answered as MongoDB before 7.0 answers (asServerBefore70). */
+  unknownOperators: string[] = [];
+
   aggregate(pipeline: Document[]): { toArray(): Promise<Document[]> } {
+    const text = JSON.stringify(pipeline);
+    const unknown = this.unknownOperators.find((op) => text.includes(`"${op}"`));
+    if (unknown) {
+      const err = Object.assign(new Error(`unknown group operator '${unknown}'`), { code: 15952 });
+      return { toArray: () => Promise.reject(err) };
+    }
     const out = aggregate(this.docs, pipeline).map(clone);
     return { toArray: async () => out };
   }
@@ -104,6 +113,16 @@ export class MingoCollection implements CollectionLike {
   }
 }
 
+/**
+ * The collections as a MongoDB server before 7.0 (5.0 and 6.x are supported) answers: it has
+ * no $percentile and no $median. mingo knows $median but sorts numbers as strings (its $median
+ * of 1, 2, 10 is 10), so no test may lean on it: tests of computed figures run this way.
+ */
+export function asServerBefore70<C extends Record<string, MingoCollection>>(c: C): C {
+  for (const col of Object.values(c)) col.unknownOperators = ['$percentile', '$median'];
+  return c;
+}
+
 export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollection } {
   return {
     metrics: new MingoCollection(),
@@ -117,5 +136,6 @@ export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollec
     agentRuns: new MingoCollection(),
     sweepSkips: new MingoCollection(),
     ingestHealth: new MingoCollection(),
+    migrations: new MingoCollection(),
   };
 }

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { ruleBasedAssessment, ruleBasedStatus } from '../../lib/health/assessment.ts';
 import { collectHealthReport } from '../../lib/health/report.ts';
 import { renderHealthText } from '../../lib/health/render.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeAgentRun, makeModel } from '../fixtures.ts';
 
 const NOW = new Date('2026-11-20T08:00:00.000Z');

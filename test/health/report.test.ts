@@ -19,8 +19,8 @@ import {
   sparkline,
   type HealthReport,
 } from '../../lib/health/report.ts';
-import { createMongoStore } from '../../lib/store/mongo-store.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { createMongoStore } from '../../lib/store/mongo/open.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 import { makeError, makeMetric, makeModel } from '../fixtures.ts';
@@ -111,30 +111,30 @@ const GONE_MESSAGE = "The model 'gone' has been retired; use gone-2";
 async function seed(b: Backend): Promise<void> {
   const { store } = b;
   await b.bulkMetrics([
-    ...series('alpha', 'steady', steady, 'baseline'),
-    ...series('alpha', 'steady', steadyNow, 'window'),
-    ...series('alpha', 'slow', slowBefore, 'baseline'),
-    ...series('alpha', 'slow', slowNow, 'window'),
-    ...series('alpha', 'laggy', laggyBefore, 'baseline'),
-    ...series('alpha', 'laggy', laggyNow, 'window'),
-    ...series('alpha', 'few', fewBefore, 'baseline'),
-    ...series('alpha', 'few', fewNow, 'window'),
+    ...series('anthropic', 'steady', steady, 'baseline'),
+    ...series('anthropic', 'steady', steadyNow, 'window'),
+    ...series('anthropic', 'slow', slowBefore, 'baseline'),
+    ...series('anthropic', 'slow', slowNow, 'window'),
+    ...series('anthropic', 'laggy', laggyBefore, 'baseline'),
+    ...series('anthropic', 'laggy', laggyNow, 'window'),
+    ...series('anthropic', 'few', fewBefore, 'baseline'),
+    ...series('anthropic', 'few', fewNow, 'window'),
   ]);
-  // alpha/gone succeeded three days ago, then only hard_model errors.
-  await store.insertMetric(makeMetric({ provider: 'alpha', model_name: 'gone', run_ts: at('2026-11-17T10:00:00Z') }));
+  // anthropic/gone succeeded three days ago, then only hard_model errors.
+  await store.insertMetric(makeMetric({ provider: 'anthropic', model_name: 'gone', run_ts: at('2026-11-17T10:00:00Z') }));
   for (const h of [1, 2, 3]) {
-    await store.insertError(makeError({ provider: 'alpha', model_name: 'gone', ts: ago(h * HOUR), error_kind: 'hard_model', http_status: 404, message: GONE_MESSAGE }));
+    await store.insertError(makeError({ provider: 'anthropic', model_name: 'gone', ts: ago(h * HOUR), error_kind: 'hard_model', http_status: 404, message: GONE_MESSAGE }));
   }
   for (const h of [4, 5]) {
-    await store.insertError(makeError({ provider: 'alpha', model_name: 'steady', ts: ago(h * HOUR), error_kind: 'rate_limit', message: 'HTTP 429 rate limited' }));
+    await store.insertError(makeError({ provider: 'anthropic', model_name: 'steady', ts: ago(h * HOUR), error_kind: 'rate_limit', message: 'HTTP 429 rate limited' }));
   }
-  // beta/mixed: only errors, of two kinds, so no disable command is suggested.
-  await store.insertError(makeError({ provider: 'beta', model_name: 'mixed', ts: ago(6 * HOUR), error_kind: 'hard_model', http_status: 404, message: 'mixed not found' }));
-  await store.insertError(makeError({ provider: 'beta', model_name: 'mixed', ts: ago(2 * HOUR), error_kind: 'timeout', http_status: null, message: 'mixed timed out' }));
-  await store.insertError(makeError({ provider: 'beta', model_name: 'keyless', ts: ago(7 * HOUR), error_kind: 'auth', http_status: 401, message: 'invalid api key' }));
-  // beta/old-error: a success 2 h ago (stale at 90 min) and an error whose fingerprint is old.
-  await store.insertMetric(makeMetric({ provider: 'beta', model_name: 'old-error', run_ts: ago(2 * HOUR) }));
-  const oldMessage = { provider: 'beta', model_name: 'old-error', error_kind: 'transient_provider' as const, http_status: 503, message: 'overloaded' };
+  // bedrock/mixed: only errors, of two kinds, so no disable command is suggested.
+  await store.insertError(makeError({ provider: 'bedrock', model_name: 'mixed', ts: ago(6 * HOUR), error_kind: 'hard_model', http_status: 404, message: 'mixed not found' }));
+  await store.insertError(makeError({ provider: 'bedrock', model_name: 'mixed', ts: ago(2 * HOUR), error_kind: 'timeout', http_status: null, message: 'mixed timed out' }));
+  await store.insertError(makeError({ provider: 'bedrock', model_name: 'keyless', ts: ago(7 * HOUR), error_kind: 'auth', http_status: 401, message: 'invalid api key' }));
+  // bedrock/old-error: a success 2 h ago (stale at 90 min) and an error whose fingerprint is old.
+  await store.insertMetric(makeMetric({ provider: 'bedrock', model_name: 'old-error', run_ts: ago(2 * HOUR) }));
+  const oldMessage = { provider: 'bedrock', model_name: 'old-error', error_kind: 'transient_provider' as const, http_status: 503, message: 'overloaded' };
   await store.insertError(makeError({ ...oldMessage, ts: at('2026-11-15T10:00:00Z') }));
   await store.insertError(makeError({ ...oldMessage, ts: at('2026-11-18T20:00:00Z') }));
   await store.insertError(makeError({ ...oldMessage, ts: ago(3 * HOUR) }));
@@ -154,11 +154,11 @@ async function seed(b: Backend): Promise<void> {
     }
   }
 
-  for (const id of ['steady', 'slow', 'laggy', 'few', 'gone']) await store.insertModel(makeModel({ provider: 'alpha', model_id: id }));
-  for (const id of ['mixed', 'keyless', 'old-error']) await store.insertModel(makeModel({ provider: 'beta', model_id: id }));
-  await store.insertModel(makeModel({ provider: 'beta', model_id: 'fresh-new', created_at: ago(30 * MIN) }));
-  await store.insertModel(makeModel({ provider: 'beta', model_id: 'disabled', enabled: false }));
-  await store.insertModel(makeModel({ provider: 'beta', model_id: 'retired', deprecated: true }));
+  for (const id of ['steady', 'slow', 'laggy', 'few', 'gone']) await store.insertModel(makeModel({ provider: 'anthropic', model_id: id }));
+  for (const id of ['mixed', 'keyless', 'old-error']) await store.insertModel(makeModel({ provider: 'bedrock', model_id: id }));
+  await store.insertModel(makeModel({ provider: 'bedrock', model_id: 'fresh-new', created_at: ago(30 * MIN) }));
+  await store.insertModel(makeModel({ provider: 'bedrock', model_id: 'disabled', enabled: false }));
+  await store.insertModel(makeModel({ provider: 'bedrock', model_id: 'retired', deprecated: true }));
 }
 
 for (const [name, open] of BACKENDS) {
@@ -182,8 +182,8 @@ for (const [name, open] of BACKENDS) {
 
     it('counts successes and errors per provider, with the error rate', () => {
       assert.deepEqual(report.providers, [
-        { provider: 'alpha', successes: 40, errors: 5, error_rate: 5 / 45 },
-        { provider: 'beta', successes: 1, errors: 4, error_rate: 0.8 },
+        { provider: 'anthropic', successes: 40, errors: 5, error_rate: 5 / 45 },
+        { provider: 'bedrock', successes: 1, errors: 4, error_rate: 0.8 },
         { provider: 'spark', successes: 2, errors: 0, error_rate: 0 },
       ]);
       assert.deepEqual(report.totals, { successes: 43, errors: 9, error_rate: 9 / 52 });
@@ -193,12 +193,12 @@ for (const [name, open] of BACKENDS) {
       assert.deepEqual(
         report.errors_by_kind.map((k) => [k.provider, k.error_kind, k.count]),
         [
-          ['alpha', 'hard_model', 3],
-          ['alpha', 'rate_limit', 2],
-          ['beta', 'auth', 1],
-          ['beta', 'hard_model', 1],
-          ['beta', 'timeout', 1],
-          ['beta', 'transient_provider', 1],
+          ['anthropic', 'hard_model', 3],
+          ['anthropic', 'rate_limit', 2],
+          ['bedrock', 'auth', 1],
+          ['bedrock', 'hard_model', 1],
+          ['bedrock', 'timeout', 1],
+          ['bedrock', 'transient_provider', 1],
         ],
       );
     });
@@ -207,11 +207,11 @@ for (const [name, open] of BACKENDS) {
       assert.deepEqual(
         report.failing_models.map((m) => [`${m.provider}/${m.model_name}`, m.errors, m.successes, m.last_error_kind, m.last_message, m.error_kinds]),
         [
-          ['alpha/gone', 3, 0, 'hard_model', GONE_MESSAGE, { hard_model: 3 }],
-          ['alpha/steady', 2, 12, 'rate_limit', 'HTTP 429 rate limited', { rate_limit: 2 }],
-          ['beta/mixed', 2, 0, 'timeout', 'mixed timed out', { hard_model: 1, timeout: 1 }],
-          ['beta/keyless', 1, 0, 'auth', 'invalid api key', { auth: 1 }],
-          ['beta/old-error', 1, 1, 'transient_provider', 'overloaded', { transient_provider: 1 }],
+          ['anthropic/gone', 3, 0, 'hard_model', GONE_MESSAGE, { hard_model: 3 }],
+          ['anthropic/steady', 2, 12, 'rate_limit', 'HTTP 429 rate limited', { rate_limit: 2 }],
+          ['bedrock/mixed', 2, 0, 'timeout', 'mixed timed out', { hard_model: 1, timeout: 1 }],
+          ['bedrock/keyless', 1, 0, 'auth', 'invalid api key', { auth: 1 }],
+          ['bedrock/old-error', 1, 1, 'transient_provider', 'overloaded', { transient_provider: 1 }],
         ],
       );
       assert.deepEqual(report.failing_models[0]!.last_error_ts, ago(HOUR));
@@ -220,7 +220,7 @@ for (const [name, open] of BACKENDS) {
     it('lists the models with only errors in the window, per provider and model', () => {
       assert.deepEqual(
         report.only_errors.map((m) => `${m.provider}/${m.model_name}`),
-        ['alpha/gone', 'beta/mixed', 'beta/keyless'],
+        ['anthropic/gone', 'bedrock/mixed', 'bedrock/keyless'],
       );
     });
 
@@ -228,11 +228,11 @@ for (const [name, open] of BACKENDS) {
       assert.deepEqual(
         report.new_fingerprints.map((f) => [`${f.provider}/${f.model_name}`, `${f.stage}/${f.error_kind}`, f.count, f.first_seen.toISOString(), f.sample_message]),
         [
-          ['beta/keyless', 'generate/auth', 1, ago(7 * HOUR).toISOString(), 'invalid api key'],
-          ['beta/mixed', 'generate/hard_model', 1, ago(6 * HOUR).toISOString(), 'mixed not found'],
-          ['alpha/steady', 'generate/rate_limit', 2, ago(5 * HOUR).toISOString(), 'HTTP 429 rate limited'],
-          ['alpha/gone', 'generate/hard_model', 3, ago(3 * HOUR).toISOString(), GONE_MESSAGE],
-          ['beta/mixed', 'generate/timeout', 1, ago(2 * HOUR).toISOString(), 'mixed timed out'],
+          ['bedrock/keyless', 'generate/auth', 1, ago(7 * HOUR).toISOString(), 'invalid api key'],
+          ['bedrock/mixed', 'generate/hard_model', 1, ago(6 * HOUR).toISOString(), 'mixed not found'],
+          ['anthropic/steady', 'generate/rate_limit', 2, ago(5 * HOUR).toISOString(), 'HTTP 429 rate limited'],
+          ['anthropic/gone', 'generate/hard_model', 3, ago(3 * HOUR).toISOString(), GONE_MESSAGE],
+          ['bedrock/mixed', 'generate/timeout', 1, ago(2 * HOUR).toISOString(), 'mixed timed out'],
         ],
       );
     });
@@ -241,10 +241,10 @@ for (const [name, open] of BACKENDS) {
       assert.deepEqual(
         report.stale_models.map((s) => [`${s.provider}/${s.model_id}`, s.last_success?.toISOString() ?? null]),
         [
-          ['beta/keyless', null],
-          ['beta/mixed', null],
-          ['alpha/gone', '2026-11-17T10:00:00.000Z'],
-          ['beta/old-error', ago(2 * HOUR).toISOString()],
+          ['bedrock/keyless', null],
+          ['bedrock/mixed', null],
+          ['anthropic/gone', '2026-11-17T10:00:00.000Z'],
+          ['bedrock/old-error', ago(2 * HOUR).toISOString()],
         ],
       );
     });
@@ -255,8 +255,8 @@ for (const [name, open] of BACKENDS) {
       assert.deepEqual(
         report.regressions.map((r) => [`${r.provider}/${r.model_name}`, r.metric, r.current_samples, r.baseline_samples]),
         [
-          ['alpha/laggy', 'time_to_first_token', 12, 40],
-          ['alpha/slow', 'tokens_per_second', 12, 40],
+          ['anthropic/laggy', 'time_to_first_token', 12, 40],
+          ['anthropic/slow', 'tokens_per_second', 12, 40],
         ],
       );
       const [laggy, slow] = report.regressions;
@@ -282,28 +282,28 @@ for (const [name, open] of BACKENDS) {
         ],
       );
       assert.equal(spark.sparkline, '▁ ▃▄█▆█');
-      assert.deepEqual(report.sparklines.map((s) => s.provider), ['alpha', 'beta', 'spark']);
-      assert.equal(report.sparklines.find((s) => s.provider === 'alpha')!.sparkline.length, 7);
+      assert.deepEqual(report.sparklines.map((s) => s.provider), ['anthropic', 'bedrock', 'spark']);
+      assert.equal(report.sparklines.find((s) => s.provider === 'anthropic')!.sparkline.length, 7);
     });
 
     it('suggests a copy-paste disable command for the model with only hard_model errors, and only for it', () => {
       assert.deepEqual(report.suggested_commands, [
         {
-          command: `npm run models -- disable alpha gone --reason 'hard_model errors only since 2026-11-19: The model '\\''gone'\\'' has been retired; use gone-2'`,
-          why: 'alpha/gone: 3 hard_model errors and no success in the window',
+          command: `npm run models -- disable anthropic gone --reason 'hard_model errors only since 2026-11-19: The model '\\''gone'\\'' has been retired; use gone-2'`,
+          why: 'anthropic/gone: 3 hard_model errors and no success in the window',
         },
       ]);
       // Pasted into a shell, the reason arrives as one argument, quotes and semicolon intact.
       const args = report.suggested_commands[0]!.command.replace(/^npm run models -- /, '');
       const argv = execFileSync('/bin/sh', ['-c', `printf '%s\\n' ${args}`], { encoding: 'utf8' }).trimEnd().split('\n');
-      assert.deepEqual(argv, ['disable', 'alpha', 'gone', '--reason', `hard_model errors only since 2026-11-19: ${GONE_MESSAGE}`]);
+      assert.deepEqual(argv, ['disable', 'anthropic', 'gone', '--reason', `hard_model errors only since 2026-11-19: ${GONE_MESSAGE}`]);
     });
 
     it('widens the window with days', async () => {
       const wide = await collectHealthReport(backend.store, { now: NOW, days: 2, sweepPeriodMinutes: 30 });
       assert.deepEqual(wide.window.since, at('2026-11-18T08:00:00Z'));
       assert.deepEqual(wide.baseline, { since: at('2026-11-11T08:00:00Z'), until: at('2026-11-18T08:00:00Z') });
-      assert.equal(wide.providers.find((p) => p.provider === 'beta')!.errors, 5);
+      assert.equal(wide.providers.find((p) => p.provider === 'bedrock')!.errors, 5);
     });
   });
 

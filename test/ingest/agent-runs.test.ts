@@ -13,8 +13,8 @@ import { createIngestHandler, listenIngest, type IngestServer } from '../../lib/
 import { silentLogger } from '../../lib/log.ts';
 import { capResult, runAgent } from '../../lib/tinyfish/run.ts';
 import type { AgentRunDoc } from '../../lib/store/documents.ts';
-import { createMongoStore } from '../../lib/store/mongo-store.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { createMongoStore } from '../../lib/store/mongo/open.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 import { makeAgentRun, makeMetric, makeModel } from '../fixtures.ts';

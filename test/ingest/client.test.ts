@@ -12,7 +12,7 @@ import { BenchError } from '../../lib/errors.ts';
 import { createIngestHandler, listenIngest, type IngestHandler, type IngestRequest, type IngestServer } from '../../lib/ingest/handler.ts';
 import { createRemoteRunner, spoolFileName, type RemoteRunnerOptions } from '../../lib/ingest/client.ts';
 import { createLogger, silentLogger } from '../../lib/log.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { makeError, makeMetric, makeModel } from '../fixtures.ts';
 

@@ -12,7 +12,7 @@ import { createIngestHandler, listenIngest, type IngestHandler, type IngestServe
 import { createRemoteRunner } from '../../lib/ingest/client.ts';
 import { parseErrorPayload, parseMetricPayload } from '../../lib/ingest/schema.ts';
 import { createLogger, silentLogger, type Level } from '../../lib/log.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { postChunked } from '../fakes/chunked-upload.ts';
 import { makeError, makeMetric, makeModel } from '../fixtures.ts';

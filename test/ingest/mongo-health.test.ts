@@ -7,7 +7,7 @@ import { MongoServerError, type Document } from 'mongodb';
 import { loadConfig } from '../../lib/config.ts';
 import { createIngestHandler, type IngestRequest } from '../../lib/ingest/handler.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { createMongoStore } from '../../lib/store/mongo-store.ts';
+import { createMongoStore } from '../../lib/store/mongo/open.ts';
 import { mingoCollections, type MingoCollection } from '../fakes/mingo-collection.ts';
 
 const config = loadConfig({ env: { INGEST_API_KEY: 'mongo-health-test-key-0b77c3' }, dotenvPath: false });

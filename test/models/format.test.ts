@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { addModel, listModelRows, showModel } from '../../lib/models/admin.ts';
 import { formatModelList, formatModelShow } from '../../lib/models/format.ts';
-import { createMongoStore } from '../../lib/store/mongo-store.ts';
+import { createMongoStore } from '../../lib/store/mongo/open.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 
 const NOW = Date.now();

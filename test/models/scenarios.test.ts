@@ -16,8 +16,8 @@ import {
   setScenarioEnabled,
   showScenario,
 } from '../../lib/models/scenarios.ts';
-import { createMongoStore } from '../../lib/store/mongo-store.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { createMongoStore } from '../../lib/store/mongo/open.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 import { makeAgentRun, makeMetric } from '../fixtures.ts';

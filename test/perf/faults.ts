@@ -17,7 +17,7 @@ import { connect, type Socket } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeMetric, makeModel } from '../fixtures.ts';
 import { startIngestServer } from './ingest-server-process.ts';
 

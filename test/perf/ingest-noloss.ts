@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../lib/config.ts';
 import { createRemoteRunner, type FlushResult } from '../../lib/ingest/client.ts';
 import { createLogger } from '../../lib/log.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeMetric, makeModel } from '../fixtures.ts';
 
 const { values } = parseArgs({

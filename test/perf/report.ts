@@ -19,7 +19,7 @@ import type { MetricDoc } from '../../lib/store/documents.ts';
 import { ruleBasedAssessment } from '../../lib/health/assessment.ts';
 import { collectHealthReport } from '../../lib/health/report.ts';
 import { renderHealthMail } from '../../lib/health/render.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { gaussian, seededRandom } from '../fakes/random.ts';
 import { makeMetric } from '../fixtures.ts';
 import { finishSeeding, openForSeeding, randomModels, rowWriter, seedErrorRows } from './seed-rows.ts';

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { DatabaseSync } from 'node:sqlite';
 import type { ErrorKind, ErrorStage, MetricDoc } from '../../lib/store/documents.ts';
 import { buildErrorDoc } from '../../lib/errors.ts';
-import { encodeDoc, openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { encodeDoc } from '../../lib/store/sqlite/connection.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 
 export interface RowWriter {
   model(provider: string, modelId: string, createdAt: Date): void;

@@ -26,7 +26,7 @@ import { loadConfig, type ProviderName } from '../../lib/config.ts';
 import type { ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
 import { streamMock } from '../../lib/bench/providers/mock.ts';
 import { loadProvider } from '../../lib/bench/providers/registry.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { type SweepModel } from '../../lib/bench/due.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
 import type { FakeServer, RecordedRequest } from '../fakes/scenario.ts';

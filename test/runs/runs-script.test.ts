@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScript, type ScriptRun } from '../scripts/run-script.ts';
 import { after, before, describe, test } from 'node:test';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeModel } from '../fixtures.ts';
 import { AUTOMATION, MOCK_AUTOMATION, ODD_MODEL, seedStore } from '../site/seed.ts';
 

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config.ts';
 import { createIngestHandler, listenIngest, type IngestServer } from '../../lib/ingest/handler.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { makeModel } from '../fixtures.ts';
 

@@ -8,7 +8,7 @@ import { runScript, type ScriptRun } from './run-script.ts';
 import { after, before, describe, test } from 'node:test';
 import { addModel } from '../../lib/models/admin.ts';
 import { addScenario } from '../../lib/models/scenarios.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeModel } from '../fixtures.ts';
 
 // bench-once runs as a child process, as systemd runs it, on a temporary SQLite file with

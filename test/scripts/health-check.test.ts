@@ -12,7 +12,7 @@ import type { Assessment } from '../../lib/health/assessment.ts';
 import { ruleBasedAssessment } from '../../lib/health/assessment.ts';
 import type { HealthReport } from '../../lib/health/report.ts';
 import { healthSubject, renderHealthMail, renderUnitFailureMail } from '../../lib/health/render.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeError, makeHealthReport, makeMetric, makeModel } from '../fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

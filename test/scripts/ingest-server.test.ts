@@ -9,7 +9,7 @@ import { loadConfig } from '../../lib/config.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import { createIngestHandler, listenIngest, type IngestServer } from '../../lib/ingest/handler.ts';
 import { silentLogger } from '../../lib/log.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { postChunked } from '../fakes/chunked-upload.ts';
 import { makeMetric, makeModel } from '../fixtures.ts';

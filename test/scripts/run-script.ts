@@ -17,8 +17,17 @@ export function scriptPath(name: string): string {
 }
 
 /** Runs scripts/<name> with args; resolves when it has closed its output. */
-export function runScript(name: string, args: string[], o: { cwd: string; env: Record<string, string | undefined> }): Promise<ScriptRun> {
-  const child = spawn(process.execPath, ['--import', TSX, scriptPath(name), ...args], { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runScript(
+  name: string,
+  args: string[],
+  o: { cwd: string; env: Record<string, string | undefined>; uid?: number; gid?: number },
+): Promise<ScriptRun> {
+  const child = spawn(process.execPath, ['--import', TSX, scriptPath(name), ...args], {
+    cwd: o.cwd,
+    env: o.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(o.uid !== undefined ? { uid: o.uid, gid: o.gid } : {}),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -15,7 +15,7 @@ import { createIngestHandler, listenIngest, type IngestServer } from '../../lib/
 import { silentLogger } from '../../lib/log.ts';
 import { withSite } from '../../lib/site/serve.ts';
 import { generateSite } from '../../lib/site/write.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { KpiSummary, Store } from '../../lib/store/store.ts';
 import { NOW, seedStore } from './seed.ts';
 

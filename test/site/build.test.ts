@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { collectSiteData, modelPageName, renderSite } from '../../lib/site/build.ts';
 import { bucketPercentile, lineChart, sparkline } from '../../lib/site/svg.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { AGENT_SCENARIO, AUTOMATION, MOCK_AUTOMATION, NOW, ODD_MODEL, seedStore } from './seed.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { refreshSite, writeSiteFiles } from '../../lib/site/write.ts';
 import type { Logger } from '../../lib/log.ts';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { NOW, seedStore } from './seed.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'llm-bench-site-write-'));

@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config.ts';
 import type { Document } from 'mongodb';
-import { createMongoStore, mongoHosts, openMongoStore, type CollectionLike, type MongoCollections } from '../../lib/store/mongo-store.ts';
+import type { CollectionLike, MongoCollections } from '../../lib/store/mongo/connection.ts';
+import { createMongoStore, mongoHosts, openMongoStore } from '../../lib/store/mongo/open.ts';
 import { makeAgentRun, makeError, makeMetric, makeModel } from '../fixtures.ts';
-import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { storeContract } from './store-contract.ts';
+import { asServerBefore70, mingoCollections } from '../fakes/mingo-collection.ts';
+import { storeContract } from './contract/store.ts';
 
 // mingo's $percentile is a rough estimate (it answers 10 as the median of 1, 2, 10), so the
 // contract runs the stand-in as a server before 7.0: the store finds $percentile unknown and
 // computes the percentiles itself (the fallback every older server gets).
-storeContract('mongodb (mingo stand-in)', async () => createMongoStore(withoutPercentile(mingoCollections()), { location: 'memory' }));
+storeContract('mongodb (mingo stand-in)', async () => createMongoStore(asServerBefore70(mingoCollections()), { location: 'memory' }));
 
 const testUri = process.env.MONGODB_TEST_URI;
 if (testUri) {
@@ -72,14 +73,24 @@ describe('mongodb backend', () => {
     assert.deepEqual([c.metrics.docs.length, c.probe.docs.length, c.errors.docs.length, c.models.docs.length], [0, 0, 0, 0]);
   });
 
-  test('opening the store rewrites an older Date deprecation_date as the YYYY-MM-DD string the dashboard expects', async () => {
+  test('opening the store writes nothing to the operator\'s models; an older Date deprecation_date reads as YYYY-MM-DD', async () => {
     const c = mingoCollections();
     await c.models.insertOne({ ...makeModel({ model_id: 'old', deprecated: true }), deprecation_date: new Date('2026-10-15T00:00:00Z') });
     await c.models.insertOne({ ...makeModel({ model_id: 'new', deprecated: true }), deprecation_date: '2026-12-01' });
     await c.models.insertOne(makeModel({ model_id: 'live' }));
-    await createMongoStore(c, { location: 'memory' });
+    const store = await createMongoStore(c, { location: 'memory' });
     assert.deepEqual(c.models.docs.map((d) => [d.model_id, d.deprecation_date]), [
+      ['old', new Date('2026-10-15T00:00:00Z')],
+      ['new', '2026-12-01'],
+      ['live', undefined],
+    ]);
+    assert.deepEqual((await store.listModels()).map((d) => [d.model_id, d.deprecation_date]), [
+      ['live', undefined],
+      ['new', '2026-12-01'],
       ['old', '2026-10-15'],
+    ]);
+    assert.deepEqual(c.models.docs.map((d) => [d.model_id, d.deprecation_date]), [
+      ['old', new Date('2026-10-15T00:00:00Z')],
       ['new', '2026-12-01'],
       ['live', undefined],
     ]);
@@ -122,27 +133,6 @@ describe('mongodb backend: agent runs', () => {
 });
 
 // ---- KPIs (SPEC 16) ----
-
-/** The collections as a MongoDB server before 7.0 would answer: $percentile is unknown there. */
-function withoutPercentile(c: MongoCollections): MongoCollections {
-  const wrap = (col: CollectionLike): CollectionLike => ({
-    insertOne: (d) => col.insertOne(d),
-    findOne: (f) => col.findOne(f),
-    find: (f, o) => col.find(f, o),
-    updateOne: (f, u, o) => col.updateOne(f, u, o),
-    countDocuments: (f) => col.countDocuments(f),
-    createIndex: (k, o) => col.createIndex(k, o),
-    deleteOne: (f) => col.deleteOne(f),
-    aggregate(pipeline: Document[]) {
-      if (JSON.stringify(pipeline).includes('"$percentile"')) {
-        const err = Object.assign(new Error("unknown group operator '$percentile'"), { code: 15952 });
-        return { toArray: () => Promise.reject(err) };
-      }
-      return col.aggregate(pipeline);
-    },
-  });
-  return Object.fromEntries(Object.entries(c).map(([k, col]) => [k, wrap(col)])) as unknown as MongoCollections;
-}
 
 describe('mongodb KPI percentiles', () => {
   test('a server that knows $percentile computes them: the pipeline asks for p50, p95 and p99 at three levels', async () => {
@@ -189,7 +179,7 @@ describe('mongodb KPI percentiles', () => {
   });
 
   test('on a server without $percentile the store falls back once and stays on the exact fallback', async () => {
-    const c = withoutPercentile(mingoCollections());
+    const c = asServerBefore70(mingoCollections());
     let percentileTries = 0;
     const aggregate = c.metrics.aggregate.bind(c.metrics);
     c.metrics.aggregate = (p: Document[]) => {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DatabaseSync } from 'node:sqlite';
-import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeAgentRun, makeError, makeMetric } from '../fixtures.ts';
-import { storeContract } from './store-contract.ts';
+import { storeContract } from './contract/store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,7 +16,7 @@ storeContract('sqlite', async () => openSqliteStore(join(dir, 'contract.sqlite')
 
 // A child process that inserts N metrics into the file, one transaction each.
 const WRITER = `
-import { openSqliteStore } from ${JSON.stringify(new URL('../../lib/store/sqlite-store.ts', import.meta.url).pathname)};
+import { openSqliteStore } from ${JSON.stringify(new URL('../../lib/store/sqlite/open.ts', import.meta.url).pathname)};
 import { makeMetric } from ${JSON.stringify(new URL('../fixtures.ts', import.meta.url).pathname)};
 const [path, n, tag] = process.argv.slice(2);
 const store = openSqliteStore(path);
@@ -117,7 +117,7 @@ describe('sqlite KPI indexes', () => {
     await store.insertError(makeError({ provider: 'old', model_name: 'm' }));
     await store.close();
     const db = new DatabaseSync(path);
-    db.exec('DROP INDEX metrics_kpi; DROP INDEX errors_kpi');
+    db.exec('DROP INDEX metrics_kpi; DROP INDEX errors_kpi_kind');
     db.close();
 
     const reopened = openSqliteStore(path);

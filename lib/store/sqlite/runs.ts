@@ -1,0 +1,306 @@
+// Reads over successes and errors together: the health report's counts per provider and
+// model, model health's activity, dueness's last success per scenario, and the KPIs, runs and
+// chart points of SPEC 16.
+import type { SQLInputValue } from 'node:sqlite';
+import type { ErrorDoc, MetricDoc, ScenarioSuccess } from '../documents.ts';
+import { PUBLISHED_SCENARIO_ID } from '../documents.ts';
+import type {
+  KpiSummary,
+  MetricPoint,
+  ModelActivity,
+  ModelErrorSummary,
+  ProviderCounts,
+  RunFilter,
+  RunQuery,
+  RunRecord,
+  RunsStore,
+  TimeWindow,
+} from '../store.ts';
+import { summarizeGroups, type GroupFailures, type GroupValues } from '../kpis.ts';
+import { ms, type SqliteConnection } from './connection.ts';
+import { METRIC_MODELS, MODEL_RANGE } from './metrics.ts';
+import { DECODE_TPS, GENERATE_TIME, KPI_COLUMNS, KPI_INDEX, KPI_TABLES, SCENARIO, UNPUBLISHED, scenarioOf } from './schema.ts';
+import { readError, readMetric } from '../upstream.ts';
+
+export function sqliteRuns(c: SqliteConnection): RunsStore {
+  const runs: RunsStore = {
+    async modelActivity(since: Date): Promise<ModelActivity[]> {
+      // Models with successes by the loose index scan, models with errors by one pass over the
+      // errors index; then per failing model, its errors newer than its last success.
+      const rows = c.all<{
+        provider: string;
+        model_name: string;
+        last_success: number | null;
+        successes: number;
+        last_error: number | null;
+        error_kind: string | null;
+        failures: number;
+        after: number;
+      }>(
+        `WITH RECURSIVE ${METRIC_MODELS},
+         s AS (
+           SELECT k.provider, k.model_name,
+                  (SELECT MAX(run_ts) FROM metrics WHERE provider = k.provider AND model_name = k.model_name) AS last_success,
+                  (SELECT COUNT(*) FROM metrics WHERE provider = k.provider AND model_name = k.model_name AND run_ts >= ?) AS successes
+           FROM k
+         ),
+         e AS (
+           SELECT provider, model_name, MAX(ts) AS last_error, error_kind, SUM(ts >= ?) AS failures
+           FROM errors WHERE error_kind != 'aborted' GROUP BY provider, model_name
+         ),
+         a AS (
+           SELECT s.provider, s.model_name, s.last_success, s.successes, e.last_error, e.error_kind, COALESCE(e.failures, 0) AS failures
+           FROM s LEFT JOIN e ON e.provider = s.provider AND e.model_name = s.model_name
+           UNION ALL
+           SELECT e.provider, e.model_name, NULL, 0, e.last_error, e.error_kind, e.failures
+           FROM e WHERE NOT EXISTS (SELECT 1 FROM s WHERE s.provider = e.provider AND s.model_name = e.model_name)
+         )
+         SELECT a.*, CASE WHEN a.last_error IS NULL OR a.last_error <= COALESCE(a.last_success, -1) THEN 0 ELSE (
+           SELECT COUNT(*) FROM errors WHERE provider = a.provider AND model_name = a.model_name AND ts > COALESCE(a.last_success, -1)
+             AND error_kind != 'aborted'
+         ) END AS after
+         FROM a ORDER BY a.provider, a.model_name`,
+        ms(since),
+        ms(since),
+      );
+      return rows.map((r) => ({
+        provider: r.provider,
+        model_name: r.model_name,
+        last_success_at: r.last_success === null ? null : new Date(r.last_success),
+        last_error_at: r.last_error === null ? null : new Date(r.last_error),
+        last_error_kind: r.error_kind as ModelActivity['last_error_kind'],
+        successes_since: r.successes,
+        failures_since: r.failures,
+        failures_after_last_success: r.after,
+      }));
+    },
+
+    async countsByProvider(w: TimeWindow): Promise<ProviderCounts[]> {
+      return c.all<ProviderCounts>(
+        `WITH RECURSIVE ${METRIC_MODELS}, s AS (
+           SELECT provider, (SELECT COUNT(*) FROM metrics WHERE ${MODEL_RANGE}) AS n FROM k
+         )
+         SELECT provider, SUM(s) AS successes, SUM(e) AS errors FROM (
+           SELECT provider, SUM(n) AS s, 0 AS e FROM s GROUP BY provider HAVING SUM(n) > 0
+           UNION ALL
+           SELECT provider, 0, COUNT(*) FROM errors WHERE ts >= ? AND ts < ? AND error_kind != 'aborted' GROUP BY provider
+         ) GROUP BY provider ORDER BY provider`,
+        ms(w.since),
+        ms(w.until),
+        ms(w.since),
+        ms(w.until),
+      );
+    },
+
+    async errorsByModel(w: TimeWindow): Promise<ModelErrorSummary[]> {
+      const rows = c.all<Omit<ModelErrorSummary, 'last_error_ts' | 'error_kinds'> & { last_error_ts: number; error_kinds: string }>(
+        `WITH e AS (
+           SELECT provider, model_name, COUNT(*) AS errors, MAX(ts) AS last_error_ts,
+                  message AS last_message, error_kind AS last_error_kind, stage AS last_stage
+           FROM errors WHERE ts >= ? AND ts < ? AND error_kind != 'aborted' GROUP BY provider, model_name
+         ), k AS (
+           SELECT provider, model_name, json_group_object(error_kind, n) AS error_kinds FROM (
+             SELECT provider, model_name, error_kind, COUNT(*) AS n FROM errors
+             WHERE ts >= ? AND ts < ? AND error_kind != 'aborted' GROUP BY provider, model_name, error_kind
+           ) GROUP BY provider, model_name
+         )
+         SELECT e.provider, e.model_name, e.errors, e.last_error_ts, e.last_message, e.last_error_kind, e.last_stage,
+                k.error_kinds,
+                (SELECT COUNT(*) FROM metrics m WHERE m.provider = e.provider AND m.model_name = e.model_name
+                   AND m.run_ts >= ? AND m.run_ts < ?) AS successes
+         FROM e JOIN k ON k.provider = e.provider AND k.model_name = e.model_name
+         ORDER BY e.errors DESC, e.provider, e.model_name`,
+        ms(w.since),
+        ms(w.until),
+        ms(w.since),
+        ms(w.until),
+        ms(w.since),
+        ms(w.until),
+      );
+      return rows.map((r) => ({
+        provider: r.provider,
+        model_name: r.model_name,
+        errors: r.errors,
+        successes: r.successes,
+        last_error_ts: new Date(r.last_error_ts),
+        last_message: r.last_message,
+        last_error_kind: r.last_error_kind,
+        last_stage: r.last_stage,
+        error_kinds: JSON.parse(r.error_kinds),
+      }));
+    },
+
+    async lastScenarioSuccesses(since: Date): Promise<ScenarioSuccess[]> {
+      // Published and probe rows (SPEC 4.1 sends every other scenario to metrics_probe), and
+      // completed agent runs. Only rows since `since`, through the run_ts index: dueness needs nothing older, and a
+      // year of history is never read. Rows from before scenarios existed have no
+      // benchmark_profile_id and count as the published scenario's.
+      const rows = c.all<{ scenario_id: string; provider: string; model_name: string; ts: number; sweep: string | null }>(
+        `SELECT COALESCE(json_extract(doc, '$.benchmark_profile_id'), ?) AS scenario_id, provider, model_name,
+                MAX(run_ts) AS ts, json_extract(doc, '$.sweep_started_at."$date"') AS sweep
+         FROM metrics WHERE run_ts >= ? GROUP BY 1, provider, model_name
+         UNION ALL
+         SELECT * FROM (SELECT ${scenarioOf('metrics_probe')} AS scenario_id, provider, model_name,
+                MAX(run_ts), json_extract(doc, '$.sweep_started_at."$date"')
+         FROM metrics_probe WHERE run_ts >= ? GROUP BY 1, provider, model_name) WHERE scenario_id != '${UNPUBLISHED}'
+         UNION ALL
+         SELECT scenario_id, 'tinyfish', automation, MAX(started_at), json_extract(doc, '$.sweep_started_at."$date"')
+         FROM agent_runs WHERE started_at >= ? AND status = 'completed' GROUP BY scenario_id, automation
+         ORDER BY 1, 2, 3`,
+        PUBLISHED_SCENARIO_ID,
+        ms(since),
+        ms(since),
+        ms(since),
+      );
+      return rows.map((r) => ({
+        scenario_id: r.scenario_id,
+        provider: r.provider,
+        model_name: r.model_name,
+        ts: new Date(r.ts),
+        sweep_started_at: r.sweep ? new Date(r.sweep) : null,
+      }));
+    },
+
+    async metricKpis(w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
+      // The groups by a loose index scan, then one index-only range read per group whose values
+      // SQLite hands to kpi_collect() straight into Float64Arrays: no JSON, and no row object or
+      // array per row (rows as arrays cost 1.5x as much on a million rows; JSON arrays 2x).
+      const groups: GroupValues[] = [];
+      // A (provider, model, scenario) group lives in one table: its scenario decides which.
+      for (const table of KPI_TABLES) {
+        const keys = c.all<{ provider: string; model_name: string; scenario: string }>(
+          `WITH RECURSIVE ${kpiGroups(table)} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
+          ...kpiParams(filter),
+        );
+        const read = c.stmt(
+          `SELECT count(kpi_collect(time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS})) AS n, max(run_ts) AS last
+           FROM ${table} INDEXED BY ${KPI_INDEX[table]} WHERE provider = ? AND model_name = ? AND ${scenarioOf(table)} = ? AND run_ts >= ? AND run_ts < ?`,
+        );
+        for (const k of keys) {
+          KPI_COLUMNS.reset();
+          const { n, last } = read.get(k.provider, k.model_name, k.scenario, ms(w.since), ms(w.until)) as { n: number; last: number | null };
+          if (n === 0) continue;
+          const [ttft, total, tps, decode] = KPI_COLUMNS.take();
+          groups.push({
+            ...k,
+            successes: n,
+            last_success: new Date(last!),
+            time_to_first_token: ttft!,
+            total_time: total!,
+            tokens_per_second: tps!,
+            decode_tokens_per_second: decode!,
+          });
+        }
+      }
+      // An aborted call (the operator stopped the sweep) is neither a success nor a failure.
+      const where = ['ts >= ?', 'ts < ?', "error_kind != 'aborted'"];
+      const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
+      for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], [SCENARIO, filter.scenario]] as const) {
+        if (value === undefined) continue;
+        where.push(`${column} = ?`);
+        params.push(value);
+      }
+      const failures = c.all<GroupFailures>(
+        // LIMIT -1 keeps SQLite from flattening the subquery: flattened, it sorts for the GROUP BY
+        // with the expression recomputed from every document (5x slower on 100,000 errors).
+        `SELECT provider, model_name, scenario, COUNT(*) AS failures FROM (
+           SELECT provider, model_name, ${SCENARIO} AS scenario FROM errors INDEXED BY ${KPI_INDEX.errors} WHERE ${where.join(' AND ')} LIMIT -1
+         ) GROUP BY provider, model_name, scenario`,
+        ...params,
+      );
+      return summarizeGroups(groups, failures);
+    },
+
+    async recentRuns(query: RunQuery): Promise<RunRecord[]> {
+      const part = (table: 'metrics' | 'metrics_probe' | 'errors', tsColumn: string) => {
+        const where: string[] = [];
+        const params: SQLInputValue[] = [];
+        const add = (sql: string, value: SQLInputValue | undefined) => {
+          if (value === undefined) return;
+          where.push(sql);
+          params.push(value);
+        };
+        add(`${tsColumn} >= ?`, query.since ? ms(query.since) : undefined);
+        add(`${tsColumn} < ?`, query.until ? ms(query.until) : undefined);
+        add('provider = ?', query.provider);
+        add('model_name = ?', query.model);
+        add(`${scenarioOf(table)} = ?`, query.scenario);
+        if (table === 'metrics_probe') where.push(`${scenarioOf(table)} != '${UNPUBLISHED}'`);
+        params.push(query.limit);
+        return c.docs<MetricDoc & ErrorDoc>(
+          `SELECT doc FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${tsColumn} DESC LIMIT ?`,
+          ...params,
+        );
+      };
+      const ok: RunRecord[] =
+        query.outcome === 'failed'
+          ? []
+          : [...part('metrics', 'run_ts'), ...part('metrics_probe', 'run_ts')].map((m) => ({ outcome: 'ok', ts: m.run_ts, metric: readMetric(m) }));
+      const failed: RunRecord[] =
+        query.outcome === 'ok' ? [] : part('errors', 'ts').map((e) => ({ outcome: 'failed', ts: e.ts, error: readError(e) }));
+      return [...ok, ...failed].sort((a, b) => b.ts.getTime() - a.ts.getTime()).slice(0, query.limit);
+    },
+
+    async getRun(runId: string): Promise<RunRecord | null> {
+      const metric =
+        c.docs<MetricDoc>('SELECT doc FROM metrics WHERE run_id = ?', runId)[0] ??
+        c.docs<MetricDoc>('SELECT doc FROM metrics_probe WHERE run_id = ?', runId)[0];
+      if (metric) return { outcome: 'ok', ts: metric.run_ts, metric: readMetric(metric) };
+      const error = c.docs<ErrorDoc>('SELECT doc FROM errors WHERE run_id = ?', runId)[0];
+      return error ? { outcome: 'failed', ts: error.ts, error: readError(error) } : null;
+    },
+
+    async metricPoints(w: TimeWindow, filter: RunFilter = {}): Promise<MetricPoint[]> {
+      const points: MetricPoint[] = [];
+      for (const table of KPI_TABLES) {
+        const rows = c.all<{ provider: string; model_name: string; scenario: string; run_ts: number; time_to_first_token: number | null; tokens_per_second: number }>(
+          `WITH RECURSIVE ${kpiGroups(table)}
+           SELECT m.provider, m.model_name, g.scenario, m.run_ts, m.time_to_first_token, m.tokens_per_second
+           FROM g JOIN ${table} m INDEXED BY ${KPI_INDEX[table]} ON m.provider = g.provider AND m.model_name = g.model_name
+             AND ${scenarioOf(table, 'm')} = g.scenario AND m.run_ts >= ? AND m.run_ts < ?
+           ${kpiWhere(filter)}
+           ORDER BY g.provider, g.model_name, g.scenario, m.run_ts`,
+          ms(w.since),
+          ms(w.until),
+          ...kpiParams(filter),
+        );
+        for (const r of rows) points.push({ ...r, run_ts: new Date(r.run_ts) });
+      }
+      const key = (p: MetricPoint) => `${p.provider}\u0000${p.model_name}\u0000${p.scenario}`;
+      return points.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.run_ts.getTime() - b.run_ts.getTime()));
+    },
+  };
+  return runs;
+}
+
+// Every (provider, model_name, scenario) with metrics, by a loose scan of the KPI index (one
+// seek per group, as METRIC_MODELS does per model).
+const kpiGroups = (t: 'metrics' | 'metrics_probe') => {
+  const scenario = scenarioOf(t);
+  const index = KPI_INDEX[t];
+  return `g(provider, model_name, scenario) AS (
+  SELECT * FROM (SELECT provider, model_name, ${scenario} FROM ${t} INDEXED BY ${index} ORDER BY provider, model_name, ${scenario} LIMIT 1)
+  UNION ALL
+  SELECT m.provider, m.model_name, ${scenarioOf(t, 'm')} FROM g JOIN ${t} m ON m.id = COALESCE(
+    (SELECT id FROM ${t} INDEXED BY ${index} WHERE provider = g.provider AND model_name = g.model_name AND ${scenario} > g.scenario
+       ORDER BY provider, model_name, ${scenario} LIMIT 1),
+    (SELECT id FROM ${t} INDEXED BY ${index} WHERE provider = g.provider AND model_name > g.model_name
+       ORDER BY provider, model_name, ${scenario} LIMIT 1),
+    (SELECT id FROM ${t} INDEXED BY ${index} WHERE provider > g.provider ORDER BY provider, model_name, ${scenario} LIMIT 1))
+)`;
+};
+
+/** The groups a filter asks for; never upstream's unpublished probes and shadows. */
+function kpiWhere(filter: RunFilter): string {
+  const where = [
+    `g.scenario != '${UNPUBLISHED}'`,
+    filter.provider !== undefined ? 'g.provider = ?' : null,
+    filter.model !== undefined ? 'g.model_name = ?' : null,
+    filter.scenario !== undefined ? 'g.scenario = ?' : null,
+  ].filter(Boolean);
+  return `WHERE ${where.join(' AND ')}`;
+}
+
+function kpiParams(filter: RunFilter): SQLInputValue[] {
+  return [filter.provider, filter.model, filter.scenario].filter((v): v is string => v !== undefined);
+}

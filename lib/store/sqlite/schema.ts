@@ -1,0 +1,288 @@
+// The SQLite file's tables and indexes, created or brought up to date on every open. Each
+// document is kept whole as JSON (dates tagged so they come back as Dates), beside the columns
+// that queries filter, group and sort on.
+import { DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
+import type { MetricsCollection } from '../collection-rules.ts';
+import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
+
+/** The published metrics table and the probe one share one shape. */
+function metricsTableSql(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL UNIQUE,
+  provider TEXT NOT NULL,
+  model_name TEXT NOT NULL,
+  run_ts INTEGER NOT NULL,
+  tokens_per_second REAL,
+  time_to_first_token REAL,
+  doc TEXT NOT NULL
+);`;
+}
+
+const SCHEMA = `
+${metricsTableSql('metrics')}
+-- metrics_model_speed below serves every per-model range; this older index is its prefix.
+DROP INDEX IF EXISTS metrics_model_ts;
+CREATE INDEX IF NOT EXISTS metrics_ts ON metrics (run_ts);
+-- Covers the health report's per-model ranges of tokens/s and TTFT, so they read the index
+-- alone and never the documents (a 1.5 KB row each: 10x the pages on a million rows).
+CREATE INDEX IF NOT EXISTS metrics_model_speed ON metrics (provider, model_name, run_ts, tokens_per_second, time_to_first_token);
+CREATE TABLE IF NOT EXISTS errors (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL UNIQUE,
+  provider TEXT NOT NULL,
+  model_name TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  error_kind TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  message TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS errors_model_ts ON errors (provider, model_name, ts);
+CREATE INDEX IF NOT EXISTS errors_ts ON errors (ts);
+CREATE INDEX IF NOT EXISTS errors_fingerprint_ts ON errors (fingerprint, ts);
+CREATE TABLE IF NOT EXISTS models (
+  provider TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  enabled INTEGER NOT NULL,
+  deprecated INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (provider, model_id)
+);
+CREATE TABLE IF NOT EXISTS openrouter_catalog (
+  openrouter_id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS provider_catalog (
+  provider TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (provider, model_id)
+);
+-- SPEC 4.1: metric rows of every profile but the published one, apart (MongoDB: metrics_cloud_probe).
+${metricsTableSql('metrics_probe')}
+CREATE INDEX IF NOT EXISTS metrics_probe_model_ts ON metrics_probe (provider, model_name, run_ts);
+-- SPEC 4.7: one freshness document per model.
+CREATE TABLE IF NOT EXISTS bench_model_health (
+  provider TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (provider, model_id)
+);
+`;
+
+export const METRICS_TABLE: Record<MetricsCollection, string> = { published: 'metrics', probe: 'metrics_probe' };
+
+// Scenarios (SPEC 4.5) and TinyFish agent runs (SPEC 4.6).
+const SCENARIO_SCHEMA = `
+CREATE TABLE IF NOT EXISTS scenarios (
+  scenario_id TEXT PRIMARY KEY,
+  enabled INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agent_runs (
+  id INTEGER PRIMARY KEY,
+  run_id TEXT NOT NULL UNIQUE,
+  automation TEXT NOT NULL,
+  scenario_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agent_runs_started ON agent_runs (started_at);
+CREATE INDEX IF NOT EXISTS agent_runs_pair ON agent_runs (automation, scenario_id, started_at);
+`;
+
+// Models a sweep did not start for the daily budget (SPEC 17), read by the health mail.
+const SWEEP_SKIP_SCHEMA = `
+CREATE TABLE IF NOT EXISTS sweep_skips (
+  id INTEGER PRIMARY KEY,
+  skipped_at INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sweep_skips_at ON sweep_skips (skipped_at);
+-- What each \`store migrate\` changed, so it can be put back.
+CREATE TABLE IF NOT EXISTS migrations (
+  batch_id TEXT PRIMARY KEY,
+  applied_at INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+`;
+
+/** How long SQLite itself waits for a lock per attempt (SqliteConnection.run waits the rest). */
+export const BUSY_SLICE_MS = 5;
+
+/**
+ * Opens the file (creating it if needed) and brings its tables and indexes up to date. A file
+ * this process may not write (its permissions, a read-only mount) is opened read-only as it is,
+ * so the commands that only read (models list, runs, the health check) still work; a write then
+ * fails saying the store is read-only.
+ * @throws StoreError when the file cannot be opened or is not a database.
+ */
+export function openDatabase(path: string): DatabaseSync {
+  try {
+    return openWritable(path);
+  } catch (err) {
+    if (path === ':memory:' || !isReadOnlyError(err)) throw err;
+    try {
+      return openReadOnly(path);
+    } catch {
+      // A WAL file needs its -shm beside it, which a reader cannot create in a folder it may
+      // not write: read the file as it stands (what was checkpointed into it).
+      const url = pathToFileURL(path);
+      url.searchParams.set('immutable', '1');
+      try {
+        return openReadOnly(url);
+      } catch (readErr) {
+        throw new StoreError(`Cannot open SQLite store ${path} (read-only): ${(readErr as Error).message}`, { cause: readErr });
+      }
+    }
+  }
+}
+
+function openReadOnly(path: string | URL): DatabaseSync {
+  const db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS, readOnly: true });
+  try {
+    db.function('kpi_collect', KPI_COLUMNS.collect);
+    // Reads the schema, so a file that is not a database fails here, not at the first query.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+function isReadOnlyError(err: unknown): boolean {
+  return /readonly|read-only/i.test(String((err as Error)?.message));
+}
+
+function openWritable(path: string): DatabaseSync {
+  try {
+    const db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS });
+    db.exec('PRAGMA journal_mode = WAL');
+    // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the
+    // last transactions, and each result is its own transaction.
+    db.exec('PRAGMA synchronous = NORMAL');
+    db.exec(SCHEMA);
+    db.exec(SCENARIO_SCHEMA);
+    db.exec(SWEEP_SKIP_SCHEMA);
+    db.exec(KPI_INDEXES);
+    db.exec(AGENT_KPI_INDEX);
+    db.function('kpi_collect', KPI_COLUMNS.collect);
+    addSpendColumns(db);
+    return db;
+  } catch (err) {
+    throw new StoreError(`Cannot open SQLite store ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * SPEC 17: cost_usd as a column beside the document, with a covering index, so a month of spend
+ * reads the index alone (json_extract over a month of documents took seconds). Added by ALTER,
+ * which SQLite does without rewriting the table, so files from before it gain it on open; their
+ * rows have no cost, and NULL is what they get.
+ */
+function addSpendColumns(db: DatabaseSync): void {
+  for (const table of Object.values(METRICS_TABLE)) {
+    const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'cost_usd')) {
+      try {
+        db.exec(`ALTER TABLE ${table} ADD COLUMN cost_usd REAL`);
+      } catch (err) {
+        // Another process opening the same file added it first.
+        if (!/duplicate column/i.test((err as Error).message)) throw err;
+      }
+    }
+    db.exec(`CREATE INDEX IF NOT EXISTS ${table}_spend ON ${table} (run_ts, provider, model_name, cost_usd)`);
+  }
+}
+
+// ---- KPIs and runs (SPEC 16) ----
+// The KPI measures not kept in columns are read from the document through indexes on
+// expressions: metrics_kpi covers a KPI query (SQLite reads an indexed expression from the
+// index), so it never reads a document (1.5 KB a row: 10x the pages). Columns filled by a
+// trigger would rewrite every row once more on insert. A file from before these indexes gets
+// them when a store opens it (computed once, over every row).
+export const SCENARIO = `ifnull(json_extract(doc, '$.benchmark_profile_id'), '${DEFAULT_SCENARIO}')`;
+/**
+ * Upstream's admission probes and shadow runs (sample_role, SPEC 4.0) are in metrics_probe,
+ * probes with the published profile's id: there they belong to no scenario, UNPUBLISHED,
+ * which every read leaves out. ('' sorts before every scenario id, so the loose index scans
+ * that step from group to group pass over it; NULL would stop them.)
+ */
+export const UNPUBLISHED = '';
+const PROBE_SCENARIO = `CASE WHEN json_extract(doc, '$.sample_role') IN ('probe', 'shadow') THEN '${UNPUBLISHED}' ELSE ${SCENARIO} END`;
+/** A metric or error row's scenario, as its table's KPI index holds it; `alias.` before doc when given. */
+export function scenarioOf(table: 'metrics' | 'metrics_probe' | 'errors', alias?: string): string {
+  const expr = table === 'metrics_probe' ? PROBE_SCENARIO : SCENARIO;
+  return alias ? expr.replaceAll('json_extract(doc,', `json_extract(${alias}.doc,`) : expr;
+}
+export const GENERATE_TIME = "json_extract(doc, '$.generate_time')";
+export const DECODE_TPS = "json_extract(doc, '$.decode_tokens_per_second')";
+// Both metric tables: the published rows and the probe rows of every other scenario (SPEC 4.1).
+export const KPI_TABLES = ['metrics', 'metrics_probe'] as const;
+/** The covering KPI index of each table (metrics_probe's was renamed when its scenario learnt sample_role). */
+export const KPI_INDEX = { metrics: 'metrics_kpi', metrics_probe: 'metrics_probe_kpi_roles', errors: 'errors_kpi_kind' } as const;
+const KPI_INDEXES = `
+DROP INDEX IF EXISTS metrics_probe_kpi;
+DROP INDEX IF EXISTS errors_kpi;
+${KPI_TABLES.map(
+  (t) => `CREATE INDEX IF NOT EXISTS ${KPI_INDEX[t]} ON ${t}
+  (provider, model_name, (${scenarioOf(t)}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));`,
+).join('\n')}
+-- error_kind: aborted calls (the operator stopped the sweep) are no failure, and the KPIs read the index alone.
+CREATE INDEX IF NOT EXISTS ${KPI_INDEX.errors} ON errors (ts, provider, model_name, (${SCENARIO}), error_kind);
+`;
+
+// ---- Agent-run KPIs (SPEC 16) ----
+// agent_runs_kpi covers the KPI read over a window: the measures come from the document
+// through indexed expressions, so a year of runs is read from the index alone.
+export const AGENT_MOCK = "json_extract(doc, '$.mock')";
+export const AGENT_DURATION = "json_extract(doc, '$.total_duration_ms')";
+export const AGENT_FIRST_PROGRESS = "json_extract(doc, '$.time_to_first_progress_ms')";
+const AGENT_KPI_INDEX = `CREATE INDEX IF NOT EXISTS agent_runs_kpi ON agent_runs
+  (started_at, automation, scenario_id, status, (${AGENT_MOCK}), (${AGENT_DURATION}), (${AGENT_FIRST_PROGRESS}));`;
+
+/**
+ * The SQL function kpi_collect(ttft, total, tps, decode): appends each non-null measure of a
+ * row to its column. node:sqlite runs a query synchronously and JS has one thread, so one
+ * set of columns serves every connection: metricKpis resets them before a group's read and
+ * takes them right after.
+ */
+export const KPI_COLUMNS = (() => {
+  let columns = [0, 1, 2, 3].map(() => new Float64Array(4096));
+  const filled = [0, 0, 0, 0];
+  const put = (c: number, v: unknown) => {
+    if (typeof v !== 'number') return;
+    if (filled[c] === columns[c]!.length) {
+      const grown = new Float64Array(columns[c]!.length * 2);
+      grown.set(columns[c]!);
+      columns[c] = grown;
+    }
+    columns[c]![filled[c]!++] = v;
+  };
+  return {
+    /** @returns 1, so count(kpi_collect(…)) counts the rows. */
+    collect(ttft: unknown, total: unknown, tps: unknown, decode: unknown): number {
+      put(0, ttft);
+      put(1, total);
+      put(2, tps);
+      put(3, decode);
+      return 1;
+    },
+    reset(): void {
+      filled.fill(0);
+    },
+    /** Copies of the columns (the percentiles reorder them in place). */
+    take(): Float64Array[] {
+      const taken = columns.map((c, i) => c.slice(0, filled[i]));
+      // A group far bigger than the rest should not keep its buffers for good.
+      if (columns[0]!.length > 1 << 20) columns = [0, 1, 2, 3].map(() => new Float64Array(4096));
+      return taken;
+    },
+  };
+})();
