@@ -1,6 +1,7 @@
 // KPIs and runs as a terminal table, CSV (RFC 4180) or JSON. Unknown numbers print as "-" in
 // tables, empty in CSV and null in JSON: never as 0.
 import { PUBLISHED_SCENARIO_ID, type AgentRunDoc } from '../store/documents.ts';
+import { rowId } from '../store/upstream.ts';
 import type { AgentKpiRow, AgentKpiSummary, KpiRow, KpiSummary, Percentiles, RunRecord, TimeWindow } from '../store/store.ts';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
@@ -89,15 +90,6 @@ export function formatKpis(summary: KpiSummary, w: TimeWindow, format: OutputFor
 const RUN_CSV_COLUMNS = ['ts', 'run_id', 'provider', 'model', 'scenario', 'outcome', 'mock', 'ttft_s', 'total_s', 'tok_s', 'decode_tok_s', 'error_kind', 'message'] as const;
 
 /**
- * A run's id. Rows the Python system wrote have no run_id (SPEC 4.0): their MongoDB _id stands
- * in when the store kept it, else null.
- */
-export function runIdOf(doc: { run_id?: string | null; _id?: unknown }): string | null {
-  if (doc.run_id) return doc.run_id;
-  return doc._id === undefined || doc._id === null ? null : String(doc._id);
-}
-
-/**
  * The outcome as listed: an error row of kind aborted (the sweep was stopped) is neither a
  * success nor the provider's failure, so it is shown apart.
  */
@@ -110,7 +102,7 @@ function runColumns(run: RunRecord) {
   const doc = run.outcome === 'ok' ? run.metric : run.error;
   return {
     ts: run.ts.toISOString(),
-    run_id: runIdOf(doc),
+    run_id: rowId(doc),
     provider: doc.provider,
     model: doc.model_name,
     // Upstream rows predate the field: they are all of the published profile (SPEC 4.0).
@@ -155,7 +147,7 @@ export function formatRuns(runs: RunRecord[], format: OutputFormat): string {
 export function formatRun(run: RunRecord, format: 'table' | 'json'): string {
   const stored = run.outcome === 'ok' ? run.metric : run.error;
   // An upstream row lacks the fields it predates (SPEC 4.0): shown as what they mean.
-  const doc = { ...stored, run_id: runIdOf(stored), benchmark_profile_id: stored.benchmark_profile_id ?? PUBLISHED_SCENARIO_ID };
+  const doc = { ...stored, run_id: rowId(stored), benchmark_profile_id: stored.benchmark_profile_id ?? PUBLISHED_SCENARIO_ID };
   if (format === 'json') return `${JSON.stringify({ outcome: listedOutcome(run), ...doc }, null, 2)}\n`;
   const heading = { ok: 'Success', failed: 'Failure', aborted: 'Aborted (the sweep was stopped; not the provider\'s failure)' }[listedOutcome(run)];
   return fieldLines(`${heading}${isMockRun(run) ? ' (simulated: mock provider)' : ''}`, doc);
