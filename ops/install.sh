@@ -144,13 +144,14 @@ find_node() {
 # Where the services may write: the state directory and every ReadWritePaths= of an llm-bench
 # drop-in (e.g. node_exporter's textfile directory for PROM_TEXTFILE, README "Prometheus").
 writable_paths() {
-  local file line path
+  local file line path paths
   printf '%s\n' "$SERVICE_STATE_DIR"
   shopt -s nullglob
   for file in "$UNIT_DIR"/llm-*.service.d/*.conf; do
     while IFS= read -r line || [[ -n $line ]]; do
       [[ $line =~ ^[[:space:]]*ReadWritePaths=(.*)$ ]] || continue
-      for path in ${BASH_REMATCH[1]}; do
+      read -ra paths <<<"${BASH_REMATCH[1]}"
+      for path in "${paths[@]}"; do
         path=${path#-}
         path=${path#+}
         [[ $path == /* ]] && printf '%s\n' "${path%/}"
