@@ -158,9 +158,12 @@ async function main(): Promise<number> {
     // The status site (SPEC 16), rewritten from the store after every sweep; a runner without a store has none.
     // Neither output fails the sweep (the results are stored): the journal and the health mail say it.
     const outputFailure = { sweepStartedAt, runner: config.bench.runner, logger };
-    // refreshSite says a failed write at error level; for the sweep it is a warning (exit 0).
-    if (store && !(await refreshSite(store, config.site.dir, { ...logger, error: logger.warn }))) {
-      await recordOutputFailure(store, 'status-site', `Cannot write the status site to ${config.site.dir} (the sweep's journal says why)`, { ...outputFailure, now: new Date() });
+    // refreshSite says a failed write at error level; for the sweep it is a warning (exit 0),
+    // and the same line goes to the health mail.
+    let siteFailure: string | null = null;
+    const siteLogger = { ...logger, error: (line: string) => logger.warn((siteFailure = line)) };
+    if (store && !(await refreshSite(store, config.site.dir, siteLogger))) {
+      await recordOutputFailure(store, 'status-site', siteFailure ?? `Cannot write the status site to ${config.site.dir}`, { ...outputFailure, now: new Date() });
     }
     logger.info(formatSummary(summary));
     if (summary.skippedDeadline > 0 && !controller.signal.aborted) {

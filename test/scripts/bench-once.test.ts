@@ -204,7 +204,7 @@ describe('bench-once', () => {
     const mail = await runScript('health-check.ts', ['--dry-run'], { cwd: dir, env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: own } });
     assert.equal(mail.code, 0, mail.stderr);
     const section = mail.stdout.split('Sweep outputs not written')[1] ?? '';
-    assert.match(section, /status-site\s+1\s.*Cannot write the status site to/);
+    assert.match(section, /status-site\s+1\s.*Cannot write the status site to .*ENOTDIR/);
     assert.match(section, /prom-textfile\s+1\s.*Cannot write PROM_TEXTFILE .*ENOTDIR/);
     assert.doesNotMatch(mail.stdout, /Skipped for the daily budget[\s\S]*status-site/, 'not a budget skip');
   });
