@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { BenchError } from '../../lib/errors.ts';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { systemClock, type SweepClock } from '../../lib/bench/clock.ts';
@@ -193,7 +194,7 @@ describe('TinyFish runs against the fake server', () => {
     assert.equal(server.requests.length, before);
   });
 
-  test('the sweep\'s abort cuts a run short as timeout and stops its request', async () => {
+  test('the operator\'s stop (SIGTERM) cuts a run short as aborted, not as a timeout or TinyFish\'s failure', async () => {
     const sweep = new AbortController();
     const goal = 'held';
     plans.set(goal, { events: [{ atMs: 10, type: 'STARTED' }], hold: true });
@@ -202,8 +203,21 @@ describe('TinyFish runs against the fake server', () => {
       { automation: 'held', misc: { url: 'https://example.com', goal }, scenarioId: 's', inputs: {} },
       { config: config(), clock: systemClock, sweepSignal: sweep.signal, sweepStartedAt: null },
     );
-    assert.deepEqual([doc.status, doc.error_kind], ['timeout', 'timeout']);
+    assert.deepEqual([doc.status, doc.error_kind], ['failed', 'aborted']);
     assert.match(doc.error ?? '', /cut short: sweep aborted \(SIGTERM\)/);
+  });
+
+  test('the sweep deadline cuts a run short as a timeout, in the deadline\'s words', async () => {
+    const sweep = new AbortController();
+    const goal = 'held-to-deadline';
+    plans.set(goal, { events: [{ atMs: 10, type: 'STARTED' }], hold: true });
+    setTimeout(() => sweep.abort(new BenchError('aborted at the sweep deadline (1 s after the sweep started)', { kind: 'timeout', stage: 'timeout' })), 100);
+    const doc = await runAgent(
+      { automation: 'held', misc: { url: 'https://example.com', goal }, scenarioId: 's', inputs: {} },
+      { config: config(), clock: systemClock, sweepSignal: sweep.signal, sweepStartedAt: null },
+    );
+    assert.deepEqual([doc.status, doc.error_kind], ['timeout', 'timeout']);
+    assert.equal(doc.error, 'aborted at the sweep deadline (1 s after the sweep started)');
   });
 });
 
