@@ -1,11 +1,56 @@
 // The one place that turns a script's outcome into a one-line message and an exit code:
 // 0 done, 1 the run failed, 2 bad usage or configuration.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from './config.ts';
 import { redact } from './log.ts';
 
-/** Bad arguments or a refused request: exit 2 with this message. */
+/** Bad arguments or a refused request: exit 2 with this message (and the script's usage, when given). */
 export class UsageError extends Error {
   override name = 'UsageError';
+  constructor(
+    message: string,
+    /** Printed below the one-line message, as written (several lines). */
+    readonly usage?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * node:util parseArgs, with its errors turned into the script's own words: one line saying
+ * what was wrong ("unknown option --bogus"), then the script's usage. Node's own text
+ * ("argument is ambiguous … place it at the end of the command after '--'") talks about
+ * parseArgs, not about the script.
+ * @throws UsageError for an unknown option, an option without its value, or an unexpected argument.
+ */
+export function parseArgsOrUsage<T extends ParseArgsConfig>(config: T, usage: string): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (err) {
+    const message = parseArgsMessage(err);
+    if (message === null) throw err;
+    throw new UsageError(message, usage);
+  }
+}
+
+/** parseArgs' error as one line, or null when err is not one of its errors. */
+export function parseArgsMessage(err: unknown): string | null {
+  const code = (err as { code?: string }).code ?? '';
+  if (!code.startsWith('ERR_PARSE_ARGS')) return null;
+  const text = (err as Error).message;
+  const option = /'(-{1,2}[\w-]+)/.exec(text)?.[1] ?? '';
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `Unknown option ${option}.`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      // "argument missing", or a value starting with a dash that parseArgs will not take as one.
+      if (/does not take an argument/.test(text)) return `Option ${option} takes no value.`;
+      return `Option ${option} needs a value (one that starts with a dash is written ${option}=-VALUE).`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `Unexpected argument ${/'([^']*)'/.exec(text)?.[1] ?? ''}.`.replace(' .', '.');
+    default:
+      return text.split('\n')[0]!;
+  }
 }
 
 export function exitCodeFor(err: unknown): 1 | 2 {
@@ -68,6 +113,17 @@ if (Number(process.versions.node.split('.')[0]) < MIN_NODE_MAJOR) {
   process.exit(2);
 }
 
+// A reader that stops early (`npm run models -- list | head -2`) closes the pipe: the next write
+// fails with EPIPE, which Node raises as an unhandled 'error' event with a stack trace. That is
+// the reader's choice, not a failure: further output is dropped and the script finishes its
+// work (a sweep still records every result) and exits with its own code.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stream.write = () => true;
+  });
+}
+
 /**
  * An error as one line for the operator: the driver's own message, with its code when it has a
  * numeric one (MongoDB's "E11000 …", "not authorized … (code 13)").
@@ -89,11 +145,12 @@ export async function runMain(main: () => Promise<number | void>): Promise<void>
     code = (await main()) ?? 0;
   } catch (err) {
     code = exitCodeFor(err);
-    const message = describeError(err);
+    const message = parseArgsMessage(err) ?? describeError(err);
     // The one read of process.env outside config.ts: the config itself may be what failed,
     // and the journal still needs the error priority to make `journalctl -p err` show it.
     const prefix = process.env.JOURNAL_STREAM ? '<3>' : '';
     process.stderr.write(`${prefix}${redact(message).replace(/\n(?!  -)/g, ' ')}\n`);
+    if (err instanceof UsageError && err.usage) process.stderr.write(`\n${err.usage}\n`);
   }
   process.exitCode = code;
 }

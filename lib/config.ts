@@ -1,9 +1,9 @@
 // The environment, read once into a typed, frozen object. Nothing else in lib/ reads
 // process.env: scripts call loadConfig() at start-up and pass the result down.
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export const PROVIDERS = [
   'openai',
@@ -166,7 +166,12 @@ export interface LoadConfigOptions {
   env?: Env;
   /** A .env file merged under env (env wins). false to skip. Defaults to ./.env. */
   dotenvPath?: string | false;
+  /** Refuse an LLM_BENCH_DB whose folder does not exist (default true; false to read a config for another machine). */
+  storeFolderMustExist?: boolean;
 }
+
+/** The embedded store's file when LLM_BENCH_DB is unset; its folder is created on first use. */
+export const DEFAULT_SQLITE_PATH = './data/llm-bench.sqlite';
 
 /**
  * Reads the environment (and a .env file, quietly) into a frozen Config.
@@ -199,7 +204,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       mongodbUri,
       mongodbDb: r.str('MONGODB_DB') ?? 'llm-bench',
       mongodbConnectTimeoutMs: r.int('MONGODB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
-      sqlitePath: resolve(r.str('LLM_BENCH_DB') ?? './data/llm-bench.sqlite'),
+      // Neither MongoDB nor a remote runner (INGEST_API_URL: results go to the ingest server) opens this file.
+      sqlitePath: sqlitePath(r.str('LLM_BENCH_DB'), { check: !mongodbUri && !r.str('INGEST_API_URL') && options.storeFolderMustExist !== false, problems }),
       collections: {
         metrics: r.str('MONGODB_COLLECTION_CLOUD') ?? 'metrics_cloud_v2',
         errors: r.str('MONGODB_COLLECTION_ERRORS') ?? 'errors_cloud',
@@ -357,6 +363,20 @@ export function ingestServerChecks(config: Config): { problems: string[]; warnin
     problems.push(`INGEST_ALLOW_NO_KEY=true is only for a local test: INGEST_HOST must then be a loopback address (got ${JSON.stringify(host)})`);
   }
   return { problems, warnings };
+}
+
+// A mistyped LLM_BENCH_DB (/srv/bench/x.sqlite for /srv/bench-data/x.sqlite) would otherwise
+// be created, folders and all, and the operator's history would seem gone. Only the default
+// ./data/ is created on first use (npm run demo in a fresh clone).
+function sqlitePath(raw: string | null, o: { check: boolean; problems: string[] }): string {
+  const path = resolve(raw ?? DEFAULT_SQLITE_PATH);
+  const folder = dirname(path);
+  if (o.check && folder !== dirname(resolve(DEFAULT_SQLITE_PATH)) && !existsSync(folder)) {
+    o.problems.push(
+      `LLM_BENCH_DB is in a folder that does not exist, ${folder} (got ${JSON.stringify(raw)}): create it first (mkdir -p ${folder}), or leave LLM_BENCH_DB unset for ${DEFAULT_SQLITE_PATH}`,
+    );
+  }
+  return path;
 }
 
 // node_exporter's textfile collector reads only *.prom files: any other name would be written

@@ -34,11 +34,25 @@ readonly UNIT_DIR=$DESTDIR/etc/systemd/system
 readonly SYSUSERS_FILE=$DESTDIR/etc/sysusers.d/llm-bench.conf
 readonly STATE_DIR=$DESTDIR/var/lib/llm-bench
 # The only place the sandboxed units may write (StateDirectory=; ProtectSystem=strict makes the
-# rest read-only), and the settings that name where the jobs write. The units set these to
-# paths under it; a line in .env would win over them (EnvironmentFile= wins over Environment=).
+# rest read-only), besides what a drop-in adds with ReadWritePaths=.
 readonly SERVICE_STATE_DIR=/var/lib/llm-bench
-readonly STATE_SETTINGS=(LLM_BENCH_DB INGEST_SPOOL_DIR)
 readonly ENV_FILE=$DESTDIR$APP_DIR/.env
+# The settings that name where the jobs write, and what the units set them to ("-": unset), from
+# the one list the units' tests read too. A line in .env wins over the units (EnvironmentFile=
+# wins over Environment=), so each is checked there.
+readonly STATE_PATHS_FILE=$OPS_DIR/state-paths
+STATE_SETTINGS=()
+declare -A UNIT_VALUE=()
+[[ -f $STATE_PATHS_FILE ]] || {
+  printf 'install.sh: %s is missing\n' "$STATE_PATHS_FILE" >&2
+  exit 1
+}
+while read -r name unit_value _; do
+  [[ -z $name || $name == \#* ]] && continue
+  STATE_SETTINGS+=("$name")
+  UNIT_VALUE[$name]=$unit_value
+done <"$STATE_PATHS_FILE"
+readonly STATE_SETTINGS UNIT_VALUE
 
 usage() {
   cat <<EOF
@@ -127,11 +141,33 @@ find_node() {
   printf '%s\n' "$bin"
 }
 
-# Refuses a .env that would put the jobs' state where the sandbox cannot write: a state
-# setting (even an empty one, which the scripts read as "use the default", ./data/… under
-# the read-only /opt) anywhere but under the state directory. Names every line to remove.
+# Where the services may write: the state directory and every ReadWritePaths= of an llm-bench
+# drop-in (e.g. node_exporter's textfile directory for PROM_TEXTFILE, README "Prometheus").
+writable_paths() {
+  local file line path paths
+  printf '%s\n' "$SERVICE_STATE_DIR"
+  shopt -s nullglob
+  for file in "$UNIT_DIR"/llm-*.service.d/*.conf; do
+    while IFS= read -r line || [[ -n $line ]]; do
+      [[ $line =~ ^[[:space:]]*ReadWritePaths=(.*)$ ]] || continue
+      read -ra paths <<<"${BASH_REMATCH[1]}"
+      for path in "${paths[@]}"; do
+        path=${path#-}
+        path=${path#+}
+        [[ $path == /* ]] && printf '%s\n' "${path%/}"
+      done
+    done <"$file"
+  done
+  shopt -u nullglob
+}
+
+# Refuses a .env that would put what the jobs write where the sandbox cannot write: a path
+# setting (even an empty one, which the scripts read as "use the default", ./data/… under the
+# read-only /opt, unless the units leave it unset too) anywhere but under a writable path.
+# Names every line to remove.
 check_env_file() {
-  local file=$1 line_no=0 line name value problems=()
+  local file=$1 line_no=0 line name value inside dir writable problems=()
+  mapfile -t writable < <(writable_paths)
   while IFS= read -r line || [[ -n $line ]]; do
     line_no=$((line_no + 1))
     for name in "${STATE_SETTINGS[@]}"; do
@@ -142,21 +178,31 @@ check_env_file() {
       value=${value#[\"\']}
       value=${value%[\"\']}
       if [[ -z $value ]]; then
-        problems+=("  line $line_no: $name= (empty) means the default ./data/…, under $APP_DIR, which ProtectSystem=strict makes read-only")
+        # Empty is unset: harmless where the units leave it unset, the default ./data/… otherwise.
+        [[ ${UNIT_VALUE[$name]} == - ]] ||
+          problems+=("  line $line_no: $name= (empty) means the default ./data/…, under $APP_DIR, which ProtectSystem=strict makes read-only")
       elif [[ $value != /* ]]; then
         problems+=("  line $line_no: $name=$value is under $APP_DIR (WorkingDirectory=), which ProtectSystem=strict makes read-only")
-      elif [[ $value != "$SERVICE_STATE_DIR"/* || $value == *..* ]]; then
-        problems+=("  line $line_no: $name=$value is outside $SERVICE_STATE_DIR, the only place the services may write")
+      else
+        inside=false
+        for dir in "${writable[@]}"; do
+          [[ $value == "$dir"/* && $value != *..* ]] && inside=true
+        done
+        $inside ||
+          problems+=("  line $line_no: $name=$value is outside ${writable[*]}, where the services may write (ReadWritePaths= in a drop-in adds a place)")
       fi
     done
   done <"$file"
   ((${#problems[@]} == 0)) && return 0
-  local numbers
+  local numbers set_by_units=()
   numbers=$(printf '%s\n' "${problems[@]}" | sed -E 's/^  line ([0-9]+):.*/\1/' | paste -sd, -)
-  die "$file would put state where the services cannot write:
+  for name in "${STATE_SETTINGS[@]}"; do
+    [[ ${UNIT_VALUE[$name]} == - ]] || set_by_units+=("$name=${UNIT_VALUE[$name]}")
+  done
+  die "$file would put what the services write where they cannot write:
 $(printf '%s\n' "${problems[@]}")
 Remove line(s) $numbers from $file (e.g. sed -i '${numbers//,/d;}d' $file): the units set
-LLM_BENCH_DB=$SERVICE_STATE_DIR/llm-bench.sqlite and INGEST_SPOOL_DIR=$SERVICE_STATE_DIR/spool themselves."
+${set_by_units[*]} themselves."
 }
 
 # Installs $1 as $2 with mode $3 unless $2 already has that content and mode; sets
@@ -182,7 +228,7 @@ node_bin=$(find_node)
 say "node: $node_bin ($("$node_bin" --version))"
 if [[ -f $ENV_FILE ]]; then
   check_env_file "$ENV_FILE"
-  say "checked: $ENV_FILE leaves ${STATE_SETTINGS[*]} to the units"
+  say "checked: $ENV_FILE keeps ${STATE_SETTINGS[*]} where the services may write"
 fi
 
 if [[ -z $DESTDIR ]] && ! $dry_run; then

@@ -1,7 +1,6 @@
 // One sweep (SPEC 8): benchmark every due model once, record each result, exit. Started by
 // llm-bench.timer every 30 minutes. Thin: arguments and wiring here, the work in lib/bench/sweep.ts.
-import { parseArgs } from 'node:util';
-import { UsageError, runMain } from '../lib/cli.ts';
+import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { PROVIDERS, isProviderName, loadConfig, type ProviderName } from '../lib/config.ts';
 import { LEVEL_RANK, createLogger, registerSecrets } from '../lib/log.ts';
 import { loadProvider } from '../lib/bench/providers/registry.ts';
@@ -19,6 +18,7 @@ import { MOCK_ON_MONGODB } from '../lib/store/collection-rules.ts';
 import { sweepCostOptions } from '../lib/bench/budget.ts';
 import { writeSweepTextfile } from '../lib/bench/prometheus.ts';
 import { refreshSite } from '../lib/site/write.ts';
+import { recordOutputFailure } from '../lib/bench/sweep-outputs.ts';
 
 const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--scenario ID]... [--force] [--json] [--concurrency N]
 
@@ -49,7 +49,7 @@ const OPTIONS = {
 const list = (values: string[]) => values.flatMap((v) => v.split(',')).map((s) => s.trim()).filter(Boolean);
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: false });
+  const { values } = parseArgsOrUsage({ options: OPTIONS, strict: true, allowPositionals: false }, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
@@ -93,8 +93,11 @@ async function main(): Promise<number> {
   const controller = new AbortController();
   // systemd stops a unit with SIGTERM (TimeoutStartSec, shutdown): abort the calls in flight
   // and record them, rather than dying with results unwritten.
+  // Ctrl-C under npm reaches the script twice (the terminal signals npm and node, and npm
+  // forwards it): the first one stops the sweep, the rest are the same stop.
   const onSignal = (signal: NodeJS.Signals) => {
-    logger.warn(`Received ${signal}: aborting the sweep`);
+    if (controller.signal.aborted) return;
+    logger.warn(`Received ${signal}: stopping the sweep (calls in flight are recorded as aborted)`);
     controller.abort(new Error(signal));
   };
   process.on('SIGTERM', onSignal);
@@ -132,6 +135,7 @@ async function main(): Promise<number> {
     }
     const cost = await sweepCostOptions(config, store, { logger });
     progress.start(models.length);
+    const sweepStartedAt = new Date();
     const { results, summary } = await runSweep({
       ...cost,
       config,
@@ -152,7 +156,15 @@ async function main(): Promise<number> {
     });
     progress.stop();
     // The status site (SPEC 16), rewritten from the store after every sweep; a runner without a store has none.
-    if (store) await refreshSite(store, config.site.dir, logger);
+    // Neither output fails the sweep (the results are stored): the journal and the health mail say it.
+    const outputFailure = { sweepStartedAt, runner: config.bench.runner, logger };
+    // refreshSite says a failed write at error level; for the sweep it is a warning (exit 0),
+    // and the same line goes to the health mail.
+    let siteFailure: string | null = null;
+    const siteLogger = { ...logger, error: (line: string) => logger.warn((siteFailure = line)) };
+    if (store && !(await refreshSite(store, config.site.dir, siteLogger))) {
+      await recordOutputFailure(store, 'status-site', siteFailure ?? `Cannot write the status site to ${config.site.dir}`, { ...outputFailure, now: new Date() });
+    }
     logger.info(formatSummary(summary));
     if (summary.skippedDeadline > 0 && !controller.signal.aborted) {
       logger.warn(
@@ -167,9 +179,11 @@ async function main(): Promise<number> {
     // (llm_bench_sweep_end_timestamp_seconds going stale is what an alert sees).
     if (config.cost.promTextfile) {
       const path = config.cost.promTextfile;
-      await writeSweepTextfile(path, { results, summary, history: store, scenario: config.bench.profile.id, finishedAt: new Date() }).catch(
-        (err: Error) => logger.error(`Cannot write PROM_TEXTFILE ${path}: ${err.message}`),
-      );
+      await writeSweepTextfile(path, { results, summary, history: store, scenario: config.bench.profile.id, finishedAt: new Date() }).catch(async (err: Error) => {
+        const message = `Cannot write PROM_TEXTFILE ${path}: ${err.message}`;
+        logger.warn(message);
+        await recordOutputFailure(store, 'prom-textfile', message, { ...outputFailure, now: new Date() });
+      });
     }
     if (values.json) process.stdout.write(`${JSON.stringify({ summary, results: results.map(resultToJson) })}\n`);
     if (store) {

@@ -1,7 +1,7 @@
 // `npm run demo`: the whole pipeline with no keys. Adds a few simulated (mock) models and a
 // simulated TinyFish automation with an agent scenario to the embedded store, runs one forced
 // sweep of them through the real runner, prints the scenarios and the results.
-import { UsageError, runMain } from '../lib/cli.ts';
+import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { createLogger, registerSecrets } from '../lib/log.ts';
 import { loadProvider } from '../lib/bench/providers/registry.ts';
@@ -27,7 +27,19 @@ const DEMO_MODELS: Array<{ id: string; name: string }> = [
 const DEMO_AUTOMATION = 'mock-start-300ms-steps-4-step-400ms';
 const DEMO_AGENT_SCENARIO = 'demo-agent-v1';
 
+const USAGE = `Usage: demo.ts
+
+Adds five simulated (mock) models and a simulated TinyFish automation to the embedded store
+(LLM_BENCH_DB, default ./data/llm-bench.sqlite), runs one forced sweep of them, prints the
+results and writes the status site (SITE_DIR). No keys, no network. Refused with MONGODB_URI set.`;
+
 async function main(): Promise<number> {
+  // No options but --help: anything else is refused before the demo writes a row.
+  const { values } = parseArgsOrUsage({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true }, USAGE);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const config = loadConfig();
   registerSecrets(config.secrets);
   if (config.store.mongodbUri) {

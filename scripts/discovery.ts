@@ -1,7 +1,6 @@
 // Model discovery (SPEC 11). Thin: parses arguments, calls lib/discovery/catalog-sources.ts and
 // lib/discovery/report.ts. Started daily by llm-discovery.service (fetch, then report --email).
-import { parseArgs } from 'node:util';
-import { UsageError, runMain } from '../lib/cli.ts';
+import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { CATALOG_SOURCES, isCatalogSource, runCatalogFetch } from '../lib/discovery/catalog-sources.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import {
@@ -38,18 +37,18 @@ const OPTIONS = {
 } as const;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgsOrUsage({ options: OPTIONS, allowPositionals: true, strict: true }, USAGE);
   const [command, ...extra] = positionals;
   if (values.help || !command) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  if (!['fetch', 'report', 'stats'].includes(command)) throw new UsageError(`Unknown command '${command}'.\n${USAGE}`);
-  if (extra.length > 0) throw new UsageError(`Unexpected argument '${extra[0]}'.\n${USAGE}`);
+  if (!['fetch', 'report', 'stats'].includes(command)) throw new UsageError(`Unknown command '${command}'.`, USAGE);
+  if (extra.length > 0) throw new UsageError(`Unexpected argument '${extra[0]}'.`, USAGE);
   if (command !== 'report' && (values.days || values.max || values.email)) {
-    throw new UsageError(`--days, --max and --email belong to report.\n${USAGE}`);
+    throw new UsageError(`--days, --max and --email belong to report.`, USAGE);
   }
-  if (command === 'stats' && values.provider) throw new UsageError(`stats takes no --provider.\n${USAGE}`);
+  if (command === 'stats' && values.provider) throw new UsageError(`stats takes no --provider.`, USAGE);
   if (command === 'fetch' && values.provider && !isCatalogSource(values.provider)) {
     throw new UsageError(`Unknown catalog '${values.provider}'. Catalogs: ${CATALOG_SOURCES.join(', ')}`);
   }

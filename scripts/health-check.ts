@@ -3,8 +3,7 @@
 // Thin: parses arguments, then lib/health/report.ts collects, lib/health/assessment.ts
 // assesses, lib/health/render.ts renders and lib/mail.ts sends.
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
-import { UsageError, runMain } from '../lib/cli.ts';
+import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { assessHealth } from '../lib/health/assessment.ts';
 import { collectHealthReport, collectUnitFailure, isUnitName } from '../lib/health/report.ts';
@@ -34,12 +33,12 @@ const OPTIONS = {
 } as const;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgsOrUsage({ options: OPTIONS, allowPositionals: true, strict: true }, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'.\n${USAGE}`);
+  if (positionals.length > 0) throw new UsageError(`Unexpected argument '${positionals[0]}'.`, USAGE);
   const days = values.days === undefined ? 1 : Number(values.days);
   if (!Number.isFinite(days) || days <= 0 || days > 365) {
     throw new UsageError(`--days must be a number of days more than 0 and at most 365, e.g. 1 or 0.5 (got ${JSON.stringify(values.days)})`);
@@ -53,7 +52,8 @@ async function main(): Promise<number> {
   if (unit !== undefined && values.json) throw new UsageError('--json prints the daily report; it does not go with --failed-unit');
   if (values.html && !values['dry-run']) throw new UsageError('--html goes with --dry-run: it prints the mail\'s HTML part instead of sending the mail');
 
-  const config = loadConfig();
+  // The failure notice never opens the store, so a wrong LLM_BENCH_DB (perhaps what failed) must not stop it.
+  const config = loadConfig({ storeFolderMustExist: unit === undefined });
   registerSecrets(config.secrets);
   // With --json, stdout carries the JSON alone: log lines go to stderr.
   const log = createLogger({

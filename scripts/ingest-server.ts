@@ -3,8 +3,7 @@
 // accepting, lets requests in flight finish, closes the store and exits 0.
 // Exit codes: 0 stopped cleanly, 1 could not run (store unreachable, port taken), 2 bad usage
 // or configuration.
-import { parseArgs } from 'node:util';
-import { runMain } from '../lib/cli.ts';
+import { parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { ConfigError, ingestServerChecks, loadConfig } from '../lib/config.ts';
 import { createIngestHandler, formatStatsDelta, listenIngest } from '../lib/ingest/handler.ts';
 import { createLogger, registerSecrets } from '../lib/log.ts';
@@ -20,7 +19,7 @@ Listens on INGEST_HOST:INGEST_PORT and writes results posted by remote runners t
 Requires INGEST_API_KEY (or INGEST_ALLOW_NO_KEY=true for a local test).`;
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false });
+  const { values } = parseArgsOrUsage({ options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: false }, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;

@@ -1,7 +1,6 @@
 // KPIs and runs from the shell (SPEC 16), and the status site on demand. Thin: arguments here,
 // the queries in the store, the formatting in lib/runs/, the site in lib/site/.
-import { parseArgs } from 'node:util';
-import { UsageError, runMain } from '../lib/cli.ts';
+import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { registerSecrets } from '../lib/log.ts';
 import { formatAgentKpis, formatAgentRun, formatAgentRuns, formatKpis, formatRun, formatRuns, type OutputFormat } from '../lib/runs/format.ts';
@@ -47,7 +46,7 @@ const OPTIONS = {
 } as const;
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: true });
+  const { values, positionals } = parseArgsOrUsage({ options: OPTIONS, strict: true, allowPositionals: true }, USAGE);
   const [command, ...rest] = positionals;
   if (values.help || command === undefined) {
     process.stdout.write(`${USAGE}\n`);

@@ -55,6 +55,27 @@ describe('config', () => {
     );
   });
 
+  test('an LLM_BENCH_DB whose folder does not exist is refused naming the path, not created; the default ./data/ is', () => {
+    const missing = join(dir, 'nonexistent', 'deep', 'x.sqlite');
+    assert.throws(
+      () => loadConfig({ env: { LLM_BENCH_DB: missing }, dotenvPath: false }),
+      (err: unknown) => err instanceof ConfigError && err.problems.length === 1 && err.problems[0]!.startsWith(`LLM_BENCH_DB is in a folder that does not exist, ${join(dir, 'nonexistent', 'deep')} (got "${missing}")`),
+    );
+    assert.equal(loadConfig({ env: { LLM_BENCH_DB: join(dir, 'x.sqlite') }, dotenvPath: false }).store.sqlitePath, join(dir, 'x.sqlite'));
+    // The default's folder is made on first use (a fresh clone has no ./data yet), set or not.
+    const cwd = process.cwd();
+    process.chdir(mkdtempSync(join(dir, 'fresh-clone-')));
+    try {
+      assert.match(loadConfig({ env: {}, dotenvPath: false }).store.sqlitePath, /data\/llm-bench\.sqlite$/);
+      assert.match(loadConfig({ env: { LLM_BENCH_DB: './data/other.sqlite' }, dotenvPath: false }).store.sqlitePath, /data\/other\.sqlite$/);
+    } finally {
+      process.chdir(cwd);
+    }
+    // With MongoDB, or on a remote runner, the file is never opened.
+    assert.equal(loadConfig({ env: { LLM_BENCH_DB: missing, INGEST_API_URL: 'https://ingest.example.com' }, dotenvPath: false }).store.sqlitePath, missing);
+    assert.equal(loadConfig({ env: { LLM_BENCH_DB: missing, MONGODB_URI: 'mongodb://db:27017' }, dotenvPath: false }).store.mongodbUri, 'mongodb://db:27017');
+  });
+
   test('a .env file is read under the environment, which wins', () => {
     const path = join(dir, '.env');
     writeFileSync(path, 'FRESH_MINUTES=45\nRUNNER_NAME=from-file\nGROQ_API_KEY=gsk_fromfile123\n');

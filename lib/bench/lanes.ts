@@ -18,6 +18,10 @@ export interface LaneOptions<M extends { provider: ProviderName }> {
    * before any lane's first measured call, so no warm-up runs beside a call being timed.
    */
   warm?: (model: M, stream: Promise<ProviderStream>) => Promise<void>;
+  /** Another lane's warm-up (the TinyFish lane's), finished with these before the collection and the settle. */
+  alsoWarm?: Promise<void>;
+  /** Called once every lane is warm and settled, before the first measured call (another lane may start then). */
+  onWarmed?: () => void;
 }
 
 const SETTLE_MS = 50;
@@ -43,14 +47,15 @@ export async function runLanes<M extends { provider: ProviderName }>(models: M[]
   });
   // Adapters warm once per host, so warming every model costs one warm-up per lane and region.
   const warm = o.warm;
-  if (warm) {
-    await Promise.all(lanes.flatMap(({ lane, stream }) => lane.map((m) => warm(m, stream).catch(() => {}))));
+  if (warm || o.alsoWarm) {
+    await Promise.all([...lanes.flatMap(({ lane, stream }) => lane.map((m) => warm?.(m, stream).catch(() => {}))), o.alsoWarm?.catch(() => {})]);
     // The warm-up's garbage collected and the runtime's deferred work (background compilation)
     // done before the first clock starts: measured on loopback, the first call of a lane read
     // 3–15 ms late without these, within ~1 ms of the later calls with them.
     collectWarmUpGarbage();
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   }
+  o.onWarmed?.();
   await Promise.all(
     lanes.map(async ({ lane, stream }) => {
       let next = 0;

@@ -20,7 +20,7 @@ export function resultToJson(r: ModelResult): Record<string, unknown> {
     stage: r.error?.stage ?? null,
     message: r.error?.message ?? null,
     skip_reason: r.skipReason,
-    stored: r.outcome === 'ok' || r.outcome === 'failed' ? r.writeError === null : null,
+    stored: r.outcome === 'ok' || r.outcome === 'failed' || r.outcome === 'aborted' ? r.writeError === null : null,
     write_error: r.writeError,
     scenario: r.scenarioId ?? null,
     ...(r.agentRun
@@ -65,18 +65,32 @@ export function formatResultLine(r: ModelResult): string {
     case 'failed':
       // The message already says how many attempts were made.
       return `${target}: failed (${r.error!.error_kind}, stage ${r.error!.stage}): ${r.error!.message}${unstored}`;
+    case 'aborted':
+      return `${target}: aborted, not measured: ${r.error!.message}${unstored}`;
     default:
       return `${target}: skipped, ${r.skipReason}`;
   }
 }
 
+/**
+ * The sweep's last line. A sweep stopped by the operator or systemd says so, and what it got
+ * done, e.g. "Sweep stopped by SIGTERM: 3 measured, 1 aborted, 5 not started (2 ok, 1 failed, in 12.3 s)".
+ */
 export function formatSummary(s: SweepSummary): string {
+  if (s.stoppedBy) {
+    return (
+      `Sweep stopped by ${s.stoppedBy}: ${s.ok + s.failed} measured, ${s.aborted} aborted, ${s.skippedStopped} not started ` +
+      `(${s.ok} ok, ${s.failed} failed, in ${(s.durationMs / 1000).toFixed(1)} s)` +
+      (s.writeFailures ? `, ${s.writeFailures} NOT STORED` : '')
+    );
+  }
   const kinds = Object.entries(s.errorsByKind)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
   return (
     `Sweep done in ${(s.durationMs / 1000).toFixed(1)} s: ${plural(s.models, 'model')}, ${s.ok} ok, ${s.failed} failed` +
     (kinds ? ` (${kinds})` : '') +
+    (s.aborted ? `, ${s.aborted} aborted` : '') +
     `, ${s.skippedFresh} fresh, ${s.skippedDeadline} skipped at the deadline` +
     (s.skippedBudget ? `, ${s.skippedBudget} skipped for the daily budget` : '') +
     (s.writeFailures ? `, ${s.writeFailures} NOT STORED` : '') +
@@ -90,20 +104,31 @@ export function plural(n: number, noun: string): string {
 }
 
 /**
- * The sweep's first line, before any call: how much work it is and how long it may take,
- * e.g. "Benchmarking 12 models over 3 providers (groq 5, openai 4, mock 3), deadline 25 min".
+ * The sweep's first line, before any call: how much work it is, how long it may take and what
+ * is skipped, e.g. "Benchmarking 12 models over 3 providers (groq 5, openai 4, mock 3), deadline
+ * 25 min; a pair measured within its scenario's interval is skipped (cloud-default-v1 every 30
+ * min, agent-pricing-v1 every 360 min)". Each scenario has its own interval; a pair without one
+ * follows FRESH_MINUTES, and one with no history to compare (a remote runner's) is never skipped.
  */
-export function formatSweepStart(models: Array<Pick<SweepModel, 'provider'>>, o: { deadlineMs: number; force: boolean; freshMinutes: number }): string {
+export function formatSweepStart(
+  models: Array<Pick<SweepModel, 'provider' | 'scenario' | 'lastSuccessAt' | 'lastSweepStartedAt'>>,
+  o: { deadlineMs: number; force: boolean; freshMinutes: number },
+): string {
   const perProvider = new Map<string, number>();
   for (const m of models) perProvider.set(m.provider, (perProvider.get(m.provider) ?? 0) + 1);
   const counts = [...perProvider].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([p, n]) => `${p} ${n}`);
   const minutes = o.deadlineMs / 60_000;
   const deadline = minutes >= 1 ? `${Number(minutes.toFixed(1))} min` : `${Number((o.deadlineMs / 1000).toFixed(1))} s`;
+  const rules = new Set<string>();
+  for (const m of models) {
+    if (m.scenario) rules.add(`${m.scenario.id} every ${m.scenario.intervalMinutes} min`);
+    else if (m.lastSuccessAt || m.lastSweepStartedAt) rules.add(`FRESH_MINUTES=${o.freshMinutes}`);
+  }
   return (
     `Benchmarking ${plural(models.length, 'model')} over ${plural(perProvider.size, 'provider')}` +
     (counts.length > 1 ? ` (${counts.join(', ')})` : '') +
     `, deadline ${deadline}` +
-    (o.force ? '' : `; a model with a success in the last ${o.freshMinutes} min is skipped`)
+    (o.force || rules.size === 0 ? '' : `; a pair measured within its interval is skipped (${[...rules].join(', ')})`)
   );
 }
 

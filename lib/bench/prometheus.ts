@@ -102,7 +102,9 @@ export function renderTextfile(series: ModelSeries[], sweep: SweepFigures): stri
           ['ok', m.ok],
           ['failed', m.failed],
           ['skipped_fresh', m.skippedFresh],
+          ['aborted', m.aborted],
           ['skipped_deadline', m.skippedDeadline],
+          ['skipped_stopped', m.skippedStopped],
           ['skipped_budget', m.skippedBudget],
         ] as const
       ).map(([outcome, value]) => ({ labels: { outcome }, value })),

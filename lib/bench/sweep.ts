@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import type { AgentErrorKind, AgentRunDoc, ErrorDoc, MetricDoc, SweepSkipDoc } from '../store/documents.ts';
 import type { InsertResult } from '../store/store.ts';
 import { runAgent, runTimeoutMs } from '../tinyfish/run.ts';
+import { warmAgentLane } from '../tinyfish/warm.ts';
 import type { DailyBudget } from './budget.ts';
 import { benchmarkModel, describeAbort, warmUp } from './call.ts';
 import { seconds, systemClock, type SweepClock } from './clock.ts';
@@ -20,7 +21,10 @@ import { partitionDue, type SweepModel } from './due.ts';
 import { runLanes } from './lanes.ts';
 import type { ProviderStream } from './provider-stream.ts';
 
-export type Outcome = 'ok' | 'failed' | 'skipped_fresh' | 'skipped_deadline' | 'skipped_budget';
+// 'aborted': the call was in flight when the operator or systemd stopped the sweep (SIGINT,
+// SIGTERM); it says nothing about the provider (SPEC 5). 'skipped_stopped': not started for that
+// stop, as 'skipped_deadline' is not started for the sweep's own deadline.
+export type Outcome = 'ok' | 'failed' | 'aborted' | 'skipped_fresh' | 'skipped_deadline' | 'skipped_stopped' | 'skipped_budget';
 
 export interface ModelResult {
   provider: ProviderName;
@@ -58,9 +62,14 @@ export interface SweepSummary {
   /** Models that were called. */
   ran: number;
   ok: number;
+  /** Calls that failed (the provider's failures; aborted calls are not among them). */
   failed: number;
+  /** Calls in flight when the sweep was stopped (SIGINT, SIGTERM). */
+  aborted: number;
   skippedFresh: number;
   skippedDeadline: number;
+  /** Models not started because the sweep was stopped. */
+  skippedStopped: number;
   /** Models not started because the call would have passed BENCH_DAILY_BUDGET_USD. */
   skippedBudget: number;
   writeFailures: number;
@@ -68,6 +77,8 @@ export interface SweepSummary {
   durationMs: number;
   /** The sweep deadline passed or the sweep was aborted. */
   interrupted: boolean;
+  /** Why the sweep was stopped from outside (options.signal's reason, e.g. "SIGTERM"), or null. */
+  stoppedBy: string | null;
 }
 
 export interface SweepResult {
@@ -130,6 +141,13 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     results.push(result);
     options.onResult?.(result);
   };
+  // A model a lane did not start: the operator's stop, or the sweep's own deadline.
+  const notStarted = (model: SweepModel) =>
+    finish(
+      options.signal?.aborted
+        ? skipped(model, 'skipped_stopped', `not started: ${describeAbort(options.signal.reason)}`)
+        : skipped(model, 'skipped_deadline', `not started: ${describeAbort(sweepSignal.reason)}`),
+    );
 
   const wallNow = clock.wallNow();
   const sweepStartedAt = new Date(wallNow);
@@ -142,18 +160,25 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     return error;
   };
 
-  // TinyFish automation runs (agent scenarios) run in a lane of their own beside the providers'.
+  // TinyFish automation runs (agent scenarios) run in a lane of their own beside the providers',
+  // warmed with theirs and started once every lane is warm: no warm-up (SDK loading, the
+  // collection of its garbage) runs beside a run being timed, and the first run does not pay
+  // the process's first fetch.
   const llmDue = due.filter((m) => m.scenario?.kind !== 'agent');
-  const agentLane = runAgentLane(
-    due.filter((m) => m.scenario?.kind === 'agent'),
-    { config, clock, sweepSignal, sweepStartedAt, deadlineAt: started + bench.sweepDeadlineMs, write, finish, onStart: options.onStart },
+  const agentDue = due.filter((m) => m.scenario?.kind === 'agent');
+  let warmed = () => {};
+  const allWarm = new Promise<void>((resolve) => (warmed = resolve));
+  const agentLane = allWarm.then(() =>
+    runAgentLane(agentDue, { config, clock, sweepSignal, sweepStartedAt, deadlineAt: started + bench.sweepDeadlineMs, write, finish, notStarted, onStart: options.onStart }),
   );
   try {
     await runLanes(llmDue, {
+      alsoWarm: agentDue.length > 0 ? warmAgentLane(agentDue.map((m) => m.modelId), config, sweepSignal) : undefined,
+      onWarmed: warmed,
       concurrency: options.concurrency ?? bench.concurrencyPerProvider,
       loadProvider: options.loadProvider,
       signal: sweepSignal,
-      skip: (model) => finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(sweepSignal.reason)}`)),
+      skip: notStarted,
       warm: async (model, stream) => warmUp(await stream, model, { config, sweepSignal, logger }),
       run: async (model, stream) => {
         const admission = options.budget ? await options.budget.admit(model, bench.profile) : null;
@@ -166,16 +191,19 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         if (call.metric) call.metric.cost_usd = costOf(call.metric, options.prices?.priceOf(model) ?? null);
         if (admission?.ok) options.budget!.settle(admission.ticket, call.metric?.cost_usd ?? null);
         const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
-        finish({ ...base(model), ...call, writeError });
+        finish({ ...base(model), ...call, outcome: call.error?.error_kind === 'aborted' ? 'aborted' : call.outcome, writeError });
       },
     });
-    await agentLane;
   } finally {
+    // Whatever happened to the LLM lanes, the agent lane runs (or records its pairs as not started).
+    warmed();
+    await agentLane;
     clearTimeout(deadlineTimer);
   }
 
   const summary = summarize(results, { models: options.models.length, writeFailures, durationMs: clock.now() - started });
   summary.interrupted = sweepSignal.aborted;
+  summary.stoppedBy = options.signal?.aborted ? describeStop(options.signal.reason) : null;
   return { results, summary };
 }
 
@@ -197,6 +225,7 @@ async function runAgentLane(
     deadlineAt: number;
     write: (model: SweepModel, doc: ResultDoc) => Promise<string | null>;
     finish: (result: ModelResult) => void;
+    notStarted: (model: SweepModel) => void;
     onStart?: (model: SweepModel) => void;
   },
 ): Promise<void> {
@@ -208,7 +237,7 @@ async function runAgentLane(
       throw new BenchError('agent runs have no chat stream', { kind: 'hard_capability', stage: 'load_provider' });
     },
     signal: o.sweepSignal,
-    skip: (model) => o.finish(skipped(model, 'skipped_deadline', `not started: ${describeAbort(o.sweepSignal.reason)}`)),
+    skip: o.notStarted,
     run: async (model) => {
       const scenario = model.scenario as Extract<SweepModel['scenario'], { kind: 'agent' }>;
       const target = { automation: model.modelId, misc: model.misc ?? {}, scenarioId: scenario.id, inputs: scenario.inputs };
@@ -221,7 +250,8 @@ async function runAgentLane(
       o.onStart?.(model);
       const agentRun = await runAgent(target, { config: o.config, clock: o.clock, sweepSignal: o.sweepSignal, sweepStartedAt: o.sweepStartedAt });
       const writeError = await o.write(model, { agentRun });
-      o.finish({ ...base(model), outcome: agentRun.status === 'completed' ? 'ok' : 'failed', attempts: 1, agentRun, writeError });
+      const outcome = agentRun.status === 'completed' ? 'ok' : agentRun.error_kind === 'aborted' ? 'aborted' : 'failed';
+      o.finish({ ...base(model), outcome, attempts: 1, agentRun, writeError });
     },
   });
 }
@@ -308,24 +338,29 @@ export function summarize(results: ModelResult[], o: { models: number; writeFail
     ran: 0,
     ok: 0,
     failed: 0,
+    aborted: 0,
     skippedFresh: 0,
     skippedDeadline: 0,
+    skippedStopped: 0,
     skippedBudget: 0,
     writeFailures: o.writeFailures,
     errorsByKind: {},
     durationMs: o.durationMs,
     interrupted: false,
+    stoppedBy: null,
   };
   for (const r of results) {
     if (r.outcome === 'ok') summary.ok += 1;
     if (r.outcome === 'failed') summary.failed += 1;
+    if (r.outcome === 'aborted') summary.aborted += 1;
     if (r.outcome === 'skipped_fresh') summary.skippedFresh += 1;
     if (r.outcome === 'skipped_deadline') summary.skippedDeadline += 1;
+    if (r.outcome === 'skipped_stopped') summary.skippedStopped += 1;
     if (r.outcome === 'skipped_budget') summary.skippedBudget += 1;
-    const kind = r.error?.error_kind ?? (r.outcome === 'failed' ? r.agentRun?.error_kind : null);
+    const kind = r.outcome === 'failed' ? (r.error?.error_kind ?? r.agentRun?.error_kind) : null;
     if (kind) summary.errorsByKind[kind] = (summary.errorsByKind[kind] ?? 0) + 1;
   }
-  summary.ran = summary.ok + summary.failed;
+  summary.ran = summary.ok + summary.failed + summary.aborted;
   return summary;
 }
 
@@ -344,13 +379,23 @@ function base(model: SweepModel): ModelResult {
   };
 }
 
-function skipped(model: SweepModel, outcome: 'skipped_fresh' | 'skipped_deadline' | 'skipped_budget', reason: string): ModelResult {
+function skipped(model: SweepModel, outcome: 'skipped_fresh' | 'skipped_deadline' | 'skipped_stopped' | 'skipped_budget', reason: string): ModelResult {
   return { ...base(model), outcome, skipReason: reason };
 }
 
-/** Why a sweep counts as not having run (exit 1), or null when it ran. Model failures alone are data. */
+/**
+ * Why a sweep counts as not having run (exit 1), or null when it ran. Model failures alone are
+ * data; calls aborted by a stop are not failures, so a stopped sweep fails only on a lost result.
+ */
 export function sweepFailure(summary: SweepSummary): string | null {
   if (summary.writeFailures > 0) return `${summary.writeFailures} result(s) could not be stored`;
-  if (summary.ran > 0 && summary.ok === 0) return `every call failed (${summary.failed} of ${summary.ran})`;
+  if (summary.stoppedBy) return null;
+  if (summary.failed > 0 && summary.ok === 0) return `every call failed (${summary.failed} of ${summary.failed})`;
   return null;
+}
+
+/** The stop's name from an abort reason: bench-once aborts with new Error('SIGTERM'). */
+function describeStop(reason: unknown): string {
+  if (reason instanceof Error) return reason.message || 'stop';
+  return typeof reason === 'string' && reason ? reason : 'stop';
 }

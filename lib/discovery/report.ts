@@ -67,6 +67,11 @@ export interface DiscoveryReport {
   refusedCount: number;
   /** Catalog models left out as other ids of a model in `models` (e.g. a dated snapshot). */
   variantCount: number;
+  /**
+   * Catalogs in scope with no entry at all (OpenRouter's included): never fetched, or fetched
+   * without a key, so "nothing new" would say nothing about them.
+   */
+  neverFetched: string[];
 }
 
 export interface ReportOptions {
@@ -244,6 +249,9 @@ export async function buildDiscoveryReport(store: Store, options: ReportOptions 
     newCount: fresh.length + orOnly.length,
     refusedCount,
     variantCount,
+    neverFetched: [...(provider === null ? ['openrouter'] : []), ...(provider === null ? CATALOG_PROVIDERS : [provider])].filter((p) =>
+      p === 'openrouter' ? openrouter.length === 0 : !catalog.some((d) => d.provider === p),
+    ),
   };
 }
 
@@ -337,7 +345,11 @@ export function formatDiscoveryReport(report: DiscoveryReport): { subject: strin
     `llm-bench discovery report${scope}, ${report.generatedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     `Window: the last ${report.days} day${report.days === 1 ? '' : 's'} (since ${day(report.since)}).`,
   ];
-  if (report.newCount === 0) {
+  const inScope = report.provider ? 1 : CATALOG_PROVIDERS.length + 1;
+  if (report.neverFetched.length === inScope) {
+    // Nothing was ever looked at: "nothing new" would be a claim about catalogs nobody read.
+    lines.push('', `No catalog has been fetched yet${scope}: run npm run discovery -- fetch first (OpenRouter's list needs no key; each provider's needs its key).`);
+  } else if (report.newCount === 0) {
     lines.push('', `Nothing new: no catalog model first seen in the window that we do not benchmark${scope}.`);
   } else {
     lines.push(
@@ -369,6 +381,9 @@ export function formatDiscoveryReport(report: DiscoveryReport): { subject: strin
     left.push(`${report.variantCount} other id${one ? ' of a model' : 's of models'} we already have (snapshots, other routings)`);
   }
   if (left.length) lines.push('', `Left out: ${left.join('; ')}.`);
+  if (report.neverFetched.length > 0 && report.neverFetched.length < inScope) {
+    lines.push('', `Never fetched (no entry stored; a provider without its key is skipped by fetch): ${report.neverFetched.join(', ')}.`);
+  }
   return { subject, text: `${lines.join('\n')}\n` };
 }
 

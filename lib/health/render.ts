@@ -61,6 +61,15 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
     assessmentRows.push([`(Rules alone would say ${a.rules.status}: ${a.rules.reasons.join('; ') || 'nothing to report'}.)`]);
   }
   out.push({ title: 'Assessment', rows: assessmentRows, empty: '' });
+  // The sweep ran and stored its results, but what people look at (the site, Prometheus) is stale.
+  if (report.output_failures?.length) {
+    out.push({
+      title: 'Sweep outputs not written',
+      columns: ['output', 'sweeps', 'last', 'why'],
+      rows: report.output_failures.map((f) => [f.model_id, String(f.skips), time(f.last_skipped_at), clip(f.last_reason, 240)]),
+      empty: 'none',
+    });
+  }
 
   out.push({
     title: 'Suggested commands',

@@ -8,6 +8,7 @@ import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
 import type { DailySpend, FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, TimeWindow } from '../store/store.ts';
 import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
+import { SWEEP_OUTPUT_PROVIDER } from '../bench/sweep-outputs.ts';
 
 const DAY_MS = 86_400_000;
 /** Days of history each model's window is compared with (SPEC 10: "their own previous 7 days"). */
@@ -121,6 +122,8 @@ export interface HealthReport {
   agent_runs?: AgentRunStats[];
   /** Models sweeps did not start in the window because of BENCH_DAILY_BUDGET_USD (SPEC 17), most skipped first. */
   budget_skips?: BudgetSkip[];
+  /** Outputs a sweep could not write (its status site, its Prometheus textfile), from the same records. */
+  output_failures?: BudgetSkip[];
 }
 
 /** One (provider, model, scenario) the daily budget kept from starting in the window. */
@@ -232,7 +235,8 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
     suggested_commands: suggestCommands(onlyErrors, { benchmarked, since: window.since }),
     spend,
     agent_runs: summarizeAgentRuns(agentRuns),
-    budget_skips: summarizeBudgetSkips(budgetSkips),
+    budget_skips: summarizeBudgetSkips(budgetSkips.filter((s) => s.provider !== SWEEP_OUTPUT_PROVIDER)),
+    output_failures: summarizeBudgetSkips(budgetSkips.filter((s) => s.provider === SWEEP_OUTPUT_PROVIDER)),
   };
 }
 

@@ -10,6 +10,8 @@ import { checkModelId } from './rules.ts';
 import type { ModelSpend, Store } from '../store/store.ts';
 import { MOCK_ON_MONGODB } from '../store/collection-rules.ts';
 import { createPriceBook, type Price } from '../bench/cost.ts';
+import { parseMockModelId } from '../bench/providers/mock.ts';
+import { isMockAutomation, parseMockAutomationId } from '../tinyfish/mock.ts';
 
 export interface ModelRow {
   model: ModelDoc;
@@ -31,8 +33,19 @@ export function requireProvider(provider: string): void {
   }
 }
 
+/**
+ * Like requireProvider, but a provider llm-bench has no adapter for (anyscale, azure, … in an
+ * upstream catalog, SPEC 4.0) passes when the catalog has models of it: those are listed and
+ * shown, never benchmarked.
+ * @throws UsageError naming the known providers.
+ */
+async function requireListedProvider(store: Store, provider: string): Promise<void> {
+  if (isProviderName(provider) || (await store.listModels({ provider })).length > 0) return;
+  requireProvider(provider);
+}
+
 export async function listModelRows(store: Store, options: { provider?: string; all?: boolean; now?: Date } = {}): Promise<ModelRow[]> {
-  if (options.provider) requireProvider(options.provider);
+  if (options.provider) await requireListedProvider(store, options.provider);
   const filter = options.provider ? { provider: options.provider } : {};
   const [models, successes, errors] = await Promise.all([
     store.listModels({ ...filter, benchmarkedOnly: !options.all }),
@@ -103,6 +116,20 @@ export interface AddOptions {
  * @throws UsageError for an unknown provider, a ruled-out id (unless force) or a
  *   case-insensitive duplicate (never overridden), each saying what to do instead.
  */
+/**
+ * A simulated model's id is its simulation: one that does not parse would fail every call
+ * ("unknown part stepz"), so it is refused here, with the parser's own words, even with --force.
+ * @throws UsageError naming the part of the id that is not understood.
+ */
+function refuseUnparsableMockId(provider: string, modelId: string): void {
+  try {
+    if (provider === 'mock') parseMockModelId(modelId);
+    if (provider === 'tinyfish' && isMockAutomation(modelId)) parseMockAutomationId(modelId);
+  } catch (err) {
+    throw new UsageError(`Refusing to add ${provider}/${modelId}: ${(err as Error).message}`);
+  }
+}
+
 export async function addModel(store: Store, provider: string, modelId: string, options: AddOptions = {}): Promise<ModelDoc> {
   requireProvider(provider);
   if (provider === 'mock' && store.kind === 'mongodb') {
@@ -111,6 +138,7 @@ export async function addModel(store: Store, provider: string, modelId: string, 
   if (!modelId.trim() || modelId !== modelId.trim()) {
     throw new UsageError(`Model id ${JSON.stringify(modelId)} is empty or has surrounding spaces`);
   }
+  refuseUnparsableMockId(provider, modelId);
   // TinyFish automations are named by the operator (url + goal in misc), not by a vendor:
   // the chat-model rules do not apply, the automation's own fields do.
   if (provider === 'tinyfish') {
@@ -238,6 +266,17 @@ export async function deprecateModel(
   return (await store.getModel(provider, modelId))!;
 }
 
+/** What `models.ts show` prints (lib/models/format.ts). */
+export interface ShownModel {
+  model: ModelDoc | null;
+  metrics: MetricDoc[];
+  errors: ErrorDoc[];
+  price: Price | null;
+  spend24h: ModelSpend | null;
+  agentRuns?: AgentRunDoc[];
+  agentStats?: AgentRunStats[];
+}
+
 /**
  * A model with its recent results and errors. A model that is not in the catalog but has
  * results (an ad-hoc `bench-once --models` run) is shown with model null.
@@ -248,16 +287,8 @@ export async function showModel(
   provider: string,
   modelId: string,
   limit = 5,
-): Promise<{
-  model: ModelDoc | null;
-  metrics: MetricDoc[];
-  errors: ErrorDoc[];
-  price: Price | null;
-  spend24h: ModelSpend | null;
-  agentRuns?: AgentRunDoc[];
-  agentStats?: AgentRunStats[];
-}> {
-  requireProvider(provider);
+): Promise<ShownModel> {
+  await requireListedProvider(store, provider);
   const [model, metrics, errors] = await Promise.all([
     store.getModel(provider, modelId),
     store.recentMetrics(provider, modelId, limit),

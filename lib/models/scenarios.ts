@@ -68,7 +68,44 @@ export interface ScenarioOptions {
   /** Agent scenarios: a JSON object overriding the automations' misc (url, goal, timeout_seconds, …). */
   inputs?: string;
   disabled?: boolean;
+  /** Accept --targets models that are not in the catalog yet (about to be added). */
+  force?: boolean;
   now?: Date;
+}
+
+/**
+ * The shortest interval: the sweep timer starts a sweep every 30 minutes, so a pair cannot be
+ * measured more often, and a shorter interval would promise what no sweep keeps.
+ */
+export const MIN_INTERVAL_MINUTES = 30;
+const MAX_INTERVAL_MINUTES = 525_600;
+
+/** --interval: whole minutes, from the timer's period to a year. */
+function parseInterval(raw: string): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(v) || v < MIN_INTERVAL_MINUTES || v > MAX_INTERVAL_MINUTES) {
+    throw new UsageError(
+      `--interval must be a whole number of minutes from ${MIN_INTERVAL_MINUTES} (the sweep timer's period: no pair is measured more often) to ${MAX_INTERVAL_MINUTES} (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Refuses --targets models that are not in the catalog (a typo would make a scenario that never
+ * runs anything), unless forced for a model about to be added.
+ * @throws UsageError naming each missing model and the command that adds it.
+ */
+async function refuseUnknownTargets(store: Store, targets: ScenarioTargets, force: boolean | undefined): Promise<void> {
+  if (targets.type !== 'models' || force) return;
+  const missing: string[] = [];
+  for (const t of targets.models) if (!(await store.getModel(t.provider, t.model_id))) missing.push(`${t.provider}:${t.model_id}`);
+  if (missing.length === 0) return;
+  const [provider, ...id] = missing[0]!.split(':');
+  throw new UsageError(
+    `--targets: ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in the models catalog. ` +
+      `Add ${missing.length === 1 ? 'it' : 'them'} first (npm run models -- add ${provider} ${id.join(':')}), or give --force for a model you are about to add`,
+  );
 }
 
 const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -91,7 +128,7 @@ export async function addScenario(store: Store, scenarioId: string, o: ScenarioO
     description: o.description ?? '',
     kind,
     inputs: kind === 'llm' ? llmInputs(o, null) : agentInputs(o.inputs, {}),
-    interval_minutes: o.interval !== undefined ? parseNumber('--interval', o.interval, { min: 0, max: 525_600 }) : kind === 'agent' ? 360 : 30,
+    interval_minutes: o.interval !== undefined ? parseInterval(o.interval) : kind === 'agent' ? 360 : 30,
     concurrency: o.concurrency !== undefined ? parseNumber('--concurrency', o.concurrency, { min: 1, max: 64, integer: true }) : 1,
     targets: o.targets !== undefined ? parseTargets(o.targets, kind) : { type: 'all' },
     enabled: !o.disabled,
@@ -100,6 +137,7 @@ export async function addScenario(store: Store, scenarioId: string, o: ScenarioO
   };
   if (kind === 'llm' && o.inputs !== undefined) throw new UsageError('--inputs is for agent scenarios; an llm scenario takes --prompt, --max-tokens, --temperature, --cache-defeat');
   if (kind === 'agent') refuseLlmOptions(o);
+  await refuseUnknownTargets(store, doc.targets, o.force);
   if ((await store.insertScenario(doc)) === 'duplicate') throw new UsageError(`Scenario ${scenarioId} already exists`);
   return doc;
 }
@@ -124,9 +162,12 @@ export async function editScenario(store: Store, scenarioId: string, o: Scenario
     refuseLlmOptions(o);
     if (o.inputs !== undefined) patch.inputs = agentInputs(o.inputs, current.inputs as Record<string, unknown>);
   }
-  if (o.interval !== undefined) patch.interval_minutes = parseNumber('--interval', o.interval, { min: 0, max: 525_600 });
+  if (o.interval !== undefined) patch.interval_minutes = parseInterval(o.interval);
   if (o.concurrency !== undefined) patch.concurrency = parseNumber('--concurrency', o.concurrency, { min: 1, max: 64, integer: true });
-  if (o.targets !== undefined) patch.targets = parseTargets(o.targets, current.kind);
+  if (o.targets !== undefined) {
+    patch.targets = parseTargets(o.targets, current.kind);
+    await refuseUnknownTargets(store, patch.targets, o.force);
+  }
   if (Object.keys(patch).length === 1) {
     throw new UsageError(`Nothing to change: give e.g. --interval 60, --targets groq,openai, --max-tokens 256 or --description "…"`);
   }

@@ -1,6 +1,7 @@
 // KPIs and runs as a terminal table, CSV (RFC 4180) or JSON. Unknown numbers print as "-" in
 // tables, empty in CSV and null in JSON: never as 0.
-import type { AgentRunDoc } from '../store/documents.ts';
+import { PUBLISHED_SCENARIO_ID, type AgentRunDoc } from '../store/documents.ts';
+import { rowId } from '../store/upstream.ts';
 import type { AgentKpiRow, AgentKpiSummary, KpiRow, KpiSummary, Percentiles, RunRecord, TimeWindow } from '../store/store.ts';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
@@ -88,22 +89,31 @@ export function formatKpis(summary: KpiSummary, w: TimeWindow, format: OutputFor
 
 const RUN_CSV_COLUMNS = ['ts', 'run_id', 'provider', 'model', 'scenario', 'outcome', 'mock', 'ttft_s', 'total_s', 'tok_s', 'decode_tok_s', 'error_kind', 'message'] as const;
 
+/**
+ * The outcome as listed: an error row of kind aborted (the sweep was stopped) is neither a
+ * success nor the provider's failure, so it is shown apart.
+ */
+function listedOutcome(run: RunRecord): 'ok' | 'failed' | 'aborted' {
+  return run.outcome === 'failed' && run.error.error_kind === 'aborted' ? 'aborted' : run.outcome;
+}
+
 /** The columns of one run in a listing. */
 function runColumns(run: RunRecord) {
   const doc = run.outcome === 'ok' ? run.metric : run.error;
   return {
     ts: run.ts.toISOString(),
-    run_id: doc.run_id,
+    run_id: rowId(doc),
     provider: doc.provider,
     model: doc.model_name,
-    scenario: doc.benchmark_profile_id,
-    outcome: run.outcome,
+    // Upstream rows predate the field: they are all of the published profile (SPEC 4.0).
+    scenario: doc.benchmark_profile_id ?? PUBLISHED_SCENARIO_ID,
+    outcome: listedOutcome(run),
     mock: isMockRun(run),
     ttft_s: run.outcome === 'ok' ? run.metric.time_to_first_token : null,
     total_s: run.outcome === 'ok' ? run.metric.generate_time : null,
     tok_s: run.outcome === 'ok' ? run.metric.tokens_per_second : null,
     decode_tok_s: run.outcome === 'ok' ? run.metric.decode_tokens_per_second : null,
-    error_kind: run.outcome === 'failed' ? run.error.error_kind : null,
+    error_kind: run.outcome === 'failed' ? (run.error.error_kind ?? 'unknown') : null,
     message: run.outcome === 'failed' ? run.error.message : null,
   };
 }
@@ -118,25 +128,29 @@ export function formatRuns(runs: RunRecord[], format: OutputFormat): string {
     );
   }
   if (runs.length === 0) return 'No runs match.\n';
-  const header = ['time (UTC)', 'provider', 'model', 'scenario', 'outcome', 'TTFT s', 'tok/s', 'run_id / error'];
+  const header = ['time (UTC)', 'run_id', 'provider', 'model', 'scenario', 'outcome', 'TTFT s', 'tok/s', 'error'];
   const rows = cols.map((c) => [
     c.ts.slice(0, 19).replace('T', ' '),
+    c.run_id ?? '-',
     c.mock ? `${c.provider} (mock)` : c.provider,
     c.model,
     c.scenario,
     c.outcome,
     fixed(c.ttft_s, 3),
     fixed(c.tok_s, 1),
-    c.outcome === 'ok' ? c.run_id : `${c.error_kind}: ${oneLine(c.message ?? '', 100)}`,
+    c.outcome === 'ok' ? '' : `${c.error_kind}: ${oneLine(c.message ?? '', 100)}`,
   ]);
-  return `${textTable(header, rows, new Set([5, 6]))}\n`;
+  return `${textTable(header, rows, new Set([6, 7]))}\n`;
 }
 
 /** One run in full: every field of its document, one per line (JSON: the document itself). */
 export function formatRun(run: RunRecord, format: 'table' | 'json'): string {
-  const doc = run.outcome === 'ok' ? run.metric : run.error;
-  if (format === 'json') return `${JSON.stringify({ outcome: run.outcome, ...doc }, null, 2)}\n`;
-  return fieldLines(`${run.outcome === 'ok' ? 'Success' : 'Failure'}${isMockRun(run) ? ' (simulated: mock provider)' : ''}`, doc);
+  const stored = run.outcome === 'ok' ? run.metric : run.error;
+  // An upstream row lacks the fields it predates (SPEC 4.0): shown as what they mean.
+  const doc = { ...stored, run_id: rowId(stored), benchmark_profile_id: stored.benchmark_profile_id ?? PUBLISHED_SCENARIO_ID };
+  if (format === 'json') return `${JSON.stringify({ outcome: listedOutcome(run), ...doc }, null, 2)}\n`;
+  const heading = { ok: 'Success', failed: 'Failure', aborted: 'Aborted (the sweep was stopped; not the provider\'s failure)' }[listedOutcome(run)];
+  return fieldLines(`${heading}${isMockRun(run) ? ' (simulated: mock provider)' : ''}`, doc);
 }
 
 /** A heading, then each field of the document on its own line, names aligned. */
@@ -225,17 +239,18 @@ export function formatAgentRuns(runs: AgentRunDoc[], format: OutputFormat): stri
   if (format === 'json') return `${JSON.stringify(cols, null, 2)}\n`;
   if (format === 'csv') return csv([...AGENT_RUN_COLUMNS], cols.map((c) => AGENT_RUN_COLUMNS.map((k) => (typeof c[k] === 'boolean' ? String(c[k]) : c[k]))));
   if (runs.length === 0) return 'No agent runs match.\n';
-  const header = ['started (UTC)', 'automation', 'scenario', 'status', 'duration s', 'first progress s', 'run_id / error'];
+  const header = ['started (UTC)', 'run_id', 'automation', 'scenario', 'status', 'duration s', 'first progress s', 'error'];
   const rows = cols.map((c) => [
     c.ts.slice(0, 19).replace('T', ' '),
+    c.run_id ?? '-',
     c.mock ? `${c.automation} (mock)` : c.automation,
     c.scenario,
     c.status,
     fixed(c.duration_s, 1),
     fixed(c.first_progress_s, 1),
-    c.status === 'completed' ? c.run_id : `${c.error_kind ?? c.status}: ${oneLine(c.error ?? '', 100)}`,
+    c.status === 'completed' ? '' : `${c.error_kind ?? c.status}: ${oneLine(c.error ?? '', 100)}`,
   ]);
-  return `${textTable(header, rows, new Set([4, 5]))}\n`;
+  return `${textTable(header, rows, new Set([5, 6]))}\n`;
 }
 
 /** One agent run in full: every field of its document (JSON: the document itself). */

@@ -175,8 +175,10 @@ export async function runAgent(target: AgentTarget, ctx: AgentRunContext): Promi
     if (signal.aborted) {
       iterator?.return?.().catch(() => {});
       const reason = signal.reason;
-      const message = reason instanceof BenchError ? reason.message : `Run of ${name} cut short: ${describeAbort(reason)}`;
-      return doc({ status: 'timeout', endpoint: request.endpoint, error: message, kind: 'timeout' });
+      // Our own limits (the sweep deadline) are timeouts; anything else is the operator's or
+      // systemd's stop (SIGINT, SIGTERM), which says nothing about TinyFish (SPEC 5).
+      if (reason instanceof BenchError) return doc({ status: 'timeout', endpoint: request.endpoint, error: reason.message, kind: 'timeout' });
+      return doc({ status: 'failed', endpoint: request.endpoint, error: `Run of ${name} cut short: ${describeAbort(reason)}`, kind: 'aborted' });
     }
     const c = classifyError(err);
     return doc({ status: 'failed', endpoint: request.endpoint, error: `Cannot run ${name}: ${c.detail}`, kind: c.kind, httpStatus: c.httpStatus });

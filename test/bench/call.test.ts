@@ -123,3 +123,100 @@ describe('runAttempt (time limits and the stall watch)', () => {
     assert.equal(a.requests, 1);
   });
 });
+
+describe('benchmarkModel: what is retried, how long it waits, and what is recorded', () => {
+  /** A stream that fails before the first byte with `error` on each of its first `failures` calls, then answers. */
+  function failing(error: () => unknown, failures = Infinity): { stream: ProviderStream; calls: () => number } {
+    let calls = 0;
+    const stream: ProviderStream = async function* (req) {
+      calls += 1;
+      if (calls > failures) return yield* answer(req);
+      yield requestEvent(req);
+      throw error();
+    };
+    return { stream, calls: () => calls };
+  }
+
+  test('a 429 whose message says the credits ran out is recorded as billing after one attempt, not retried', async () => {
+    const quota = () => Object.assign(new Error('You exceeded your current quota, please check your plan and billing details.'), { status: 429, headers: new Headers() });
+    const { stream, calls } = failing(quota);
+    const sleeps: number[] = [];
+    const r = await benchmarkModel(model, Promise.resolve(stream), context({}, sleeps));
+    assert.equal(calls(), 1);
+    assert.deepEqual(sleeps, []);
+    assert.equal(r.error?.error_kind, 'billing');
+  });
+
+  test('without Retry-After it waits 1 s, then 2 s, and stops at BENCH_MAX_ATTEMPTS', async () => {
+    const { stream, calls } = failing(() => httpError(503));
+    const sleeps: number[] = [];
+    const r = await benchmarkModel(model, Promise.resolve(stream), context({ BENCH_MAX_ATTEMPTS: '3' }, sleeps));
+    assert.equal(calls(), 3);
+    assert.deepEqual(sleeps, [1000, 2000]);
+    assert.equal(r.outcome, 'failed');
+    assert.equal(r.attempts, 3);
+    assert.match(r.error?.message ?? '', /\(after 3 attempts\)$/);
+  });
+
+  test('a Retry-After longer than BENCH_MAX_RETRY_DELAY_MS is not waited out: the 429 is recorded at once', async () => {
+    const { stream, calls } = failing(() => httpError(429, { 'retry-after': '120' }), 1);
+    const sleeps: number[] = [];
+    const r = await benchmarkModel(model, Promise.resolve(stream), context({ BENCH_MAX_RETRY_DELAY_MS: '30000' }, sleeps));
+    assert.equal(calls(), 1);
+    assert.deepEqual(sleeps, []);
+    assert.equal(r.error?.error_kind, 'rate_limit');
+  });
+
+  test('no retry once the sweep was aborted (deadline, SIGTERM)', async () => {
+    const sweep = new AbortController();
+    const { stream, calls } = failing(() => {
+      sweep.abort(new Error('SIGTERM'));
+      return httpError(503);
+    }, 1);
+    const r = await benchmarkModel(model, Promise.resolve(stream), { ...context(), sweepSignal: sweep.signal });
+    assert.equal(calls(), 1);
+    assert.equal(r.outcome, 'failed');
+  });
+
+  test('a call in flight when the sweep is aborted from outside is recorded as aborted, not timeout', async () => {
+    const sweep = new AbortController();
+    const stream: ProviderStream = async function* (req) {
+      yield requestEvent(req);
+      yield { type: 'first_byte', t: req.now() };
+      sweep.abort(new Error('SIGTERM'));
+      await new Promise(() => {});
+    };
+    const r = await benchmarkModel(model, Promise.resolve(stream), { ...context(), sweepSignal: sweep.signal });
+    assert.equal(r.error?.error_kind, 'aborted');
+    assert.match(r.error?.message ?? '', /sweep aborted \(SIGTERM\)/);
+  });
+
+  test("a timeout, ours (the stall watch) or the SDK's own, is recorded at stage timeout", async () => {
+    const stalled: ProviderStream = async function* (req) {
+      yield requestEvent(req);
+      await new Promise(() => {});
+    };
+    const sdkTimeout = failing(() => new DOMException('The operation was aborted due to timeout', 'TimeoutError')).stream;
+    for (const stream of [stalled, sdkTimeout]) {
+      const r = await benchmarkModel(model, Promise.resolve(stream), context({ BENCH_STALL_TIMEOUT_MS: '60', BENCH_MAX_ATTEMPTS: '1' }));
+      assert.equal(r.error?.error_kind, 'timeout');
+      assert.equal(r.error?.stage, 'timeout');
+    }
+  });
+
+  test('a stream that keeps sending events is not cut by the stall timeout, however long it runs', async () => {
+    // 32 events 25 ms apart (0.8 s) under a 0.5 s stall timeout: only a 475 ms pause of the
+    // whole process could cut it, which a loaded 2-core machine does not produce.
+    const stream: ProviderStream = async function* (req) {
+      yield requestEvent(req);
+      yield { type: 'first_byte', t: req.now() };
+      for (let i = 0; i < 32; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        yield { type: 'text', t: req.now(), text: ' tok' };
+      }
+      yield { type: 'finish', t: req.now(), reason: 'stop', rawReason: 'stop', responseId: 'r1', providerLatencyMs: null };
+    };
+    const a = await runAttempt(stream, model, context({ BENCH_STALL_TIMEOUT_MS: '500' }));
+    assert.equal(a.ok, true, a.ok ? '' : String(a.error));
+  });
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { partitionDue, type SweepModel } from '../../lib/bench/due.ts';
+import { parseModelList, partitionDue, type SweepModel, type SweepScenario } from '../../lib/bench/due.ts';
 
 const now = Date.parse('2026-11-20T12:00:00Z');
 const ago = (min: number) => new Date(now - min * 60_000);
@@ -27,5 +27,24 @@ describe('partitionDue', () => {
     const { due, fresh } = partitionDue(models, { freshMinutes: 30, wallNow: now, force: true });
     assert.deepEqual(due, models);
     assert.deepEqual(fresh, []);
+  });
+
+  test("a scenario's pair is due by the scenario's interval, with the same minute of slack", () => {
+    const scenario: SweepScenario = { kind: 'llm', id: 'hourly', intervalMinutes: 60, prompt: 'p', maxTokens: 64, temperature: 0.1, cacheDefeatNonce: null };
+    const { due, fresh } = partitionDue(
+      [m('edge', { scenario, lastSweepStartedAt: ago(59.5) }), m('recent', { scenario, lastSweepStartedAt: ago(40) })],
+      { freshMinutes: 30, wallNow: now, force: false },
+    );
+    assert.deepEqual(due.map((d) => d.modelId), ['edge'], 'the timer that started the last sweep an hour ago may fire a few seconds early');
+    assert.equal(fresh[0]!.reason, 'measured by a sweep that started 40 min ago (hourly is due every 60 min)');
+  });
+});
+
+describe('parseModelList', () => {
+  test('with one --provider, provider:model entries lose their prefix and Bedrock ids keep their colons', () => {
+    assert.deepEqual(parseModelList(['bedrock:us.anthropic.claude-3-5-haiku-20241022-v1:0', 'meta.llama3-8b-instruct-v1:0'], ['bedrock']), [
+      { provider: 'bedrock', modelId: 'us.anthropic.claude-3-5-haiku-20241022-v1:0' },
+      { provider: 'bedrock', modelId: 'meta.llama3-8b-instruct-v1:0' },
+    ]);
   });
 });

@@ -103,4 +103,29 @@ describe('lanes', () => {
     assert.equal(log.slice(0, firstRun).length, models.length, 'all five warmed first');
     assert.deepEqual(log.slice(firstRun).sort(), ['run g1', 'run g2', 'run g3', 'run o1', 'run o2']);
   });
+
+  test('another lane\'s warm-up (TinyFish\'s) finishes with these before any call, and onWarmed comes before the first call', async () => {
+    const log: string[] = [];
+    const agentWarm = (async () => {
+      for (let i = 0; i < 5; i++) await tick();
+      log.push('warm agent lane');
+    })();
+    await runLanes(models.slice(0, 2), {
+      concurrency: 1,
+      signal: new AbortController().signal,
+      loadProvider: async () => noStream,
+      skip: () => assert.fail('nothing is skipped'),
+      warm: async (model) => void log.push(`warm ${model.id}`),
+      alsoWarm: agentWarm,
+      onWarmed: () => log.push('warmed'),
+      run: async (model) => void log.push(`run ${model.id}`),
+    });
+    assert.deepEqual(log.slice(0, 4).sort(), ['warm agent lane', 'warm g1', 'warm o1', 'warmed'].sort());
+    assert.equal(log[3], 'warmed');
+    assert.deepEqual(log.slice(4).sort(), ['run g1', 'run o1']);
+    // With no lane of its own (a sweep of agent runs only), the other lane is still warmed and told.
+    const alone: string[] = [];
+    await runLanes([], { concurrency: 1, signal: new AbortController().signal, loadProvider: async () => noStream, skip: () => {}, run: async () => {}, alsoWarm: (async () => void alone.push('warm agent lane'))(), onWarmed: () => alone.push('warmed') });
+    assert.deepEqual(alone, ['warm agent lane', 'warmed']);
+  });
 });

@@ -377,6 +377,12 @@ describe('validation (SPEC 6)', () => {
     assert.match(f?.message ?? '', /no visible text \(finish reason content_filter/);
   });
 
+  test("rejects a stream the provider ended with finish reason 'error', even after visible text", () => {
+    const f = validateMetric(makeMetric({ finish_reason: 'error', raw_finish_reason: 'error' }));
+    assert.equal(f?.kind, 'transient_provider');
+    assert.match(f?.message ?? '', /ended the stream with finish reason error/);
+  });
+
   test('rejects an output count more than 10% from the budget under strict_pm10 only', () => {
     const f = validateMetric(makeMetric({ validation_policy: 'strict_pm10', output_tokens: 80, requested_tokens: 64 }));
     assert.equal(f?.message, 'output_tokens 80 not within 10% of requested 64');

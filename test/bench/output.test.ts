@@ -34,11 +34,29 @@ describe('sweep output', () => {
       formatSweepStart(models, { deadlineMs: 1_500_000, force: true, freshMinutes: 30 }),
       'Benchmarking 12 models over 3 providers (groq 5, openai 4, mock 3), deadline 25 min',
     );
+    // A remote runner's models have no history to compare: nothing is skipped, so nothing is said.
     assert.equal(
       formatSweepStart([{ provider: 'mock' }], { deadlineMs: 90_000, force: false, freshMinutes: 30 }),
-      'Benchmarking 1 model over 1 provider, deadline 1.5 min; a model with a success in the last 30 min is skipped',
+      'Benchmarking 1 model over 1 provider, deadline 1.5 min',
     );
     assert.match(formatSweepStart([{ provider: 'mock' }], { deadlineMs: 20_000, force: true, freshMinutes: 30 }), /deadline 20 s$/);
+  });
+
+  test('the first line says each scenario\'s own interval, not FRESH_MINUTES, and nothing skipped under --force', () => {
+    const llm = { kind: 'llm' as const, id: 'cloud-default-v1', intervalMinutes: 30, prompt: 'p', maxTokens: 64, temperature: 0.1, cacheDefeatNonce: null };
+    const agent = { kind: 'agent' as const, id: 'agent-pricing-v1', intervalMinutes: 360, inputs: {}, concurrency: 1 };
+    const models = [
+      { provider: 'mock' as const, scenario: llm },
+      { provider: 'mock' as const, scenario: llm },
+      { provider: 'tinyfish' as const, scenario: agent },
+      { provider: 'groq' as const, lastSuccessAt: new Date() },
+    ];
+    assert.equal(
+      formatSweepStart(models, { deadlineMs: 1_500_000, force: false, freshMinutes: 45 }),
+      'Benchmarking 4 models over 3 providers (mock 2, groq 1, tinyfish 1), deadline 25 min; ' +
+        'a pair measured within its interval is skipped (cloud-default-v1 every 30 min, agent-pricing-v1 every 360 min, FRESH_MINUTES=45)',
+    );
+    assert.doesNotMatch(formatSweepStart(models, { deadlineMs: 1_500_000, force: true, freshMinutes: 45 }), /skipped/);
   });
 
   test('the live line names every call in flight with how long it has waited, longest first, cut to the width', () => {

@@ -57,7 +57,7 @@ describe('Prometheus textfile', () => {
     assert.equal(sample(parsed, 'llm_bench_sweep_duration_seconds', {}), '12.345');
     assert.equal(sample(parsed, 'llm_bench_sweep_models_due', {}), '3');
     const byOutcome = Object.fromEntries(family(parsed, 'llm_bench_sweep_models').metrics.map((m) => [m.labels!.outcome, m.value]));
-    assert.deepEqual(byOutcome, { ok: '1', failed: '1', skipped_fresh: '1', skipped_deadline: '0', skipped_budget: '1' });
+    assert.deepEqual(byOutcome, { ok: '1', failed: '1', skipped_fresh: '1', aborted: '0', skipped_deadline: '0', skipped_stopped: '0', skipped_budget: '1' });
     assert.equal(sample(parsed, 'llm_bench_sweep_end_timestamp_seconds', {}), String(FINISHED.getTime() / 1000));
 
     for (const f of parsed) {

@@ -186,21 +186,25 @@ describe('decode speed counts only what streamed after the first delta (near the
 });
 
 describe('generate_time ends at the last text, reasoning or finish event', () => {
-  test('a usage chunk 300 ms after the finish does not stretch it', async () => {
-    const r = await call('chat', always([...visible(4, 50, 20, (t) => chat.delta({ content: t })), { atMs: 120, data: chat.delta({}, 'stop') }, { atMs: 420, data: chat.usage(4) + chat.done }]));
+  test('a usage chunk 600 ms after the finish does not stretch it', async () => {
+    const r = await call('chat', always([...visible(4, 50, 20, (t) => chat.delta({ content: t })), { atMs: 120, data: chat.delta({}, 'stop') }, { atMs: 720, data: chat.usage(4) + chat.done }]));
     const m = assertOk(r);
     const ex = r.server.exchanges[0]!;
     const finishSent = ex.sent[4]!.at - ex.arrivedAt;
-    assert.ok(m.generate_time * 1000 < finishSent + 100, `generate_time ${m.generate_time} s ends near the finish (${finishSent.toFixed(0)} ms), not the usage`);
+    // Half-way to the usage: the client may read the finish late on a loaded machine (a 10 ms
+    // timer fired up to 143 ms late with the load average at 5-9, README Testing), not 300 ms.
+    assert.ok(m.generate_time * 1000 < finishSent + 300, `generate_time ${m.generate_time} s ends near the finish (${finishSent.toFixed(0)} ms), not the usage`);
   });
 });
 
 describe('the stall watch counts silence on the wire', () => {
-  const stall = { BENCH_STALL_TIMEOUT_MS: '300', BENCH_MAX_ATTEMPTS: '1' };
+  // Wire activity every 100 ms against a 500 ms limit: only a pause of 400 ms could fire it
+  // (a 10 ms timer fired up to 143 ms late with the load average at 5-9, README Testing).
+  const stall = { BENCH_STALL_TIMEOUT_MS: '500', BENCH_MAX_ATTEMPTS: '1' };
   const every = (data: string, fromMs: number, toMs: number): WireWrite[] =>
     Array.from({ length: Math.floor((toMs - fromMs) / 100) }, (_, i) => ({ atMs: fromMs + i * 100, data }));
 
-  test('Anthropic pings every 100 ms keep a 300 ms stall limit from firing', async () => {
+  test('Anthropic pings every 100 ms keep a 500 ms stall limit from firing', async () => {
     const r = await call('anthropic', always([{ atMs: 5, data: anthropic.start }, ...every(anthropic.ping, 100, 800), ...visible(4, 800, 10, (t) => anthropic.text(t)), { atMs: 850, data: anthropic.end(4) }]), {
       env: { ...stall, BENCH_MAX_TOKENS: '4' },
     });
@@ -304,24 +308,37 @@ describe('stream edge cases (SPEC 5)', () => {
 
 describe('warm lanes (SPEC 5: warm before the clock starts)', () => {
   // Each sweep is a new process, so each run is one: test/fakes/lane-probe.ts sweeps a lane of
-  // five models and reports each row's TTFT error against the fake's send-time truth. One lane
-  // at a time (lanes side by side disturb each other: bench:fidelity --concurrent measures that);
-  // seven processes, so a burst of the machine's other load (other test files) does not decide.
+  // five models and reports each row's TTFT error against the fake's send-time truth. The
+  // first call's gap to the later ones is compared with the same lane's gap without the
+  // warm-up, measured in turn, so both see the same load. Measured 2026-12-07 with a load
+  // average of 4-7 (README, Testing): medians of seven processes 0.1-14 ms warm (4 of 9 above
+  // the fixed 2 ms this test asserted before), 15-51 ms cold.
   const probe = new URL('../fakes/lane-probe.ts', import.meta.url).pathname;
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+  /** The first call's TTFT error minus the median of the later calls', in one fresh process. */
+  async function firstCallGap(format: 'chat' | 'anthropic' | 'bedrock', cold: boolean): Promise<number> {
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', probe, format, ...(cold ? ['--cold'] : [])], { timeout: 60_000 });
+    const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { firstRequest: string; rows: Array<{ ttftErrMs: number; reused: boolean }>; errors: string[] };
+    assert.deepEqual(out.errors, []);
+    if (!cold) {
+      assert.match(out.firstRequest, /^GET /, 'the warm-up request came first');
+      assert.deepEqual(out.rows.map((r) => r.reused), [true, true, true, true, true]);
+    }
+    const errs = out.rows.map((r) => r.ttftErrMs);
+    return errs[0]! - median(errs.slice(1));
+  }
+
   for (const format of ['chat', 'anthropic', 'bedrock'] as const) {
-    test(`${format}: the first call of a lane agrees with the later ones on TTFT within 2 ms, each on a connection already open`, async () => {
-      const gaps: number[] = [];
-      for (let run = 0; run < 7; run++) {
-        const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', probe, format], { timeout: 60_000 });
-        const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { firstRequest: string; rows: Array<{ ttftErrMs: number; reused: boolean }>; errors: string[] };
-        assert.deepEqual(out.errors, []);
-        assert.match(out.firstRequest, /^GET /, 'the warm-up request came first');
-        assert.deepEqual(out.rows.map((r) => r.reused), [true, true, true, true, true]);
-        const errs = out.rows.map((r) => r.ttftErrMs);
-        gaps.push(errs[0]! - median(errs.slice(1)));
+    test(`${format}: the first call of a lane is timed warm, on a connection already open, its TTFT gap to the later calls under half of the gap without the warm-up`, async () => {
+      const warm: number[] = [];
+      const cold: number[] = [];
+      for (let run = 0; run < 5; run++) {
+        warm.push(await firstCallGap(format, false));
+        cold.push(await firstCallGap(format, true));
       }
-      assert.ok(Math.abs(median(gaps)) <= 2, `first call minus later calls, off the truth: ${gaps.map((g) => g.toFixed(2)).join(', ')} ms`);
+      const ms = (xs: number[]) => xs.map((g) => g.toFixed(1)).join(', ');
+      assert.ok(median(warm) < median(cold) / 2, `first call minus later calls, off the truth: warm ${ms(warm)} ms; without the warm-up ${ms(cold)} ms`);
     });
   }
 });

@@ -11,8 +11,8 @@ import { loadProvider } from '../../lib/bench/providers/registry.ts';
 import type { InsertResult } from '../../lib/store/store.ts';
 import { systemClock, type SweepClock } from '../../lib/bench/clock.ts';
 import { parseModelList, type SweepModel } from '../../lib/bench/due.ts';
-import { formatResultLine } from '../../lib/bench/output.ts';
-import { runSweep, sweepFailure, type SweepOptions } from '../../lib/bench/sweep.ts';
+import { formatResultLine, formatSummary } from '../../lib/bench/output.ts';
+import { runSweep, summarize, sweepFailure, type SweepOptions } from '../../lib/bench/sweep.ts';
 
 function config(env: Record<string, string> = {}): Config {
   return loadConfig({ env: { RUNNER_NAME: 'test-runner', ...env }, dotenvPath: false });
@@ -338,7 +338,7 @@ describe('sweep time limits', () => {
     assert.equal(summary.interrupted, true);
   });
 
-  test('an aborted sweep (SIGTERM) records the call in flight and skips the rest', async () => {
+  test('a stopped sweep (SIGTERM) records the call in flight as aborted, not as a failure, and the rest as not started for the stop', async () => {
     const controller = new AbortController();
     const stream: ProviderStream = async function* (req) {
       yield { type: 'request', t: req.now(), mode: 'fake', maxTokens: 64, temperature: 0.1, reasoningEffort: null, applied: {} };
@@ -346,10 +346,22 @@ describe('sweep time limits', () => {
       await untilAborted(req);
     };
     const sink = new MemorySink();
-    const { summary } = await sweep({ models: [model('a'), model('b')], stream, sink, signal: controller.signal });
-    assert.equal(summary.failed, 1);
-    assert.equal(summary.skippedDeadline, 1);
+    const { results, summary } = await sweep({ models: [model('a'), model('b')], stream, sink, signal: controller.signal });
+    assert.deepEqual(results.map((r) => [r.modelId, r.outcome]), [['a', 'aborted'], ['b', 'skipped_stopped']]);
+    assert.deepEqual([summary.ok, summary.failed, summary.aborted, summary.skippedStopped, summary.skippedDeadline], [0, 0, 1, 1, 0]);
+    assert.deepEqual(summary.errorsByKind, {}, 'an aborted call is no kind of provider failure');
+    assert.equal(summary.stoppedBy, 'SIGTERM');
+    assert.equal(sink.errors[0]!.error_kind, 'aborted');
     assert.match(sink.errors[0]!.message, /sweep aborted \(SIGTERM\)/);
+    assert.match(results[1]!.skipReason!, /^not started: sweep aborted \(SIGTERM\)/);
+    assert.equal(sweepFailure(summary), null, 'a stop is not "every call failed"');
+    assert.equal(formatSummary(summary).split(' (')[0], 'Sweep stopped by SIGTERM: 0 measured, 1 aborted, 1 not started');
+  });
+
+  test('a stopped sweep is still a failure when a result could not be stored', () => {
+    const summary = summarize([], { models: 1, writeFailures: 1, durationMs: 1 });
+    summary.stoppedBy = 'SIGINT';
+    assert.equal(sweepFailure(summary), '1 result(s) could not be stored');
   });
 });
 

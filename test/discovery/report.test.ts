@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { UsageError } from '../../lib/cli.ts';
 import {
+  CATALOG_PROVIDERS,
   addCommand,
   buildDiscoveryReport,
   buildDiscoveryStats,
@@ -130,7 +131,24 @@ const backends: Array<[string, () => Promise<Store>]> = [
 ];
 
 for (const [name, open] of backends) {
-  describe(`discovery report on ${name}`, () => {
+  describe('discovery report before any fetch', () => {
+  test('says no catalog was fetched yet and how to fetch, instead of "Nothing new"', async () => {
+    const store = openSqliteStore(join(dir, 'never-fetched.sqlite'));
+    try {
+      const report = await buildDiscoveryReport(store, { now: NOW });
+      assert.deepEqual(report.neverFetched, ['openrouter', ...CATALOG_PROVIDERS]);
+      const { text } = formatDiscoveryReport(report);
+      assert.match(text, /^No catalog has been fetched yet: run npm run discovery -- fetch first/m);
+      assert.doesNotMatch(text, /Nothing new/);
+      const groq = formatDiscoveryReport(await buildDiscoveryReport(store, { now: NOW, provider: 'groq' })).text;
+      assert.match(groq, /^No catalog has been fetched yet for groq: run npm run discovery -- fetch first/m);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe(`discovery report on ${name}`, () => {
     test('lists exactly the new benchmarkable models, grouped by provider, with OpenRouter price and context', async () => {
       const store = await open();
       try {
@@ -238,6 +256,9 @@ for (const [name, open] of backends) {
         assert.equal(subject, '[INFO] llm-bench discovery: 0 new models');
         assert.match(text, /Nothing new: no catalog model first seen in the window that we do not benchmark\./);
         assert.match(text, /== Not benchmarked yet, in the catalogs since before 2026-11-22 ==/);
+        // The fixture fetched some catalogs only: the others are named, not counted as "nothing new".
+        assert.ok(lastDay.neverFetched.length > 0 && !lastDay.neverFetched.includes('openrouter') && !lastDay.neverFetched.includes('openai'), String(lastDay.neverFetched));
+        assert.match(text, new RegExp(`^Never fetched \\(no entry stored; a provider without its key is skipped by fetch\\): ${lastDay.neverFetched.join(', ')}\\.$`, 'm'));
 
         await assert.rejects(buildDiscoveryReport(store, { now: NOW, provider: 'nosuch' }), (e) => e instanceof UsageError && /Providers with a catalog: openai, /.test(e.message));
         await assert.rejects(buildDiscoveryReport(store, { now: NOW, provider: 'mock' }), UsageError);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach } from 'node:test';
 import type { ProviderRequest, StreamEvent } from '../../lib/bench/provider-stream.ts';
 import type { FakeServer } from './scenario.ts';
+import { startWireServer, type WireCase, type WireServer } from './wire-server.ts';
 
 export const STORY_PROMPT = 'Tell a long and happy story about the history of the world.';
 
@@ -131,6 +132,22 @@ export function trackServers(): <S extends FakeServer>(server: Promise<S>) => Pr
   });
   return async (pending) => {
     const server = await pending;
+    servers.push(server);
+    return server;
+  };
+}
+
+/**
+ * Returns `wire`, which starts test/fakes/wire-server.ts playing one case (exact bytes) for
+ * every request and closes it after the test: for streams a provider's own fake never sends.
+ */
+export function trackWireServers(): (c: WireCase, o?: { http2?: boolean }) => Promise<WireServer> {
+  const servers: WireServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (c, o = {}) => {
+    const server = await startWireServer(() => c, o);
     servers.push(server);
     return server;
   };

@@ -444,3 +444,19 @@ describe('spend in the health report (SPEC 17)', () => {
     assert.match(text, /1 successful call\(s\) this month have no known cost/);
   });
 });
+
+describe('stale models in the health report', () => {
+  it('a model measured 85 minutes ago is not stale with a 30-minute sweep (3 periods), one measured 95 minutes ago is', async () => {
+    const store = openSqliteStore(join(dir, `${randomUUID()}.sqlite`));
+    try {
+      for (const [id, minutes] of [['inside', 85], ['outside', 95]] as const) {
+        await store.insertModel(makeModel({ provider: 'anthropic', model_id: id }));
+        await store.insertMetric(makeMetric({ provider: 'anthropic', model_name: id, run_ts: ago(minutes * MIN) }));
+      }
+      const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+      assert.deepEqual(report.stale_models.map((s) => s.model_id), ['outside']);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -96,6 +96,20 @@ for (const [name, open] of backends) {
       await store.close();
     });
 
+    test('a simulated id that does not parse is refused at add, in the parser\'s words, even with --force', async () => {
+      const store = await open();
+      const misc = { url: 'https://example.com', goal: 'List the plans' };
+      await assert.rejects(addModel(store, 'tinyfish', 'mock-stepz-3', { misc, force: true }), usage(/^Refusing to add tinyfish\/mock-stepz-3: Unknown mock automation id "mock-stepz-3": .*stepz/));
+      await addModel(store, 'tinyfish', 'mock-steps-3', { misc });
+      // Not a mock id: an automation of the operator's own naming.
+      await addModel(store, 'tinyfish', 'mockingbird-pricing', { misc });
+      if (store.kind === 'sqlite') {
+        await assert.rejects(addModel(store, 'mock', 'ttft-abc', { force: true }), usage(/^Refusing to add mock\/ttft-abc: Unknown mock model id "ttft-abc": ttft wants a duration/));
+        await addModel(store, 'mock', 'ttft-20ms-tps-200');
+      }
+      assert.deepEqual((await store.listModels({})).map((m) => m.model_id).sort(), [...(store.kind === 'sqlite' ? ['ttft-20ms-tps-200'] : []), 'mock-steps-3', 'mockingbird-pricing'].sort());
+    });
+
     test('enabling an enabled model and disabling a disabled one change nothing and say so; the first reason is kept', async () => {
       const store = await open();
       await addModel(store, 'openai', 'gpt-4o-mini');

@@ -73,13 +73,37 @@ for (const [name, open] of backends) {
       await assert.rejects(addScenario(store, 'Bad Id', {}), usage(/must be lowercase letters/));
       await assert.rejects(addScenario(store, 'x', { kind: 'chat' }), usage(/--kind must be llm .* or agent/));
       await assert.rejects(addScenario(store, 'x', { maxTokens: '0' }), usage(/--max-tokens must be an integer from 1 to 1000000 \(got "0"\)/));
-      await assert.rejects(addScenario(store, 'x', { interval: 'soon' }), usage(/--interval must be a number/));
+      await assert.rejects(addScenario(store, 'x', { interval: 'soon' }), usage(/--interval must be a whole number of minutes from 30/));
       await assert.rejects(addScenario(store, 'x', { kind: 'agent', maxTokens: '5' }), usage(/are for llm scenarios; an agent scenario takes --inputs/));
       await assert.rejects(addScenario(store, 'x', { inputs: '{}' }), usage(/--inputs is for agent scenarios/));
       await assert.rejects(addScenario(store, 'x', { kind: 'agent', inputs: '{"gaol":"x"}' }), usage(/--inputs: unknown field "gaol"/));
       await assert.rejects(editScenario(store, 'cloud-default-v1', { kind: 'agent' }), usage(/keeps its kind/));
       await assert.rejects(editScenario(store, 'cloud-default-v1', {}), usage(/Nothing to change/));
       assert.equal((await store.listScenarios()).length, 2, 'nothing refused was stored');
+    });
+
+    test('an interval below the timer\'s 30 minutes or not in whole minutes is refused, at add and at edit', async () => {
+      const store = await open();
+      for (const interval of ['0', '29', '1.5', '45.5', '-30']) {
+        await assert.rejects(addScenario(store, 'x', { interval }), usage(new RegExp(`^--interval must be a whole number of minutes from 30 .*\\(got "${interval.replace('.', '\\.')}"\\)$`)), interval);
+        await assert.rejects(editScenario(store, 'cloud-default-v1', { interval }), usage(/--interval must be a whole number of minutes from 30/), interval);
+      }
+      assert.equal((await addScenario(store, 'x', { interval: '30' })).interval_minutes, 30);
+      assert.equal((await store.getScenario('cloud-default-v1'))!.interval_minutes, 30, 'the refused edits changed nothing');
+    });
+
+    test('--targets naming a model not in the catalog is refused (add and edit) unless --force, for one about to be added', async () => {
+      const store = await open();
+      await addModel(store, 'groq', 'llama-3.3-70b-versatile');
+      await assert.rejects(
+        addScenario(store, 'x', { targets: 'groq:llama-3.3-70b-versatile,openai:gpt-5-nope' }),
+        usage(/^--targets: openai:gpt-5-nope is not in the models catalog\. Add it first \(npm run models -- add openai gpt-5-nope\), or give --force/),
+      );
+      await assert.rejects(editScenario(store, 'cloud-default-v1', { targets: 'openai:gpt-5-nope' }), usage(/openai:gpt-5-nope is not in the models catalog/));
+      assert.equal(await store.getScenario('x'), null);
+      const forced = await addScenario(store, 'x', { targets: 'openai:gpt-5-next', force: true });
+      assert.deepEqual(forced.targets, { type: 'models', models: [{ provider: 'openai', model_id: 'gpt-5-next' }] });
+      assert.deepEqual((await addScenario(store, 'y', { targets: 'groq:llama-3.3-70b-versatile' })).targets.type, 'models');
     });
 
     test('an agent scenario over TinyFish automations, shown with its recent runs and the pairs measured within its interval', async () => {

@@ -107,6 +107,21 @@ function value(unit: Sections, section: string, key: string): string | undefined
   return values(unit, section, key).at(-1);
 }
 
+/**
+ * ops/state-paths, the one list of the settings that name where a job writes, with the value
+ * every service sets (null: the services leave it unset). install.sh reads the same file.
+ */
+function statePathList(): Map<string, string | null> {
+  const list = new Map<string, string | null>();
+  for (const line of readFileSync(join(OPS, 'state-paths'), 'utf8').split('\n')) {
+    const [name, unitValue] = line.trim().split(/\s+/);
+    if (!name || name.startsWith('#')) continue;
+    list.set(name, unitValue === '-' ? null : unitValue!);
+  }
+  return list;
+}
+const STATE_PATHS = statePathList();
+
 const unitFiles = readdirSync(OPS).filter((f) => f.endsWith('.service') || f.endsWith('.timer'));
 const services = unitFiles.filter((f) => f.endsWith('.service'));
 const timers = unitFiles.filter((f) => f.endsWith('.timer'));
@@ -380,14 +395,12 @@ describe('systemd units', { skip: SYSTEMD_MISSING }, () => {
         assert.equal(value(unit, 'Service', key), want, `${name}: ${key}=`);
       }
       assert.equal(values(unit, 'Service', 'SystemCallFilter')[0], '@system-service', `${name}: SystemCallFilter=`);
-      // The data paths point into the state directory; other settings (the sweep's V8 young
-      // generation cap, the sweep's status site) may follow.
-      const environment = values(unit, 'Service', 'Environment').filter((e) => !e.startsWith('NODE_OPTIONS=') && !e.startsWith('SITE_DIR='));
-      assert.deepEqual(
-        environment.sort(),
-        ['INGEST_SPOOL_DIR=/var/lib/llm-bench/spool', 'LLM_BENCH_DB=/var/lib/llm-bench/llm-bench.sqlite'],
-        `${name}: Environment=`,
-      );
+      // Every path of ops/state-paths, as listed there, inside the state directory; other
+      // settings (the sweep's V8 young generation cap) may follow.
+      const environment = values(unit, 'Service', 'Environment').filter((e) => !e.startsWith('NODE_OPTIONS='));
+      const listed = [...STATE_PATHS].filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`);
+      assert.deepEqual(environment.sort(), listed.sort(), `${name}: Environment=`);
+      for (const setting of listed) assert.match(setting, /^[A-Z_]+=\/var\/lib\/llm-bench\/[^/]/, `${name}: ${setting}`);
       // V8's JIT needs to make the code it writes executable.
       assert.equal(value(unit, 'Service', 'MemoryDenyWriteExecute'), undefined, `${name}: MemoryDenyWriteExecute=`);
       const id = value(unit, 'Service', 'SyslogIdentifier');
@@ -514,8 +527,16 @@ describe('ops/install.sh', () => {
 });
 
 describe('the README install over .env.example', () => {
-  // The settings that name where a job writes, as lib/config.ts resolves them.
-  const statePaths = (config: Config) => ({ LLM_BENCH_DB: config.store.sqlitePath, INGEST_SPOOL_DIR: config.ingest.spoolDir });
+  // The settings that name where a job writes, as lib/config.ts resolves them: one per name of
+  // ops/state-paths (a test below fails when the list gains a name this does not resolve).
+  const RESOLVED: Record<string, (config: Config) => string | null> = {
+    LLM_BENCH_DB: (c) => c.store.sqlitePath,
+    INGEST_SPOOL_DIR: (c) => c.ingest.spoolDir,
+    SITE_DIR: (c) => c.site.dir,
+    PROM_TEXTFILE: (c) => c.cost.promTextfile,
+  };
+  const statePaths = (config: Config) => Object.fromEntries(Object.entries(RESOLVED).map(([k, f]) => [k, f(config)]));
+  const asServicesSetThem = Object.fromEntries([...STATE_PATHS].map(([k, v]) => [k, v]));
 
   /** `git clone` + `cp .env.example .env` under destdir, with the given .env text. */
   function checkout(destdir: string, envText: string): string {
@@ -530,7 +551,7 @@ describe('the README install over .env.example', () => {
    * EnvironmentFile= (systemd's order), read by loadConfig in its WorkingDirectory= the way the
    * scripts read it (the same .env again, under what systemd set), with destdir taken off.
    */
-  function servicePaths(destdir: string, name: string): Record<string, string> {
+  function servicePaths(destdir: string, name: string): Record<string, string | null> {
     const unit = parseUnit(readFileSync(join(destdir, 'etc/systemd/system', name), 'utf8'));
     const env: Record<string, string> = {};
     for (const assignment of values(unit, 'Service', 'Environment')) {
@@ -545,26 +566,65 @@ describe('the README install over .env.example', () => {
     const cwd = process.cwd();
     process.chdir(join(destdir, workingDirectory));
     try {
-      const paths = statePaths(loadConfig({ env, dotenvPath: '.env' }));
-      return Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, p.startsWith(destdir) ? p.slice(destdir.length) : p]));
+      const paths = statePaths(loadConfig({ env, dotenvPath: '.env', storeFolderMustExist: false }));
+      return Object.fromEntries(Object.entries(paths).map(([k, p]) => [k, p?.startsWith(destdir) ? p.slice(destdir.length) : p]));
     } finally {
       process.chdir(cwd);
     }
   }
 
-  test('every service keeps its state in /var/lib/llm-bench, its StateDirectory=', () => {
+  test('the list of paths and what lib/config.ts resolves name the same settings', () => {
+    assert.deepEqual([...STATE_PATHS.keys()].sort(), Object.keys(RESOLVED).sort());
+  });
+
+  test('.env.example ships every listed path commented out', () => {
+    const example = readFileSync(join(REPO, '.env.example'), 'utf8');
+    for (const name of STATE_PATHS.keys()) {
+      assert.doesNotMatch(example, new RegExp(`^\\s*(export\\s+)?${name}\\s*=`, 'm'), `${name} is set in .env.example`);
+      assert.match(example, new RegExp(`^# ${name}=`, 'm'), `${name} is not shown (commented out) in .env.example`);
+    }
+  });
+
+  test('over .env.example every service writes where the list says, in /var/lib/llm-bench, its StateDirectory=', () => {
     const destdir = tempDir('readme-install');
     checkout(destdir, readFileSync(join(REPO, '.env.example'), 'utf8'));
     const result = run('bash', [INSTALL_SH], { env: installEnv(destdir) });
     assert.equal(result.status, 0, result.stderr);
-    assert.match(result.stdout, /^checked: .*\.env leaves LLM_BENCH_DB INGEST_SPOOL_DIR to the units$/m);
-    for (const name of services) {
-      assert.deepEqual(
-        servicePaths(destdir, name),
-        { LLM_BENCH_DB: '/var/lib/llm-bench/llm-bench.sqlite', INGEST_SPOOL_DIR: '/var/lib/llm-bench/spool' },
-        name,
-      );
-    }
+    assert.match(result.stdout, new RegExp(`^checked: .*\\.env keeps ${[...STATE_PATHS.keys()].join(' ')} where the services may write$`, 'm'));
+    for (const name of services) assert.deepEqual(servicePaths(destdir, name), asServicesSetThem, name);
+  });
+
+  for (const [setting, unitValue] of STATE_PATHS) {
+    const outside = setting === 'PROM_TEXTFILE' ? '/var/lib/node_exporter/textfile_collector/llm-bench.prom' : `/srv/llm-bench/${setting.toLowerCase()}`;
+    test(`a .env that moves ${setting} outside the writable paths is refused, naming the line`, () => {
+      const destdir = tempDir(`readme-install-${setting}`);
+      const example = readFileSync(join(REPO, '.env.example'), 'utf8');
+      checkout(destdir, `${example}${setting}=${outside}\n`);
+      const line = example.split('\n').length;
+      const result = run('bash', [INSTALL_SH], { env: installEnv(destdir) });
+      assert.equal(result.status, 1, result.stdout);
+      assert.match(result.stderr, new RegExp(`line ${line}: ${setting}=${outside.replaceAll('.', '\\.')} is outside /var/lib/llm-bench`));
+      assert.match(result.stderr, new RegExp(`Remove line\\(s\\) ${line} from `));
+      assert.deepEqual(tree(destdir), ['opt/', 'opt/llm-benchmarks/', 'opt/llm-benchmarks/.env'], 'nothing installed');
+      // Relative means under the read-only /opt; empty means the default there, unless the
+      // services leave the setting unset too (then empty is the same unset).
+      checkout(destdir, `${setting}=./data/x\n${setting}=\n`);
+      const again = run('bash', [INSTALL_SH], { env: installEnv(destdir) });
+      assert.equal(again.status, 1);
+      assert.match(again.stderr, new RegExp(`line 1: ${setting}=\\./data/x is under /opt/llm-benchmarks`));
+      if (unitValue === null) assert.doesNotMatch(again.stderr, /line 2:/);
+      else assert.match(again.stderr, new RegExp(`line 2: ${setting}= \\(empty\\) means the default`));
+    });
+  }
+
+  test('PROM_TEXTFILE in a directory a drop-in grants with ReadWritePaths= is accepted', () => {
+    const destdir = tempDir('readme-install-prom-dropin');
+    const dropIn = join(destdir, 'etc/systemd/system/llm-bench.service.d');
+    mkdirSync(dropIn, { recursive: true });
+    writeFileSync(join(dropIn, 'textfile.conf'), '[Service]\nReadWritePaths=-/var/lib/node_exporter/textfile_collector/\n');
+    checkout(destdir, 'PROM_TEXTFILE=/var/lib/node_exporter/textfile_collector/llm-bench.prom\n');
+    const result = run('bash', [INSTALL_SH], { env: installEnv(destdir) });
+    assert.equal(result.status, 0, result.stderr);
   });
 
   test('a .env that sets the data paths is refused, naming each line to remove, and nothing is installed', () => {

@@ -41,18 +41,47 @@ describe('runs formatting', () => {
     assert.equal(json.since, '2026-11-27T12:00:00.000Z');
   });
 
-  test('runs list a success with its numbers and a failure with its kind and message, mock marked', () => {
+  test('runs list a success with its numbers and a failure with its kind and message, each with its run id in a column of its own, mock marked', () => {
     const runs: RunRecord[] = [
       { outcome: 'failed', ts: new Date('2026-11-28T11:00:00Z'), error: makeError({ provider: 'mock', model_name: 'x', ts: new Date('2026-11-28T11:00:00Z'), message: 'HTTP 429\n  simulated' }) },
       { outcome: 'ok', ts: new Date('2026-11-28T10:00:00Z'), metric: makeMetric({ run_ts: new Date('2026-11-28T10:00:00Z'), time_to_first_token: null }) },
     ];
     const table = formatRuns(runs, 'table');
-    assert.match(table, /2026-11-28 11:00:00\s+mock \(mock\)\s+x\s+cloud-default-v1\s+failed\s+-\s+-\s+rate_limit: HTTP 429 simulated/);
-    assert.match(table, /2026-11-28 10:00:00\s+groq\s+llama-3\.3-70b-versatile\s+cloud-default-v1\s+ok\s+-\s+40\.0\s+[0-9a-f-]{36}/);
+    assert.match(table.split('\n')[0]!, /^time \(UTC\)\s+run_id\s+provider\s+model\s+scenario\s+outcome\s+TTFT s\s+tok\/s\s+error$/);
+    assert.match(table, new RegExp(`2026-11-28 11:00:00  ${runs[0]!.outcome === 'failed' && runs[0]!.error.run_id}\\s+mock \\(mock\\)\\s+x\\s+cloud-default-v1\\s+failed\\s+-\\s+-  rate_limit: HTTP 429 simulated`));
+    assert.match(table, /2026-11-28 10:00:00  [0-9a-f-]{36}\s+groq\s+llama-3\.3-70b-versatile\s+cloud-default-v1\s+ok\s+-\s+40\.0$/m);
     const lines = formatRuns(runs, 'csv').split('\r\n');
     assert.equal(lines[0], 'ts,run_id,provider,model,scenario,outcome,mock,ttft_s,total_s,tok_s,decode_tok_s,error_kind,message');
     assert.ok(lines[1]!.includes(',failed,true,,,,,rate_limit,"HTTP 429\n  simulated"'));
     assert.equal(formatRuns([], 'table'), 'No runs match.\n');
+  });
+
+  test('rows the Python system wrote (no run_id, no benchmark_profile_id, no error_kind) list and show without a crash', () => {
+    const metric: Partial<ReturnType<typeof makeMetric>> & { _id?: string } = { ...makeMetric({ run_ts: new Date('2026-11-28T10:00:00Z') }), _id: '6650c0ffee0000000000abcd' };
+    delete metric.run_id;
+    delete metric.benchmark_profile_id;
+    const error: Partial<ReturnType<typeof makeError>> = makeError({ ts: new Date('2026-11-28T11:00:00Z') });
+    delete error.run_id;
+    delete error.benchmark_profile_id;
+    delete error.error_kind;
+    const runs = [
+      { outcome: 'failed', ts: error.ts!, error },
+      { outcome: 'ok', ts: metric.run_ts!, metric },
+    ] as RunRecord[];
+    const table = formatRuns(runs, 'table');
+    assert.match(table, /2026-11-28 11:00:00  -\s+groq\s+\S+\s+cloud-default-v1\s+failed .* unknown: /);
+    assert.match(table, /2026-11-28 10:00:00  6650c0ffee0000000000abcd\s+groq\s+\S+\s+cloud-default-v1\s+ok\b/);
+    assert.equal(JSON.parse(formatRuns(runs, 'json'))[1].run_id, '6650c0ffee0000000000abcd');
+    assert.match(formatRun(runs[1]!, 'table'), /^benchmark_profile_id\s+cloud-default-v1$/m);
+    assert.match(formatRun(runs[0]!, 'table'), /^run_id\s+null$/m);
+  });
+
+  test('an aborted call (the sweep was stopped) is listed as aborted, apart from failures', () => {
+    const error = makeError({ error_kind: 'aborted', message: 'Cannot stream groq/x: aborted by the operator: sweep aborted (SIGTERM)' });
+    const run: RunRecord = { outcome: 'failed', ts: error.ts, error };
+    assert.match(formatRuns([run], 'table'), /\saborted\s.*aborted: Cannot stream/);
+    assert.equal(JSON.parse(formatRuns([run], 'json'))[0].outcome, 'aborted');
+    assert.match(formatRun(run, 'table'), /^Aborted \(the sweep was stopped/);
   });
 
   test('one run in full lists every field of its document', () => {
@@ -90,8 +119,8 @@ describe('runs formatting', () => {
     const ok = makeAgentRun({ started_at: new Date('2026-11-28T10:00:00Z'), total_duration_ms: 42_000, time_to_first_progress_ms: null });
     const bad = makeAgentRun({ started_at: new Date('2026-11-28T11:00:00Z'), status: 'failed', error: 'blocked by a captcha', error_kind: 'run_failed', mock: true });
     const table = formatAgentRuns([bad, ok], 'table');
-    assert.match(table, /2026-11-28 11:00:00\s+pricing-page \(mock\)\s+agent-default-v1\s+failed\s+42\.0\s+2\.1\s+run_failed: blocked by a captcha/);
-    assert.match(table, /2026-11-28 10:00:00\s+pricing-page\s+agent-default-v1\s+completed\s+42\.0\s+-\s+[0-9a-f-]{36}/);
+    assert.match(table, new RegExp(`2026-11-28 11:00:00  ${bad.run_id}\\s+pricing-page \\(mock\\)\\s+agent-default-v1\\s+failed\\s+42\\.0\\s+2\\.1  run_failed: blocked by a captcha`));
+    assert.match(table, new RegExp(`2026-11-28 10:00:00  ${ok.run_id}\\s+pricing-page\\s+agent-default-v1\\s+completed\\s+42\\.0\\s+-$`, 'm'));
     const json = JSON.parse(formatAgentRuns([ok], 'json'));
     assert.deepEqual([json[0].duration_s, json[0].first_progress_s, json[0].status], [42, null, 'completed']);
     assert.equal(formatAgentRuns([], 'table'), 'No agent runs match.\n');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -61,7 +61,7 @@ describe('bench-once', () => {
     assert.match(run.stderr, /^mock\/fail-auth: failed \(auth, stage generate\): Cannot stream mock\/fail-auth: HTTP 401 authentication failed/m);
     assert.ok(!run.stdout.includes('reasoning-8'), 'a disabled model is not benchmarked');
     assert.match(lines.at(-1) ?? '', /^Sweep done in [\d.]+ s: 3 models, 2 ok, 1 failed \(auth 1\), 0 fresh/);
-    assert.equal(lines[0], 'Benchmarking 3 models over 1 provider, deadline 25 min; a model with a success in the last 30 min is skipped');
+    assert.equal(lines[0], 'Benchmarking 3 models over 1 provider, deadline 25 min; a pair measured within its interval is skipped (cloud-default-v1 every 30 min)');
     assert.ok(!run.stderr.includes('\r'), 'no progress line when stderr is not a terminal');
 
     const stored = await readStore(db);
@@ -157,6 +157,56 @@ describe('bench-once', () => {
     for (const pkg of ['openai', '@anthropic-ai', '@aws-sdk', '@google/genai', 'mongodb', 'gpt-tokenizer']) {
       assert.ok(!loaded.includes(`node_modules/${pkg}/`), `${pkg} was loaded`);
     }
+  });
+
+  test('a stop (SIGINT, twice as npm forwards Ctrl-C) ends the sweep with exit 0: the call in flight aborted, the rest not started for the stop', async () => {
+    const own = await storeWith(['stall', 'stall-chunk-2']);
+    const child = spawn(process.execPath, ['--import', TSX, SCRIPT, '--json', '--concurrency', '1'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: own, RUNNER_NAME: 'test-runner' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const started = new Promise<void>((resolve) =>
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (/Benchmarking/.test(stderr)) resolve();
+      }),
+    );
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await started;
+    child.kill('SIGINT');
+    child.kill('SIGINT');
+    assert.equal(await closed, 0, stderr);
+    assert.equal(stderr.match(/Received SIGINT/g)?.length, 1, stderr);
+    const last = stderr.trim().split('\n').at(-1)!;
+    const m = /^Sweep stopped by SIGINT: 0 measured, (\d) aborted, (\d) not started/.exec(last);
+    assert.ok(m, last);
+    assert.equal(Number(m[1]) + Number(m[2]), 2);
+    assert.doesNotMatch(stderr, /Sweep failed|every call failed|skipped at the deadline/);
+    const out = JSON.parse(stdout) as { results: Array<{ outcome: string }> };
+    assert.ok(out.results.every((r) => r.outcome === 'aborted' || r.outcome === 'skipped_stopped'), stdout);
+  });
+
+  test('a sweep that cannot write its site or its Prometheus file says so at warning level and in the health mail, and exits 0', async () => {
+    const own = await storeWith(['instant']);
+    // A file where a folder should be: no user, root included, can write below it.
+    const blocker = join(dir, `blocker-${++n}`);
+    writeFileSync(blocker, '');
+    const run = await benchOnce([], { LLM_BENCH_DB: own, SITE_DIR: join(blocker, 'site'), PROM_TEXTFILE: join(blocker, 'llm-bench.prom'), JOURNAL_STREAM: '8:1' });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^<6>mock\/instant: ok/m, 'the result was measured and stored');
+    assert.match(run.stderr, new RegExp(`^<4>Cannot write the status site to ${blocker}/site`, 'm'));
+    assert.match(run.stderr, new RegExp(`^<4>Cannot write PROM_TEXTFILE ${blocker}/llm-bench\\.prom`, 'm'));
+
+    const mail = await runScript('health-check.ts', ['--dry-run'], { cwd: dir, env: { PATH: process.env.PATH ?? '', LLM_BENCH_DB: own } });
+    assert.equal(mail.code, 0, mail.stderr);
+    const section = mail.stdout.split('Sweep outputs not written')[1] ?? '';
+    assert.match(section, /status-site\s+1\s.*Cannot write the status site to .*ENOTDIR/);
+    assert.match(section, /prom-textfile\s+1\s.*Cannot write PROM_TEXTFILE .*ENOTDIR/);
+    assert.doesNotMatch(mail.stdout, /Skipped for the daily budget[\s\S]*status-site/, 'not a budget skip');
   });
 
   test('writes one bench_model_health document per catalog model after the sweep', async () => {
@@ -292,7 +342,7 @@ describe('bench-once exit codes', () => {
   });
 
   for (const [what, args, env, message] of [
-    ['an unknown flag', ['--bogus'], {}, /Unknown option '--bogus'/],
+    ['an unknown flag', ['--bogus'], {}, /^Unknown option --bogus\.\n\nUsage: bench-once\.ts/],
     ['an unknown provider', ['--provider', 'groq,nope'], {}, /Unknown provider 'nope'/],
     ['a model without a provider', ['--models', 'llama-3.3-70b'], {}, /has no provider/],
     ['an unknown provider in --models', ['--models', 'foo:bar'], {}, /^Unknown provider 'foo' in "foo:bar": use one of openai, anthropic, .*, mock, tinyfish$/m],

@@ -34,6 +34,19 @@ describe('npm scripts', () => {
     for (const [name, command] of entries) assert.match(command, /^exec node (--[a-z-]+(=\S+)? )*--import tsx scripts\/[a-z-]+\.ts$/, name);
   });
 
+  test('every dependency with an install script is decided in allowScripts, so npm 11 has nothing to warn about', () => {
+    const lock = JSON.parse(readFileSync(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> };
+    const withScripts = Object.entries(lock.packages)
+      .filter(([, p]) => p.hasInstallScript)
+      .map(([path]) => path.replace(/^.*node_modules\//, ''))
+      .sort();
+    const policy = (pkg as { allowScripts?: Record<string, boolean> }).allowScripts ?? {};
+    assert.deepEqual(Object.keys(policy).sort(), withScripts);
+    // Denied: esbuild's postinstall only swaps its JS launcher for the native binary (the API tsx
+    // uses finds @esbuild/<platform> itself); protobufjs's only warns about version schemes.
+    for (const name of withScripts) assert.equal(policy[name], false, name);
+  });
+
   test('SIGTERM to npm run ingest-server stops the server cleanly', async () => {
     // Under `npm test` npm_execpath is npm's own CLI; run directly, the npm on PATH.
     const [npm, npmArgs] = process.env.npm_execpath ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];

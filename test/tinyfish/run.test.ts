@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { BenchError } from '../../lib/errors.ts';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig, type Config } from '../../lib/config.ts';
 import { systemClock, type SweepClock } from '../../lib/bench/clock.ts';
 import { percentiles } from '../../lib/bench/measure.ts';
-import { runAgent, type AgentTarget } from '../../lib/tinyfish/run.ts';
+import { capResult, runAgent, runTimeoutMs, type AgentTarget } from '../../lib/tinyfish/run.ts';
 import { RESULT_CAP_BYTES } from '../../lib/store/documents.ts';
 import { FAKE_TINYFISH_KEY, startTinyFishServer, successfulRun, type PlannedEvent, type RunPlan, type TinyFishFakeServer } from '../fakes/tinyfish-server.ts';
 
@@ -61,25 +62,28 @@ describe('TinyFish runs against the fake server', () => {
     assert.deepEqual(request.body, { url: 'https://example.com/pricing', goal: request.body!.goal });
   });
 
+  // Heartbeats every 50 ms against a 500 ms stall limit: only a pause of 450 ms could fire it
+  // (a 10 ms timer fired up to 143 ms late with the load average at 5-9, README Testing); the quiet run
+  // below is silent for 710 ms.
   test('heartbeats reset the stall watch: a quiet run that keeps sending HEARTBEAT completes', async () => {
     const plan: RunPlan = { events: [{ atMs: 10, type: 'STARTED' }, ...heartbeats(10, 700, 50), { atMs: 720, type: 'COMPLETE', status: 'COMPLETED' }] };
-    const { doc } = await run(plan, { env: { TINYFISH_STALL_TIMEOUT_MS: '300' } });
+    const { doc } = await run(plan, { env: { TINYFISH_STALL_TIMEOUT_MS: '500' } });
     assert.equal(doc.status, 'completed', doc.error ?? '');
     assert.equal(doc.event_count, 15);
   });
 
   test('an SSE comment line resets the stall watch too', async () => {
     const comments = heartbeats(10, 700, 50).map((e) => ({ ...e, comment: true }));
-    const { doc } = await run({ events: [{ atMs: 10, type: 'STARTED' }, ...comments, { atMs: 720, type: 'COMPLETE', status: 'COMPLETED' }] }, { env: { TINYFISH_STALL_TIMEOUT_MS: '300' } });
+    const { doc } = await run({ events: [{ atMs: 10, type: 'STARTED' }, ...comments, { atMs: 720, type: 'COMPLETE', status: 'COMPLETED' }] }, { env: { TINYFISH_STALL_TIMEOUT_MS: '500' } });
     assert.equal(doc.status, 'completed', doc.error ?? '');
   });
 
   test('the same quiet run without heartbeats stalls: status timeout, saying so', async () => {
     const plan: RunPlan = { events: [{ atMs: 10, type: 'STARTED' }, { atMs: 720, type: 'COMPLETE', status: 'COMPLETED' }] };
-    const { doc } = await run(plan, { env: { TINYFISH_STALL_TIMEOUT_MS: '300' } });
+    const { doc } = await run(plan, { env: { TINYFISH_STALL_TIMEOUT_MS: '500' } });
     assert.equal(doc.status, 'timeout');
     assert.equal(doc.error_kind, 'timeout');
-    assert.match(doc.error ?? '', /stalled: no event for 0\.3 s \(1 events so far\)/);
+    assert.match(doc.error ?? '', /stalled: no event for 0\.5 s \(1 events so far\)/);
   });
 
   test('a run longer than its timeout is timeout, even while heartbeats keep it alive', async () => {
@@ -190,7 +194,7 @@ describe('TinyFish runs against the fake server', () => {
     assert.equal(server.requests.length, before);
   });
 
-  test('the sweep\'s abort cuts a run short as timeout and stops its request', async () => {
+  test('the operator\'s stop (SIGTERM) cuts a run short as aborted, not as a timeout or TinyFish\'s failure', async () => {
     const sweep = new AbortController();
     const goal = 'held';
     plans.set(goal, { events: [{ atMs: 10, type: 'STARTED' }], hold: true });
@@ -199,7 +203,37 @@ describe('TinyFish runs against the fake server', () => {
       { automation: 'held', misc: { url: 'https://example.com', goal }, scenarioId: 's', inputs: {} },
       { config: config(), clock: systemClock, sweepSignal: sweep.signal, sweepStartedAt: null },
     );
-    assert.deepEqual([doc.status, doc.error_kind], ['timeout', 'timeout']);
+    assert.deepEqual([doc.status, doc.error_kind], ['failed', 'aborted']);
     assert.match(doc.error ?? '', /cut short: sweep aborted \(SIGTERM\)/);
+  });
+
+  test('the sweep deadline cuts a run short as a timeout, in the deadline\'s words', async () => {
+    const sweep = new AbortController();
+    const goal = 'held-to-deadline';
+    plans.set(goal, { events: [{ atMs: 10, type: 'STARTED' }], hold: true });
+    setTimeout(() => sweep.abort(new BenchError('aborted at the sweep deadline (1 s after the sweep started)', { kind: 'timeout', stage: 'timeout' })), 100);
+    const doc = await runAgent(
+      { automation: 'held', misc: { url: 'https://example.com', goal }, scenarioId: 's', inputs: {} },
+      { config: config(), clock: systemClock, sweepSignal: sweep.signal, sweepStartedAt: null },
+    );
+    assert.deepEqual([doc.status, doc.error_kind], ['timeout', 'timeout']);
+    assert.equal(doc.error, 'aborted at the sweep deadline (1 s after the sweep started)');
+  });
+});
+
+describe('limits of a TinyFish run', () => {
+  const target = (misc: Record<string, unknown>, inputs: Record<string, unknown> = {}): AgentTarget => ({ automation: 'pricing-page', misc, scenarioId: 's', inputs });
+  const cfg = loadConfig({ env: { RUNNER_NAME: 'test-runner', TINYFISH_RUN_TIMEOUT_MS: '180000' }, dotenvPath: false });
+
+  test("a run's limit, which the sweep checks against its deadline, is timeout_seconds (the scenario's first), else TINYFISH_RUN_TIMEOUT_MS", () => {
+    assert.equal(runTimeoutMs(target({ timeout_seconds: 90 }), cfg), 90_000);
+    assert.equal(runTimeoutMs(target({ timeout_seconds: 90 }, { timeout_seconds: 600 }), cfg), 600_000);
+    assert.equal(runTimeoutMs(target({}), cfg), 180_000);
+  });
+
+  test('a result of exactly 64 KiB of JSON is stored whole; one byte more is cut', () => {
+    const fits = 'x'.repeat(RESULT_CAP_BYTES - 2);
+    assert.deepEqual(capResult(fits), { result: fits, truncated: false });
+    assert.equal(capResult(`${fits}x`).truncated, true);
   });
 });

@@ -67,7 +67,7 @@ async function run(stream: ProviderStream, req: WarmRequest, config: Config): Pr
   }
 }
 
-async function serve(canned: Canned): Promise<{ url: string; close(): Promise<void> }> {
+export async function serve(canned: Canned): Promise<{ url: string; close(): Promise<void> }> {
   const answer = (respond: (status: number, contentType: string) => void, end: (body: string | Uint8Array) => void) => {
     respond(200, canned.contentType);
     end(canned.body);

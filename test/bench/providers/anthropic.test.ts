@@ -6,10 +6,11 @@ import type { ProviderRequest, StreamEvent } from '../../../lib/bench/provider-s
 import { streamAnthropic } from '../../../lib/bench/providers/anthropic.ts';
 import { startAnthropicServer } from '../../fakes/anthropic-server.ts';
 import type { AnthropicScenario } from '../../fakes/anthropic-server.ts';
-import { assertNonDecreasing, collect, ofType, providerRequest, trackServers, types } from '../../fakes/provider-harness.ts';
+import { assertNonDecreasing, collect, ofType, providerRequest, trackServers, trackWireServers, types } from '../../fakes/provider-harness.ts';
 import type { Collected } from '../../fakes/provider-harness.ts';
 import { scheduleChunks } from '../../fakes/scenario.ts';
 import type { FakeServer, RecordedRequest } from '../../fakes/scenario.ts';
+import { anthropic } from '../../fakes/wire-server.ts';
 
 const API_KEY = 'sk-ant-test-0123456789abcdef';
 const track = trackServers();
@@ -18,7 +19,7 @@ function serve(scenarioFor: (req: RecordedRequest) => AnthropicScenario): Promis
   return track(startAnthropicServer(scenarioFor));
 }
 
-function request(server: FakeServer, overrides: Partial<ProviderRequest> = {}): ProviderRequest {
+function request(server: Pick<FakeServer, 'baseUrl'>, overrides: Partial<ProviderRequest> = {}): ProviderRequest {
   const config = loadConfig({ env: { ANTHROPIC_API_KEY: API_KEY, ANTHROPIC_BASE_URL: server.baseUrl }, dotenvPath: false });
   return providerRequest({ provider: 'anthropic', modelId: 'claude-sonnet-4-5', config, ...overrides });
 }
@@ -205,7 +206,7 @@ describe('streamAnthropic', () => {
     assert.equal(ofType(events, 'text').length, 3);
   });
 
-  for (const message of ['max_tokens: must be at least 1', 'temperature: range: 0..1']) {
+  for (const message of ['max_tokens: must be at least 1', 'temperature: range: 0..1', 'top_k is not supported with extended thinking']) {
     test(`a 400 about something else is not retried: ${message}`, async () => {
       const server = await serve(() => ({
         status: 400,
@@ -318,5 +319,15 @@ describe('streamAnthropic', () => {
       },
     );
     assert.equal(ofType(events, 'text').length, 1);
+  });
+});
+
+describe('streamAnthropic on exact bytes (test/fakes/wire-server.ts)', () => {
+  const wire = trackWireServers();
+
+  test('a stream that ends after message_delta without message_stop is a network failure, not a complete answer', async () => {
+    const server = await wire({ writes: [{ atMs: 5, data: anthropic.start + anthropic.text('Once upon') + anthropic.end(4).split('event: message_stop')[0]! }] });
+    const { error } = await run(request(server));
+    assert.equal(classifyError(error).kind, 'network', String(error));
   });
 });

@@ -9,8 +9,9 @@ import { createOpenAIClient, streamChatCompletions, streamOpenAICompatible } fro
 import type { ProviderRequest } from '../../../lib/bench/provider-stream.ts';
 import { groqBaseUrl, startOpenAIServer } from '../../fakes/openai-server.ts';
 import type { OpenAIFakeScenario, OpenAIScenarioFor } from '../../fakes/openai-server.ts';
-import { assertClockTimes, collect, only, providerRequest, requestBody, serveFile, texts, types } from '../../fakes/provider-harness.ts';
-import type { TestRequest } from '../../fakes/provider-harness.ts';
+import { assertClockTimes, collect, only, providerRequest, requestBody, serveFile, texts, trackWireServers, types } from '../../fakes/provider-harness.ts';
+import type { Collected, TestRequest } from '../../fakes/provider-harness.ts';
+import { chat, sse, type WireWrite } from '../../fakes/wire-server.ts';
 import { setEnv } from '../../set-env.ts';
 
 const STORY: OpenAIFakeScenario = {
@@ -360,5 +361,48 @@ describe('streamChatCompletions', () => {
     assert.equal(server.requests[0]!.headers.authorization, 'Bearer vertex-token-abcdef');
     assert.equal(texts(events, 'text').join(''), 'Once upon a time, the world began.');
     assertClockTimes(events, req.clock);
+  });
+});
+
+// Exact bytes on the wire (test/fakes/wire-server.ts), for the streams the fake above never sends.
+describe('what a chat stream counts as a complete answer (SPEC 5)', () => {
+  const wire = trackWireServers();
+  async function play(writes: WireWrite[], contentType?: string): Promise<Collected> {
+    const server = await wire({ writes, contentType });
+    return collect(streamOpenAICompatible(request({ config: configFor({ GROQ_API_KEY: 'gsk_test_key_0123456789', GROQ_BASE_URL: `${server.baseUrl}/openai/v1` }) })));
+  }
+  const text = (s: string, index = 0) =>
+    sse({ id: 'chatcmpl-w1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index, delta: { content: s }, finish_reason: null }] });
+  const end = chat.delta({}, 'stop') + chat.usage(4) + chat.done;
+
+  it('a stream cut off after its usage chunk (no finish reason, no [DONE]) is a network failure, not a complete answer', async () => {
+    const { events, error } = await play([{ atMs: 5, data: text('Once upon') + text(' a time') + chat.usage(4) }]);
+    assert.equal(classifyError(error).kind, 'network', String(error));
+    assert.deepEqual(types(events), ['request', 'first_byte', 'text', 'text', 'usage']);
+  });
+
+  it('the same stream reaching [DONE] is complete without a finish reason (some hosts never send one)', async () => {
+    const { events, error } = await play([{ atMs: 5, data: text('Once upon') + text(' a time') + chat.usage(4) + chat.done }]);
+    assert.equal(error, null);
+    assert.equal(only(events, 'finish').rawReason, null);
+  });
+
+  it("a second choice's deltas (index 1) are not part of the answer", async () => {
+    const { events, error } = await play([{ atMs: 5, data: text('Once upon') + text('Other answer', 1) + text(' a time') + text(' and more', 1) + end }]);
+    assert.equal(error, null);
+    assert.equal(texts(events, 'text').join(''), 'Once upon a time');
+  });
+
+  it('<think> split across chunks is reasoning, and the text after </think> in the same chunk is the answer', async () => {
+    const { events, error } = await play([{ atMs: 5, data: ['<thi', 'nk>Let me', ' plan</th', 'ink>\n\nOnce', ' upon'].map((c) => text(c)).join('') + end }]);
+    assert.equal(error, null);
+    assert.equal(texts(events, 'reasoning').join(''), 'Let me plan');
+    assert.equal(texts(events, 'text').join(''), '\n\nOnce upon');
+  });
+
+  it("an HTTP 200 HTML page (a proxy's error page) is the provider's fault, not an empty answer", async () => {
+    const { error } = await play([{ atMs: 5, data: '<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>' }], 'text/html');
+    assert.ok(error instanceof BenchError, String(error));
+    assert.equal(error.kind, 'transient_provider');
   });
 });

@@ -8,8 +8,9 @@ import { isReasoningModel, streamOpenAI } from '../../../lib/bench/providers/ope
 import type { ProviderRequest } from '../../../lib/bench/provider-stream.ts';
 import { startOpenAIServer } from '../../fakes/openai-server.ts';
 import type { OpenAIFakeScenario, OpenAIScenarioFor } from '../../fakes/openai-server.ts';
-import { assertClockTimes, collect, ofType, only, providerRequest, requestBody, serveFile, texts, types } from '../../fakes/provider-harness.ts';
+import { assertClockTimes, collect, ofType, only, providerRequest, requestBody, serveFile, texts, trackWireServers, types } from '../../fakes/provider-harness.ts';
 import type { TestRequest } from '../../fakes/provider-harness.ts';
+import { responses, sse, type WireWrite } from '../../fakes/wire-server.ts';
 
 const STORY: OpenAIFakeScenario = {
   chunks: [
@@ -377,5 +378,27 @@ describe('streamOpenAI', () => {
     assert.equal(error.kind, 'auth');
     assert.equal(error.stage, 'load_provider');
     assert.match(error.message, /OPENAI_API_KEY/);
+  });
+});
+
+// Exact bytes on the wire (test/fakes/wire-server.ts), for the streams the fake above never sends.
+describe('what a Responses stream counts as the answer', () => {
+  const wire = trackWireServers();
+  async function play(writes: WireWrite[]) {
+    const server = await wire({ writes });
+    return collect(streamOpenAI(request({ config: loadConfig({ env: { OPENAI_API_KEY: 'sk-test-0123456789abcdef', OPENAI_BASE_URL: `${server.baseUrl}/v1` }, dotenvPath: false }) })));
+  }
+
+  it('a refusal is visible text: the reader sees it and its tokens were generated', async () => {
+    const refusal = sse({ type: 'response.refusal.delta', sequence_number: 2, item_id: 'msg_w1', output_index: 0, content_index: 0, delta: "I can't help with that." }, 'response.refusal.delta');
+    const { events, error } = await play([{ atMs: 5, data: responses.created + refusal + responses.completed(7, 0) }]);
+    assert.equal(error, null);
+    assert.equal(texts(events, 'text').join(''), "I can't help with that.");
+  });
+
+  it('a stream that ends after text without response.completed is a network failure, not a short answer', async () => {
+    const { events, error } = await play([{ atMs: 5, data: responses.created + responses.text('Once upon') + responses.text(' a time') }]);
+    assert.equal(classifyError(error).kind, 'network', String(error));
+    assert.deepEqual(ofType(events, 'finish'), []);
   });
 });

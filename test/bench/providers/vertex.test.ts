@@ -12,7 +12,8 @@ import { startAnthropicServer } from '../../fakes/anthropic-server.ts';
 import type { AnthropicScenario } from '../../fakes/anthropic-server.ts';
 import { startGeminiServer } from '../../fakes/gemini-server.ts';
 import { startOpenAIServer } from '../../fakes/openai-server.ts';
-import { assertNonDecreasing, collect, ofType, providerRequest, STORY_PROMPT, trackServers, types } from '../../fakes/provider-harness.ts';
+import { assertNonDecreasing, collect, ofType, providerRequest, STORY_PROMPT, trackServers, trackWireServers, types } from '../../fakes/provider-harness.ts';
+import { gemini } from '../../fakes/wire-server.ts';
 import type { Collected } from '../../fakes/provider-harness.ts';
 import { scheduleChunks } from '../../fakes/scenario.ts';
 import type { FakeScenario, FakeServer, RecordedRequest } from '../../fakes/scenario.ts';
@@ -450,5 +451,25 @@ describe('Vertex configuration', () => {
       assert.equal(events.length, 0);
       assert.equal(server.requests.length, 0);
     });
+  });
+});
+
+describe('Gemini streams on exact bytes (test/fakes/wire-server.ts)', () => {
+  const wire = trackWireServers();
+
+  test('a stream that ends without a finish reason is a network failure, not a complete answer', async () => {
+    const server = await wire({ writes: [{ atMs: 5, data: gemini.chunk([{ text: 'Once upon' }]) + gemini.chunk([{ text: ' a time' }]) }] });
+    const { events, error } = await run(request(server.baseUrl));
+    assert.equal(classifyError(error).kind, 'network', String(error));
+    assert.deepEqual(ofType(events, 'finish'), []);
+  });
+
+  test("a prompt blocked by Google's safety filter finishes with its block reason, not as a broken stream", async () => {
+    const blocked = `data: ${JSON.stringify({ promptFeedback: { blockReason: 'SAFETY' }, usageMetadata: { promptTokenCount: 14, totalTokenCount: 14 }, responseId: 'gem-w1' })}\r\n\r\n`;
+    const server = await wire({ writes: [{ atMs: 5, data: blocked }] });
+    const { events, error } = await run(request(server.baseUrl));
+    assert.equal(error, null);
+    const finish = ofType(events, 'finish')[0]!;
+    assert.deepEqual([finish.reason, finish.rawReason], ['content_filter', 'SAFETY']);
   });
 });

@@ -286,6 +286,16 @@ export function runsContract(name: string, open: OpenStore, options: ContractOpt
         assert.deepEqual({ ...overall, provider: 'kpi' }, providers[0]);
       });
 
+      test("a provider's and the overall last success are its newest model's, whichever model is listed first", async () => {
+        // 'aa' sorts first and succeeded first; 'zz' succeeded last.
+        await store.insertMetric(makeMetric({ provider: 'kpi-last', model_name: 'aa', run_ts: minute(10) }));
+        await store.insertMetric(makeMetric({ provider: 'kpi-last', model_name: 'zz', run_ts: minute(200) }));
+        await store.insertMetric(makeMetric({ provider: 'kpi-last', model_name: 'mm', run_ts: minute(50) }));
+        const { overall, providers } = await store.metricKpis(w, { provider: 'kpi-last' });
+        assert.deepEqual(providers.map((r) => [r.provider, r.last_success]), [['kpi-last', minute(200)]]);
+        assert.deepEqual(overall.last_success, minute(200));
+      });
+
       test('KPIs filter by scenario', async () => {
         const { overall, models } = await store.metricKpis(w, { provider: 'kpi', scenario: 'cloud-long-v1' });
         assert.deepEqual(models.map((r) => [r.model_name, r.scenario, r.successes, r.failures]), [['a', 'cloud-long-v1', 2, 1]]);
