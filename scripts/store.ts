@@ -3,7 +3,7 @@
 // and the choice of store here, the work in lib/store/exchange.ts.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { UsageError, runMain } from '../lib/cli.ts';
+import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { registerSecrets } from '../lib/log.ts';
 import { ExchangeUsageError, collectionOfFile, exportCollections, importFile, importPlan, type CollectionNames } from '../lib/store/exchange.ts';
@@ -132,7 +132,7 @@ const COMMANDS: Record<string, (config: Config, values: Values, args: string[]) 
 };
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ options: OPTIONS, strict: true, allowPositionals: true });
+  const { values, positionals } = parseArgsOrUsage({ options: OPTIONS, strict: true, allowPositionals: true }, USAGE);
   const [command, ...args] = positionals;
   if (values.help || command === undefined) {
     process.stdout.write(`${USAGE}\n`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { runScript, scriptPath } from './run-script.ts';
 
-const SCRIPTS = ['bench-once.ts', 'demo.ts', 'discovery.ts', 'health-check.ts', 'ingest-server.ts', 'models.ts', 'runs.ts'];
+const SCRIPTS = ['bench-once.ts', 'demo.ts', 'discovery.ts', 'health-check.ts', 'ingest-server.ts', 'models.ts', 'runs.ts', 'store.ts'];
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-usage-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const TSX = import.meta.resolve('tsx');
