@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig, type Config } from '../lib/config.ts';
 import { registerSecrets } from '../lib/log.ts';
-import { ExchangeUsageError, collectionOfFile, exportCollections, importFile, importPlan, type CollectionNames } from '../lib/store/exchange.ts';
+import { ExchangeUsageError, collectionNames, collectionOfFile, exportCollections, importFile, importPlan, type CollectionNames } from '../lib/store/exchange.ts';
 import { openStore } from '../lib/store/open-store.ts';
 import { EXCHANGE_COLLECTIONS, type ExchangeCollection } from '../lib/store/exchange-store.ts';
 import type { Store } from '../lib/store/store.ts';
@@ -43,10 +43,6 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 const SHOWN_BAD_LINES = 20;
 const PROGRESS_EVERY_MS = 10_000;
 
-function namesOf(config: Config): CollectionNames {
-  return Object.fromEntries(EXCHANGE_COLLECTIONS.map((c) => [c, config.store.collections[c]])) as CollectionNames;
-}
-
 function collectionNamed(name: string, names: CollectionNames): ExchangeCollection {
   const c = collectionOfFile(`${name}.json`, names);
   if (!c) throw new UsageError(`Unknown collection '${name}': one of ${EXCHANGE_COLLECTIONS.map((k) => names[k]).join(', ')}`);
@@ -71,7 +67,7 @@ async function openTarget(config: Config, values: Values, mustExist: boolean): P
 async function runExport(config: Config, values: Values, args: string[]): Promise<number> {
   if (args.length !== 0) throw new UsageError('export takes no PATH: give the directory as --out DIR');
   if (values.out === undefined) throw new UsageError('export needs --out DIR');
-  const names = namesOf(config);
+  const names = collectionNames(config.store.collections);
   const collections = values.collection?.map((n) => collectionNamed(n, names));
   const store = await openTarget(config, values, true);
   try {
@@ -90,7 +86,7 @@ async function runImport(config: Config, values: Values, args: string[]): Promis
   if (args.length !== 1) throw new UsageError('import takes one PATH, a directory or a file: see store.ts --help');
   if (values.out !== undefined) throw new UsageError('--out goes with export');
   if ((values.collection?.length ?? 0) > 1) throw new UsageError('import takes at most one --collection (for one file)');
-  const names = namesOf(config);
+  const names = collectionNames(config.store.collections);
   const collection = values.collection?.[0] === undefined ? undefined : collectionNamed(values.collection[0], names);
   const plan = importPlan(args[0]!, names, collection);
   for (const s of plan.skipped) process.stdout.write(`Skipping ${s}: not named after a collection\n`);

@@ -12,10 +12,16 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import type { Config } from '../config.ts';
 import { EXCHANGE_COLLECTIONS, type BadLine, type ExchangeCollection, type ExchangeStore, type ImportLine, type ImportProgress } from './exchange-store.ts';
 
 /** The configured MongoDB name of each collection (config.store.collections), which names its file. */
 export type CollectionNames = Record<ExchangeCollection, string>;
+
+/** The file names of the collections, from config.store.collections. */
+export function collectionNames(collections: Config['store']['collections']): CollectionNames {
+  return Object.fromEntries(EXCHANGE_COLLECTIONS.map((c) => [c, collections[c]])) as CollectionNames;
+}
 
 /** A file that cannot be imported or exported as asked (exit 2 in scripts/store.ts). */
 export class ExchangeUsageError extends Error {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { BSON } from 'mongodb';
 import { loadConfig } from '../../lib/config.ts';
-import { exportCollections, importFile, importPlan, readLines, type CollectionNames } from '../../lib/store/exchange.ts';
+import { collectionNames, exportCollections, importFile, importPlan, readLines } from '../../lib/store/exchange.ts';
 import { createMongoStore } from '../../lib/store/mongo/open.ts';
 import { readMetric } from '../../lib/store/upstream.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
@@ -28,7 +28,7 @@ let n = 0;
 const fresh = (name: string) => join(dir, `${name}-${++n}`);
 
 const config = loadConfig({ env: {}, dotenvPath: false });
-const NAMES = Object.fromEntries(EXCHANGE_COLLECTIONS.map((c) => [c, config.store.collections[c]])) as CollectionNames;
+const NAMES = collectionNames(config.store.collections);
 
 interface Backend {
   name: 'sqlite' | 'mongodb';
