@@ -5,8 +5,8 @@
 // --out metrics_cloud_v2.json` imports into SQLite, and an export from SQLite goes into
 // mongoimport or into another store's import.
 //
-// Files are read and written as streams, a batch at a time, waiting on each write: memory stays
-// flat however many rows. An import keeps its progress in the target store with its rows, so
+// Files are read and written as streams, a batch at a time, waiting on each write: memory is
+// bounded however many rows (README, bench:import). An import keeps its progress in the target store with its rows, so
 // one stopped anywhere carries on where it stopped; rows are only ever added when absent, so
 // importing twice adds nothing. Export only reads; import writes only to the target store.
 import { once } from 'node:events';
