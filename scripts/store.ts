@@ -9,10 +9,13 @@ import { registerSecrets } from '../lib/log.ts';
 import { ExchangeUsageError, collectionNames, collectionOfFile, exportCollections, importFile, importPlan, type CollectionNames } from '../lib/store/exchange.ts';
 import { openStore } from '../lib/store/open-store.ts';
 import { EXCHANGE_COLLECTIONS, type ExchangeCollection } from '../lib/store/exchange-store.ts';
+import { formatBatches, formatChanges } from '../lib/store/migrations.ts';
 import type { Store } from '../lib/store/store.ts';
+import { plural } from '../lib/plural.ts';
 
 const USAGE = `Usage: store.ts export --out DIR [--collection NAME]... [--sqlite PATH | --mongodb-uri URI]
        store.ts import PATH [--collection NAME] [--sqlite PATH | --mongodb-uri URI]
+       store.ts migrate [--apply | --revert BATCH | --list] [--sqlite PATH | --mongodb-uri URI]
 
   export  write every collection (or those named) to DIR/<collection>.json as mongoexport's
           Extended JSON lines; reads only. DIR must not hold those files yet
@@ -21,6 +24,10 @@ const USAGE = `Usage: store.ts export --out DIR [--collection NAME]... [--sqlite
           hold (by run_id, else _id, else the whole line; models, catalogs, model health and
           scenarios by their keys), never overwrites; run again after a stop, it carries on
           where it stopped. A bad line is reported as FILE:LINE and skipped (exit 1 at the end)
+  migrate rewrites stored values the readers only reinterpret (a Date deprecation_date, which
+          the dashboard's API prints as {}). Alone: a dry run listing each change. --apply makes
+          them and records them as a batch; --revert BATCH puts that batch's values back;
+          --list shows the batches. Nothing else ever rewrites the operator's documents
 
   The store is the configured one (MONGODB_URI set: MongoDB, else LLM_BENCH_DB), unless:
   --sqlite PATH       the SQLite file at PATH
@@ -34,6 +41,9 @@ const OPTIONS = {
   collection: { type: 'string', multiple: true },
   sqlite: { type: 'string' },
   'mongodb-uri': { type: 'string' },
+  apply: { type: 'boolean' },
+  revert: { type: 'string' },
+  list: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -121,10 +131,45 @@ async function runImport(config: Config, values: Values, args: string[]): Promis
   return bad > 0 ? 1 : 0;
 }
 
+async function runMigrate(config: Config, values: Values, args: string[]): Promise<number> {
+  if (args.length !== 0) throw new UsageError('migrate takes no PATH');
+  if ([values.apply, values.revert !== undefined, values.list].filter(Boolean).length > 1) {
+    throw new UsageError('Give one of --apply, --revert BATCH and --list');
+  }
+  const store = await openTarget(config, values, true);
+  try {
+    const now = new Date();
+    if (values.list) {
+      process.stdout.write(formatBatches(await store.listMigrations()));
+      return 0;
+    }
+    if (values.revert !== undefined) {
+      const batch = await store.revertMigration(values.revert, now);
+      if (!batch) throw new UsageError(`No migration batch '${values.revert}' in ${store.location} (store.ts migrate --list)`);
+      process.stdout.write(`Reverted batch ${batch.batch_id} in ${store.location}: ${plural(batch.changes.length, 'field')} put back\n`);
+      return 0;
+    }
+    const changes = await store.pendingMigrations();
+    process.stdout.write(formatChanges(changes));
+    if (!values.apply || changes.length === 0) {
+      if (changes.length > 0) process.stdout.write(`Dry run: nothing was written. To make these changes: npm run store -- migrate --apply\n`);
+      return 0;
+    }
+    const batch = await store.applyMigration(changes, now);
+    process.stdout.write(
+      `Applied batch ${batch.batch_id} to ${store.location}: ${plural(batch.changes.length, 'field')} rewritten. To undo: npm run store -- migrate --revert ${batch.batch_id}\n`,
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
 // One entry per subcommand, each given the config, the options and its own arguments.
 const COMMANDS: Record<string, (config: Config, values: Values, args: string[]) => Promise<number>> = {
   export: runExport,
   import: runImport,
+  migrate: runMigrate,
 };
 
 async function main(): Promise<number> {

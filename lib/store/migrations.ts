@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { deprecationDay } from './documents.ts';
 import type { FieldChange, MigrationBatch, MigrationsStore } from './store.ts';
+import { plural } from '../plural.ts';
 
 /** What a backend does for a migration: read the raw documents, swap one value, keep batches. */
 export interface MigrationBackend {
@@ -65,4 +66,22 @@ export function migrationsStore(b: MigrationBackend): MigrationsStore {
       return b.listBatches();
     },
   };
+}
+
+function show(v: unknown): string {
+  return v instanceof Date ? `Date ${v.toISOString()}` : JSON.stringify(v);
+}
+
+/** The dry run's listing: one line per field, or a line saying there is nothing to do. */
+export function formatChanges(changes: FieldChange[]): string {
+  if (changes.length === 0) return 'Nothing to migrate: every stored value is already in the shape the dashboard reads.\n';
+  return `${changes.map((c) => `${c.provider}/${c.model_id}: ${c.field} ${show(c.before)} -> ${show(c.after)}`).join('\n')}\n`;
+}
+
+/** `migrate --list`: each batch, newest first. */
+export function formatBatches(batches: MigrationBatch[]): string {
+  if (batches.length === 0) return 'No migration was ever applied to this store.\n';
+  return `${batches
+    .map((b) => `${b.batch_id}  applied ${b.applied_at.toISOString()}  ${plural(b.changes.length, "field")}${b.reverted_at ? `  reverted ${b.reverted_at.toISOString()}` : ''}`)
+    .join('\n')}\n`;
 }

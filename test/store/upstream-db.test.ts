@@ -11,14 +11,22 @@ import { buildDiscoveryReport } from '../../lib/discovery/report.ts';
 import { collectHealthReport } from '../../lib/health/report.ts';
 import { collectSiteData, renderSite } from '../../lib/site/build.ts';
 import { createMongoStore } from '../../lib/store/mongo/open.ts';
-import type { Store, TimeWindow } from '../../lib/store/store.ts';
+import { collectionNames, importFile, importPlan } from '../../lib/store/exchange.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
+import type { Store } from '../../lib/store/store.ts';
+import { loadConfig } from '../../lib/config.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { asServerBefore70, mingoCollections, type MingoCollection } from '../fakes/mingo-collection.ts';
 import {
   CORPUS_MODELS,
   NEW_MESSAGE,
   buildUpstreamDb,
+  expectedKpis,
+  inside,
   isPublished,
-  publishedTtft,
+  writeMongoexport,
   type Doc,
   type UpstreamDb,
 } from './upstream-db.ts';
@@ -54,38 +62,44 @@ const mongo: CorpusBackend = {
   },
 };
 
-// ---- the expected figures, from the corpus ----
+// SQLite holds the corpus as an operator copying production gets it: a mongoexport dump,
+// imported (lib/store/exchange.ts).
+const sqlite: CorpusBackend = {
+  name: 'sqlite (a mongoexport dump imported)',
+  async open(db) {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-bench-upstream-'));
+    await writeMongoexport(db, dir);
+    const store = openSqliteStore(join(dir, 'store.sqlite'));
+    const names = collectionNames(loadConfig({ env: {}, dotenvPath: false }).store.collections);
+    for (const { file, collection } of importPlan(dir, names).files) await importFile(store, file, collection);
+    const close = store.close.bind(store);
+    store.close = async () => {
+      await close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    const docs = async (sql: string) => {
+      const { DatabaseSync } = await import('node:sqlite');
+      const raw = new DatabaseSync(join(dir, 'store.sqlite'), { readOnly: true });
+      try {
+        const dates = (_k: string, v: unknown) => (v && typeof v === 'object' && typeof (v as Doc).$date === 'string' ? new Date((v as Doc).$date as string) : v);
+        return (raw.prepare(sql).all() as Array<{ doc: string }>).map((r) => JSON.parse(r.doc, dates) as Doc);
+      } finally {
+        raw.close();
+      }
+    };
+    return {
+      store,
+      stored: async () => ({
+        models: await docs('SELECT doc FROM models ORDER BY rowid'),
+        metrics: await docs('SELECT doc FROM metrics ORDER BY id'),
+        probe: await docs('SELECT doc FROM metrics_probe ORDER BY id'),
+        errors: await docs('SELECT doc FROM errors ORDER BY id'),
+      }),
+    };
+  },
+};
 
-/** Nearest-rank percentile over numbers sorted as numbers. */
-function rank(values: number[], p: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
-}
-const inside = (t: unknown, w: TimeWindow) => t instanceof Date && t >= w.since && t < w.until;
-const scenarioOf = (d: Doc) => (typeof d.benchmark_profile_id === 'string' ? d.benchmark_profile_id : 'cloud-default-v1');
-
-function expectedKpis(db: UpstreamDb, w: TimeWindow) {
-  const groups = new Map<string, { key: [string, string, string]; ttft: number[]; tps: number[]; ok: number; failed: number }>();
-  const group = (provider: string, model: string, scenario: string) => {
-    const k = JSON.stringify([provider, model, scenario]);
-    if (!groups.has(k)) groups.set(k, { key: [provider, model, scenario], ttft: [], tps: [], ok: 0, failed: 0 });
-    return groups.get(k)!;
-  };
-  for (const d of [...db.metrics, ...db.probe].filter((d) => isPublished(d) && inside(d.run_ts, w))) {
-    const g = group(d.provider as string, d.model_name as string, scenarioOf(d));
-    g.ok++;
-    g.tps.push(d.tokens_per_second as number);
-    const ttft = publishedTtft(d);
-    if (ttft !== null) g.ttft.push(ttft);
-  }
-  for (const e of db.errors.filter((e) => inside(e.ts, w))) group(e.provider as string, e.model_name as string, scenarioOf(e)).failed++;
-  return [...groups.values()]
-    .sort((a, b) => (JSON.stringify(a.key) < JSON.stringify(b.key) ? -1 : 1))
-    .map((g) => [...g.key, g.ok, g.failed, rank(g.ttft, 50), rank(g.ttft, 95), rank(g.tps, 50), rank(g.tps, 99)]);
-}
-
-for (const backend of [mongo]) {
+for (const backend of [mongo, sqlite]) {
   describe(`the operator's upstream database on ${backend.name}`, () => {
     let store: Store;
     let stored: () => Promise<Record<string, Doc[]>>;

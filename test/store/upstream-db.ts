@@ -359,3 +359,36 @@ export async function writeMongoexport(db: UpstreamDb, dir: string): Promise<voi
     writeFileSync(join(dir, `${name}.json`), `${lines.join('\n')}\n`);
   }
 }
+
+// ---- the expected figures, from the corpus ----
+
+/** Nearest-rank percentile over numbers sorted as numbers. */
+export function rank(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+}
+export const inside = (t: unknown, w: { since: Date; until: Date }) => t instanceof Date && t >= w.since && t < w.until;
+const scenarioOf = (d: Doc) => (typeof d.benchmark_profile_id === 'string' ? d.benchmark_profile_id : 'cloud-default-v1');
+
+/** KPIs per (provider, model, scenario) in the window, sorted, as the plain computation gives them. */
+export function expectedKpis(db: UpstreamDb, w: { since: Date; until: Date }) {
+  const groups = new Map<string, { key: [string, string, string]; ttft: number[]; tps: number[]; ok: number; failed: number }>();
+  const group = (provider: string, model: string, scenario: string) => {
+    const k = JSON.stringify([provider, model, scenario]);
+    if (!groups.has(k)) groups.set(k, { key: [provider, model, scenario], ttft: [], tps: [], ok: 0, failed: 0 });
+    return groups.get(k)!;
+  };
+  for (const d of [...db.metrics, ...db.probe].filter((d) => isPublished(d) && inside(d.run_ts, w))) {
+    const g = group(d.provider as string, d.model_name as string, scenarioOf(d));
+    g.ok++;
+    g.tps.push(d.tokens_per_second as number);
+    const ttft = publishedTtft(d);
+    if (ttft !== null) g.ttft.push(ttft);
+  }
+  for (const e of db.errors.filter((e) => inside(e.ts, w))) group(e.provider as string, e.model_name as string, scenarioOf(e)).failed++;
+  return [...groups.values()]
+    .sort((a, b) => (JSON.stringify(a.key) < JSON.stringify(b.key) ? -1 : 1))
+    .map((g) => [...g.key, g.ok, g.failed, rank(g.ttft, 50), rank(g.ttft, 95), rank(g.tps, 50), rank(g.tps, 99)]);
+}
+
