@@ -39,13 +39,22 @@ async function main(): Promise<number> {
   const handler = config.site.serveFromIngest ? withSite(ingestHandler, config.site.dir) : ingestHandler;
   let server;
   try {
-    server = await listenIngest(handler, { host: ingest.host, port: ingest.port, maxBodyBytes: ingest.maxBodyBytes, logger });
+    server = await listenIngest(handler, {
+      host: ingest.host,
+      port: ingest.port,
+      maxBodyBytes: ingest.maxBodyBytes,
+      logger,
+      maxConnections: ingest.maxConnections,
+      maxConnectionsPerAddress: ingest.maxConnectionsPerAddress,
+      trustedProxies: ingest.trustedProxies,
+    });
   } catch (err) {
     await store.close();
     throw new Error(`Cannot listen on ${ingest.host}:${ingest.port}: ${(err as Error).message}`, { cause: err });
   }
   logger.info(
     `Ingest server listening on ${server.url} (store ${store.location}, body cap ${ingest.maxBodyBytes} bytes${ingest.apiKey ? '' : ', NO API KEY: local test only'}` +
+      `${ingest.trustedProxies.length ? `, client addresses forwarded by ${ingest.trustedProxies.join(', ')}` : ''}` +
       `${config.site.serveFromIngest ? `, status site ${config.site.dir} at ${server.url}/site/` : ''})`,
   );
 

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../lib/config.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import { BenchError } from '../../lib/errors.ts';
-import { createIngestHandler, listenIngest, type IngestHandler, type IngestRequest, type IngestServer } from '../../lib/ingest/handler.ts';
+import { createIngestHandler, listenIngest, wrapIngestHandler, type IngestHandler, type IngestRequest, type IngestServer } from '../../lib/ingest/handler.ts';
 import { createRemoteRunner, spoolFileName, type RemoteRunnerOptions } from '../../lib/ingest/client.ts';
 import { createLogger, silentLogger } from '../../lib/log.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
@@ -33,13 +33,10 @@ before(async () => {
   await store.insertModel(makeModel({ provider: 'bedrock', model_id: 'us.meta.llama3-2-1b-instruct-v1:0', misc: { region: 'us-west-2' } }));
   const config = loadConfig({ env: { INGEST_API_KEY: KEY }, dotenvPath: false });
   handler = createIngestHandler({ store, config, logger: silentLogger });
-  const counting = Object.assign(
-    async (req: IngestRequest) => {
-      if (req.url === '/ingest/batch') batchItemsSeen += (JSON.parse(String(req.body)) as { items: unknown[] }).items.length;
-      return handler(req);
-    },
-    { stats: handler.stats },
-  );
+  const counting = wrapIngestHandler(handler, async (req: IngestRequest) => {
+    if (req.url === '/ingest/batch') batchItemsSeen += (JSON.parse(String(req.body)) as { items: unknown[] }).items.length;
+    return handler(req);
+  });
   server = await listenIngest(counting, { host: '127.0.0.1', port: 0, maxBodyBytes: 1024 * 1024, logger: silentLogger });
 });
 after(async () => {
