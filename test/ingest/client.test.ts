@@ -14,7 +14,8 @@ import { createRemoteRunner, spoolFileName, type RemoteRunnerOptions } from '../
 import { createLogger, silentLogger } from '../../lib/log.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import type { Store } from '../../lib/store/store.ts';
-import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { makeError, makeMetric } from './recent-fixtures.ts';
 
 const KEY = 'ingest-client-test-key-31';
 const root = mkdtempSync(join(tmpdir(), 'llm-bench-ingest-client-'));

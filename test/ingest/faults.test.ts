@@ -16,7 +16,8 @@ import { createMongoStore, type MongoCollections } from '../../lib/store/mongo-s
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { makeMetric } from './recent-fixtures.ts';
 
 const KEY = 'ingest-faults-test-key-7c41e0a9';
 const config = loadConfig({ env: { INGEST_API_KEY: KEY }, dotenvPath: false });

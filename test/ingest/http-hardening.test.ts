@@ -3,19 +3,22 @@
 // start-up checks on keys, hosts and URLs.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, PROVIDERS, ingestServerChecks, loadConfig } from '../../lib/config.ts';
-import { createIngestHandler, listenIngest, type IngestHandler, type IngestServer } from '../../lib/ingest/handler.ts';
+import { createIngestHandler, listenIngest, wrapIngestHandler, type IngestHandler, type IngestServer } from '../../lib/ingest/handler.ts';
+import { withSite } from '../../lib/site/serve.ts';
 import { createRemoteRunner } from '../../lib/ingest/client.ts';
 import { parseErrorPayload, parseMetricPayload } from '../../lib/ingest/schema.ts';
 import { createLogger, silentLogger, type Level } from '../../lib/log.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { postChunked } from '../fakes/chunked-upload.ts';
-import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { makeError, makeMetric } from './recent-fixtures.ts';
 
 const KEY = 'ingest-hardening-test-key-0b6f2d93a1';
 const config = loadConfig({ env: { INGEST_API_KEY: KEY }, dotenvPath: false });
@@ -41,24 +44,40 @@ function raw(url: string, bytes: string): Promise<string> {
   });
 }
 
-describe('the HTTP layer', () => {
+/** POSTs headers only (no body) from a given local address, and resolves with the status line once answered. */
+function headersOnly(url: string, headers: Record<string, string>, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}/ingest`, { method: 'POST', headers, localAddress }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      req.destroy();
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
+}
+
+// Issue 24: serving the site must not switch the header checks off, so they run both ways.
+for (const serveSite of [false, true]) {
+describe(`the HTTP layer${serveSite ? ' with INGEST_SERVE_SITE=true' : ''}`, () => {
   let store: Store;
   let handler: IngestHandler;
   let server: IngestServer;
   let logger: ReturnType<typeof capturingLogger>;
   let bodyReads = 0;
   before(async () => {
-    store = openSqliteStore(join(root, 'http.sqlite'));
+    store = openSqliteStore(join(root, `http-${serveSite}.sqlite`));
     await store.insertModel(makeModel());
     logger = capturingLogger();
-    handler = createIngestHandler({ store, config, logger });
-    const counting = Object.assign(
-      async (req: Parameters<IngestHandler>[0]) => {
-        bodyReads += 1;
-        return handler(req);
-      },
-      { stats: handler.stats, preflight: handler.preflight!, warn: handler.warn! },
-    );
+    const siteDir = join(root, 'site');
+    mkdirSync(siteDir, { recursive: true });
+    writeFileSync(join(siteDir, 'index.html'), '<!doctype html><title>status</title>');
+    const ingest = createIngestHandler({ store, config, logger });
+    handler = serveSite ? withSite(ingest, siteDir) : ingest;
+    const counting = wrapIngestHandler(handler, async (req) => {
+      bodyReads += 1;
+      return handler(req);
+    });
     server = await listenIngest(counting, {
       host: '127.0.0.1',
       port: 0,
@@ -66,11 +85,53 @@ describe('the HTTP layer', () => {
       logger,
       headersTimeoutMs: 300,
       maxConnectionsPerAddress: 40,
+      lingerMs: 200,
     });
   });
   after(async () => {
     await server.close();
     await store.close();
+  });
+
+  test('an unauthenticated POST declaring a large body and sending none is answered 401 at once', async () => {
+    const before = bodyReads;
+    const status = await headersOnly(server.url, { 'content-type': 'application/json', 'content-length': '1000000' }, '127.0.0.1');
+    assert.equal(status, 401);
+    assert.equal(bodyReads, before, 'the handler never waited for a body');
+  });
+
+  test('a body of exactly INGEST_MAX_BODY_BYTES is stored, sized or chunked; one byte more is a 413', async () => {
+    const exact = (extra: number) => {
+      const doc = JSON.stringify({ ...makeMetric(), misc: { pad: '' } });
+      return doc.replace('"pad":""', `"pad":"${'p'.repeat(4096 + extra - Buffer.byteLength(doc))}"`);
+    };
+    const body = exact(0);
+    assert.equal(Buffer.byteLength(body), 4096);
+    const sized = await fetch(`${server.url}/ingest`, { method: 'POST', headers: { 'x-api-key': KEY, 'content-type': 'application/json' }, body });
+    assert.deepEqual([sized.status, ((await sized.json()) as { status: string }).status], [200, 'accepted']);
+    const chunked = await fetch(`${server.url}/ingest`, {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+      body: new Blob([exact(0)]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    assert.deepEqual([chunked.status, ((await chunked.json()) as { status: string }).status], [200, 'accepted']);
+    for (const over of [exact(1), new Blob([exact(1)]).stream()]) {
+      const res = await fetch(`${server.url}/ingest`, { method: 'POST', headers: { 'x-api-key': KEY }, body: over, duplex: 'half' } as RequestInit);
+      assert.equal(res.status, 413);
+      await res.arrayBuffer();
+    }
+  });
+
+  test('100 oversized unauthenticated requests from 100 addresses write at most 20 warning lines', async () => {
+    const warnings = logger.lines.filter((l) => l.level === 'warn').length;
+    const stats = handler.stats();
+    for (let i = 0; i < 100; i++) {
+      const status = await headersOnly(server.url, { 'content-length': String(1 << 20) }, `127.0.${10 + Math.floor(i / 200)}.${(i % 200) + 1}`);
+      assert.equal(status, 401);
+    }
+    assert.ok(logger.lines.filter((l) => l.level === 'warn').length - warnings <= 20, 'warning lines are rate-limited');
+    assert.ok(handler.stats().suppressedLogLines - stats.suppressedLogLines >= 80, 'the rest are counted for the summary line');
   });
 
   test('a wrong key with Expect: 100-continue is answered 401 without the go-ahead, so no body is sent', async () => {
@@ -116,6 +177,14 @@ describe('the HTTP layer', () => {
     assert.equal(right.status, 200);
   });
 
+  if (serveSite) {
+    test('the site itself is served without a key', async () => {
+      const res = await fetch(`${server.url}/site/`);
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /<title>status<\/title>/);
+    });
+  }
+
   test('connections beyond the per-address limit are refused while the first ones are served', async () => {
     const sockets: Socket[] = [];
     const closed: boolean[] = [];
@@ -133,8 +202,41 @@ describe('the HTTP layer', () => {
     for (const s of sockets) s.destroy();
   });
 });
+}
+
+test('the site wrapper passes on every part of the ingest handler it wraps', async () => {
+  const store = openSqliteStore(':memory:');
+  const logger = capturingLogger();
+  const inner = createIngestHandler({ store, config, logger });
+  const wrapped = withSite(inner, root);
+  assert.deepEqual(Object.keys(wrapped).sort(), Object.keys(inner).sort());
+  const head = { method: 'POST', url: '/ingest', headers: {}, remoteAddress: '192.0.2.7' };
+  assert.equal(wrapped.preflight(head)?.status, 401, 'the pre-body key check');
+  assert.equal(wrapped.stats().unauthorized, 1, 'the counts are the inner handler\'s');
+  wrapped.warn('a line from the HTTP layer');
+  assert.ok(logger.lines.some((l) => l.line === 'a line from the HTTP layer'), 'warnings go through the inner handler\'s limiter');
+  assert.equal(wrapped.preflight({ method: 'GET', url: '/site/index.html', headers: {} }), null, 'the site needs no key');
+  await store.close();
+});
 
 describe('the handler', () => {
+  test('an address may send a wrong key INGEST_WRONG_KEYS_PER_MINUTE times a minute, each a 401, before it gets 429', () => {
+    let t = 0;
+    const h = createIngestHandler({ store: openSqliteStore(':memory:'), config, logger: silentLogger, now: () => t });
+    const from = (remoteAddress: string) => h.preflight({ method: 'GET', url: '/runner-config?provider=groq', headers: { 'x-api-key': 'wrong-0000000000000' }, remoteAddress })?.status;
+    assert.equal(config.ingest.wrongKeysPerMinute, 10, 'the default');
+    for (let i = 1; i <= 10; i++) assert.equal(from('192.0.2.1'), 401, `wrong key ${i} of 10`);
+    assert.equal(from('192.0.2.1'), 429, 'the 11th in the minute');
+    assert.equal(from('192.0.2.2'), 401, 'another address has its own allowance');
+    t += 60_000;
+    assert.equal(from('192.0.2.1'), 401, 'a minute later the allowance is back');
+    const five = createIngestHandler({ store: openSqliteStore(':memory:'), config: loadConfig({ env: { INGEST_API_KEY: KEY, INGEST_WRONG_KEYS_PER_MINUTE: '5' }, dotenvPath: false }), logger: silentLogger, now: () => t });
+    const statuses = Array.from({ length: 6 }, () => five.preflight({ method: 'GET', url: '/health?x', headers: {}, remoteAddress: '192.0.2.3' })?.status ?? null);
+    assert.deepEqual(statuses, [null, null, null, null, null, null], '/health needs no key');
+    const keyed = Array.from({ length: 6 }, () => five.preflight({ method: 'POST', url: '/ingest', headers: {}, remoteAddress: '192.0.2.3' })?.status);
+    assert.deepEqual(keyed, [401, 401, 401, 401, 401, 429]);
+  });
+
   let store: Store;
   let handler: IngestHandler;
   before(async () => {

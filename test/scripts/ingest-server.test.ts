@@ -12,7 +12,8 @@ import { silentLogger } from '../../lib/log.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { postChunked } from '../fakes/chunked-upload.ts';
-import { makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { makeMetric } from '../ingest/recent-fixtures.ts';
 
 const KEY = 'ingest-server-test-key-77';
 const MiB = 1024 * 1024;
