@@ -276,7 +276,9 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
    */
   async function* batches(names: string[], counter: { unreadable: number }): AsyncGenerator<Spooled[]> {
     let current: Spooled[] = [];
-    let bytes = 0;
+    // The body is {"items":[a,b,…]}: the envelope, then each item and a comma, in UTF-8 bytes.
+    const envelope = Buffer.byteLength('{"items":[]}');
+    let bytes = envelope;
     for (const name of names) {
       let entry: SpoolEntry;
       try {
@@ -290,13 +292,14 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
         continue;
       }
       const json = JSON.stringify({ type: entry.type, doc: entry.doc });
-      if (current.length > 0 && (current.length >= batchSize || bytes + json.length > batchBytes)) {
+      const size = Buffer.byteLength(json) + (current.length > 0 ? 1 : 0);
+      if (current.length > 0 && (current.length >= batchSize || bytes + size > batchBytes)) {
         yield current;
         current = [];
-        bytes = 0;
+        bytes = envelope;
       }
       current.push({ name, entry, json });
-      bytes += json.length + 1;
+      bytes += Buffer.byteLength(json) + (current.length > 1 ? 1 : 0);
     }
     if (current.length > 0) yield current;
   }
