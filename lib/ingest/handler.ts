@@ -148,11 +148,11 @@ const ROUTES: Record<string, readonly string[]> = {
 const WARN_LINES_PER_MINUTE = 20;
 const STORE_UNAVAILABLE = 'the store is unavailable; retry later';
 const RETRY_AFTER = { 'retry-after': '5' };
-// Wrong keys from one address beyond this many a minute are answered 429 without a log line
-// each. A right key is always let through, so a proxy's address (shared by every runner
-// behind it) cannot be locked out by someone guessing; the key's length is what makes
-// guessing hopeless (INGEST_API_KEY is at least 16 characters).
-// (INGEST_WRONG_KEYS_PER_MINUTE, default 10).
+// Wrong keys from one client address beyond INGEST_WRONG_KEYS_PER_MINUTE (default 10) are
+// answered 429 without a log line each. A right key is always let through, so an address
+// shared by several runners (a proxy not named in INGEST_TRUSTED_PROXIES) cannot be locked out
+// by someone guessing; the key's length is what makes guessing hopeless (INGEST_API_KEY is at
+// least 16 characters). At most this many addresses are tracked:
 const MAX_TRACKED_ADDRESSES = 10_000;
 // /runner-config and the model checks cache per provider; only known providers are asked
 // for, and the cache is bounded anyway.

@@ -190,6 +190,19 @@ describe('scripts/ingest-server.ts', () => {
     assert.doesNotMatch(stderr, new RegExp(KEY));
   });
 
+  test('behind a proxy: INGEST_TRUSTED_PROXIES is said at start-up, and a bad entry is exit 2 naming it', async () => {
+    const db = join(dir, 'proxied.sqlite');
+    const { child, exited, listening } = run({ INGEST_API_KEY: KEY, INGEST_PORT: '0', LLM_BENCH_DB: db, INGEST_TRUSTED_PROXIES: '127.0.0.1,fd00::/8' });
+    await listening;
+    child.kill('SIGTERM');
+    const started = await exited;
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /listening on .*client addresses forwarded by 127\.0\.0\.1, fd00::\/8/);
+    const bad = await run({ INGEST_API_KEY: KEY, INGEST_PORT: '0', LLM_BENCH_DB: db, INGEST_TRUSTED_PROXIES: 'proxy.example' }).exited;
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /INGEST_TRUSTED_PROXIES must list IP addresses or CIDRs.*\(got "proxy\.example"\)/);
+  });
+
   test('exits 2 on a bad INGEST_PORT, naming the variable and the value', async () => {
     const { code, stderr } = await run({ INGEST_API_KEY: KEY, INGEST_PORT: 'eighty' }).exited;
     assert.equal(code, 2);
