@@ -9,7 +9,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 
 /**
  * Resolves when a write to the SQLite file at path can succeed.
@@ -21,7 +21,10 @@ export async function checkSqliteWritable(path: string): Promise<void> {
   await writable(path, 'the file', constants.R_OK | constants.W_OK);
   // Both exist while the store is open in WAL mode; a missing one is created in the folder checked above.
   for (const suffix of ['-wal', '-shm']) await writable(`${path}${suffix}`, `its ${suffix.slice(1).toUpperCase()} file`, constants.W_OK, true);
-  probe(path);
+  // Loaded here, not at the top: the ingest server imports this module before it can tell an
+  // old Node (without node:sqlite) that it is too old (lib/cli.ts).
+  const { DatabaseSync } = await import('node:sqlite');
+  probe(path, DatabaseSync);
 }
 
 async function writable(path: string, what: string, mode: number, mayBeMissing = false): Promise<void> {
@@ -40,10 +43,10 @@ async function writable(path: string, what: string, mode: number, mayBeMissing =
  * 0: this runs on the server's event loop); a lock held by another writer means the file
  * takes writes, so busy passes.
  */
-function probe(path: string): void {
+function probe(path: string, Database: typeof DatabaseSync): void {
   let db: DatabaseSync | null = null;
   try {
-    db = new DatabaseSync(path, { timeout: 0 });
+    db = new Database(path, { timeout: 0 });
     db.exec('BEGIN IMMEDIATE');
     try {
       const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
