@@ -59,149 +59,149 @@ function headersOnly(url: string, headers: Record<string, string>, localAddress:
 
 // Issue 24: serving the site must not switch the header checks off, so they run both ways.
 for (const serveSite of [false, true]) {
-describe(`the HTTP layer${serveSite ? ' with INGEST_SERVE_SITE=true' : ''}`, () => {
-  let store: Store;
-  let handler: IngestHandler;
-  let server: IngestServer;
-  let logger: ReturnType<typeof capturingLogger>;
-  let bodyReads = 0;
-  before(async () => {
-    store = openSqliteStore(join(root, `http-${serveSite}.sqlite`));
-    await store.insertModel(makeModel());
-    logger = capturingLogger();
-    const siteDir = join(root, 'site');
-    mkdirSync(siteDir, { recursive: true });
-    writeFileSync(join(siteDir, 'index.html'), '<!doctype html><title>status</title>');
-    const ingest = createIngestHandler({ store, config, logger });
-    handler = serveSite ? withSite(ingest, siteDir) : ingest;
-    const counting = wrapIngestHandler(handler, async (req) => {
-      bodyReads += 1;
-      return handler(req);
+  describe(`the HTTP layer${serveSite ? ' with INGEST_SERVE_SITE=true' : ''}`, () => {
+    let store: Store;
+    let handler: IngestHandler;
+    let server: IngestServer;
+    let logger: ReturnType<typeof capturingLogger>;
+    let bodyReads = 0;
+    before(async () => {
+      store = openSqliteStore(join(root, `http-${serveSite}.sqlite`));
+      await store.insertModel(makeModel());
+      logger = capturingLogger();
+      const siteDir = join(root, 'site');
+      mkdirSync(siteDir, { recursive: true });
+      writeFileSync(join(siteDir, 'index.html'), '<!doctype html><title>status</title>');
+      const ingest = createIngestHandler({ store, config, logger });
+      handler = serveSite ? withSite(ingest, siteDir) : ingest;
+      const counting = wrapIngestHandler(handler, async (req) => {
+        bodyReads += 1;
+        return handler(req);
+      });
+      server = await listenIngest(counting, {
+        host: '127.0.0.1',
+        port: 0,
+        maxBodyBytes: 4096,
+        logger,
+        headersTimeoutMs: 300,
+        maxConnectionsPerAddress: 40,
+        lingerMs: 200,
+      });
     });
-    server = await listenIngest(counting, {
-      host: '127.0.0.1',
-      port: 0,
-      maxBodyBytes: 4096,
-      logger,
-      headersTimeoutMs: 300,
-      maxConnectionsPerAddress: 40,
-      lingerMs: 200,
+    after(async () => {
+      await server.close();
+      await store.close();
     });
-  });
-  after(async () => {
-    await server.close();
-    await store.close();
-  });
 
-  test('an unauthenticated POST declaring a large body and sending none is answered 401 at once', async () => {
-    const before = bodyReads;
-    const status = await headersOnly(server.url, { 'content-type': 'application/json', 'content-length': '1000000' }, '127.0.0.1');
-    assert.equal(status, 401);
-    assert.equal(bodyReads, before, 'the handler never waited for a body');
-  });
-
-  test('a body of exactly INGEST_MAX_BODY_BYTES is stored, sized or chunked; one byte more is a 413', async () => {
-    const exact = (extra: number) => {
-      const doc = JSON.stringify({ ...makeMetric(), misc: { pad: '' } });
-      return doc.replace('"pad":""', `"pad":"${'p'.repeat(4096 + extra - Buffer.byteLength(doc))}"`);
-    };
-    const body = exact(0);
-    assert.equal(Buffer.byteLength(body), 4096);
-    const sized = await fetch(`${server.url}/ingest`, { method: 'POST', headers: { 'x-api-key': KEY, 'content-type': 'application/json' }, body });
-    assert.deepEqual([sized.status, ((await sized.json()) as { status: string }).status], [200, 'accepted']);
-    const chunked = await fetch(`${server.url}/ingest`, {
-      method: 'POST',
-      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
-      body: new Blob([exact(0)]).stream(),
-      duplex: 'half',
-    } as RequestInit);
-    assert.deepEqual([chunked.status, ((await chunked.json()) as { status: string }).status], [200, 'accepted']);
-    for (const over of [exact(1), new Blob([exact(1)]).stream()]) {
-      const res = await fetch(`${server.url}/ingest`, { method: 'POST', headers: { 'x-api-key': KEY }, body: over, duplex: 'half' } as RequestInit);
-      assert.equal(res.status, 413);
-      await res.arrayBuffer();
-    }
-  });
-
-  test('100 oversized unauthenticated requests from 100 addresses write at most 20 warning lines', async () => {
-    const warnings = logger.lines.filter((l) => l.level === 'warn').length;
-    const stats = handler.stats();
-    for (let i = 0; i < 100; i++) {
-      const status = await headersOnly(server.url, { 'content-length': String(1 << 20) }, `127.0.${10 + Math.floor(i / 200)}.${(i % 200) + 1}`);
+    test('an unauthenticated POST declaring a large body and sending none is answered 401 at once', async () => {
+      const before = bodyReads;
+      const status = await headersOnly(server.url, { 'content-type': 'application/json', 'content-length': '1000000' }, '127.0.0.1');
       assert.equal(status, 401);
-    }
-    assert.ok(logger.lines.filter((l) => l.level === 'warn').length - warnings <= 20, 'warning lines are rate-limited');
-    assert.ok(handler.stats().suppressedLogLines - stats.suppressedLogLines >= 80, 'the rest are counted for the summary line');
-  });
-
-  test('a wrong key with Expect: 100-continue is answered 401 without the go-ahead, so no body is sent', async () => {
-    const before = bodyReads;
-    const answer = await raw(
-      server.url,
-      'POST /ingest HTTP/1.1\r\nHost: x\r\nX-API-Key: wrong-key-000000000000\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\n\r\n',
-    );
-    assert.match(answer, /^HTTP\/1\.1 401 /);
-    assert.doesNotMatch(answer, /100 Continue/);
-    assert.equal(bodyReads, before, 'the handler never saw a body');
-  });
-
-  test('a wrong key without Expect is answered from the headers, before the body is read', async () => {
-    const before = bodyReads;
-    const res = await fetch(`${server.url}/ingest`, { method: 'POST', headers: { 'x-api-key': 'nope-nope-nope-nope' }, body: 'x'.repeat(3000) });
-    assert.equal(res.status, 401);
-    assert.equal(bodyReads, before);
-  });
-
-  test('a chunked upload far over the cap gets its 413, not a connection reset', async () => {
-    const result = await postChunked(`${server.url}/ingest/batch`, 8 * 1024 * 1024, { 'x-api-key': KEY });
-    assert.equal(result.status, 413);
-    assert.equal(JSON.parse(result.body).error.code, 'payload_too_large');
-  });
-
-  test('headers that do not arrive within headersTimeout are cut off with 408', async () => {
-    const answer = await raw(server.url, 'POST /ingest HTTP/1.1\r\nHost: x\r\n');
-    assert.match(answer, /^HTTP\/1\.1 408 /);
-  });
-
-  test('wrong keys are throttled per address and their lines name the address; the right key still passes', async () => {
-    const statuses: number[] = [];
-    for (let i = 0; i < 14; i++) {
-      const res = await fetch(`${server.url}/runner-config?provider=groq`, { headers: { 'x-api-key': `guess-${i}-0000000000000` } });
-      statuses.push(res.status);
-      if (res.status === 429) assert.equal(res.headers.get('retry-after'), '60');
-      await res.arrayBuffer();
-    }
-    assert.ok(statuses.includes(401) && statuses.at(-1) === 429, statuses.join(' '));
-    assert.ok(logger.lines.some((l) => /missing or wrong API key/.test(l.line) && /127\.0\.0\.1/.test(l.line)));
-    const right = await fetch(`${server.url}/runner-config?provider=groq`, { headers: { 'x-api-key': KEY } });
-    assert.equal(right.status, 200);
-  });
-
-  if (serveSite) {
-    test('the site itself is served without a key', async () => {
-      const res = await fetch(`${server.url}/site/`);
-      assert.equal(res.status, 200);
-      assert.match(await res.text(), /<title>status<\/title>/);
+      assert.equal(bodyReads, before, 'the handler never waited for a body');
     });
-  }
 
-  test('connections beyond the per-address limit are refused while the first ones are served', async () => {
-    const sockets: Socket[] = [];
-    const closed: boolean[] = [];
-    for (let i = 0; i < 45; i++) {
-      const s = connect(server.port, '127.0.0.1');
-      const index = i;
-      closed[index] = false;
-      s.on('close', () => (closed[index] = true));
-      s.on('error', () => {});
-      sockets.push(s);
+    test('a body of exactly INGEST_MAX_BODY_BYTES is stored, sized or chunked; one byte more is a 413', async () => {
+      const exact = (extra: number) => {
+        const doc = JSON.stringify({ ...makeMetric(), misc: { pad: '' } });
+        return doc.replace('"pad":""', `"pad":"${'p'.repeat(4096 + extra - Buffer.byteLength(doc))}"`);
+      };
+      const body = exact(0);
+      assert.equal(Buffer.byteLength(body), 4096);
+      const sized = await fetch(`${server.url}/ingest`, { method: 'POST', headers: { 'x-api-key': KEY, 'content-type': 'application/json' }, body });
+      assert.deepEqual([sized.status, ((await sized.json()) as { status: string }).status], [200, 'accepted']);
+      const chunked = await fetch(`${server.url}/ingest`, {
+        method: 'POST',
+        headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+        body: new Blob([exact(0)]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+      assert.deepEqual([chunked.status, ((await chunked.json()) as { status: string }).status], [200, 'accepted']);
+      for (const over of [exact(1), new Blob([exact(1)]).stream()]) {
+        const res = await fetch(`${server.url}/ingest`, { method: 'POST', headers: { 'x-api-key': KEY }, body: over, duplex: 'half' } as RequestInit);
+        assert.equal(res.status, 413);
+        await res.arrayBuffer();
+      }
+    });
+
+    test('100 oversized unauthenticated requests from 100 addresses write at most 20 warning lines', async () => {
+      const warnings = logger.lines.filter((l) => l.level === 'warn').length;
+      const stats = handler.stats();
+      for (let i = 0; i < 100; i++) {
+        const status = await headersOnly(server.url, { 'content-length': String(1 << 20) }, `127.0.${10 + Math.floor(i / 200)}.${(i % 200) + 1}`);
+        assert.equal(status, 401);
+      }
+      assert.ok(logger.lines.filter((l) => l.level === 'warn').length - warnings <= 20, 'warning lines are rate-limited');
+      assert.ok(handler.stats().suppressedLogLines - stats.suppressedLogLines >= 80, 'the rest are counted for the summary line');
+    });
+
+    test('a wrong key with Expect: 100-continue is answered 401 without the go-ahead, so no body is sent', async () => {
+      const before = bodyReads;
+      const answer = await raw(
+        server.url,
+        'POST /ingest HTTP/1.1\r\nHost: x\r\nX-API-Key: wrong-key-000000000000\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\n\r\n',
+      );
+      assert.match(answer, /^HTTP\/1\.1 401 /);
+      assert.doesNotMatch(answer, /100 Continue/);
+      assert.equal(bodyReads, before, 'the handler never saw a body');
+    });
+
+    test('a wrong key without Expect is answered from the headers, before the body is read', async () => {
+      const before = bodyReads;
+      const res = await fetch(`${server.url}/ingest`, { method: 'POST', headers: { 'x-api-key': 'nope-nope-nope-nope' }, body: 'x'.repeat(3000) });
+      assert.equal(res.status, 401);
+      assert.equal(bodyReads, before);
+    });
+
+    test('a chunked upload far over the cap gets its 413, not a connection reset', async () => {
+      const result = await postChunked(`${server.url}/ingest/batch`, 8 * 1024 * 1024, { 'x-api-key': KEY });
+      assert.equal(result.status, 413);
+      assert.equal(JSON.parse(result.body).error.code, 'payload_too_large');
+    });
+
+    test('headers that do not arrive within headersTimeout are cut off with 408', async () => {
+      const answer = await raw(server.url, 'POST /ingest HTTP/1.1\r\nHost: x\r\n');
+      assert.match(answer, /^HTTP\/1\.1 408 /);
+    });
+
+    test('wrong keys are throttled per address and their lines name the address; the right key still passes', async () => {
+      const statuses: number[] = [];
+      for (let i = 0; i < 14; i++) {
+        const res = await fetch(`${server.url}/runner-config?provider=groq`, { headers: { 'x-api-key': `guess-${i}-0000000000000` } });
+        statuses.push(res.status);
+        if (res.status === 429) assert.equal(res.headers.get('retry-after'), '60');
+        await res.arrayBuffer();
+      }
+      assert.ok(statuses.includes(401) && statuses.at(-1) === 429, statuses.join(' '));
+      assert.ok(logger.lines.some((l) => /missing or wrong API key/.test(l.line) && /127\.0\.0\.1/.test(l.line)));
+      const right = await fetch(`${server.url}/runner-config?provider=groq`, { headers: { 'x-api-key': KEY } });
+      assert.equal(right.status, 200);
+    });
+
+    if (serveSite) {
+      test('the site itself is served without a key', async () => {
+        const res = await fetch(`${server.url}/site/`);
+        assert.equal(res.status, 200);
+        assert.match(await res.text(), /<title>status<\/title>/);
+      });
     }
-    await Promise.all(sockets.map((s) => new Promise((r) => (s.connecting ? s.once('connect', r).once('close', r) : r(null)))));
-    await new Promise((r) => setTimeout(r, 50));
-    assert.ok(closed.slice(40).some(Boolean), 'some connection over the limit was closed');
-    for (const s of sockets) s.destroy();
+
+    test('connections beyond the per-address limit are refused while the first ones are served', async () => {
+      const sockets: Socket[] = [];
+      const closed: boolean[] = [];
+      for (let i = 0; i < 45; i++) {
+        const s = connect(server.port, '127.0.0.1');
+        const index = i;
+        closed[index] = false;
+        s.on('close', () => (closed[index] = true));
+        s.on('error', () => {});
+        sockets.push(s);
+      }
+      await Promise.all(sockets.map((s) => new Promise((r) => (s.connecting ? s.once('connect', r).once('close', r) : r(null)))));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.ok(closed.slice(40).some(Boolean), 'some connection over the limit was closed');
+      for (const s of sockets) s.destroy();
+    });
   });
-});
 }
 
 test('the site wrapper passes on every part of the ingest handler it wraps', async () => {
