@@ -248,7 +248,7 @@ describe('the handler', () => {
 
   test('a headers object reused for another request is routed by the target of that request', async () => {
     const headers = { 'x-api-key': KEY };
-    assert.equal(handler.preflight!({ method: 'GET', url: '/runner-config?provider=groq', headers }), null);
+    assert.equal(handler.preflight({ method: 'GET', url: '/runner-config?provider=groq', headers }), null);
     const res = await handler({ method: 'GET', url: '/health', headers, body: '' });
     assert.deepEqual(JSON.parse(res.body), { status: 'ok', store: 'sqlite' });
   });
