@@ -52,6 +52,11 @@ async function main(): Promise<number> {
     await store.close();
     throw new Error(`Cannot listen on ${ingest.host}:${ingest.port}: ${(err as Error).message}`, { cause: err });
   }
+  // Taken before the line saying it listens: whoever waits for that line may stop it at once.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   logger.info(
     `Ingest server listening on ${server.url} (store ${store.location}, body cap ${ingest.maxBodyBytes} bytes${ingest.apiKey ? '' : ', NO API KEY: local test only'}` +
       `${ingest.trustedProxies.length ? `, client addresses forwarded by ${ingest.trustedProxies.join(', ')}` : ''}` +
@@ -70,10 +75,7 @@ async function main(): Promise<number> {
   const timer = setInterval(summary, SUMMARY_EVERY_MINUTES * 60_000);
   timer.unref();
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopped;
   logger.info(`Ingest server stopping (${signal}): finishing requests in flight`);
   clearInterval(timer);
   await server.close();
