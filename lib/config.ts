@@ -1,5 +1,6 @@
 // The environment, read once into a typed, frozen object. Nothing else in lib/ reads
 // process.env: scripts call loadConfig() at start-up and pass the result down.
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
@@ -125,6 +126,17 @@ export interface Config {
     maxBodyBytes: number;
     spoolDir: string;
     allowNoKey: boolean;
+    /**
+     * INGEST_TRUSTED_PROXIES: addresses and CIDRs (IPv4 or IPv6) of reverse proxies in front of
+     * the server; only from these are X-Forwarded-For and Forwarded read for the client address.
+     */
+    trustedProxies: readonly string[];
+    /** Open connections at most (INGEST_MAX_CONNECTIONS). */
+    maxConnections: number;
+    /** Open connections, and requests in flight, per client address (INGEST_MAX_CONNECTIONS_PER_ADDRESS). */
+    maxConnectionsPerAddress: number;
+    /** Wrong keys per client address a minute before they are answered 429 (INGEST_WRONG_KEYS_PER_MINUTE). */
+    wrongKeysPerMinute: number;
   };
   mail: {
     notifyEmail: string | null;
@@ -283,6 +295,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       maxBodyBytes: r.int('INGEST_MAX_BODY_BYTES', 1024 * 1024, 1024, 1024 * 1024 * 1024),
       spoolDir: resolve(r.str('INGEST_SPOOL_DIR') ?? './data/spool'),
       allowNoKey: r.bool('INGEST_ALLOW_NO_KEY', false),
+      trustedProxies: addressList(r.list('INGEST_TRUSTED_PROXIES'), 'INGEST_TRUSTED_PROXIES', problems),
+      maxConnections: r.int('INGEST_MAX_CONNECTIONS', 256, 1, 100_000),
+      maxConnectionsPerAddress: r.int('INGEST_MAX_CONNECTIONS_PER_ADDRESS', 64, 1, 100_000),
+      wrongKeysPerMinute: r.int('INGEST_WRONG_KEYS_PER_MINUTE', 10, 1, 100_000),
     },
     mail: {
       notifyEmail: r.str('NOTIFY_EMAIL'),
@@ -337,6 +353,19 @@ function hideSecrets(text: string, secrets: readonly string[]): string {
 export function isLoopbackHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** Addresses and CIDRs (`10.0.0.5`, `10.0.0.0/8`, `::1`, `fd00::/8`) as given; each bad one is a problem. */
+function addressList(entries: string[], name: string, problems: string[]): string[] {
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const max = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= max))) {
+      problems.push(`${name} must list IP addresses or CIDRs, separated by commas (got ${JSON.stringify(entry)})`);
+    }
+  }
+  return entries;
 }
 
 /** Shortest INGEST_API_KEY the ingest server starts with, and below which it warns. */

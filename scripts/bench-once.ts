@@ -105,10 +105,8 @@ async function main(): Promise<number> {
   try {
     let models: SweepModel[];
     if (remote) {
-      const spool = await remote.flushSpool();
-      if (spool.delivered + spool.dropped + spool.remaining > 0) {
-        logger.info(`Spool: delivered ${spool.delivered}, dropped ${spool.dropped}, ${spool.remaining} still waiting for ${config.ingest.apiUrl}`);
-      }
+      // flushSpool says what it delivered in its own one line.
+      await remote.flushSpool();
       if (values.scenario) throw new UsageError('--scenario needs the store: scenarios are documents there, and a remote runner (INGEST_API_URL set) has none');
       models = await modelsFromRunnerConfig(remote.runnerConfig, { explicit, providers, logger });
     } else {
@@ -194,6 +192,12 @@ async function main(): Promise<number> {
         logger.error(`Cannot write bench_model_health to ${store.location}: ${(err as Error).message}`);
         return 1;
       }
+    }
+    // Nothing is lost (the results wait in the spool), but no run will deliver until the key is fixed.
+    const refused = remote?.keyRefused();
+    if (refused) {
+      logger.error(`The ingest server refused this runner's INGEST_API_KEY (HTTP ${refused}): results are kept in ${config.ingest.spoolDir} until it is fixed`);
+      return 1;
     }
     const failure = sweepFailure(summary);
     if (failure) {

@@ -38,13 +38,27 @@ async function main(): Promise<number> {
   const handler = config.site.serveFromIngest ? withSite(ingestHandler, config.site.dir) : ingestHandler;
   let server;
   try {
-    server = await listenIngest(handler, { host: ingest.host, port: ingest.port, maxBodyBytes: ingest.maxBodyBytes, logger });
+    server = await listenIngest(handler, {
+      host: ingest.host,
+      port: ingest.port,
+      maxBodyBytes: ingest.maxBodyBytes,
+      logger,
+      maxConnections: ingest.maxConnections,
+      maxConnectionsPerAddress: ingest.maxConnectionsPerAddress,
+      trustedProxies: ingest.trustedProxies,
+    });
   } catch (err) {
     await store.close();
     throw new Error(`Cannot listen on ${ingest.host}:${ingest.port}: ${(err as Error).message}`, { cause: err });
   }
+  // Taken before the line saying it listens: whoever waits for that line may stop it at once.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   logger.info(
     `Ingest server listening on ${server.url} (store ${store.location}, body cap ${ingest.maxBodyBytes} bytes${ingest.apiKey ? '' : ', NO API KEY: local test only'}` +
+      `${ingest.trustedProxies.length ? `, client addresses forwarded by ${ingest.trustedProxies.join(', ')}` : ''}` +
       `${config.site.serveFromIngest ? `, status site ${config.site.dir} at ${server.url}/site/` : ''})`,
   );
 
@@ -60,10 +74,7 @@ async function main(): Promise<number> {
   const timer = setInterval(summary, SUMMARY_EVERY_MINUTES * 60_000);
   timer.unref();
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopped;
   logger.info(`Ingest server stopping (${signal}): finishing requests in flight`);
   clearInterval(timer);
   await server.close();

@@ -49,6 +49,12 @@ export interface RemoteRunner {
   flushSpool(): Promise<FlushResult>;
   /** Waits for sink calls in flight (and their spool writes) to finish. */
   close(): Promise<void>;
+  /**
+   * 401 or 403 when the server refused this runner's key (or URL) at any request so far, else
+   * null: every result is then kept in the spool, and the run has failed even though nothing
+   * was lost.
+   */
+  keyRefused(): number | null;
 }
 
 export interface RemoteRunnerOptions {
@@ -111,6 +117,7 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
   const batchSize = Math.max(1, options.batchSize ?? 100);
   const batchBytes = Math.max(1024, options.batchBytes ?? 512 * 1024);
   const pending = new Set<Promise<unknown>>();
+  let keyRefused: number | null = null;
 
   function track<T>(p: Promise<T>): Promise<T> {
     pending.add(p);
@@ -123,12 +130,14 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (apiKey) headers['x-api-key'] = apiKey;
-    return fetchFn(`${base}${path}`, {
+    const res = await fetchFn(`${base}${path}`, {
       method,
       headers,
       ...(body !== undefined ? { body } : {}),
       signal: AbortSignal.timeout(timeoutMs),
     });
+    if (res.status === 401 || res.status === 403) keyRefused = res.status;
+    return res;
   }
 
   async function deliver(type: ResultType, doc: ResultDoc): Promise<Delivery> {
@@ -276,7 +285,9 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
    */
   async function* batches(names: string[], counter: { unreadable: number }): AsyncGenerator<Spooled[]> {
     let current: Spooled[] = [];
-    let bytes = 0;
+    // The body is {"items":[a,b,…]}: the envelope, then each item and a comma, in UTF-8 bytes.
+    const envelope = Buffer.byteLength('{"items":[]}');
+    let bytes = envelope;
     for (const name of names) {
       let entry: SpoolEntry;
       try {
@@ -290,13 +301,14 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
         continue;
       }
       const json = JSON.stringify({ type: entry.type, doc: entry.doc });
-      if (current.length > 0 && (current.length >= batchSize || bytes + json.length > batchBytes)) {
+      const size = Buffer.byteLength(json) + (current.length > 0 ? 1 : 0);
+      if (current.length > 0 && (current.length >= batchSize || bytes + size > batchBytes)) {
         yield current;
         current = [];
-        bytes = 0;
+        bytes = envelope;
       }
       current.push({ name, entry, json });
-      bytes += json.length + 1;
+      bytes += Buffer.byteLength(json) + (current.length > 1 ? 1 : 0);
     }
     if (current.length > 0) yield current;
   }
@@ -391,6 +403,7 @@ export function createRemoteRunner(config: Config, options: RemoteRunnerOptions 
     close: async () => {
       await Promise.allSettled([...pending]);
     },
+    keyRefused: () => keyRefused,
   };
 }
 

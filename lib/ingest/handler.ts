@@ -17,6 +17,9 @@ import { isBenchmarked } from '../store/documents.ts';
 import type { Logger } from '../log.ts';
 import { PermanentStoreError, type InsertResult, type Store } from '../store/store.ts';
 import { RESULT_PATHS, RESULT_TYPES, resultModel, type ResultDoc, type ResultType } from './routes.ts';
+import { createClientAddressResolver } from './client-address.ts';
+import { redactStored } from './redact-stored.ts';
+import { checkSqliteWritable } from './sqlite-write-check.ts';
 import { MOCK_ON_MONGODB, isMockDocument } from '../store/collection-rules.ts';
 import {
   parseAgentRunPayload,
@@ -76,7 +79,14 @@ export interface IngestStats {
   suppressedLogLines: number;
 }
 
-export type IngestHandler = ((req: IngestRequest) => Promise<IngestResponse>) & {
+/**
+ * The one handler shape the HTTP layer serves. Every part is required, so a wrapper (the
+ * status site's, any later one) that drops one does not compile; wrap with wrapIngestHandler,
+ * which passes on every part it does not replace.
+ */
+export type IngestHandler = ((req: IngestRequest) => Promise<IngestResponse>) & IngestHandlerParts;
+
+export interface IngestHandlerParts {
   /** Counts since the handler was created, for the server's periodic summary line. */
   stats(): IngestStats;
   /**
@@ -84,10 +94,25 @@ export type IngestHandler = ((req: IngestRequest) => Promise<IngestResponse>) & 
    * wrong method, missing or wrong key), so the server answers it before reading any body;
    * null when the body is to be read.
    */
-  preflight?(req: Omit<IngestRequest, 'body'>): IngestResponse | null;
+  preflight(req: Omit<IngestRequest, 'body'>): IngestResponse | null;
   /** A warning line, rate-limited with the handler's own (the HTTP layer's 413s and broken-off requests). */
-  warn?(line: string): void;
-};
+  warn(line: string): void;
+}
+
+/**
+ * A handler that answers some requests itself and passes the rest to inner: every part of
+ * inner (stats, preflight, warn, and any added later) is passed on unless overrides replaces it.
+ */
+export function wrapIngestHandler(
+  inner: IngestHandler,
+  handle: (req: IngestRequest) => Promise<IngestResponse>,
+  overrides: Partial<IngestHandlerParts> = {},
+): IngestHandler {
+  const parts = Object.fromEntries(
+    Object.keys(inner).map((k) => [k, (...args: unknown[]) => (inner[k as keyof IngestHandlerParts] as (...a: unknown[]) => unknown)(...args)]),
+  ) as unknown as IngestHandlerParts;
+  return Object.assign(handle, parts, overrides);
+}
 
 export interface IngestHandlerOptions {
   store: Store;
@@ -95,6 +120,14 @@ export interface IngestHandlerOptions {
   logger: Logger;
   /** Monotonic milliseconds, for the models cache and log throttling. */
   now?: () => number;
+  /** The wall clock in ms (default Date.now), against which a result's dates are judged (at most 366 days old, a few minutes ahead). */
+  clock?: () => number;
+  /**
+   * What GET /health checks beyond the store's ping: that a write can succeed. Default: for a
+   * SQLite store, its file, WAL/SHM files and folder are writable (sqlite-write-check.ts);
+   * MongoDB's ping already makes a write.
+   */
+  writeCheck?: () => Promise<void>;
   /** How long the enabled-models lookup is cached (default 5 s). */
   modelsCacheMs?: number;
   /** How long GET /health waits for the store (default 2 s). */
@@ -115,11 +148,11 @@ const ROUTES: Record<string, readonly string[]> = {
 const WARN_LINES_PER_MINUTE = 20;
 const STORE_UNAVAILABLE = 'the store is unavailable; retry later';
 const RETRY_AFTER = { 'retry-after': '5' };
-// Wrong keys from one address beyond this many a minute are answered 429 without a log line
-// each. A right key is always let through, so a proxy's address (shared by every runner
-// behind it) cannot be locked out by someone guessing; the key's length is what makes
-// guessing hopeless (INGEST_API_KEY is at least 16 characters).
-const WRONG_KEYS_PER_MINUTE = 10;
+// Wrong keys from one client address beyond INGEST_WRONG_KEYS_PER_MINUTE (default 10) are
+// answered 429 without a log line each. A right key is always let through, so an address
+// shared by several runners (a proxy not named in INGEST_TRUSTED_PROXIES) cannot be locked out
+// by someone guessing; the key's length is what makes guessing hopeless (INGEST_API_KEY is at
+// least 16 characters). At most this many addresses are tracked:
 const MAX_TRACKED_ADDRESSES = 10_000;
 // /runner-config and the model checks cache per provider; only known providers are asked
 // for, and the cache is bounded anyway.
@@ -143,6 +176,10 @@ type ItemResult =
 export function createIngestHandler(options: IngestHandlerOptions): IngestHandler {
   const { store, config, logger } = options;
   const now = options.now ?? (() => performance.now());
+  const clock = options.clock ?? Date.now;
+  const writeCheck =
+    options.writeCheck ?? (store.kind === 'sqlite' && store.location !== ':memory:' ? () => checkSqliteWritable(store.location) : async () => {});
+  const wrongKeysPerMinute = config.ingest.wrongKeysPerMinute;
   const cacheMs = options.modelsCacheMs ?? 5000;
   const healthTimeoutMs = options.healthTimeoutMs ?? 2000;
   const keyDigest = config.ingest.apiKey ? digest(config.ingest.apiKey) : null;
@@ -226,15 +263,15 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
 
   // Each kind of result: how it is validated and where it is stored.
   const kinds: Record<ResultType, { parse: (payload: unknown) => Parsed<ResultDoc>; insert: (doc: ResultDoc) => Promise<InsertResult> }> = {
-    metric: { parse: (p) => parseMetricPayload(p), insert: (doc) => store.insertMetric(doc as MetricDoc) },
-    error: { parse: (p) => parseErrorPayload(p), insert: (doc) => store.insertError(doc as ErrorDoc) },
-    agent_run: { parse: (p) => parseAgentRunPayload(p), insert: (doc) => store.insertAgentRun(doc as AgentRunDoc) },
+    metric: { parse: (p) => parseMetricPayload(p, { now: clock() }), insert: (doc) => store.insertMetric(doc as MetricDoc) },
+    error: { parse: (p) => parseErrorPayload(p, { now: clock() }), insert: (doc) => store.insertError(doc as ErrorDoc) },
+    agent_run: { parse: (p) => parseAgentRunPayload(p, { now: clock() }), insert: (doc) => store.insertAgentRun(doc as AgentRunDoc) },
   };
 
   async function ingestOne(type: ResultType, payload: unknown): Promise<ItemResult> {
     const parsed = kinds[type].parse(payload);
     if (!parsed.ok) return { status: 'invalid', error: parsed.issue };
-    const doc = parsed.value;
+    const doc = redactStored(parsed.value, config.secrets);
     const modelName = resultModel(doc);
     // SPEC 4.1: simulated rows never reach the MongoDB the dashboard publishes (SQLite keeps them, for trials).
     if (store.kind === 'mongodb' && isMockDocument(doc)) {
@@ -346,6 +383,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
   async function health(): Promise<IngestResponse> {
     try {
       await withTimeout(store.ping(), healthTimeoutMs);
+      await withTimeout(writeCheck(), healthTimeoutMs);
       return json(200, { status: 'ok', store: store.kind });
     } catch (err) {
       warn(`Ingest /health: store ${store.kind} cannot take a write: ${(err as Error).message}`);
@@ -374,7 +412,7 @@ export function createIngestHandler(options: IngestHandlerOptions): IngestHandle
       wrongKeys.set(address, entry);
     }
     entry.count += 1;
-    return entry.count > WRONG_KEYS_PER_MINUTE;
+    return entry.count > wrongKeysPerMinute;
   }
 
   function preflight(req: Omit<IngestRequest, 'body'>): IngestResponse | null {
@@ -547,8 +585,14 @@ export interface ListenOptions {
   closeGraceMs?: number;
   /** Open connections at most (default 256, well under the usual 1,024 file descriptors); more are refused. */
   maxConnections?: number;
-  /** Open connections from one address at most (default 64; raise it behind a proxy, whose address all runners share). */
+  /**
+   * Open connections from one address at most, and requests in flight from one client
+   * address (default 64). Connections from a trusted proxy are not counted per address (every
+   * runner behind it shares it); their requests are, by the client address the proxy forwards.
+   */
   maxConnectionsPerAddress?: number;
+  /** Addresses and CIDRs of reverse proxies whose X-Forwarded-For / Forwarded is believed (INGEST_TRUSTED_PROXIES). */
+  trustedProxies?: readonly string[];
   /** How long a connection closed after an early answer (413, 401) is still read from, so the sender sees the answer, not a reset (default 2 s). */
   lingerMs?: number;
 }
@@ -570,10 +614,22 @@ export interface IngestServer {
  * @throws the listen error (e.g. EADDRINUSE) when the port cannot be bound.
  */
 export async function listenIngest(handler: IngestHandler, options: ListenOptions): Promise<IngestServer> {
-  const { maxBodyBytes, logger } = options;
-  const warn = handler.warn ?? ((line: string) => logger.warn(line));
+  const { maxBodyBytes } = options;
+  const warn = handler.warn;
   const lingerMs = options.lingerMs ?? 2000;
   const perAddress = options.maxConnectionsPerAddress ?? 64;
+  const clients = createClientAddressResolver(options.trustedProxies ?? []);
+  // The client address of each request, resolved once from its socket and headers.
+  const clientOf = new WeakMap<IncomingMessage, string>();
+  const client = (req: IncomingMessage): string => {
+    let a = clientOf.get(req);
+    if (a === undefined) {
+      a = clients.resolve(req.socket.remoteAddress ?? '', req.headers);
+      clientOf.set(req, a);
+    }
+    return a;
+  };
+  const inFlight = new Map<string, number>();
   let closing = false;
   const server = createServer(
     {
@@ -585,7 +641,7 @@ export async function listenIngest(handler: IngestHandler, options: ListenOption
     (req, res) => {
       // Only reading the body can fail here (the handler never throws): the sender went away.
       serve(req, res).catch((err) => {
-        warn(`Ingest ${safeMethod(req.method ?? '')} ${safePath(req.url ?? '')} from ${req.socket.remoteAddress}: request broken off: ${(err as Error).message}`);
+        warn(`Ingest ${safeMethod(req.method ?? '')} ${safePath(req.url ?? '')} from ${client(req)}: request broken off: ${(err as Error).message}`);
         res.destroy();
       });
     },
@@ -594,6 +650,7 @@ export async function listenIngest(handler: IngestHandler, options: ListenOption
   const open = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '';
+    if (clients.trusted(address)) return;
     const n = (open.get(address) ?? 0) + 1;
     if (n > perAddress) {
       warn(`Ingest: more than ${perAddress} connections from ${address}; refused one`);
@@ -619,8 +676,8 @@ export async function listenIngest(handler: IngestHandler, options: ListenOption
   });
 
   function earlyAnswer(req: IncomingMessage): IngestResponse | null {
-    const head = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: req.socket.remoteAddress };
-    const refused = handler.preflight?.(head) ?? null;
+    const head = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, remoteAddress: client(req) };
+    const refused = handler.preflight(head);
     if (refused) return refused;
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBodyBytes) return tooLarge(req);
@@ -628,7 +685,7 @@ export async function listenIngest(handler: IngestHandler, options: ListenOption
   }
 
   function tooLarge(req: IncomingMessage): IngestResponse {
-    warn(`Ingest ${safeMethod(req.method ?? '')} ${safePath(req.url ?? '')} from ${req.socket.remoteAddress}: body larger than ${maxBodyBytes} bytes refused`);
+    warn(`Ingest ${safeMethod(req.method ?? '')} ${safePath(req.url ?? '')} from ${client(req)}: body larger than ${maxBodyBytes} bytes refused`);
     return errorResponse('payload_too_large', `the body exceeds ${maxBodyBytes} bytes`);
   }
 
@@ -644,20 +701,29 @@ export async function listenIngest(handler: IngestHandler, options: ListenOption
       refuse(req, res, early);
       return;
     }
-    const body = await readBody(req, maxBodyBytes);
-    if (body === null) {
-      refuse(req, res, tooLarge(req));
+    // Per client: behind a proxy one connection count per address cannot tell runners apart.
+    const from = client(req);
+    const n = (inFlight.get(from) ?? 0) + 1;
+    if (n > perAddress) {
+      warn(`Ingest: more than ${perAddress} requests in flight from ${from}; refused one`);
+      refuse(req, res, errorResponse('too_many_requests', `more than ${perAddress} requests in flight from ${from}; retry later`, null, RETRY_AFTER));
       return;
     }
-    const response = await handler({
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      headers: req.headers,
-      body,
-      ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
-    });
-    // While shutting down, a keep-alive connection would hold close() open until it idles out.
-    send(res, response, closing);
+    inFlight.set(from, n);
+    try {
+      const body = await readBody(req, maxBodyBytes);
+      if (body === null) {
+        refuse(req, res, tooLarge(req));
+        return;
+      }
+      const response = await handler({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, ...(from ? { remoteAddress: from } : {}) });
+      // While shutting down, a keep-alive connection would hold close() open until it idles out.
+      send(res, response, closing);
+    } finally {
+      const left = (inFlight.get(from) ?? 1) - 1;
+      if (left > 0) inFlight.set(from, left);
+      else inFlight.delete(from);
+    }
   }
 
   await new Promise<void>((resolve, reject) => {

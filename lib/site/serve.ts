@@ -4,7 +4,7 @@
 // its dots, encodings or symlinks, so nothing outside SITE_DIR can be read.
 import { readFile, realpath } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import type { IngestHandler, IngestRequest, IngestResponse } from '../ingest/handler.ts';
+import { wrapIngestHandler, type IngestHandler, type IngestRequest, type IngestResponse } from '../ingest/handler.ts';
 
 export const SITE_PREFIX = '/site/';
 
@@ -32,8 +32,8 @@ function notFound(): IngestResponse {
  */
 export async function serveSite(dir: string, req: Pick<IngestRequest, 'method' | 'url'>): Promise<IngestResponse | null> {
   const path = req.url.split('?')[0]!;
+  if (!isSitePath(path)) return null;
   if (path === '/site') return { status: 301, headers: { location: SITE_PREFIX, ...HEADERS }, body: '' };
-  if (!path.startsWith(SITE_PREFIX)) return null;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return { status: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8', ...HEADERS }, body: 'read-only\n' };
   }
@@ -60,8 +60,18 @@ export async function serveSite(dir: string, req: Pick<IngestRequest, 'method' |
   }
 }
 
-/** The ingest handler with the site served beside its routes. */
+/**
+ * The ingest handler with the site served beside its routes. Everything else of the handler
+ * (the pre-body key check, its rate-limited warnings, its counts) is passed on whole; only the
+ * site's own paths skip the key check, as they take no body and need no key.
+ */
 export function withSite(handler: IngestHandler, dir: string): IngestHandler {
-  const wrapped = async (req: IngestRequest) => (await serveSite(dir, req)) ?? handler(req);
-  return Object.assign(wrapped, { stats: () => handler.stats() });
+  return wrapIngestHandler(handler, async (req) => (await serveSite(dir, req)) ?? handler(req), {
+    preflight: (req) => (isSitePath(req.url) ? null : handler.preflight(req)),
+  });
+}
+
+function isSitePath(url: string): boolean {
+  const path = url.split('?')[0]!;
+  return path === '/site' || path.startsWith(SITE_PREFIX);
 }

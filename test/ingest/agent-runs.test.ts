@@ -17,7 +17,8 @@ import { createMongoStore } from '../../lib/store/mongo/open.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { makeAgentRun, makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { makeAgentRun, makeMetric } from './recent-fixtures.ts';
 
 const KEY = 'agent-run-ingest-key-7a3f90';
 const config = loadConfig({ env: { INGEST_API_KEY: KEY }, dotenvPath: false });

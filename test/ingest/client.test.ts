@@ -9,12 +9,13 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../lib/config.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import { BenchError } from '../../lib/errors.ts';
-import { createIngestHandler, listenIngest, type IngestHandler, type IngestRequest, type IngestServer } from '../../lib/ingest/handler.ts';
+import { createIngestHandler, listenIngest, wrapIngestHandler, type IngestHandler, type IngestRequest, type IngestServer } from '../../lib/ingest/handler.ts';
 import { createRemoteRunner, spoolFileName, type RemoteRunnerOptions } from '../../lib/ingest/client.ts';
 import { createLogger, silentLogger } from '../../lib/log.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
-import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { makeError, makeMetric } from './recent-fixtures.ts';
 
 const KEY = 'ingest-client-test-key-31';
 const root = mkdtempSync(join(tmpdir(), 'llm-bench-ingest-client-'));
@@ -25,6 +26,8 @@ let handler: IngestHandler;
 let server: IngestServer;
 /** Items received by POST /ingest/batch, over the whole file. */
 let batchItemsSeen = 0;
+/** The size in bytes of every POST /ingest/batch body received, over the whole file. */
+const batchBodyBytes: number[] = [];
 
 before(async () => {
   store = openSqliteStore(join(root, 'client.sqlite'));
@@ -33,13 +36,13 @@ before(async () => {
   await store.insertModel(makeModel({ provider: 'bedrock', model_id: 'us.meta.llama3-2-1b-instruct-v1:0', misc: { region: 'us-west-2' } }));
   const config = loadConfig({ env: { INGEST_API_KEY: KEY }, dotenvPath: false });
   handler = createIngestHandler({ store, config, logger: silentLogger });
-  const counting = Object.assign(
-    async (req: IngestRequest) => {
-      if (req.url === '/ingest/batch') batchItemsSeen += (JSON.parse(String(req.body)) as { items: unknown[] }).items.length;
-      return handler(req);
-    },
-    { stats: handler.stats },
-  );
+  const counting = wrapIngestHandler(handler, async (req: IngestRequest) => {
+    if (req.url === '/ingest/batch') {
+      batchItemsSeen += (JSON.parse(String(req.body)) as { items: unknown[] }).items.length;
+      batchBodyBytes.push(Buffer.byteLength(req.body));
+    }
+    return handler(req);
+  });
   server = await listenIngest(counting, { host: '127.0.0.1', port: 0, maxBodyBytes: 1024 * 1024, logger: silentLogger });
 });
 after(async () => {
@@ -182,6 +185,23 @@ describe('remote runner sink', () => {
     assert.deepEqual(await runnerFor(server.url).flushSpool(), { delivered: 1, dropped: 0, remaining: 0 });
   });
 
+  test('a 429 from the server or a proxy in front of it keeps the result in the spool, never in rejected/, and it is delivered later', async () => {
+    // A proxy's rate limit answers with its own page, not our JSON.
+    const limited = await stub((_req, res) => res.writeHead(429, { 'content-type': 'text/html', 'retry-after': '30' }).end('<html>Too Many Requests</html>'));
+    const m = makeMetric();
+    try {
+      const runner = runnerFor(limited.url);
+      assert.equal(await runner.sink.insertMetric(m), 'stored');
+      assert.deepEqual([spooled(), rejected()], [[`metric-${m.run_id}.json`], []]);
+      assert.deepEqual(await runner.flushSpool(), { delivered: 0, dropped: 0, remaining: 1 }, 'a 429 on the batch stops the flush');
+      assert.deepEqual(rejected(), []);
+    } finally {
+      await limited.close();
+    }
+    assert.deepEqual(await runnerFor(server.url).flushSpool(), { delivered: 1, dropped: 0, remaining: 0 });
+    assert.ok((await storedRunIds()).has(m.run_id));
+  });
+
   test('a result the server rejects for good throws a BenchError (stage ingest) and is kept in rejected/, not spooled', async () => {
     const runner = runnerFor(server.url);
     const m = makeMetric({ model_name: 'off-model' });
@@ -318,6 +338,17 @@ describe('flushSpool', () => {
     assert.deepEqual(await runnerFor(flakyServer.url).flushSpool(), { delivered: 1, dropped: 0, remaining: 2 });
     await flakyServer.close();
     assert.deepEqual(await runnerFor(server.url).flushSpool(), { delivered: 2, dropped: 0, remaining: 0 });
+  });
+
+  test('no spool batch is larger than batchBytes, counted in bytes with text that is not ASCII', async () => {
+    // 3 bytes a character in UTF-8: counted in characters, a batch would be 3 times its cap.
+    const docs = Array.from({ length: 12 }, () => makeMetric({ misc: { note: '測'.repeat(400) } }));
+    await spoolWhileDown(docs.map((doc) => ({ type: 'metric' as const, doc })));
+    const from = batchBodyBytes.length;
+    assert.deepEqual(await runnerFor(server.url, {}, { batchBytes: 4096 }).flushSpool(), { delivered: 12, dropped: 0, remaining: 0 });
+    const sizes = batchBodyBytes.slice(from);
+    assert.ok(sizes.length >= 6, `12 results of ~1.8 KB need at least 6 batches (got ${sizes.join(', ')})`);
+    for (const size of sizes) assert.ok(size <= 4096, `a batch of ${size} bytes`);
   });
 
   test('a batch larger than the server\'s body cap is split; a single result larger than the cap is refused for good', async () => {

@@ -17,7 +17,8 @@ import { createMongoStore } from '../../lib/store/mongo/open.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { makeMetric } from './recent-fixtures.ts';
 
 const KEY = 'ingest-faults-test-key-7c41e0a9';
 const config = loadConfig({ env: { INGEST_API_KEY: KEY }, dotenvPath: false });

@@ -12,19 +12,22 @@ import { createMongoStore } from '../../lib/store/mongo/open.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { makeError, makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { ago, makeError, makeMetric, upstreamTs } from './recent-fixtures.ts';
 
 const KEY = 'ingest-test-key-5f1c2a';
 const config = loadConfig({ env: { INGEST_API_KEY: KEY }, dotenvPath: false });
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-ingest-handler-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+const RUN_TS = ago();
+
 /** What the upstream Python runner posts: its run config merged with its metrics (SPEC 9). */
 function upstreamPayload(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     provider: 'bedrock',
     model_name: 'us.anthropic.claude-3-5-haiku-20241022-v1:0',
-    run_ts: '2026-11-20 10:00:00',
+    run_ts: upstreamTs(RUN_TS),
     temperature: 0.1,
     misc: { region: 'us-east-1' },
     tokens_per_second: 40,
@@ -100,8 +103,8 @@ for (const [backend, open] of backends) {
       const [m] = await store.recentMetrics('bedrock', 'us.anthropic.claude-3-5-haiku-20241022-v1:0', 5);
       assert.ok(m);
       assert.ok(m.run_ts instanceof Date && m.gen_ts instanceof Date);
-      assert.equal(m.run_ts.toISOString(), '2026-11-20T10:00:00.000Z');
-      assert.equal(m.gen_ts.toISOString(), '2026-11-20T10:00:01.600Z');
+      assert.equal(m.run_ts.toISOString(), RUN_TS.toISOString());
+      assert.equal(m.gen_ts.getTime(), RUN_TS.getTime() + 1600);
       assert.equal(m.generated_tokens_per_second, 40);
       assert.equal(m.metrics_schema_version, 2);
       assert.equal(typeof m.run_id, 'string');
@@ -178,6 +181,35 @@ for (const [backend, open] of backends) {
         assert.deepEqual(await counts(store), [0, 0]);
       });
     }
+
+    test('a result is judged by the handler\'s clock: a year on (past 2027-11-21), one from an hour before that clock is stored, one from today refused as too old', async () => {
+      const later = Math.max(Date.now(), Date.parse('2027-11-21T00:00:00Z')) + 30 * 86_400_000;
+      const h = createIngestHandler({ store, config, logger: silentLogger, clock: () => later });
+      const fresh = await h(request('POST', '/ingest', makeMetric({ run_ts: ago(3_600_000, later) })));
+      assert.deepEqual([fresh.status, parse(fresh).status], [200, 'accepted'], fresh.body);
+      const today = await h(request('POST', '/ingest', makeMetric({ run_ts: ago() })));
+      assert.equal(today.status, 400);
+      assert.match(String((parse(today).error as { message: string }).message), /more than 366 days in the past/);
+      const batch = await h(request('POST', '/ingest/batch', { items: [{ type: 'error', doc: makeError({ ts: ago(60_000, later) }) }] }));
+      assert.equal((parse(batch).counts as { accepted: number }).accepted, 1);
+    });
+
+    test('key-shaped strings anywhere in a stored document are redacted; the run_id is kept', async () => {
+      const doc = makeMetric({
+        misc: { note: `echoed ${KEY} by a proxy`, nested: [{ header: 'Authorization: Bearer abcdefghijklmnop' }], api_key: 'plain-value-1', region: 'us-east-1' },
+        raw_usage: [{ openai: 'sk-proj-abcdefghijklmnopqrstuvwxyz' }],
+        response_id: 'resp sk-ant-abcdefghijklmnopqrst',
+      });
+      const res = await handler(request('POST', '/ingest', doc));
+      assert.deepEqual([res.status, parse(res).run_id], [200, doc.run_id]);
+      const [m] = await store.recentMetrics(doc.provider, doc.model_name, 1);
+      const stored = JSON.stringify(m);
+      for (const secret of [KEY, 'abcdefghijklmnop', 'plain-value-1']) assert.ok(!stored.includes(secret), secret);
+      assert.deepEqual(m!.misc.region, 'us-east-1', 'other fields as sent');
+      assert.equal(m!.misc.api_key, '***');
+      assert.match(String(m!.misc.note), /^echoed \*\*\* by a proxy$/);
+      assert.equal(m!.run_id, doc.run_id);
+    });
 
     test('POST /ingest/error stores the error with its fingerprint recomputed and its message redacted', async () => {
       const doc = makeError({ message: 'HTTP 429 for key sk-proj-abcdefghijklmnopqrstuvwxyz', fingerprint: 'forged' });

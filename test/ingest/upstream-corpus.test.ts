@@ -15,6 +15,7 @@ import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
 import { makeModel } from '../fixtures.ts';
+import { ago, upstreamTs } from './recent-fixtures.ts';
 
 const KEY = 'corpus-test-key-9d2e';
 const config = loadConfig({ env: { INGEST_API_KEY: KEY }, dotenvPath: false });
@@ -22,12 +23,24 @@ const CORPUS = new URL('./upstream-corpus/', import.meta.url).pathname;
 
 type Payload = Record<string, unknown> & { provider: string; model_name: string };
 
+// The corpus was recorded on 2026-11-20 (its last post at 12:00 UTC); its times are moved as
+// a whole to end an hour before the test's now, as the server judges them against its clock.
+const SHIFT_MS = ago().getTime() - Date.parse('2026-11-20T12:00:00Z');
+/** A recorded upstream time ("2026-11-20 10:00:00"), moved to the test's now. */
+function shifted(recorded: string): string {
+  return upstreamTs(new Date(parseTimestamp(recorded)!.getTime() + SHIFT_MS));
+}
+
 function load(kind: 'metrics' | 'errors'): Array<[string, Payload]> {
   const dir = join(CORPUS, kind);
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => [f, JSON.parse(readFileSync(join(dir, f), 'utf8')) as Payload]);
+    .map((f) => {
+      const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Payload;
+      for (const field of ['run_ts', 'gen_ts', 'ts']) if (typeof p[field] === 'string') p[field] = shifted(p[field] as string);
+      return [f, p];
+    });
 }
 
 const metrics = load('metrics');
@@ -143,7 +156,7 @@ for (const [backend, open] of backends) {
       assert.equal(await store.countErrors(), errors.length);
       const [overloaded] = await store.recentErrors('anthropic', 'claude-haiku-4-5-20251001', 1);
       assert.equal(overloaded?.error_kind, 'transient_provider');
-      assert.deepEqual(overloaded?.ts, new Date('2026-11-20T10:05:03Z'));
+      assert.deepEqual(overloaded?.ts, new Date(Date.parse('2026-11-20T10:05:03Z') + SHIFT_MS));
       assert.doesNotMatch(overloaded?.normalized_message ?? '', /req_011CSHoEeqs5C35K2UUqR7Fy/);
     });
 
@@ -151,7 +164,7 @@ for (const [backend, open] of backends) {
       const [, base] = metrics.find(([f]) => f === 'bedrock-converse-stream.json')!;
       const novel = {
         ...base,
-        run_ts: '2026-11-20 11:00:00',
+        run_ts: shifted('2026-11-20 11:00:00'),
         token_source: 'provider_usage_output_tokens_with_some_future_split_v3',
         request_mode: 'bedrock_converse_stream_reasoning_disabled_latency_optimized',
         validation_policy: 'strict_pm5',
@@ -165,14 +178,14 @@ for (const [backend, open] of backends) {
         [row?.token_source, row?.request_mode, row?.validation_policy, row?.reasoning_effort, row?.response_status],
         [novel.token_source, novel.request_mode, novel.validation_policy, novel.reasoning_effort, novel.response_status],
       );
-      const long = await post(handler, '/ingest', { ...novel, run_ts: '2026-11-20 11:30:00', token_source: 'x'.repeat(129) });
+      const long = await post(handler, '/ingest', { ...novel, run_ts: shifted('2026-11-20 11:30:00'), token_source: 'x'.repeat(129) });
       assert.equal(long.status, 400);
       assert.deepEqual(answer(long).error, { code: 'invalid_field', field: 'token_source', message: 'token_source: Too big: expected string to have <=128 characters' });
     });
 
     test('an error kind this project does not know is classified here instead of refused', async () => {
       const [, base] = errors.find(([f]) => f === 'anthropic-overloaded.json')!;
-      const res = await post(handler, '/ingest/error', { ...base, ts: '2026-11-20 12:00:00', error_kind: 'provider_overloaded_v2' });
+      const res = await post(handler, '/ingest/error', { ...base, ts: shifted('2026-11-20 12:00:00'), error_kind: 'provider_overloaded_v2' });
       assert.deepEqual([res.status, answer(res).status], [200, 'accepted'], res.body);
       const [row] = await store.recentErrors('anthropic', 'claude-haiku-4-5-20251001', 1);
       assert.equal(row?.error_kind, 'transient_provider', 'HTTP 529 in the message');
@@ -201,7 +214,7 @@ for (const [backend, open] of backends) {
         );
         assert.match(String(answer(res).reason), /^groq\/sim: simulated \(mock\) results never go to MongoDB/);
         assert.equal(upstreamSuccess(res), false);
-        const batch = await post(handler, '/ingest/batch', { items: [{ type: 'error', doc: { provider: 'mock', model_name: 'instant', ts: '2026-11-20 10:00:00', stage: 'generate', message: 'x' } }] });
+        const batch = await post(handler, '/ingest/batch', { items: [{ type: 'error', doc: { provider: 'mock', model_name: 'instant', ts: shifted('2026-11-20 10:00:00'), stage: 'generate', message: 'x' } }] });
         assert.equal((answer(batch).results as Array<{ code: string }>)[0]?.code, 'mock_refused');
         assert.deepEqual([await store.countMetrics(), await store.countErrors()], [0, 0]);
       } else {

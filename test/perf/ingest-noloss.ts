@@ -20,7 +20,8 @@ import { loadConfig } from '../../lib/config.ts';
 import { createRemoteRunner, type FlushResult } from '../../lib/ingest/client.ts';
 import { createLogger } from '../../lib/log.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
-import { makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { makeMetric } from '../ingest/recent-fixtures.ts';
 
 const { values } = parseArgs({
   options: {

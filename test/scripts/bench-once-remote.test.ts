@@ -99,6 +99,17 @@ describe('bench-once with INGEST_API_URL', () => {
     }
   });
 
+  test('a runner whose key is refused (401) exits 1 saying so, and keeps its results in the spool', async () => {
+    const ownSpool = join(dir, 'refused-spool');
+    for (const args of [['--models', 'mock:instant', '--force'], ['--provider', 'mock']]) {
+      const r = await benchOnce(args, { INGEST_API_URL: server.url, INGEST_API_KEY: 'not-the-right-key-0000', INGEST_SPOOL_DIR: ownSpool });
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /HTTP 401/);
+      assert.doesNotMatch(r.stdout + r.stderr, /not-the-right-key/);
+    }
+    assert.equal(readdirSync(ownSpool).filter((f) => f.endsWith('.json')).length, 1, 'the measured result waits in the spool');
+  });
+
   test('results that cannot be delivered are spooled, then delivered at the start of the next run', async () => {
     const before = await store.countMetrics({ provider: 'mock' });
     // A port nothing listens on: the server is down.
@@ -109,7 +120,9 @@ describe('bench-once with INGEST_API_URL', () => {
 
     const up = await benchOnce(['--models', 'mock:instant'], { INGEST_API_URL: server.url });
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stdout + up.stderr, /Spool: delivered 2/);
+    const said = (up.stdout + up.stderr).split('\n').filter((l) => /\bdelivered\b/.test(l));
+    assert.equal(said.length, 1, `one spool summary: ${said.join(' | ')}`);
+    assert.match(said[0]!, /^Spool \S+: 2 delivered, 0 refused \(moved to rejected\/\), 0 remaining$/);
     assert.equal(spooled().length, 0);
     assert.equal(await store.countMetrics({ provider: 'mock' }), before + 3);
   });

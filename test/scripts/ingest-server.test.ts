@@ -12,7 +12,8 @@ import { silentLogger } from '../../lib/log.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { postChunked } from '../fakes/chunked-upload.ts';
-import { makeMetric, makeModel } from '../fixtures.ts';
+import { makeModel } from '../fixtures.ts';
+import { makeMetric } from '../ingest/recent-fixtures.ts';
 
 const KEY = 'ingest-server-test-key-77';
 const MiB = 1024 * 1024;
@@ -187,6 +188,19 @@ describe('scripts/ingest-server.ts', () => {
     assert.equal(code, 2);
     assert.match(stderr, /INGEST_PORT must be an integer/);
     assert.doesNotMatch(stderr, new RegExp(KEY));
+  });
+
+  test('behind a proxy: INGEST_TRUSTED_PROXIES is said at start-up, and a bad entry is exit 2 naming it', async () => {
+    const db = join(dir, 'proxied.sqlite');
+    const { child, exited, listening } = run({ INGEST_API_KEY: KEY, INGEST_PORT: '0', LLM_BENCH_DB: db, INGEST_TRUSTED_PROXIES: '127.0.0.1,fd00::/8' });
+    await listening;
+    child.kill('SIGTERM');
+    const started = await exited;
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /listening on .*client addresses forwarded by 127\.0\.0\.1, fd00::\/8/);
+    const bad = await run({ INGEST_API_KEY: KEY, INGEST_PORT: '0', LLM_BENCH_DB: db, INGEST_TRUSTED_PROXIES: 'proxy.example' }).exited;
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /INGEST_TRUSTED_PROXIES must list IP addresses or CIDRs.*\(got "proxy\.example"\)/);
   });
 
   test('exits 2 on a bad INGEST_PORT, naming the variable and the value', async () => {

@@ -177,8 +177,9 @@ function isReadOnlyError(err: unknown): boolean {
 }
 
 function openWritable(path: string): DatabaseSync {
+  let db: DatabaseSync | undefined;
   try {
-    const db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS });
+    db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS });
     db.exec('PRAGMA journal_mode = WAL');
     // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the
     // last transactions, and each result is its own transaction.
@@ -193,6 +194,8 @@ function openWritable(path: string): DatabaseSync {
     addSpendColumns(db);
     return db;
   } catch (err) {
+    // Not left open: the read-only retry, or the caller, opens the file afresh.
+    if (db?.isOpen) db.close();
     throw new StoreError(`Cannot open SQLite store ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
