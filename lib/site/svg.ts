@@ -4,6 +4,7 @@
 // than drawing it through zero (unknown is not 0), and a point with no neighbour is drawn as a
 // dot, so one run or a run between gaps is visible. Axis ticks are chosen so no two read alike.
 // Labels and titles given as data are escaped here; captions are the caller's HTML.
+import { plural } from '../plural.ts';
 import { esc } from './html.ts';
 
 /** One value per bucket; null where the bucket had no sample. */
@@ -361,7 +362,7 @@ export function distributionBar(o: { title: string; unit: string; values: number
     `<line class="med" x1="${round(x(p[50]))}" x2="${round(x(p[50]))}" y1="8" y2="36"/>`,
   ];
   return (
-    `<figure class="dist" data-p5="${p[5]}" data-p50="${p[50]}" data-p95="${p[95]}"><figcaption><b>${o.title}</b> (${o.unit}) over ${o.values.length} runs: ` +
+    `<figure class="dist" data-p5="${p[5]}" data-p50="${p[50]}" data-p95="${p[95]}"><figcaption><b>${o.title}</b> (${o.unit}) over ${plural(o.values.length, 'run')}: ` +
     `p5 ${f(p[5])}, p25 ${f(p[25])}, <b>p50 ${f(p[50])}</b>, p75 ${f(p[75])}, p95 ${f(p[95])}; the bar spans p25 to p75, the whisker p5 to p95</figcaption>` +
     `<svg class="dist" viewBox="0 0 ${w} ${h}" role="img" aria-label="${o.title}">${parts.join('')}</svg></figure>`
   );

@@ -5,7 +5,8 @@ import { collectSiteData, modelPageName } from '../../lib/site/data.ts';
 import { bucketPercentile, linearScale, logScale, sparkline, timeChart } from '../../lib/site/svg.ts';
 import { openSqliteStore } from '../../lib/store/sqlite-store.ts';
 import type { Store } from '../../lib/store/store.ts';
-import { AGENT_SCENARIO, AUTOMATION, MOCK_AUTOMATION, NOW, ODD_MODEL, seedStore } from './seed.ts';
+import { makeAgentRun, makeError, makeMetric } from '../fixtures.ts';
+import { ABORTED, AGENT_SCENARIO, AUTOMATION, MOCK_AUTOMATION, NOW, ODD_MODEL, seedMany, seedStore } from './seed.ts';
 
 describe('status site pages', () => {
   let store: Store;
@@ -191,5 +192,127 @@ describe('charts', () => {
       assert.ok(s.at(min) >= 0 && s.at(max) <= 1 && s.at(min) < s.at(max) + (min === max ? 1 : 0));
     }
     assert.deepEqual(logScale(0.05, 1).ticks.map((t) => t.label), ['0.05', '0.1', '0.2', '0.5', '1']);
+  });
+});
+
+describe('the published numbers and the runs the site counts', () => {
+  let store: Store;
+  let files: Map<string, string>;
+  const HOUR = 3_600_000;
+  const window72h = { since: new Date(NOW.getTime() - 72 * HOUR), until: NOW };
+  before(async () => {
+    store = openSqliteStore(':memory:');
+    await seedStore(store);
+    await seedMany(store);
+    files = renderSite(await collectSiteData(store, NOW));
+  });
+  after(() => store.close());
+
+  /** The cards of a page: kpi → raw value. */
+  const cards = (html: string) => new Map([...html.matchAll(/data-kpi="([a-z0-9_]+)" data-value="([^"]*)"/g)].map((m) => [m[1]!, m[2] === '' ? null : Number(m[2])]));
+
+  test('the overview cards show each percentile of the published 72 hours under its own name', async () => {
+    const o = (await store.metricKpis(window72h, { scenario: 'cloud-default-v1' })).overall;
+    const shown = cards(files.get('index.html')!);
+    const want = {
+      ttft_p50: o.time_to_first_token.p50,
+      ttft_p95: o.time_to_first_token.p95,
+      ttft_p99: o.time_to_first_token.p99,
+      tps_p50: o.tokens_per_second.p50,
+      tps_p95: o.tokens_per_second.p95,
+      tps_p99: o.tokens_per_second.p99,
+      total_p50: o.total_time.p50,
+      decode_p50: o.decode_tokens_per_second.p50,
+    };
+    // Every percentile differs from its neighbours, so a card showing another cannot pass.
+    assert.equal(new Set([want.ttft_p50, want.ttft_p95, want.ttft_p99]).size, 3);
+    assert.equal(new Set([want.tps_p50, want.tps_p95, want.tps_p99]).size, 3);
+    for (const [kpi, value] of Object.entries(want)) assert.equal(shown.get(kpi), value, kpi);
+  });
+
+  test('"with no success at all" counts the models whose every counted call failed, not every model with a failure', async () => {
+    // claude-gone, gpt-gone (whose aborted call is not counted either) and the mock's failing model.
+    assert.match(files.get('index.html')!, /:\s13 models measured, 3 with no success at all\./);
+    const models = (await store.metricKpis(window72h, { scenario: 'cloud-default-v1' })).models;
+    assert.ok(models.filter((m) => m.failures > 0 && m.successes > 0).length >= 3, 'other models failed too, and succeeded');
+  });
+
+  test('the overview says its window and scenario and counts no aborted call as a run or a failure', async () => {
+    const html = files.get('index.html')!;
+    assert.match(html, /<h1>The published numbers: the last 72 hours<\/h1>/);
+    assert.match(html, /Scenario <b>cloud-default-v1<\/b> \(the one published\) from 2026-11-25 12:00Z to 2026-11-28 12:00Z/);
+    const o = (await store.metricKpis(window72h, { scenario: 'cloud-default-v1' })).overall;
+    const shown = cards(html);
+    assert.equal(shown.get('runs'), o.runs - ABORTED.length);
+    assert.equal(shown.get('success_rate'), o.successes / (o.runs - ABORTED.length));
+    assert.match(html, new RegExp(`${o.successes} ok, ${o.failures - ABORTED.length} failed; 4 calls stopped by the operator, not counted`));
+  });
+
+  test('aborted calls are never failures: not in the failures, listed apart on the runs page, not counted on the models page', () => {
+    const failures = JSON.parse(files.get('json/failures.json')!) as Array<{ error_kind: string }>;
+    assert.ok(failures.length > 0);
+    assert.ok(failures.every((f) => f.error_kind !== 'aborted'));
+    assert.doesNotMatch(files.get('failures.html')!, /sweep aborted/);
+    const runs = files.get('runs.html')!;
+    const [listed, apart] = runs.split('<h2>Stopped by the operator</h2>');
+    assert.doesNotMatch(listed!, /aborted/);
+    assert.equal((apart!.match(/<tr class="r-aborted">/g) ?? []).length, ABORTED.length);
+    assert.match(apart!, /4 calls of these 7 days were cut short when the sweep was stopped/);
+    // gpt-gone: 8 failures and 1 aborted call in the week, so 8 runs at 0 %.
+    const gone = files.get('models.html')!.split('<tr').find((r) => r.includes('>gpt-gone<'))!;
+    assert.match(gone, /<td data-label="runs" data-v="8" class="n">8<\/td><td data-label="success" data-v="0" class="n">0\.0%<\/td>/);
+    const page = files.get(modelPageName('openai', 'gpt-gone'))!;
+    assert.match(page, /Stopped by the operator/);
+    assert.match(page, /1 call of these 7 days was cut short/);
+  });
+
+  test('a model page charts its published scenario, not the one with fewer runs', () => {
+    // The odd together model: 14 published runs in the week and 1 of cloud-long-v1.
+    const page = files.get(modelPageName('together', ODD_MODEL))!;
+    assert.match(page, /Cards and charts: scenario <b>cloud-default-v1<\/b>/);
+    assert.equal(cards(page).get('runs'), 14);
+    assert.match(page, /Tokens per second<\/b> \(tokens\/s\) over 14 runs/);
+  });
+
+  test('a model without published runs charts the scenario with the most runs', async () => {
+    const probes = openSqliteStore(':memory:');
+    for (let h = 1; h < 40; h += 4) await probes.insertMetric(makeMetric({ provider: 'groq', model_name: 'probe-only', run_ts: new Date(NOW.getTime() - h * HOUR), benchmark_profile_id: 'probe-many-v1' }));
+    for (const h of [2, 9]) await probes.insertMetric(makeMetric({ provider: 'groq', model_name: 'probe-only', run_ts: new Date(NOW.getTime() - h * HOUR), benchmark_profile_id: 'probe-few-v1' }));
+    const page = renderSite(await collectSiteData(probes, NOW)).get(modelPageName('groq', 'probe-only'))!;
+    await probes.close();
+    assert.match(page, /Cards and charts: scenario <b>probe-many-v1<\/b>/);
+    assert.equal(cards(page).get('runs'), 10);
+  });
+
+  test('each models-page sparkline draws its own scenario\'s runs only', () => {
+    const rows = files.get('models.html')!.split('<tr').filter((r) => r.includes('Llama&#60;3.3&#62;'));
+    const marks = (row: string) => {
+      const svg = /<svg class="spark".*?<\/svg>/.exec(row)![0];
+      const d = /d="([^"]*)"/.exec(svg)![1]!;
+      return (d.match(/[ML]/g) ?? []).length + (svg.match(/<circle/g) ?? []).length;
+    };
+    const published = rows.find((r) => r.includes('data-v="cloud-default-v1"'))!;
+    const probe = rows.find((r) => r.includes('data-v="cloud-long-v1"'))!;
+    assert.equal(marks(published), 14, 'one mark per 6 hours with a published run (every 12 hours)');
+    assert.equal(marks(probe), 1, 'the one cloud-long-v1 run');
+  });
+
+  test('every count on every page is in the right number', async () => {
+    const single = openSqliteStore(':memory:');
+    await single.insertMetric(makeMetric({ run_ts: new Date(NOW.getTime() - HOUR) }));
+    await single.insertMetric(makeMetric({ run_ts: new Date(NOW.getTime() - 2 * HOUR), benchmark_profile_id: 'cloud-long-v1' }));
+    await single.insertError(makeError({ ts: new Date(NOW.getTime() - 3 * HOUR) }));
+    await single.insertError(makeError({ ts: new Date(NOW.getTime() - 4 * HOUR), error_kind: 'aborted', message: 'sweep aborted (SIGTERM)' }));
+    await single.insertAgentRun(makeAgentRun({ started_at: new Date(NOW.getTime() - HOUR) }));
+    const site = [...renderSite(await collectSiteData(single, NOW)), ...files];
+    await single.close();
+    const wrong = /(?<![\d.,])1 (?:[a-z]+ )?(?:runs|failures|models|calls|successes|scenarios)\b|(?<![\d.,])(?:0|[2-9]|\d{2,}) (?:[a-z]+ )?(?:run|failure|model|call)\b(?![-\w])/;
+    for (const [name, html] of site) {
+      if (!name.endsWith('.html')) continue;
+      const text = html.replace(/<(style|script)>.*?<\/\1>/gs, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+      assert.doesNotMatch(text, wrong, name);
+    }
+    const one = site.find(([n]) => n === 'failures.html')![1];
+    assert.match(one, /The latest 1 failure with its message/);
   });
 });
