@@ -31,7 +31,7 @@ export const mockClass = (provider: string | null) => (isMock(provider) ? 'mock'
 export function kpiCards(r: KpiRow, aborted = 0): string {
   const s = (v: number | null) => num(v, 3, ' s');
   const t = (v: number | null) => num(v, 1);
-  const stopped = aborted > 0 ? `; ${plural(aborted, 'call')} stopped by the operator, not counted` : '';
+  const stopped = aborted > 0 ? `; ${aborted} stopped by the operator (not counted)` : '';
   return [
     card('Runs', String(r.runs), 'runs', r.runs, `${r.successes} ok, ${r.failures} failed${stopped}`),
     card('Success rate', pct(r.success_rate), 'success_rate', r.success_rate),

@@ -104,8 +104,8 @@ a{color:var(--acc)}.mut{color:var(--mut)}.bad{color:var(--bad)}.ok{color:var(--o
 .wrap{overflow-x:auto;border:1px solid var(--line);border-radius:6px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{padding:.3rem .45rem;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap;vertical-align:top}
 th{background:var(--alt);position:sticky;top:0;cursor:pointer;user-select:none;font-weight:600}th.n,td.n{text-align:right}th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
-td.name{white-space:normal;overflow-wrap:anywhere;min-width:11rem;max-width:22rem}
-td.msg{white-space:normal;min-width:14rem;overflow-wrap:anywhere}
+td.name{white-space:normal;overflow-wrap:anywhere;min-width:13rem;max-width:22rem}
+td.msg{white-space:normal;min-width:14rem;width:35%;overflow-wrap:anywhere}
 td.txt{white-space:normal;min-width:8rem;max-width:24rem;overflow-wrap:anywhere}
 td.sub,span.sub{color:var(--mut);font-size:.85em}
 tr.mock td{background:var(--mock)}.mock-badge{display:inline-block;margin-left:.3rem;padding:0 .3rem;border-radius:3px;font-size:.75rem;background:#d4a72c;color:#000}
@@ -116,7 +116,7 @@ svg.chart,svg.dist{width:100%;max-width:640px;height:auto;display:block}svg.char
 svg text{font-size:11px;fill:var(--mut)}svg .grid{stroke:var(--line)}svg text.pl{fill:var(--fg);font-size:10.5px}
 svg.chart .series path{fill:none;stroke:currentColor;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}svg.chart .halo path{stroke-width:6;opacity:.4}svg.chart .series circle,svg.chart .series rect,svg.chart .series polygon{fill:currentColor}
 svg .whisker{stroke:var(--mut);stroke-width:2}svg .box{fill:var(--acc);opacity:.35}svg .med{stroke:var(--acc);stroke-width:3}
-svg.strip rect.none{stroke:var(--line)}.hscroll{overflow-x:auto;max-width:100%;direction:rtl}.hscroll>*,.hscroll.ltr{direction:ltr}.hscroll svg.chart.scatter{min-width:540px}
+svg.strip rect.none{stroke:var(--line)}.hscroll{overflow-x:auto;width:max-content;max-width:100%;direction:rtl}.hscroll>*,.hscroll.ltr{direction:ltr}.hscroll.ltr{width:auto}.hscroll svg.chart.scatter{min-width:540px}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:0 1.5rem}
 .legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;margin:.2rem 0 .6rem;padding:0;list-style:none;font-size:.85rem}.legend li{white-space:nowrap}svg.key{vertical-align:middle;margin-right:.3rem}
 .picker{display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:.1rem 1rem;max-height:18rem;overflow-y:auto;border:1px solid var(--line);border-radius:6px;padding:.4rem .6rem}
