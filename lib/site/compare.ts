@@ -2,12 +2,12 @@
 // shared axes. Every model's lines are in the page on one fixed log axis (the range of all of
 // them), so the little script only shows the chosen ones and colours them; without it the page
 // shows the five models with the most runs.
+import type { MetricPoint } from '../store/store.ts';
 import { plural } from '../plural.ts';
 import { esc, page, when } from './html.ts';
 import { HOUR_MS, PUBLISHED, modelKey, type SiteData } from './data.ts';
 import { modelLink } from './blocks.ts';
-import { bucketPercentile, legendKey, timeChart, type ChartSeries, type Series } from './svg.ts';
-import type { MetricPoint } from '../store/store.ts';
+import { bucketPercentile, dayAxis, legendKey, timeChart, type ChartSeries, type Series } from './svg.ts';
 
 export const MAX_COMPARED = 5;
 const BUCKET_MS = 6 * HOUR_MS;
@@ -41,11 +41,7 @@ export function comparePage(data: SiteData, pointsByModel: Map<string, MetricPoi
       };
     });
   const chosen = [...models].sort((a, b) => b.successes - a.successes || (a.key < b.key ? -1 : 1)).slice(0, MAX_COMPARED).map((m) => m.key);
-  const n = Math.ceil((window.until - window.since) / BUCKET_MS);
-  const xTicks: Array<{ index: number; label: string }> = [];
-  for (let t = Math.ceil(window.since / 86_400_000) * 86_400_000; t < window.until; t += 86_400_000) {
-    xTicks.push({ index: (t - window.since) / BUCKET_MS, label: new Date(t).toISOString().slice(5, 10) });
-  }
+  const { n, xTicks } = dayAxis(window.since, window.until, BUCKET_MS);
   const chart = (id: string, title: string, caption: string, pick: (m: Compared) => Series) => {
     const all = models.flatMap((m) => pick(m).filter((v): v is number => v !== null && v > 0));
     const series = models.map((m): ChartSeries => {

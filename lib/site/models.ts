@@ -3,9 +3,9 @@
 // TTFT and tokens/s, every scenario's numbers, its latest runs).
 import type { KpiRow, MetricPoint } from '../store/store.ts';
 import { MOCK_BADGE, esc, filterBox, page, table, td, when, type Row } from './html.ts';
-import { DAY_MS, HOUR_MS, PUBLISHED, modelKey, type SiteData } from './data.ts';
+import { HOUR_MS, PUBLISHED, modelKey, type SiteData } from './data.ts';
 import { abortedTable, isMock, kpiCards, mockClass, mockNote, modelLink, pctCells, providerCell, runCells, runsTable } from './blocks.ts';
-import { bucketPercentile, distributionBar, sparkline, timeChart } from './svg.ts';
+import { bucketPercentile, dayAxis, distributionBar, sparkline, timeChart } from './svg.ts';
 
 const SPARK_BUCKET_MS = 6 * HOUR_MS;
 const CHART_BUCKET_MS = 3 * HOUR_MS;
@@ -87,11 +87,7 @@ export function modelPage(data: SiteData, provider: string, model: string, point
   const opts = (p: number) => ({ since: data.week.since.getTime(), until: data.week.until.getTime(), bucketMs: CHART_BUCKET_MS, p });
   const ttft = mine.map((p) => ({ t: p.run_ts.getTime(), v: p.time_to_first_token }));
   const tps = mine.map((p) => ({ t: p.run_ts.getTime(), v: p.tokens_per_second }));
-  const n = Math.ceil((data.week.until.getTime() - data.week.since.getTime()) / CHART_BUCKET_MS);
-  const xTicks: Array<{ index: number; label: string }> = [];
-  for (let t = Math.ceil(data.week.since.getTime() / DAY_MS) * DAY_MS; t < data.week.until.getTime(); t += DAY_MS) {
-    xTicks.push({ index: (t - data.week.since.getTime()) / CHART_BUCKET_MS, label: new Date(t).toISOString().slice(5, 10) });
-  }
+  const { n, xTicks } = dayAxis(data.week.since.getTime(), data.week.until.getTime(), CHART_BUCKET_MS);
   const chart = (title: string, unit: string, values: typeof ttft) =>
     timeChart({
       title,

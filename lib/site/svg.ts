@@ -163,6 +163,15 @@ export function legendKey(color: string, shape: Shape | null, dash = ''): string
 
 // ---- time charts ----
 
+const DAY_MS = 86_400_000;
+
+/** The bucket count from since to until, and an x tick ("11-28") where each UTC day starts. */
+export function dayAxis(since: number, until: number, bucketMs: number): { n: number; xTicks: Array<{ index: number; label: string }> } {
+  const xTicks: Array<{ index: number; label: string }> = [];
+  for (let t = Math.ceil(since / DAY_MS) * DAY_MS; t < until; t += DAY_MS) xTicks.push({ index: (t - since) / bucketMs, label: new Date(t).toISOString().slice(5, 10) });
+  return { n: Math.ceil((until - since) / bucketMs), xTicks };
+}
+
 export interface ChartSeries {
   label: string;
   values: Series;
