@@ -91,13 +91,13 @@ export const PAGES = [
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
 const CSS = `
-:root{color-scheme:light dark;--fg:#1b1f24;--mut:#59636e;--bg:#fff;--alt:#f4f6f8;--line:#d8dee4;--acc:#0969da;--bad:#cf222e;--ok:#1a7f37;--mock:#fff4d6;--warn:#9a6700}
-@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--mut:#9198a1;--bg:#0d1117;--alt:#161b22;--line:#30363d;--acc:#4493f8;--bad:#f85149;--ok:#3fb950;--mock:#3a2f0b;--warn:#d29922}}
+:root{color-scheme:light dark;--fg:#1b1f24;--mut:#59636e;--bg:#fff;--alt:#f4f6f8;--line:#d8dee4;--acc:#0969da;--bad:#cf222e;--ok:#1a7f37;--mock:#fff4d6}
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--mut:#9198a1;--bg:#0d1117;--alt:#161b22;--line:#30363d;--acc:#4493f8;--bad:#f85149;--ok:#3fb950;--mock:#3a2f0b}}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,sans-serif;color:var(--fg);background:var(--bg)}
 header{display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:baseline;padding:.6rem 1rem;border-bottom:1px solid var(--line);background:var(--alt)}
 header b{font-size:1.05rem}nav{display:flex;flex-wrap:wrap}nav a{margin-right:.8rem;white-space:nowrap}nav a[aria-current]{font-weight:600;text-decoration:none;color:var(--fg)}
 main{padding:.8rem 1rem;max-width:1400px}h1{font-size:1.3rem;margin:.2rem 0 .4rem}h2{font-size:1.05rem;margin:1.6rem 0 .5rem}
-a{color:var(--acc)}.mut{color:var(--mut)}.bad{color:var(--bad)}.ok{color:var(--ok)}.warn{color:var(--warn)}p{max-width:60rem}
+a{color:var(--acc)}.mut{color:var(--mut)}.bad{color:var(--bad)}.ok{color:var(--ok)}p{max-width:60rem}
 .lede{font-size:1rem;margin:.2rem 0 .8rem}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:.6rem}
 .card{border:1px solid var(--line);border-radius:6px;padding:.5rem .7rem;background:var(--alt)}.card .k{color:var(--mut);font-size:.8rem}.card .v{font-size:1.25rem;font-weight:600}.card .s{color:var(--mut);font-size:.8rem}
