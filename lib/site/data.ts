@@ -14,16 +14,22 @@ export const DAY_MS = 24 * HOUR_MS;
 export const PUBLISHED = DEFAULT_SCENARIO;
 /** The overview's window: the published figure is the median of the past 72 hours (SPEC 19). */
 export const PUBLISHED_HOURS = 72;
-/** Days of the overview's trend charts and success strip. */
+/** Days of the overview's trend charts (daily medians of successes). */
 export const TREND_DAYS = 30;
+/**
+ * Days of the success strip, the last of the trend's: its failures need the failure rows read
+ * to leave out aborted calls, a cost that grows with the days (see FAILURE_SCAN).
+ */
+export const STRIP_DAYS = 14;
 /** How many runs and failures the listing pages show. */
 const RECENT_RUNS = 100;
 const RECENT_FAILURES = 200;
 const MODEL_RECENT_RUNS = 10;
 const PUBLISHED_RECENT_RUNS = 15;
 /**
- * Failures read to find the aborted calls among them (the store's KPIs count them as failures;
- * see aborted.ts). A month of a busy schedule; past it the oldest days keep theirs.
+ * Failures read, over the strip's days, to find the aborted calls among them (the store's KPIs
+ * count them as failures; see aborted.ts). Two weeks of a busy schedule; past it the oldest
+ * days keep theirs.
  */
 const FAILURE_SCAN = 100_000;
 
@@ -33,7 +39,8 @@ export interface ProviderDay {
   /** YYYY-MM-DD */
   day: string;
   successes: number;
-  failures: number;
+  /** Null before the strip's days, whose aborted calls are not read. */
+  failures: number | null;
   ttft_p50: number | null;
   tps_p50: number | null;
 }
@@ -92,7 +99,7 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
     store.metricPoints(week),
     store.recentRuns({ since: week.since, until: now, limit: RECENT_RUNS }),
     store.recentRuns({ since: week.since, until: now, scenario: PUBLISHED, limit: PUBLISHED_RECENT_RUNS }),
-    store.recentRuns({ since: new Date(firstDay), until: now, outcome: 'failed', limit: FAILURE_SCAN }),
+    store.recentRuns({ since: trendDays[TREND_DAYS - STRIP_DAYS]!.since, until: now, outcome: 'failed', limit: FAILURE_SCAN }),
     store.errorsByKind(week),
     store.listModels(),
     collectAgentData(store, day, week),
@@ -101,18 +108,19 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
   const aborted = failed.filter(isAborted).map((r) => (r as Extract<RunRecord, { outcome: 'failed' }>).error);
   const abortedIn = (w: TimeWindow, scenario?: string) => aborted.filter((e) => inWindow(e.ts, w) && (scenario === undefined || scenarioOf(e) === scenario));
   const pubAborted = abortedIn(published, PUBLISHED);
-  const trend = daily.flatMap((s, i) =>
-    withoutAborted(s, abortedIn(trendDays[i]!, PUBLISHED)).providers.map(
+  const trend = daily.flatMap((s, i) => {
+    const inStrip = i >= TREND_DAYS - STRIP_DAYS;
+    return (inStrip ? withoutAborted(s, abortedIn(trendDays[i]!, PUBLISHED)) : s).providers.map(
       (p): ProviderDay => ({
         provider: p.provider!,
         day: utcDay(trendDays[i]!.since.getTime()),
         successes: p.successes,
-        failures: p.failures,
+        failures: inStrip ? p.failures : null,
         ttft_p50: p.time_to_first_token.p50,
         tps_p50: p.tokens_per_second.p50,
       }),
-    ),
-  );
+    );
+  });
   const kpis = withoutAborted(kpis7d, abortedIn(week));
   const displayNames = new Map(models.filter((m: ModelDoc) => m.display_name).map((m) => [modelKey(m.provider, m.model_id), m.display_name!]));
   const modelRuns = new Map<string, RunRecord[]>();

@@ -4,7 +4,7 @@
 // daily medians and success rate over 30 days, then a table per provider and the latest runs.
 import { plural } from '../plural.ts';
 import { MOCK_BADGE, esc, num, page, pct, table, td, when, type Row } from './html.ts';
-import { PUBLISHED, PUBLISHED_HOURS, TREND_DAYS, modelPageName, type SiteData } from './data.ts';
+import { PUBLISHED, PUBLISHED_HOURS, STRIP_DAYS, TREND_DAYS, modelPageName, type SiteData } from './data.ts';
 import { kpiCards, mockClass, mockNote, pctCells, providerCell, providerLooks, runCells, runsTable, type Look } from './blocks.ts';
 import { legendKey, scatterChart, successStrip, timeChart, type ChartSeries } from './svg.ts';
 
@@ -91,15 +91,17 @@ function trendCharts(data: SiteData, looks: Map<string, Look>): string {
   );
 }
 
-/** Success rate per provider per UTC day. */
+/** Success rate per provider per UTC day, the last STRIP_DAYS. */
 function strip(data: SiteData): string {
-  const providers = [...new Set(data.trend.map((d) => d.provider))].sort();
+  const days = data.trendDays.slice(-STRIP_DAYS);
+  const shown = data.trend.filter((t) => days.includes(t.day));
+  const providers = [...new Set(shown.map((d) => d.provider))].sort();
   if (providers.length === 0) return '';
   const rows = providers.map((p) => ({
     label: p,
-    cells: data.trendDays.map((day) => {
-      const d = data.trend.find((t) => t.provider === p && t.day === day);
-      const runs = d ? d.successes + d.failures : 0;
+    cells: days.map((day) => {
+      const d = shown.find((t) => t.provider === p && t.day === day);
+      const runs = d ? d.successes + (d.failures ?? 0) : 0;
       return d && runs > 0
         ? { rate: d.successes / runs, title: `${p} ${day}: ${d.successes} of ${plural(runs, 'run')} succeeded (${pct(d.successes / runs)})` }
         : { rate: null, title: `${p} ${day}: no run` };
@@ -108,8 +110,8 @@ function strip(data: SiteData): string {
   return successStrip({
     id: 'success-strip',
     title: 'Success rate per provider per day',
-    caption: `green 100 %, red 0 %, blank without runs; hover a day for its counts (calls stopped by the operator are not counted)`,
-    days: data.trendDays.map((d) => d.slice(5)),
+    caption: `the last ${STRIP_DAYS} UTC days: green 100 %, red 0 %, blank without runs; hover a day for its counts (calls stopped by the operator are not counted)`,
+    days: days.map((d) => d.slice(5)),
     rows,
   });
 }
