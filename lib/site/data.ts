@@ -7,6 +7,7 @@ import type { ErrorDoc, ModelDoc } from '../store/documents.ts';
 import { DEFAULT_SCENARIO, type KindCount, type KpiSummary, type MetricPoint, type RunRecord, type Store, type TimeWindow } from '../store/store.ts';
 import { collectAgentData, type AgentSiteData } from './agents.ts';
 import { withoutAborted } from './aborted.ts';
+import { percentilesOf } from './svg.ts';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -103,17 +104,20 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
     store.errorsByKind(week),
     store.listModels(),
     collectAgentData(store, day, week),
-    Promise.all(trendDays.map((w) => store.metricKpis(w, { scenario: PUBLISHED }))),
+    // The days inside the week come from its points and failures, read above anyway.
+    Promise.all(trendDays.filter((w) => w.since < week.since).map((w) => store.metricKpis(w, { scenario: PUBLISHED }))),
   ]);
   const aborted = failed.filter(isAborted).map((r) => (r as Extract<RunRecord, { outcome: 'failed' }>).error);
   const abortedIn = (w: TimeWindow, scenario?: string) => aborted.filter((e) => inWindow(e.ts, w) && (scenario === undefined || scenarioOf(e) === scenario));
   const pubAborted = abortedIn(published, PUBLISHED);
-  const trend = daily.flatMap((s, i) => {
+  const counted = failed.flatMap((r) => (r.outcome === 'failed' && !isAborted(r) ? [r.error] : []));
+  const trend = trendDays.flatMap((w, i) => {
+    if (i >= daily.length) return dayFromRuns(w, points, counted);
     const inStrip = i >= TREND_DAYS - STRIP_DAYS;
-    return (inStrip ? withoutAborted(s, abortedIn(trendDays[i]!, PUBLISHED)) : s).providers.map(
+    return (inStrip ? withoutAborted(daily[i]!, abortedIn(w, PUBLISHED)) : daily[i]!).providers.map(
       (p): ProviderDay => ({
         provider: p.provider!,
-        day: utcDay(trendDays[i]!.since.getTime()),
+        day: utcDay(w.since.getTime()),
         successes: p.successes,
         failures: inStrip ? p.failures : null,
         ttft_p50: p.time_to_first_token.p50,
@@ -149,6 +153,32 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
     modelRuns,
     agents: { ...agents, models },
   };
+}
+
+/**
+ * The published scenario's numbers per provider on a day inside the points' window, as the
+ * store's metricKpis would give them (nearest-rank p50, failures without aborted calls).
+ */
+export function dayFromRuns(w: TimeWindow, points: MetricPoint[], failures: ErrorDoc[]): ProviderDay[] {
+  const by = new Map<string, { ttft: number[]; tps: number[]; failures: number }>();
+  const of = (provider: string) => by.get(provider) ?? by.set(provider, { ttft: [], tps: [], failures: 0 }).get(provider)!;
+  for (const p of points) {
+    if (p.scenario !== PUBLISHED || !inWindow(p.run_ts, w)) continue;
+    const g = of(p.provider);
+    g.tps.push(p.tokens_per_second);
+    if (p.time_to_first_token !== null) g.ttft.push(p.time_to_first_token);
+  }
+  for (const e of failures) if (scenarioOf(e) === PUBLISHED && inWindow(e.ts, w)) of(e.provider).failures++;
+  return [...by.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([provider, g]) => ({
+      provider,
+      day: utcDay(w.since.getTime()),
+      successes: g.tps.length,
+      failures: g.failures,
+      ttft_p50: percentilesOf(g.ttft, [50])?.[50] ?? null,
+      tps_p50: percentilesOf(g.tps, [50])?.[50] ?? null,
+    }));
 }
 
 /** Each (provider, model) of the summary once. */

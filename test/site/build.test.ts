@@ -230,6 +230,34 @@ describe('the published numbers and the runs the site counts', () => {
     for (const [kpi, value] of Object.entries(want)) assert.equal(shown.get(kpi), value, kpi);
   });
 
+  test('each provider\'s published numbers per day equal the store\'s KPIs of that UTC day, aborted calls left out of the strip\'s days', async () => {
+    const json = JSON.parse(files.get('json/provider-days.json')!) as { days: string[]; providers: Array<{ provider: string; day: string; successes: number; failures: number | null; ttft_p50: number | null; tps_p50: number | null }> };
+    assert.equal(json.days.length, 30);
+    assert.equal(json.days.at(-1), '2026-11-28');
+    for (const [i, day] of json.days.entries()) {
+      const since = new Date(`${day}T00:00:00Z`);
+      const until = new Date(Math.min(since.getTime() + 24 * HOUR, NOW.getTime()));
+      const kpis = await store.metricKpis({ since, until }, { scenario: 'cloud-default-v1' });
+      const shown = json.providers.filter((p) => p.day === day);
+      assert.deepEqual(shown.map((p) => p.provider), kpis.providers.map((p) => p.provider), day);
+      for (const [j, p] of kpis.providers.entries()) {
+        const aborted = ABORTED.filter(([h, provider]) => provider === p.provider && NOW.getTime() - h * HOUR >= since.getTime() && NOW.getTime() - h * HOUR < until.getTime()).length;
+        assert.deepEqual(
+          shown[j],
+          {
+            provider: p.provider,
+            day,
+            successes: p.successes,
+            failures: i >= 30 - 14 ? p.failures - aborted : null,
+            ttft_p50: p.time_to_first_token.p50,
+            tps_p50: p.tokens_per_second.p50,
+          },
+          `${day} ${p.provider}`,
+        );
+      }
+    }
+  });
+
   test('"with no success at all" counts the models whose every counted call failed, not every model with a failure', async () => {
     // claude-gone, gpt-gone (whose aborted call is not counted either) and the mock's failing model.
     assert.match(files.get('index.html')!, /:\s13 models measured, 3 with no success at all\./);
