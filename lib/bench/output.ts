@@ -2,6 +2,7 @@
 import { PUBLISHED_SCENARIO_ID } from '../store/documents.ts';
 import type { ModelResult, SweepSummary } from './sweep.ts';
 import type { SweepModel } from './due.ts';
+import { plural } from '../plural.ts';
 
 /** The machine-readable form of one result (bench-once --json). */
 export function resultToJson(r: ModelResult): Record<string, unknown> {
@@ -98,10 +99,6 @@ export function formatSummary(s: SweepSummary): string {
   );
 }
 
-/** "1 model", "12 models". */
-export function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
 
 /**
  * The sweep's first line, before any call: how much work it is, how long it may take and what

@@ -1,6 +1,7 @@
 // The daily health mail (SPEC 10) as plain text and HTML, and the unit-failure mail.
 // Subject tags: critical → [CRITICAL] (act now: a provider or key is down), warning →
 // [URGENT] (look today: regressions, stale or failing models, new errors), healthy → [INFO].
+import { plural } from '../plural.ts';
 import type { Assessment, OverallStatus } from './assessment.ts';
 import { SPEND_DAYS, type HealthReport, type SpendReport, type UnitFailure } from './report.ts';
 
@@ -235,7 +236,7 @@ function spendSections(spend: SpendReport, generatedAt: Date): Section[] {
   ];
   if (m.unpriced_calls > 0 || unpriced > 0) {
     lines.push([
-      `${m.unpriced_calls} successful call(s) this month have no known cost (no price: set misc.price or run discovery) and are not in these figures.`,
+      `${plural(m.unpriced_calls, 'successful call')} this month ${m.unpriced_calls === 1 ? 'has' : 'have'} no known cost (no price: set misc.price or run discovery) and ${m.unpriced_calls === 1 ? 'is' : 'are'} not in these figures.`,
     ]);
   }
   return [byDay, { title: 'Spend this month', rows: lines, empty: '' }];
@@ -274,7 +275,7 @@ function usd(x: number): string {
 export function renderHealthText(report: HealthReport, assessment: Assessment): string {
   const lines = [
     `llm-bench health ${report.generated_at.toISOString().slice(0, 10)}: ${assessment.overall_status.toUpperCase()}`,
-    `Window ${time(report.window.since)} to ${time(report.window.until)} (${plural(report.window.days, 'day', 'days')}), ${plural(report.totals.successes, 'success', 'successes')}, ${plural(report.totals.errors, 'error', 'errors')}.`,
+    `Window ${time(report.window.since)} to ${time(report.window.until)} (${plural(report.window.days, 'day')}), ${plural(report.totals.successes, 'success', 'successes')}, ${plural(report.totals.errors, 'error')}.`,
   ];
   for (const s of sections(report, assessment)) {
     lines.push('', s.title, '-'.repeat(Math.min(s.title.length, 72)));
@@ -305,7 +306,7 @@ export function renderHealthHtml(report: HealthReport, assessment: Assessment): 
     '<!doctype html><html><head><meta charset="utf-8"><title>llm-bench health</title></head>',
     '<body style="font-family:system-ui,sans-serif;font-size:14px;color:#222">',
     `<h2 style="margin:0 0 4px">llm-bench health ${esc(report.generated_at.toISOString().slice(0, 10))}: <span style="color:${color}">${esc(assessment.overall_status.toUpperCase())}</span></h2>`,
-    `<p style="margin:0 0 12px">Window ${esc(time(report.window.since))} to ${esc(time(report.window.until))} (${plural(report.window.days, 'day', 'days')}), ${plural(report.totals.successes, 'success', 'successes')}, ${plural(report.totals.errors, 'error', 'errors')}.</p>`,
+    `<p style="margin:0 0 12px">Window ${esc(time(report.window.since))} to ${esc(time(report.window.until))} (${plural(report.window.days, 'day')}), ${plural(report.totals.successes, 'success', 'successes')}, ${plural(report.totals.errors, 'error')}.</p>`,
   ];
   const cell = 'style="padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top"';
   for (const s of sections(report, assessment)) {
@@ -365,10 +366,6 @@ function ago(now: Date, then: Date): string {
   if (minutes < 120) return `${Math.round(minutes)} min`;
   if (minutes < 48 * 60) return `${(minutes / 60).toFixed(1)} h`;
   return `${(minutes / 1440).toFixed(1)} days`;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 function pct(x: number | null): string {

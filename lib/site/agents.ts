@@ -4,7 +4,8 @@
 // what they are given, so they do not import it (no cycle).
 import { PUBLISHED_SCENARIO_ID, type AgentRunDoc, type LlmScenarioInputs, type ModelDoc, type ScenarioDoc } from '../store/documents.ts';
 import type { AgentKpiRow, AgentKpiSummary, KpiSummary, Percentiles, Store, TimeWindow } from '../store/store.ts';
-import { MOCK_BADGE, card, esc, filterBox, num, page, pct, td, th, when } from './html.ts';
+import { plural } from '../plural.ts';
+import { MOCK_BADGE, card, esc, filterBox, num, page, pct, table, td, when, type Row } from './html.ts';
 import { bucketPercentile, sparkline } from './svg.ts';
 
 const HOUR_MS = 3_600_000;
@@ -113,38 +114,53 @@ function agentInputs(v: Record<string, unknown>): string {
 }
 
 export function scenariosPage(data: AgentPageInput): string {
-  const rows = data.agents.scenarios
-    .map((s) => {
-      const d = scenarioRuns(s, data.kpis24h, data.agents.agents24h);
-      const w = scenarioRuns(s, data.kpis7d, data.agents.agents7d);
-      const published = s.scenario_id === PUBLISHED_SCENARIO_ID;
-      return (
-        `<tr id="scenario-${esc(s.scenario_id)}"${s.enabled ? '' : ' class="off"'}>` +
-        td(`<b>${esc(s.scenario_id)}</b>${published ? ' <span class="pub-badge" title="the one published profile: its rows reach metrics_cloud_v2">published</span>' : ''}`, s.scenario_id) +
-        td(esc(s.kind), s.kind) +
-        td(s.enabled ? 'yes' : '<span class="mut">no</span>', s.enabled ? 1 : 0) +
-        td(every(s.interval_minutes), s.interval_minutes, 'n') +
-        td(String(d.runs), d.runs, 'n') +
-        td(pct(d.success_rate), d.success_rate, 'n') +
-        td(String(w.runs), w.runs, 'n') +
-        td(pct(w.success_rate), w.success_rate, 'n') +
-        td(String(s.concurrency), s.concurrency, 'n') +
-        td(esc(targets(s)), null, 'txt') +
-        td(inputs(s, data.agents.models), null, 'txt') +
-        td(esc(s.description), s.description, 'txt') +
-        '</tr>'
-      );
-    })
-    .join('');
+  const rows = data.agents.scenarios.map((s): Row => {
+    const d = scenarioRuns(s, data.kpis24h, data.agents.agents24h);
+    const w = scenarioRuns(s, data.kpis7d, data.agents.agents7d);
+    const published = s.scenario_id === PUBLISHED_SCENARIO_ID;
+    return {
+      id: `scenario-${s.scenario_id}`,
+      cls: s.enabled ? undefined : 'off',
+      cells: [
+        td(
+          `<b>${esc(s.scenario_id)}</b>${published ? ' <span class="pub-badge" title="the one published profile: its rows reach metrics_cloud_v2">published</span>' : ''}<br><span class="sub">${esc(s.description)}</span>`,
+          s.scenario_id,
+          'txt',
+        ),
+        td(`${esc(s.kind)}${s.enabled ? '' : '<br><span class="sub">disabled</span>'}`, s.kind),
+        td(`${every(s.interval_minutes)}<br><span class="sub">concurrency ${s.concurrency}</span>`, s.interval_minutes, 'n'),
+        td(String(d.runs), d.runs, 'n'),
+        td(pct(d.success_rate), d.success_rate, 'n'),
+        td(String(w.runs), w.runs, 'n'),
+        td(pct(w.success_rate), w.success_rate, 'n'),
+        td(esc(targets(s)), null, 'txt'),
+        td(inputs(s, data.agents.models), null, 'txt'),
+      ],
+    };
+  });
   const body = `
 <h1>Scenarios</h1>
 <p class="mut">What each benchmark sends, how often each target is due (counted from its last success), and how its runs went.
 Only <b>${PUBLISHED_SCENARIO_ID}</b> is published (its rows reach the public dashboard); every other scenario's rows are probes.
-Runs count successes and failures; agent scenarios count TinyFish runs (see <a href="agents.html">Agent runs</a>).
+Runs count successes and failures (not calls stopped by the operator); agent scenarios count TinyFish runs (see <a href="agents.html">Agent runs</a>).
 In the shell: <code>npm run models -- scenario list</code>.</p>
 ${filterBox('scenario-list', 'Filter: id, kind, target…')}
-<div class="wrap"><table class="sortable" id="scenario-list"><thead><tr>${th('scenario')}${th('kind')}${th('enabled')}${th('every', true)}${th('runs 24 h', true)}${th('success 24 h', true)}${th('runs 7 d', true)}${th('success 7 d', true)}${th('concurrency', true)}${th('targets')}${th('inputs')}${th('description')}</tr></thead>
-<tbody>${rows || '<tr><td colspan="12">No scenarios yet: a sweep creates the built-in ones.</td></tr>'}</tbody></table></div>`;
+${table(
+  'scenario-list',
+  [
+    { label: 'scenario', bare: true },
+    { label: 'kind' },
+    { label: 'every', numeric: true },
+    { label: 'runs 24 h', numeric: true },
+    { label: 'success 24 h', numeric: true },
+    { label: 'runs 7 d', numeric: true },
+    { label: 'success 7 d', numeric: true },
+    { label: 'targets' },
+    { label: 'inputs' },
+  ],
+  rows,
+  'No scenarios yet: a sweep creates the built-in ones.',
+)}`;
   return page({ title: 'Scenarios', file: 'scenarios.html', root: '', generatedAt: data.now, body });
 }
 
@@ -161,8 +177,9 @@ export function scenariosJson(data: AgentPageInput) {
 
 const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
 
-function msCells(p: Percentiles): string {
-  return (['p50', 'p95', 'p99'] as const).map((k) => td(num(seconds(p[k]), 1), p[k], 'n')).join('');
+/** p50 and p95 in seconds (p99 is on the cards: the table must fit 1280 px). */
+function msCells(p: Percentiles): string[] {
+  return (['p50', 'p95'] as const).map((k) => td(num(seconds(p[k]), 1), p[k], 'n'));
 }
 
 function automationCell(automation: string, mock: boolean): string {
@@ -194,66 +211,106 @@ export function agentsPage(data: AgentPageInput): string {
     const list = durations.get(k) ?? durations.set(k, []).get(k)!;
     list.push({ t: r.started_at.getTime(), v: r.total_duration_ms / 1000 });
   }
-  const groupRows = agents7d.groups
-    .map((g) => {
-      const series = bucketPercentile(durations.get(groupKey(g.automation!, g.scenario!, g.mock)) ?? [], {
-        since: data.week.since.getTime(),
-        until: data.week.until.getTime(),
-        bucketMs: SPARK_BUCKET_MS,
-        p: 50,
-      });
-      const f = g.last_failure;
-      return (
-        `<tr${g.mock ? ' class="mock"' : ''}>` +
-        automationCell(g.automation!, g.mock) +
-        td(`<a href="scenarios.html#scenario-${esc(g.scenario)}">${esc(g.scenario)}</a>`, g.scenario) +
-        td(String(g.runs), g.runs, 'n') +
-        td(pct(g.success_rate), g.success_rate, 'n') +
-        td(String(g.failed), g.failed, 'n') +
-        td(String(g.timeouts), g.timeouts, 'n') +
-        msCells(g.total_duration_ms) +
-        msCells(g.time_to_first_progress_ms) +
-        td(sparkline(series, `duration of ${esc(g.automation)} over 7 days`), null) +
-        (f
-          ? td(`${when(f.started_at)} <span class="bad">${esc(f.error_kind ?? f.status)}</span> ${esc(f.error ?? '')}`, f.started_at.getTime(), 'txt')
-          : td('–', null, 'txt')) +
-        '</tr>'
-      );
-    })
-    .join('');
+  const groupRows = agents7d.groups.map((g): Row => {
+    const series = bucketPercentile(durations.get(groupKey(g.automation!, g.scenario!, g.mock)) ?? [], {
+      since: data.week.since.getTime(),
+      until: data.week.until.getTime(),
+      bucketMs: SPARK_BUCKET_MS,
+      p: 50,
+    });
+    const f = g.last_failure;
+    return {
+      cls: g.mock ? 'mock' : undefined,
+      cells: [
+        automationCell(g.automation!, g.mock),
+        td(`<a href="scenarios.html#scenario-${esc(g.scenario)}">${esc(g.scenario)}</a>`, g.scenario),
+        td(String(g.runs), g.runs, 'n'),
+        td(pct(g.success_rate), g.success_rate, 'n'),
+        td(String(g.failed), g.failed, 'n'),
+        td(String(g.timeouts), g.timeouts, 'n'),
+        ...msCells(g.total_duration_ms),
+        ...msCells(g.time_to_first_progress_ms),
+        td(sparkline(series, `duration of ${esc(g.automation)} over 7 days`), null),
+        f
+          ? td(`${when(f.started_at)} <span class="bad">${esc(f.error_kind ?? f.status)}</span><br>${esc(f.error ?? '')}`, f.started_at.getTime(), 'msg')
+          : td('–', null, 'msg'),
+      ],
+    };
+  });
   const recent = agentRuns.slice(0, RECENT_AGENT_RUNS);
-  const runRows = recent
-    .map(
-      (r) =>
-        `<tr class="${r.status === 'completed' ? 'r-ok' : 'r-failed'}${r.mock ? ' mock' : ''}">` +
-        td(when(r.started_at), r.started_at.getTime()) +
-        automationCell(r.automation, r.mock) +
-        td(esc(r.scenario_id), r.scenario_id) +
-        td(r.status === 'completed' ? '<span class="ok">completed</span>' : `<span class="bad">${esc(r.status)}</span>`, r.status) +
-        td(num(seconds(r.total_duration_ms), 1), r.total_duration_ms, 'n') +
-        td(num(seconds(r.time_to_first_progress_ms), 1), r.time_to_first_progress_ms, 'n') +
-        td(String(r.progress_events), r.progress_events, 'n') +
-        td(r.error ? `${r.error_kind ? `<span class="bad">${esc(r.error_kind)}</span> ` : ''}${esc(r.error)}` : `<span class="mut">${esc(r.run_id)}</span>`, r.error ?? '', 'msg') +
-        '</tr>',
-    )
-    .join('');
+  // Compact rows: the status cell carries the error's kind, the last cell its message (or the
+  // run id of a completed run), so a failed row is as short as its message.
+  const runRows = recent.map(
+    (r): Row => ({
+      cls: `${r.status === 'completed' ? 'r-ok' : 'r-failed'}${r.mock ? ' mock' : ''}`,
+      cells: [
+        td(when(r.started_at), r.started_at.getTime()),
+        automationCell(r.automation, r.mock),
+        td(esc(r.scenario_id), r.scenario_id),
+        td(
+          r.status === 'completed' ? '<span class="ok">completed</span>' : `<span class="bad">${esc(r.status)}</span>${r.error_kind && r.error_kind !== r.status ? ` <span class="sub">${esc(r.error_kind)}</span>` : ''}`,
+          r.status,
+        ),
+        td(num(seconds(r.total_duration_ms), 1), r.total_duration_ms, 'n'),
+        td(num(seconds(r.time_to_first_progress_ms), 1), r.time_to_first_progress_ms, 'n'),
+        td(String(r.progress_events), r.progress_events, 'n'),
+        td(r.error ? esc(r.error) : `<span class="sub">${esc(r.run_id)}</span>`, r.error ?? '', 'msg'),
+      ],
+    }),
+  );
   const anyMock = agents7d.groups.some((g) => g.mock);
+  const simulated = agents24h.overall.runs - headline24h.runs;
   const body = `
 <h1>Agent runs (TinyFish)</h1>
 <p class="mut">Browser-agent runs: total duration from the request to the last event, and time to the first PROGRESS event, of completed runs.
 Cards: the last 24 hours, ${when(data.day.since)} to ${when(data.day.until)}. Failed runs and timeouts count against the success rate.</p>
 ${anyMock ? `<p>Rows marked ${MOCK_BADGE} were simulated (TinyFish mock mode or a <code>mock-</code> automation), not run by TinyFish; their numbers are kept apart.</p>` : ''}
-${headline24h.mock || agents24h.overall.runs === headline24h.runs ? '' : `<p>The cards count the ${headline24h.runs} measured runs; the ${agents24h.overall.runs - headline24h.runs} simulated ones are in the table only.</p>`}
+${headline24h.mock || simulated === 0 ? '' : `<p>The cards count the ${plural(headline24h.runs, 'measured run')}; the ${plural(simulated, 'simulated one')} ${simulated === 1 ? 'is' : 'are'} in the table only.</p>`}
 <div class="cards" id="agent-kpis">${agentCards(headline24h)}</div>
 <h2>By automation and scenario: the last 7 days</h2>
 <p class="mut">In seconds: dur is the total duration, prog the time to the first PROGRESS event; the sparkline is the median duration per 6 hours.
 In the shell: <code>npm run runs -- kpis --kind agent --days 7</code>.</p>
-<div class="wrap"><table class="sortable" id="agents"><thead><tr>${th('automation')}${th('scenario')}${th('runs', true)}${th('success', true)}${th('failed', true)}${th('timeouts', true)}${th('dur p50', true)}${th('dur p95', true)}${th('dur p99', true)}${th('prog p50', true)}${th('prog p95', true)}${th('prog p99', true)}${th('duration, 7 days')}${th('last failure')}</tr></thead>
-<tbody>${groupRows || '<tr><td colspan="14">No agent runs in the last 7 days.</td></tr>'}</tbody></table></div>
+${table(
+  'agents',
+  [
+    { label: 'automation', bare: true },
+    { label: 'scenario', bare: true },
+    { label: 'runs', numeric: true },
+    { label: 'success', numeric: true },
+    { label: 'failed', numeric: true },
+    { label: 'timeouts', numeric: true },
+    { label: 'dur p50', numeric: true },
+    { label: 'dur p95', numeric: true },
+    { label: 'prog p50', numeric: true },
+    { label: 'prog p95', numeric: true },
+    { label: 'duration, 7 days' },
+    { label: 'last failure' },
+  ],
+  groupRows,
+  'No agent runs in the last 7 days.',
+)}
 <h2>Recent agent runs</h2>
-<p class="mut">The latest ${recent.length} of the last 7 days, newest first. <code>npm run runs -- show RUN_ID</code> prints one in full, with its result.</p>
-${recent.length ? `${filterBox('agent-runs', 'Filter: automation, scenario, status, error…')}
-<div class="wrap"><table class="sortable" id="agent-runs"><thead><tr>${th('started')}${th('automation')}${th('scenario')}${th('status')}${th('duration s', true)}${th('first progress s', true)}${th('steps', true)}${th('error or run_id')}</tr></thead><tbody>${runRows}</tbody></table></div>` : '<p>None.</p>'}`;
+<p class="mut">The latest ${plural(recent.length, 'run')} of the last 7 days, newest first. <code>npm run runs -- show RUN_ID</code> prints one in full, with its result.</p>
+${
+  recent.length
+    ? `${filterBox('agent-runs', 'Filter: automation, scenario, status, error…')}
+${table(
+  'agent-runs',
+  [
+    { label: 'started', bare: true },
+    { label: 'automation', bare: true },
+    { label: 'scenario', bare: true },
+    { label: 'status', bare: true },
+    { label: 'duration s', numeric: true },
+    { label: 'first progress s', numeric: true },
+    { label: 'steps', numeric: true },
+    { label: 'error or run_id' },
+  ],
+  runRows,
+  '',
+)}`
+    : '<p>None.</p>'
+}`;
   return page({ title: 'Agent runs', file: 'agents.html', root: '', generatedAt: data.now, body });
 }
 

@@ -6,7 +6,8 @@ import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/pr
 import { dirname, join, relative, sep } from 'node:path';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/store.ts';
-import { collectSiteData, renderSite } from './build.ts';
+import { renderSite } from './build.ts';
+import { collectSiteData } from './data.ts';
 
 const TEMP_PREFIX = '.tmp-';
 /** A temporary folder older than this was left by a writer that died: remove it. */

@@ -84,3 +84,52 @@ async function seedAgents(store: Store, now: Date): Promise<void> {
     await store.insertAgentRun(makeAgentRun({ automation: MOCK_AUTOMATION, scenario_id: AGENT_SCENARIO, started_at: ago(h), total_duration_ms: 2200, time_to_first_progress_ms: 450, mock: true, runner: 'demo' }));
   }
 }
+
+/** Models of seedMany: provider, model, typical TTFT (s) and tokens/s. */
+export const MANY_MODELS = [
+  ['groq', 'llama-3.1-8b-instant', 0.12, 750],
+  ['groq', 'qwen/qwen3-32b', 0.25, 400],
+  ['openai', 'gpt-4o-mini', 0.45, 90],
+  ['openai', 'gpt-4.1', 0.6, 70],
+  ['anthropic', 'claude-sonnet-4', 0.9, 60],
+  ['cerebras', 'llama-3.3-70b', 0.2, 1800],
+  ['deepinfra', 'meta-llama/Meta-Llama-3.1-70B-Instruct', 0.35, 45],
+] as const;
+/**
+ * seedMany's calls stopped by the operator (hours ago, provider, model), all of the published
+ * scenario and inside its 72 hours.
+ */
+export const ABORTED = [
+  [2.2, 'groq', 'llama-3.1-8b-instant'],
+  [2.2, 'openai', 'gpt-4o-mini'],
+  [30, 'anthropic', 'claude-sonnet-4'],
+  [1.1, 'openai', 'gpt-gone'],
+] as const;
+/** A model of seedMany whose every counted call failed (and one aborted call). */
+export const FAILING_MODEL = ['openai', 'gpt-gone'] as const;
+
+/**
+ * Thirty days of the published scenario for several providers, every 2 hours per model, with
+ * values spread so that every percentile the site shows differs from its neighbours; failures,
+ * calls stopped by the operator (aborted) and a model that never succeeds.
+ */
+export async function seedMany(store: Store, now = NOW): Promise<void> {
+  const ago = (hours: number) => new Date(now.getTime() - hours * HOUR);
+  for (const [m, [provider, model, ttft, tps]] of MANY_MODELS.entries()) {
+    for (let h = 1 + m / 7, i = 0; h < 30 * 24; h += 2, i++) {
+      // A spread from 0.6x to 2.2x, different for every run of the window (i * 37 mod 101).
+      const k = ((i * 37 + m * 11) % 101) / 100;
+      const slow = 0.6 + 1.6 * k ** 3;
+      await store.insertMetric(
+        makeMetric({ provider, model_name: model, run_ts: ago(h), time_to_first_token: ttft * slow, tokens_per_second: tps / slow, generate_time: 64 / (tps / slow) + ttft * slow }),
+      );
+      if (i % 9 === 4) await store.insertError(makeError({ provider, model_name: model, ts: ago(h + 0.5), error_kind: i % 2 ? 'timeout' : 'transient_provider', message: `Cannot stream ${provider}/${model}: HTTP 503 upstream overloaded, try again later (request id req_${i}abcdef0123456789)` }));
+    }
+  }
+  for (let h = 3; h < 60; h += 8) {
+    await store.insertError(makeError({ provider: FAILING_MODEL[0], model_name: FAILING_MODEL[1], ts: ago(h), error_kind: 'hard_model', http_status: 404, message: 'Cannot stream openai/gpt-gone: HTTP 404 The model `gpt-gone` does not exist or you do not have access to it.' }));
+  }
+  for (const [h, provider, model] of ABORTED) {
+    await store.insertError(makeError({ provider, model_name: model, ts: ago(h), error_kind: 'aborted', http_status: null, stage: 'generate', message: 'sweep aborted (SIGTERM)' }));
+  }
+}

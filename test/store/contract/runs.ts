@@ -296,6 +296,16 @@ export function runsContract(name: string, open: OpenStore, options: ContractOpt
         assert.deepEqual(overall.last_success, minute(200));
       });
 
+      test('an aborted call (the operator stopped the sweep) is neither a success nor a failure in the KPIs', async () => {
+        await store.insertMetric(makeMetric({ provider: 'kpi-stop', model_name: 'm', run_ts: minute(20) }));
+        await store.insertError(makeError({ provider: 'kpi-stop', model_name: 'm', ts: minute(21), error_kind: 'rate_limit', message: 'HTTP 429' }));
+        await store.insertError(makeError({ provider: 'kpi-stop', model_name: 'm', ts: minute(22), error_kind: 'aborted', message: 'stopped by SIGTERM' }));
+        await store.insertError(makeError({ provider: 'kpi-stop', model_name: 'only-stopped', ts: minute(23), error_kind: 'aborted', message: 'stopped by SIGTERM' }));
+        const { overall, models } = await store.metricKpis(w, { provider: 'kpi-stop' });
+        assert.deepEqual(models.map((r) => [r.model_name, r.runs, r.successes, r.failures, r.success_rate]), [['m', 2, 1, 1, 0.5]]);
+        assert.deepEqual([overall.runs, overall.failures], [2, 1]);
+      });
+
       test('KPIs filter by scenario', async () => {
         const { overall, models } = await store.metricKpis(w, { provider: 'kpi', scenario: 'cloud-long-v1' });
         assert.deepEqual(models.map((r) => [r.model_name, r.scenario, r.successes, r.failures]), [['a', 'cloud-long-v1', 2, 1]]);
