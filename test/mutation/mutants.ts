@@ -214,7 +214,7 @@ export const MODULES: ModuleMutants[] = [
         equivalent: 'runAgent handles COMPLETE in the turn it is read, with no await between: the clock reads the same',
       },
       { bug: 'time to first progress taken from the last PROGRESS', find: 'seen.firstProgress ??= item.t;', replace: 'seen.firstProgress = item.t;' },
-      { bug: 'a run cut by its timeout stored as failed, not timeout', find: "return doc({ status: 'timeout', endpoint: request.endpoint, error: message, kind: 'timeout' });", replace: "return doc({ status: 'failed', endpoint: request.endpoint, error: message, kind: 'timeout' });" },
+      { bug: 'a run cut by its timeout stored as failed, not timeout', find: "return doc({ status: 'timeout', endpoint: request.endpoint, error: reason.message, kind: 'timeout' });", replace: "return doc({ status: 'failed', endpoint: request.endpoint, error: reason.message, kind: 'timeout' });" },
       { bug: 'an ERROR about credits stored as run_failed, not billing', find: "kind: c.kind === 'unknown' ? 'run_failed' : c.kind", replace: "kind: 'run_failed'" },
       { bug: "the automation's timeout_seconds read as milliseconds", find: '? t * 1000 :', replace: '? t :' },
       { bug: 'a result of exactly RESULT_CAP_BYTES cut', find: 'if (Buffer.byteLength(text) <= RESULT_CAP_BYTES)', replace: 'if (Buffer.byteLength(text) < RESULT_CAP_BYTES)' },
@@ -269,7 +269,7 @@ export const MODULES: ModuleMutants[] = [
     tests: ['test/ingest/handler.test.ts', 'test/ingest/http-hardening.test.ts', 'test/ingest/agent-runs.test.ts'],
     mutants: [
       { bug: 'a body exactly at INGEST_MAX_BODY_BYTES refused with 413', find: 'declared > maxBodyBytes) return tooLarge(req);', replace: 'declared >= maxBodyBytes) return tooLarge(req);' },
-      { bug: 'the wrong-key allowance off by one', find: 'return entry.count > WRONG_KEYS_PER_MINUTE;', replace: 'return entry.count >= WRONG_KEYS_PER_MINUTE;' },
+      { bug: 'the wrong-key allowance off by one', find: 'return entry.count > wrongKeysPerMinute;', replace: 'return entry.count >= wrongKeysPerMinute;' },
       { bug: 'any key accepted when INGEST_API_KEY is set', find: 'return timingSafeEqual(digest(given), keyDigest);', replace: 'return true;' },
       { bug: 'a refused run answered 200', find: "return json(422, { status: 'rejected'", replace: "return json(200, { status: 'rejected'" },
     ],
@@ -279,7 +279,7 @@ export const MODULES: ModuleMutants[] = [
     tests: ['test/ingest/client.test.ts', 'test/ingest/faults.test.ts', 'test/ingest/agent-runs.test.ts'],
     mutants: [
       { bug: 'a 429 from the ingest server (or a proxy) taken as a permanent refusal: the result goes to rejected/', find: ' || status === 429', replace: '' },
-      { bug: 'a spool batch ignores its byte cap', find: ' || bytes + json.length > batchBytes', replace: '' },
+      { bug: 'a spool batch ignores its byte cap', find: ' || bytes + size > batchBytes', replace: '' },
       { bug: 'a 5xx taken as a permanent refusal', find: 'return status >= 500 ||', replace: 'return status > 500 ||' },
       { bug: 'a 413 batch not split', find: 'if (res.status === 413 && group.length > 1) {', replace: 'if (false) {' },
     ],
@@ -303,13 +303,25 @@ export const MODULES: ModuleMutants[] = [
     ],
   },
   {
-    module: 'lib/site/build.ts',
+    module: 'lib/site/overview.ts',
     tests: ['test/site/build.test.ts'],
     mutants: [
-      { bug: 'the "N with no success at all" count counts any model with a failure', find: 'const failing = k.models.filter((r) => r.success_rate === 0).length;', replace: 'const failing = k.models.filter((r) => r.failures > 0).length;' },
+      { bug: 'the "N with no success at all" count counts any model with a failure', find: 'const failing = k.models.filter((r) => r.successes === 0 && r.failures > 0).length;', replace: 'const failing = k.models.filter((r) => r.failures > 0).length;' },
+    ],
+  },
+  {
+    module: 'lib/site/models.ts',
+    tests: ['test/site/build.test.ts'],
+    mutants: [
       { bug: 'a model page charts the scenario with the fewest runs', find: 'sort((a, b) => b.successes - a.successes)[0]!;', replace: 'sort((a, b) => a.successes - b.successes)[0]!;' },
       { bug: "the models page's sparkline mixes scenarios", find: '.filter((p) => p.scenario === r.scenario);', replace: ';' },
-      { bug: "the overview's TTFT p95 card shows p99", find: "card('TTFT p95', s(r.time_to_first_token.p95), `${prefix}ttft_p95`, r.time_to_first_token.p95),", replace: "card('TTFT p95', s(r.time_to_first_token.p99), `${prefix}ttft_p95`, r.time_to_first_token.p99)," },
+    ],
+  },
+  {
+    module: 'lib/site/blocks.ts',
+    tests: ['test/site/build.test.ts'],
+    mutants: [
+      { bug: "the overview's TTFT p95 card shows p99", find: "card('TTFT p95', s(r.time_to_first_token.p95), 'ttft_p95', r.time_to_first_token.p95),", replace: "card('TTFT p95', s(r.time_to_first_token.p99), 'ttft_p95', r.time_to_first_token.p99)," },
     ],
   },
 ];
