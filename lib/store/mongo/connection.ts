@@ -25,6 +25,8 @@ export interface CollectionLike {
   countDocuments(filter: Filter<Document>): Promise<number>;
   createIndex(keys: Document, options?: Document): Promise<string>;
   deleteOne(filter: Filter<Document>): Promise<{ deletedCount: number }>;
+  deleteMany(filter: Filter<Document>): Promise<{ deletedCount: number }>;
+  updateMany(filter: Filter<Document>, update: Document): Promise<{ modifiedCount: number }>;
 }
 
 export interface MongoCollections {
@@ -45,6 +47,10 @@ export interface MongoCollections {
   ingestHealth: CollectionLike;
   /** What each `store migrate` changed (MigrationsStore). */
   migrations: CollectionLike;
+  /** bench_daily_rollups: one document per (UTC day, provider, model, scenario) (SPEC 20). */
+  rollups: CollectionLike;
+  /** The days rolled up and when, and where retention got to. */
+  rollupDays: CollectionLike;
 }
 
 const DUPLICATE_KEY = 11000;

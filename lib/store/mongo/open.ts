@@ -14,6 +14,7 @@ import { mongoMetrics } from './metrics.ts';
 import { mongoModelHealth } from './model-health.ts';
 import { mongoMigrations } from './migrations.ts';
 import { mongoModels } from './models.ts';
+import { mongoRollups } from './rollups.ts';
 import { mongoRuns } from './runs.ts';
 import { mongoScenarios } from './scenarios.ts';
 import { mongoSweepSkips } from './sweep-skips.ts';
@@ -70,6 +71,8 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     sweepSkips: db.collection(c.sweepSkips),
     ingestHealth: db.collection(c.ingestHealth),
     migrations: db.collection(c.migrations),
+    rollups: db.collection(c.rollups),
+    rollupDays: db.collection(c.rollupDays),
   };
   try {
     return await createMongoStore(collections, {
@@ -106,6 +109,7 @@ export async function createMongoStore(
     ...mongoAgentRuns(ctx),
     ...mongoSweepSkips(ctx),
     ...mongoMigrations(ctx),
+    ...mongoRollups(ctx),
     ping: () => ping(collections.ingestHealth),
     close: options.close ?? (async () => {}),
   };
@@ -138,6 +142,10 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     [c.ingestHealth, { check: 1 }, { unique: true, name: 'check_unique' }],
     [c.sweepSkips, { skipped_at: -1 }, { name: 'skipped_at' }],
     [c.migrations, { batch_id: 1 }, { unique: true, name: 'batch_id_unique' }],
+    [c.rollups, { day: 1, provider: 1, model_name: 1, scenario: 1 }, { unique: true, name: 'day_group_unique' }],
+    [c.rollups, { provider: 1, model_name: 1, scenario: 1, day: 1 }, { name: 'group_day' }],
+    // The retention state documents have no day.
+    [c.rollupDays, { day: 1 }, { unique: true, partialFilterExpression: { day: { $type: 'string' } }, name: 'day_unique' }],
   ];
   for (const [collection, keys, options] of specs) {
     try {

@@ -112,6 +112,28 @@ CREATE TABLE IF NOT EXISTS migrations (
 );
 `;
 
+// SPEC 20: one row per (UTC day, provider, model, scenario), the days rolled up and when (a day
+// computed after its end is covered), and what retention has done so far.
+const ROLLUP_SCHEMA = `
+CREATE TABLE IF NOT EXISTS daily_rollups (
+  day TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  model_name TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (day, provider, model_name, scenario)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_days (
+  day TEXT PRIMARY KEY,
+  computed_at INTEGER NOT NULL,
+  cells INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS store_state (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+`;
+
 /** How long SQLite itself waits for a lock per attempt (SqliteConnection.run waits the rest). */
 export const BUSY_SLICE_MS = 5;
 
@@ -170,6 +192,7 @@ function openWritable(path: string): DatabaseSync {
     db.exec(SCHEMA);
     db.exec(SCENARIO_SCHEMA);
     db.exec(SWEEP_SKIP_SCHEMA);
+    db.exec(ROLLUP_SCHEMA);
     db.exec(KPI_INDEXES);
     db.exec(AGENT_KPI_INDEX);
     db.function('kpi_collect', KPI_COLUMNS.collect);

@@ -1,0 +1,213 @@
+// Daily rollups (SPEC 20) in the SQLite file: the daily_rollups table (one JSON row per day and
+// group), rollup_days (which days were rolled up, and when), and retention over the raw rows.
+// A day's rollups come from the KPI reads of runs.ts, so the reading rules are theirs.
+import type { SQLInputValue } from 'node:sqlite';
+import {
+  DAY_MS,
+  coversDay,
+  daysToRebuild,
+  readDailyRollups,
+  rollupsOfDay,
+  utcDay,
+  type DayParts,
+  type GroupCost,
+  type RollupSource,
+} from '../rollups.ts';
+import type { DailyRollup, RetentionPolicy, RetentionResult, RollupDay, RollupsStore, RunFilter, StoreFootprint, TimeWindow } from '../store.ts';
+import { encodeDoc, ms, type SqliteConnection } from './connection.ts';
+import { readKpiFailures, readKpiGroups } from './runs.ts';
+import { KPI_TABLES, UNPUBLISHED, scenarioOf } from './schema.ts';
+
+/** Rows a retention statement touches at once, so no transaction holds the write lock for long. */
+const RETENTION_BATCH = 5_000;
+const RAW_TABLES = [...KPI_TABLES, 'errors'] as const;
+const TS_COLUMN = { metrics: 'run_ts', metrics_probe: 'run_ts', errors: 'ts' } as const;
+
+export function sqliteRollups(c: SqliteConnection): RollupsStore {
+  const source: RollupSource = {
+    rawDay: async (w, filter) => rawDay(c, w, filter),
+    async stored(from: string, to: string, filter: RunFilter): Promise<DailyRollup[]> {
+      const where = ['day >= ?', 'day <= ?'];
+      const params: SQLInputValue[] = [from, to];
+      for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], ['scenario', filter.scenario]] as const) {
+        if (value === undefined) continue;
+        where.push(`${column} = ?`);
+        params.push(value);
+      }
+      return c.docs<DailyRollup>(`SELECT doc FROM daily_rollups WHERE ${where.join(' AND ')}`, ...params);
+    },
+    days: async (from, to) => rollupDays(c, from, to),
+  };
+
+  return {
+    async rebuildRollups(w: TimeWindow, now: Date): Promise<RollupDay[]> {
+      const written: RollupDay[] = [];
+      for (const d of daysToRebuild(w, now)) {
+        // Read and written in one transaction: the day's rows are read as one snapshot, and a
+        // reader sees the old rollups or the new ones, never half of each.
+        inTransaction(c, () => {
+          const rows = rollupsOfDay(d.day, rawDay(c, d.whole, {}), 'rollup');
+          c.stmt('DELETE FROM daily_rollups WHERE day = ?').run(d.day);
+          const insert = c.stmt('INSERT INTO daily_rollups (day, provider, model_name, scenario, doc) VALUES (?, ?, ?, ?, ?)');
+          for (const r of rows) insert.run(r.day, r.provider, r.model_name, r.scenario, encodeDoc(r));
+          c.stmt('INSERT OR REPLACE INTO rollup_days (day, computed_at, cells) VALUES (?, ?, ?)').run(d.day, ms(now), rows.length);
+          written.push({ day: d.day, computed_at: now, cells: rows.length });
+        });
+      }
+      return written;
+    },
+
+    dailyRollups: (w: TimeWindow, filter?: RunFilter) => readDailyRollups(source, w, filter),
+
+    async rollupDays(w: TimeWindow): Promise<RollupDay[]> {
+      return rollupDays(c, utcDay(ms(w.since)), utcDay(ms(w.until) - 1));
+    },
+
+    async applyRetention(policy: RetentionPolicy): Promise<RetentionResult> {
+      // The embedded store has no public dashboard reading it: includeDashboard changes nothing here.
+      let gaps = 0;
+      let rows = 0;
+      if (policy.gapsDays !== null) {
+        const cutoff = ms(policy.now) - policy.gapsDays * DAY_MS;
+        for (const table of KPI_TABLES) gaps += dropGaps(c, table, cutoff, policy.limit);
+      }
+      if (policy.rowsDays !== null) rows = deleteCoveredRows(c, ms(policy.now) - policy.rowsDays * DAY_MS, policy.limit);
+      return { gaps_dropped: gaps, rows_deleted: rows };
+    },
+
+    async storeFootprint(now: Date): Promise<StoreFootprint> {
+      const pragma = (name: string) => c.all<Record<string, number>>(`PRAGMA ${name}`)[0]![name]!;
+      const pageSize = pragma('page_size');
+      const bytes = (pragma('page_count') - pragma('freelist_count')) * pageSize;
+      const weekAgo = ms(now) - 7 * DAY_MS;
+      let rows = 0;
+      let recent = 0;
+      for (const table of RAW_TABLES) {
+        rows += c.count(table);
+        recent += c.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE ${TS_COLUMN[table]} >= ? AND ${TS_COLUMN[table]} < ?`, weekAgo, ms(now))[0]!.n;
+      }
+      const perRow = rows > 0 ? bytes / rows : null;
+      const perDay = recent / 7;
+      return {
+        bytes,
+        free_bytes: pragma('freelist_count') * pageSize,
+        rows,
+        rows_per_day: perDay,
+        bytes_per_row: perRow,
+        projected_bytes_in_a_year: perRow === null ? null : bytes + 365 * perDay * perRow,
+      };
+    },
+  };
+}
+
+/** A day's parts from the raw rows of a window inside it. */
+function rawDay(c: SqliteConnection, w: TimeWindow, filter: RunFilter): DayParts {
+  return { groups: readKpiGroups(c, w, filter), failures: readKpiFailures(c, w, filter, true), costs: readCosts(c, w, filter) };
+}
+
+/** What each group's successes in the window cost: only priced rows read their document (for the scenario). */
+function readCosts(c: SqliteConnection, w: TimeWindow, filter: RunFilter): GroupCost[] {
+  const out: GroupCost[] = [];
+  for (const table of KPI_TABLES) {
+    const inner = ['run_ts >= ?', 'run_ts < ?', 'cost_usd IS NOT NULL'];
+    const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
+    if (filter.provider !== undefined) (inner.push('provider = ?'), params.push(filter.provider));
+    if (filter.model !== undefined) (inner.push('model_name = ?'), params.push(filter.model));
+    const outer = [`scenario != '${UNPUBLISHED}'`];
+    if (filter.scenario !== undefined) (outer.push('scenario = ?'), params.push(filter.scenario));
+    out.push(
+      ...c.all<GroupCost>(
+        `SELECT provider, model_name, scenario, SUM(cost_usd) AS cost_usd, COUNT(*) AS priced_calls FROM (
+           SELECT provider, model_name, ${scenarioOf(table)} AS scenario, cost_usd FROM ${table} INDEXED BY ${table}_spend
+           WHERE ${inner.join(' AND ')} LIMIT -1
+         ) WHERE ${outer.join(' AND ')} GROUP BY provider, model_name, scenario`,
+        ...params,
+      ),
+    );
+  }
+  return out;
+}
+
+function rollupDays(c: SqliteConnection, from: string, to: string): RollupDay[] {
+  return c
+    .all<{ day: string; computed_at: number; cells: number }>('SELECT day, computed_at, cells FROM rollup_days WHERE day >= ? AND day <= ? ORDER BY day', from, to)
+    .map((r) => ({ day: r.day, computed_at: new Date(r.computed_at), cells: r.cells }));
+}
+
+/** Runs fn in one write transaction, rolled back when it throws. */
+function inTransaction(c: SqliteConnection, fn: () => void): void {
+  c.db.exec('BEGIN IMMEDIATE');
+  try {
+    fn();
+    c.db.exec('COMMIT');
+  } catch (err) {
+    if (c.db.isTransaction) c.db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+function state(c: SqliteConnection, key: string): number | null {
+  return c.all<{ value: number }>('SELECT value FROM store_state WHERE key = ?', key)[0]?.value ?? null;
+}
+
+/**
+ * Drops times_between_tokens from the table's rows with run_ts before the cutoff, oldest first,
+ * at most `limit`. Where it got to is kept (store_state), so each sweep goes on from there
+ * instead of reading every old row again.
+ */
+function dropGaps(c: SqliteConnection, table: (typeof KPI_TABLES)[number], cutoff: number, limit: number): number {
+  const key = `gaps_dropped_until:${table}`;
+  let from = state(c, key) ?? 0;
+  let dropped = 0;
+  let left = limit;
+  while (left > 0 && from < cutoff) {
+    const batch = c.all<{ id: number; run_ts: number }>(
+      `SELECT id, run_ts FROM ${table} INDEXED BY ${table}_spend WHERE run_ts >= ? AND run_ts < ? ORDER BY run_ts LIMIT ?`,
+      from,
+      cutoff,
+      Math.min(left, RETENTION_BATCH),
+    );
+    // A full batch may stop inside a millisecond: go on from its last run_ts (its rows, already
+    // done, are passed over by the json_type test). A short one reached the cutoff.
+    const next = batch.length === Math.min(left, RETENTION_BATCH) ? batch.at(-1)!.run_ts : cutoff;
+    inTransaction(c, () => {
+      const update = c.stmt(
+        `UPDATE ${table} SET doc = json_remove(doc, '$.times_between_tokens') WHERE id = ? AND json_type(doc, '$.times_between_tokens') IS NOT NULL`,
+      );
+      for (const r of batch) dropped += Number(update.run(r.id).changes);
+      c.stmt('INSERT OR REPLACE INTO store_state (key, value) VALUES (?, ?)').run(key, next);
+    });
+    left -= batch.length;
+    if (next === from) break;
+    from = next;
+  }
+  return dropped;
+}
+
+/** Deletes raw rows older than the cutoff on days whose stored rollups cover them, oldest first, at most `limit` per table. */
+function deleteCoveredRows(c: SqliteConnection, cutoff: number, limit: number): number {
+  const days = rollupDays(c, '0000-00-00', utcDay(cutoff)).filter((d) => coversDay(d) && Date.parse(`${d.day}T00:00:00Z`) + DAY_MS <= cutoff);
+  let deleted = 0;
+  for (const table of RAW_TABLES) {
+    let left = limit;
+    const ts = TS_COLUMN[table];
+    for (const d of days) {
+      const start = Date.parse(`${d.day}T00:00:00Z`);
+      while (left > 0) {
+        let n = 0;
+        inTransaction(c, () => {
+          n = Number(
+            c
+              .stmt(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${ts} >= ? AND ${ts} < ? LIMIT ?)`)
+              .run(start, start + DAY_MS, Math.min(left, RETENTION_BATCH)).changes,
+          );
+        });
+        deleted += n;
+        left -= n;
+        if (n < RETENTION_BATCH) break;
+      }
+      if (left <= 0) break;
+    }
+  }
+  return deleted;
+}
