@@ -383,6 +383,8 @@ export interface RollupDay {
   computed_at: Date;
   /** (provider, model, scenario) rows stored for the day. */
   cells: number;
+  /** Retention removed raw rows of the day: a rebuild keeps its rollups rather than recompute them from what is left. */
+  raw_rows_removed: boolean;
 }
 /** What retention removes (README "History over years"); off unless a number of days is set. */
 export interface RetentionPolicy {
@@ -421,7 +423,8 @@ export interface StoreFootprint {
 export interface RollupsStore {
   /**
    * Recomputes from the raw rows, and stores, the rollups of every UTC day the window touches
-   * (days that have not begun at `now` are skipped), replacing what was stored for them.
+   * (days that have not begun at `now`, or before the oldest raw row, are skipped), replacing
+   * what was stored for them; a day whose raw rows retention removed keeps its rollups.
    * @returns the days written.
    */
   rebuildRollups(w: TimeWindow, now: Date): Promise<RollupDay[]>;

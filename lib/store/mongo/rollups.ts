@@ -14,7 +14,12 @@ const RETENTION_BATCH = 5_000;
 export function mongoRollups(ctx: MongoContext): RollupsStore {
   const c = ctx.c;
   const rollupDays = async (from: string, to: string): Promise<RollupDay[]> =>
-    (await c.rollupDays.find({ day: { $gte: from, $lte: to } }, { sort: { day: 1 } }).toArray()).map((d) => ({ day: d.day, computed_at: d.computed_at, cells: d.cells }));
+    (await c.rollupDays.find({ day: { $gte: from, $lte: to } }, { sort: { day: 1 } }).toArray()).map((d) => ({
+      day: d.day,
+      computed_at: d.computed_at,
+      cells: d.cells,
+      raw_rows_removed: d.raw_rows_removed === true,
+    }));
   const source: RollupSource = {
     rawDay: (w, filter) => rawDay(c, w, filter),
     async stored(from: string, to: string, filter: RunFilter): Promise<DailyRollup[]> {
@@ -30,15 +35,23 @@ export function mongoRollups(ctx: MongoContext): RollupsStore {
   return {
     async rebuildRollups(w: TimeWindow, now: Date): Promise<RollupDay[]> {
       const written: RollupDay[] = [];
-      for (const d of daysToRebuild(w, now)) {
+      // No day before the oldest raw row has anything to roll up.
+      const firsts = await Promise.all(
+        ([[c.metrics, 'run_ts'], [c.probe, 'run_ts'], [c.errors, 'ts']] as const).map(async ([col, f]) => (await col.find({ [f]: { $type: 'date' } }, { sort: { [f]: 1 }, limit: 1 }).toArray())[0]?.[f] as Date | undefined),
+      );
+      const oldest = Math.min(...firsts.map((d) => d?.getTime() ?? Infinity));
+      if (!Number.isFinite(oldest)) return written;
+      const kept = new Set((await rollupDays(utcDay(w.since.getTime()), utcDay(w.until.getTime()))).filter((d) => d.raw_rows_removed).map((d) => d.day));
+      for (const d of daysToRebuild({ since: new Date(Math.max(w.since.getTime(), oldest)), until: w.until }, now)) {
+        if (kept.has(d.day)) continue;
         const rows = rollupsOfDay(d.day, await rawDay(c, d.whole, {}), 'rollup');
         // The day stops being covered first, so a reader in between computes it from the raw rows.
         await c.rollupDays.deleteOne({ day: d.day });
         await c.rollups.deleteMany({ day: d.day });
         // The driver adds _id to what it is given: copies, so the rows stay as built.
         for (const r of rows) await c.rollups.insertOne({ ...r });
-        await c.rollupDays.updateOne({ day: d.day }, { $set: { computed_at: now, cells: rows.length } }, { upsert: true });
-        written.push({ day: d.day, computed_at: now, cells: rows.length });
+        await c.rollupDays.updateOne({ day: d.day }, { $set: { computed_at: now, cells: rows.length, raw_rows_removed: false } }, { upsert: true });
+        written.push({ day: d.day, computed_at: now, cells: rows.length, raw_rows_removed: false });
       }
       return written;
     },
@@ -71,6 +84,7 @@ export function mongoRollups(ctx: MongoContext): RollupsStore {
               const n = (await col.deleteMany({ _id: { $in: ids } })).deletedCount;
               rows += n;
               left -= n;
+              await c.rollupDays.updateOne({ day: d.day }, { $set: { raw_rows_removed: true } });
             }
             if (left <= 0) break;
           }

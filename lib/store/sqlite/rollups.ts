@@ -42,7 +42,12 @@ export function sqliteRollups(c: SqliteConnection): RollupsStore {
   return {
     async rebuildRollups(w: TimeWindow, now: Date): Promise<RollupDay[]> {
       const written: RollupDay[] = [];
-      for (const d of daysToRebuild(w, now)) {
+      // No day before the oldest raw row has anything to roll up.
+      const oldest = Math.min(...RAW_TABLES.map((t) => c.all<{ t: number | null }>(`SELECT MIN(${TS_COLUMN[t]}) AS t FROM ${t}`)[0]!.t ?? Infinity));
+      if (!Number.isFinite(oldest)) return written;
+      const kept = new Set(rollupDays(c, utcDay(ms(w.since)), utcDay(ms(w.until))).filter((d) => d.raw_rows_removed).map((d) => d.day));
+      for (const d of daysToRebuild({ since: new Date(Math.max(ms(w.since), oldest)), until: w.until }, now)) {
+        if (kept.has(d.day)) continue;
         // Read and written in one transaction: the day's rows are read as one snapshot, and a
         // reader sees the old rollups or the new ones, never half of each.
         inTransaction(c, () => {
@@ -51,7 +56,7 @@ export function sqliteRollups(c: SqliteConnection): RollupsStore {
           const insert = c.stmt('INSERT INTO daily_rollups (day, provider, model_name, scenario, doc) VALUES (?, ?, ?, ?, ?)');
           for (const r of rows) insert.run(r.day, r.provider, r.model_name, r.scenario, encodeDoc(r));
           c.stmt('INSERT OR REPLACE INTO rollup_days (day, computed_at, cells) VALUES (?, ?, ?)').run(d.day, ms(now), rows.length);
-          written.push({ day: d.day, computed_at: now, cells: rows.length });
+          written.push({ day: d.day, computed_at: now, cells: rows.length, raw_rows_removed: false });
         });
       }
       return written;
@@ -130,8 +135,12 @@ function readCosts(c: SqliteConnection, w: TimeWindow, filter: RunFilter): Group
 
 function rollupDays(c: SqliteConnection, from: string, to: string): RollupDay[] {
   return c
-    .all<{ day: string; computed_at: number; cells: number }>('SELECT day, computed_at, cells FROM rollup_days WHERE day >= ? AND day <= ? ORDER BY day', from, to)
-    .map((r) => ({ day: r.day, computed_at: new Date(r.computed_at), cells: r.cells }));
+    .all<{ day: string; computed_at: number; cells: number; raw_rows_removed: number }>(
+      'SELECT day, computed_at, cells, raw_rows_removed FROM rollup_days WHERE day >= ? AND day <= ? ORDER BY day',
+      from,
+      to,
+    )
+    .map((r) => ({ day: r.day, computed_at: new Date(r.computed_at), cells: r.cells, raw_rows_removed: r.raw_rows_removed === 1 }));
 }
 
 /** Runs fn in one write transaction, rolled back when it throws. */
@@ -204,6 +213,7 @@ function deleteCoveredRows(c: SqliteConnection, cutoff: number, limit: number): 
         });
         deleted += n;
         left -= n;
+        if (n > 0) c.stmt('UPDATE rollup_days SET raw_rows_removed = 1 WHERE day = ?').run(d.day);
         if (n < RETENTION_BATCH) break;
       }
       if (left <= 0) break;

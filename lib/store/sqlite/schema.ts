@@ -126,7 +126,8 @@ CREATE TABLE IF NOT EXISTS daily_rollups (
 CREATE TABLE IF NOT EXISTS rollup_days (
   day TEXT PRIMARY KEY,
   computed_at INTEGER NOT NULL,
-  cells INTEGER NOT NULL
+  cells INTEGER NOT NULL,
+  raw_rows_removed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS store_state (
   key TEXT PRIMARY KEY,

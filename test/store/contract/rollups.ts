@@ -299,6 +299,11 @@ export function rollupsContract(name: string, open: OpenStore): void {
       for (const id of [...ids.old, ...ids.oldErrors]) assert.equal(await store.getRun(id), null, `${id} removed`);
       for (const id of [...ids.recent, ...ids.uncovered]) assert.notEqual(await store.getRun(id), null, `${id} kept`);
       assert.deepEqual(await store.dailyRollups(w), before, 'the removed rows\' days read the same from their rollups');
+      // A rebuild keeps the rollups of days whose raw rows are gone.
+      await store.rebuildRollups(w, now);
+      assert.deepEqual(await store.dailyRollups(w), before);
+      // The first day of the window had no rows: rolled up now, empty.
+      assert.deepEqual((await store.rollupDays(w)).map((d) => [d.cells > 0, d.raw_rows_removed]), [[false, false], [true, true], [true, true]]);
     });
   });
 }
