@@ -5,7 +5,7 @@
 // defined here, once: see longWindowKpis.
 import type { ErrorKind } from './documents.ts';
 import { emptyKpiRow, nearestRank, withRates, byKey, type GroupValues } from './kpis.ts';
-import type { DailyRollup, KpiRow, KpiSummary, Percentiles, RollupDay, RollupPercentiles, RunFilter, Store, TimeWindow } from './store.ts';
+import type { DailyRollup, KpiRow, KpiSummary, Percentiles, RetentionResult, RollupDay, RollupPercentiles, RunFilter, Store, TimeWindow } from './store.ts';
 
 export const DAY_MS = 86_400_000;
 /**
@@ -237,4 +237,34 @@ function mergedPercentiles(cells: DailyRollup[], m: Measure): Percentiles {
 export async function windowKpis(store: Pick<Store, 'metricKpis' | 'dailyRollups'>, w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
   if (w.until.getTime() - w.since.getTime() <= LONG_WINDOW_DAYS * DAY_MS) return store.metricKpis(w, filter);
   return longWindowKpis(await store.dailyRollups(w, filter));
+}
+
+/** Rows retention changes per table in one sweep: the backlog of an old store is worked off a slice at a time. */
+export const SWEEP_RETENTION_LIMIT = 20_000;
+/** For this long after midnight a sweep recomputes yesterday too (rows of a sweep that started before midnight, late deliveries). */
+const YESTERDAY_HOURS = 3;
+
+/** What retention keeps (Config['retention']). */
+export interface RetentionSettings {
+  gapsDays: number | null;
+  rowsDays: number | null;
+  includeDashboard: boolean;
+}
+
+/**
+ * After a sweep: recomputes today's rollups (and yesterday's, shortly after midnight or when
+ * no rollup covers it yet), then applies retention, at most SWEEP_RETENTION_LIMIT rows per table.
+ * @throws what the store throws.
+ */
+export async function refreshRollups(
+  store: Pick<Store, 'rebuildRollups' | 'rollupDays' | 'applyRetention'>,
+  o: { now: Date; retention: RetentionSettings; limit?: number },
+): Promise<{ days: RollupDay[]; retention: RetentionResult }> {
+  const today = Math.floor(o.now.getTime() / DAY_MS) * DAY_MS;
+  const yesterday = { since: new Date(today - DAY_MS), until: new Date(today) };
+  const [stored] = await store.rollupDays(yesterday);
+  const redoYesterday = o.now.getTime() - today < YESTERDAY_HOURS * 3_600_000 || !stored || !coversDay(stored);
+  const days = await store.rebuildRollups({ since: redoYesterday ? yesterday.since : new Date(today), until: o.now }, o.now);
+  const retention = await store.applyRetention({ now: o.now, ...o.retention, limit: o.limit ?? SWEEP_RETENTION_LIMIT });
+  return { days, retention };
 }

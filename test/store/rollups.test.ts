@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { createMongoStore } from '../../lib/store/mongo/open.ts';
-import { DAY_MS, daysOf, utcDay, weightedMedian } from '../../lib/store/rollups.ts';
+import { DAY_MS, daysOf, refreshRollups, utcDay, weightedMedian } from '../../lib/store/rollups.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { asServerBefore70, mingoCollections, type MingoCollection } from '../fakes/mingo-collection.ts';
 import { makeError, makeMetric } from '../fixtures.ts';
 import { assertRollupsEqual, referenceRollups } from './contract/rollups.ts';
@@ -80,5 +81,21 @@ describe('long-window pieces', () => {
         ['2026-11-02', true, '2026-11-02T00:00:00.000Z', '2026-11-03T00:00:00.000Z'],
       ],
     );
+  });
+});
+
+describe('refreshRollups after a sweep', () => {
+  test('recomputes today, and yesterday too shortly after midnight or while no rollup covers it; then bounded retention', async () => {
+    const store = openSqliteStore(':memory:');
+    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    await store.insertMetric(makeMetric({ provider: 'sw', run_ts: new Date(today - 3_600_000) }));
+    const off = { gapsDays: null, rowsDays: null, includeDashboard: false };
+    const days = async (hour: number) => (await refreshRollups(store, { now: new Date(today + hour * 3_600_000), retention: off })).days.map((d) => d.day);
+    const [yesterday, todayDay] = [utcDay(today - DAY_MS), utcDay(today)];
+    assert.deepEqual(await days(1), [yesterday, todayDay]);
+    assert.deepEqual(await days(12), [todayDay], 'yesterday is covered by then');
+    const { retention } = await refreshRollups(store, { now: new Date(today + 12 * 3_600_000), retention: { ...off, gapsDays: 1 }, limit: 10 });
+    assert.deepEqual(retention, { gaps_dropped: 0, rows_deleted: 0 }, 'a row of yesterday is not older than a day');
+    await store.close();
   });
 });
