@@ -108,6 +108,9 @@ export function mongoRollups(ctx: MongoContext): RollupsStore {
 }
 
 async function rawDay(c: MongoCollections, w: TimeWindow, filter: RunFilter): Promise<DayParts> {
+  // A day without a row costs one index probe per collection (a year's window may hold many).
+  const probes = await Promise.all(([[c.metrics, 'run_ts'], [c.probe, 'run_ts'], [c.errors, 'ts']] as const).map(([col, f]) => col.findOne(inWindow(f, w))));
+  if (probes.every((d) => d === null)) return { groups: [], failures: [], costs: [] };
   return { groups: await readKpiGroups(c, w, filter), failures: await readKpiFailures(c, w, filter, true), costs: await readCosts(c, w, filter) };
 }
 

@@ -107,6 +107,10 @@ export function sqliteRollups(c: SqliteConnection): RollupsStore {
 
 /** A day's parts from the raw rows of a window inside it. */
 function rawDay(c: SqliteConnection, w: TimeWindow, filter: RunFilter): DayParts {
+  // A day without a row (before the history began, a gap) costs one index probe per table,
+  // not a walk over every group: a year's window may hold many.
+  const any = RAW_TABLES.some((t) => c.all(`SELECT 1 FROM ${t} WHERE ${TS_COLUMN[t]} >= ? AND ${TS_COLUMN[t]} < ? LIMIT 1`, ms(w.since), ms(w.until)).length > 0);
+  if (!any) return { groups: [], failures: [], costs: [] };
   return { groups: readKpiGroups(c, w, filter), failures: readKpiFailures(c, w, filter, true), costs: readCosts(c, w, filter) };
 }
 
