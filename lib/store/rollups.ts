@@ -312,8 +312,13 @@ export async function windowKpis(store: Pick<Store, 'metricKpis' | 'dailyRollups
   return longWindowKpis(await store.dailyRollups(w, filter));
 }
 
-/** Rows retention changes per table in one sweep: the backlog of an old store is worked off a slice at a time. */
-export const SWEEP_RETENTION_LIMIT = 20_000;
+/**
+ * Rows retention changes per table in one sweep: the backlog of an old store is worked off a
+ * slice at a time. Removing 20,000 metric and 20,000 error rows took 9.8 s on the 10-million-row
+ * bench store (each delete recomputes the expression indexes); 5,000 of each per sweep is 240,000
+ * a day, sixteen times what 300 models every 30 minutes add.
+ */
+export const SWEEP_RETENTION_LIMIT = 5_000;
 /** For this long after midnight a sweep recomputes yesterday too (rows of a sweep that started before midnight, late deliveries). */
 const YESTERDAY_HOURS = 3;
 

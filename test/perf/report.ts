@@ -24,7 +24,7 @@ import type { MetricDoc } from '../../lib/store/documents.ts';
 import { ruleBasedAssessment } from '../../lib/health/assessment.ts';
 import { collectHealthReport } from '../../lib/health/report.ts';
 import { renderHealthMail } from '../../lib/health/render.ts';
-import { refreshRollups, windowKpis } from '../../lib/store/rollups.ts';
+import { SWEEP_RETENTION_LIMIT, refreshRollups, windowKpis } from '../../lib/store/rollups.ts';
 import { encodeDoc } from '../../lib/store/sqlite/connection.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { gaussian, seededRandom } from '../fakes/random.ts';
@@ -83,7 +83,8 @@ async function main(): Promise<void> {
       console.log(`seeded ${nMetrics.toLocaleString('en')} metrics and ${nErrors.toLocaleString('en')} errors for ${nModels} models over ${days} days in ${seedSeconds.toFixed(1)} s (${(size / 1e6).toFixed(0)} MB on disk; ${load()})`);
     }
     // Each measurement in a fresh process, so each peak RSS is its own.
-    for (const what of ['report', 'rebuild', 'sweep', 'kpis']) {
+    // retention last: it changes the file.
+    for (const what of ['report', 'rebuild', 'sweep', 'kpis', 'retention']) {
       const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--measure', path, '--what', what, '--now', now.toISOString()], {
         cwd: fileURLToPath(new URL('../..', import.meta.url)),
         stdio: ['ignore', 'inherit', 'inherit'],
@@ -192,7 +193,7 @@ async function measure(path: string, now: Date): Promise<void> {
   if (seconds >= 5 || peakMb >= 300) process.exitCode = 1;
 }
 
-/** One rollup figure: a rebuild of all history, a sweep's refresh, or KPIs over a year against 7 days raw. */
+/** One rollup figure: a rebuild of all history, a sweep's refresh, KPIs over a year against 7 days raw, or a sweep's retention slice. */
 async function measureRollups(path: string, now: Date, what: string): Promise<void> {
   const store = openSqliteStore(path);
   const peak = () => `peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`;
@@ -208,6 +209,11 @@ async function measureRollups(path: string, now: Date, what: string): Promise<vo
     } else if (what === 'sweep') {
       const [, s] = await timed(() => refreshRollups(store, { now, retention: { gapsDays: null, rowsDays: null, includeDashboard: false } }));
       console.log(`a sweep's rollup refresh (today${now.getTime() % DAY_MS < 3 * 3_600_000 ? ' and yesterday' : ''}): ${s.toFixed(2)} s, ${peak()}; ${load()}`);
+    } else if (what === 'retention') {
+      for (const [name, policy] of [['gaps', { gapsDays: 90, rowsDays: null }], ['rows', { gapsDays: null, rowsDays: 400 }]] as const) {
+        const [r, s] = await timed(() => store.applyRetention({ now, ...policy, includeDashboard: false, limit: SWEEP_RETENTION_LIMIT }));
+        console.log(`a sweep's retention slice (${name}, at most ${SWEEP_RETENTION_LIMIT.toLocaleString('en')} per table): ${JSON.stringify(r)} in ${s.toFixed(2)} s, ${peak()}; ${load()}`);
+      }
     } else {
       const year = { since: new Date(now.getTime() - 365 * DAY_MS), until: now };
       const [summary, s] = await timed(() => windowKpis(store, year));
