@@ -146,7 +146,13 @@ function readCosts(c: SqliteConnection, w: TimeWindow, filter: RunFilter): Group
   return out;
 }
 
+/** A file from before rollups, opened read-only, has no rollup tables: it has no rollups, and every day is read raw. */
+function hasRollups(c: SqliteConnection): boolean {
+  return c.all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'daily_rollups'").length > 0;
+}
+
 function rollupDays(c: SqliteConnection, from: string, to: string): RollupDay[] {
+  if (!hasRollups(c)) return [];
   return c
     .all<{ day: string; computed_at: number; cells: number; raw_rows_removed: number }>(
       'SELECT day, computed_at, cells, raw_rows_removed FROM rollup_days WHERE day >= ? AND day <= ? ORDER BY day',
