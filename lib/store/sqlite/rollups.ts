@@ -1,5 +1,5 @@
-// Daily rollups (SPEC 20) in the SQLite file: the daily_rollups table (one JSON row per day and
-// group), rollup_days (which days were rolled up, and when), and retention over the raw rows.
+// Daily rollups (SPEC 20) in the SQLite file: the daily_rollups table (one row of columns per day
+// and group), rollup_days (which days were rolled up, and when), and retention over the raw rows.
 // A day's rollups come from the KPI reads of runs.ts, so the reading rules are theirs.
 import type { SQLInputValue } from 'node:sqlite';
 import {
