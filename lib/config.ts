@@ -63,7 +63,20 @@ export interface Config {
       ingestHealth: string;
       /** `npm run store -- migrate`: what each migration changed, so it can be put back. */
       migrations: string;
+      /** Daily rollups per (provider, model, scenario, UTC day) (SPEC 20). */
+      rollups: string;
+      /** The days rolled up and when, and where retention got to. */
+      rollupDays: string;
     };
+  };
+  /** SPEC 20: what raw detail is kept; everything, unless a number of days is set. */
+  retention: {
+    /** BENCH_RAW_RETENTION_DAYS: per-chunk gaps (times_between_tokens) dropped after this many days. */
+    gapsDays: number | null;
+    /** BENCH_ROW_RETENTION_DAYS: whole metric and error rows removed after this many days, only on days a rollup covers. */
+    rowsDays: number | null;
+    /** BENCH_RETENTION_DASHBOARD: on MongoDB, also prune metrics_cloud_v2 and errors_cloud, which the public dashboard reads. */
+    includeDashboard: boolean;
   };
   bench: {
     freshMinutes: number;
@@ -231,6 +244,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         sweepSkips: r.str('MONGODB_COLLECTION_SWEEP_SKIPS') ?? 'sweep_skips',
         ingestHealth: r.str('MONGODB_COLLECTION_INGEST_HEALTH') ?? 'ingest_health',
         migrations: r.str('MONGODB_COLLECTION_MIGRATIONS') ?? 'llm_bench_migrations',
+        rollups: r.str('MONGODB_COLLECTION_ROLLUPS') ?? 'bench_daily_rollups',
+        rollupDays: r.str('MONGODB_COLLECTION_ROLLUP_DAYS') ?? 'bench_daily_rollup_days',
       },
     },
     bench: {
@@ -307,6 +322,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       smtpUrl: r.str('SMTP_URL'),
     },
     health: { model: r.str('HEALTH_CHECK_MODEL') ?? 'gpt-4o-mini' },
+    retention: {
+      gapsDays: r.str('BENCH_RAW_RETENTION_DAYS') === null ? null : r.int('BENCH_RAW_RETENTION_DAYS', 0, 1, 100_000),
+      // At least 31 days: the 24-hour, 7-day and health-report reads are exact from raw rows.
+      rowsDays: r.str('BENCH_ROW_RETENTION_DAYS') === null ? null : r.int('BENCH_ROW_RETENTION_DAYS', 0, 31, 100_000),
+      includeDashboard: r.bool('BENCH_RETENTION_DASHBOARD', false),
+    },
     site: {
       dir: resolve(r.str('SITE_DIR') ?? './data/site'),
       serveFromIngest: r.bool('INGEST_SERVE_SITE', false),

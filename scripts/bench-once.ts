@@ -19,6 +19,7 @@ import { sweepCostOptions } from '../lib/bench/budget.ts';
 import { writeSweepTextfile } from '../lib/bench/prometheus.ts';
 import { refreshSite } from '../lib/site/write.ts';
 import { recordOutputFailure } from '../lib/bench/sweep-outputs.ts';
+import { refreshRollups } from '../lib/store/rollups.ts';
 
 const USAGE = `Usage: bench-once.ts [--provider P]... [--models M,M] [--scenario ID]... [--force] [--json] [--concurrency N]
 
@@ -153,6 +154,8 @@ async function main(): Promise<number> {
       },
     });
     progress.stop();
+    // SPEC 20: the day's rollups and bounded retention; derived data, so a failure is logged and the sweep stands.
+    if (store) await refreshRollups(store, { now: new Date(), retention: config.retention }).catch((err: Error) => logger.error(`Cannot update the daily rollups in ${store.location}: ${err.message}`));
     // The status site (SPEC 16), rewritten from the store after every sweep; a runner without a store has none.
     // Neither output fails the sweep (the results are stored): the journal and the health mail say it.
     const outputFailure = { sweepStartedAt, runner: config.bench.runner, logger };

@@ -74,7 +74,7 @@ async function main(): Promise<number> {
     const store = await openStore(config);
     let report;
     try {
-      report = await collectHealthReport(store, { now, days, sweepPeriodMinutes: config.bench.sweepPeriodMinutes, dailyBudgetUsd: config.cost.dailyBudgetUsd });
+      report = await collectHealthReport(store, { now, days, sweepPeriodMinutes: config.bench.sweepPeriodMinutes, dailyBudgetUsd: config.cost.dailyBudgetUsd, retention: config.retention });
     } finally {
       await store.close();
     }

@@ -8,11 +8,14 @@ import { parseSince, runWindow } from '../lib/runs/window.ts';
 import { generateSite } from '../lib/site/write.ts';
 import type { AgentRunDoc } from '../lib/store/documents.ts';
 import { openStore } from '../lib/store/open-store.ts';
+import { DAY_MS, LONG_WINDOW_DAYS, windowKpis } from '../lib/store/rollups.ts';
+import { formatRollupsOutcome, runRollupsCommand } from '../lib/store/rollups-status.ts';
 
 const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--model M] [--scenario S] [--kind llm|agent] [--json | --csv]
        runs.ts list [--since T] [--provider P] [--model M] [--scenario S] [--outcome ok|failed|timeout] [--kind llm|agent] [--limit N] [--json | --csv]
        runs.ts show RUN_ID [--json]
        runs.ts site
+       runs.ts rollups [--rebuild [--since T | --days N]] [--prune] [--json]
 
   kpis   runs, success rate and p50/p95/p99 of TTFT, total time, tokens/s and decode speed per
          provider, model and scenario, per provider and overall; then the agent runs' (TinyFish)
@@ -22,6 +25,10 @@ const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--mode
          agent runs with --kind agent or --provider tinyfish)
   show   one run in full, by its run_id (an LLM run or an agent run)
   site   rewrite the status site in SITE_DIR now (bench-once does it after every sweep)
+  rollups  the days with daily rollups and the store's size a year from now; --rebuild
+         recomputes them from the raw rows (all history, or since T); --prune applies
+         BENCH_RAW_RETENTION_DAYS and BENCH_ROW_RETENTION_DAYS in full (a sweep does a slice).
+         kpis over more than 8 days read the rollups (README: History over years)
 
   --since T    an age (90m, 24h, 7d) or a UTC date (2026-11-27, 2026-11-27T08:00Z)
   --days N     the last N days (kpis)
@@ -42,6 +49,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   json: { type: 'boolean' },
   csv: { type: 'boolean' },
+  rebuild: { type: 'boolean' },
+  prune: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -94,7 +103,10 @@ async function main(): Promise<number> {
         else {
           // Another provider's filter leaves no agent run; CSV is one table.
           const withAgents = kind === undefined && values.provider === undefined && format !== 'csv';
-          process.stdout.write(formatKpis(await store.metricKpis(w, filter), w, format, withAgents ? await store.agentRunKpis(w, agentFilter) : undefined));
+          if (format === 'table' && w.until.getTime() - w.since.getTime() > LONG_WINDOW_DAYS * DAY_MS) {
+            process.stderr.write(`Over more than ${LONG_WINDOW_DAYS} days each percentile is the runs-weighted median of the daily percentiles (README: History over years).\n`);
+          }
+          process.stdout.write(formatKpis(await windowKpis(store, w, filter), w, format, withAgents ? await store.agentRunKpis(w, agentFilter) : undefined));
         }
       } finally {
         await store.close();
@@ -158,8 +170,20 @@ async function main(): Promise<number> {
       }
       return 0;
     }
+    case 'rollups': {
+      expectArgs(0, 'no arguments');
+      const since = values.since !== undefined || values.days !== undefined ? usage(() => runWindow({ since: values.since, days: values.days, now, defaultDays: 1 })).since : null;
+      const store = await openStore(config);
+      try {
+        const r = await runRollupsCommand(store, { now, rebuild: values.rebuild ? { since } : null, prune: values.prune ?? false, retention: config.retention });
+        process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : formatRollupsOutcome(r, { kind: store.kind, location: store.location, retention: config.retention }));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
     default:
-      throw new UsageError(`Unknown command '${command}': use kpis, list, show or site (runs.ts --help)`);
+      throw new UsageError(`Unknown command '${command}': use kpis, list, show, site or rollups (runs.ts --help)`);
   }
 }
 

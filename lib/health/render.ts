@@ -185,6 +185,7 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
     mono: true,
   });
   if (report.spend) out.push(...spendSections(report.spend, report.generated_at));
+  if (report.storage) out.push({ title: 'Storage', rows: report.storage.lines.map((l) => [l]), empty: '' });
   const skipSection = budgetSkipSection(report);
   if (skipSection) out.push(skipSection);
 

@@ -6,9 +6,11 @@ import type { ErrorKind, SweepSkipDoc } from '../store/documents.ts';
 import { isProviderName } from '../config.ts';
 import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
-import type { DailySpend, FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, TimeWindow } from '../store/store.ts';
+import type { DailySpend, FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, StoreFootprint, TimeWindow } from '../store/store.ts';
 import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
 import { SWEEP_OUTPUT_PROVIDER } from '../bench/sweep-outputs.ts';
+import type { RetentionSettings } from '../store/rollups.ts';
+import { footprintLines } from '../store/rollups-status.ts';
 
 const DAY_MS = 86_400_000;
 /** Days of history each model's window is compared with (SPEC 10: "their own previous 7 days"). */
@@ -31,6 +33,8 @@ export interface HealthReportOptions {
   regression?: RegressionOptions;
   /** BENCH_DAILY_BUDGET_USD, shown beside each day's spend. */
   dailyBudgetUsd?: number | null;
+  /** Config['retention'], named beside the store's projected size (SPEC 20). */
+  retention?: RetentionSettings;
 }
 
 export interface ProviderHealth {
@@ -124,6 +128,8 @@ export interface HealthReport {
   budget_skips?: BudgetSkip[];
   /** Outputs a sweep could not write (its status site, its Prometheus textfile), from the same records. */
   output_failures?: BudgetSkip[];
+  /** SPEC 20: the store's size, its growth and where it will be in a year, as lines for the mail. */
+  storage?: { footprint: StoreFootprint; lines: string[] };
 }
 
 /** One (provider, model, scenario) the daily budget kept from starting in the window. */
@@ -188,6 +194,8 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const spend = await collectSpend(store, { until, dailyBudgetUsd: options.dailyBudgetUsd ?? null });
   const agentRuns = await store.recentAgentRuns({ since: window.since, until, limit: AGENT_RUNS_CAP, withoutResult: true });
   const budgetSkips = await store.sweepSkips(window, BUDGET_SKIPS_CAP);
+  const footprint = await store.storeFootprint(until);
+  const retention = options.retention ?? { gapsDays: null, rowsDays: null, includeDashboard: false };
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
   const successes = sum(providers.map((p) => p.successes));
@@ -237,6 +245,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
     agent_runs: summarizeAgentRuns(agentRuns),
     budget_skips: summarizeBudgetSkips(budgetSkips.filter((s) => s.provider !== SWEEP_OUTPUT_PROVIDER)),
     output_failures: summarizeBudgetSkips(budgetSkips.filter((s) => s.provider === SWEEP_OUTPUT_PROVIDER)),
+    storage: { footprint, lines: footprintLines(footprint, { kind: store.kind, location: store.location, retention }) },
   };
 }
 

@@ -336,6 +336,112 @@ export interface SweepSkipsStore {
   sweepSkips(w: TimeWindow, limit?: number): Promise<SweepSkipDoc[]>;
 }
 
+// ---- Daily rollups and retention (SPEC 20) ----
+
+/** Nearest-rank percentiles of one measure over one day's values, and how many values there were. */
+export interface RollupPercentiles {
+  n: number;
+  p50: number | null;
+  p90: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+/**
+ * One (provider, model, scenario, UTC day): its runs and the percentiles of each measure, read
+ * with the rules of upstream.ts (probe and shadow rows left out, upstream's TTFT 0 as none, no
+ * profile as the published one, no error_kind as unknown); aborted calls are no run.
+ */
+export interface DailyRollup {
+  /** UTC day, YYYY-MM-DD. */
+  day: string;
+  provider: string;
+  model_name: string;
+  scenario: string;
+  /** successes + failures */
+  runs: number;
+  successes: number;
+  failures: number;
+  failures_by_kind: Partial<Record<ErrorKind, number>>;
+  last_success: Date | null;
+  time_to_first_token: RollupPercentiles;
+  /** generate_time */
+  total_time: RollupPercentiles;
+  tokens_per_second: RollupPercentiles;
+  decode_tokens_per_second: RollupPercentiles;
+  /** Sum of the successes' cost_usd (0 when none had one). */
+  cost_usd: number;
+  /** Successes with a cost. */
+  priced_calls: number;
+  /**
+   * 'rollup': the stored rollup of the whole day; 'raw': computed from the raw rows when read
+   * (today, the partial days at a window's ends, a day never rolled up).
+   */
+  source: 'rollup' | 'raw';
+}
+/** A day whose rollups are stored; they cover the whole day when computed_at is after its end. */
+export interface RollupDay {
+  day: string;
+  computed_at: Date;
+  /** (provider, model, scenario) rows stored for the day. */
+  cells: number;
+  /** Retention removed raw rows of the day: a rebuild keeps its rollups rather than recompute them from what is left. */
+  raw_rows_removed: boolean;
+}
+/** What retention removes (README "History over years"); off unless a number of days is set. */
+export interface RetentionPolicy {
+  now: Date;
+  /** BENCH_RAW_RETENTION_DAYS: times_between_tokens dropped from metric rows older than this. */
+  gapsDays: number | null;
+  /** BENCH_ROW_RETENTION_DAYS: raw rows older than this removed, only on days a stored rollup covers. */
+  rowsDays: number | null;
+  /** MongoDB: metrics_cloud_v2 and errors_cloud too, which the public dashboard reads (BENCH_RETENTION_DASHBOARD). */
+  includeDashboard: boolean;
+  /** Rows changed per table at most (a sweep's bounded share of the work). */
+  limit: number;
+}
+export interface RetentionResult {
+  /** Metric rows whose times_between_tokens were dropped. */
+  gaps_dropped: number;
+  /** Metric and error rows removed. */
+  rows_deleted: number;
+}
+/** How big the store is and grows (SQLite: from its page counts; MongoDB: row counts only). */
+export interface StoreFootprint {
+  /** Bytes in use (pages × page size), null where the backend cannot say. */
+  bytes: number | null;
+  /** Bytes of free pages a VACUUM would give back to the file system. */
+  free_bytes: number | null;
+  /** Metric and error rows. */
+  rows: number;
+  /** Metric and error rows of the last 7 days, per day. */
+  rows_per_day: number;
+  /** bytes / rows, indexes and rollups included. */
+  bytes_per_row: number | null;
+  /** bytes + a year of rows_per_day × bytes_per_row (no retention counted). */
+  projected_bytes_in_a_year: number | null;
+}
+
+export interface RollupsStore {
+  /**
+   * Recomputes from the raw rows, and stores, the rollups of every UTC day the window touches
+   * (days that have not begun at `now`, or before the oldest raw row, are skipped), replacing
+   * what was stored for them; a day whose raw rows retention removed keeps its rollups.
+   * @returns the days written.
+   */
+  rebuildRollups(w: TimeWindow, now: Date): Promise<RollupDay[]>;
+  /**
+   * One row per (provider, model, scenario, UTC day) with runs in the window, by provider,
+   * model, scenario, then day: the stored rollup for each complete day inside the window that
+   * one covers, computed from the raw rows for the rest. The status site's 30-day charts read this.
+   */
+  dailyRollups(w: TimeWindow, filter?: RunFilter): Promise<DailyRollup[]>;
+  /** The days in the window that have stored rollups. */
+  rollupDays(w: TimeWindow): Promise<RollupDay[]>;
+  /** Applies the policy, oldest rows first, at most policy.limit rows per table. */
+  applyRetention(policy: RetentionPolicy): Promise<RetentionResult>;
+  storeFootprint(now: Date): Promise<StoreFootprint>;
+}
+
 /** Every collection, and the connection they share. */
 // ---- Migrations (SPEC 4.0): rewrites of the operator's documents, only when asked ----
 
@@ -382,7 +488,8 @@ export interface Store
     AgentRunsStore,
     SweepSkipsStore,
     MigrationsStore,
-    ExchangeStore {
+    ExchangeStore,
+    RollupsStore {
   readonly kind: 'sqlite' | 'mongodb';
   /** A human description of where the data lives (no credentials). */
   readonly location: string;

@@ -183,6 +183,23 @@ export class MingoCollection implements CollectionLike {
     return { deletedCount: 1 };
   }
 
+  async deleteMany(filter: Document): Promise<{ deletedCount: number }> {
+    const q = new Query(filter);
+    const before = this.docs.length;
+    this.docs = this.docs.filter((d) => !q.test(d));
+    return { deletedCount: before - this.docs.length };
+  }
+
+  async updateMany(filter: Document, modifier: Document): Promise<{ modifiedCount: number }> {
+    const q = new Query(filter);
+    let modified = 0;
+    for (const d of this.docs.filter((x) => q.test(x))) {
+      update(d, modifier);
+      modified++;
+    }
+    return { modifiedCount: modified };
+  }
+
   async createIndex(keys: Document, options: Document = {}): Promise<string> {
     this.indexes.push({ keys, options });
     if (options.unique) {
@@ -217,5 +234,7 @@ export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollec
     ingestHealth: new MingoCollection(),
     migrations: new MingoCollection(),
     importProgress: new MingoCollection(),
+    rollups: new MingoCollection(),
+    rollupDays: new MingoCollection(),
   };
 }

@@ -460,3 +460,20 @@ describe('stale models in the health report', () => {
     }
   });
 });
+
+describe('storage in the health report (SPEC 20)', () => {
+  it('shows the store\'s size, rows a day and its size a year from now, computed from its own counts, and the retention set', async () => {
+    const store = openSqliteStore(':memory:');
+    const now = new Date('2026-11-20T08:00:00Z');
+    // 7 rows a day over the last week: 1 a day.
+    for (let d = 0; d < 7; d++) await store.insertMetric(makeMetric({ provider: 'st', model_name: 'm', run_ts: new Date(now.getTime() - (d + 0.5) * 86_400_000) }));
+    const report = await collectHealthReport(store, { now, sweepPeriodMinutes: 30, retention: { gapsDays: 30, rowsDays: null, includeDashboard: false } });
+    await store.close();
+    const f = report.storage!.footprint;
+    assert.deepEqual([f.rows, f.rows_per_day], [7, 1]);
+    assert.equal(f.projected_bytes_in_a_year, f.bytes! + 365 * (f.bytes! / 7));
+    const text = renderHealthText(report, ruleBasedAssessment(report, 'test'));
+    assert.match(text, /^Storage$/m);
+    assert.match(text, /1 rows a day over the last 7 days: about [\d.]+ [kMG]B in a year at this pace, before retention; retention: per-chunk gaps kept 30 days\./);
+  });
+});

@@ -72,6 +72,21 @@ describe('runs.ts', () => {
     assert.equal(json.tokens_per_second, 50);
   });
 
+  test('rollups --rebuild rolls up the history, says so with the store\'s size; kpis over 30 days then read them, with the same counts', async () => {
+    const rebuilt = await runs('rollups', '--rebuild', '--json');
+    assert.equal(rebuilt.code, 0, rebuilt.stderr);
+    const out = JSON.parse(rebuilt.stdout);
+    assert.ok(out.rebuilt.length >= 7 && out.days.count === out.rebuilt.length, rebuilt.stdout);
+    assert.ok(out.footprint.bytes > 0 && out.footprint.rows > 0 && out.footprint.projected_bytes_in_a_year > out.footprint.bytes);
+    const table = await runs('rollups');
+    assert.match(table.stdout, new RegExp(`Rollups stored for ${out.days.count} day\\(s\\)`));
+    assert.match(table.stdout, /rows a day over the last 7 days: about [\d.]+ [kMG]B in a year/);
+    const [week, month] = await Promise.all([runs('kpis', '--days', '8', '--json'), runs('kpis', '--days', '30')]);
+    const long = await runs('kpis', '--days', '30', '--json');
+    assert.equal(JSON.parse(long.stdout).overall.runs, JSON.parse(week.stdout).overall.runs, 'the seeded history is within the week');
+    assert.match(month.stderr, /runs-weighted median of the daily percentiles/);
+  });
+
   test('an unknown run_id exits 1; bad usage exits 2 with a message', async () => {
     const missing = await runs('show', 'no-such-run');
     assert.equal(missing.code, 1);

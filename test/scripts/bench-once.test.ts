@@ -357,3 +357,22 @@ describe('bench-once exit codes', () => {
     });
   }
 });
+
+describe('bench-once and the daily rollups (SPEC 20)', () => {
+  test('after a sweep, today\'s rollups hold its runs, read back as the raw rows say', async () => {
+    const own = await storeWith(['instant', 'fail-auth']);
+    const run = await benchOnce([], { LLM_BENCH_DB: own });
+    assert.equal(run.code, 0, run.stderr);
+    const store = openSqliteStore(own);
+    const now = new Date();
+    const today = { since: new Date(Math.floor(now.getTime() / 86_400_000) * 86_400_000), until: new Date(now.getTime() + 60_000) };
+    const days = await store.rollupDays(today);
+    const rows = await store.dailyRollups(today, { provider: 'mock' });
+    await store.close();
+    assert.deepEqual(days.map((d) => d.cells), [2]);
+    assert.deepEqual(rows.map((r) => [r.model_name, r.successes, r.failures, r.failures_by_kind]), [
+      ['fail-auth', 0, 1, { auth: 1 }],
+      ['instant', 1, 0, {}],
+    ]);
+  });
+});

@@ -27,6 +27,8 @@ export interface CollectionLike {
   createIndex(keys: Document, options?: Document): Promise<string>;
   deleteOne(filter: Filter<Document>): Promise<{ deletedCount: number }>;
   bulkWrite(operations: AnyBulkWriteOperation[], options: { ordered: boolean }): Promise<{ upsertedCount: number; matchedCount: number }>;
+  deleteMany(filter: Filter<Document>): Promise<{ deletedCount: number }>;
+  updateMany(filter: Filter<Document>, update: Document): Promise<{ modifiedCount: number }>;
 }
 
 export interface MongoCollections {
@@ -49,6 +51,10 @@ export interface MongoCollections {
   migrations: CollectionLike;
   /** How far each unfinished import has come (exchange.ts), one document per source file. */
   importProgress: CollectionLike;
+  /** bench_daily_rollups: one document per (UTC day, provider, model, scenario) (SPEC 20). */
+  rollups: CollectionLike;
+  /** The days rolled up and when, and where retention got to. */
+  rollupDays: CollectionLike;
 }
 
 const DUPLICATE_KEY = 11000;

@@ -15,6 +15,7 @@ import { mongoMetrics } from './metrics.ts';
 import { mongoModelHealth } from './model-health.ts';
 import { mongoMigrations } from './migrations.ts';
 import { mongoModels } from './models.ts';
+import { mongoRollups } from './rollups.ts';
 import { mongoRuns } from './runs.ts';
 import { mongoScenarios } from './scenarios.ts';
 import { mongoSweepSkips } from './sweep-skips.ts';
@@ -73,6 +74,8 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     migrations: db.collection(c.migrations),
     // Ours alone (no upstream name to follow), so not configurable.
     importProgress: db.collection('import_progress'),
+    rollups: db.collection(c.rollups),
+    rollupDays: db.collection(c.rollupDays),
   };
   try {
     return await createMongoStore(collections, {
@@ -110,6 +113,7 @@ export async function createMongoStore(
     ...mongoSweepSkips(ctx),
     ...mongoMigrations(ctx),
     ...mongoExchange(ctx),
+    ...mongoRollups(ctx),
     ping: () => ping(collections.ingestHealth),
     close: options.close ?? (async () => {}),
   };
@@ -142,6 +146,10 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     [c.ingestHealth, { check: 1 }, { unique: true, name: 'check_unique' }],
     [c.sweepSkips, { skipped_at: -1 }, { name: 'skipped_at' }],
     [c.migrations, { batch_id: 1 }, { unique: true, name: 'batch_id_unique' }],
+    [c.rollups, { day: 1, provider: 1, model_name: 1, scenario: 1 }, { unique: true, name: 'day_group_unique' }],
+    [c.rollups, { provider: 1, model_name: 1, scenario: 1, day: 1 }, { name: 'group_day' }],
+    // The retention state documents have no day.
+    [c.rollupDays, { day: 1 }, { unique: true, partialFilterExpression: { day: { $type: 'string' } }, name: 'day_unique' }],
   ];
   for (const [collection, keys, options] of specs) {
     try {

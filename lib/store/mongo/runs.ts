@@ -30,8 +30,10 @@ import {
   readMetrics,
   serverOrFallback,
   type CollectionLike,
+  type MongoCollections,
   type MongoContext,
 } from './connection.ts';
+import type { KindFailures } from '../rollups.ts';
 import { readError, readMetric } from '../upstream.ts';
 import { mongoErrors } from './errors.ts';
 import { mongoMetrics } from './metrics.ts';
@@ -247,49 +249,12 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
 
     async metricKpis(w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
       const match = { ...inWindow('run_ts', w), ...runMatch(filter), ...PUBLISHED };
-      // An aborted call (the operator stopped the sweep) is neither a success nor a failure.
-      const failures = (
-        await c.errors
-          .aggregate([{ $match: { ...inWindow('ts', w), ...runMatch(filter), ...NOT_ABORTED } }, { $group: { _id: { ...GROUP_KEY }, n: { $sum: 1 } } }])
-          .toArray()
-      ).map((r): GroupFailures => ({ provider: r._id.provider, model_name: r._id.model_name, scenario: r._id.scenario, failures: r.n }));
+      const failures = await readKpiFailures(c, w, filter);
       // Rows of every scenario but the published one are in the probe collection (SPEC 4.1). The
       // server's $percentile sees one collection, so with probe rows in the window the values
       // come to us from both (exact, and the groups of the two never overlap).
       const probeRows = await c.probe.countDocuments(match);
-      const fallback = async (): Promise<KpiSummary> => {
-        const pipeline = [
-          { $match: match },
-          {
-            $group: {
-              _id: { ...GROUP_KEY },
-              n: { $sum: 1 },
-              last: { $max: '$run_ts' },
-              ...Object.fromEntries(Object.entries(KPI_FIELDS).map(([name, field]) => [name, { $push: field }])),
-            },
-          },
-        ];
-        const rows = [
-          ...(await c.metrics.aggregate(pipeline).toArray()),
-          ...(probeRows > 0 ? await c.probe.aggregate(pipeline).toArray() : []),
-        ];
-        // $push keeps explicit nulls (TTFT is null when no text came): leave them out.
-        const numbers = (xs: unknown[]) => xs.filter((x): x is number => typeof x === 'number');
-        const groups = rows.map(
-          (r): GroupValues => ({
-            provider: r._id.provider,
-            model_name: r._id.model_name,
-            scenario: r._id.scenario,
-            successes: r.n,
-            last_success: r.last ?? null,
-            time_to_first_token: numbers(r.time_to_first_token),
-            total_time: numbers(r.total_time),
-            tokens_per_second: numbers(r.tokens_per_second),
-            decode_tokens_per_second: numbers(r.decode_tokens_per_second),
-          }),
-        );
-        return summarizeGroups(groups, failures);
-      };
+      const fallback = async () => summarizeGroups(await readKpiGroups(c, w, filter, { probe: probeRows > 0 }), failures);
       if (probeRows > 0) return fallback();
       return serverOrFallback(ctx, () => serverKpis(match, failures), fallback);
     },
@@ -351,7 +316,7 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
 }
 
 /** A KPI group: rows without benchmark_profile_id belong to the published profile. */
-const GROUP_KEY = {
+export const GROUP_KEY = {
   provider: '$provider',
   model_name: '$model_name',
   scenario: { $ifNull: ['$benchmark_profile_id', DEFAULT_SCENARIO] },
@@ -373,7 +338,7 @@ async function idFilter(runId: string): Promise<Document> {
   return { $or: [{ run_id: runId }, { run_id: { $exists: false }, _id: { $in: ids } }] };
 }
 
-function runMatch(filter: RunFilter): Document {
+export function runMatch(filter: RunFilter): Document {
   const q: Document = {};
   if (filter.provider !== undefined) q.provider = filter.provider;
   if (filter.model !== undefined) q.model_name = filter.model;
@@ -382,4 +347,52 @@ function runMatch(filter: RunFilter): Document {
     q.benchmark_profile_id = filter.scenario === DEFAULT_SCENARIO ? { $in: [DEFAULT_SCENARIO, null] } : filter.scenario;
   }
   return q;
+}
+
+/**
+ * Each (provider, model, scenario) group's KPI values in the window, computed here (exact, on
+ * any server): metricKpis before MongoDB 7.0 and the daily rollups. Upstream's probes and
+ * shadows are left out, its TTFT 0 is none, a row without a profile is the published one's.
+ */
+export async function readKpiGroups(c: MongoCollections, w: TimeWindow, filter: RunFilter = {}, o: { probe?: boolean } = {}): Promise<GroupValues[]> {
+  const pipeline = [
+    { $match: { ...inWindow('run_ts', w), ...runMatch(filter), ...PUBLISHED } },
+    {
+      $group: {
+        _id: { ...GROUP_KEY },
+        n: { $sum: 1 },
+        last: { $max: '$run_ts' },
+        ...Object.fromEntries(Object.entries(KPI_FIELDS).map(([name, field]) => [name, { $push: field }])),
+      },
+    },
+  ];
+  const rows = [...(await c.metrics.aggregate(pipeline).toArray()), ...(o.probe !== false ? await c.probe.aggregate(pipeline).toArray() : [])];
+  // $push keeps explicit nulls (TTFT is null when no text came): leave them out.
+  const numbers = (xs: unknown[]) => xs.filter((x): x is number => typeof x === 'number');
+  return rows.map(
+    (r): GroupValues => ({
+      provider: r._id.provider,
+      model_name: r._id.model_name,
+      scenario: r._id.scenario,
+      successes: r.n,
+      last_success: r.last ?? null,
+      time_to_first_token: numbers(r.time_to_first_token),
+      total_time: numbers(r.total_time),
+      tokens_per_second: numbers(r.tokens_per_second),
+      decode_tokens_per_second: numbers(r.decode_tokens_per_second),
+    }),
+  );
+}
+
+/** Failures per group in the window (an aborted call, the operator's stop, is none), and per error_kind when asked. */
+export async function readKpiFailures(c: MongoCollections, w: TimeWindow, filter?: RunFilter): Promise<GroupFailures[]>;
+export async function readKpiFailures(c: MongoCollections, w: TimeWindow, filter: RunFilter, byKind: true): Promise<KindFailures[]>;
+export async function readKpiFailures(c: MongoCollections, w: TimeWindow, filter: RunFilter = {}, byKind = false): Promise<GroupFailures[] | KindFailures[]> {
+  const rows = await c.errors
+    .aggregate([
+      { $match: { ...inWindow('ts', w), ...runMatch(filter), ...NOT_ABORTED } },
+      { $group: { _id: { ...GROUP_KEY, ...(byKind ? { error_kind: ERROR_KIND } : {}) }, n: { $sum: 1 } } },
+    ])
+    .toArray();
+  return rows.map((r) => ({ ...r._id, failures: r.n }));
 }

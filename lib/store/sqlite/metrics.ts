@@ -16,7 +16,7 @@ import type {
 import { encodeDoc, ms, type SqliteConnection } from './connection.ts';
 import { METRICS_TABLE } from './schema.ts';
 import { medianOf } from '../kpis.ts';
-import { readMetric } from '../upstream.ts';
+import { publishedTtft, readMetric } from '../upstream.ts';
 
 type LastSuccessRow = { provider: string; model_name: string; ts: number; sweep: string | null };
 function toLastSuccess(r: LastSuccessRow): LastSuccess {
@@ -66,7 +66,8 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
         doc.model_name,
         ms(doc.run_ts),
         doc.tokens_per_second,
-        doc.time_to_first_token,
+        // The column the KPI and rollup reads take TTFT from holds it as published (upstream's 0 is none).
+        publishedTtft(doc),
         encodeDoc(doc),
         typeof doc.cost_usd === 'number' ? doc.cost_usd : null,
       );

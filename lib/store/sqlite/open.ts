@@ -13,6 +13,7 @@ import { sqliteMetrics } from './metrics.ts';
 import { sqliteModelHealth } from './model-health.ts';
 import { sqliteMigrations } from './migrations.ts';
 import { sqliteModels } from './models.ts';
+import { sqliteRollups } from './rollups.ts';
 import { sqliteRuns } from './runs.ts';
 import { sqliteScenarios } from './scenarios.ts';
 import { sqliteSweepSkips } from './sweep-skips.ts';
@@ -51,6 +52,7 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
     ...sqliteSweepSkips(c),
     ...sqliteMigrations(c),
     ...sqliteExchange(c),
+    ...sqliteRollups(c),
     ping: () => c.ping(),
     close: () => c.close(),
   };

@@ -17,6 +17,7 @@ import type {
   TimeWindow,
 } from '../store.ts';
 import { summarizeGroups, type GroupFailures, type GroupValues } from '../kpis.ts';
+import type { KindFailures } from '../rollups.ts';
 import { ms, type SqliteConnection } from './connection.ts';
 import { METRIC_MODELS, MODEL_RANGE } from './metrics.ts';
 import { DECODE_TPS, GENERATE_TIME, KPI_COLUMNS, KPI_INDEX, KPI_TABLES, SCENARIO, UNPUBLISHED, scenarioOf } from './schema.ts';
@@ -162,53 +163,7 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     },
 
     async metricKpis(w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
-      // The groups by a loose index scan, then one index-only range read per group whose values
-      // SQLite hands to kpi_collect() straight into Float64Arrays: no JSON, and no row object or
-      // array per row (rows as arrays cost 1.5x as much on a million rows; JSON arrays 2x).
-      const groups: GroupValues[] = [];
-      // A (provider, model, scenario) group lives in one table: its scenario decides which.
-      for (const table of KPI_TABLES) {
-        const keys = c.all<{ provider: string; model_name: string; scenario: string }>(
-          `WITH RECURSIVE ${kpiGroups(table)} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
-          ...kpiParams(filter),
-        );
-        const read = c.stmt(
-          `SELECT count(kpi_collect(time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS})) AS n, max(run_ts) AS last
-           FROM ${table} INDEXED BY ${KPI_INDEX[table]} WHERE provider = ? AND model_name = ? AND ${scenarioOf(table)} = ? AND run_ts >= ? AND run_ts < ?`,
-        );
-        for (const k of keys) {
-          KPI_COLUMNS.reset();
-          const { n, last } = read.get(k.provider, k.model_name, k.scenario, ms(w.since), ms(w.until)) as { n: number; last: number | null };
-          if (n === 0) continue;
-          const [ttft, total, tps, decode] = KPI_COLUMNS.take();
-          groups.push({
-            ...k,
-            successes: n,
-            last_success: new Date(last!),
-            time_to_first_token: ttft!,
-            total_time: total!,
-            tokens_per_second: tps!,
-            decode_tokens_per_second: decode!,
-          });
-        }
-      }
-      // An aborted call (the operator stopped the sweep) is neither a success nor a failure.
-      const where = ['ts >= ?', 'ts < ?', "error_kind != 'aborted'"];
-      const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
-      for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], [SCENARIO, filter.scenario]] as const) {
-        if (value === undefined) continue;
-        where.push(`${column} = ?`);
-        params.push(value);
-      }
-      const failures = c.all<GroupFailures>(
-        // LIMIT -1 keeps SQLite from flattening the subquery: flattened, it sorts for the GROUP BY
-        // with the expression recomputed from every document (5x slower on 100,000 errors).
-        `SELECT provider, model_name, scenario, COUNT(*) AS failures FROM (
-           SELECT provider, model_name, ${SCENARIO} AS scenario FROM errors INDEXED BY ${KPI_INDEX.errors} WHERE ${where.join(' AND ')} LIMIT -1
-         ) GROUP BY provider, model_name, scenario`,
-        ...params,
-      );
-      return summarizeGroups(groups, failures);
+      return summarizeGroups(readKpiGroups(c, w, filter), readKpiFailures(c, w, filter));
     },
 
     async recentRuns(query: RunQuery): Promise<RunRecord[]> {
@@ -303,4 +258,65 @@ function kpiWhere(filter: RunFilter): string {
 
 function kpiParams(filter: RunFilter): SQLInputValue[] {
   return [filter.provider, filter.model, filter.scenario].filter((v): v is string => v !== undefined);
+}
+
+/**
+ * Each (provider, model, scenario) group's KPI values in the window, upstream's probes and
+ * shadows left out: what metricKpis and the daily rollups are computed from.
+ */
+export function readKpiGroups(c: SqliteConnection, w: TimeWindow, filter: RunFilter = {}): GroupValues[] {
+  // The groups by a loose index scan, then one index-only range read per group whose values
+  // SQLite hands to kpi_collect() straight into Float64Arrays: no JSON, and no row object or
+  // array per row (rows as arrays cost 1.5x as much on a million rows; JSON arrays 2x).
+  const groups: GroupValues[] = [];
+  // A (provider, model, scenario) group lives in one table: its scenario decides which.
+  for (const table of KPI_TABLES) {
+    const keys = c.all<{ provider: string; model_name: string; scenario: string }>(
+      `WITH RECURSIVE ${kpiGroups(table)} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
+      ...kpiParams(filter),
+    );
+    const read = c.stmt(
+      `SELECT count(kpi_collect(time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS})) AS n, max(run_ts) AS last
+       FROM ${table} INDEXED BY ${KPI_INDEX[table]} WHERE provider = ? AND model_name = ? AND ${scenarioOf(table)} = ? AND run_ts >= ? AND run_ts < ?`,
+    );
+    for (const k of keys) {
+      KPI_COLUMNS.reset();
+      const { n, last } = read.get(k.provider, k.model_name, k.scenario, ms(w.since), ms(w.until)) as { n: number; last: number | null };
+      if (n === 0) continue;
+      const [ttft, total, tps, decode] = KPI_COLUMNS.take();
+      groups.push({
+        ...k,
+        successes: n,
+        last_success: new Date(last!),
+        time_to_first_token: ttft!,
+        total_time: total!,
+        tokens_per_second: tps!,
+        decode_tokens_per_second: decode!,
+      });
+    }
+  }
+  return groups;
+}
+
+/** Failures per group in the window (aborted calls are none), and per error_kind when asked. */
+export function readKpiFailures(c: SqliteConnection, w: TimeWindow, filter?: RunFilter): GroupFailures[];
+export function readKpiFailures(c: SqliteConnection, w: TimeWindow, filter: RunFilter, byKind: true): KindFailures[];
+export function readKpiFailures(c: SqliteConnection, w: TimeWindow, filter: RunFilter = {}, byKind = false): GroupFailures[] | KindFailures[] {
+  // An aborted call (the operator stopped the sweep) is neither a success nor a failure.
+  const where = ['ts >= ?', 'ts < ?', "error_kind != 'aborted'"];
+  const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
+  for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], [SCENARIO, filter.scenario]] as const) {
+    if (value === undefined) continue;
+    where.push(`${column} = ?`);
+    params.push(value);
+  }
+  const kind = byKind ? ', error_kind' : '';
+  return c.all<GroupFailures>(
+    // LIMIT -1 keeps SQLite from flattening the subquery: flattened, it sorts for the GROUP BY
+    // with the expression recomputed from every document (5x slower on 100,000 errors).
+    `SELECT provider, model_name, scenario${kind}, COUNT(*) AS failures FROM (
+       SELECT provider, model_name, ${SCENARIO} AS scenario${kind} FROM errors INDEXED BY ${KPI_INDEX.errors} WHERE ${where.join(' AND ')} LIMIT -1
+     ) GROUP BY provider, model_name, scenario${kind}`,
+    ...params,
+  );
 }

@@ -128,6 +128,44 @@ CREATE TABLE IF NOT EXISTS import_progress (
 );
 `;
 
+/** Each rollup measure and the prefix of its columns in daily_rollups. */
+export const ROLLUP_MEASURE_COLUMNS = [
+  ['time_to_first_token', 'ttft'],
+  ['total_time', 'total'],
+  ['tokens_per_second', 'tps'],
+  ['decode_tokens_per_second', 'decode'],
+] as const;
+
+// SPEC 20: one row per (UTC day, provider, model, scenario), the days rolled up and when (a day
+// computed after its end is covered), and what retention has done so far.
+const ROLLUP_SCHEMA = `
+-- Columns, not a JSON document: a year of 300 models is 110,000 rows read at once.
+CREATE TABLE IF NOT EXISTS daily_rollups (
+  day TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  model_name TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  successes INTEGER NOT NULL,
+  failures INTEGER NOT NULL,
+  failures_by_kind TEXT NOT NULL,
+  last_success INTEGER,
+  ${ROLLUP_MEASURE_COLUMNS.flatMap(([, c]) => [`${c}_n INTEGER NOT NULL`, ...['p50', 'p90', 'p95', 'p99'].map((p) => `${c}_${p} REAL`)]).join(',\n  ')},
+  cost_usd REAL NOT NULL,
+  priced_calls INTEGER NOT NULL,
+  PRIMARY KEY (day, provider, model_name, scenario)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_days (
+  day TEXT PRIMARY KEY,
+  computed_at INTEGER NOT NULL,
+  cells INTEGER NOT NULL,
+  raw_rows_removed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS store_state (
+  key TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+`;
+
 /** How long SQLite itself waits for a lock per attempt (SqliteConnection.run waits the rest). */
 export const BUSY_SLICE_MS = 5;
 
@@ -180,6 +218,11 @@ function openWritable(path: string): DatabaseSync {
   let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS });
+    // A metric row with its per-chunk gaps is about 2 KB: on 4 KB pages one fits a page and
+    // half of each page stays empty (4.5 KB per row in `npm run bench:report`; 2.7 KB on 16 KB
+    // pages). Only a new file takes it: an existing one keeps its page size until a VACUUM
+    // outside WAL mode (README: History over years).
+    db.exec('PRAGMA page_size = 16384');
     db.exec('PRAGMA journal_mode = WAL');
     // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the
     // last transactions, and each result is its own transaction.
@@ -188,6 +231,7 @@ function openWritable(path: string): DatabaseSync {
     db.exec(SCENARIO_SCHEMA);
     db.exec(SWEEP_SKIP_SCHEMA);
     db.exec(IMPORT_PROGRESS_SCHEMA);
+    db.exec(ROLLUP_SCHEMA);
     db.exec(KPI_INDEXES);
     db.exec(AGENT_KPI_INDEX);
     db.function('kpi_collect', KPI_COLUMNS.collect);

@@ -11,6 +11,7 @@ import { metricsContract } from './metrics.ts';
 import { migrationsContract } from './migrations.ts';
 import { modelHealthContract } from './model-health.ts';
 import { modelsContract } from './models.ts';
+import { rollupsContract } from './rollups.ts';
 import { runsContract } from './runs.ts';
 import { scenariosContract } from './scenarios.ts';
 import { sweepSkipsContract } from './sweep-skips.ts';
@@ -26,6 +27,7 @@ export function storeContract(name: string, open: OpenStore, options: ContractOp
   agentRunsContract(name, open, options);
   sweepSkipsContract(name, open);
   migrationsContract(name, open);
+  rollupsContract(name, open);
   describe(`${name} store contract: connection`, () => {
     const store = contractStore(open);
 

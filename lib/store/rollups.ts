@@ -1,0 +1,348 @@
+// Daily rollups (SPEC 20), what both backends share: a day's rollups from the values the KPI
+// reads return (so the reading rules of upstream.ts apply as they do to the KPIs), which days
+// of a window are read from stored rollups and which from raw rows, and what a figure over a
+// long window is. Percentiles of days do not merge exactly, so a long window's figure is
+// defined here, once: see longWindowKpis.
+import type { ErrorKind } from './documents.ts';
+import { emptyKpiRow, nearestRank, withRates, byKey, type GroupValues } from './kpis.ts';
+import type { DailyRollup, KpiRow, KpiSummary, RetentionResult, RollupDay, RollupPercentiles, RunFilter, Store, TimeWindow } from './store.ts';
+
+export const DAY_MS = 86_400_000;
+/**
+ * KPIs over a window longer than this many days read rollups (longWindowKpis); shorter ones
+ * stay exact (metricKpis). Eight days keeps the 24-hour and 7-day reads exact, and the health
+ * report's window plus its 7-day baseline, whatever hour they start at.
+ */
+export const LONG_WINDOW_DAYS = 8;
+
+export const ROLLUP_MEASURES = ['time_to_first_token', 'total_time', 'tokens_per_second', 'decode_tokens_per_second'] as const;
+
+/** Failures of one group and error kind in a window (aborted calls left out). */
+export interface KindFailures {
+  provider: string;
+  model_name: string;
+  scenario: string;
+  error_kind: string;
+  failures: number;
+}
+/** What the successes of one group cost in a window. */
+export interface GroupCost {
+  provider: string;
+  model_name: string;
+  scenario: string;
+  cost_usd: number;
+  priced_calls: number;
+}
+/** The raw material of one day's rollups, as a backend reads it. */
+export interface DayParts {
+  groups: GroupValues[];
+  failures: KindFailures[];
+  costs: GroupCost[];
+}
+
+/** What a backend gives the shared reader. */
+export interface RollupSource {
+  /** The day's parts from the raw rows of a window inside one UTC day. */
+  rawDay(w: TimeWindow, filter: RunFilter): Promise<DayParts>;
+  /** Stored rollups of the days from..to (inclusive, YYYY-MM-DD). */
+  stored(from: string, to: string, filter: RunFilter): Promise<DailyRollup[]>;
+  days(from: string, to: string): Promise<RollupDay[]>;
+}
+
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function dayStart(day: string): number {
+  return Date.parse(`${day}T00:00:00.000Z`);
+}
+
+/** Each UTC day the window touches, with the part of it inside the window. */
+export function daysOf(w: TimeWindow): Array<{ day: string; whole: boolean; part: TimeWindow }> {
+  const out = [];
+  const since = w.since.getTime();
+  const until = w.until.getTime();
+  for (let start = Math.floor(since / DAY_MS) * DAY_MS; start < until; start += DAY_MS) {
+    const end = start + DAY_MS;
+    out.push({
+      day: utcDay(start),
+      whole: since <= start && end <= until,
+      part: { since: new Date(Math.max(start, since)), until: new Date(Math.min(end, until)) },
+    });
+  }
+  return out;
+}
+
+/** A stored day covers the whole day when it was computed after the day ended. */
+export function coversDay(d: RollupDay): boolean {
+  return d.computed_at.getTime() >= dayStart(d.day) + DAY_MS;
+}
+
+/** Nearest-rank p50, p90, p95 and p99 (kpis.ts's definition) of a day's values. */
+export function rollupPercentiles(values: ArrayLike<number>): RollupPercentiles {
+  const sorted = Float64Array.from(values).sort();
+  return { n: sorted.length, p50: nearestRank(sorted, 50), p90: nearestRank(sorted, 90), p95: nearestRank(sorted, 95), p99: nearestRank(sorted, 99) };
+}
+
+const groupKey = (r: { provider: string; model_name: string; scenario: string }) => `${r.provider}\u0000${r.model_name}\u0000${r.scenario}`;
+
+/** One day's rollups from its parts: a row per group with a success or a failure. */
+export function rollupsOfDay(day: string, parts: DayParts, source: DailyRollup['source']): DailyRollup[] {
+  const rows = new Map<string, DailyRollup>();
+  const row = (k: { provider: string; model_name: string; scenario: string }): DailyRollup => {
+    const key = groupKey(k);
+    let r = rows.get(key);
+    if (!r) {
+      const none = rollupPercentiles([]);
+      r = {
+        day,
+        provider: k.provider,
+        model_name: k.model_name,
+        scenario: k.scenario,
+        runs: 0,
+        successes: 0,
+        failures: 0,
+        failures_by_kind: {},
+        last_success: null,
+        time_to_first_token: none,
+        total_time: none,
+        tokens_per_second: none,
+        decode_tokens_per_second: none,
+        cost_usd: 0,
+        priced_calls: 0,
+        source,
+      };
+      rows.set(key, r);
+    }
+    return r;
+  };
+  for (const g of parts.groups) {
+    const r = row(g);
+    r.successes += g.successes;
+    r.last_success = g.last_success;
+    for (const m of ROLLUP_MEASURES) r[m] = rollupPercentiles(g[m]);
+  }
+  for (const f of parts.failures) {
+    const r = row(f);
+    r.failures += f.failures;
+    const kind = f.error_kind as ErrorKind;
+    r.failures_by_kind[kind] = (r.failures_by_kind[kind] ?? 0) + f.failures;
+  }
+  for (const c of parts.costs) {
+    // Costs are of successes: a group without one in the window has none to show.
+    const r = rows.get(groupKey(c));
+    if (!r) continue;
+    r.cost_usd += c.cost_usd;
+    r.priced_calls += c.priced_calls;
+  }
+  for (const r of rows.values()) r.runs = r.successes + r.failures;
+  return [...rows.values()].sort(byCell);
+}
+
+export function byCell(a: DailyRollup, b: DailyRollup): number {
+  return cmp(a.provider, b.provider) || cmp(a.model_name, b.model_name) || cmp(a.scenario, b.scenario) || cmp(a.day, b.day);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * The rows of DailyRollups over a window: a complete day inside the window reads its stored
+ * rollups when they cover it, every other day (today, the partial ends, a day never rolled up
+ * or rolled up before it ended) is computed from the raw rows of its part of the window.
+ */
+export async function readDailyRollups(source: RollupSource, w: TimeWindow, filter: RunFilter = {}): Promise<DailyRollup[]> {
+  const days = daysOf(w);
+  if (days.length === 0) return [];
+  const first = days[0]!.day;
+  const last = days.at(-1)!.day;
+  const covered = new Set((await source.days(first, last)).filter(coversDay).map((d) => d.day));
+  const fromStore = new Set(days.filter((d) => d.whole && covered.has(d.day)).map((d) => d.day));
+  const out = fromStore.size > 0 ? (await source.stored(first, last, filter)).filter((r) => fromStore.has(r.day)) : [];
+  for (const d of days) {
+    if (fromStore.has(d.day)) continue;
+    out.push(...rollupsOfDay(d.day, await source.rawDay(d.part, filter), 'raw'));
+  }
+  return out.sort(byCell);
+}
+
+/** The days a rebuild of the window writes: every UTC day it touches that has begun at `now`, whole. */
+export function daysToRebuild(w: TimeWindow, now: Date): Array<{ day: string; whole: TimeWindow }> {
+  return daysOf(w)
+    .filter((d) => dayStart(d.day) < now.getTime())
+    .map((d) => ({ day: d.day, whole: { since: new Date(dayStart(d.day)), until: new Date(dayStart(d.day) + DAY_MS) } }));
+}
+
+/**
+ * The weighted median: the smallest value with at least half of the total weight at or below
+ * it (the nearest-rank median when every weight is 1); null without weight.
+ */
+export function weightedMedian(pairs: Array<{ value: number; weight: number }>): number | null {
+  return weightedMedianOf(Float64Array.from(pairs, (p) => p.value), Float64Array.from(pairs, (p) => p.weight));
+}
+
+/**
+ * weightedMedian over parallel arrays, by a weighted quickselect (linear time, no sort: a
+ * provider's year is tens of thousands of pairs, read twelve times). Reorders neither input.
+ */
+function weightedMedianOf(values: Float64Array, weights: Float64Array): number | null {
+  const v = new Float64Array(values.length);
+  const w = new Float64Array(values.length);
+  let n = 0;
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (!(weights[i]! > 0)) continue;
+    v[n] = values[i]!;
+    w[n++] = weights[i]!;
+    total += weights[i]!;
+  }
+  if (n === 0) return null;
+  // The answer is the smallest value whose weight at or below it reaches half of the total.
+  const half = total / 2;
+  let lo = 0;
+  let hi = n;
+  let below = 0;
+  for (;;) {
+    const pivot = v[(lo + hi) >>> 1]!;
+    // Three-way partition of [lo, hi): below the pivot, equal to it, above it.
+    let lt = lo;
+    let i = lo;
+    let gt = hi;
+    let wLess = 0;
+    let wEqual = 0;
+    while (i < gt) {
+      if (v[i]! < pivot) {
+        wLess += w[i]!;
+        swap2(v, w, lt++, i++);
+      } else if (v[i]! > pivot) swap2(v, w, i, --gt);
+      else wEqual += w[i++]!;
+    }
+    if (below + wLess >= half) hi = lt;
+    else if (below + wLess + wEqual >= half) return pivot;
+    else {
+      below += wLess + wEqual;
+      lo = gt;
+    }
+  }
+}
+
+function swap2(a: Float64Array, b: Float64Array, i: number, j: number): void {
+  const x = a[i]!;
+  a[i] = a[j]!;
+  a[j] = x;
+  const y = b[i]!;
+  b[i] = b[j]!;
+  b[j] = y;
+}
+
+/**
+ * KPIs over a long window from daily rollups. Counts, success rate and last success are exact
+ * sums and maxima. A percentile of a measure is the weighted median, over the
+ * (provider, model, scenario, UTC day) rows the figure spans, of each row's own nearest-rank
+ * percentile of that measure, each row weighted by its number of values: "a typical day's
+ * p95", which is what a day's rollup can give without the raw values. A provider's and the
+ * overall figure span all their rows' days likewise.
+ */
+export function longWindowKpis(rows: DailyRollup[]): KpiSummary {
+  // Every row's twelve figures and their weights, read once into typed arrays: a year of 300
+  // models is 110,000 rows, read again for the model, provider and overall figures.
+  const width = FIGURES.length;
+  const values = new Float64Array(rows.length * width);
+  const weights = new Float64Array(rows.length * width);
+  const groups = new Map<string, number[]>();
+  const providers = new Map<string, number[]>();
+  const put = (f: number, x: RollupPercentiles) => {
+    values[f] = x.p50 ?? 0;
+    weights[f] = x.p50 === null ? 0 : x.n;
+    values[f + 1] = x.p95 ?? 0;
+    weights[f + 1] = x.p95 === null ? 0 : x.n;
+    values[f + 2] = x.p99 ?? 0;
+    weights[f + 2] = x.p99 === null ? 0 : x.n;
+  };
+  rows.forEach((r, i) => {
+    // In FIGURES' order, each measure by name (a computed key is slow over 110,000 rows).
+    put(i * width, r.time_to_first_token);
+    put(i * width + 3, r.total_time);
+    put(i * width + 6, r.tokens_per_second);
+    put(i * width + 9, r.decode_tokens_per_second);
+    const k = groupKey(r);
+    (groups.get(k) ?? groups.set(k, []).get(k)!).push(i);
+    (providers.get(r.provider) ?? providers.set(r.provider, []).get(r.provider)!).push(i);
+  });
+  const summarize = (cells: ArrayLike<number>, key: Pick<KpiRow, 'provider' | 'model_name' | 'scenario'>): KpiRow => {
+    const row = emptyKpiRow(key);
+    for (let j = 0; j < cells.length; j++) {
+      const c = rows[cells[j]!]!;
+      row.successes += c.successes;
+      row.failures += c.failures;
+      if (c.last_success && (!row.last_success || c.last_success > row.last_success)) row.last_success = c.last_success;
+    }
+    const v = new Float64Array(cells.length);
+    const w = new Float64Array(cells.length);
+    FIGURES.forEach(([m, p], f) => {
+      for (let j = 0; j < cells.length; j++) {
+        v[j] = values[cells[j]! * width + f]!;
+        w[j] = weights[cells[j]! * width + f]!;
+      }
+      row[m] = { ...row[m], [p]: weightedMedianOf(v, w) };
+    });
+    return withRates(row);
+  };
+  const first = (cells: number[]) => rows[cells[0]!]!;
+  return {
+    overall: summarize(Uint32Array.from(rows, (_, i) => i), { provider: null, model_name: null, scenario: null }),
+    providers: [...providers].map(([p, cells]) => summarize(cells, { provider: p, model_name: null, scenario: null })).sort(byKey),
+    models: [...groups.values()]
+      .map((cells) => summarize(cells, { provider: first(cells).provider, model_name: first(cells).model_name, scenario: first(cells).scenario }))
+      .sort(byKey),
+  };
+}
+
+/** The twelve figures of a KPI row: p50, p95 and p99 of each measure, in this order. */
+const FIGURES = ROLLUP_MEASURES.flatMap((m) => (['p50', 'p95', 'p99'] as const).map((p) => [m, p] as const));
+
+/**
+ * KPIs over a window: exact from the raw rows up to LONG_WINDOW_DAYS, from daily rollups
+ * (longWindowKpis) beyond.
+ * @throws what the store throws.
+ */
+export async function windowKpis(store: Pick<Store, 'metricKpis' | 'dailyRollups'>, w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
+  if (w.until.getTime() - w.since.getTime() <= LONG_WINDOW_DAYS * DAY_MS) return store.metricKpis(w, filter);
+  return longWindowKpis(await store.dailyRollups(w, filter));
+}
+
+/**
+ * Rows retention changes per table in one sweep: the backlog of an old store is worked off a
+ * slice at a time. Removing 20,000 metric and 20,000 error rows took 9.8 s on the 10-million-row
+ * bench store (each delete recomputes the expression indexes); 5,000 of each per sweep is 240,000
+ * a day, sixteen times what 300 models every 30 minutes add.
+ */
+export const SWEEP_RETENTION_LIMIT = 5_000;
+/** For this long after midnight a sweep recomputes yesterday too (rows of a sweep that started before midnight, late deliveries). */
+const YESTERDAY_HOURS = 3;
+
+/** What retention keeps (Config['retention']). */
+export interface RetentionSettings {
+  gapsDays: number | null;
+  rowsDays: number | null;
+  includeDashboard: boolean;
+}
+
+/**
+ * After a sweep: recomputes today's rollups (and yesterday's, shortly after midnight or when
+ * no rollup covers it yet), then applies retention, at most SWEEP_RETENTION_LIMIT rows per table.
+ * @throws what the store throws.
+ */
+export async function refreshRollups(
+  store: Pick<Store, 'rebuildRollups' | 'rollupDays' | 'applyRetention'>,
+  o: { now: Date; retention: RetentionSettings; limit?: number },
+): Promise<{ days: RollupDay[]; retention: RetentionResult }> {
+  const today = Math.floor(o.now.getTime() / DAY_MS) * DAY_MS;
+  const yesterday = { since: new Date(today - DAY_MS), until: new Date(today) };
+  const [stored] = await store.rollupDays(yesterday);
+  const redoYesterday = o.now.getTime() - today < YESTERDAY_HOURS * 3_600_000 || !stored || !coversDay(stored);
+  const days = await store.rebuildRollups({ since: redoYesterday ? yesterday.since : new Date(today), until: o.now }, o.now);
+  const retention = await store.applyRetention({ now: o.now, ...o.retention, limit: o.limit ?? SWEEP_RETENTION_LIMIT });
+  return { days, retention };
+}
