@@ -41,8 +41,9 @@ const USAGE = `Usage: models.ts <command> [options]
   scenario show ID [--json]               one scenario, its pairs measured lately, its recent agent runs
   scenario add ID [--kind llm|agent] [--description D] [--interval MIN] [--targets T] [--disabled] [--force]
                llm:   [--prompt P] [--max-tokens N] [--temperature T] [--cache-defeat]
+                      [--input-tokens N]  a generated prompt of N tokens, unique per call
                agent: [--inputs JSON] [--concurrency N]
-  scenario edit ID [the options of add; --no-cache-defeat]
+  scenario edit ID [the options of add; --no-cache-defeat; --input-tokens 0 for the prompt again]
   scenario enable ID | disable ID | remove ID
 
   TinyFish automations are models of provider tinyfish:
@@ -69,6 +70,7 @@ const OPTIONS = {
   'max-tokens': { type: 'string' },
   temperature: { type: 'string' },
   'cache-defeat': { type: 'boolean' },
+  'input-tokens': { type: 'string' },
   interval: { type: 'string' },
   concurrency: { type: 'string' },
   targets: { type: 'string' },
@@ -184,6 +186,7 @@ async function scenarioCommand(args: string[], values: ReturnType<typeof parseAr
     maxTokens: values['max-tokens'],
     temperature: values.temperature,
     cacheDefeat: values['cache-defeat'],
+    inputTokens: values['input-tokens'],
     interval: values.interval,
     concurrency: values.concurrency,
     targets: values.targets,

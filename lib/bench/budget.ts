@@ -11,6 +11,7 @@ import type { Config } from '../config.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { Store, TimeWindow } from '../store/store.ts';
 import { checkMiscPrice, createPriceBook, formatUsd, type PriceBook, type PricedModel } from './cost.ts';
+import { maxPromptBytes } from './prompts.ts';
 
 const DAY_MS = 86_400_000;
 const PER_MILLION = 1_000_000;
@@ -24,6 +25,8 @@ export const CHAT_TEMPLATE_TOKENS = 64;
 export interface CallShape {
   prompt: string;
   maxTokens: number;
+  /** A generated prompt of this many tokens replaces `prompt` (SPEC 19). */
+  inputTokens?: number | null;
 }
 
 export interface BudgetOptions {
@@ -66,7 +69,8 @@ interface DayState {
  * never make more tokens than bytes) plus the chat template, and the whole output budget.
  */
 export function worstCaseUsd(price: { input: number; output: number }, call: CallShape): number {
-  const promptTokens = Buffer.byteLength(call.prompt, 'utf8') + CHAT_TEMPLATE_TOKENS;
+  const promptBytes = call.inputTokens ? maxPromptBytes(call.inputTokens) : Buffer.byteLength(call.prompt, 'utf8');
+  const promptTokens = promptBytes + CHAT_TEMPLATE_TOKENS;
   return (promptTokens * price.input + call.maxTokens * price.output) / PER_MILLION;
 }
 

@@ -7,8 +7,9 @@ import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import type { ErrorDoc, ErrorKind, ErrorStage, MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
-import { callInputs, type SweepModel } from './due.ts';
+import { callInputs, type CallInputs, type SweepModel } from './due.ts';
 import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
+import { buildLongPrompt } from './prompts.ts';
 import type { ProviderStream, StreamEvent } from './provider-stream.ts';
 
 /** Kinds worth another attempt, and only while nothing has been streamed yet. */
@@ -57,7 +58,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
   const logger = ctx.logger ?? silentLogger;
   const target = `${model.provider}/${model.modelId}`;
   const runId = randomUUID();
-  const inputs = callInputs(model, bench.profile);
+  let inputs = callInputs(model, bench.profile);
   let attempts = 0;
   let maxBudget = 0;
   const fail = (err: unknown): CallOutcome => {
@@ -87,9 +88,17 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
     return fail(err);
   }
   await warmUp(providerStream, model, ctx);
+  if (inputs.inputTokens !== null) {
+    // Built before the clock starts, once per call: a retry sends the same prompt.
+    try {
+      inputs = { ...inputs, ...(await buildLongPrompt(inputs.inputTokens)) };
+    } catch (err) {
+      return fail(err);
+    }
+  }
 
   for (let attempt = 1; ; attempt++) {
-    const a = await runAttempt(providerStream, model, ctx);
+    const a = await runAttempt(providerStream, model, ctx, inputs);
     attempts += Math.max(1, a.requests);
     maxBudget = Math.max(maxBudget, a.maxBudget);
     if (a.ok) {
@@ -112,6 +121,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
         return fail(err);
       }
       if (inputs.nonce && outcome.metric) outcome.metric.cache_defeat_nonce = inputs.nonce;
+      if (inputs.inputTokens !== null && outcome.metric) outcome.metric.requested_input_tokens = inputs.inputTokens;
       if (outcome.ok) return { outcome: 'ok', metric: outcome.metric, error: null, attempts };
       return { outcome: 'failed', metric: outcome.metric, error: outcome.error, attempts };
     }
@@ -164,9 +174,10 @@ export async function runAttempt(
   stream: ProviderStream,
   model: SweepModel,
   o: Pick<CallContext, 'config' | 'clock' | 'sweepSignal'>,
+  /** What to send; by default the pair's scenario's (without an input-length scenario's generated prompt). */
+  inputs: CallInputs = callInputs(model, o.config.bench.profile),
 ): Promise<Attempt> {
   const { bench } = o.config;
-  const inputs = callInputs(model, bench.profile);
   const target = `${model.provider}/${model.modelId}`;
   const events: StreamEvent[] = [];
   let requests = 0;

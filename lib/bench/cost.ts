@@ -23,6 +23,8 @@ export interface PricedModel {
 export interface PriceBook {
   /** The model's price, or null when none is known. */
   priceOf(model: PricedModel): Price | null;
+  /** The model's context window in tokens (misc.context_window, else the catalog's), or null when unknown. */
+  contextOf?(model: PricedModel): number | null;
 }
 
 const PER_MILLION = 1_000_000;
@@ -74,6 +76,12 @@ export function createPriceBook(catalog: readonly OpenRouterCatalogDoc[]): Price
         source: 'openrouter',
         openrouterId: entry.openrouter_id,
       };
+    },
+    contextOf(model) {
+      const own = model.misc?.context_window;
+      if (typeof own === 'number' && Number.isInteger(own) && own > 0) return own;
+      if (model.provider === 'mock') return null;
+      return matchOpenRouter(index, { provider: model.provider, id: model.modelId })?.context_length ?? null;
     },
   };
 }

@@ -19,6 +19,8 @@ export type SweepScenario =
       temperature: number;
       /** A random nonce the prompt starts with (the scenario defeats prompt caches), else null. */
       cacheDefeatNonce: string | null;
+      /** A generated prompt of this many tokens, with its own nonce, for every call (SPEC 19); absent or null: the prompt as written. */
+      inputTokens?: number | null;
     }
   | {
       kind: 'agent';
@@ -201,6 +203,7 @@ export function sweepScenario(doc: ScenarioDoc): SweepScenario {
     maxTokens: i.max_tokens,
     temperature: i.temperature,
     cacheDefeatNonce: i.cache_defeat ? randomBytes(6).toString('hex') : null,
+    inputTokens: i.input_tokens ?? null,
   };
 }
 
@@ -252,16 +255,24 @@ export async function pairsFromStore(
   return scenarioPairs(models, options.scenarios, successes);
 }
 
+export interface CallInputs {
+  profileId: string;
+  prompt: string;
+  maxTokens: number;
+  temperature: number;
+  nonce: string | null;
+  /** The generated prompt's length in tokens; the prompt itself is built per call (buildLongPrompt). */
+  inputTokens: number | null;
+}
+
 /**
  * What one call of this pair sends and records: its llm scenario's inputs (the prompt led by
  * the cache-defeating nonce when there is one), or the config's profile for a pair without one.
+ * An input-length scenario's prompt is not here: call.ts builds it for each call.
  */
-export function callInputs(
-  model: SweepModel,
-  profile: Config['bench']['profile'],
-): { profileId: string; prompt: string; maxTokens: number; temperature: number; nonce: string | null } {
+export function callInputs(model: SweepModel, profile: Config['bench']['profile']): CallInputs {
   const s = model.scenario;
-  if (s?.kind !== 'llm') return { profileId: s?.id ?? profile.id, prompt: profile.prompt, maxTokens: profile.maxTokens, temperature: profile.temperature, nonce: null };
+  if (s?.kind !== 'llm') return { profileId: s?.id ?? profile.id, prompt: profile.prompt, maxTokens: profile.maxTokens, temperature: profile.temperature, nonce: null, inputTokens: null };
   const prompt = s.cacheDefeatNonce ? `[${s.cacheDefeatNonce}] ${s.prompt}` : s.prompt;
-  return { profileId: s.id, prompt, maxTokens: s.maxTokens, temperature: s.temperature, nonce: s.cacheDefeatNonce };
+  return { profileId: s.id, prompt, maxTokens: s.maxTokens, temperature: s.temperature, nonce: s.cacheDefeatNonce, inputTokens: s.inputTokens ?? null };
 }

@@ -94,6 +94,7 @@ export function formatSummary(s: SweepSummary): string {
     (s.aborted ? `, ${s.aborted} aborted` : '') +
     `, ${s.skippedFresh} fresh, ${s.skippedDeadline} skipped at the deadline` +
     (s.skippedBudget ? `, ${s.skippedBudget} skipped for the daily budget` : '') +
+    (s.skippedContext ? `, ${s.skippedContext} skipped: prompt longer than the context window` : '') +
     (s.writeFailures ? `, ${s.writeFailures} NOT STORED` : '') +
     (s.interrupted ? ', interrupted' : '')
   );

@@ -17,14 +17,14 @@ import type { DailyBudget } from './budget.ts';
 import { benchmarkModel, describeAbort, warmUp } from './call.ts';
 import { seconds, systemClock, type SweepClock } from './clock.ts';
 import { costOf, type PriceBook } from './cost.ts';
-import { partitionDue, type SweepModel } from './due.ts';
+import { callInputs, partitionDue, type SweepModel } from './due.ts';
 import { runLanes } from './lanes.ts';
 import type { ProviderStream } from './provider-stream.ts';
 
 // 'aborted': the call was in flight when the operator or systemd stopped the sweep (SIGINT,
 // SIGTERM); it says nothing about the provider (SPEC 5). 'skipped_stopped': not started for that
 // stop, as 'skipped_deadline' is not started for the sweep's own deadline.
-export type Outcome = 'ok' | 'failed' | 'aborted' | 'skipped_fresh' | 'skipped_deadline' | 'skipped_stopped' | 'skipped_budget';
+export type Outcome = 'ok' | 'failed' | 'aborted' | 'skipped_fresh' | 'skipped_deadline' | 'skipped_stopped' | 'skipped_budget' | 'skipped_context';
 
 export interface ModelResult {
   provider: ProviderName;
@@ -72,6 +72,8 @@ export interface SweepSummary {
   skippedStopped: number;
   /** Models not started because the call would have passed BENCH_DAILY_BUDGET_USD. */
   skippedBudget: number;
+  /** Pairs not started because the prompt and the answer do not fit the model's context window (SPEC 19). */
+  skippedContext: number;
   writeFailures: number;
   errorsByKind: Partial<Record<AgentErrorKind, number>>;
   durationMs: number;
@@ -164,7 +166,13 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   // warmed with theirs and started once every lane is warm: no warm-up (SDK loading, the
   // collection of its garbage) runs beside a run being timed, and the first run does not pay
   // the process's first fetch.
-  const llmDue = due.filter((m) => m.scenario?.kind !== 'agent');
+  const llmDue: SweepModel[] = [];
+  for (const m of due) {
+    if (m.scenario?.kind === 'agent') continue;
+    const tooLong = contextShortfall(m, options.prices);
+    if (tooLong) finish(skipped(m, 'skipped_context', `not started: ${tooLong}`));
+    else llmDue.push(m);
+  }
   const agentDue = due.filter((m) => m.scenario?.kind === 'agent');
   let warmed = () => {};
   const allWarm = new Promise<void>((resolve) => (warmed = resolve));
@@ -181,7 +189,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       skip: notStarted,
       warm: async (model, stream) => warmUp(await stream, model, { config, sweepSignal, logger }),
       run: async (model, stream) => {
-        const admission = options.budget ? await options.budget.admit(model, bench.profile) : null;
+        const admission = options.budget ? await options.budget.admit(model, callInputs(model, bench.profile)) : null;
         if (admission && !admission.ok) {
           await recordBudgetSkip(options.sink, model, admission.reason, { clock, logger, config, sweepStartedAt });
           return finish(skipped(model, 'skipped_budget', `not started: ${admission.reason}`));
@@ -343,6 +351,7 @@ export function summarize(results: ModelResult[], o: { models: number; writeFail
     skippedDeadline: 0,
     skippedStopped: 0,
     skippedBudget: 0,
+    skippedContext: 0,
     writeFailures: o.writeFailures,
     errorsByKind: {},
     durationMs: o.durationMs,
@@ -357,6 +366,7 @@ export function summarize(results: ModelResult[], o: { models: number; writeFail
     if (r.outcome === 'skipped_deadline') summary.skippedDeadline += 1;
     if (r.outcome === 'skipped_stopped') summary.skippedStopped += 1;
     if (r.outcome === 'skipped_budget') summary.skippedBudget += 1;
+    if (r.outcome === 'skipped_context') summary.skippedContext += 1;
     const kind = r.outcome === 'failed' ? (r.error?.error_kind ?? r.agentRun?.error_kind) : null;
     if (kind) summary.errorsByKind[kind] = (summary.errorsByKind[kind] ?? 0) + 1;
   }
@@ -379,8 +389,20 @@ function base(model: SweepModel): ModelResult {
   };
 }
 
-function skipped(model: SweepModel, outcome: 'skipped_fresh' | 'skipped_deadline' | 'skipped_stopped' | 'skipped_budget', reason: string): ModelResult {
+function skipped(model: SweepModel, outcome: Exclude<Outcome, 'ok' | 'failed' | 'aborted'>, reason: string): ModelResult {
   return { ...base(model), outcome, skipReason: reason };
+}
+
+/**
+ * Why a pair's prompt and answer cannot fit the model's context window (misc.context_window, else
+ * the OpenRouter catalog's context_length), or null when they fit or the window is unknown.
+ */
+function contextShortfall(model: SweepModel, prices: PriceBook | undefined): string | null {
+  const s = model.scenario;
+  if (s?.kind !== 'llm' || !s.inputTokens) return null;
+  const window = prices?.contextOf?.(model) ?? null;
+  if (window === null || s.inputTokens + s.maxTokens <= window) return null;
+  return `a ${s.inputTokens}-token prompt and ${s.maxTokens} output tokens do not fit its ${window}-token context window`;
 }
 
 /**

@@ -224,6 +224,7 @@ const metricSchema = z.object({
   // Written by our own runner (SPEC 17, scenarios' cache defeat): a remote runner's row keeps them.
   cost_usd: z.number().min(0).max(MAX_COST_USD).nullable().optional(),
   cache_defeat_nonce: optionalText(128),
+  requested_input_tokens: z.number().int().min(1).nullable().optional(),
 });
 
 const errorSchema = z.object({
@@ -438,6 +439,7 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
     ...(p.connection_reused !== undefined ? { connection_reused: p.connection_reused } : {}),
     ...(p.cost_usd !== undefined ? { cost_usd: p.cost_usd } : {}),
     ...(p.cache_defeat_nonce !== undefined ? { cache_defeat_nonce: p.cache_defeat_nonce } : {}),
+    ...(p.requested_input_tokens !== undefined ? { requested_input_tokens: p.requested_input_tokens } : {}),
   };
   if (!p.run_id) doc.run_id = contentRunId('m', doc);
   return { ok: true, value: doc as unknown as MetricDoc };

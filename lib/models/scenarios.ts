@@ -61,6 +61,8 @@ export interface ScenarioOptions {
   maxTokens?: string;
   temperature?: string;
   cacheDefeat?: boolean;
+  /** A generated prompt of this many tokens for every call (SPEC 19); "0" on edit goes back to the prompt. */
+  inputTokens?: string;
   interval?: string;
   concurrency?: string;
   /** `all`, a comma list of providers, or a comma list of provider:model. */
@@ -155,7 +157,7 @@ export async function editScenario(store: Store, scenarioId: string, o: Scenario
   if (o.description !== undefined) patch.description = o.description;
   if (current.kind === 'llm') {
     if (o.inputs !== undefined) throw new UsageError('--inputs is for agent scenarios; an llm scenario takes --prompt, --max-tokens, --temperature, --cache-defeat');
-    if (o.prompt !== undefined || o.maxTokens !== undefined || o.temperature !== undefined || o.cacheDefeat !== undefined) {
+    if (o.prompt !== undefined || o.maxTokens !== undefined || o.temperature !== undefined || o.cacheDefeat !== undefined || o.inputTokens !== undefined) {
       patch.inputs = llmInputs(o, current.inputs as LlmScenarioInputs);
     }
   } else {
@@ -249,12 +251,29 @@ function llmInputs(o: ScenarioOptions, current: LlmScenarioInputs | null): LlmSc
   };
   const cacheDefeat = o.cacheDefeat ?? current?.cache_defeat ?? false;
   if (cacheDefeat) inputs.cache_defeat = true;
+  const inputTokens = o.inputTokens !== undefined ? parseInputTokens(o.inputTokens) : (current?.input_tokens ?? 0);
+  if (inputTokens > 0) inputs.input_tokens = inputTokens;
   return inputs;
 }
 
+/** The shortest generated prompt: its nonce, framing and question alone are about 20 tokens. */
+const MIN_INPUT_TOKENS = 100;
+const MAX_INPUT_TOKENS = 2_000_000;
+
+/** --input-tokens: 0 (the scenario's prompt as written) or a prompt length in tokens. */
+function parseInputTokens(raw: string): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isInteger(v) || (v !== 0 && (v < MIN_INPUT_TOKENS || v > MAX_INPUT_TOKENS))) {
+    throw new UsageError(
+      `--input-tokens must be a whole number of tokens from ${MIN_INPUT_TOKENS} to ${MAX_INPUT_TOKENS}, or 0 for the scenario's own prompt (got ${JSON.stringify(raw)})`,
+    );
+  }
+  return v;
+}
+
 function refuseLlmOptions(o: ScenarioOptions): void {
-  if (o.prompt !== undefined || o.maxTokens !== undefined || o.temperature !== undefined || o.cacheDefeat !== undefined) {
-    throw new UsageError(`--prompt, --max-tokens, --temperature and --cache-defeat are for llm scenarios; an agent scenario takes --inputs '{"goal":"…"}'`);
+  if (o.prompt !== undefined || o.maxTokens !== undefined || o.temperature !== undefined || o.cacheDefeat !== undefined || o.inputTokens !== undefined) {
+    throw new UsageError(`--prompt, --max-tokens, --temperature, --cache-defeat and --input-tokens are for llm scenarios; an agent scenario takes --inputs '{"goal":"…"}'`);
   }
 }
 
@@ -319,7 +338,8 @@ export function describeTargets(s: ScenarioDoc): string {
 function describeInputs(s: ScenarioDoc): string {
   if (s.kind === 'agent') return Object.keys(s.inputs).length ? `inputs ${JSON.stringify(s.inputs)}` : "each automation's own url and goal";
   const i = s.inputs as LlmScenarioInputs;
-  return `${i.max_tokens} tokens, temperature ${i.temperature}${i.cache_defeat ? ', cache-defeating nonce' : ''}`;
+  const input = i.input_tokens ? `${i.input_tokens}-token generated prompts (unique per call), ` : '';
+  return `${input}${i.max_tokens} tokens, temperature ${i.temperature}${i.cache_defeat ? ', cache-defeating nonce' : ''}`;
 }
 
 export function formatScenarioList(scenarios: ScenarioDoc[]): string {
@@ -343,7 +363,7 @@ export function formatScenario(v: ScenarioView): string {
     `  every ${s.interval_minutes} min per target, ${describeInputs(s)}`,
     `  targets: ${describeTargets(s)}${s.kind === 'agent' ? `, ${s.concurrency} run(s) at a time` : ''}`,
   ];
-  if (s.kind === 'llm') lines.push(`  prompt: ${JSON.stringify((s.inputs as LlmScenarioInputs).prompt)}`);
+  if (s.kind === 'llm' && !(s.inputs as LlmScenarioInputs).input_tokens) lines.push(`  prompt: ${JSON.stringify((s.inputs as LlmScenarioInputs).prompt)}`);
   lines.push(`Pairs measured within the last ${s.interval_minutes} min (not due yet): ${v.fresh.length}`);
   for (const f of v.fresh) lines.push(`  ${f.provider}/${f.model_name}  ${f.ts.toISOString()}`);
   if (s.kind === 'agent') {

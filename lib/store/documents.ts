@@ -90,6 +90,8 @@ export interface MetricDoc {
   cost_usd?: number | null;
   /** The random nonce the prompt started with, when its scenario defeats prompt caches. */
   cache_defeat_nonce?: string | null;
+  /** The prompt length its scenario asked for (SPEC 19); input_tokens is what the provider counted. */
+  requested_input_tokens?: number | null;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;
@@ -236,6 +238,8 @@ export interface LlmScenarioInputs {
   temperature: number;
   /** Start each prompt with a random nonce, so no provider can answer from a prompt cache. */
   cache_defeat?: boolean;
+  /** A generated prompt of this many tokens instead of `prompt` (SPEC 19), new and unique for every call. */
+  input_tokens?: number;
 }
 
 /**

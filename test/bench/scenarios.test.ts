@@ -167,6 +167,6 @@ describe('scenario pairs', () => {
     const [q] = scenarioPairs([models[0]!], [makeScenario({ scenario_id: 's', inputs: { prompt: 'Hi', max_tokens: 7, temperature: 0.7, cache_defeat: true } })], []);
     assert.notEqual(callInputs(q!, config.bench.profile).nonce, i.nonce, 'a new nonce for every pair of every sweep');
     const without = callInputs({ ...models[0]!, provider: 'groq' }, config.bench.profile);
-    assert.deepEqual(without, { profileId: 'cloud-default-v1', prompt: config.bench.profile.prompt, maxTokens: 64, temperature: 0.1, nonce: null });
+    assert.deepEqual(without, { profileId: 'cloud-default-v1', prompt: config.bench.profile.prompt, maxTokens: 64, temperature: 0.1, nonce: null, inputTokens: null });
   });
 });

@@ -92,3 +92,37 @@ export function scheduleChunks(o: ScheduleOptions): { chunks: ChunkPlan[]; usage
 function word(n: number): string {
   return ' tok'.repeat(n);
 }
+
+export interface PrefillOptions {
+  /** Time to the first token of an empty prompt. */
+  baseTtftMs: number;
+  /** The prefill: milliseconds added per 1,000 prompt tokens (o200k). */
+  msPer1kInputTokens: number;
+  tokens: number;
+  tokensPerSecond: number;
+  tokensPerChunk: number;
+  /** The provider's tokenizer (the test's o200k counter: the fakes do not load one themselves). */
+  countTokens: (text: string) => number;
+}
+
+/**
+ * A provider whose first token waits for the prompt's prefill, proportional to its length, and
+ * which reports the prompt's o200k token count as its input count (SPEC 19's workloads). The
+ * prompt is the request body's longest string, whatever the provider's wire format.
+ */
+export function prefillScenario(req: RecordedRequest, o: PrefillOptions): FakeScenario & { inputTokens: number } {
+  const inputTokens = o.countTokens(longestString(req.body));
+  const plan = scheduleChunks({ ...o, ttftMs: o.baseTtftMs + (o.msPer1kInputTokens * inputTokens) / 1000 });
+  return { chunks: plan.chunks, usage: { ...plan.usage, input: inputTokens }, finishReason: 'stop', inputTokens };
+}
+
+function longestString(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (!value || typeof value !== 'object') return '';
+  let best = '';
+  for (const v of Object.values(value)) {
+    const s = longestString(v);
+    if (s.length > best.length) best = s;
+  }
+  return best;
+}

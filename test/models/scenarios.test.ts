@@ -144,6 +144,22 @@ for (const [name, open] of backends) {
   });
 }
 
+describe('--input-tokens', () => {
+  test('a generated prompt length is kept with the scenario, refused out of range, and removed with 0', async () => {
+    const store = openSqliteStore(join(dir, 'input-tokens.sqlite'));
+    const s = await addScenario(store, 'in-10k', { inputTokens: '10000', maxTokens: '256' });
+    assert.equal((s.inputs as { input_tokens?: number }).input_tokens, 10000);
+    assert.match(formatScenarioList([s]), /10000-token generated prompts \(unique per call\), 256 tokens/);
+    await assert.rejects(addScenario(store, 'tiny', { inputTokens: '50' }), usage(/--input-tokens must be a whole number of tokens from 100/));
+    await assert.rejects(addScenario(store, 'agent-x', { kind: 'agent', inputTokens: '1000' }), usage(/--input-tokens are for llm scenarios/));
+    const edited = await editScenario(store, 'in-10k', { maxTokens: '512' });
+    assert.equal((edited.inputs as { input_tokens?: number }).input_tokens, 10000, 'an edit of another field keeps it');
+    const back = await editScenario(store, 'in-10k', { inputTokens: '0' });
+    assert.equal((back.inputs as { input_tokens?: number }).input_tokens, undefined);
+    await store.close();
+  });
+});
+
 describe('scenario targets', () => {
   test('all, providers, or provider:model entries, kept to the scenario\'s kind', () => {
     assert.deepEqual(parseTargets('all', 'llm'), { type: 'all' });
