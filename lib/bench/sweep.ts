@@ -189,6 +189,11 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       skip: notStarted,
       warm: async (model, stream) => warmUp(await stream, model, { config, sweepSignal, logger }),
       run: async (model, stream) => {
+        // A workload's long call is planned like an agent run: not started unless its time limit ends before the deadline.
+        if (isWorkload(model)) {
+          const late = pastDeadline(bench.callTimeoutMs, started + bench.sweepDeadlineMs - clock.now(), 'a call');
+          if (late) return finish(skipped(model, 'skipped_deadline', late));
+        }
         const admission = options.budget ? await options.budget.admit(model, callInputs(model, bench.profile)) : null;
         if (admission && !admission.ok) {
           await recordBudgetSkip(options.sink, model, admission.reason, { clock, logger, config, sweepStartedAt });
@@ -249,12 +254,8 @@ async function runAgentLane(
     run: async (model) => {
       const scenario = model.scenario as Extract<SweepModel['scenario'], { kind: 'agent' }>;
       const target = { automation: model.modelId, misc: model.misc ?? {}, scenarioId: scenario.id, inputs: scenario.inputs };
-      const left = o.deadlineAt - o.clock.now();
-      const limit = runTimeoutMs(target, o.config);
-      if (limit > left) {
-        o.finish(skipped(model, 'skipped_deadline', `not started: a run may take ${seconds(limit)} s and the sweep deadline is ${seconds(Math.max(0, left))} s away`));
-        return;
-      }
+      const late = pastDeadline(runTimeoutMs(target, o.config), o.deadlineAt - o.clock.now(), 'a run');
+      if (late) return o.finish(skipped(model, 'skipped_deadline', late));
       o.onStart?.(model);
       const agentRun = await runAgent(target, { config: o.config, clock: o.clock, sweepSignal: o.sweepSignal, sweepStartedAt: o.sweepStartedAt });
       const writeError = await o.write(model, { agentRun });
@@ -391,6 +392,20 @@ function base(model: SweepModel): ModelResult {
 
 function skipped(model: SweepModel, outcome: Exclude<Outcome, 'ok' | 'failed' | 'aborted'>, reason: string): ModelResult {
   return { ...base(model), outcome, skipReason: reason };
+}
+
+/** Why a call or run whose time limit would pass the sweep deadline is not started, or null when it fits. */
+function pastDeadline(limitMs: number, leftMs: number, what: string): string | null {
+  if (limitMs <= leftMs) return null;
+  return `not started: ${what} may take ${seconds(limitMs)} s and the sweep deadline is ${seconds(Math.max(0, leftMs))} s away`;
+}
+
+/**
+ * A pair of a workload scenario (SPEC 19: long prompts, parallel groups), whose calls may take
+ * their whole time limit; the published scenario's short calls run until the deadline aborts them.
+ */
+function isWorkload(model: SweepModel): boolean {
+  return model.scenario?.kind === 'llm' && !!model.scenario.inputTokens;
 }
 
 /**

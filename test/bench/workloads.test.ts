@@ -12,7 +12,7 @@ import { formatResultLine } from '../../lib/bench/output.ts';
 import { loadProvider } from '../../lib/bench/providers/registry.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { addScenario } from '../../lib/models/scenarios.ts';
+import { addScenario, ensureBuiltinScenarios } from '../../lib/models/scenarios.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { startOpenAIServer } from '../fakes/openai-server.ts';
@@ -90,6 +90,28 @@ describe('input-length scenarios (--input-tokens)', () => {
       assert.match(r.cache_defeat_nonce ?? '', /^[0-9a-f]{12}$/);
     }
     assert.equal(new Set(rows.map((r) => r.cache_defeat_nonce)).size, rows.length, 'a nonce of its own for every call');
+    await store.close();
+  });
+});
+
+describe('the sweep deadline with workloads', () => {
+  test('a long-prompt call whose time limit would pass the deadline is not started; the published pair still runs', async () => {
+    const store = openSqliteStore(join(dir, 'deadline.sqlite'));
+    await ensureBuiltinScenarios(store);
+    await store.insertModel(makeModel({ provider: 'mock', model_id: 'instant' }));
+    await addScenario(store, 'in-1k', { inputTokens: '1000', maxTokens: '12', targets: 'mock' });
+    const sweep = async (env: Record<string, string>) => {
+      const config = loadConfig({ env: { RUNNER_NAME: 'test-runner', BENCH_SWEEP_DEADLINE_MS: '60000', ...env }, dotenvPath: false });
+      const scenarios = (await store.listScenarios()).filter((s) => ['cloud-default-v1', 'in-1k'].includes(s.scenario_id));
+      const models = await pairsFromStore(store, { scenarios, explicit: null, providers: ['mock'], wallNow: Date.now() });
+      return (await runSweep({ config, models, sink: store, loadProvider, force: true })).results.map(formatResultLine);
+    };
+    const late = await sweep({ BENCH_CALL_TIMEOUT_MS: '120000' });
+    assert.equal(late.length, 2);
+    assert.match(late[0]!, /^mock\/instant: ok,/);
+    assert.match(late[1]!, /^mock\/instant \[in-1k\]: skipped, not started: a call may take 120(\.0)? s and the sweep deadline is \d+(\.\d)? s away$/);
+    const inTime = await sweep({ BENCH_CALL_TIMEOUT_MS: '30000' });
+    assert.match(inTime[1]!, /^mock\/instant \[in-1k\]: ok,/, inTime.join('\n'));
     await store.close();
   });
 });
