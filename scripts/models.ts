@@ -42,8 +42,10 @@ const USAGE = `Usage: models.ts <command> [options]
   scenario add ID [--kind llm|agent] [--description D] [--interval MIN] [--targets T] [--disabled] [--force]
                llm:   [--prompt P] [--max-tokens N] [--temperature T] [--cache-defeat]
                       [--input-tokens N]  a generated prompt of N tokens, unique per call
+                      [--parallel N]      N calls to each model started together
+               both:  [--jitter]  once per interval at a random time within it
                agent: [--inputs JSON] [--concurrency N]
-  scenario edit ID [the options of add; --no-cache-defeat; --input-tokens 0 for the prompt again]
+  scenario edit ID [the options of add; --no-cache-defeat; --input-tokens 0 for the prompt again; --no-jitter]
   scenario enable ID | disable ID | remove ID
 
   TinyFish automations are models of provider tinyfish:
@@ -71,6 +73,8 @@ const OPTIONS = {
   temperature: { type: 'string' },
   'cache-defeat': { type: 'boolean' },
   'input-tokens': { type: 'string' },
+  parallel: { type: 'string' },
+  jitter: { type: 'boolean' },
   interval: { type: 'string' },
   concurrency: { type: 'string' },
   targets: { type: 'string' },
@@ -187,6 +191,8 @@ async function scenarioCommand(args: string[], values: ReturnType<typeof parseAr
     temperature: values.temperature,
     cacheDefeat: values['cache-defeat'],
     inputTokens: values['input-tokens'],
+    parallel: values.parallel,
+    jitter: values.jitter,
     interval: values.interval,
     concurrency: values.concurrency,
     targets: values.targets,

@@ -4,6 +4,7 @@ import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { registerSecrets } from '../lib/log.ts';
 import { formatAgentKpis, formatAgentRun, formatAgentRuns, formatKpis, formatRun, formatRuns, type OutputFormat } from '../lib/runs/format.ts';
+import { formatGroups, readGroups } from '../lib/runs/groups.ts';
 import { parseSince, runWindow } from '../lib/runs/window.ts';
 import { generateSite } from '../lib/site/write.ts';
 import type { AgentRunDoc } from '../lib/store/documents.ts';
@@ -14,6 +15,7 @@ import { formatRollupsOutcome, runRollupsCommand } from '../lib/store/rollups-st
 const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--model M] [--scenario S] [--kind llm|agent] [--json | --csv]
        runs.ts list [--since T] [--provider P] [--model M] [--scenario S] [--outcome ok|failed|timeout] [--kind llm|agent] [--limit N] [--json | --csv]
        runs.ts show RUN_ID [--json]
+       runs.ts groups [--since T | --days N] [--provider P] [--model M] [--json | --csv]
        runs.ts site
        runs.ts rollups [--rebuild [--since T | --days N]] [--prune] [--json]
 
@@ -24,6 +26,9 @@ const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--mode
   list   recent runs, successes and failures, newest first (default: the latest 20 LLM runs;
          agent runs with --kind agent or --provider tinyfish)
   show   one run in full, by its run_id (an LLM run or an agent run)
+  groups parallel groups (scenarios with --parallel): calls recorded of those started, wall
+         time, aggregate tokens/s over it, and each call's slowdown (the model's single-call
+         median decode speed over the call's) (default: the last 3 days)
   site   rewrite the status site in SITE_DIR now (bench-once does it after every sweep)
   rollups  the days with daily rollups and the store's size a year from now; --rebuild
          recomputes them from the raw rows (all history, or since T); --prune applies
@@ -113,6 +118,18 @@ async function main(): Promise<number> {
       }
       return 0;
     }
+    case 'groups': {
+      expectArgs(0, 'no arguments');
+      const w = usage(() => runWindow({ since: values.since, days: values.days, now, defaultDays: 3 }));
+      const store = await openStore(config);
+      try {
+        const groupFilter = { ...(values.provider !== undefined ? { provider: values.provider } : {}), ...(values.model !== undefined ? { model: values.model } : {}) };
+        process.stdout.write(formatGroups(await readGroups(store, w, groupFilter), format));
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
     case 'list': {
       expectArgs(0, 'no arguments');
       const outcomes = kind === 'agent' ? ['ok', 'failed', 'timeout'] : ['ok', 'failed'];
@@ -183,7 +200,7 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`Unknown command '${command}': use kpis, list, show, site or rollups (runs.ts --help)`);
+      throw new UsageError(`Unknown command '${command}': use kpis, list, show, groups, site or rollups (runs.ts --help)`);
   }
 }
 

@@ -1,7 +1,7 @@
 // Which models a sweep runs (SPEC 8): the explicit list or the catalog, filtered by provider,
 // paired with the enabled scenarios whose targets they are, and of those pairs the ones that
 // are due (no success within the scenario's interval).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { UsageError } from '../cli.ts';
 import { PROVIDERS, isProviderName, type Config, type ProviderName } from '../config.ts';
 import { silentLogger, type Logger } from '../log.ts';
@@ -21,6 +21,10 @@ export type SweepScenario =
       cacheDefeatNonce: string | null;
       /** A generated prompt of this many tokens, with its own nonce, for every call (SPEC 19); absent or null: the prompt as written. */
       inputTokens?: number | null;
+      /** Calls started together as one group, each with a nonce of its own (SPEC 19); absent: 1. */
+      parallel?: number;
+      /** Due once per interval at a random time within it. */
+      jitter?: boolean;
     }
   | {
       kind: 'agent';
@@ -30,6 +34,7 @@ export type SweepScenario =
       concurrency: number;
       /** Overrides of the automation's misc. */
       inputs: Record<string, unknown>;
+      jitter?: boolean;
     };
 
 export interface SweepModel {
@@ -66,6 +71,13 @@ export function partitionDue(
   for (const model of models) {
     const last = model.lastSweepStartedAt ?? model.lastSuccessAt;
     const s = model.scenario;
+    if (s?.jitter) {
+      const slot = jitterSlot(s.id, s.intervalMinutes, o.wallNow);
+      if (!o.force && last && last.getTime() >= slot) {
+        fresh.push({ model, reason: `measured at ${last.toISOString()}, since its interval's random start ${new Date(slot).toISOString()} (${s.id} runs once every ${s.intervalMinutes} min at a random time)` });
+      } else due.push(model);
+      continue;
+    }
     const windowMs = s ? s.intervalMinutes * 60_000 - FRESH_SLACK_MS : freshMs;
     if (!o.force && last && o.wallNow - last.getTime() < windowMs) {
       const ago = Math.round((o.wallNow - last.getTime()) / 60_000);
@@ -76,6 +88,22 @@ export function partitionDue(
     }
   }
   return { due, fresh };
+}
+
+/**
+ * The latest random start of a jittered scenario at or before `wallNow`: each interval (counted
+ * from the epoch) starts it once at an offset drawn from the scenario's id and the interval's
+ * number, so every sweep process draws the same time without remembering it. A start no sweep
+ * reached (the sweeps run every 30 minutes) is made up by the next one.
+ */
+export function jitterSlot(scenarioId: string, intervalMinutes: number, wallNow: number): number {
+  const intervalMs = intervalMinutes * 60_000;
+  const startOf = (n: number) => {
+    const draw = createHash('sha256').update(`${scenarioId}\u0000${n}`).digest().readUInt32BE(0) / 2 ** 32;
+    return n * intervalMs + Math.floor(draw * intervalMs);
+  };
+  const n = Math.floor(wallNow / intervalMs);
+  return startOf(n) <= wallNow ? startOf(n) : startOf(n - 1);
 }
 
 /**
@@ -192,7 +220,14 @@ export async function modelsFromRunnerConfig(
 /** The scenario a pair runs, from its document; an llm scenario that defeats caches gets a fresh nonce. */
 export function sweepScenario(doc: ScenarioDoc): SweepScenario {
   if (doc.kind === 'agent') {
-    return { kind: 'agent', id: doc.scenario_id, intervalMinutes: doc.interval_minutes, concurrency: doc.concurrency, inputs: doc.inputs as Record<string, unknown> };
+    return {
+      kind: 'agent',
+      id: doc.scenario_id,
+      intervalMinutes: doc.interval_minutes,
+      concurrency: doc.concurrency,
+      inputs: doc.inputs as Record<string, unknown>,
+      ...(doc.jitter ? { jitter: true } : {}),
+    };
   }
   const i = doc.inputs as LlmScenarioInputs;
   return {
@@ -204,6 +239,8 @@ export function sweepScenario(doc: ScenarioDoc): SweepScenario {
     temperature: i.temperature,
     cacheDefeatNonce: i.cache_defeat ? randomBytes(6).toString('hex') : null,
     inputTokens: i.input_tokens ?? null,
+    ...(i.parallel && i.parallel > 1 ? { parallel: i.parallel } : {}),
+    ...(doc.jitter ? { jitter: true } : {}),
   };
 }
 
@@ -273,6 +310,8 @@ export interface CallInputs {
 export function callInputs(model: SweepModel, profile: Config['bench']['profile']): CallInputs {
   const s = model.scenario;
   if (s?.kind !== 'llm') return { profileId: s?.id ?? profile.id, prompt: profile.prompt, maxTokens: profile.maxTokens, temperature: profile.temperature, nonce: null, inputTokens: null };
-  const prompt = s.cacheDefeatNonce ? `[${s.cacheDefeatNonce}] ${s.prompt}` : s.prompt;
-  return { profileId: s.id, prompt, maxTokens: s.maxTokens, temperature: s.temperature, nonce: s.cacheDefeatNonce, inputTokens: s.inputTokens ?? null };
+  // Calls of a parallel group each get a nonce of their own, so no two share a prompt.
+  const nonce = s.parallel && s.parallel > 1 && !s.inputTokens ? randomBytes(6).toString('hex') : s.cacheDefeatNonce;
+  const prompt = nonce ? `[${nonce}] ${s.prompt}` : s.prompt;
+  return { profileId: s.id, prompt, maxTokens: s.maxTokens, temperature: s.temperature, nonce, inputTokens: s.inputTokens ?? null };
 }

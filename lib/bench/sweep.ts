@@ -13,7 +13,7 @@ import type { AgentErrorKind, AgentRunDoc, ErrorDoc, MetricDoc, SweepSkipDoc } f
 import type { InsertResult } from '../store/store.ts';
 import { runAgent, runTimeoutMs } from '../tinyfish/run.ts';
 import { warmAgentLane } from '../tinyfish/warm.ts';
-import type { DailyBudget } from './budget.ts';
+import type { BudgetTicket, DailyBudget } from './budget.ts';
 import { benchmarkModel, describeAbort, warmUp } from './call.ts';
 import { seconds, systemClock, type SweepClock } from './clock.ts';
 import { costOf, type PriceBook } from './cost.ts';
@@ -194,17 +194,33 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
           const late = pastDeadline(bench.callTimeoutMs, started + bench.sweepDeadlineMs - clock.now(), 'a call');
           if (late) return finish(skipped(model, 'skipped_deadline', late));
         }
-        const admission = options.budget ? await options.budget.admit(model, callInputs(model, bench.profile)) : null;
-        if (admission && !admission.ok) {
-          await recordBudgetSkip(options.sink, model, admission.reason, { clock, logger, config, sweepStartedAt });
-          return finish(skipped(model, 'skipped_budget', `not started: ${admission.reason}`));
+        // A parallel group (SPEC 19) is admitted whole or not at all, and holds one slot of the lane.
+        const size = model.scenario?.kind === 'llm' ? (model.scenario.parallel ?? 1) : 1;
+        const tickets: BudgetTicket[] = [];
+        for (let i = 0; options.budget && i < size; i++) {
+          const admission = await options.budget.admit(model, callInputs(model, bench.profile));
+          if (!admission.ok) {
+            for (const t of tickets) options.budget.settle(t, 0);
+            const reason = size > 1 ? `${admission.reason} (call ${i + 1} of a group of ${size})` : admission.reason;
+            await recordBudgetSkip(options.sink, model, reason, { clock, logger, config, sweepStartedAt });
+            return finish(skipped(model, 'skipped_budget', `not started: ${reason}`));
+          }
+          tickets.push(admission.ticket);
         }
+        const group = size > 1 ? { parallel_group_id: randomUUID(), parallel_size: size } : null;
         options.onStart?.(model);
-        const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
-        if (call.metric) call.metric.cost_usd = costOf(call.metric, options.prices?.priceOf(model) ?? null);
-        if (admission?.ok) options.budget!.settle(admission.ticket, call.metric?.cost_usd ?? null);
-        const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
-        finish({ ...base(model), ...call, outcome: call.error?.error_kind === 'aborted' ? 'aborted' : call.outcome, writeError });
+        await Promise.all(
+          Array.from({ length: size }, async (_, i) => {
+            const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
+            if (call.metric) {
+              call.metric.cost_usd = costOf(call.metric, options.prices?.priceOf(model) ?? null);
+              if (group) Object.assign(call.metric, group);
+            }
+            if (tickets[i]) options.budget!.settle(tickets[i]!, call.metric?.cost_usd ?? null);
+            const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
+            finish({ ...base(model), ...call, outcome: call.error?.error_kind === 'aborted' ? 'aborted' : call.outcome, writeError });
+          }),
+        );
       },
     });
   } finally {
@@ -405,7 +421,7 @@ function pastDeadline(limitMs: number, leftMs: number, what: string): string | n
  * their whole time limit; the published scenario's short calls run until the deadline aborts them.
  */
 function isWorkload(model: SweepModel): boolean {
-  return model.scenario?.kind === 'llm' && !!model.scenario.inputTokens;
+  return model.scenario?.kind === 'llm' && (!!model.scenario.inputTokens || (model.scenario.parallel ?? 1) > 1);
 }
 
 /**

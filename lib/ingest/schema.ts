@@ -225,6 +225,8 @@ const metricSchema = z.object({
   cost_usd: z.number().min(0).max(MAX_COST_USD).nullable().optional(),
   cache_defeat_nonce: optionalText(128),
   requested_input_tokens: z.number().int().min(1).nullable().optional(),
+  parallel_group_id: optionalText(64),
+  parallel_size: z.number().int().min(1).nullable().optional(),
 });
 
 const errorSchema = z.object({
@@ -440,6 +442,8 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
     ...(p.cost_usd !== undefined ? { cost_usd: p.cost_usd } : {}),
     ...(p.cache_defeat_nonce !== undefined ? { cache_defeat_nonce: p.cache_defeat_nonce } : {}),
     ...(p.requested_input_tokens !== undefined ? { requested_input_tokens: p.requested_input_tokens } : {}),
+    ...(p.parallel_group_id !== undefined ? { parallel_group_id: p.parallel_group_id } : {}),
+    ...(p.parallel_size !== undefined ? { parallel_size: p.parallel_size } : {}),
   };
   if (!p.run_id) doc.run_id = contentRunId('m', doc);
   return { ok: true, value: doc as unknown as MetricDoc };

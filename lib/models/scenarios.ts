@@ -63,6 +63,10 @@ export interface ScenarioOptions {
   cacheDefeat?: boolean;
   /** A generated prompt of this many tokens for every call (SPEC 19); "0" on edit goes back to the prompt. */
   inputTokens?: string;
+  /** Calls to each model started together (SPEC 19); "1" on edit: single calls again. */
+  parallel?: string;
+  /** Once per interval at a random time within it. */
+  jitter?: boolean;
   interval?: string;
   concurrency?: string;
   /** `all`, a comma list of providers, or a comma list of provider:model. */
@@ -134,6 +138,7 @@ export async function addScenario(store: Store, scenarioId: string, o: ScenarioO
     concurrency: o.concurrency !== undefined ? parseNumber('--concurrency', o.concurrency, { min: 1, max: 64, integer: true }) : 1,
     targets: o.targets !== undefined ? parseTargets(o.targets, kind) : { type: 'all' },
     enabled: !o.disabled,
+    ...(o.jitter ? { jitter: true } : {}),
     created_at: now,
     updated_at: now,
   };
@@ -157,7 +162,7 @@ export async function editScenario(store: Store, scenarioId: string, o: Scenario
   if (o.description !== undefined) patch.description = o.description;
   if (current.kind === 'llm') {
     if (o.inputs !== undefined) throw new UsageError('--inputs is for agent scenarios; an llm scenario takes --prompt, --max-tokens, --temperature, --cache-defeat');
-    if (o.prompt !== undefined || o.maxTokens !== undefined || o.temperature !== undefined || o.cacheDefeat !== undefined || o.inputTokens !== undefined) {
+    if (o.prompt !== undefined || o.maxTokens !== undefined || o.temperature !== undefined || o.cacheDefeat !== undefined || o.inputTokens !== undefined || o.parallel !== undefined) {
       patch.inputs = llmInputs(o, current.inputs as LlmScenarioInputs);
     }
   } else {
@@ -165,6 +170,7 @@ export async function editScenario(store: Store, scenarioId: string, o: Scenario
     if (o.inputs !== undefined) patch.inputs = agentInputs(o.inputs, current.inputs as Record<string, unknown>);
   }
   if (o.interval !== undefined) patch.interval_minutes = parseInterval(o.interval);
+  if (o.jitter !== undefined) patch.jitter = o.jitter;
   if (o.concurrency !== undefined) patch.concurrency = parseNumber('--concurrency', o.concurrency, { min: 1, max: 64, integer: true });
   if (o.targets !== undefined) {
     patch.targets = parseTargets(o.targets, current.kind);
@@ -253,8 +259,13 @@ function llmInputs(o: ScenarioOptions, current: LlmScenarioInputs | null): LlmSc
   if (cacheDefeat) inputs.cache_defeat = true;
   const inputTokens = o.inputTokens !== undefined ? parseInputTokens(o.inputTokens) : (current?.input_tokens ?? 0);
   if (inputTokens > 0) inputs.input_tokens = inputTokens;
+  const parallel = o.parallel !== undefined ? parseNumber('--parallel', o.parallel, { min: 1, max: MAX_PARALLEL, integer: true }) : (current?.parallel ?? 1);
+  if (parallel > 1) inputs.parallel = parallel;
   return inputs;
 }
+
+/** A group larger than this is a load test, not a measurement of one API's answer to a burst. */
+const MAX_PARALLEL = 64;
 
 /** The shortest generated prompt: its nonce, framing and question alone are about 20 tokens. */
 const MIN_INPUT_TOKENS = 100;
@@ -272,8 +283,8 @@ function parseInputTokens(raw: string): number {
 }
 
 function refuseLlmOptions(o: ScenarioOptions): void {
-  if (o.prompt !== undefined || o.maxTokens !== undefined || o.temperature !== undefined || o.cacheDefeat !== undefined || o.inputTokens !== undefined) {
-    throw new UsageError(`--prompt, --max-tokens, --temperature, --cache-defeat and --input-tokens are for llm scenarios; an agent scenario takes --inputs '{"goal":"…"}'`);
+  if (o.prompt !== undefined || o.maxTokens !== undefined || o.temperature !== undefined || o.cacheDefeat !== undefined || o.inputTokens !== undefined || o.parallel !== undefined) {
+    throw new UsageError(`--prompt, --max-tokens, --temperature, --cache-defeat, --input-tokens and --parallel are for llm scenarios; an agent scenario takes --inputs '{"goal":"…"}'`);
   }
 }
 
@@ -339,7 +350,8 @@ function describeInputs(s: ScenarioDoc): string {
   if (s.kind === 'agent') return Object.keys(s.inputs).length ? `inputs ${JSON.stringify(s.inputs)}` : "each automation's own url and goal";
   const i = s.inputs as LlmScenarioInputs;
   const input = i.input_tokens ? `${i.input_tokens}-token generated prompts (unique per call), ` : '';
-  return `${input}${i.max_tokens} tokens, temperature ${i.temperature}${i.cache_defeat ? ', cache-defeating nonce' : ''}`;
+  const parallel = i.parallel ? `${i.parallel} calls at once, ` : '';
+  return `${parallel}${input}${i.max_tokens} tokens, temperature ${i.temperature}${i.cache_defeat ? ', cache-defeating nonce' : ''}`;
 }
 
 export function formatScenarioList(scenarios: ScenarioDoc[]): string {
@@ -347,7 +359,7 @@ export function formatScenarioList(scenarios: ScenarioDoc[]): string {
     s.scenario_id,
     s.kind,
     s.enabled ? 'enabled' : 'disabled',
-    `every ${s.interval_minutes} min`,
+    `every ${s.interval_minutes} min${s.jitter ? ' (random start)' : ''}`,
     describeInputs(s),
     `${describeTargets(s)}${s.scenario_id === PUBLISHED_SCENARIO_ID ? ' (published)' : ''}`,
   ]);
@@ -360,7 +372,7 @@ export function formatScenario(v: ScenarioView): string {
   const lines = [
     `${s.scenario_id} (${s.kind}, ${s.enabled ? 'enabled' : 'disabled'}${v.published ? ', published: rows go to metrics_cloud_v2' : ', rows go to the probe collection'})`,
     ...(s.description ? [`  ${s.description}`] : []),
-    `  every ${s.interval_minutes} min per target, ${describeInputs(s)}`,
+    `  every ${s.interval_minutes} min per target${s.jitter ? ' at a random time within the interval' : ''}, ${describeInputs(s)}`,
     `  targets: ${describeTargets(s)}${s.kind === 'agent' ? `, ${s.concurrency} run(s) at a time` : ''}`,
   ];
   if (s.kind === 'llm' && !(s.inputs as LlmScenarioInputs).input_tokens) lines.push(`  prompt: ${JSON.stringify((s.inputs as LlmScenarioInputs).prompt)}`);

@@ -92,6 +92,10 @@ export interface MetricDoc {
   cache_defeat_nonce?: string | null;
   /** The prompt length its scenario asked for (SPEC 19); input_tokens is what the provider counted. */
   requested_input_tokens?: number | null;
+  /** The parallel group this call was started with (SPEC 19); absent on single calls. */
+  parallel_group_id?: string | null;
+  /** How many calls the group started. */
+  parallel_size?: number | null;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;
@@ -240,6 +244,8 @@ export interface LlmScenarioInputs {
   cache_defeat?: boolean;
   /** A generated prompt of this many tokens instead of `prompt` (SPEC 19), new and unique for every call. */
   input_tokens?: number;
+  /** Calls to the same model started together, each with a prompt of its own (SPEC 19); absent: 1. */
+  parallel?: number;
 }
 
 /**
@@ -256,6 +262,8 @@ export interface ScenarioDoc {
   inputs: LlmScenarioInputs | AgentScenarioInputs;
   /** How often each (scenario, target) pair is due, counted from its last success. */
   interval_minutes: number;
+  /** Due once per interval at a random time within it (SPEC 19's daily parallel test), not on its last success. */
+  jitter?: boolean;
   /** Agent scenarios: runs at a time. LLM scenarios share the provider lanes (BENCH_PROVIDER_CONCURRENCY). */
   concurrency: number;
   targets: ScenarioTargets;

@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { createPriceBook } from '../../lib/bench/cost.ts';
-import { pairsFromStore } from '../../lib/bench/due.ts';
+import { jitterSlot, pairsFromStore, partitionDue, type SweepModel } from '../../lib/bench/due.ts';
 import { formatResultLine } from '../../lib/bench/output.ts';
 import { loadProvider } from '../../lib/bench/providers/registry.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { addScenario, ensureBuiltinScenarios } from '../../lib/models/scenarios.ts';
+import { formatGroups, readGroups } from '../../lib/runs/groups.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { startOpenAIServer } from '../fakes/openai-server.ts';
@@ -21,7 +22,7 @@ import type { FakeServer, RecordedRequest } from '../fakes/scenario.ts';
 import { makeModel } from '../fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-workloads-'));
-const PREFILL = { baseTtftMs: 5, msPer1kInputTokens: 20, tokens: 12, tokensPerSecond: 400, tokensPerChunk: 3, countTokens };
+const PREFILL = { baseTtftMs: 150, msPer1kInputTokens: 20, tokens: 12, tokensPerSecond: 400, tokensPerChunk: 3, countTokens };
 let server: FakeServer;
 before(async () => {
   server = await startOpenAIServer((req) => prefillScenario(req, PREFILL));
@@ -113,5 +114,64 @@ describe('the sweep deadline with workloads', () => {
     const inTime = await sweep({ BENCH_CALL_TIMEOUT_MS: '30000' });
     assert.match(inTime[1]!, /^mock\/instant \[in-1k\]: ok,/, inTime.join('\n'));
     await store.close();
+  });
+});
+
+describe('parallel groups (--parallel)', () => {
+  test('a 10-call group is started together and recorded whole; its aggregate throughput is the rows\' output over the group\'s wall time', async () => {
+    const store = openSqliteStore(join(dir, 'parallel.sqlite'));
+    await ensureBuiltinScenarios(store);
+    await store.insertModel(makeModel({ provider: 'openai', model_id: 'gpt-4.1-mini' }));
+    await addScenario(store, 'par-10', { parallel: '10', maxTokens: '24', targets: 'openai' });
+    const before = server.requests.length;
+    const { results } = await sweepScenarios(store, ['cloud-default-v1', 'par-10']);
+    assert.deepEqual(results.map((r) => r.outcome), Array(11).fill('ok'), results.map(formatResultLine).join('\n'));
+    const prompts = server.requests.slice(before).filter((r) => r.method === 'POST' && typeof r.body === 'object').map(promptOf);
+    assert.equal(new Set(prompts).size, 11, 'every call of the group sends a prompt of its own');
+
+    const rows = (await store.recentMetricsIn({ provider: 'openai', modelName: 'gpt-4.1-mini', limit: 20, collection: 'probe' })).filter((r) => r.benchmark_profile_id === 'par-10');
+    assert.equal(rows.length, 10);
+    assert.equal(new Set(rows.map((r) => r.parallel_group_id)).size, 1);
+    assert.ok(rows.every((r) => r.parallel_size === 10 && /^[0-9a-f-]{36}$/.test(r.parallel_group_id ?? '')));
+    const start = Math.min(...rows.map((r) => r.run_ts.getTime()));
+    const end = Math.max(...rows.map((r) => r.gen_ts.getTime()));
+    assert.ok(Math.max(...rows.map((r) => r.run_ts.getTime())) < Math.min(...rows.map((r) => r.gen_ts.getTime())), 'all ten were in flight at once');
+
+    const [published] = await store.recentMetrics('openai', 'gpt-4.1-mini', 5);
+    assert.equal(published!.parallel_group_id, undefined, 'a single call has no group');
+    const groups = await readGroups(store, { since: new Date(Date.now() - 3_600_000), until: new Date(Date.now() + 60_000) });
+    assert.equal(groups.length, 1);
+    const g = groups[0]!;
+    assert.deepEqual([g.size, g.recorded, g.scenario_id], [10, 10, 'par-10']);
+    const sum = rows.reduce((s, r) => s + r.output_tokens, 0);
+    assert.ok(Math.abs(g.aggregate_tokens_per_second - sum / ((end - start) / 1000)) < 1e-9);
+    assert.equal(g.single_decode_median, published!.decode_tokens_per_second);
+    for (const c of g.calls) {
+      const row = rows.find((r) => r.run_id === c.run_id)!;
+      assert.equal(c.slowdown, published!.decode_tokens_per_second! / row.decode_tokens_per_second!);
+    }
+    assert.match(formatGroups(groups, 'table'), /openai\s+gpt-4\.1-mini\s+par-10\s+10\/10/);
+    await store.close();
+  });
+});
+
+describe('jittered scenarios (--jitter)', () => {
+  const sweepModel = (last: Date | null): SweepModel => ({
+    provider: 'mock',
+    modelId: 'instant',
+    lastSweepStartedAt: last,
+    scenario: { kind: 'llm', id: 'par-daily', intervalMinutes: 1440, prompt: 'p', maxTokens: 8, temperature: 0, cacheDefeatNonce: null, jitter: true },
+  });
+  test('a pair runs once per interval, at the first sweep after a random time within it', () => {
+    const day = 86_400_000;
+    const now = Date.now();
+    const slot = jitterSlot('par-daily', 1440, now);
+    assert.ok(slot <= now && now - slot < day, 'the latest start is within the last interval');
+    const starts = new Set(Array.from({ length: 10 }, (_, i) => (jitterSlot('par-daily', 1440, now + i * day) - now) % day));
+    assert.ok(starts.size > 1, 'the start moves from one interval to the next');
+    const at = (wallNow: number, last: Date | null) => partitionDue([sweepModel(last)], { freshMinutes: 30, wallNow, force: false }).due.length;
+    assert.equal(at(slot, new Date(slot - 60_000)), 1, 'due at its start when last measured before it');
+    assert.equal(at(slot + 60_000, new Date(slot)), 0, 'measured since its start: not due again this interval');
+    assert.equal(at(slot - 1, null), 1, 'never measured: due');
   });
 });

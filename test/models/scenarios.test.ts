@@ -151,7 +151,7 @@ describe('--input-tokens', () => {
     assert.equal((s.inputs as { input_tokens?: number }).input_tokens, 10000);
     assert.match(formatScenarioList([s]), /10000-token generated prompts \(unique per call\), 256 tokens/);
     await assert.rejects(addScenario(store, 'tiny', { inputTokens: '50' }), usage(/--input-tokens must be a whole number of tokens from 100/));
-    await assert.rejects(addScenario(store, 'agent-x', { kind: 'agent', inputTokens: '1000' }), usage(/--input-tokens are for llm scenarios/));
+    await assert.rejects(addScenario(store, 'agent-x', { kind: 'agent', inputTokens: '1000' }), usage(/--input-tokens and --parallel are for llm scenarios/));
     const edited = await editScenario(store, 'in-10k', { maxTokens: '512' });
     assert.equal((edited.inputs as { input_tokens?: number }).input_tokens, 10000, 'an edit of another field keeps it');
     const back = await editScenario(store, 'in-10k', { inputTokens: '0' });

@@ -1,0 +1,127 @@
+// Parallel groups (SPEC 19), computed where they are read: the calls a sweep started together
+// on one model, their aggregate throughput over the group's wall time, and how much slower each
+// call decoded than the same model's single calls.
+import type { MetricDoc } from '../store/documents.ts';
+import type { MetricsStore, TimeWindow } from '../store/store.ts';
+import { csv, fixed, textTable, type OutputFormat } from './format.ts';
+
+export interface GroupCall {
+  run_id: string;
+  output_tokens: number;
+  decode_tokens_per_second: number | null;
+  /** The model's single-call median decode speed over this call's; 1.5 means a third slower. null when either is unknown. */
+  slowdown: number | null;
+}
+
+export interface GroupSummary {
+  group_id: string;
+  provider: string;
+  model_name: string;
+  scenario_id: string;
+  /** Calls the group started. */
+  size: number;
+  /** Calls of it with a row (a failed call has none). */
+  recorded: number;
+  started_at: Date;
+  /** From the first call's request to the last call's last token, in seconds. */
+  wall_s: number;
+  output_tokens: number;
+  /** Every call's output tokens over the group's wall time. */
+  aggregate_tokens_per_second: number;
+  /** The same model's median decode speed over single calls in the window, or null when it has none. */
+  single_decode_median: number | null;
+  calls: GroupCall[];
+}
+
+/** Numbers sorted as numbers (the store's own median is not trusted here: mingo sorts them as strings). */
+export function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/** The groups among `rows`, each against the single calls (rows without a group) of its model. */
+export function summarizeGroups(rows: MetricDoc[]): GroupSummary[] {
+  const key = (r: MetricDoc) => `${r.provider}\u0000${r.model_name}`;
+  const singles = new Map<string, number[]>();
+  const groups = new Map<string, MetricDoc[]>();
+  for (const r of rows) {
+    if (r.parallel_group_id) groups.set(r.parallel_group_id, [...(groups.get(r.parallel_group_id) ?? []), r]);
+    else if (r.decode_tokens_per_second !== null && r.decode_tokens_per_second > 0) singles.set(key(r), [...(singles.get(key(r)) ?? []), r.decode_tokens_per_second]);
+  }
+  const out: GroupSummary[] = [];
+  for (const [id, calls] of groups) {
+    const first = calls[0]!;
+    const start = Math.min(...calls.map((c) => c.run_ts.getTime()));
+    const end = Math.max(...calls.map((c) => c.gen_ts.getTime()));
+    const wall = (end - start) / 1000;
+    const output = calls.reduce((sum, c) => sum + c.output_tokens, 0);
+    const single = median(singles.get(key(first)) ?? []);
+    out.push({
+      group_id: id,
+      provider: first.provider,
+      model_name: first.model_name,
+      scenario_id: first.benchmark_profile_id,
+      size: first.parallel_size ?? calls.length,
+      recorded: calls.length,
+      started_at: new Date(start),
+      wall_s: wall,
+      output_tokens: output,
+      aggregate_tokens_per_second: wall > 0 ? output / wall : 0,
+      single_decode_median: single,
+      calls: calls.map((c) => ({
+        run_id: c.run_id,
+        output_tokens: c.output_tokens,
+        decode_tokens_per_second: c.decode_tokens_per_second,
+        slowdown: single !== null && c.decode_tokens_per_second ? single / c.decode_tokens_per_second : null,
+      })),
+    });
+  }
+  return out.sort((a, b) => b.started_at.getTime() - a.started_at.getTime());
+}
+
+/** Rows read per model and collection: a day of 30-minute sweeps with a 10-call group is far below it. */
+const ROWS_PER_MODEL = 5000;
+
+/** The window's groups, from the probe rows (groups) and both collections (the single calls). */
+export async function readGroups(
+  store: Pick<MetricsStore, 'lastSuccessesIn' | 'recentMetricsIn'>,
+  w: TimeWindow,
+  filter: { provider?: string; model?: string } = {},
+): Promise<GroupSummary[]> {
+  const models = (await store.lastSuccessesIn({ collection: 'probe', ...(filter.provider ? { provider: filter.provider } : {}) })).filter(
+    (m) => m.ts >= w.since && (!filter.model || m.model_name === filter.model),
+  );
+  const rows: MetricDoc[] = [];
+  for (const m of models) {
+    for (const collection of ['probe', 'published'] as const) {
+      const recent = await store.recentMetricsIn({ provider: m.provider, modelName: m.model_name, limit: ROWS_PER_MODEL, collection });
+      rows.push(...recent.filter((r) => r.run_ts >= w.since && r.run_ts <= w.until));
+    }
+  }
+  return summarizeGroups(rows);
+}
+
+export function formatGroups(groups: GroupSummary[], format: OutputFormat): string {
+  if (format === 'json') return `${JSON.stringify(groups, null, 2)}\n`;
+  const header = ['started', 'provider', 'model', 'scenario', 'calls', 'wall_s', 'agg_tok_s', 'single_decode_tok_s', 'slowdown_p50', 'slowdown_max'];
+  const cells = groups.map((g) => {
+    const slow = g.calls.map((c) => c.slowdown).filter((s): s is number => s !== null);
+    return [
+      g.started_at.toISOString(),
+      g.provider,
+      g.model_name,
+      g.scenario_id,
+      `${g.recorded}/${g.size}`,
+      fixed(g.wall_s, 3),
+      fixed(g.aggregate_tokens_per_second, 1),
+      fixed(g.single_decode_median, 1),
+      fixed(median(slow), 2),
+      fixed(slow.length ? Math.max(...slow) : null, 2),
+    ];
+  });
+  if (format === 'csv') return csv(header, cells.map((r) => r.map((c) => (c === '-' ? null : c))));
+  if (groups.length === 0) return 'No parallel groups in the window (enable one: npm run models -- scenario enable parallel-10-daily-v1)\n';
+  return `${textTable(header, cells, new Set([4, 5, 6, 7, 8, 9]))}\n`;
+}
