@@ -16,10 +16,12 @@ import {
   addScenario,
   editScenario,
   formatScenario,
+  formatScenarioCost,
   formatScenarioList,
   listScenarios,
   removeScenario,
   setScenarioEnabled,
+  scenarioDailyCost,
   showScenario,
   type ScenarioOptions,
 } from '../lib/models/scenarios.ts';
@@ -213,7 +215,7 @@ async function scenarioCommand(args: string[], values: ReturnType<typeof parseAr
       }
       case 'show': {
         const view = await showScenario(store, id!);
-        out(values.json ? JSON.stringify(view, null, 2) : formatScenario(view));
+        out(values.json ? JSON.stringify(view, null, 2) : formatScenario(view, config.cost.dailyBudgetUsd));
         return 0;
       }
       case 'add': {
@@ -229,7 +231,9 @@ async function scenarioCommand(args: string[], values: ReturnType<typeof parseAr
       case 'enable':
       case 'disable': {
         const s = await setScenarioEnabled(store, id!, sub === 'enable');
-        out(values.json ? JSON.stringify(s, null, 2) : `${sub === 'enable' ? 'Enabled' : 'Disabled'} scenario ${s.scenario_id}`);
+        const cost = sub === 'enable' ? await scenarioDailyCost(store, s) : null;
+        const line = `${sub === 'enable' ? 'Enabled' : 'Disabled'} scenario ${s.scenario_id}${cost ? `\n${formatScenarioCost(cost, config.cost.dailyBudgetUsd)}` : ''}`;
+        out(values.json ? JSON.stringify(cost ? { ...s, cost } : s, null, 2) : line);
         return 0;
       }
       default:

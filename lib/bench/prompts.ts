@@ -23,7 +23,8 @@ const QUESTION = '\n\nIn one paragraph, say what the notes above are about.';
 
 /** Bytes a prompt of n tokens can have at most (the daily budget's worst case counts bytes). */
 export function maxPromptBytes(n: number): number {
-  const longest = Math.max(...WORDS.map((w) => w.length)) + 2; // the space before, the full stop after
+  // Every token is a word after its space or a full stop; the nonce's few tokens are in the 64.
+  const longest = Math.max(...WORDS.map((w) => w.length)) + 1;
   return n * longest + QUESTION.length + 64;
 }
 
@@ -33,6 +34,11 @@ let counter: Promise<Count> | null = null;
 function countTokens(): Promise<Count> {
   counter ??= import('gpt-tokenizer/encoding/o200k_base').then((m) => (t: string) => m.countTokens(t));
   return counter;
+}
+
+/** A prompt's length in o200k tokens (what a scenario's cost is estimated with). */
+export async function countPromptTokens(text: string): Promise<number> {
+  return (await countTokens())(text);
 }
 
 /**

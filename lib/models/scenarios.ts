@@ -3,6 +3,10 @@
 // inputs), how often each (scenario, target) pair is due, and to which targets.
 // `cloud-default-v1` always exists and is the published one: only its rows reach
 // metrics_cloud_v2, which the public dashboard reads.
+import { CHAT_TEMPLATE_TOKENS, worstCaseUsd } from '../bench/budget.ts';
+import { createPriceBook, formatUsd } from '../bench/cost.ts';
+import { isTarget } from '../bench/due.ts';
+import { countPromptTokens } from '../bench/prompts.ts';
 import { UsageError } from '../cli.ts';
 import { DEFAULT_PROMPT, PROVIDERS, isProviderName } from '../config.ts';
 import {
@@ -22,7 +26,10 @@ const CLI = 'npm run models -- scenario';
 /**
  * The scenarios every store has. cloud-default-v1 is upstream's benchmark (its prompt, 64
  * tokens, every 30 minutes); cloud-long-v1 is upstream's steady-state profile (512 tokens
- * every 6 hours), shipped disabled because it costs eight times the tokens.
+ * every 6 hours), shipped disabled because it costs eight times the tokens. The workloads of
+ * SPEC 19 ship disabled too, on Artificial Analysis's schedule: prompts of 1k and 10k tokens
+ * every 3 hours and 100k weekly, answers of up to 512 tokens (a long answer, and the 500 the
+ * end-to-end figure is quoted for), and ten parallel calls once a day at a random time.
  */
 export function builtinScenarios(now: Date): ScenarioDoc[] {
   const base = { kind: 'llm' as const, concurrency: 1, targets: { type: 'all' as const }, created_at: now, updated_at: now };
@@ -41,6 +48,23 @@ export function builtinScenarios(now: Date): ScenarioDoc[] {
       description: 'Steady-state speed: the upstream prompt, 512 tokens, every 6 hours (probe collection)',
       inputs: { prompt: DEFAULT_PROMPT, max_tokens: 512, temperature: 0.1 },
       interval_minutes: 360,
+      enabled: false,
+    },
+    ...[1_000, 10_000, 100_000].map((n) => ({
+      ...base,
+      scenario_id: `input-${n / 1000}k-v1`,
+      description: `Long prompts: a generated ${n.toLocaleString('en')}-token prompt, unique per call, up to 512 tokens back, ${n < 100_000 ? 'every 3 hours' : 'weekly'}`,
+      inputs: { prompt: DEFAULT_PROMPT, max_tokens: 512, temperature: 0.1, input_tokens: n },
+      interval_minutes: n < 100_000 ? 180 : 10_080,
+      enabled: false,
+    })),
+    {
+      ...base,
+      scenario_id: 'parallel-10-daily-v1',
+      description: 'Load: ten calls to each model at once (the upstream prompt, each with a nonce of its own, 512 tokens), daily at a random time',
+      inputs: { prompt: DEFAULT_PROMPT, max_tokens: 512, temperature: 0.1, parallel: 10 },
+      interval_minutes: 1440,
+      jitter: true,
       enabled: false,
     },
   ];
@@ -206,9 +230,68 @@ export async function listScenarios(store: Store): Promise<ScenarioDoc[]> {
   return store.listScenarios();
 }
 
+/** What a scenario's calls cost a day at current prices (llm scenarios; null for agent ones). */
+export interface ScenarioCost {
+  /** Enabled, benchmarked models it targets. */
+  models: number;
+  /** Calls per model per day: a day of intervals, times the parallel group. */
+  callsPerModelPerDay: number;
+  /** USD a day for the models with a price: input as sent, every answer at its max tokens. */
+  usdPerDay: number;
+  /** USD a day the daily budget reserves for them (each call's worst case, BENCH_DAILY_BUDGET_USD). */
+  worstUsdPerDay: number;
+  /** Models without a price (misc.price or the OpenRouter catalog): not in the sums, and not started while a budget is set. */
+  unpriced: string[];
+}
+
+/**
+ * What a scenario's calls cost a day at the prices the sweep uses (misc.price, else the stored
+ * OpenRouter catalog), over the enabled models it targets, as if every pair ran every interval.
+ */
+export async function scenarioDailyCost(store: Store, s: ScenarioDoc): Promise<ScenarioCost | null> {
+  if (s.kind !== 'llm') return null;
+  const i = s.inputs as LlmScenarioInputs;
+  const prices = createPriceBook(await store.listOpenRouterCatalog());
+  const models = (await store.listModels({ benchmarkedOnly: true })).filter((m) => isTarget(s, { provider: m.provider, modelId: m.model_id }));
+  const callsPerModelPerDay = (1440 / s.interval_minutes) * (i.parallel ?? 1);
+  // The nonce and brackets a generated or cache-defeating prompt starts with are a few tokens more.
+  const inputTokens = (i.input_tokens ?? (await countPromptTokens(i.prompt))) + CHAT_TEMPLATE_TOKENS;
+  const cost: ScenarioCost = { models: models.length, callsPerModelPerDay, usdPerDay: 0, worstUsdPerDay: 0, unpriced: [] };
+  for (const m of models) {
+    const price = prices.priceOf({ provider: m.provider, modelId: m.model_id, misc: m.misc ?? {} });
+    if (!price) {
+      cost.unpriced.push(`${m.provider}/${m.model_id}`);
+      continue;
+    }
+    cost.usdPerDay += (callsPerModelPerDay * (inputTokens * price.input + i.max_tokens * price.output)) / 1_000_000;
+    cost.worstUsdPerDay += callsPerModelPerDay * worstCaseUsd(price, { prompt: i.prompt, maxTokens: i.max_tokens, inputTokens: i.input_tokens ?? null });
+  }
+  return cost;
+}
+
+/** The cost in a line or two, for `scenario show` and `scenario enable`. */
+export function formatScenarioCost(c: ScenarioCost, dailyBudgetUsd: number | null = null): string {
+  const calls = Number(c.callsPerModelPerDay.toFixed(2));
+  const lines = [
+    `Cost: about ${formatUsd(c.usdPerDay)} a day at current prices (${c.models} model(s) × ${calls} call(s) a day, every answer at its max tokens); ` +
+      `the daily budget reserves up to ${formatUsd(c.worstUsdPerDay)} a day for them`,
+  ];
+  if (c.unpriced.length > 0) lines.push(`  not counted, no price: ${c.unpriced.join(', ')} (give misc.price, or run discovery for the OpenRouter catalog)`);
+  if (dailyBudgetUsd !== null) {
+    lines.push(
+      c.worstUsdPerDay > dailyBudgetUsd
+        ? `  BENCH_DAILY_BUDGET_USD=${dailyBudgetUsd} does not cover a day of them: calls whose worst case does not fit are not started`
+        : `  BENCH_DAILY_BUDGET_USD=${dailyBudgetUsd} covers a day of them on its own`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export interface ScenarioView {
   scenario: ScenarioDoc;
   published: boolean;
+  /** What its calls cost a day at current prices (llm scenarios). */
+  cost: ScenarioCost | null;
   /** Pairs with a success within the scenario's interval (not due until it passes). */
   fresh: ScenarioSuccess[];
   /** Agent scenarios: the most recent runs. */
@@ -219,11 +302,12 @@ export async function showScenario(store: Store, scenarioId: string, o: { now?: 
   const scenario = await requireScenario(store, scenarioId);
   const now = o.now ?? new Date();
   const since = new Date(now.getTime() - scenario.interval_minutes * 60_000);
-  const [fresh, agentRuns] = await Promise.all([
+  const [fresh, agentRuns, cost] = await Promise.all([
     store.lastScenarioSuccesses(since).then((all) => all.filter((s) => s.scenario_id === scenarioId)),
     scenario.kind === 'agent' ? store.recentAgentRuns({ scenario_id: scenarioId, limit: o.limit ?? 10 }) : Promise.resolve([]),
+    scenarioDailyCost(store, scenario),
   ]);
-  return { scenario, published: scenarioId === PUBLISHED_SCENARIO_ID, fresh, agentRuns };
+  return { scenario, published: scenarioId === PUBLISHED_SCENARIO_ID, fresh, agentRuns, cost };
 }
 
 async function requireScenario(store: Store, scenarioId: string): Promise<ScenarioDoc> {
@@ -367,7 +451,7 @@ export function formatScenarioList(scenarios: ScenarioDoc[]): string {
   return rows.map((r) => r.map((c, i) => (i < 5 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd()).join('\n');
 }
 
-export function formatScenario(v: ScenarioView): string {
+export function formatScenario(v: ScenarioView, dailyBudgetUsd: number | null = null): string {
   const s = v.scenario;
   const lines = [
     `${s.scenario_id} (${s.kind}, ${s.enabled ? 'enabled' : 'disabled'}${v.published ? ', published: rows go to metrics_cloud_v2' : ', rows go to the probe collection'})`,
@@ -376,6 +460,7 @@ export function formatScenario(v: ScenarioView): string {
     `  targets: ${describeTargets(s)}${s.kind === 'agent' ? `, ${s.concurrency} run(s) at a time` : ''}`,
   ];
   if (s.kind === 'llm' && !(s.inputs as LlmScenarioInputs).input_tokens) lines.push(`  prompt: ${JSON.stringify((s.inputs as LlmScenarioInputs).prompt)}`);
+  if (v.cost) lines.push(formatScenarioCost(v.cost, dailyBudgetUsd));
   lines.push(`Pairs measured within the last ${s.interval_minutes} min (not due yet): ${v.fresh.length}`);
   for (const f of v.fresh) lines.push(`  ${f.provider}/${f.model_name}  ${f.ts.toISOString()}`);
   if (s.kind === 'agent') {

@@ -92,8 +92,9 @@ function targets(s: ScenarioDoc): string {
 function inputs(s: ScenarioDoc, models: ModelDoc[]): string {
   if (s.kind === 'llm') {
     const i = s.inputs as LlmScenarioInputs;
-    const prompt = typeof i.prompt === 'string' ? `prompt ${i.prompt.length} chars` : 'no prompt';
-    return esc(`${prompt}, max_tokens ${i.max_tokens ?? '–'}, temperature ${i.temperature ?? '–'}${i.cache_defeat ? ', cache defeated' : ''}`);
+    const prompt = i.input_tokens ? `generated prompt of ${i.input_tokens} tokens, unique per call` : typeof i.prompt === 'string' ? `prompt ${i.prompt.length} chars` : 'no prompt';
+    const parallel = i.parallel ? `, ${i.parallel} calls at once` : '';
+    return esc(`${prompt}, max_tokens ${i.max_tokens ?? '–'}, temperature ${i.temperature ?? '–'}${i.cache_defeat ? ', cache defeated' : ''}${parallel}${s.jitter ? ', random start' : ''}`);
   }
   // An agent scenario may leave url and goal to each automation (its catalog entry's misc).
   const own = agentInputs(s.inputs as Record<string, unknown>);

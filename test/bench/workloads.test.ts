@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { createDailyBudget } from '../../lib/bench/budget.ts';
 import { createPriceBook } from '../../lib/bench/cost.ts';
 import { jitterSlot, pairsFromStore, partitionDue, type SweepModel } from '../../lib/bench/due.ts';
 import { formatResultLine } from '../../lib/bench/output.ts';
@@ -173,5 +174,24 @@ describe('jittered scenarios (--jitter)', () => {
     assert.equal(at(slot, new Date(slot - 60_000)), 1, 'due at its start when last measured before it');
     assert.equal(at(slot + 60_000, new Date(slot)), 0, 'measured since its start: not due again this interval');
     assert.equal(at(slot - 1, null), 1, 'never measured: due');
+  });
+});
+
+describe('the daily budget with workloads', () => {
+  test('a long-prompt call whose worst case does not fit is not started, while the short published call does', async () => {
+    const store = openSqliteStore(join(dir, 'budget.sqlite'));
+    await ensureBuiltinScenarios(store);
+    await store.insertModel(makeModel({ provider: 'openai', model_id: 'gpt-4.1-mini', misc: { price: { input: 1, output: 1 } } }));
+    await addScenario(store, 'in-1k', { inputTokens: '1000', maxTokens: '12', targets: 'openai' });
+    const config = loadConfig({ env: { RUNNER_NAME: 'test-runner', OPENAI_API_KEY: 'sk-test-0123456789abcdef', OPENAI_BASE_URL: server.baseUrl }, dotenvPath: false });
+    const prices = createPriceBook([]);
+    // The published call's worst case is about $0.0002; a 1,000-token prompt's is above $0.005.
+    const budget = createDailyBudget({ limitUsd: 0.005, prices, spentOn: null, wallNow: Date.now });
+    const scenarios = (await store.listScenarios()).filter((s) => ['cloud-default-v1', 'in-1k'].includes(s.scenario_id));
+    const models = await pairsFromStore(store, { scenarios, explicit: null, providers: ['openai'], wallNow: Date.now() });
+    const { results } = await runSweep({ config, models, sink: store, loadProvider, prices, budget, force: true });
+    assert.deepEqual(results.map((r) => [r.scenarioId, r.outcome]), [['cloud-default-v1', 'ok'], ['in-1k', 'skipped_budget']]);
+    assert.match(results[1]!.skipReason ?? '', /worst case \$0\.00\d+ .* would pass BENCH_DAILY_BUDGET_USD=0\.005/);
+    await store.close();
   });
 });

@@ -9,6 +9,7 @@ import {
   addScenario,
   editScenario,
   ensureBuiltinScenarios,
+  formatScenario,
   formatScenarioList,
   listScenarios,
   parseTargets,
@@ -20,7 +21,7 @@ import { createMongoStore } from '../../lib/store/mongo/open.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { makeAgentRun, makeMetric } from '../fixtures.ts';
+import { makeAgentRun, makeMetric, makeModel } from '../fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-scenarios-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,7 +42,16 @@ for (const [name, open] of backends) {
         [
           ['cloud-default-v1', 'llm', true, 30, 64],
           ['cloud-long-v1', 'llm', false, 360, 512],
+          ['input-100k-v1', 'llm', false, 10080, 512],
+          ['input-10k-v1', 'llm', false, 180, 512],
+          ['input-1k-v1', 'llm', false, 180, 512],
+          ['parallel-10-daily-v1', 'llm', false, 1440, 512],
         ],
+      );
+      assert.deepEqual(
+        all.map((s) => [(s.inputs as { input_tokens?: number }).input_tokens, (s.inputs as { parallel?: number }).parallel, s.jitter]).slice(2),
+        [[100_000, undefined, undefined], [10_000, undefined, undefined], [1_000, undefined, undefined], [undefined, 10, true]],
+        'the workloads ship disabled, the parallel one jittered',
       );
       assert.match(formatScenarioList(all), /^cloud-default-v1 .* all enabled models \(published\)$/m);
       await setScenarioEnabled(store, 'cloud-long-v1', true);
@@ -65,7 +75,7 @@ for (const [name, open] of backends) {
       await removeScenario(store, 'long-nocache-v1');
       assert.equal(await store.getScenario('long-nocache-v1'), null);
       await assert.rejects(removeScenario(store, 'cloud-default-v1'), usage(/published scenario and always exists\. To pause it: .*scenario disable cloud-default-v1/));
-      await assert.rejects(removeScenario(store, 'nope'), usage(/No scenario nope\. Scenarios: cloud-default-v1, cloud-long-v1/));
+      await assert.rejects(removeScenario(store, 'nope'), usage(/No scenario nope\. Scenarios: cloud-default-v1, cloud-long-v1, input-100k-v1/));
     });
 
     test('bad input is refused with what to do instead', async () => {
@@ -79,7 +89,7 @@ for (const [name, open] of backends) {
       await assert.rejects(addScenario(store, 'x', { kind: 'agent', inputs: '{"gaol":"x"}' }), usage(/--inputs: unknown field "gaol"/));
       await assert.rejects(editScenario(store, 'cloud-default-v1', { kind: 'agent' }), usage(/keeps its kind/));
       await assert.rejects(editScenario(store, 'cloud-default-v1', {}), usage(/Nothing to change/));
-      assert.equal((await store.listScenarios()).length, 2, 'nothing refused was stored');
+      assert.equal((await store.listScenarios()).length, 6, 'nothing refused was stored');
     });
 
     test('an interval below the timer\'s 30 minutes or not in whole minutes is refused, at add and at edit', async () => {
@@ -143,6 +153,28 @@ for (const [name, open] of backends) {
     });
   });
 }
+
+describe('what enabling a scenario costs', () => {
+  test('per day at current prices: input as sent, answers at their max tokens, parallel calls counted; the budget\'s worst case beside it; unpriced models named', async () => {
+    const store = openSqliteStore(join(dir, 'cost.sqlite'));
+    await store.insertModel({ ...makeModel({ provider: 'groq', model_id: 'priced' }), misc: { price: { input: 1, output: 4 } } });
+    await store.insertModel(makeModel({ provider: 'groq', model_id: 'unpriced' }));
+    await ensureBuiltinScenarios(store);
+    const tenK = await showScenario(store, 'input-10k-v1');
+    // 8 calls a day of (10,000 + 64 template) input tokens at $1/M and 512 output tokens at $4/M.
+    assert.ok(Math.abs(tenK.cost!.usdPerDay - (8 * (10_064 * 1 + 512 * 4)) / 1e6) < 1e-12);
+    assert.ok(tenK.cost!.worstUsdPerDay > tenK.cost!.usdPerDay, 'the worst case counts every prompt byte a token');
+    assert.deepEqual([tenK.cost!.models, tenK.cost!.callsPerModelPerDay, tenK.cost!.unpriced], [2, 8, ['groq/unpriced']]);
+    const par = await showScenario(store, 'parallel-10-daily-v1');
+    assert.equal(par.cost!.callsPerModelPerDay, 10, 'one group of ten a day');
+    const text = formatScenario(tenK, 0.5);
+    assert.match(text, /Cost: about \$0\.0969 a day at current prices \(2 model\(s\) × 8 call\(s\) a day/);
+    assert.match(text, /not counted, no price: groq\/unpriced/);
+    assert.match(text, /BENCH_DAILY_BUDGET_USD=0\.5 does not cover a day of them: calls whose worst case does not fit are not started/);
+    assert.match(formatScenario(tenK, 1), /BENCH_DAILY_BUDGET_USD=1 covers a day of them on its own/);
+    await store.close();
+  });
+});
 
 describe('--input-tokens', () => {
   test('a generated prompt length is kept with the scenario, refused out of range, and removed with 0', async () => {

@@ -274,7 +274,7 @@ describe('bench-once with scenarios', () => {
     assert.match(one.stdout, /1 model, 1 ok/);
     const unknown = await benchOnce(['--scenario', 'nope'], { LLM_BENCH_DB: db });
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /No scenario nope\. Scenarios: agent-v1, cloud-default-v1, cloud-long-v1, probe-256-v1/);
+    assert.match(unknown.stderr, /No scenario nope\. Scenarios: agent-v1, cloud-default-v1, cloud-long-v1, input-100k-v1, input-10k-v1, input-1k-v1, parallel-10-daily-v1, probe-256-v1/);
 
     const stored = openSqliteStore(db);
     const runs = await stored.recentAgentRuns();

@@ -125,7 +125,7 @@ describe('scripts/models.ts', () => {
     assert.equal(add.code, 0, add.stderr);
     assert.match(add.stdout, /^Added scenario cli-long-v1 \(llm, enabled/);
     const list = models(['scenario', 'list', '--json']);
-    assert.deepEqual(JSON.parse(list.stdout).map((s: { scenario_id: string }) => s.scenario_id), ['cli-long-v1', 'cloud-default-v1', 'cloud-long-v1']);
+    assert.deepEqual(JSON.parse(list.stdout).map((s: { scenario_id: string }) => s.scenario_id), ['cli-long-v1', 'cloud-default-v1', 'cloud-long-v1', 'input-100k-v1', 'input-10k-v1', 'input-1k-v1', 'parallel-10-daily-v1']);
     const refused = models(['scenario', 'remove', 'cloud-default-v1']);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /always exists\. To pause it: .*scenario disable cloud-default-v1/);

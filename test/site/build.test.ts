@@ -91,12 +91,14 @@ describe('status site pages', () => {
 
   test('scenarios: every scenario with its kind, schedule, targets, inputs and runs; the published one marked', () => {
     const html = files.get('scenarios.html')!;
-    assert.equal(html.split('<tr id="scenario-').length - 1, 3);
+    assert.equal(html.split('<tr id="scenario-').length - 1, 7, 'the two upstream profiles, the four shipped workloads and the test\'s own');
     const published = row(html, 'id="scenario-cloud-default-v1"');
     assert.match(published, /pub-badge/);
     assert.match(published, /<td data-label="every" data-v="30" class="n">30 min<br>/);
     assert.match(published, /prompt \d+ chars, max_tokens 64, temperature 0\.1/);
     assert.doesNotMatch(row(html, 'id="scenario-cloud-long-v1"'), /pub-badge/);
+    assert.match(row(html, 'id="scenario-input-10k-v1"'), /generated prompt of 10000 tokens, unique per call, max_tokens 512/);
+    assert.match(row(html, 'id="scenario-parallel-10-daily-v1"'), /10 calls at once, random start/);
     assert.match(row(html, 'id="scenario-cloud-long-v1"'), /class="off"/, 'disabled');
     const agent = row(html, `id="scenario-${AGENT_SCENARIO}"`);
     assert.match(agent, /<code>https:\/\/example\.com\/pricing<\/code>: List every plan with its monthly price/);
@@ -104,7 +106,15 @@ describe('status site pages', () => {
     // 24 h: 4 measured runs (one failed) and 6 simulated; 7 d: 28 measured and the same 6.
     assert.match(agent, /<td data-label="runs 24 h" data-v="10" class="n">10<\/td><td data-label="success 24 h" data-v="0.9" class="n">90\.0%<\/td><td data-label="runs 7 d" data-v="34" class="n">34<\/td>/);
     const json = JSON.parse(files.get('json/scenarios.json')!);
-    assert.deepEqual(json.map((s: { scenario_id: string; published: boolean }) => [s.scenario_id, s.published]), [[AGENT_SCENARIO, false], ['cloud-default-v1', true], ['cloud-long-v1', false]]);
+    assert.deepEqual(json.map((s: { scenario_id: string; published: boolean }) => [s.scenario_id, s.published]), [
+      [AGENT_SCENARIO, false],
+      ['cloud-default-v1', true],
+      ['cloud-long-v1', false],
+      ['input-100k-v1', false],
+      ['input-10k-v1', false],
+      ['input-1k-v1', false],
+      ['parallel-10-daily-v1', false],
+    ]);
     assert.deepEqual(json[0].runs_7d, { runs: 34, successes: 32, success_rate: 32 / 34 });
   });
 
