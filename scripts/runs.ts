@@ -4,8 +4,9 @@ import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { registerSecrets } from '../lib/log.ts';
 import { formatAgentKpis, formatAgentRun, formatAgentRuns, formatKpis, formatRun, formatRuns, type OutputFormat } from '../lib/runs/format.ts';
-import { formatGroups, readGroups } from '../lib/runs/groups.ts';
+import { formatGroups, readWindowRows, summarizeGroups } from '../lib/runs/groups.ts';
 import { parseSince, runWindow } from '../lib/runs/window.ts';
+import { deriveWorkloads, formatWorkloads } from '../lib/runs/workloads.ts';
 import { generateSite } from '../lib/site/write.ts';
 import type { AgentRunDoc } from '../lib/store/documents.ts';
 import { openStore } from '../lib/store/open-store.ts';
@@ -16,6 +17,7 @@ const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--mode
        runs.ts list [--since T] [--provider P] [--model M] [--scenario S] [--outcome ok|failed|timeout] [--kind llm|agent] [--limit N] [--json | --csv]
        runs.ts show RUN_ID [--json]
        runs.ts groups [--since T | --days N] [--provider P] [--model M] [--json | --csv]
+       runs.ts workloads [--since T | --days N] [--provider P] [--model M] [--json | --csv]
        runs.ts site
        runs.ts rollups [--rebuild [--since T | --days N]] [--prune] [--json]
 
@@ -29,6 +31,9 @@ const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--mode
   groups parallel groups (scenarios with --parallel): calls recorded of those started, wall
          time, aggregate tokens/s over it, and each call's slowdown (the model's single-call
          median decode speed over the call's) (default: the last 3 days)
+  workloads  per model, from the workload scenarios: median TTFT per input length, seconds
+         per 1,000 input tokens (Theil–Sen line, with R²), decode speed of 64-token and long
+         (256+) answers, end-to-end time of a 500-token answer (default: the last 3 days)
   site   rewrite the status site in SITE_DIR now (bench-once does it after every sweep)
   rollups  the days with daily rollups and the store's size a year from now; --rebuild
          recomputes them from the raw rows (all history, or since T); --prune applies
@@ -118,13 +123,14 @@ async function main(): Promise<number> {
       }
       return 0;
     }
-    case 'groups': {
+    case 'groups':
+    case 'workloads': {
       expectArgs(0, 'no arguments');
       const w = usage(() => runWindow({ since: values.since, days: values.days, now, defaultDays: 3 }));
       const store = await openStore(config);
       try {
-        const groupFilter = { ...(values.provider !== undefined ? { provider: values.provider } : {}), ...(values.model !== undefined ? { model: values.model } : {}) };
-        process.stdout.write(formatGroups(await readGroups(store, w, groupFilter), format));
+        const rows = await readWindowRows(store, w, { ...(values.provider !== undefined ? { provider: values.provider } : {}), ...(values.model !== undefined ? { model: values.model } : {}) });
+        process.stdout.write(command === 'groups' ? formatGroups(summarizeGroups(rows), format) : formatWorkloads(deriveWorkloads(rows), format));
       } finally {
         await store.close();
       }
@@ -200,7 +206,7 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`Unknown command '${command}': use kpis, list, show, groups, site or rollups (runs.ts --help)`);
+      throw new UsageError(`Unknown command '${command}': use kpis, list, show, groups, workloads, site or rollups (runs.ts --help)`);
   }
 }
 

@@ -81,15 +81,18 @@ export function summarizeGroups(rows: MetricDoc[]): GroupSummary[] {
   return out.sort((a, b) => b.started_at.getTime() - a.started_at.getTime());
 }
 
-/** Rows read per model and collection: a day of 30-minute sweeps with a 10-call group is far below it. */
+/** Rows read per model and collection: 72 hours of 30-minute sweeps and daily groups are far below it. */
 const ROWS_PER_MODEL = 5000;
 
-/** The window's groups, from the probe rows (groups) and both collections (the single calls). */
-export async function readGroups(
+/**
+ * The window's rows, both collections, of every model with a probe row in it (workloads and
+ * groups are probe scenarios; their single-call and 64-token references are published rows).
+ */
+export async function readWindowRows(
   store: Pick<MetricsStore, 'lastSuccessesIn' | 'recentMetricsIn'>,
   w: TimeWindow,
   filter: { provider?: string; model?: string } = {},
-): Promise<GroupSummary[]> {
+): Promise<MetricDoc[]> {
   const models = (await store.lastSuccessesIn({ collection: 'probe', ...(filter.provider ? { provider: filter.provider } : {}) })).filter(
     (m) => m.ts >= w.since && (!filter.model || m.model_name === filter.model),
   );
@@ -100,7 +103,7 @@ export async function readGroups(
       rows.push(...recent.filter((r) => r.run_ts >= w.since && r.run_ts <= w.until));
     }
   }
-  return summarizeGroups(rows);
+  return rows;
 }
 
 export function formatGroups(groups: GroupSummary[], format: OutputFormat): string {

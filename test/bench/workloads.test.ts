@@ -14,7 +14,8 @@ import { loadProvider } from '../../lib/bench/providers/registry.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { addScenario, ensureBuiltinScenarios } from '../../lib/models/scenarios.ts';
-import { formatGroups, readGroups } from '../../lib/runs/groups.ts';
+import { formatGroups, readWindowRows, summarizeGroups } from '../../lib/runs/groups.ts';
+import { deriveWorkloads, formatWorkloads, theilSen } from '../../lib/runs/workloads.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { startOpenAIServer } from '../fakes/openai-server.ts';
@@ -140,7 +141,7 @@ describe('parallel groups (--parallel)', () => {
 
     const [published] = await store.recentMetrics('openai', 'gpt-4.1-mini', 5);
     assert.equal(published!.parallel_group_id, undefined, 'a single call has no group');
-    const groups = await readGroups(store, { since: new Date(Date.now() - 3_600_000), until: new Date(Date.now() + 60_000) });
+    const groups = summarizeGroups(await readWindowRows(store, { since: new Date(Date.now() - 3_600_000), until: new Date(Date.now() + 60_000) }));
     assert.equal(groups.length, 1);
     const g = groups[0]!;
     assert.deepEqual([g.size, g.recorded, g.scenario_id], [10, 10, 'par-10']);
@@ -193,5 +194,44 @@ describe('the daily budget with workloads', () => {
     assert.deepEqual(results.map((r) => [r.scenarioId, r.outcome]), [['cloud-default-v1', 'ok'], ['in-1k', 'skipped_budget']]);
     assert.match(results[1]!.skipReason ?? '', /worst case \$0\.00\d+ .* would pass BENCH_DAILY_BUDGET_USD=0\.005/);
     await store.close();
+  });
+});
+
+describe('derived per model (runs workloads)', () => {
+  test('the fitted seconds per 1,000 input tokens is within 5 % of the fake\'s prefill; TTFT per length and the 500-token answer beside it', async () => {
+    const MS_PER_1K = 100;
+    const slow = await startOpenAIServer((req) => prefillScenario(req, { ...PREFILL, msPer1kInputTokens: MS_PER_1K }));
+    try {
+      const store = openSqliteStore(join(dir, 'fit.sqlite'));
+      await ensureBuiltinScenarios(store);
+      await store.insertModel(makeModel({ provider: 'openai', model_id: 'gpt-4.1-mini' }));
+      for (const n of [1000, 3000, 6000]) await addScenario(store, `in-${n}`, { inputTokens: String(n), maxTokens: '12', targets: 'openai' });
+      const config = loadConfig({ env: { RUNNER_NAME: 'test-runner', OPENAI_API_KEY: 'sk-test-0123456789abcdef', OPENAI_BASE_URL: slow.baseUrl }, dotenvPath: false });
+      const ids = ['cloud-default-v1', 'in-1000', 'in-3000', 'in-6000'];
+      for (let i = 0; i < 2; i++) {
+        const scenarios = (await store.listScenarios()).filter((s) => ids.includes(s.scenario_id));
+        const models = await pairsFromStore(store, { scenarios, explicit: null, providers: ['openai'], wallNow: Date.now() });
+        await runSweep({ config, models, sink: store, loadProvider, force: true });
+      }
+      const [m] = deriveWorkloads(await readWindowRows(store, { since: new Date(Date.now() - 3_600_000), until: new Date(Date.now() + 60_000) }));
+      assert.ok(m!.fit, 'three input lengths make a line');
+      const want = MS_PER_1K / 1000;
+      assert.ok(Math.abs(m!.fit!.slope_s_per_1k - want) <= want * 0.05, `fitted ${m!.fit!.slope_s_per_1k} s per 1,000 tokens, the fake adds ${want}`);
+      assert.equal(m!.fit!.points, 6);
+      assert.deepEqual(m!.ttft_by_input.map((t) => [t.input_tokens, t.runs]), [[1000, 2], [3000, 2], [6000, 2]]);
+      assert.ok(m!.ttft_by_input[2]!.ttft_p50_s > m!.ttft_by_input[0]!.ttft_p50_s);
+      const published = (await store.recentMetrics('openai', 'gpt-4.1-mini', 5)).map((r) => r.time_to_first_token!);
+      assert.equal(m!.e2e_500_s, (published[0]! + published[1]!) / 2 + 500 / m!.decode_64_p50!, 'no long answers: the 64-token decode speed');
+      assert.match(formatWorkloads([m!], 'table'), /ttft_1000_s\s+ttft_3000_s\s+ttft_6000_s\s+s_per_1k_input/);
+      await store.close();
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test('Theil–Sen keeps the line of the many through one slow outlier', () => {
+    const points = [1, 2, 3, 4, 5, 6].map((x) => ({ x, y: 2 * x + 1 }));
+    points.push({ x: 3.5, y: 40 });
+    assert.deepEqual(theilSen(points), { slope: 2, intercept: 1 });
   });
 });
