@@ -144,6 +144,7 @@ export function scenariosPage(data: AgentPageInput): string {
 <p class="mut">What each benchmark sends, how often each target is due (counted from its last success), and how its runs went.
 Only <b>${PUBLISHED_SCENARIO_ID}</b> is published (its rows reach the public dashboard); every other scenario's rows are probes.
 Runs count successes and failures (not calls stopped by the operator); agent scenarios count TinyFish runs (see <a href="agents.html">Agent runs</a>).
+Long-prompt and parallel workloads have their own page: <a href="workloads.html">Workloads</a>.
 In the shell: <code>npm run models -- scenario list</code>.</p>
 ${filterBox('scenario-list', 'Filter: id, kind, target…')}
 ${table(

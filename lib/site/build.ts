@@ -8,6 +8,7 @@ import { PUBLISHED, modelKey, modelPageName, uniqueModels, type SiteData } from 
 import { groupPoints, modelPage, modelsPage } from './models.ts';
 import { overviewPage } from './overview.ts';
 import { failuresPage, runsPage } from './runs.ts';
+import { workloadsPage } from './workloads.ts';
 
 /** Renders every file of the site: relative path → contents. */
 export function renderSite(data: SiteData): Map<string, string> {
@@ -20,6 +21,7 @@ export function renderSite(data: SiteData): Map<string, string> {
   files.set('failures.html', failuresPage(data));
   files.set('scenarios.html', scenariosPage(data));
   files.set('agents.html', agentsPage(data));
+  files.set('workloads.html', workloadsPage(data));
   for (const m of uniqueModels(data.kpis7d)) {
     files.set(modelPageName(m.provider, m.model), modelPage(data, m.provider, m.model, pointsByModel.get(modelKey(m.provider, m.model)) ?? []));
   }
@@ -33,6 +35,7 @@ export function renderSite(data: SiteData): Map<string, string> {
   files.set('json/aborted.json', json(data.aborted));
   files.set('json/scenarios.json', json(scenariosJson(data)));
   files.set('json/agent-runs.json', json(agentRunsJson(data)));
+  files.set('json/workloads.json', json({ since: data.published.since, until: data.published.until, models: data.workloads, groups: data.groups }));
   return files;
 }
 

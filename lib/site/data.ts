@@ -3,6 +3,8 @@
 // charts, every scenario's last 7 days for the models and scenario pages, runs, failures and
 // agent runs. The pages (overview.ts, models.ts, runs.ts, compare.ts, agents.ts) render it.
 import { createHash } from 'node:crypto';
+import { readWindowRows, summarizeGroups, type GroupSummary } from '../runs/groups.ts';
+import { deriveWorkloads, type ModelWorkload } from '../runs/workloads.ts';
 import type { ErrorDoc, ModelDoc } from '../store/documents.ts';
 import { DEFAULT_SCENARIO, type KindCount, type KpiSummary, type MetricPoint, type RunRecord, type Store, type TimeWindow } from '../store/store.ts';
 import { collectAgentData, type AgentSiteData } from './agents.ts';
@@ -71,6 +73,10 @@ export interface SiteData {
   modelRuns: Map<string, RunRecord[]>;
   /** Scenarios and agent runs (agents.ts renders their pages). */
   agents: AgentSiteData;
+  /** Derived per model from the workload scenarios over `published` (SPEC 19). */
+  workloads: ModelWorkload[];
+  /** The parallel groups over `published`. */
+  groups: GroupSummary[];
 }
 
 export const modelKey = (provider: string, model: string) => `${provider}\u0000${model}`;
@@ -101,6 +107,7 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
     // The days inside the week come from its points and failures, read above anyway.
     Promise.all(trendDays.filter((w) => w.since < week.since).map((w) => store.metricKpis(w, { scenario: PUBLISHED }))),
   ]);
+  const windowRows = await readWindowRows(store, published);
   const aborted = failed.filter(isAborted).map((r) => (r as Extract<RunRecord, { outcome: 'failed' }>).error);
   const abortedIn = (w: TimeWindow, scenario?: string) => aborted.filter((e) => inWindow(e.ts, w) && (scenario === undefined || scenarioOf(e) === scenario));
   const pubAborted = abortedIn(published, PUBLISHED);
@@ -146,6 +153,8 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
     displayNames,
     modelRuns,
     agents: { ...agents, models },
+    workloads: deriveWorkloads(windowRows),
+    groups: summarizeGroups(windowRows),
   };
 }
 

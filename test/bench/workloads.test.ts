@@ -16,6 +16,8 @@ import { loadConfig } from '../../lib/config.ts';
 import { addScenario, ensureBuiltinScenarios } from '../../lib/models/scenarios.ts';
 import { formatGroups, readWindowRows, summarizeGroups } from '../../lib/runs/groups.ts';
 import { deriveWorkloads, formatWorkloads, theilSen } from '../../lib/runs/workloads.ts';
+import { renderSite } from '../../lib/site/build.ts';
+import { collectSiteData } from '../../lib/site/data.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { startOpenAIServer } from '../fakes/openai-server.ts';
@@ -223,6 +225,10 @@ describe('derived per model (runs workloads)', () => {
       const published = (await store.recentMetrics('openai', 'gpt-4.1-mini', 5)).map((r) => r.time_to_first_token!);
       assert.equal(m!.e2e_500_s, (published[0]! + published[1]!) / 2 + 500 / m!.decode_64_p50!, 'no long answers: the 64-token decode speed');
       assert.match(formatWorkloads([m!], 'table'), /ttft_1000_s\s+ttft_3000_s\s+ttft_6000_s\s+s_per_1k_input/);
+      const site = renderSite(await collectSiteData(store, new Date(Date.now() + 1000)));
+      const siteJson = JSON.parse(site.get('json/workloads.json')!) as { models: Array<{ fit: { slope_s_per_1k: number } }> };
+      assert.equal(siteJson.models[0]!.fit.slope_s_per_1k, m!.fit!.slope_s_per_1k, 'the site publishes the same fit');
+      assert.match(site.get('workloads.html')!, /TTFT 6,000 in.*s per 1k input/s);
       await store.close();
     } finally {
       await slow.close();

@@ -13,7 +13,11 @@
 // young generation, the heap in use) and the heap still in use after the sweep and a full GC:
 // that figure stays flat as --models grows unless something is kept per call.
 //
-// Usage: node --import tsx test/perf/sweep.ts [--models 200] [--agents 20] [--min-ms 1000] [--max-ms 3000] [--provider P]...
+// --workloads adds SPEC 19's workloads beside the published pairs: for every model a 1k, a 10k
+// and a 100k-token generated prompt (the fake adds 10 ms of prefill per 1,000 tokens) and a
+// group of 10 parallel calls. It prints whether each lane measured its published pairs first.
+//
+// Usage: node --import tsx test/perf/sweep.ts [--models 200] [--agents 20] [--min-ms 1000] [--max-ms 3000] [--provider P]... [--workloads]
 // (BENCH_SWEEP_TRACE=1 prints a memory sample every second.)
 import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -39,9 +43,12 @@ const fakeExists = (name: string) => existsSync(new URL(`../fakes/${FAKE_OF[name
 
 /** The call's length is in the model id (`…-dur1850ms`), so every fake can plan it from the request alone. */
 function scenarioFor(req: RecordedRequest) {
-  const dur = Number(/dur(\d+)ms/.exec(`${req.path} ${JSON.stringify(req.body)}`)?.[1] ?? 1000);
+  const body = JSON.stringify(req.body);
+  const dur = Number(/dur(\d+)ms/.exec(`${req.path} ${body.slice(0, 2000)}`)?.[1] ?? 1000);
   const tokens = 64;
-  const { chunks, usage } = scheduleChunks({ ttftMs: dur * 0.25, tokens, tokensPerSecond: (tokens - 1) / ((dur * 0.75) / 1000), tokensPerChunk: 1 });
+  // A generated prompt is about 4.9 characters a token: 10 ms of prefill per 1,000 tokens.
+  const prefillMs = body.length > 2000 ? (body.length / 4.9 / 1000) * 10 : 0;
+  const { chunks, usage } = scheduleChunks({ ttftMs: dur * 0.25 + prefillMs, tokens, tokensPerSecond: (tokens - 1) / ((dur * 0.75) / 1000), tokensPerChunk: 1 });
   return { chunks, usage, finishReason: 'length' as const };
 }
 
@@ -116,6 +123,7 @@ async function main(): Promise<void> {
       'min-ms': { type: 'string', default: '1000' },
       'max-ms': { type: 'string', default: '3000' },
       provider: { type: 'string', multiple: true },
+      workloads: { type: 'boolean', default: false },
     },
   });
   const providers = values.provider ? PROVIDERS.filter((p) => values.provider!.includes(p)) : PROVIDERS;
@@ -173,6 +181,18 @@ async function main(): Promise<void> {
     const dur = Math.round(minMs + rand() * (maxMs - minMs));
     return { provider, modelId: modelId(provider, i, dur), misc: {} };
   });
+  const llm = [...models];
+  if (values.workloads) {
+    const workload = (id: string, extra: { inputTokens?: number; parallel?: number }): SweepModel['scenario'] => ({
+      kind: 'llm', id, intervalMinutes: 180, prompt: 'Tell a long and happy story about the history of the world.', maxTokens: 64, temperature: 0.1, cacheDefeatNonce: null, ...extra,
+    });
+    for (const s of [workload('input-1k-v1', { inputTokens: 1000 }), workload('input-10k-v1', { inputTokens: 10_000 }), workload('input-100k-v1', { inputTokens: 100_000 }), workload('parallel-10-daily-v1', { parallel: 10 })]) {
+      for (const m of llm) models.push({ ...m, scenario: s });
+    }
+  }
+  // Start order per provider: every published pair should start before the lane's first workload call.
+  const starts = new Map<string, string[]>();
+  const onStart = (m: SweepModel) => starts.set(m.provider, [...(starts.get(m.provider) ?? []), m.scenario?.id ?? 'published']);
   for (let i = 0; i < agents; i++) {
     const dur = Math.round(minMs + rand() * (maxMs - minMs));
     models.push({
@@ -183,15 +203,19 @@ async function main(): Promise<void> {
     });
   }
 
-  // Each call's own wall time, per provider: the sum is that provider's serial time.
+  // The time each provider had a call in flight: with one call at a time per lane, the sum of its
+  // calls' wall times; a parallel group's calls count once, for the group's wall time.
   const serial = new Map<string, number>();
+  const busy = new Map<string, { calls: number; since: number }>();
   const timed = (provider: ProviderName, stream: ProviderStream): ProviderStream =>
     async function* (req): AsyncGenerator<StreamEvent> {
-      const t0 = performance.now();
+      const state = busy.get(provider) ?? { calls: 0, since: 0 };
+      busy.set(provider, state);
+      if (state.calls++ === 0) state.since = performance.now();
       try {
         yield* stream(req);
       } finally {
-        serial.set(provider, (serial.get(provider) ?? 0) + performance.now() - t0);
+        if (--state.calls === 0) serial.set(provider, (serial.get(provider) ?? 0) + performance.now() - state.since);
       }
     };
   const loader = async (name: ProviderName): Promise<ProviderStream> => {
@@ -205,10 +229,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sweep-'));
   const store = openSqliteStore(join(dir, 'bench.sqlite'));
   try {
-    console.log(`Sweep of ${count} models over ${providers.length} providers${agents ? ` and ${agents} TinyFish agent runs` : ''}, calls ${minMs}-${maxMs} ms, ${config.bench.concurrencyPerProvider} call(s) at a time per provider …`);
+    console.log(`Sweep of ${count} models${values.workloads ? ' (each with the 1k, 10k and 100k-token and 10-parallel workloads)' : ''} over ${providers.length} providers${agents ? ` and ${agents} TinyFish agent runs` : ''}, calls ${minMs}-${maxMs} ms, ${config.bench.concurrencyPerProvider} call(s) at a time per provider …`);
     const t0 = performance.now();
     const memory = sampleMemory();
-    const { summary, results } = await runSweep({ config, models, sink: store, loadProvider: loader, force: true });
+    const { summary, results } = await runSweep({ config, models, sink: store, loadProvider: loader, force: true, onStart });
     // The TinyFish lane's serial time: its runs one after another (concurrency 1).
     const agentRuns = results.flatMap((r) => (r.agentRun ? [r.agentRun] : []));
     if (agentRuns.length) serial.set('tinyfish', agentRuns.reduce((a, r) => a + r.total_duration_ms, 0));
@@ -225,6 +249,10 @@ async function main(): Promise<void> {
     console.log(`\nTotal sweep time        ${(total / 1000).toFixed(1)} s`);
     console.log(`Longest provider serial ${(slowestMs / 1000).toFixed(1)} s (${slowest})`);
     console.log(`Ratio                   ${ratio.toFixed(3)}x  (target <= 1.2x: ${ratio <= 1.2 ? 'met' : 'NOT MET'})`);
+    if (values.workloads) {
+      const late = [...starts].filter(([, ids]) => ids.lastIndexOf('published') > ids.findIndex((id) => id !== 'published'));
+      console.log(`Published pairs first   ${late.length === 0 ? 'yes, in every lane' : `NO in ${late.map(([p]) => p).join(', ')}`}`);
+    }
     console.log(`Peak RSS                ${peakMb.toFixed(0)} MB (before the sweep ${(rssBefore / 2 ** 20).toFixed(0)} MB; target < 200 MB: ${peakMb < 200 ? 'met' : 'NOT MET'})`);
     console.log(
       `  at the largest sample  ${mb(peak.atMaxRss.rss)} MB: JS heap committed ${mb(peak.atMaxRss.heapTotal)} MB (young generation ${mb(peak.atMaxRss.youngGeneration)} MB), in use ${mb(peak.atMaxRss.heapUsed)} MB, external ${mb(peak.atMaxRss.external)} MB`,

@@ -34,9 +34,11 @@ describe('status site pages', () => {
       'json/published-72h.json',
       'json/runs.json',
       'json/scenarios.json',
+      'json/workloads.json',
       'models.html',
       'runs.html',
       'scenarios.html',
+      'workloads.html',
     ]);
     assert.deepEqual(
       names.filter((n) => n.startsWith('models/')),
