@@ -158,6 +158,20 @@ export interface Percentiles {
   p95: number | null;
   p99: number | null;
 }
+/** Two order statistics that cover the true median with at least 95 % probability, whatever the distribution. */
+export interface MedianInterval {
+  low: number;
+  high: number;
+}
+/** A KPI's percentiles and how far its p50 can be trusted (SPEC 18). */
+export interface KpiPercentiles extends Percentiles {
+  /**
+   * The p50's distribution-free 95 % interval; null with fewer than MIN_RUNS_FOR_INTERVAL values
+   * (lib/store/kpis.ts) and wherever the raw values are not read (MongoDB 7.0+'s $percentile,
+   * long windows from daily rollups).
+   */
+  p50_ci: MedianInterval | null;
+}
 /** KPIs of one group; provider, model_name and scenario are null where the group spans them. */
 export interface KpiRow {
   provider: string | null;
@@ -171,11 +185,11 @@ export interface KpiRow {
   success_rate: number | null;
   /** Newest successful run in the window. */
   last_success: Date | null;
-  time_to_first_token: Percentiles;
+  time_to_first_token: KpiPercentiles;
   /** generate_time: from just before the request to the end of the stream. */
-  total_time: Percentiles;
-  tokens_per_second: Percentiles;
-  decode_tokens_per_second: Percentiles;
+  total_time: KpiPercentiles;
+  tokens_per_second: KpiPercentiles;
+  decode_tokens_per_second: KpiPercentiles;
 }
 export interface KpiSummary {
   overall: KpiRow;

@@ -11,7 +11,7 @@ import {
   type MetricPoint,
   type ModelActivity,
   type ModelErrorSummary,
-  type Percentiles,
+  type KpiPercentiles,
   type ProviderCounts,
   type RunFilter,
   type RunQuery,
@@ -19,7 +19,7 @@ import {
   type RunsStore,
   type TimeWindow,
 } from '../store.ts';
-import { byKey, emptyKpiRow, summarizeGroups, withRates, type GroupFailures, type GroupValues } from '../kpis.ts';
+import { byKey, emptyKpiRow, summarizeGroups, withoutInterval, withRates, type GroupFailures, type GroupValues } from '../kpis.ts';
 import {
   ERROR_KIND,
   NOT_ABORTED,
@@ -65,9 +65,10 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
     const row = (r: Document | undefined, key: Pick<KpiRow, 'provider' | 'model_name' | 'scenario'>, failed: number): KpiRow => {
       const base = { ...emptyKpiRow(key), successes: r?.n ?? 0, failures: failed, last_success: r?.last ?? null };
       if (!r) return withRates(base);
-      const p = (v: unknown): Percentiles => {
+      // $percentile gives no order statistics, so no interval: null, never a guess (SPEC 18).
+      const p = (v: unknown): KpiPercentiles => {
         const [p50 = null, p95 = null, p99 = null] = Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x : null)) : [];
-        return { p50, p95, p99 };
+        return withoutInterval({ p50, p95, p99 });
       };
       return withRates({
         ...base,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { makeAgentRun, makeError, makeMetric } from '../../fixtures.ts';
-import { at, contractStore, day, percentileCheck, type ContractOptions, type OpenStore } from './context.ts';
+import { at, contractStore, day, percentileCheck, referenceMedianInterval, type ContractOptions, type OpenStore } from './context.ts';
 
 export function runsContract(name: string, open: OpenStore, options: ContractOptions): void {
   describe(`${name} store contract: runs`, () => {
@@ -268,11 +268,29 @@ export function runsContract(name: string, open: OpenStore, options: ContractOpt
         assert.ok(a.last_success instanceof Date);
       });
 
+      test('each p50 carries its distribution-free 95 % interval where the values are read, null on the server path', async () => {
+        const { models, providers } = await store.metricKpis(w, { provider: 'kpi' });
+        const [a, long] = models;
+        if (options.approximatePercentiles) {
+          // $percentile hands back no order statistics: no interval rather than a guess.
+          assert.equal(a!.tokens_per_second.p50_ci, null);
+          return;
+        }
+        // 1..100: "100" sorts before "11" as a string; the interval is of the numbers.
+        const tps = Array.from({ length: 100 }, (_, i) => i + 1);
+        assert.deepEqual(a!.tokens_per_second.p50_ci, referenceMedianInterval(tps));
+        assert.deepEqual(a!.time_to_first_token.p50_ci, referenceMedianInterval(tps.slice(0, 99).map((i) => i / 100)));
+        assert.deepEqual(providers[0]!.tokens_per_second.p50_ci, referenceMedianInterval([...tps, 10, 20]));
+        // Two runs: a p50 but too few runs for any interval.
+        assert.equal(long!.tokens_per_second.p50_ci, null);
+        assert.notEqual(long!.tokens_per_second.p50, null);
+      });
+
       test('a model with failures only has a success rate of 0 and null percentiles, never 0', async () => {
         const { models } = await store.metricKpis(w, { provider: 'kpi', model: 'b' });
         assert.equal(models.length, 1);
         assert.equal(models[0]!.success_rate, 0);
-        assert.deepEqual(models[0]!.tokens_per_second, { p50: null, p95: null, p99: null });
+        assert.deepEqual(models[0]!.tokens_per_second, { p50: null, p95: null, p99: null, p50_ci: null });
         assert.equal(models[0]!.last_success, null);
       });
 
