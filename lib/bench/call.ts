@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { ErrorDoc, ErrorKind, ErrorStage, MetricDoc } from '../store/documents.ts';
+import { cacheEvidence, type ErrorDoc, type ErrorKind, type ErrorStage, type MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
 import { callInputs, type SweepModel } from './due.ts';
 import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
@@ -111,7 +111,12 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
         // Measurement itself failed (the tokenizer could not load): the call is lost, the sweep goes on.
         return fail(err);
       }
-      if (inputs.nonce && outcome.metric) outcome.metric.cache_defeat_nonce = inputs.nonce;
+      if (inputs.nonce && outcome.metric) {
+        outcome.metric.cache_defeat_nonce = inputs.nonce;
+        // SPEC 18: cached input tokens despite the nonce mean a warm prefix; kept, marked, not published.
+        const evidence = cacheEvidence(outcome.metric);
+        if (evidence) outcome.metric.evidence = evidence;
+      }
       if (outcome.ok) return { outcome: 'ok', metric: outcome.metric, error: null, attempts };
       return { outcome: 'failed', metric: outcome.metric, error: outcome.error, attempts };
     }

@@ -188,6 +188,8 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
   if (report.storage) out.push({ title: 'Storage', rows: report.storage.lines.map((l) => [l]), empty: '' });
   const skipSection = budgetSkipSection(report);
   if (skipSection) out.push(skipSection);
+  const cacheSection = cacheHitSection(report);
+  if (cacheSection) out.push(cacheSection);
 
   if (report.agent_runs?.length) {
     const secs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -266,6 +268,22 @@ function budgetSkipSection(report: HealthReport): Section | null {
       .map((s) => [`${s.provider}/${s.model_id}`, s.scenario_id, String(s.skips), time(s.last_skipped_at), clip(s.last_reason, 240)]),
     empty: 'none',
     more: skips.length - CAPS.budgetSkips,
+  };
+}
+
+/**
+ * SPEC 18: providers that served a cached prefix despite a cache-defeating nonce; their rows
+ * are kept but left out of the KPIs, the site and regression tests. Shown only when any did.
+ */
+function cacheHitSection(report: HealthReport): Section | null {
+  const hits = (report.marked_rows ?? []).filter((m) => m.cache_hits > 0);
+  if (hits.length === 0) return null;
+  const providers = [...new Set(hits.map((m) => m.provider))];
+  return {
+    title: `Served cached prefixes (${providers.join(', ')}): rows left out of the published numbers`,
+    columns: ['model', 'cache hits'],
+    rows: hits.map((m) => [`${m.provider}/${m.model_name}`, String(m.cache_hits)]),
+    empty: 'none',
   };
 }
 

@@ -6,7 +6,7 @@ import type { ErrorKind, SweepSkipDoc } from '../store/documents.ts';
 import { isProviderName } from '../config.ts';
 import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
-import type { DailySpend, FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, StoreFootprint, TimeWindow } from '../store/store.ts';
+import type { DailySpend, FingerprintSummary, KindCount, MarkedRuns, MetricSamples, ModelErrorSummary, Store, StoreFootprint, TimeWindow } from '../store/store.ts';
 import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
 import { SWEEP_OUTPUT_PROVIDER } from '../bench/sweep-outputs.ts';
 import type { RetentionSettings } from '../store/rollups.ts';
@@ -130,6 +130,8 @@ export interface HealthReport {
   output_failures?: BudgetSkip[];
   /** SPEC 20: the store's size, its growth and where it will be in a year, as lines for the mail. */
   storage?: { footprint: StoreFootprint; lines: string[] };
+  /** SPEC 18: rows in the window their evidence left out of the published numbers, per model. */
+  marked_rows?: MarkedRuns[];
 }
 
 /** One (provider, model, scenario) the daily budget kept from starting in the window. */
@@ -195,6 +197,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const agentRuns = await store.recentAgentRuns({ since: window.since, until, limit: AGENT_RUNS_CAP, withoutResult: true });
   const budgetSkips = await store.sweepSkips(window, BUDGET_SKIPS_CAP);
   const footprint = await store.storeFootprint(until);
+  const marked = await store.markedRuns(window);
   const retention = options.retention ?? { gapsDays: null, rowsDays: null, includeDashboard: false };
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
@@ -246,6 +249,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
     budget_skips: summarizeBudgetSkips(budgetSkips.filter((s) => s.provider !== SWEEP_OUTPUT_PROVIDER)),
     output_failures: summarizeBudgetSkips(budgetSkips.filter((s) => s.provider === SWEEP_OUTPUT_PROVIDER)),
     storage: { footprint, lines: footprintLines(footprint, { kind: store.kind, location: store.location, retention }) },
+    marked_rows: marked,
   };
 }
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentErrorKind, AgentRunDoc, ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
-import { ERROR_KINDS, ERROR_STAGES, RESULT_CAP_BYTES } from '../store/documents.ts';
+import { ERROR_KINDS, ERROR_STAGES, RESULT_CAP_BYTES, cacheEvidence } from '../store/documents.ts';
 import { buildErrorDoc, classifyError } from '../errors.ts';
 import { percentiles } from '../bench/measure.ts';
 import { redact } from '../log.ts';
@@ -224,6 +224,8 @@ const metricSchema = z.object({
   // Written by our own runner (SPEC 17, scenarios' cache defeat): a remote runner's row keeps them.
   cost_usd: z.number().min(0).max(MAX_COST_USD).nullable().optional(),
   cache_defeat_nonce: optionalText(128),
+  // SPEC 18: the runner's marks, each only ever true; strict, so nothing else rides along.
+  evidence: z.object({ cache_hit: z.literal(true).optional() }).strict().optional(),
 });
 
 const errorSchema = z.object({
@@ -439,8 +441,12 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
     ...(p.cost_usd !== undefined ? { cost_usd: p.cost_usd } : {}),
     ...(p.cache_defeat_nonce !== undefined ? { cache_defeat_nonce: p.cache_defeat_nonce } : {}),
   };
-  if (!p.run_id) doc.run_id = contentRunId('m', doc);
-  return { ok: true, value: doc as unknown as MetricDoc };
+  // A cache hit is marked from the row's own counts too, so a runner that leaves the mark off
+  // cannot publish a warm TTFT as a cold one.
+  const evidence = { ...p.evidence, ...cacheEvidence(p) };
+  const marked = Object.keys(evidence).length > 0 ? { ...doc, evidence } : doc;
+  if (!p.run_id) marked.run_id = contentRunId('m', marked);
+  return { ok: true, value: marked as unknown as MetricDoc };
 }
 
 /**

@@ -90,6 +90,30 @@ export interface MetricDoc {
   cost_usd?: number | null;
   /** The random nonce the prompt started with, when its scenario defeats prompt caches. */
   cache_defeat_nonce?: string | null;
+  /** What the row's conditions say against it (SPEC 18); absent when nothing does. */
+  evidence?: RowEvidence;
+}
+
+/**
+ * Marks a row kept but left out of published KPIs, the site's figures and regression tests
+ * (SPEC 18). Each mark is set only when true, so an unmarked row has no `evidence` at all.
+ */
+export interface RowEvidence {
+  /** A row of a cache-defeating scenario whose provider still reported cached input tokens: not a cold TTFT. */
+  cache_hit?: true;
+}
+
+/** True when the row's evidence leaves it out of published numbers. */
+export function isMarked(doc: Pick<MetricDoc, 'evidence'>): boolean {
+  return doc.evidence?.cache_hit === true;
+}
+
+/**
+ * The evidence of a row measured for a cache-defeating scenario: a provider that counted cached
+ * input tokens served a cached prefix despite the nonce. Undefined when nothing is marked.
+ */
+export function cacheEvidence(doc: { cached_input_tokens?: number | null; cache_defeat_nonce?: string | null }): RowEvidence | undefined {
+  return doc.cache_defeat_nonce && (doc.cached_input_tokens ?? 0) > 0 ? { cache_hit: true } : undefined;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;

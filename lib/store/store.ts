@@ -295,6 +295,16 @@ export interface RunsStore {
   getRun(runId: string): Promise<RunRecord | null>;
   /** Every success in the window as a chart point, by provider, model, scenario, then time. */
   metricPoints(w: TimeWindow, filter?: RunFilter): Promise<MetricPoint[]>;
+  /** Rows in the window that their evidence marks (SPEC 18), counted per model, by provider then model. */
+  markedRuns(w: TimeWindow): Promise<MarkedRuns[]>;
+}
+
+/** A model's rows left out of the published numbers by their evidence, per mark. */
+export interface MarkedRuns {
+  provider: string;
+  model_name: string;
+  /** Rows of cache-defeating scenarios whose provider reported cached input tokens. */
+  cache_hits: number;
 }
 
 /** The OpenRouter catalog and the providers' own model lists, as discovery last saw them (SPEC 4.4). */

@@ -445,6 +445,35 @@ describe('spend in the health report (SPEC 17)', () => {
   });
 });
 
+describe('rows left out by their evidence in the health report (SPEC 18)', () => {
+  it('names the providers that served cached prefixes despite the nonce, with each model\'s count; says nothing when none did', async () => {
+    for (const [name, open] of [['sqlite', () => openSqliteStore(':memory:')], ['mongodb (mingo)', () => createMongoStore(mingoCollections(), { location: 'memory' })]] as const) {
+      const store = await open();
+      try {
+        const quiet = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+        assert.doesNotMatch(renderHealthText(quiet, ruleBasedAssessment(quiet, 'test')), /cached prefixes/, name);
+        const hit = (provider: string, minutes: number): MetricDoc => ({
+          ...makeMetric({ provider, model_name: 'm', run_ts: ago(minutes * MIN), cached_input_tokens: 2048 }),
+          cache_defeat_nonce: 'n',
+          evidence: { cache_hit: true },
+        });
+        await store.insertMetric(hit('anthropic', 10));
+        await store.insertMetric(hit('anthropic', 20));
+        await store.insertMetric(hit('openai', 30));
+        await store.insertMetric(hit('groq', 60 * 30)); // before the window
+        await store.insertMetric(makeMetric({ provider: 'together', model_name: 'm', run_ts: ago(10 * MIN), cached_input_tokens: 0 }));
+        const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+        const text = renderHealthText(report, ruleBasedAssessment(report, 'test'));
+        assert.match(text, /^Served cached prefixes \(anthropic, openai\): rows left out of the published numbers$/m, name);
+        assert.match(text, /^ {2}anthropic\/m +2$/m, name);
+        assert.match(text, /^ {2}openai\/m +1$/m, name);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+});
+
 describe('stale models in the health report', () => {
   it('a model measured 85 minutes ago is not stale with a 30-minute sweep (3 periods), one measured 95 minutes ago is', async () => {
     const store = openSqliteStore(join(dir, `${randomUUID()}.sqlite`));

@@ -96,6 +96,20 @@ for (const [backend, open] of backends) {
       });
     });
 
+    test('a cache-defeating row with cached input tokens is marked a cache hit on arrival even when the runner left the mark off; a mark of another shape is refused', async () => {
+      const [, probe] = await sweepRows();
+      const { evidence: _, ...unmarked } = { ...probe!, cached_input_tokens: 512 };
+      await withIngest(open, async (store, post) => {
+        assert.equal((await post('/ingest', unmarked)).status, 200);
+        const stored = await store.getRun(probe!.run_id);
+        assert.deepEqual(stored?.outcome === 'ok' ? stored.metric.evidence : null, { cache_hit: true });
+        const odd = await post('/ingest', { ...unmarked, run_id: 'other-1', evidence: { cache_hit: true, saturated: 'no' } });
+        assert.equal(odd.status, 400, odd.body);
+        const falseMark = await post('/ingest', { ...unmarked, run_id: 'other-2', evidence: { cache_hit: false } });
+        assert.equal(falseMark.status, 400, falseMark.body);
+      });
+    });
+
     test('every optional field our runner may write survives the trip with a non-null value', async () => {
       const [row] = await sweepRows();
       const full: MetricDoc = {
@@ -109,6 +123,8 @@ for (const [backend, open] of backends) {
         reasoning_tokens: 3,
         cached_input_tokens: 5,
         mock: false,
+        // Our runner marks a cache-defeating row with cached tokens (SPEC 18).
+        evidence: { cache_hit: true },
       };
       await withIngest(open, async (store, post) => {
         const res = await post('/ingest/batch', { items: [{ type: 'metric', doc: full }] });

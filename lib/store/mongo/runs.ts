@@ -8,6 +8,7 @@ import {
   DEFAULT_SCENARIO,
   type KpiRow,
   type KpiSummary,
+  type MarkedRuns,
   type MetricPoint,
   type ModelActivity,
   type ModelErrorSummary,
@@ -21,6 +22,7 @@ import {
 } from '../store.ts';
 import { byKey, emptyKpiRow, summarizeGroups, withoutInterval, withRates, type GroupFailures, type GroupValues } from '../kpis.ts';
 import {
+  COUNTED,
   ERROR_KIND,
   NOT_ABORTED,
   PUBLISHED,
@@ -98,6 +100,23 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
   }
 
   const runs: RunsStore = {
+    async markedRuns(w: TimeWindow): Promise<MarkedRuns[]> {
+      const pipeline = [
+        { $match: { ...inWindow('run_ts', w), 'evidence.cache_hit': true } },
+        { $group: { _id: { provider: '$provider', model_name: '$model_name' }, n: { $sum: 1 } } },
+      ];
+      const rows = [...(await c.metrics.aggregate(pipeline).toArray()), ...(await c.probe.aggregate(pipeline).toArray())];
+      const byModel = new Map<string, MarkedRuns>();
+      for (const r of rows) {
+        const k = `${r._id.provider}\u0000${r._id.model_name}`;
+        const m = byModel.get(k) ?? byModel.set(k, { provider: r._id.provider, model_name: r._id.model_name, cache_hits: 0 }).get(k)!;
+        m.cache_hits += r.n;
+      }
+      // In code-point order, as SQLite's ORDER BY sorts.
+      const key = (m: MarkedRuns) => `${m.provider}\u0000${m.model_name}`;
+      return [...byModel.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    },
+
     async modelActivity(since: Date): Promise<ModelActivity[]> {
       const key = { provider: '$provider', model_name: '$model_name' };
       const countSince = (c: CollectionLike, match: Document) => c.aggregate([{ $match: match }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray();
@@ -249,7 +268,7 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
     },
 
     async metricKpis(w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
-      const match = { ...inWindow('run_ts', w), ...runMatch(filter), ...PUBLISHED };
+      const match = { ...inWindow('run_ts', w), ...runMatch(filter), ...COUNTED };
       const failures = await readKpiFailures(c, w, filter);
       // Rows of every scenario but the published one are in the probe collection (SPEC 4.1). The
       // server's $percentile sees one collection, so with probe rows in the window the values
@@ -357,7 +376,7 @@ export function runMatch(filter: RunFilter): Document {
  */
 export async function readKpiGroups(c: MongoCollections, w: TimeWindow, filter: RunFilter = {}, o: { probe?: boolean } = {}): Promise<GroupValues[]> {
   const pipeline = [
-    { $match: { ...inWindow('run_ts', w), ...runMatch(filter), ...PUBLISHED } },
+    { $match: { ...inWindow('run_ts', w), ...runMatch(filter), ...COUNTED } },
     {
       $group: {
         _id: { ...GROUP_KEY },

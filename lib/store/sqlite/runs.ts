@@ -5,6 +5,7 @@ import type { SQLInputValue } from 'node:sqlite';
 import type { ErrorDoc, MetricDoc, ScenarioSuccess } from '../documents.ts';
 import { PUBLISHED_SCENARIO_ID } from '../documents.ts';
 import type {
+  MarkedRuns,
   KpiSummary,
   MetricPoint,
   ModelActivity,
@@ -20,11 +21,21 @@ import { summarizeGroups, type GroupFailures, type GroupValues } from '../kpis.t
 import type { KindFailures } from '../rollups.ts';
 import { ms, type SqliteConnection } from './connection.ts';
 import { METRIC_MODELS, MODEL_RANGE } from './metrics.ts';
-import { DECODE_TPS, GENERATE_TIME, KPI_COLUMNS, KPI_INDEX, KPI_TABLES, SCENARIO, UNPUBLISHED, scenarioOf } from './schema.ts';
+import { DECODE_TPS, GENERATE_TIME, KPI_COLUMNS, KPI_INDEX, KPI_TABLES, MARKED_TABLE, SCENARIO, UNPUBLISHED, scenarioOf, unmarkedRows } from './schema.ts';
 import { readError, readMetric } from '../upstream.ts';
 
 export function sqliteRuns(c: SqliteConnection): RunsStore {
   const runs: RunsStore = {
+    async markedRuns(w: TimeWindow): Promise<MarkedRuns[]> {
+      if (unmarkedRows(c, 'metrics') === '') return [];
+      return c.all<MarkedRuns>(
+        `SELECT provider, model_name, COUNT(*) AS cache_hits FROM (
+           ${KPI_TABLES.map((t) => `SELECT m.provider, m.model_name FROM ${MARKED_TABLE} k JOIN ${t} m ON m.id = k.id WHERE k.tbl = '${t}' AND m.run_ts >= ? AND m.run_ts < ?`).join(' UNION ALL ')}
+         ) GROUP BY provider, model_name ORDER BY provider, model_name`,
+        ...KPI_TABLES.flatMap(() => [ms(w.since), ms(w.until)]),
+      );
+    },
+
     async modelActivity(since: Date): Promise<ModelActivity[]> {
       // Models with successes by the loose index scan, models with errors by one pass over the
       // errors index; then per failing model, its errors newer than its last success.
@@ -271,13 +282,14 @@ export function readKpiGroups(c: SqliteConnection, w: TimeWindow, filter: RunFil
   const groups: GroupValues[] = [];
   // A (provider, model, scenario) group lives in one table: its scenario decides which.
   for (const table of KPI_TABLES) {
+    const unmarked = unmarkedRows(c, table);
     const keys = c.all<{ provider: string; model_name: string; scenario: string }>(
       `WITH RECURSIVE ${kpiGroups(table)} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
       ...kpiParams(filter),
     );
     const read = c.stmt(
       `SELECT count(kpi_collect(time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS})) AS n, max(run_ts) AS last
-       FROM ${table} INDEXED BY ${KPI_INDEX[table]} WHERE provider = ? AND model_name = ? AND ${scenarioOf(table)} = ? AND run_ts >= ? AND run_ts < ?`,
+       FROM ${table} INDEXED BY ${KPI_INDEX[table]} WHERE provider = ? AND model_name = ? AND ${scenarioOf(table)} = ? AND run_ts >= ? AND run_ts < ?${unmarked}`,
     );
     for (const k of keys) {
       KPI_COLUMNS.reset();

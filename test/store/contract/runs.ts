@@ -314,6 +314,25 @@ export function runsContract(name: string, open: OpenStore, options: ContractOpt
         assert.deepEqual(overall.last_success, minute(200));
       });
 
+      test('a row marked by its evidence (a cache hit) is kept and listed, but left out of the KPIs and counted as marked', async () => {
+        for (let i = 0; i < 3; i++) await store.insertMetric(makeMetric({ provider: 'kpi-cache', model_name: 'm', run_ts: minute(30 + i), tokens_per_second: 10 + i }));
+        const hit = { ...makeMetric({ provider: 'kpi-cache', model_name: 'm', run_ts: minute(40), tokens_per_second: 5000, cached_input_tokens: 1024 }), cache_defeat_nonce: 'n1', evidence: { cache_hit: true as const } };
+        await store.insertMetric(hit);
+        const probeHit = { ...makeMetric({ provider: 'kpi-cache', model_name: 'm', run_ts: minute(41), benchmark_profile_id: 'cloud-long-v1' }), evidence: { cache_hit: true as const } };
+        await store.insertMetric(probeHit);
+        const { overall, models } = await store.metricKpis(w, { provider: 'kpi-cache' });
+        assert.equal(overall.successes, 3);
+        assert.deepEqual(models.map((r) => [r.scenario, r.successes]), [['cloud-default-v1', 3]]);
+        close(overall.tokens_per_second.p99, 12);
+        assert.equal((await store.getRun(hit.run_id))?.outcome, 'ok');
+        assert.ok((await store.recentRuns({ provider: 'kpi-cache', limit: 10 })).some((r) => r.outcome === 'ok' && r.metric.run_id === hit.run_id));
+        assert.deepEqual(await store.markedRuns(w), [{ provider: 'kpi-cache', model_name: 'm', cache_hits: 2 }]);
+        // The regression tests' samples leave it out too.
+        const samples = (await store.metricSamples(w)).find((x) => x.provider === 'kpi-cache')!;
+        assert.deepEqual([...samples.tokens_per_second].sort((a, b) => a - b), [10, 11, 12]);
+        assert.deepEqual(await store.markedRuns({ since: minute(42), until: w.until }), []);
+      });
+
       test('an aborted call (the operator stopped the sweep) is neither a success nor a failure in the KPIs', async () => {
         await store.insertMetric(makeMetric({ provider: 'kpi-stop', model_name: 'm', run_ts: minute(20) }));
         await store.insertError(makeError({ provider: 'kpi-stop', model_name: 'm', ts: minute(21), error_kind: 'rate_limit', message: 'HTTP 429' }));
