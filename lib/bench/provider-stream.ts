@@ -77,6 +77,10 @@ export type StreamEvent =
       responseId: string | null;
       /** Provider's own timing where it reports one (Bedrock metrics.latencyMs). */
       providerLatencyMs: number | null;
+      /** The model the provider says answered (`model` in the response), where it says (SPEC 18). */
+      servedModel?: string | null;
+      /** The backend configuration it reports (OpenAI chat's `system_fingerprint`), where it does. */
+      fingerprint?: string | null;
     };
 
 /**

@@ -190,6 +190,16 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
   if (skipSection) out.push(skipSection);
   const cacheSection = cacheHitSection(report);
   if (cacheSection) out.push(cacheSection);
+  if (report.model_changes?.length) {
+    const tps = (v: number | null) => (v === null ? '-' : num(v));
+    out.push({
+      title: 'Models now served by another model (the provider says so in its responses)',
+      rows: report.model_changes.map((c) => [
+        `${c.provider}/${c.model_name} served by ${c.served_model} since ${time(c.since)} (before: ${c.previous_model}); tokens/s ${tps(c.tokens_per_second_before)} before, ${tps(c.tokens_per_second_after)} after`,
+      ]),
+      empty: 'none',
+    });
+  }
 
   if (report.agent_runs?.length) {
     const secs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);

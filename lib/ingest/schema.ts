@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { AgentErrorKind, AgentRunDoc, ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
 import { ERROR_KINDS, ERROR_STAGES, RESULT_CAP_BYTES, cacheEvidence } from '../store/documents.ts';
 import { buildErrorDoc, classifyError } from '../errors.ts';
-import { percentiles } from '../bench/measure.ts';
+import { SERVED_MAX_CHARS, percentiles } from '../bench/measure.ts';
 import { redact } from '../log.ts';
 import { isMockAutomation } from '../tinyfish/mock.ts';
 import { RESULT_TYPES, type ResultType } from './routes.ts';
@@ -226,6 +226,8 @@ const metricSchema = z.object({
   cache_defeat_nonce: optionalText(128),
   // SPEC 18: the runner's marks, each only ever true; strict, so nothing else rides along.
   evidence: z.object({ cache_hit: z.literal(true).optional() }).strict().optional(),
+  served_model: z.string().min(1).max(SERVED_MAX_CHARS).optional(),
+  served_fingerprint: z.string().min(1).max(SERVED_MAX_CHARS).optional(),
 });
 
 const errorSchema = z.object({
@@ -440,6 +442,8 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
     ...(p.connection_reused !== undefined ? { connection_reused: p.connection_reused } : {}),
     ...(p.cost_usd !== undefined ? { cost_usd: p.cost_usd } : {}),
     ...(p.cache_defeat_nonce !== undefined ? { cache_defeat_nonce: p.cache_defeat_nonce } : {}),
+    ...(p.served_model !== undefined ? { served_model: p.served_model } : {}),
+    ...(p.served_fingerprint !== undefined ? { served_fingerprint: p.served_fingerprint } : {}),
   };
   // A cache hit is marked from the row's own counts too, so a runner that leaves the mark off
   // cannot publish a warm TTFT as a cold one.

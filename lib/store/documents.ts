@@ -92,6 +92,10 @@ export interface MetricDoc {
   cache_defeat_nonce?: string | null;
   /** What the row's conditions say against it (SPEC 18); absent when nothing does. */
   evidence?: RowEvidence;
+  /** The model the provider says answered (its response's `model`), at most 200 characters; absent when it did not say. */
+  served_model?: string;
+  /** OpenAI chat's `system_fingerprint` (the backend configuration), at most 200 characters; absent when not given. */
+  served_fingerprint?: string;
 }
 
 /**

@@ -297,6 +297,23 @@ export interface RunsStore {
   metricPoints(w: TimeWindow, filter?: RunFilter): Promise<MetricPoint[]>;
   /** Rows in the window that their evidence marks (SPEC 18), counted per model, by provider then model. */
   markedRuns(w: TimeWindow): Promise<MarkedRuns[]>;
+  /**
+   * The published, unmarked rows in the window that name the model that answered, per
+   * (provider, catalog id, served model): what the health mail tells a model swap from (SPEC 18).
+   */
+  servedModels(w: TimeWindow): Promise<ServedModel[]>;
+}
+
+/** One model the provider said answered for one catalog id, over a window. */
+export interface ServedModel {
+  provider: string;
+  model_name: string;
+  served_model: string;
+  first_seen: Date;
+  last_seen: Date;
+  runs: number;
+  /** The median tokens/s of those rows; null when none has one. */
+  median_tokens_per_second: number | null;
 }
 
 /** A model's rows left out of the published numbers by their evidence, per mark. */

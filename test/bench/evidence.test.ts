@@ -19,7 +19,8 @@ after(async () => {
 });
 
 /** The whole 64-token budget in one-word chunks, its usage reporting `cached` cached input tokens. */
-const answer = (cached: number): FakeScenario => ({
+const answer = (cached: number, served: Pick<FakeScenario, 'servedModel' | 'fingerprint'> = {}): FakeScenario => ({
+  ...served,
   chunks: Array.from({ length: 64 }, (_, i) => ({ atMs: 5 + i, text: ` word`, tokens: 1 })),
   usage: { input: 2048, output: 64, cached },
   finishReason: 'stop',
@@ -35,30 +36,31 @@ const scenario = (id: string, nonce: string | null): SweepModel['scenario'] => (
   cacheDefeatNonce: nonce,
 });
 
-type Wire = { provider: ProviderName; modelId: string; start: (cached: number) => Promise<FakeServer>; env: (s: FakeServer) => Record<string, string> };
+type Served = Pick<FakeScenario, 'servedModel' | 'fingerprint'>;
+type Wire = { provider: ProviderName; modelId: string; start: (cached: number, served?: Served) => Promise<FakeServer>; env: (s: FakeServer) => Record<string, string> };
 const WIRES: Wire[] = [
   {
     provider: 'anthropic',
     modelId: 'claude-sonnet-4-5',
-    start: (cached) => startAnthropicServer(() => answer(cached)),
+    start: (cached, served) => startAnthropicServer(() => answer(cached, served)),
     env: (s) => ({ ANTHROPIC_API_KEY: 'sk-ant-test', ANTHROPIC_BASE_URL: s.baseUrl }),
   },
   {
     provider: 'openai',
     modelId: 'gpt-4o-mini',
-    start: (cached) => startOpenAIServer(() => answer(cached)),
+    start: (cached, served) => startOpenAIServer(() => answer(cached, served)),
     env: (s) => ({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: s.baseUrl }),
   },
   {
     provider: 'together',
     modelId: 'meta-llama/Llama-3.3-70B-Instruct-Turbo',
-    start: (cached) => startOpenAIServer(() => answer(cached)),
+    start: (cached, served) => startOpenAIServer(() => answer(cached, served)),
     env: (s) => ({ TOGETHER_API_KEY: 'tg-test', TOGETHER_BASE_URL: s.baseUrl }),
   },
 ];
 
-async function row(wire: Wire, cached: number, nonce: string | null): Promise<MetricDoc> {
-  const server = await wire.start(cached);
+async function row(wire: Wire, cached: number, nonce: string | null, served?: Served): Promise<MetricDoc> {
+  const server = await wire.start(cached, served);
   servers.push(server);
   const config = loadConfig({ env: { RUNNER_NAME: 'test', BENCH_MAX_RETRY_DELAY_MS: '0', ...wire.env(server) }, dotenvPath: false });
   const model: SweepModel = { provider: wire.provider, modelId: wire.modelId, scenario: scenario(nonce ? 'long-nocache-v1' : 'cloud-default-v1', nonce) };
@@ -88,5 +90,24 @@ describe('the cache check (SPEC 18)', () => {
     const published = await row(WIRES[1]!, 1024, null);
     assert.equal(published.cached_input_tokens, 1024);
     assert.equal(published.evidence, undefined);
+  });
+});
+
+describe('model identity (SPEC 18)', () => {
+  for (const wire of WIRES) {
+    test(`${wire.provider}: each row records the model the provider says answered, and a new one when the alias moves between sweeps`, async () => {
+      const before = await row(wire, 0, null, { servedModel: `${wire.modelId}-2024-08-06`, fingerprint: 'fp_aaa111' });
+      const after = await row(wire, 0, null, { servedModel: `${wire.modelId}-2024-11-20`, fingerprint: 'fp_bbb222' });
+      assert.equal(before.served_model, `${wire.modelId}-2024-08-06`);
+      assert.equal(after.served_model, `${wire.modelId}-2024-11-20`);
+      // Only OpenAI-style chat completions carry system_fingerprint.
+      assert.equal(before.served_fingerprint, wire.provider === 'together' ? 'fp_aaa111' : undefined);
+      assert.equal(after.served_fingerprint, wire.provider === 'together' ? 'fp_bbb222' : undefined);
+    });
+  }
+
+  test('a provider naming its model at length is kept bounded', async () => {
+    const long = await row(WIRES[2]!, 0, null, { servedModel: 'x'.repeat(5000) });
+    assert.equal(long.served_model, 'x'.repeat(200));
   });
 });

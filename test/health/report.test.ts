@@ -474,6 +474,35 @@ describe('rows left out by their evidence in the health report (SPEC 18)', () =>
   });
 });
 
+describe('model swaps in the health report (SPEC 18)', () => {
+  it('says which catalog id is served by another model since when, with tokens/s before and after; an unchanged or merely alternating-before-the-window model is no item', async () => {
+    for (const [name, open] of [['sqlite', () => openSqliteStore(':memory:')], ['mongodb (mingo)', () => createMongoStore(mingoCollections(), { location: 'memory' })]] as const) {
+      const store = await open();
+      try {
+        const served = (model: string, servedModel: string, at: Date, tps: number): MetricDoc => ({ ...makeMetric({ provider: 'openai', model_name: model, run_ts: at, tokens_per_second: tps }), served_model: servedModel });
+        // gpt-4o: the old snapshot over the baseline (tokens/s 90, 100, 110), the new one in the window (50, 60, 70, 80).
+        for (const [d, tps] of [[5, 90], [4, 100], [3, 110]] as const) await store.insertMetric(served('gpt-4o', 'gpt-4o-2024-08-06', ago(d * DAY), tps));
+        for (const [h, tps] of [[20, 50], [10, 60], [5, 70], [1, 80]] as const) await store.insertMetric(served('gpt-4o', 'gpt-4o-2024-11-20', ago(h * HOUR), tps));
+        // A row marked a cache hit does not count toward either side.
+        await store.insertMetric({ ...served('gpt-4o', 'gpt-4o-2024-11-20', ago(2 * HOUR), 9000), cache_defeat_nonce: 'n', cached_input_tokens: 10, evidence: { cache_hit: true } });
+        // gpt-4o-mini: the same snapshot throughout.
+        for (const d of [3, 0.5]) await store.insertMetric(served('gpt-4o-mini', 'gpt-4o-mini-2024-07-18', ago(d * DAY), 200));
+        const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+        assert.deepEqual(
+          report.model_changes?.map((c) => [c.model_name, c.served_model, c.since, c.previous_model, c.tokens_per_second_before, c.tokens_per_second_after]),
+          [['gpt-4o', 'gpt-4o-2024-11-20', ago(20 * HOUR), 'gpt-4o-2024-08-06', 100, 65]],
+          name,
+        );
+        const text = renderHealthText(report, ruleBasedAssessment(report, 'test'));
+        assert.match(text, /openai\/gpt-4o served by gpt-4o-2024-11-20 since 2026-11-19 12:00Z \(before: gpt-4o-2024-08-06\); tokens\/s 100 before, 65\.0 after/, name);
+        assert.doesNotMatch(text, /gpt-4o-mini served by/, name);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+});
+
 describe('stale models in the health report', () => {
   it('a model measured 85 minutes ago is not stale with a 30-minute sweep (3 periods), one measured 95 minutes ago is', async () => {
     const store = openSqliteStore(join(dir, `${randomUUID()}.sqlite`));

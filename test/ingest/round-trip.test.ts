@@ -96,7 +96,7 @@ for (const [backend, open] of backends) {
       });
     });
 
-    test('a cache-defeating row with cached input tokens is marked a cache hit on arrival even when the runner left the mark off; a mark of another shape is refused', async () => {
+    test('a cache-defeating row with cached input tokens is marked a cache hit on arrival even when the runner left the mark off; a mark of another shape or an unbounded served model is refused', async () => {
       const [, probe] = await sweepRows();
       const { evidence: _, ...unmarked } = { ...probe!, cached_input_tokens: 512 };
       await withIngest(open, async (store, post) => {
@@ -107,6 +107,8 @@ for (const [backend, open] of backends) {
         assert.equal(odd.status, 400, odd.body);
         const falseMark = await post('/ingest', { ...unmarked, run_id: 'other-2', evidence: { cache_hit: false } });
         assert.equal(falseMark.status, 400, falseMark.body);
+        const longName = await post('/ingest', { ...unmarked, run_id: 'other-3', served_model: 'x'.repeat(201) });
+        assert.equal(longName.status, 400, longName.body);
       });
     });
 
@@ -125,6 +127,8 @@ for (const [backend, open] of backends) {
         mock: false,
         // Our runner marks a cache-defeating row with cached tokens (SPEC 18).
         evidence: { cache_hit: true },
+        served_model: 'm1-2024-11-20',
+        served_fingerprint: 'fp_50cad350e4',
       };
       await withIngest(open, async (store, post) => {
         const res = await post('/ingest/batch', { items: [{ type: 'metric', doc: full }] });

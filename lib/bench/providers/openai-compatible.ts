@@ -187,6 +187,8 @@ async function* readChatStream(
   let rawReason: string | null = null;
   let finishT: number | null = null;
   let responseId: string | null = null;
+  let servedModel: string | null = null;
+  let fingerprint: string | null = null;
   let sawUsage = false;
   const think = new ThinkSplitter();
   try {
@@ -198,6 +200,8 @@ async function* readChatStream(
       }
       const vendor = chunk as ChatCompletionChunk & VendorChunk;
       if (typeof chunk.id === 'string' && chunk.id) responseId ??= chunk.id;
+      if (typeof chunk.model === 'string' && chunk.model) servedModel ??= chunk.model;
+      if (typeof chunk.system_fingerprint === 'string' && chunk.system_fingerprint) fingerprint ??= chunk.system_fingerprint;
       for (const choice of chunk.choices ?? []) {
         // Only one answer is requested; a second choice would be a different completion.
         if (choice.index !== undefined && choice.index !== 0) continue;
@@ -246,6 +250,8 @@ async function* readChatStream(
     rawReason,
     responseId,
     providerLatencyMs: null,
+    servedModel,
+    fingerprint,
   };
 }
 

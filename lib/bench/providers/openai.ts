@@ -209,6 +209,8 @@ async function* readResponseStream(
             rawReason,
             responseId: response.id ?? null,
             providerLatencyMs: null,
+            // The Responses API names the snapshot that answered; it has no system_fingerprint.
+            servedModel: typeof response.model === 'string' && response.model ? response.model : null,
           };
           break;
         }

@@ -9,6 +9,7 @@ import {
   type KpiRow,
   type KpiSummary,
   type MarkedRuns,
+  type ServedModel,
   type MetricPoint,
   type ModelActivity,
   type ModelErrorSummary,
@@ -20,7 +21,7 @@ import {
   type RunsStore,
   type TimeWindow,
 } from '../store.ts';
-import { byKey, emptyKpiRow, summarizeGroups, withoutInterval, withRates, type GroupFailures, type GroupValues } from '../kpis.ts';
+import { byKey, emptyKpiRow, medianOf, summarizeGroups, withoutInterval, withRates, type GroupFailures, type GroupValues } from '../kpis.ts';
 import {
   COUNTED,
   ERROR_KIND,
@@ -100,6 +101,37 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
   }
 
   const runs: RunsStore = {
+    async servedModels(w: TimeWindow): Promise<ServedModel[]> {
+      const rows = await c.metrics
+        .aggregate([
+          { $match: { ...inWindow('run_ts', w), ...COUNTED, served_model: { $type: 'string' } } },
+          {
+            $group: {
+              _id: { provider: '$provider', model_name: '$model_name', served: '$served_model' },
+              first: { $min: '$run_ts' },
+              last: { $max: '$run_ts' },
+              runs: { $sum: 1 },
+              tps: { $push: '$tokens_per_second' },
+            },
+          },
+        ])
+        .toArray();
+      const out = rows.map(
+        (r): ServedModel => ({
+          provider: r._id.provider,
+          model_name: r._id.model_name,
+          served_model: r._id.served,
+          first_seen: r.first,
+          last_seen: r.last,
+          runs: r.runs,
+          median_tokens_per_second: medianOf((r.tps as unknown[]).filter((x): x is number => typeof x === 'number')),
+        }),
+      );
+      // As SQLite orders them: provider, model, then the first seen.
+      const key = (s: ServedModel) => `${s.provider}\u0000${s.model_name}`;
+      return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.first_seen.getTime() - b.first_seen.getTime()));
+    },
+
     async markedRuns(w: TimeWindow): Promise<MarkedRuns[]> {
       const pipeline = [
         { $match: { ...inWindow('run_ts', w), 'evidence.cache_hit': true } },

@@ -6,6 +6,7 @@ import type { ErrorDoc, MetricDoc, ScenarioSuccess } from '../documents.ts';
 import { PUBLISHED_SCENARIO_ID } from '../documents.ts';
 import type {
   MarkedRuns,
+  ServedModel,
   KpiSummary,
   MetricPoint,
   ModelActivity,
@@ -17,7 +18,7 @@ import type {
   RunsStore,
   TimeWindow,
 } from '../store.ts';
-import { summarizeGroups, type GroupFailures, type GroupValues } from '../kpis.ts';
+import { medianOf, summarizeGroups, type GroupFailures, type GroupValues } from '../kpis.ts';
 import type { KindFailures } from '../rollups.ts';
 import { ms, type SqliteConnection } from './connection.ts';
 import { METRIC_MODELS, MODEL_RANGE } from './metrics.ts';
@@ -34,6 +35,27 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
          ) GROUP BY provider, model_name ORDER BY provider, model_name`,
         ...KPI_TABLES.flatMap(() => [ms(w.since), ms(w.until)]),
       );
+    },
+
+    async servedModels(w: TimeWindow): Promise<ServedModel[]> {
+      // Read from the documents over the window (the health mail's one read a day, not a KPI).
+      const rows = c.all<{ provider: string; model_name: string; served: string; first: number; last: number; runs: number; tps: string }>(
+        `SELECT provider, model_name, json_extract(doc, '$.served_model') AS served, MIN(run_ts) AS first, MAX(run_ts) AS last, COUNT(*) AS runs,
+                json_group_array(tokens_per_second) FILTER (WHERE tokens_per_second IS NOT NULL) AS tps
+         FROM metrics INDEXED BY metrics_ts WHERE run_ts >= ? AND run_ts < ?${unmarkedRows(c, 'metrics')} AND served IS NOT NULL
+         GROUP BY provider, model_name, served ORDER BY provider, model_name, first`,
+        ms(w.since),
+        ms(w.until),
+      );
+      return rows.map((r) => ({
+        provider: r.provider,
+        model_name: r.model_name,
+        served_model: r.served,
+        first_seen: new Date(r.first),
+        last_seen: new Date(r.last),
+        runs: r.runs,
+        median_tokens_per_second: medianOf(JSON.parse(r.tps) as number[]),
+      }));
     },
 
     async modelActivity(since: Date): Promise<ModelActivity[]> {
