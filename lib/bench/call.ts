@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
+import { rateLimitFrom } from './rate-limit.ts';
 import { cacheEvidence, type ErrorDoc, type ErrorKind, type ErrorStage, type MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
 import { callInputs, type SweepModel } from './due.ts';
@@ -77,6 +78,9 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
       benchmark_profile_id: inputs.profileId,
       runner: bench.runner,
     });
+    // SPEC 18: a 429 says how far over the key was; kept beside the error.
+    const rateLimit = rateLimitFrom((err as { headers?: Headers } | null)?.headers);
+    if (rateLimit) error.rate_limit = rateLimit;
     return { outcome: 'failed', metric: null, error, attempts: Math.max(1, attempts) };
   };
 

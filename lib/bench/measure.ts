@@ -198,6 +198,8 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
     sweep_started_at: ctx.sweepStartedAt ?? null,
     raw_usage: usageEvents.length > 0 ? usageEvents.map((u) => u.raw ?? null) : null,
     ...servedBy(finish),
+    ...(connection?.rateLimit ? { rate_limit: connection.rateLimit } : {}),
+    ...(finish?.providerTimings ? { provider_timings: finish.providerTimings } : {}),
     time_to_64_visible_tokens_seconds: at64 === null ? null : sec(at64),
     connection_reused: connection ? connection.reused : null,
   };

@@ -3,7 +3,7 @@
 // [URGENT] (look today: regressions, stale or failing models, new errors), healthy → [INFO].
 import { plural } from '../plural.ts';
 import type { Assessment, OverallStatus } from './assessment.ts';
-import { SPEND_DAYS, type HealthReport, type SpendReport, type UnitFailure } from './report.ts';
+import { NEAR_LIMIT_SHARE, SPEND_DAYS, type HealthReport, type SpendReport, type UnitFailure } from './report.ts';
 
 export const SUBJECT_TAGS: Record<OverallStatus, string> = {
   critical: '[CRITICAL]',
@@ -190,6 +190,14 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
   if (skipSection) out.push(skipSection);
   const cacheSection = cacheHitSection(report);
   if (cacheSection) out.push(cacheSection);
+  if (report.near_limit?.length) {
+    out.push({
+      title: `Keys near their rate limit (at most ${NEAR_LIMIT_SHARE * 100} % of requests or tokens left)`,
+      columns: ['provider', 'calls', 'lowest left', 'last'],
+      rows: report.near_limit.map((n) => [n.provider, String(n.rows), pct(n.lowest_share), time(n.last_at)]),
+      empty: 'none',
+    });
+  }
   if (report.model_changes?.length) {
     const tps = (v: number | null) => (v === null ? '-' : num(v));
     out.push({

@@ -6,7 +6,7 @@ import type { ErrorKind, SweepSkipDoc } from '../store/documents.ts';
 import { isProviderName } from '../config.ts';
 import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
-import type { DailySpend, FingerprintSummary, KindCount, MarkedRuns, MetricSamples, ModelErrorSummary, ServedModel, Store, StoreFootprint, TimeWindow } from '../store/store.ts';
+import type { DailySpend, FingerprintSummary, KindCount, MarkedRuns, MetricSamples, ModelErrorSummary, NearLimit, ServedModel, Store, StoreFootprint, TimeWindow } from '../store/store.ts';
 import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
 import { SWEEP_OUTPUT_PROVIDER } from '../bench/sweep-outputs.ts';
 import type { RetentionSettings } from '../store/rollups.ts';
@@ -134,7 +134,15 @@ export interface HealthReport {
   marked_rows?: MarkedRuns[];
   /** SPEC 18: catalog ids whose provider started answering with another model in the window. */
   model_changes?: ModelChange[];
+  /** SPEC 18: providers whose key had at most NEAR_LIMIT_SHARE of its requests or tokens budget left. */
+  near_limit?: NearLimit[];
 }
+
+/**
+ * A key is near its limit when an answer's headers leave at most a tenth of its requests or
+ * tokens budget: one sweep's burst on a lane (a few calls) can then exhaust it.
+ */
+export const NEAR_LIMIT_SHARE = 0.1;
 
 /** A catalog id served by a new model since a time in the window, against the one before it. */
 export interface ModelChange {
@@ -244,6 +252,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const footprint = await store.storeFootprint(until);
   const marked = await store.markedRuns(window);
   const served = await store.servedModels({ since: baseline.since, until });
+  const nearLimit = await store.nearLimit(window, NEAR_LIMIT_SHARE);
   const retention = options.retention ?? { gapsDays: null, rowsDays: null, includeDashboard: false };
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
@@ -297,6 +306,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
     storage: { footprint, lines: footprintLines(footprint, { kind: store.kind, location: store.location, retention }) },
     marked_rows: marked,
     model_changes: findModelChanges(served, window),
+    near_limit: nearLimit,
   };
 }
 

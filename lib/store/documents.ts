@@ -96,6 +96,28 @@ export interface MetricDoc {
   served_model?: string;
   /** OpenAI chat's `system_fingerprint` (the backend configuration), at most 200 characters; absent when not given. */
   served_fingerprint?: string;
+  /** How close the key was to its limit, from the answer's headers (SPEC 18); absent when the provider sent none. */
+  rate_limit?: RateLimit;
+  /** The provider's own account of the call's time (Groq `x_groq.usage`); absent when it gives none. */
+  provider_timings?: ProviderTimings;
+}
+
+/** Rate-limit headers of one answer or 429, as numbers; null where the provider did not send that one. */
+export interface RateLimit {
+  requests_limit: number | null;
+  requests_remaining: number | null;
+  tokens_limit: number | null;
+  tokens_remaining: number | null;
+  /** retry-after (or retry-after-ms) in seconds. */
+  retry_after_s: number | null;
+}
+
+/** Seconds the provider says it spent queueing, reading the prompt and generating (Groq's x_groq.usage). */
+export interface ProviderTimings {
+  queue_s: number | null;
+  prompt_s: number | null;
+  completion_s: number | null;
+  total_s: number | null;
 }
 
 /**
@@ -153,6 +175,8 @@ export interface ErrorDoc {
   run_id: string;
   benchmark_profile_id: string;
   runner: string;
+  /** The rate-limit headers of the failed answer (a 429 says how far over); absent when none came (SPEC 18). */
+  rate_limit?: RateLimit;
 }
 
 /** models: what to benchmark (SPEC 4.3). */

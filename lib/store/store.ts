@@ -302,6 +302,21 @@ export interface RunsStore {
    * (provider, catalog id, served model): what the health mail tells a model swap from (SPEC 18).
    */
   servedModels(w: TimeWindow): Promise<ServedModel[]>;
+  /**
+   * Per provider, the rows and failures in the window whose rate-limit headers left at most
+   * `share` (0..1) of the requests or tokens budget (SPEC 18), providers in order.
+   */
+  nearLimit(w: TimeWindow, share: number): Promise<NearLimit[]>;
+}
+
+/** A provider whose key ran near its limit in a window. */
+export interface NearLimit {
+  provider: string;
+  /** Successes and failures whose headers said so. */
+  rows: number;
+  /** The smallest share of the requests or tokens budget left that any of them reported. */
+  lowest_share: number;
+  last_at: Date;
 }
 
 /** One model the provider said answered for one catalog id, over a window. */

@@ -503,6 +503,38 @@ describe('model swaps in the health report (SPEC 18)', () => {
   });
 });
 
+describe('keys near their rate limit in the health report (SPEC 18)', () => {
+  it('flags a provider whose headers left at most a tenth of its requests or tokens, from successes and 429s, with the lowest share; a comfortable key is not flagged', async () => {
+    for (const [name, open] of [['sqlite', () => openSqliteStore(':memory:')], ['mongodb (mingo)', () => createMongoStore(mingoCollections(), { location: 'memory' })]] as const) {
+      const store = await open();
+      try {
+        const limits = (requests: number, tokens: number) => ({ requests_limit: 1000, requests_remaining: requests, tokens_limit: 30000, tokens_remaining: tokens, retry_after_s: null });
+        await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'm', run_ts: ago(3 * HOUR) }), rate_limit: limits(900, 2400) });
+        await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'm', run_ts: ago(2 * HOUR) }), rate_limit: limits(50, 29000) });
+        await store.insertError({ ...makeError({ provider: 'anthropic', model_name: 'c', ts: ago(HOUR), error_kind: 'rate_limit' }), rate_limit: { ...limits(0, 100), retry_after_s: 7 } });
+        await store.insertMetric({ ...makeMetric({ provider: 'openai', model_name: 'g', run_ts: ago(HOUR) }), rate_limit: limits(990, 29000) });
+        // Near the limit, but before the window.
+        await store.insertMetric({ ...makeMetric({ provider: 'openai', model_name: 'g', run_ts: ago(3 * DAY) }), rate_limit: limits(1, 1) });
+        const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+        assert.deepEqual(
+          report.near_limit?.map((n) => [n.provider, n.rows, n.lowest_share, n.last_at]),
+          [
+            ['anthropic', 1, 0, ago(HOUR)],
+            ['groq', 2, 0.05, ago(2 * HOUR)],
+          ],
+          name,
+        );
+        const text = renderHealthText(report, ruleBasedAssessment(report, 'test'));
+        assert.match(text, /^Keys near their rate limit \(at most 10 % of requests or tokens left\)$/m, name);
+        assert.match(text, /^ {2}groq +2 +5\.0% +2026-11-20 06:00Z$/m, name);
+        assert.doesNotMatch(text.slice(text.indexOf('Keys near their rate limit')), /^ {2}openai /m, name);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+});
+
 describe('stale models in the health report', () => {
   it('a model measured 85 minutes ago is not stale with a 30-minute sweep (3 periods), one measured 95 minutes ago is', async () => {
     const store = openSqliteStore(join(dir, `${randomUUID()}.sqlite`));

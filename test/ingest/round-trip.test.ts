@@ -96,7 +96,7 @@ for (const [backend, open] of backends) {
       });
     });
 
-    test('a cache-defeating row with cached input tokens is marked a cache hit on arrival even when the runner left the mark off; a mark of another shape or an unbounded served model is refused', async () => {
+    test('a cache-defeating row with cached input tokens is marked a cache hit on arrival even when the runner left the mark off; a mark, a served model or a rate limit of another shape is refused', async () => {
       const [, probe] = await sweepRows();
       const { evidence: _, ...unmarked } = { ...probe!, cached_input_tokens: 512 };
       await withIngest(open, async (store, post) => {
@@ -109,6 +109,8 @@ for (const [backend, open] of backends) {
         assert.equal(falseMark.status, 400, falseMark.body);
         const longName = await post('/ingest', { ...unmarked, run_id: 'other-3', served_model: 'x'.repeat(201) });
         assert.equal(longName.status, 400, longName.body);
+        const oddLimit = await post('/ingest', { ...unmarked, run_id: 'other-4', rate_limit: { requests_limit: 1, requests_remaining: 1, tokens_limit: null, tokens_remaining: null, retry_after_s: null, note: 'x' } });
+        assert.equal(oddLimit.status, 400, oddLimit.body);
       });
     });
 
@@ -129,6 +131,8 @@ for (const [backend, open] of backends) {
         evidence: { cache_hit: true },
         served_model: 'm1-2024-11-20',
         served_fingerprint: 'fp_50cad350e4',
+        rate_limit: { requests_limit: 1000, requests_remaining: 998, tokens_limit: null, tokens_remaining: null, retry_after_s: null },
+        provider_timings: { queue_s: 0.012, prompt_s: 0.002, completion_s: 0.05, total_s: 0.064 },
       };
       await withIngest(open, async (store, post) => {
         const res = await post('/ingest/batch', { items: [{ type: 'metric', doc: full }] });
@@ -147,12 +151,17 @@ for (const [backend, open] of backends) {
         force: true,
         loadProvider: async () =>
           async function* () {
-            throw Object.assign(new Error('429 Too Many Requests: rate limited, request id req_8f2c'), { status: 429 });
+            throw Object.assign(new Error('429 Too Many Requests: rate limited, request id req_8f2c'), {
+              status: 429,
+              headers: new Headers({ 'x-ratelimit-limit-requests': '30', 'x-ratelimit-remaining-requests': '0', 'retry-after': '3' }),
+            });
           },
       });
       assert.equal(r.summary.failed, 1);
       const [error] = errors;
       assert.equal(error?.error_kind, 'rate_limit');
+      // SPEC 18: the 429's rate-limit headers travel with the error.
+      assert.deepEqual(error.rate_limit, { requests_limit: 30, requests_remaining: 0, tokens_limit: null, tokens_remaining: null, retry_after_s: 3 });
       await withIngest(open, async (store, post) => {
         const res = await post('/ingest/error', error);
         assert.equal(res.status, 200, res.body);

@@ -262,6 +262,8 @@ export const MODULES: ModuleMutants[] = [
       { bug: 'models with some successes listed as only errors', find: 'const onlyErrors = failing.filter((f) => f.successes === 0);', replace: 'const onlyErrors = failing;' },
       { bug: 'a disable command suggested for a model failing with rate limits too', find: "if (kinds.length !== 1 || kinds[0] !== 'hard_model') continue;", replace: "if (!kinds.includes('hard_model')) continue;" },
       { bug: 'TinyFish automations listed as stale models', find: "if (m.provider === 'tinyfish') continue;", replace: '' },
+      { bug: 'every key with rate-limit headers flagged as near its limit', find: 'await store.nearLimit(window, NEAR_LIMIT_SHARE);', replace: 'await store.nearLimit(window, 1);' },
+      { bug: 'a model swap reported when the new model came before the window', find: 'if (newest.first_seen < window.since) continue;', replace: '' },
     ],
   },
   // Owned by the ingest work (issue 29's known survivors among them).
@@ -308,6 +310,14 @@ export const MODULES: ModuleMutants[] = [
     module: 'lib/store/sqlite/runs.ts',
     tests: ['test/store/sqlite-store.test.ts'],
     mutants: [{ bug: 'marked rows (cache hits) counted in the SQLite KPIs', find: 'AND run_ts < ?${unmarked}`', replace: 'AND run_ts < ?`' }],
+  },
+  {
+    module: 'lib/bench/rate-limit.ts',
+    tests: ['test/bench/rate-limit.test.ts'],
+    mutants: [
+      { bug: "Anthropic's remaining requests not read", find: "'x-ratelimit-remaining-requests', 'anthropic-ratelimit-requests-remaining'", replace: "'x-ratelimit-remaining-requests'" },
+      { bug: 'the tokens budget left ignored when the requests budget is known', find: 'return shares.length ? Math.min(...shares) : null;', replace: 'return shares.length ? shares[0]! : null;' },
+    ],
   },
   {
     module: 'lib/store/sqlite/metrics.ts',

@@ -8,6 +8,7 @@ import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
 import { inTap, newTap, notAStream, openConnection, tappedFetch, type WireTap } from './wire.ts';
+import { rateLimitFrom } from '../rate-limit.ts';
 
 /**
  * Streams one Messages call to api.anthropic.com (or ANTHROPIC_BASE_URL).
@@ -110,7 +111,7 @@ export async function* streamAnthropicMessages(
         stream: true as const,
       };
       response = await inTap(tap, () => client.messages.create(body, { signal: req.signal }).asResponse());
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
     } catch (err) {
       // The caller's reason (call timeout, stall, sweep deadline) says more than the SDK's abort error.
       req.signal.throwIfAborted();

@@ -9,6 +9,7 @@ import {
   type KpiRow,
   type KpiSummary,
   type MarkedRuns,
+  type NearLimit,
   type ServedModel,
   type MetricPoint,
   type ModelActivity,
@@ -101,6 +102,35 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
   }
 
   const runs: RunsStore = {
+    async nearLimit(w: TimeWindow, share: number): Promise<NearLimit[]> {
+      // The smaller share of the requests or tokens budget left; 2 when the headers said neither.
+      const ratio = (left: string, limit: string) => ({
+        $cond: [
+          { $and: [{ $isNumber: `$rate_limit.${left}` }, { $isNumber: `$rate_limit.${limit}` }, { $gt: [`$rate_limit.${limit}`, 0] }] },
+          { $divide: [`$rate_limit.${left}`, `$rate_limit.${limit}`] },
+          2,
+        ],
+      });
+      const pipeline = (ts: string) => [
+        { $match: { ...inWindow(ts, w), rate_limit: { $type: 'object' } } },
+        { $project: { provider: 1, ts: `$${ts}`, s: { $min: [ratio('requests_remaining', 'requests_limit'), ratio('tokens_remaining', 'tokens_limit')] } } },
+        { $match: { s: { $lte: share } } },
+        { $group: { _id: '$provider', rows: { $sum: 1 }, lowest: { $min: '$s' }, last: { $max: '$ts' } } },
+      ];
+      const parts = [
+        ...(await c.metrics.aggregate(pipeline('run_ts')).toArray()),
+        ...(await c.probe.aggregate(pipeline('run_ts')).toArray()),
+        ...(await c.errors.aggregate(pipeline('ts')).toArray()),
+      ];
+      const byProvider = new Map<string, NearLimit>();
+      for (const r of parts) {
+        const p = byProvider.get(r._id);
+        if (!p) byProvider.set(r._id, { provider: r._id, rows: r.rows, lowest_share: r.lowest, last_at: r.last });
+        else Object.assign(p, { rows: p.rows + r.rows, lowest_share: Math.min(p.lowest_share, r.lowest), last_at: r.last > p.last_at ? r.last : p.last_at });
+      }
+      return [...byProvider.values()].sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0));
+    },
+
     async servedModels(w: TimeWindow): Promise<ServedModel[]> {
       const rows = await c.metrics
         .aggregate([

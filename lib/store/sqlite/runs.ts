@@ -6,6 +6,7 @@ import type { ErrorDoc, MetricDoc, ScenarioSuccess } from '../documents.ts';
 import { PUBLISHED_SCENARIO_ID } from '../documents.ts';
 import type {
   MarkedRuns,
+  NearLimit,
   ServedModel,
   KpiSummary,
   MetricPoint,
@@ -35,6 +36,22 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
          ) GROUP BY provider, model_name ORDER BY provider, model_name`,
         ...KPI_TABLES.flatMap(() => [ms(w.since), ms(w.until)]),
       );
+    },
+
+    async nearLimit(w: TimeWindow, share: number): Promise<NearLimit[]> {
+      // Read from the documents over the window (the health mail's one read a day); 2 stands for "not reported".
+      const parts = [
+        ...KPI_TABLES.map((t) => `SELECT provider, run_ts AS ts, ${SHARE_LEFT} AS s FROM ${t} WHERE run_ts >= ? AND run_ts < ?`),
+        `SELECT provider, ts, ${SHARE_LEFT} AS s FROM errors WHERE ts >= ? AND ts < ?`,
+      ];
+      return c
+        .all<{ provider: string; rows: number; lowest_share: number; last_at: number }>(
+          `SELECT provider, COUNT(*) AS rows, MIN(s) AS lowest_share, MAX(ts) AS last_at FROM (${parts.join(' UNION ALL ')})
+           WHERE s <= ? GROUP BY provider ORDER BY provider`,
+          ...parts.flatMap(() => [ms(w.since), ms(w.until)]),
+          share,
+        )
+        .map((r) => ({ ...r, last_at: new Date(r.last_at) }));
     },
 
     async servedModels(w: TimeWindow): Promise<ServedModel[]> {
@@ -277,6 +294,9 @@ const kpiGroups = (t: 'metrics' | 'metrics_probe') => {
     (SELECT id FROM ${t} INDEXED BY ${index} WHERE provider > g.provider ORDER BY provider, model_name, ${scenario} LIMIT 1))
 )`;
 };
+
+/** The smaller share of the requests or tokens budget a row's rate-limit headers left; 2 when they said neither. */
+const SHARE_LEFT = `min(coalesce(json_extract(doc, '$.rate_limit.requests_remaining') * 1.0 / nullif(json_extract(doc, '$.rate_limit.requests_limit'), 0), 2), coalesce(json_extract(doc, '$.rate_limit.tokens_remaining') * 1.0 / nullif(json_extract(doc, '$.rate_limit.tokens_limit'), 0), 2))`;
 
 /** The groups a filter asks for; never upstream's unpublished probes and shadows. */
 function kpiWhere(filter: RunFilter): string {
