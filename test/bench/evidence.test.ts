@@ -12,6 +12,7 @@ import type { MetricDoc } from '../../lib/store/documents.ts';
 import { startAnthropicServer } from '../fakes/anthropic-server.ts';
 import { groqBaseUrl, startOpenAIServer } from '../fakes/openai-server.ts';
 import type { FakeScenario, FakeServer } from '../fakes/scenario.ts';
+import { sweepScenario } from '../fixtures.ts';
 
 const servers: FakeServer[] = [];
 after(async () => {
@@ -24,16 +25,6 @@ const answer = (cached: number, served: Pick<FakeScenario, 'servedModel' | 'fing
   chunks: Array.from({ length: 64 }, (_, i) => ({ atMs: 5 + i, text: ` word`, tokens: 1 })),
   usage: { input: 2048, output: 64, cached },
   finishReason: 'stop',
-});
-
-const scenario = (id: string, nonce: string | null): SweepModel['scenario'] => ({
-  kind: 'llm',
-  id,
-  intervalMinutes: 30,
-  prompt: 'Tell a long and happy story about the history of the world.',
-  maxTokens: 64,
-  temperature: 0.1,
-  cacheDefeatNonce: nonce,
 });
 
 type Served = Pick<FakeScenario, 'servedModel' | 'fingerprint' | 'headers'>;
@@ -61,7 +52,7 @@ const WIRES: Wire[] = [
 
 async function call(wire: Wire, server: FakeServer, nonce: string | null) {
   const config = loadConfig({ env: { RUNNER_NAME: 'test', BENCH_MAX_RETRY_DELAY_MS: '0', BENCH_MAX_ATTEMPTS: '1', ...wire.env(server) }, dotenvPath: false });
-  const model: SweepModel = { provider: wire.provider, modelId: wire.modelId, scenario: scenario(nonce ? 'long-nocache-v1' : 'cloud-default-v1', nonce) };
+  const model: SweepModel = { provider: wire.provider, modelId: wire.modelId, scenario: sweepScenario(nonce ? 'long-nocache-v1' : 'cloud-default-v1', nonce) };
   const outcome = await benchmarkModel(model, loadProvider(wire.provider), {
     config,
     clock: { ...systemClock, sleep: async () => {} },

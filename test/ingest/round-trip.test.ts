@@ -18,7 +18,7 @@ import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { fixedAnswer } from '../fakes/fixed-answer.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { makeModel } from '../fixtures.ts';
+import { makeModel, sweepScenario } from '../fixtures.ts';
 
 const KEY = 'round-trip-test-key-8d2e61';
 const config = loadConfig({ env: { INGEST_API_KEY: KEY, RUNNER_NAME: 'edge-runner-1', BENCH_MAX_TOKENS: '64' }, dotenvPath: false });
@@ -26,16 +26,6 @@ const dir = mkdtempSync(join(tmpdir(), 'llm-bench-round-trip-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const PRICE = { input: 0.5, output: 1.5 };
-const scenario = (id: string, nonce: string | null): SweepModel['scenario'] => ({
-  kind: 'llm',
-  id,
-  intervalMinutes: 30,
-  prompt: 'Tell a long and happy story about the history of the world.',
-  maxTokens: 64,
-  temperature: 0.1,
-  cacheDefeatNonce: nonce,
-});
-
 /** Metric rows exactly as our sweep builds them: the published scenario and a probe scenario with a cache-defeat nonce, priced. */
 async function sweepRows(): Promise<MetricDoc[]> {
   const rows: MetricDoc[] = [];
@@ -45,8 +35,8 @@ async function sweepRows(): Promise<MetricDoc[]> {
     insertAgentRun: async () => 'stored' as const,
   };
   const models: SweepModel[] = [
-    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: scenario('cloud-default-v1', null) },
-    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: scenario('cloud-long-v1', 'n-4f2a9c') },
+    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: sweepScenario('cloud-default-v1', null) },
+    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: sweepScenario('cloud-long-v1', 'n-4f2a9c') },
   ];
   const r = await runSweep({
     config,
@@ -146,7 +136,7 @@ for (const [backend, open] of backends) {
       const errors: ErrorDoc[] = [];
       const r = await runSweep({
         config: loadConfig({ env: { RUNNER_NAME: 'edge-runner-1', BENCH_MAX_ATTEMPTS: '1' }, dotenvPath: false }),
-        models: [{ provider: 'groq', modelId: 'm1', misc: {}, scenario: scenario('cloud-long-v1', null) }],
+        models: [{ provider: 'groq', modelId: 'm1', misc: {}, scenario: sweepScenario('cloud-long-v1', null) }],
         sink: { insertMetric: async () => 'stored' as const, insertError: async (doc: ErrorDoc) => (errors.push(doc), 'stored' as const), insertAgentRun: async () => 'stored' as const },
         force: true,
         loadProvider: async () =>
