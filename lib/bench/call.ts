@@ -5,11 +5,11 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import { rateLimitFrom } from './rate-limit.ts';
 import { cacheEvidence, type ErrorDoc, type ErrorKind, type ErrorStage, type MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
 import { callInputs, type SweepModel } from './due.ts';
 import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
+import { rateLimitFrom } from './rate-limit.ts';
 import type { ProviderStream, StreamEvent } from './provider-stream.ts';
 
 /** Kinds worth another attempt, and only while nothing has been streamed yet. */

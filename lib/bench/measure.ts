@@ -317,7 +317,6 @@ function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
 
-/** Linear-interpolated percentiles of the gaps between deltas; all null when there are none. */
 /** A provider's own naming is kept to this many characters: a row stays bounded whatever it sends. */
 export const SERVED_MAX_CHARS = 200;
 
@@ -329,6 +328,7 @@ function servedBy(finish: { servedModel?: string | null; fingerprint?: string | 
   return { ...(model ? { served_model: model } : {}), ...(fingerprint ? { served_fingerprint: fingerprint } : {}) };
 }
 
+/** Linear-interpolated percentiles of the gaps between deltas; all null when there are none. */
 export function percentiles(values: number[]): InterChunkMs {
   if (values.length === 0) return { p50: null, p90: null, p99: null, max: null };
   const sorted = [...values].sort((a, b) => a - b);

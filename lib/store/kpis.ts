@@ -5,7 +5,7 @@
 // time and the provider and overall rows pool the values by concatenation, so every
 // percentile is exact.
 import type { AgentRunDoc, AgentRunStatus } from './documents.ts';
-import type { AgentFailure, AgentKpiRow, AgentKpiSummary, KpiPercentiles, KpiRow, KpiSummary, MedianInterval, Percentiles } from './store.ts';
+import type { AgentFailure, AgentKpiRow, AgentKpiSummary, KpiPercentiles, KpiRow, KpiSummary, Percentiles } from './store.ts';
 
 /** The values of one (provider, model, scenario) in a window; nulls already left out. */
 export interface GroupValues {
