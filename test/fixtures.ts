@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgentRunDoc, ErrorDoc, MetricDoc, ModelDoc, ScenarioDoc } from '../lib/store/documents.ts';
 import { buildErrorDoc } from '../lib/errors.ts';
 import type { HealthReport } from '../lib/health/report.ts';
+import type { SweepModel } from '../lib/bench/due.ts';
 
 export function makeMetric(overrides: Partial<MetricDoc> = {}): MetricDoc {
   const run_ts = overrides.run_ts ?? new Date('2026-11-20T10:00:00.000Z');
@@ -103,6 +104,19 @@ export function makeHealthReport(overrides: Partial<HealthReport> = {}): HealthR
     sparklines: [],
     suggested_commands: [],
     ...overrides,
+  };
+}
+
+/** The scenario of a sweep pair as lib/bench/due.ts builds it: the upstream prompt, 64 tokens, a nonce when it defeats caches. */
+export function sweepScenario(id: string, nonce: string | null): NonNullable<SweepModel['scenario']> {
+  return {
+    kind: 'llm',
+    id,
+    intervalMinutes: 30,
+    prompt: 'Tell a long and happy story about the history of the world.',
+    maxTokens: 64,
+    temperature: 0.1,
+    cacheDefeatNonce: nonce,
   };
 }
 

@@ -5,11 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { ErrorDoc, ErrorKind, ErrorStage, MetricDoc } from '../store/documents.ts';
+import { cacheEvidence, type ErrorDoc, type ErrorKind, type ErrorStage, type MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
 import { callInputs, type CallInputs, type SweepModel } from './due.ts';
 import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
 import { buildLongPrompt } from './prompts.ts';
+import { rateLimitFrom } from './rate-limit.ts';
 import type { ProviderStream, StreamEvent } from './provider-stream.ts';
 
 /** Kinds worth another attempt, and only while nothing has been streamed yet. */
@@ -78,6 +79,9 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
       benchmark_profile_id: inputs.profileId,
       runner: bench.runner,
     });
+    // SPEC 18: a 429 says how far over the key was; kept beside the error.
+    const rateLimit = rateLimitFrom((err as { headers?: Headers } | null)?.headers);
+    if (rateLimit) error.rate_limit = rateLimit;
     return { outcome: 'failed', metric: null, error, attempts: Math.max(1, attempts) };
   };
 
@@ -120,8 +124,13 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
         // Measurement itself failed (the tokenizer could not load): the call is lost, the sweep goes on.
         return fail(err);
       }
-      if (inputs.nonce && outcome.metric) outcome.metric.cache_defeat_nonce = inputs.nonce;
       if (inputs.inputTokens !== null && outcome.metric) outcome.metric.requested_input_tokens = inputs.inputTokens;
+      if (inputs.nonce && outcome.metric) {
+        outcome.metric.cache_defeat_nonce = inputs.nonce;
+        // SPEC 18: cached input tokens despite the nonce mean a warm prefix; kept, marked, not published.
+        const evidence = cacheEvidence(outcome.metric);
+        if (evidence) outcome.metric.evidence = evidence;
+      }
       if (outcome.ok) return { outcome: 'ok', metric: outcome.metric, error: null, attempts };
       return { outcome: 'failed', metric: outcome.metric, error: outcome.error, attempts };
     }

@@ -197,6 +197,9 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
     ...(ctx.provider === 'mock' ? { mock: true } : {}),
     sweep_started_at: ctx.sweepStartedAt ?? null,
     raw_usage: usageEvents.length > 0 ? usageEvents.map((u) => u.raw ?? null) : null,
+    ...servedBy(finish),
+    ...(connection?.rateLimit ? { rate_limit: connection.rateLimit } : {}),
+    ...(finish?.providerTimings ? { provider_timings: finish.providerTimings } : {}),
     time_to_64_visible_tokens_seconds: at64 === null ? null : sec(at64),
     connection_reused: connection ? connection.reused : null,
   };
@@ -312,6 +315,17 @@ function timeToVisibleTokens(deltas: Array<{ type: string; t: number }>, perChun
 
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
+}
+
+/** A provider's own naming is kept to this many characters: a row stays bounded whatever it sends. */
+export const SERVED_MAX_CHARS = 200;
+
+/** The model and fingerprint the provider says answered (SPEC 18), each only when it said. */
+function servedBy(finish: { servedModel?: string | null; fingerprint?: string | null } | undefined): Pick<MetricDoc, 'served_model' | 'served_fingerprint'> {
+  const cap = (v: string | null | undefined) => (v ? v.slice(0, SERVED_MAX_CHARS) : null);
+  const model = cap(finish?.servedModel);
+  const fingerprint = cap(finish?.fingerprint);
+  return { ...(model ? { served_model: model } : {}), ...(fingerprint ? { served_fingerprint: fingerprint } : {}) };
 }
 
 /** Linear-interpolated percentiles of the gaps between deltas; all null when there are none. */

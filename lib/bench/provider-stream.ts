@@ -2,6 +2,7 @@
 // timed events. Measurement (lib/bench/measure.ts) turns the events of any provider into the
 // metrics document, so all providers are measured by the same code.
 import type { Config, ProviderName } from '../config.ts';
+import type { ProviderTimings, RateLimit } from '../store/documents.ts';
 
 export interface ProviderRequest {
   provider: ProviderName;
@@ -60,7 +61,7 @@ export type StreamEvent =
       applied: Record<string, unknown>;
     }
   /** The response headers arrived; `reused`: no new connection was opened for this call. */
-  | { type: 'connection'; t: number; reused: boolean }
+  | { type: 'connection'; t: number; reused: boolean; rateLimit?: RateLimit | null }
   /** The first stream event of any kind (role chunk, ping, message_start, …). */
   | { type: 'first_byte'; t: number }
   /** `tokens`: the mock's simulated count for the chunk; real providers leave it to the tokenizer. */
@@ -77,6 +78,12 @@ export type StreamEvent =
       responseId: string | null;
       /** Provider's own timing where it reports one (Bedrock metrics.latencyMs). */
       providerLatencyMs: number | null;
+      /** The model the provider says answered (`model` in the response), where it says (SPEC 18). */
+      servedModel?: string | null;
+      /** The backend configuration it reports (OpenAI chat's `system_fingerprint`), where it does. */
+      fingerprint?: string | null;
+      /** The provider's own account of the call's time (Groq x_groq.usage). */
+      providerTimings?: ProviderTimings | null;
     };
 
 /**

@@ -3,7 +3,7 @@
 // [URGENT] (look today: regressions, stale or failing models, new errors), healthy → [INFO].
 import { plural } from '../plural.ts';
 import type { Assessment, OverallStatus } from './assessment.ts';
-import { SPEND_DAYS, type HealthReport, type SpendReport, type UnitFailure } from './report.ts';
+import { NEAR_LIMIT_SHARE, SPEND_DAYS, type HealthReport, type SpendReport, type UnitFailure } from './report.ts';
 
 export const SUBJECT_TAGS: Record<OverallStatus, string> = {
   critical: '[CRITICAL]',
@@ -188,6 +188,26 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
   if (report.storage) out.push({ title: 'Storage', rows: report.storage.lines.map((l) => [l]), empty: '' });
   const skipSection = budgetSkipSection(report);
   if (skipSection) out.push(skipSection);
+  const cacheSection = cacheHitSection(report);
+  if (cacheSection) out.push(cacheSection);
+  if (report.near_limit?.length) {
+    out.push({
+      title: `Keys near their rate limit (at most ${NEAR_LIMIT_SHARE * 100} % of requests or tokens left)`,
+      columns: ['provider', 'calls', 'lowest left', 'last'],
+      rows: report.near_limit.map((n) => [n.provider, String(n.rows), pct(n.lowest_share), time(n.last_at)]),
+      empty: 'none',
+    });
+  }
+  if (report.model_changes?.length) {
+    const tps = (v: number | null) => (v === null ? '-' : num(v));
+    out.push({
+      title: 'Models now served by another model (the provider says so in its responses)',
+      rows: report.model_changes.map((c) => [
+        `${c.provider}/${c.model_name} served by ${c.served_model} since ${time(c.since)} (before: ${c.previous_model}); tokens/s ${tps(c.tokens_per_second_before)} before, ${tps(c.tokens_per_second_after)} after`,
+      ]),
+      empty: 'none',
+    });
+  }
 
   if (report.agent_runs?.length) {
     const secs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -266,6 +286,22 @@ function budgetSkipSection(report: HealthReport): Section | null {
       .map((s) => [`${s.provider}/${s.model_id}`, s.scenario_id, String(s.skips), time(s.last_skipped_at), clip(s.last_reason, 240)]),
     empty: 'none',
     more: skips.length - CAPS.budgetSkips,
+  };
+}
+
+/**
+ * SPEC 18: providers that served a cached prefix despite a cache-defeating nonce; their rows
+ * are kept but left out of the KPIs, the site and regression tests. Shown only when any did.
+ */
+function cacheHitSection(report: HealthReport): Section | null {
+  const hits = (report.marked_rows ?? []).filter((m) => m.cache_hits > 0);
+  if (hits.length === 0) return null;
+  const providers = [...new Set(hits.map((m) => m.provider))];
+  return {
+    title: `Served cached prefixes (${providers.join(', ')}): rows left out of the published numbers`,
+    columns: ['model', 'cache hits'],
+    rows: hits.map((m) => [`${m.provider}/${m.model_name}`, String(m.cache_hits)]),
+    empty: 'none',
   };
 }
 

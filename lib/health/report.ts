@@ -6,7 +6,7 @@ import type { ErrorKind, SweepSkipDoc } from '../store/documents.ts';
 import { isProviderName } from '../config.ts';
 import { redact } from '../log.ts';
 import { compareSpeed, type RegressionOptions, type SpeedMetric } from './regression.ts';
-import type { DailySpend, FingerprintSummary, KindCount, MetricSamples, ModelErrorSummary, Store, StoreFootprint, TimeWindow } from '../store/store.ts';
+import type { DailySpend, FingerprintSummary, KindCount, MarkedRuns, MetricSamples, ModelErrorSummary, NearLimit, ServedModel, Store, StoreFootprint, TimeWindow } from '../store/store.ts';
 import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
 import { SWEEP_OUTPUT_PROVIDER } from '../bench/sweep-outputs.ts';
 import type { RetentionSettings } from '../store/rollups.ts';
@@ -130,6 +130,61 @@ export interface HealthReport {
   output_failures?: BudgetSkip[];
   /** SPEC 20: the store's size, its growth and where it will be in a year, as lines for the mail. */
   storage?: { footprint: StoreFootprint; lines: string[] };
+  /** SPEC 18: rows in the window their evidence left out of the published numbers, per model. */
+  marked_rows?: MarkedRuns[];
+  /** SPEC 18: catalog ids whose provider started answering with another model in the window. */
+  model_changes?: ModelChange[];
+  /** SPEC 18: providers whose key had at most NEAR_LIMIT_SHARE of its requests or tokens budget left. */
+  near_limit?: NearLimit[];
+}
+
+/**
+ * A key is near its limit when an answer's headers leave at most a tenth of its requests or
+ * tokens budget: one sweep's burst on a lane (a few calls) can then exhaust it.
+ */
+export const NEAR_LIMIT_SHARE = 0.1;
+
+/** A catalog id served by a new model since a time in the window, against the one before it. */
+export interface ModelChange {
+  provider: string;
+  model_name: string;
+  served_model: string;
+  since: Date;
+  previous_model: string;
+  /** Median tokens/s of the previous model's rows (over the window and its baseline) and of the new one's. */
+  tokens_per_second_before: number | null;
+  tokens_per_second_after: number | null;
+}
+
+/**
+ * The model swaps in a window: per catalog id, the served model first seen last, when that was
+ * inside the window and another model answered before it. `served` is ordered by provider,
+ * model and first seen (what servedModels returns), over the window and its baseline.
+ */
+export function findModelChanges(served: ServedModel[], window: TimeWindow): ModelChange[] {
+  const byModel = new Map<string, ServedModel[]>();
+  for (const s of served) {
+    const k = modelKey(s.provider, s.model_name);
+    (byModel.get(k) ?? byModel.set(k, []).get(k)!).push(s);
+  }
+  const out: ModelChange[] = [];
+  for (const list of byModel.values()) {
+    const newest = list.reduce((a, b) => (b.first_seen > a.first_seen ? b : a));
+    if (newest.first_seen < window.since) continue;
+    const before = list.filter((s) => s !== newest);
+    if (before.length === 0) continue;
+    const previous = before.reduce((a, b) => (b.last_seen > a.last_seen ? b : a));
+    out.push({
+      provider: newest.provider,
+      model_name: newest.model_name,
+      served_model: newest.served_model,
+      since: newest.first_seen,
+      previous_model: previous.served_model,
+      tokens_per_second_before: previous.median_tokens_per_second,
+      tokens_per_second_after: newest.median_tokens_per_second,
+    });
+  }
+  return out;
 }
 
 /** One (provider, model, scenario) the daily budget kept from starting in the window. */
@@ -195,6 +250,9 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const agentRuns = await store.recentAgentRuns({ since: window.since, until, limit: AGENT_RUNS_CAP, withoutResult: true });
   const budgetSkips = await store.sweepSkips(window, BUDGET_SKIPS_CAP);
   const footprint = await store.storeFootprint(until);
+  const marked = await store.markedRuns(window);
+  const served = await store.servedModels({ since: baseline.since, until });
+  const nearLimit = await store.nearLimit(window, NEAR_LIMIT_SHARE);
   const retention = options.retention ?? { gapsDays: null, rowsDays: null, includeDashboard: false };
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
@@ -246,6 +304,9 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
     budget_skips: summarizeBudgetSkips(budgetSkips.filter((s) => s.provider !== SWEEP_OUTPUT_PROVIDER)),
     output_failures: summarizeBudgetSkips(budgetSkips.filter((s) => s.provider === SWEEP_OUTPUT_PROVIDER)),
     storage: { footprint, lines: footprintLines(footprint, { kind: store.kind, location: store.location, retention }) },
+    marked_rows: marked,
+    model_changes: findModelChanges(served, window),
+    near_limit: nearLimit,
   };
 }
 

@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentErrorKind, AgentRunDoc, ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
-import { ERROR_KINDS, ERROR_STAGES, RESULT_CAP_BYTES } from '../store/documents.ts';
+import { ERROR_KINDS, ERROR_STAGES, RESULT_CAP_BYTES, cacheEvidence } from '../store/documents.ts';
 import { buildErrorDoc, classifyError } from '../errors.ts';
-import { percentiles } from '../bench/measure.ts';
+import { SERVED_MAX_CHARS, percentiles } from '../bench/measure.ts';
 import { redact } from '../log.ts';
 import { isMockAutomation } from '../tinyfish/mock.ts';
 import { RESULT_TYPES, type ResultType } from './routes.ts';
@@ -112,6 +112,12 @@ const runId = z
 const seconds = z.number().min(0).max(MAX_SECONDS);
 const rate = z.number().min(0).max(MAX_RATE);
 const tokens = z.int().min(0);
+// SPEC 18: a key's limits (rate-limit headers) and a provider's own times, typed and strict.
+const limitCount = z.number().min(0).max(1e15).nullable();
+const rateLimit = z
+  .object({ requests_limit: limitCount, requests_remaining: limitCount, tokens_limit: limitCount, tokens_remaining: limitCount, retry_after_s: seconds.nullable() })
+  .strict();
+const providerTimings = z.object({ queue_s: seconds.nullable(), prompt_s: seconds.nullable(), completion_s: seconds.nullable(), total_s: seconds.nullable() }).strict();
 const optionalText = (max: number) => z.string().max(max).nullable().optional();
 
 // `misc` is free-form, but keys starting with `$` are Mongo operators (and `{"$date": …}` is
@@ -227,6 +233,12 @@ const metricSchema = z.object({
   requested_input_tokens: z.number().int().min(1).nullable().optional(),
   parallel_group_id: optionalText(64),
   parallel_size: z.number().int().min(1).nullable().optional(),
+  // SPEC 18: the runner's marks, each only ever true; strict, so nothing else rides along.
+  evidence: z.object({ cache_hit: z.literal(true).optional() }).strict().optional(),
+  served_model: z.string().min(1).max(SERVED_MAX_CHARS).optional(),
+  served_fingerprint: z.string().min(1).max(SERVED_MAX_CHARS).optional(),
+  rate_limit: rateLimit.optional(),
+  provider_timings: providerTimings.optional(),
 });
 
 const errorSchema = z.object({
@@ -242,6 +254,7 @@ const errorSchema = z.object({
   run_id: runId.optional(),
   benchmark_profile_id: name(64).optional(),
   runner: name(128).optional(),
+  rate_limit: rateLimit.optional(),
 });
 
 // --- Agent runs (SPEC 4.6) -------------------------------------------------------------------
@@ -444,9 +457,17 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
     ...(p.requested_input_tokens !== undefined ? { requested_input_tokens: p.requested_input_tokens } : {}),
     ...(p.parallel_group_id !== undefined ? { parallel_group_id: p.parallel_group_id } : {}),
     ...(p.parallel_size !== undefined ? { parallel_size: p.parallel_size } : {}),
+    ...(p.served_model !== undefined ? { served_model: p.served_model } : {}),
+    ...(p.served_fingerprint !== undefined ? { served_fingerprint: p.served_fingerprint } : {}),
+    ...(p.rate_limit !== undefined ? { rate_limit: p.rate_limit } : {}),
+    ...(p.provider_timings !== undefined ? { provider_timings: p.provider_timings } : {}),
   };
-  if (!p.run_id) doc.run_id = contentRunId('m', doc);
-  return { ok: true, value: doc as unknown as MetricDoc };
+  // A cache hit is marked from the row's own counts too, so a runner that leaves the mark off
+  // cannot publish a warm TTFT as a cold one.
+  const evidence = { ...p.evidence, ...cacheEvidence(p) };
+  const marked = Object.keys(evidence).length > 0 ? { ...doc, evidence } : doc;
+  if (!p.run_id) marked.run_id = contentRunId('m', marked);
+  return { ok: true, value: marked as unknown as MetricDoc };
 }
 
 /**
@@ -479,7 +500,8 @@ export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Par
     runner: p.runner ?? DEFAULT_RUNNER,
   };
   if (!p.run_id) fields.run_id = contentRunId('e', fields);
-  return { ok: true, value: buildErrorDoc(fields) };
+  const doc = buildErrorDoc(fields);
+  return { ok: true, value: p.rate_limit ? { ...doc, rate_limit: p.rate_limit } : doc };
 }
 
 function capMessage(text: string): string {

@@ -2,7 +2,8 @@
 // tables, empty in CSV and null in JSON: never as 0.
 import { PUBLISHED_SCENARIO_ID, type AgentRunDoc } from '../store/documents.ts';
 import { rowId } from '../store/upstream.ts';
-import type { AgentKpiRow, AgentKpiSummary, KpiRow, KpiSummary, Percentiles, RunRecord, TimeWindow } from '../store/store.ts';
+import { MIN_RUNS_FOR_INTERVAL, tooFewRuns } from '../store/kpis.ts';
+import type { AgentKpiRow, AgentKpiSummary, KpiPercentiles, KpiRow, KpiSummary, Percentiles, RunRecord, TimeWindow } from '../store/store.ts';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
 
@@ -17,6 +18,19 @@ const METRICS = [
 export function fixed(v: number | null | undefined, digits: number): string {
   return v === null || v === undefined ? '-' : v.toFixed(digits);
 }
+
+/**
+ * A p50's 95 % interval as "low–high", "too few runs" below MIN_RUNS_FOR_INTERVAL values, or
+ * "-" where there is no p50 or the interval was not computed (MongoDB 7.0+, rollups).
+ */
+export function intervalText(p: KpiPercentiles, digits: number, dash = '-'): string {
+  if (p.p50_ci) return `${p.p50_ci.low.toFixed(digits)}–${p.p50_ci.high.toFixed(digits)}`;
+  return tooFewRuns(p) ? TOO_FEW_RUNS : dash;
+}
+
+export const TOO_FEW_RUNS = 'too few runs';
+/** What the "too few runs" marker means, for a legend. */
+export const TOO_FEW_RUNS_NOTE = `"${TOO_FEW_RUNS}": p50 from fewer than ${MIN_RUNS_FOR_INTERVAL} runs: no 95 % interval exists`;
 
 export function percent(rate: number | null): string {
   return rate === null ? '-' : `${(rate * 100).toFixed(1)}%`;
@@ -64,26 +78,32 @@ export function formatKpis(summary: KpiSummary, w: TimeWindow, format: OutputFor
   if (format === 'csv') {
     const header = ['provider', 'model', 'scenario', 'runs', 'successes', 'failures', 'success_rate', 'last_success'];
     for (const [name] of METRICS) for (const p of PCT) header.push(`${name}_${p}`);
+    // The intervals after every existing column, so readers of the older columns keep their places.
+    for (const [name] of METRICS) header.push(`${name}_p50_low`, `${name}_p50_high`);
     const rows = kpiRows(summary).map((r) => {
       const row: Array<string | number | null> = [r.provider, r.model_name, r.scenario, r.runs, r.successes, r.failures, r.success_rate, r.last_success?.toISOString() ?? null];
       for (const [, field] of METRICS) for (const p of PCT) row.push(r[field][p]);
+      for (const [, field] of METRICS) row.push(r[field].p50_ci?.low ?? null, r[field].p50_ci?.high ?? null);
       return row;
     });
     return csv(header, rows);
   }
-  const header = ['provider', 'model', 'scenario', 'runs', 'ok', 'TTFT s p50/p95/p99', 'total s p50/p95/p99', 'tok/s p50/p95/p99', 'decode tok/s p50'];
+  const header = ['provider', 'model', 'scenario', 'runs', 'ok', 'TTFT s p50/p95/p99', 'TTFT p50 95% CI', 'total s p50/p95/p99', 'tok/s p50/p95/p99', 'tok/s p50 95% CI', 'decode tok/s p50'];
   const trio = (p: Percentiles, digits: number) => PCT.map((k) => fixed(p[k], digits)).join(' / ');
   const rows = kpiRows(summary).map((r) => [
     ...label(r),
     String(r.runs),
     percent(r.success_rate),
     trio(r.time_to_first_token, 3),
+    intervalText(r.time_to_first_token, 3),
     trio(r.total_time, 2),
     trio(r.tokens_per_second, 1),
+    intervalText(r.tokens_per_second, 1),
     fixed(r.decode_tokens_per_second.p50, 1),
   ]);
   const title = `KPIs from ${w.since.toISOString()} to ${w.until.toISOString()} (${summary.models.length} model/scenario groups)`;
-  const llm = `${title}\n\n${textTable(header, rows, new Set([3, 4, 5, 6, 7, 8]))}\n`;
+  const note = `95% CI: distribution-free interval of the p50 from order statistics; ${TOO_FEW_RUNS_NOTE}; "-" where not computed (MongoDB 7.0+ server percentiles, windows read from daily rollups).`;
+  const llm = `${title}\n\n${textTable(header, rows, new Set([3, 4, 5, 6, 7, 8, 9, 10]))}\n${note}\n`;
   return agent ? `${llm}\n${formatAgentKpis(agent, w, 'table')}` : llm;
 }
 

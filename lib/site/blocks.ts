@@ -1,18 +1,35 @@
 // Pieces several pages of the status site share: KPI cards and cells, model links, the runs
 // table with the operator's aborted calls listed apart, and each provider's colour and shape.
 import type { ErrorDoc } from '../store/documents.ts';
-import type { KpiRow, Percentiles, RunRecord } from '../store/store.ts';
+import type { KpiPercentiles, KpiRow, Percentiles, RunRecord } from '../store/store.ts';
 import { plural } from '../plural.ts';
-import { isMockRun } from '../runs/format.ts';
+import { TOO_FEW_RUNS, TOO_FEW_RUNS_NOTE, intervalText, isMockRun } from '../runs/format.ts';
+import { tooFewRuns } from '../store/kpis.ts';
 import { MOCK_BADGE, card, esc, num, pct, table, td, when, type Column, type Row } from './html.ts';
 import { modelKey, modelPageName } from './data.ts';
 import { SHAPES, type Shape } from './svg.ts';
 
 export const isMock = (provider: string | null) => provider === 'mock';
 
-/** Cells of the given percentiles of one measure, numeric and sortable. */
-export function pctCells(p: Percentiles, digits: number, which: ReadonlyArray<keyof Percentiles> = ['p50', 'p95', 'p99']): string[] {
-  return which.map((k) => td(num(p[k], digits), p[k], 'n'));
+/**
+ * Cells of the given percentiles of one measure, numeric and sortable; a KPI's p50 carries its
+ * 95 % interval as a tooltip and is marked when it stands on too few runs (SPEC 18).
+ */
+export function pctCells(p: Percentiles | KpiPercentiles, digits: number, which: ReadonlyArray<keyof Percentiles> = ['p50', 'p95', 'p99']): string[] {
+  return which.map((k) => td(k === 'p50' && 'p50_ci' in p ? p50Text(p, digits) : num(p[k], digits), p[k], 'n'));
+}
+
+/** A p50 with its interval in a tooltip, or the "too few runs" marker beside it. */
+function p50Text(p: KpiPercentiles, digits: number, unit = ''): string {
+  const value = num(p.p50, digits, unit);
+  if (p.p50_ci) return `<span title="95 % interval ${esc(intervalText(p, digits))}${esc(unit)}">${value}</span>`;
+  return tooFewRuns(p) ? `${value} <small class="few" title="${esc(TOO_FEW_RUNS_NOTE)}">${TOO_FEW_RUNS}</small>` : value;
+}
+
+/** A p50 card's line under the figure: its 95 % interval, or why there is none. */
+function intervalLine(p: KpiPercentiles, digits: number, unit = ''): string {
+  if (p.p50_ci) return `95 % interval ${esc(intervalText(p, digits))}${esc(unit)}`;
+  return tooFewRuns(p) ? `<span class="few" title="${esc(TOO_FEW_RUNS_NOTE)}">${TOO_FEW_RUNS}</span>` : '';
 }
 
 /** Runs and success rate cells. */
@@ -35,14 +52,14 @@ export function kpiCards(r: KpiRow, aborted = 0): string {
   return [
     card('Runs', String(r.runs), 'runs', r.runs, `${r.successes} ok, ${r.failures} failed${stopped}`),
     card('Success rate', pct(r.success_rate), 'success_rate', r.success_rate),
-    card('TTFT p50', s(r.time_to_first_token.p50), 'ttft_p50', r.time_to_first_token.p50),
+    card('TTFT p50', s(r.time_to_first_token.p50), 'ttft_p50', r.time_to_first_token.p50, intervalLine(r.time_to_first_token, 3, ' s')),
     card('TTFT p95', s(r.time_to_first_token.p95), 'ttft_p95', r.time_to_first_token.p95),
     card('TTFT p99', s(r.time_to_first_token.p99), 'ttft_p99', r.time_to_first_token.p99),
-    card('Tokens/s p50', t(r.tokens_per_second.p50), 'tps_p50', r.tokens_per_second.p50),
+    card('Tokens/s p50', t(r.tokens_per_second.p50), 'tps_p50', r.tokens_per_second.p50, intervalLine(r.tokens_per_second, 1)),
     card('Tokens/s p95', t(r.tokens_per_second.p95), 'tps_p95', r.tokens_per_second.p95),
     card('Tokens/s p99', t(r.tokens_per_second.p99), 'tps_p99', r.tokens_per_second.p99),
-    card('Total time p50', s(r.total_time.p50), 'total_p50', r.total_time.p50),
-    card('Decode tok/s p50', t(r.decode_tokens_per_second.p50), 'decode_p50', r.decode_tokens_per_second.p50),
+    card('Total time p50', s(r.total_time.p50), 'total_p50', r.total_time.p50, intervalLine(r.total_time, 3, ' s')),
+    card('Decode tok/s p50', t(r.decode_tokens_per_second.p50), 'decode_p50', r.decode_tokens_per_second.p50, intervalLine(r.decode_tokens_per_second, 1)),
   ].join('');
 }
 

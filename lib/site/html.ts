@@ -2,6 +2,7 @@
 // a Content-Security-Policy that forbids any request (so nothing can leave, even opened from
 // disk), and a little inline script that sorts and filters tables; without it the tables are
 // still complete and in a sensible order.
+import { TOO_FEW_RUNS_NOTE } from '../runs/format.ts';
 
 export function esc(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -121,7 +122,7 @@ svg.strip rect.none{stroke:var(--line)}.hscroll{overflow-x:auto;width:max-conten
 .legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;margin:.2rem 0 .6rem;padding:0;list-style:none;font-size:.85rem}.legend li{white-space:nowrap}svg.key{vertical-align:middle;margin-right:.3rem}
 .picker{display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:.1rem 1rem;max-height:18rem;overflow-y:auto;border:1px solid var(--line);border-radius:6px;padding:.4rem .6rem}
 .picker label{display:block;padding-left:.35rem;border-left:4px solid transparent;overflow-wrap:anywhere}svg g[data-off]{display:none}.swatch{display:inline-block;width:18px;height:4px;margin-right:.35rem;vertical-align:middle}
-footer{padding:1rem;color:var(--mut);font-size:.8rem}
+footer{padding:1rem;color:var(--mut);font-size:.8rem}.few{color:#b45309}
 .pub-badge{display:inline-block;margin-left:.3rem;padding:0 .3rem;border-radius:3px;font-size:.75rem;background:var(--ok);color:#fff}tr.off td{color:var(--mut)}
 @media (max-width:640px){
 main{padding:.6rem .6rem}
@@ -168,7 +169,7 @@ export function page(options: { title: string; file: string; root: string; gener
 <title>${esc(options.title)} · llm-bench</title><style>${CSS}</style></head>
 <body><header><b>llm-bench</b><nav>${nav}</nav><span class="mut">generated ${when(options.generatedAt)}</span></header>
 <main>${options.body}</main>
-<footer>Static pages written by llm-bench after every sweep. Times are UTC; "–" means no data (never 0). Percentiles are nearest-rank (estimated, when MongoDB 7.0+ holds the data).</footer>
+<footer>Static pages written by llm-bench after every sweep. Times are UTC; "–" means no data (never 0). Percentiles are nearest-rank (estimated, when MongoDB 7.0+ holds the data). A p50's 95 % interval is distribution-free, from order statistics (not given for estimated percentiles or long windows read from daily rollups); ${esc(TOO_FEW_RUNS_NOTE)}.</footer>
 <script>${SCRIPT}${options.script ?? ''}</script></body></html>
 `;
 }

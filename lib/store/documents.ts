@@ -96,6 +96,56 @@ export interface MetricDoc {
   parallel_group_id?: string | null;
   /** How many calls the group started. */
   parallel_size?: number | null;
+  /** What the row's conditions say against it (SPEC 18); absent when nothing does. */
+  evidence?: RowEvidence;
+  /** The model the provider says answered (its response's `model`), at most 200 characters; absent when it did not say. */
+  served_model?: string;
+  /** OpenAI chat's `system_fingerprint` (the backend configuration), at most 200 characters; absent when not given. */
+  served_fingerprint?: string;
+  /** How close the key was to its limit, from the answer's headers (SPEC 18); absent when the provider sent none. */
+  rate_limit?: RateLimit;
+  /** The provider's own account of the call's time (Groq `x_groq.usage`); absent when it gives none. */
+  provider_timings?: ProviderTimings;
+}
+
+/** Rate-limit headers of one answer or 429, as numbers; null where the provider did not send that one. */
+export interface RateLimit {
+  requests_limit: number | null;
+  requests_remaining: number | null;
+  tokens_limit: number | null;
+  tokens_remaining: number | null;
+  /** retry-after (or retry-after-ms) in seconds. */
+  retry_after_s: number | null;
+}
+
+/** Seconds the provider says it spent queueing, reading the prompt and generating (Groq's x_groq.usage). */
+export interface ProviderTimings {
+  queue_s: number | null;
+  prompt_s: number | null;
+  completion_s: number | null;
+  total_s: number | null;
+}
+
+/**
+ * Marks a row kept but left out of published KPIs, the site's figures and regression tests
+ * (SPEC 18). Each mark is set only when true, so an unmarked row has no `evidence` at all.
+ */
+export interface RowEvidence {
+  /** A row of a cache-defeating scenario whose provider still reported cached input tokens: not a cold TTFT. */
+  cache_hit?: true;
+}
+
+/** True when the row's evidence leaves it out of published numbers. */
+export function isMarked(doc: Pick<MetricDoc, 'evidence'>): boolean {
+  return doc.evidence?.cache_hit === true;
+}
+
+/**
+ * The evidence of a row measured for a cache-defeating scenario: a provider that counted cached
+ * input tokens served a cached prefix despite the nonce. Undefined when nothing is marked.
+ */
+export function cacheEvidence(doc: { cached_input_tokens?: number | null; cache_defeat_nonce?: string | null }): RowEvidence | undefined {
+  return doc.cache_defeat_nonce && (doc.cached_input_tokens ?? 0) > 0 ? { cache_hit: true } : undefined;
 }
 
 export const ERROR_STAGES = ['load_provider', 'generate', 'validate', 'log', 'ingest', 'timeout'] as const;
@@ -131,6 +181,8 @@ export interface ErrorDoc {
   run_id: string;
   benchmark_profile_id: string;
   runner: string;
+  /** The rate-limit headers of the failed answer (a 429 says how far over); absent when none came (SPEC 18). */
+  rate_limit?: RateLimit;
 }
 
 /** models: what to benchmark (SPEC 4.3). */

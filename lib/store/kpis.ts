@@ -5,7 +5,7 @@
 // time and the provider and overall rows pool the values by concatenation, so every
 // percentile is exact.
 import type { AgentRunDoc, AgentRunStatus } from './documents.ts';
-import type { AgentFailure, AgentKpiRow, AgentKpiSummary, KpiRow, KpiSummary, Percentiles } from './store.ts';
+import type { AgentFailure, AgentKpiRow, AgentKpiSummary, KpiPercentiles, KpiRow, KpiSummary, Percentiles } from './store.ts';
 
 /** The values of one (provider, model, scenario) in a window; nulls already left out. */
 export interface GroupValues {
@@ -46,13 +46,69 @@ function rankIndex(n: number, p: number): number {
 export function percentilesInPlace(values: Float64Array): Percentiles {
   const n = values.length;
   if (n === 0) return NO_PERCENTILES;
-  const [i50, i95, i99] = [rankIndex(n, 50), rankIndex(n, 95), rankIndex(n, 99)];
-  // After each selection everything left of the index is <= it, so the next, higher rank is
-  // looked for only to its right.
-  select(values, i50, 0);
-  select(values, i95, i50);
-  select(values, i99, i95);
-  return { p50: values[i50]!, p95: values[i95]!, p99: values[i99]! };
+  const [p50, p95, p99] = selectInPlace(values, [rankIndex(n, 50), rankIndex(n, 95), rankIndex(n, 99)]);
+  return { p50: p50!, p95: p95!, p99: p99! };
+}
+
+/** percentilesInPlace plus the p50's 95 % interval (SPEC 18). */
+export function kpiPercentilesInPlace(values: Float64Array): KpiPercentiles {
+  const n = values.length;
+  if (n === 0) return NO_KPI_PERCENTILES;
+  const ranks = medianIntervalRanks(n);
+  const [p50, p95, p99, low, high] = selectInPlace(values, [rankIndex(n, 50), rankIndex(n, 95), rankIndex(n, 99), ...(ranks ? [ranks[0] - 1, ranks[1] - 1] : [])]);
+  return { p50: p50!, p95: p95!, p99: p99!, p50_ci: ranks ? { low: low!, high: high! } : null };
+}
+
+/**
+ * Below this many values no interval of order statistics covers the median with 95 %: even
+ * (min, max) misses it with probability 2 × 0.5^n, 6.25 % at five values and 3.1 % at six.
+ * Fewer runs are shown as "too few runs".
+ */
+export const MIN_RUNS_FOR_INTERVAL = 6;
+
+/** True when a p50 stands on too few values to carry a 95 % interval. */
+export function tooFewRuns(p: KpiPercentiles): boolean {
+  return p.p50 !== null && p.p50_ci === null;
+}
+
+const intervalRanks = new Map<number, readonly [number, number] | null>();
+
+/**
+ * The 1-based ranks (l, n + 1 − l) of the distribution-free 95 % interval of the median of n
+ * values: the number of values below the true median is Binomial(n, ½), so the interval
+ * [x(l), x(n+1−l)] misses it with probability 2·P(B ≤ l − 1); l is the largest rank keeping
+ * that at or under 5 %. Null below MIN_RUNS_FOR_INTERVAL values.
+ */
+export function medianIntervalRanks(n: number): readonly [number, number] | null {
+  const known = intervalRanks.get(n);
+  if (known !== undefined) return known;
+  // P(B = k) in logs (0.5^n underflows past n = 1074), summed from k = 0 while the tail stays ≤ 2.5 %.
+  let logPmf = -n * Math.LN2;
+  let tail = 0;
+  let l = 0;
+  for (let k = 0; k < n / 2; k++) {
+    tail += Math.exp(logPmf);
+    if (tail > 0.025) break;
+    l = k + 1;
+    logPmf += Math.log((n - k) / (k + 1));
+  }
+  const ranks = l === 0 ? null : ([l, n + 1 - l] as const);
+  if (intervalRanks.size < 10_000) intervalRanks.set(n, ranks);
+  return ranks;
+}
+
+/**
+ * The values at the given 0-based indices (in any order) after a selection in place: each
+ * index is looked for only right of the previous, lower one, since after a selection
+ * everything left of it is <= it.
+ */
+function selectInPlace(values: Float64Array, indices: number[]): number[] {
+  let from = 0;
+  for (const k of [...indices].sort((a, b) => a - b)) {
+    select(values, k, from);
+    from = k;
+  }
+  return indices.map((k) => values[k]!);
 }
 
 /** The median (the mean of the middle two of an even count), sorting numbers as numbers; null when empty. */
@@ -101,6 +157,12 @@ function swap(a: Float64Array, i: number, j: number): void {
 }
 
 export const NO_PERCENTILES: Percentiles = Object.freeze({ p50: null, p95: null, p99: null });
+export const NO_KPI_PERCENTILES: KpiPercentiles = Object.freeze({ ...NO_PERCENTILES, p50_ci: null });
+
+/** A KPI's percentiles where the raw values were not read, so no interval can be given. */
+export function withoutInterval(p: Percentiles): KpiPercentiles {
+  return { ...p, p50_ci: null };
+}
 
 export function emptyKpiRow(key: Pick<KpiRow, 'provider' | 'model_name' | 'scenario'>): KpiRow {
   return {
@@ -110,10 +172,10 @@ export function emptyKpiRow(key: Pick<KpiRow, 'provider' | 'model_name' | 'scena
     failures: 0,
     success_rate: null,
     last_success: null,
-    time_to_first_token: NO_PERCENTILES,
-    total_time: NO_PERCENTILES,
-    tokens_per_second: NO_PERCENTILES,
-    decode_tokens_per_second: NO_PERCENTILES,
+    time_to_first_token: NO_KPI_PERCENTILES,
+    total_time: NO_KPI_PERCENTILES,
+    tokens_per_second: NO_KPI_PERCENTILES,
+    decode_tokens_per_second: NO_KPI_PERCENTILES,
   };
 }
 
@@ -151,7 +213,7 @@ export function summarizeGroups(groups: Iterable<GroupValues>, failures: GroupFa
     const pp = providerPool(g.provider);
     for (const field of FIELDS) {
       const values = g[field] instanceof Float64Array ? g[field] : Float64Array.from(g[field]);
-      row[field] = percentilesInPlace(values);
+      row[field] = kpiPercentilesInPlace(values);
       pp.parts[field].push(values);
     }
     models.push(withRates(row));
@@ -165,7 +227,7 @@ export function summarizeGroups(groups: Iterable<GroupValues>, failures: GroupFa
     add(overall, 0, f.failures, null);
   }
   const finish = (p: Pool): KpiRow => {
-    for (const field of FIELDS) p.row[field] = percentilesInPlace(concat(p.parts[field]));
+    for (const field of FIELDS) p.row[field] = kpiPercentilesInPlace(concat(p.parts[field]));
     return withRates(p.row);
   };
   const providerRows = [...providers.values()].map((p) => {

@@ -158,6 +158,20 @@ export interface Percentiles {
   p95: number | null;
   p99: number | null;
 }
+/** Two order statistics that cover the true median with at least 95 % probability, whatever the distribution. */
+export interface MedianInterval {
+  low: number;
+  high: number;
+}
+/** A KPI's percentiles and how far its p50 can be trusted (SPEC 18). */
+export interface KpiPercentiles extends Percentiles {
+  /**
+   * The p50's distribution-free 95 % interval; null with fewer than MIN_RUNS_FOR_INTERVAL values
+   * (lib/store/kpis.ts) and wherever the raw values are not read (MongoDB 7.0+'s $percentile,
+   * long windows from daily rollups).
+   */
+  p50_ci: MedianInterval | null;
+}
 /** KPIs of one group; provider, model_name and scenario are null where the group spans them. */
 export interface KpiRow {
   provider: string | null;
@@ -171,11 +185,11 @@ export interface KpiRow {
   success_rate: number | null;
   /** Newest successful run in the window. */
   last_success: Date | null;
-  time_to_first_token: Percentiles;
+  time_to_first_token: KpiPercentiles;
   /** generate_time: from just before the request to the end of the stream. */
-  total_time: Percentiles;
-  tokens_per_second: Percentiles;
-  decode_tokens_per_second: Percentiles;
+  total_time: KpiPercentiles;
+  tokens_per_second: KpiPercentiles;
+  decode_tokens_per_second: KpiPercentiles;
 }
 export interface KpiSummary {
   overall: KpiRow;
@@ -281,6 +295,48 @@ export interface RunsStore {
   getRun(runId: string): Promise<RunRecord | null>;
   /** Every success in the window as a chart point, by provider, model, scenario, then time. */
   metricPoints(w: TimeWindow, filter?: RunFilter): Promise<MetricPoint[]>;
+  /** Rows in the window that their evidence marks (SPEC 18), counted per model, by provider then model. */
+  markedRuns(w: TimeWindow): Promise<MarkedRuns[]>;
+  /**
+   * The published, unmarked rows in the window that name the model that answered, per
+   * (provider, catalog id, served model): what the health mail tells a model swap from (SPEC 18).
+   */
+  servedModels(w: TimeWindow): Promise<ServedModel[]>;
+  /**
+   * Per provider, the rows and failures in the window whose rate-limit headers left at most
+   * `share` (0..1) of the requests or tokens budget (SPEC 18), providers in order.
+   */
+  nearLimit(w: TimeWindow, share: number): Promise<NearLimit[]>;
+}
+
+/** A provider whose key ran near its limit in a window. */
+export interface NearLimit {
+  provider: string;
+  /** Successes and failures whose headers said so. */
+  rows: number;
+  /** The smallest share of the requests or tokens budget left that any of them reported. */
+  lowest_share: number;
+  last_at: Date;
+}
+
+/** One model the provider said answered for one catalog id, over a window. */
+export interface ServedModel {
+  provider: string;
+  model_name: string;
+  served_model: string;
+  first_seen: Date;
+  last_seen: Date;
+  runs: number;
+  /** The median tokens/s of those rows; null when none has one. */
+  median_tokens_per_second: number | null;
+}
+
+/** A model's rows left out of the published numbers by their evidence, per mark. */
+export interface MarkedRuns {
+  provider: string;
+  model_name: string;
+  /** Rows of cache-defeating scenarios whose provider reported cached input tokens. */
+  cache_hits: number;
 }
 
 /** The OpenRouter catalog and the providers' own model lists, as discovery last saw them (SPEC 4.4). */

@@ -43,13 +43,15 @@ export function rowId(doc: { run_id?: unknown; _id?: unknown }): string | null {
 export function readMetric<T extends Partial<MetricDoc>>(doc: T): T {
   const ttft = publishedTtft(doc);
   const id = rowId(doc as { run_id?: unknown; _id?: unknown });
-  if (doc.benchmark_profile_id != null && ttft === (doc.time_to_first_token ?? null) && doc.run_id === id) return doc;
+  if (doc.benchmark_profile_id != null && ttft === (doc.time_to_first_token ?? null) && doc.run_id === id && !('_id' in doc)) return doc;
+  // The row is known by its run_id from here on: `_id` is left out, as the MongoDB store leaves it.
+  const { _id, ...rest } = doc as T & { _id?: unknown };
   return {
-    ...doc,
+    ...rest,
     benchmark_profile_id: doc.benchmark_profile_id ?? DEFAULT_SCENARIO,
     time_to_first_token: ttft,
     ...(id !== null ? { run_id: id } : {}),
-  };
+  } as T;
 }
 
 /**
@@ -64,15 +66,17 @@ export function readError<T extends Partial<ErrorDoc>>(doc: T): T {
     typeof doc.normalized_message === 'string' &&
     doc.benchmark_profile_id != null &&
     typeof doc.run_id === 'string' &&
-    doc.http_status !== undefined;
+    doc.http_status !== undefined &&
+    !('_id' in doc);
   if (complete) return doc;
   const message = typeof doc.message === 'string' ? doc.message : '';
   const error_kind = (doc.error_kind ?? 'unknown') as ErrorDoc['error_kind'];
   const stage = (doc.stage ?? 'generate') as ErrorDoc['stage'];
   const normalized_message = doc.normalized_message ?? normalizeMessage(message);
   const id = rowId(doc as { run_id?: unknown; _id?: unknown });
+  const { _id, ...rest } = doc as T & { _id?: unknown };
   return {
-    ...doc,
+    ...rest,
     stage,
     message,
     error_kind,
@@ -83,7 +87,7 @@ export function readError<T extends Partial<ErrorDoc>>(doc: T): T {
       errorFingerprint({ provider: doc.provider ?? '', model_name: doc.model_name ?? '', stage, error_kind, normalized_message: normalizeMessage(message) }),
     benchmark_profile_id: doc.benchmark_profile_id ?? DEFAULT_SCENARIO,
     ...(id !== null ? { run_id: id } : {}),
-  };
+  } as T;
 }
 
 /**

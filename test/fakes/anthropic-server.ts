@@ -278,7 +278,7 @@ function anthropicEncoder(scenario: AnthropicScenario, req: RecordedRequest, mat
           id: `msg_${randomUUID().replace(/-/g, '').slice(0, 24)}`,
           type: 'message',
           role: 'assistant',
-          model,
+          model: scenario.servedModel ?? model,
           content: [],
           stop_reason: null,
           stop_sequence: null,

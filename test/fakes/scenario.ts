@@ -36,6 +36,10 @@ export interface FakeScenario {
   stallAfterChunks?: number;
   /** Replace the chunk at this index with malformed event data. */
   malformedAt?: number;
+  /** The model the response says answered (an alias moved to a new snapshot); default: the one asked for. */
+  servedModel?: string;
+  /** OpenAI chat's system_fingerprint; default fp_fake0001. */
+  fingerprint?: string;
 }
 
 export interface RecordedRequest {

@@ -445,6 +445,96 @@ describe('spend in the health report (SPEC 17)', () => {
   });
 });
 
+/** Runs fn on a fresh SQLite store and a fresh MongoDB stand-in, each closed after it. */
+async function onEachBackend(fn: (store: Store, name: string) => Promise<void>): Promise<void> {
+  for (const [name, open] of [['sqlite', () => openSqliteStore(':memory:')], ['mongodb (mingo)', () => createMongoStore(mingoCollections(), { location: 'memory' })]] as const) {
+    const store = await open();
+    try {
+      await fn(store, name);
+    } finally {
+      await store.close();
+    }
+  }
+}
+
+describe('rows left out by their evidence in the health report (SPEC 18)', () => {
+  it('names the providers that served cached prefixes despite the nonce, with each model\'s count; says nothing when none did', async () => {
+    await onEachBackend(async (store, name) => {
+    const quiet = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+    assert.doesNotMatch(renderHealthText(quiet, ruleBasedAssessment(quiet, 'test')), /cached prefixes/, name);
+    const hit = (provider: string, minutes: number): MetricDoc => ({
+      ...makeMetric({ provider, model_name: 'm', run_ts: ago(minutes * MIN), cached_input_tokens: 2048 }),
+      cache_defeat_nonce: 'n',
+      evidence: { cache_hit: true },
+    });
+    await store.insertMetric(hit('anthropic', 10));
+    await store.insertMetric(hit('anthropic', 20));
+    await store.insertMetric(hit('openai', 30));
+    await store.insertMetric(hit('groq', 60 * 30)); // before the window
+    await store.insertMetric(makeMetric({ provider: 'together', model_name: 'm', run_ts: ago(10 * MIN), cached_input_tokens: 0 }));
+    const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+    const text = renderHealthText(report, ruleBasedAssessment(report, 'test'));
+    assert.match(text, /^Served cached prefixes \(anthropic, openai\): rows left out of the published numbers$/m, name);
+    assert.match(text, /^ {2}anthropic\/m +2$/m, name);
+    assert.match(text, /^ {2}openai\/m +1$/m, name);
+    });
+  });
+});
+
+describe('model swaps in the health report (SPEC 18)', () => {
+  it('says which catalog id is served by another model since when, with tokens/s before and after; an unchanged or merely alternating-before-the-window model is no item', async () => {
+    await onEachBackend(async (store, name) => {
+    const served = (model: string, servedModel: string, at: Date, tps: number): MetricDoc => ({ ...makeMetric({ provider: 'openai', model_name: model, run_ts: at, tokens_per_second: tps }), served_model: servedModel });
+    // gpt-4o: the old snapshot over the baseline (tokens/s 90, 100, 110), the new one in the window (50, 60, 70, 80).
+    for (const [d, tps] of [[5, 90], [4, 100], [3, 110]] as const) await store.insertMetric(served('gpt-4o', 'gpt-4o-2024-08-06', ago(d * DAY), tps));
+    for (const [h, tps] of [[20, 50], [10, 60], [5, 70], [1, 80]] as const) await store.insertMetric(served('gpt-4o', 'gpt-4o-2024-11-20', ago(h * HOUR), tps));
+    // A row marked a cache hit does not count toward either side.
+    await store.insertMetric({ ...served('gpt-4o', 'gpt-4o-2024-11-20', ago(2 * HOUR), 9000), cache_defeat_nonce: 'n', cached_input_tokens: 10, evidence: { cache_hit: true } });
+    // gpt-4o-mini: the same snapshot throughout.
+    for (const d of [3, 0.5]) await store.insertMetric(served('gpt-4o-mini', 'gpt-4o-mini-2024-07-18', ago(d * DAY), 200));
+    // o3: swapped before the window (already told in an earlier mail), the same since.
+    await store.insertMetric(served('o3', 'o3-2025-01-31', ago(6 * DAY), 80));
+    for (const d of [4, 0.5]) await store.insertMetric(served('o3', 'o3-2025-04-16', ago(d * DAY), 90));
+    const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+    assert.deepEqual(
+      report.model_changes?.map((c) => [c.model_name, c.served_model, c.since, c.previous_model, c.tokens_per_second_before, c.tokens_per_second_after]),
+      [['gpt-4o', 'gpt-4o-2024-11-20', ago(20 * HOUR), 'gpt-4o-2024-08-06', 100, 65]],
+      name,
+    );
+    const text = renderHealthText(report, ruleBasedAssessment(report, 'test'));
+    assert.match(text, /openai\/gpt-4o served by gpt-4o-2024-11-20 since 2026-11-19 12:00Z \(before: gpt-4o-2024-08-06\); tokens\/s 100 before, 65\.0 after/, name);
+    assert.doesNotMatch(text, /gpt-4o-mini served by/, name);
+    });
+  });
+});
+
+describe('keys near their rate limit in the health report (SPEC 18)', () => {
+  it('flags a provider whose headers left at most a tenth of its requests or tokens, from successes and 429s, with the lowest share; a comfortable key is not flagged', async () => {
+    await onEachBackend(async (store, name) => {
+    const limits = (requests: number, tokens: number) => ({ requests_limit: 1000, requests_remaining: requests, tokens_limit: 30000, tokens_remaining: tokens, retry_after_s: null });
+    await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'm', run_ts: ago(3 * HOUR) }), rate_limit: limits(900, 2400) });
+    await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'm', run_ts: ago(2 * HOUR) }), rate_limit: limits(50, 29000) });
+    await store.insertError({ ...makeError({ provider: 'anthropic', model_name: 'c', ts: ago(HOUR), error_kind: 'rate_limit' }), rate_limit: { ...limits(0, 100), retry_after_s: 7 } });
+    await store.insertMetric({ ...makeMetric({ provider: 'openai', model_name: 'g', run_ts: ago(HOUR) }), rate_limit: limits(990, 29000) });
+    // Near the limit, but before the window.
+    await store.insertMetric({ ...makeMetric({ provider: 'openai', model_name: 'g', run_ts: ago(3 * DAY) }), rate_limit: limits(1, 1) });
+    const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+    assert.deepEqual(
+      report.near_limit?.map((n) => [n.provider, n.rows, n.lowest_share, n.last_at]),
+      [
+        ['anthropic', 1, 0, ago(HOUR)],
+        ['groq', 2, 0.05, ago(2 * HOUR)],
+      ],
+      name,
+    );
+    const text = renderHealthText(report, ruleBasedAssessment(report, 'test'));
+    assert.match(text, /^Keys near their rate limit \(at most 10 % of requests or tokens left\)$/m, name);
+    assert.match(text, /^ {2}groq +2 +5\.0% +2026-11-20 06:00Z$/m, name);
+    assert.doesNotMatch(text.slice(text.indexOf('Keys near their rate limit')), /^ {2}openai /m, name);
+    });
+  });
+});
+
 describe('stale models in the health report', () => {
   it('a model measured 85 minutes ago is not stale with a 30-minute sweep (3 periods), one measured 95 minutes ago is', async () => {
     const store = openSqliteStore(join(dir, `${randomUUID()}.sqlite`));

@@ -90,6 +90,11 @@ for (const [backend, open] of backends) {
         assert.equal((noId.json.error as { field: string }).field, 'run_id');
         const huge = await post(server, '/ingest/agent-run', { ...run(), result: 'x'.repeat(70 * 1024) });
         assert.equal((huge.json.error as { field: string }).field, 'result');
+        // A clock gone wrong on the runner: a run that ended before it began measured nothing.
+        const started = new Date(Date.now() - 3_600_000);
+        const backwards = await post(server, '/ingest/agent-run', run({ started_at: started, finished_at: new Date(started.getTime() - 1000) }));
+        assert.equal(backwards.status, 400);
+        assert.equal((backwards.json.error as { field: string }).field, 'finished_at');
         const off = await post(server, '/ingest/agent-run', run({ automation: 'retired-flow' }));
         assert.equal(off.status, 422);
         assert.equal(off.json.code, 'model_disabled');

@@ -185,22 +185,27 @@ describe('remote runner sink', () => {
     assert.deepEqual(await runnerFor(server.url).flushSpool(), { delivered: 1, dropped: 0, remaining: 0 });
   });
 
-  test('a 429 from the server or a proxy in front of it keeps the result in the spool, never in rejected/, and it is delivered later', async () => {
-    // A proxy's rate limit answers with its own page, not our JSON.
-    const limited = await stub((_req, res) => res.writeHead(429, { 'content-type': 'text/html', 'retry-after': '30' }).end('<html>Too Many Requests</html>'));
-    const m = makeMetric();
-    try {
-      const runner = runnerFor(limited.url);
-      assert.equal(await runner.sink.insertMetric(m), 'stored');
-      assert.deepEqual([spooled(), rejected()], [[`metric-${m.run_id}.json`], []]);
-      assert.deepEqual(await runner.flushSpool(), { delivered: 0, dropped: 0, remaining: 1 }, 'a 429 on the batch stops the flush');
-      assert.deepEqual(rejected(), []);
-    } finally {
-      await limited.close();
-    }
-    assert.deepEqual(await runnerFor(server.url).flushSpool(), { delivered: 1, dropped: 0, remaining: 0 });
-    assert.ok((await storedRunIds()).has(m.run_id));
-  });
+  // A proxy's rate limit answers with its own page, not our JSON; so does a crashed server behind it.
+  for (const [status, what] of [
+    [429, 'a 429 from the server or a proxy in front of it'],
+    [500, 'a plain HTTP 500 (a server or proxy that failed)'],
+  ] as const) {
+    test(`${what} keeps the result in the spool, never in rejected/, and it is delivered later`, async () => {
+      const failing = await stub((_req, res) => res.writeHead(status, { 'content-type': 'text/html', 'retry-after': '30' }).end(`<html>${status}</html>`));
+      const m = makeMetric();
+      try {
+        const runner = runnerFor(failing.url);
+        assert.equal(await runner.sink.insertMetric(m), 'stored');
+        assert.deepEqual([spooled(), rejected()], [[`metric-${m.run_id}.json`], []]);
+        assert.deepEqual(await runner.flushSpool(), { delivered: 0, dropped: 0, remaining: 1 }, `a ${status} on the batch stops the flush`);
+        assert.deepEqual(rejected(), []);
+      } finally {
+        await failing.close();
+      }
+      assert.deepEqual(await runnerFor(server.url).flushSpool(), { delivered: 1, dropped: 0, remaining: 0 });
+      assert.ok((await storedRunIds()).has(m.run_id));
+    });
+  }
 
   test('a result the server rejects for good throws a BenchError (stage ingest) and is kept in rejected/, not spooled', async () => {
     const runner = runnerFor(server.url);

@@ -326,6 +326,7 @@ describe('ingest handler: bad input is refused with a 4xx naming the field, and 
     { name: 'a run_ts on a day that does not exist', req: () => request('POST', '/ingest', { ...good(), run_ts: '2026-02-30 10:00:00' }), status: 400, code: 'invalid_field', field: 'run_ts' },
     { name: 'a missing tokens_per_second', req: () => request('POST', '/ingest', { ...good(), tokens_per_second: undefined }), status: 400, code: 'missing_field', field: 'tokens_per_second' },
     { name: 'tokens_per_second of 0 (a failure, not a metric)', req: () => request('POST', '/ingest', { ...good(), tokens_per_second: 0 }), status: 400, code: 'invalid_field', field: 'tokens_per_second' },
+    { name: 'zero output tokens (nothing was measured)', req: () => request('POST', '/ingest', { ...good(), output_tokens: 0 }), status: 400, code: 'invalid_field', field: 'output_tokens' },
     { name: 'a fractional token count', req: () => request('POST', '/ingest', { ...good(), output_tokens: 63.5 }), status: 400, code: 'invalid_field', field: 'output_tokens' },
     { name: 'a string inside times_between_tokens', req: () => request('POST', '/ingest', { ...good(), times_between_tokens: [0.1, 'x'] }), status: 400, code: 'invalid_field', field: 'times_between_tokens[1]' },
     { name: 'a Mongo operator key inside misc', req: () => request('POST', '/ingest', { ...good(), misc: { region: { $where: '1' } } }), status: 400, code: 'invalid_field', field: 'misc.region.$where' },

@@ -18,7 +18,7 @@ import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { fixedAnswer } from '../fakes/fixed-answer.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { makeModel } from '../fixtures.ts';
+import { makeModel, sweepScenario } from '../fixtures.ts';
 
 const KEY = 'round-trip-test-key-8d2e61';
 const config = loadConfig({ env: { INGEST_API_KEY: KEY, RUNNER_NAME: 'edge-runner-1', BENCH_MAX_TOKENS: '64' }, dotenvPath: false });
@@ -26,16 +26,6 @@ const dir = mkdtempSync(join(tmpdir(), 'llm-bench-round-trip-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const PRICE = { input: 0.5, output: 1.5 };
-const scenario = (id: string, nonce: string | null): SweepModel['scenario'] => ({
-  kind: 'llm',
-  id,
-  intervalMinutes: 30,
-  prompt: 'Tell a long and happy story about the history of the world.',
-  maxTokens: 64,
-  temperature: 0.1,
-  cacheDefeatNonce: nonce,
-});
-
 /** Metric rows exactly as our sweep builds them: the published scenario and a probe scenario with a cache-defeat nonce, priced. */
 async function sweepRows(): Promise<MetricDoc[]> {
   const rows: MetricDoc[] = [];
@@ -45,8 +35,8 @@ async function sweepRows(): Promise<MetricDoc[]> {
     insertAgentRun: async () => 'stored' as const,
   };
   const models: SweepModel[] = [
-    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: scenario('cloud-default-v1', null) },
-    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: scenario('cloud-long-v1', 'n-4f2a9c') },
+    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: sweepScenario('cloud-default-v1', null) },
+    { provider: 'groq', modelId: 'm1', misc: { price: PRICE }, scenario: sweepScenario('cloud-long-v1', 'n-4f2a9c') },
   ];
   const r = await runSweep({
     config,
@@ -96,6 +86,24 @@ for (const [backend, open] of backends) {
       });
     });
 
+    test('a cache-defeating row with cached input tokens is marked a cache hit on arrival even when the runner left the mark off; a mark, a served model or a rate limit of another shape is refused', async () => {
+      const [, probe] = await sweepRows();
+      const { evidence: _, ...unmarked } = { ...probe!, cached_input_tokens: 512 };
+      await withIngest(open, async (store, post) => {
+        assert.equal((await post('/ingest', unmarked)).status, 200);
+        const stored = await store.getRun(probe!.run_id);
+        assert.deepEqual(stored?.outcome === 'ok' ? stored.metric.evidence : null, { cache_hit: true });
+        const odd = await post('/ingest', { ...unmarked, run_id: 'other-1', evidence: { cache_hit: true, saturated: 'no' } });
+        assert.equal(odd.status, 400, odd.body);
+        const falseMark = await post('/ingest', { ...unmarked, run_id: 'other-2', evidence: { cache_hit: false } });
+        assert.equal(falseMark.status, 400, falseMark.body);
+        const longName = await post('/ingest', { ...unmarked, run_id: 'other-3', served_model: 'x'.repeat(201) });
+        assert.equal(longName.status, 400, longName.body);
+        const oddLimit = await post('/ingest', { ...unmarked, run_id: 'other-4', rate_limit: { requests_limit: 1, requests_remaining: 1, tokens_limit: null, tokens_remaining: null, retry_after_s: null, note: 'x' } });
+        assert.equal(oddLimit.status, 400, oddLimit.body);
+      });
+    });
+
     test('every optional field our runner may write survives the trip with a non-null value', async () => {
       const [row] = await sweepRows();
       const full: MetricDoc = {
@@ -109,6 +117,12 @@ for (const [backend, open] of backends) {
         reasoning_tokens: 3,
         cached_input_tokens: 5,
         mock: false,
+        // Our runner marks a cache-defeating row with cached tokens (SPEC 18).
+        evidence: { cache_hit: true },
+        served_model: 'm1-2024-11-20',
+        served_fingerprint: 'fp_50cad350e4',
+        rate_limit: { requests_limit: 1000, requests_remaining: 998, tokens_limit: null, tokens_remaining: null, retry_after_s: null },
+        provider_timings: { queue_s: 0.012, prompt_s: 0.002, completion_s: 0.05, total_s: 0.064 },
       };
       await withIngest(open, async (store, post) => {
         const res = await post('/ingest/batch', { items: [{ type: 'metric', doc: full }] });
@@ -122,17 +136,22 @@ for (const [backend, open] of backends) {
       const errors: ErrorDoc[] = [];
       const r = await runSweep({
         config: loadConfig({ env: { RUNNER_NAME: 'edge-runner-1', BENCH_MAX_ATTEMPTS: '1' }, dotenvPath: false }),
-        models: [{ provider: 'groq', modelId: 'm1', misc: {}, scenario: scenario('cloud-long-v1', null) }],
+        models: [{ provider: 'groq', modelId: 'm1', misc: {}, scenario: sweepScenario('cloud-long-v1', null) }],
         sink: { insertMetric: async () => 'stored' as const, insertError: async (doc: ErrorDoc) => (errors.push(doc), 'stored' as const), insertAgentRun: async () => 'stored' as const },
         force: true,
         loadProvider: async () =>
           async function* () {
-            throw Object.assign(new Error('429 Too Many Requests: rate limited, request id req_8f2c'), { status: 429 });
+            throw Object.assign(new Error('429 Too Many Requests: rate limited, request id req_8f2c'), {
+              status: 429,
+              headers: new Headers({ 'x-ratelimit-limit-requests': '30', 'x-ratelimit-remaining-requests': '0', 'retry-after': '3' }),
+            });
           },
       });
       assert.equal(r.summary.failed, 1);
       const [error] = errors;
       assert.equal(error?.error_kind, 'rate_limit');
+      // SPEC 18: the 429's rate-limit headers travel with the error.
+      assert.deepEqual(error.rate_limit, { requests_limit: 30, requests_remaining: 0, tokens_limit: null, tokens_remaining: null, retry_after_s: 3 });
       await withIngest(open, async (store, post) => {
         const res = await post('/ingest/error', error);
         assert.equal(res.status, 200, res.body);

@@ -35,7 +35,7 @@ export const MODULES: ModuleMutants[] = [
   },
   {
     module: 'lib/bench/call.ts',
-    tests: ['test/bench/call.test.ts', 'test/bench/scenarios.test.ts'],
+    tests: ['test/bench/call.test.ts', 'test/bench/scenarios.test.ts', 'test/bench/evidence.test.ts'],
     mutants: [
       { bug: 'a failure after part of the answer streamed is retried, throwing the answer away', find: '!a.sawContent && RETRY_KINDS.has(c.kind)', replace: 'RETRY_KINDS.has(c.kind)' },
       { bug: 'a billing error retried', find: "new Set(['rate_limit', 'transient_provider', 'network'])", replace: "new Set(['rate_limit', 'transient_provider', 'network', 'billing'])" },
@@ -53,7 +53,8 @@ export const MODULES: ModuleMutants[] = [
       },
       { bug: 'a timeout stored at stage generate', find: "c.kind === 'timeout' ? 'timeout' : 'generate'", replace: "'generate'" },
       { bug: 'the backoff doubles from 2 s, not 1 s', find: '2 ** (attempt - 1)', replace: '2 ** attempt' },
-      { bug: 'the cache-defeating nonce not recorded on the row', find: 'if (inputs.nonce && outcome.metric) outcome.metric.cache_defeat_nonce = inputs.nonce;', replace: '' },
+      { bug: 'the cache-defeating nonce not recorded on the row', find: '        outcome.metric.cache_defeat_nonce = inputs.nonce;\n', replace: '' },
+      { bug: 'a cache hit not marked on the row', find: 'if (evidence) outcome.metric.evidence = evidence;', replace: '' },
       { bug: 'a stream with no event after the request measured as an answer', find: "if (!sawByte) throw new BenchError(`the stream of ${target} ended without any event`, { kind: 'unknown' });", replace: '' },
     ],
   },
@@ -261,6 +262,8 @@ export const MODULES: ModuleMutants[] = [
       { bug: 'models with some successes listed as only errors', find: 'const onlyErrors = failing.filter((f) => f.successes === 0);', replace: 'const onlyErrors = failing;' },
       { bug: 'a disable command suggested for a model failing with rate limits too', find: "if (kinds.length !== 1 || kinds[0] !== 'hard_model') continue;", replace: "if (!kinds.includes('hard_model')) continue;" },
       { bug: 'TinyFish automations listed as stale models', find: "if (m.provider === 'tinyfish') continue;", replace: '' },
+      { bug: 'every key with rate-limit headers flagged as near its limit', find: 'await store.nearLimit(window, NEAR_LIMIT_SHARE);', replace: 'await store.nearLimit(window, 1);' },
+      { bug: 'a model swap reported when the new model came before the window', find: 'if (newest.first_seen < window.since) continue;', replace: '' },
     ],
   },
   // Owned by the ingest work (issue 29's known survivors among them).
@@ -297,10 +300,34 @@ export const MODULES: ModuleMutants[] = [
   // Owned by the store and site work: the issue's known survivors, for the merged tree.
   {
     module: 'lib/store/kpis.ts',
-    tests: ['test/store/sqlite-store.test.ts', 'test/store/mongo-store.test.ts', 'test/runs/format.test.ts'],
+    tests: ['test/store/kpis.test.ts', 'test/store/sqlite-store.test.ts', 'test/store/mongo-store.test.ts', 'test/runs/format.test.ts'],
     mutants: [
+      { bug: 'the p50 interval one-sided at 5 %, so it covers the median only 90 % of the time', find: 'if (tail > 0.025) break;', replace: 'if (tail > 0.05) break;' },
       { bug: "a provider's last success taken from its oldest model, not its newest", find: 'if (last && (!p.row.last_success || last > p.row.last_success)) p.row.last_success = last;', replace: 'if (last && (!p.row.last_success || last < p.row.last_success)) p.row.last_success = last;' },
     ],
+  },
+  {
+    module: 'lib/store/sqlite/runs.ts',
+    tests: ['test/store/sqlite-store.test.ts'],
+    mutants: [{ bug: 'marked rows (cache hits) counted in the SQLite KPIs', find: 'AND run_ts < ?${unmarked}`', replace: 'AND run_ts < ?`' }],
+  },
+  {
+    module: 'lib/bench/rate-limit.ts',
+    tests: ['test/bench/rate-limit.test.ts'],
+    mutants: [
+      { bug: "Anthropic's remaining requests not read", find: "'x-ratelimit-remaining-requests', 'anthropic-ratelimit-requests-remaining'", replace: "'x-ratelimit-remaining-requests'" },
+      { bug: 'the tokens budget left ignored when the requests budget is known', find: 'return shares.length ? Math.min(...shares) : null;', replace: 'return shares.length ? shares[0]! : null;' },
+    ],
+  },
+  {
+    module: 'lib/store/sqlite/metrics.ts',
+    tests: ['test/store/sqlite-store.test.ts'],
+    mutants: [{ bug: "marked rows (cache hits) in the regression tests' samples", find: "${MODEL_RANGE}${unmarkedRows(c, 'metrics')}", replace: '${MODEL_RANGE}' }],
+  },
+  {
+    module: 'lib/store/mongo/connection.ts',
+    tests: ['test/store/mongo-store.test.ts'],
+    mutants: [{ bug: 'marked rows (cache hits) counted in the MongoDB KPIs', find: "export const COUNTED = { ...PUBLISHED, 'evidence.cache_hit': { $ne: true } };", replace: 'export const COUNTED = { ...PUBLISHED };' }],
   },
   {
     module: 'lib/site/overview.ts',

@@ -12,7 +12,7 @@ function summary(): KpiSummary {
     ...emptyKpiRow({ provider: 'groq', model_name: 'm', scenario: 'cloud-default-v1' }),
     successes: 3,
     failures: 1,
-    tokens_per_second: { p50: 100, p95: 150.25, p99: 160 },
+    tokens_per_second: { p50: 100, p95: 150.25, p99: 160, p50_ci: null },
   });
   const failing = withRates({ ...emptyKpiRow({ provider: 'groq', model_name: 'gone', scenario: 'cloud-default-v1' }), failures: 2 });
   const provider = withRates({ ...model, model_name: null, scenario: null, failures: 3 });
@@ -33,12 +33,27 @@ describe('runs formatting', () => {
     assert.match(table, /groq\s+gone\s+cloud-default-v1\s+2\s+0\.0%\s+- \/ - \/ -/);
     assert.match(table, /\(all\)\s+\(all\)\s+\(all\)\s+6\s+50\.0%/);
     const lines = formatKpis(summary(), w, 'csv').split('\r\n');
-    assert.equal(lines[1], 'groq,gone,cloud-default-v1,2,0,2,0,,,,,,,,,,,,,');
+    assert.equal(lines[1], 'groq,gone,cloud-default-v1,2,0,2,0,,,,,,,,,,,,,,,,,,,,,');
     assert.ok(lines[2]!.startsWith('groq,m,cloud-default-v1,4,3,1,0.75,,'));
     assert.ok(lines[2]!.includes(',100,150.25,160,'));
     const json = JSON.parse(formatKpis(summary(), w, 'json'));
     assert.equal(json.models[0].tokens_per_second.p50, null);
     assert.equal(json.since, '2026-11-27T12:00:00.000Z');
+  });
+
+  test('KPIs: each p50 shows its 95 % interval, "too few runs" below the minimum count, and the interval in CSV and JSON', () => {
+    const base = summary();
+    const model = { ...base.models[1]!, time_to_first_token: { p50: 0.41, p95: 0.6, p99: 0.7, p50_ci: { low: 0.38, high: 0.45 } } };
+    const few = { ...model, model_name: 'few', tokens_per_second: { p50: 90, p95: 95, p99: 99, p50_ci: null } };
+    const s: KpiSummary = { ...base, models: [model, few] };
+    const table = formatKpis(s, w, 'table');
+    assert.match(table, /groq\s+m\s+cloud-default-v1\s+4\s+75\.0%\s+0\.410 \/ 0\.600 \/ 0\.700\s+0\.380–0\.450\s/);
+    assert.match(table, /groq\s+few\s+.*90\.0 \/ 95\.0 \/ 99\.0\s+too few runs\s/);
+    assert.match(table, /"too few runs": p50 from fewer than 6 runs/);
+    const lines = formatKpis(s, w, 'csv').split('\r\n');
+    assert.ok(lines[0]!.endsWith(',ttft_s_p50_low,ttft_s_p50_high,total_s_p50_low,total_s_p50_high,tok_s_p50_low,tok_s_p50_high,decode_tok_s_p50_low,decode_tok_s_p50_high'));
+    assert.ok(lines[1]!.endsWith(',0.38,0.45,,,,,,'));
+    assert.deepEqual(JSON.parse(formatKpis(s, w, 'json')).models[0].time_to_first_token.p50_ci, { low: 0.38, high: 0.45 });
   });
 
   test('runs list a success with its numbers and a failure with its kind and message, each with its run id in a column of its own, mock marked', () => {

@@ -242,6 +242,19 @@ describe('the published numbers and the runs the site counts', () => {
     for (const [kpi, value] of Object.entries(want)) assert.equal(shown.get(kpi), value, kpi);
   });
 
+  test('the p50 cards give the store\'s 95 % interval, and a p50 from too few runs is marked on the models page', async () => {
+    const o = (await store.metricKpis(window72h, { scenario: 'cloud-default-v1' })).overall;
+    const ci = o.time_to_first_token.p50_ci!;
+    const ttftCard = files.get('index.html')!.split('<div class="card"').find((c) => c.includes('data-kpi="ttft_p50"'))!;
+    assert.ok(ttftCard.includes(`95 % interval ${ci.low.toFixed(3)}–${ci.high.toFixed(3)} s`), ttftCard);
+    // The mock model ran 5 times in the last day: a p50, but too few runs for an interval.
+    const mockRow = files.get('models.html')!.split('<tr').find((r) => r.includes('ttft-150ms-tps-120'))!;
+    assert.match(mockRow, /0\.150 <small class="few"[^>]*>too few runs<\/small>/);
+    const groqRow = files.get('models.html')!.split('<tr').find((r) => r.includes('llama-3.3-70b-versatile'))!;
+    assert.doesNotMatch(groqRow, /too few runs/);
+    assert.match(groqRow, /<span title="95 % interval [0-9.]+–[0-9.]+">/);
+  });
+
   test('each provider\'s published numbers per day equal the store\'s KPIs of that UTC day (aborted calls in none)', async () => {
     const json = JSON.parse(files.get('json/provider-days.json')!) as { days: string[]; providers: Array<{ provider: string; day: string; successes: number; failures: number | null; ttft_p50: number | null; tps_p50: number | null }> };
     assert.equal(json.days.length, 30);

@@ -194,6 +194,8 @@ for (const backend of [mongo, sqlite]) {
       for (const r of runs) {
         const doc = (r.outcome === 'ok' ? r.metric : r.error) as unknown as Doc;
         assert.equal(typeof doc.run_id, 'string');
+        // Known by its run_id on both backends: `_id` is the store's, never part of what is read.
+        assert.ok(!('_id' in doc), 'a row read with its _id');
         assert.equal(typeof doc.benchmark_profile_id, 'string');
         assert.notEqual(doc.sample_role, 'probe');
         assert.notEqual(doc.sample_role, 'shadow');

@@ -8,6 +8,7 @@ import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
 import { inTap, newTap, notAStream, openConnection, tappedFetch, type WireTap } from './wire.ts';
+import { rateLimitFrom } from '../rate-limit.ts';
 
 /**
  * Streams one Messages call to api.anthropic.com (or ANTHROPIC_BASE_URL).
@@ -110,7 +111,7 @@ export async function* streamAnthropicMessages(
         stream: true as const,
       };
       response = await inTap(tap, () => client.messages.create(body, { signal: req.signal }).asResponse());
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
     } catch (err) {
       // The caller's reason (call timeout, stall, sweep deadline) says more than the SDK's abort error.
       req.signal.throwIfAborted();
@@ -156,7 +157,7 @@ const ERROR_TYPE_STATUS: Record<string, number> = {
 
 interface MessageEventData {
   type?: string;
-  message?: { id?: string; usage?: Record<string, unknown> | null };
+  message?: { id?: string; model?: unknown; usage?: Record<string, unknown> | null };
   delta?: { type?: string; text?: string; thinking?: string; stop_reason?: string | null };
   usage?: Record<string, unknown> | null;
   error?: { type?: string; message?: string };
@@ -166,6 +167,7 @@ interface MessageEventData {
 async function* readMessageEvents(response: Response, req: ProviderRequest, tap: WireTap): AsyncGenerator<StreamEvent> {
   let firstByte = false;
   let responseId: string | null = null;
+  let servedModel: string | null = null;
   let stopped = false;
   try {
     // rawEvents, not the SDK's parsed Stream: the parsed stream drops `ping` events and ends
@@ -184,6 +186,7 @@ async function* readMessageEvents(response: Response, req: ProviderRequest, tap:
       switch (sse.event ?? data.type) {
         case 'message_start': {
           responseId = data.message?.id ?? null;
+          servedModel = typeof data.message?.model === 'string' ? data.message.model : null;
           const usage = data.message?.usage;
           // message_start's output_tokens is a placeholder (1), not a count of this answer.
           if (usage) yield { type: 'usage', t, usage: toUsage(usage, { withOutput: false }) };
@@ -199,7 +202,7 @@ async function* readMessageEvents(response: Response, req: ProviderRequest, tap:
           // message_delta carries the cumulative usage of the whole answer and the stop reason.
           if (data.usage) yield { type: 'usage', t, usage: toUsage(data.usage, { withOutput: true }) };
           const rawReason = data.delta?.stop_reason ?? null;
-          yield { type: 'finish', t, reason: normalizeFinishReason(rawReason), rawReason, responseId, providerLatencyMs: null };
+          yield { type: 'finish', t, reason: normalizeFinishReason(rawReason), rawReason, responseId, providerLatencyMs: null, servedModel };
           break;
         }
         case 'message_stop':

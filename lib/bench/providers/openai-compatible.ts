@@ -13,6 +13,8 @@ import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
 import { inTap, newTap, notAStream, openConnection, sawDone, tappedFetch, type WireTap } from './wire.ts';
+import { rateLimitFrom } from '../rate-limit.ts';
+import type { ProviderTimings } from '../../store/documents.ts';
 
 export const CHAT_STREAM_MODE = 'openai_chat_stream';
 
@@ -160,7 +162,7 @@ export async function* streamChatCompletions(
     const tap = newTap(req.onActivity);
     try {
       stream = await inTap(tap, () => client.chat.completions.create(body, { signal: req.signal }));
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
     } catch (err) {
       req.signal.throwIfAborted();
       // OpenAI's o-series and gpt-5 models (and some hosts that mirror OpenAI's validation)
@@ -187,6 +189,9 @@ async function* readChatStream(
   let rawReason: string | null = null;
   let finishT: number | null = null;
   let responseId: string | null = null;
+  let servedModel: string | null = null;
+  let fingerprint: string | null = null;
+  let providerTimings: ProviderTimings | null = null;
   let sawUsage = false;
   const think = new ThinkSplitter();
   try {
@@ -198,6 +203,8 @@ async function* readChatStream(
       }
       const vendor = chunk as ChatCompletionChunk & VendorChunk;
       if (typeof chunk.id === 'string' && chunk.id) responseId ??= chunk.id;
+      if (typeof chunk.model === 'string' && chunk.model) servedModel ??= chunk.model;
+      if (typeof chunk.system_fingerprint === 'string' && chunk.system_fingerprint) fingerprint ??= chunk.system_fingerprint;
       for (const choice of chunk.choices ?? []) {
         // Only one answer is requested; a second choice would be a different completion.
         if (choice.index !== undefined && choice.index !== 0) continue;
@@ -221,6 +228,7 @@ async function* readChatStream(
       if (vendor.x_groq?.usage) {
         sawUsage = true;
         yield { type: 'usage', t, usage: chatUsage(vendor.x_groq.usage) };
+        providerTimings = groqTimings(vendor.x_groq.usage);
       }
     }
   } catch (err) {
@@ -246,7 +254,18 @@ async function* readChatStream(
     rawReason,
     responseId,
     providerLatencyMs: null,
+    servedModel,
+    fingerprint,
+    providerTimings,
   };
+}
+
+/** Groq's own times (seconds) beside its token counts in x_groq.usage; null when it gave none. */
+function groqTimings(usage: unknown): ProviderTimings | null {
+  const u = (usage ?? {}) as Record<string, unknown>;
+  const s = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
+  const t: ProviderTimings = { queue_s: s(u.queue_time), prompt_s: s(u.prompt_time), completion_s: s(u.completion_time), total_s: s(u.total_time) };
+  return Object.values(t).some((v) => v !== null) ? t : null;
 }
 
 const THINK_OPEN = '<think>';

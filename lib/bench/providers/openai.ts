@@ -12,6 +12,7 @@ import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provid
 import { sharedOpenAIClient, streamReadError, warmOpenAIClient } from './openai-compatible.ts';
 import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
 import { inTap, newTap, notAStream, type WireTap } from './wire.ts';
+import { rateLimitFrom } from '../rate-limit.ts';
 
 export const RESPONSES_STREAM_MODE = 'openai_responses_stream';
 
@@ -99,7 +100,7 @@ async function* streamResponses(client: OpenAI, req: ProviderRequest): AsyncGene
     const tap = newTap(req.onActivity);
     try {
       stream = await inTap(tap, () => client.responses.create(body, { signal: req.signal }));
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
     } catch (err) {
       req.signal.throwIfAborted();
       const rejected = droppedParameter ? null : rejectedParameter(err);
@@ -209,6 +210,8 @@ async function* readResponseStream(
             rawReason,
             responseId: response.id ?? null,
             providerLatencyMs: null,
+            // The Responses API names the snapshot that answered; it has no system_fingerprint.
+            servedModel: typeof response.model === 'string' && response.model ? response.model : null,
           };
           break;
         }

@@ -18,6 +18,8 @@ export interface WireTap {
   head: string;
   /** The last bytes of the body (`data: [DONE]`). */
   tail: string;
+  /** The response's headers (rate limits, SPEC 18); null until a response came. */
+  headers: Headers | null;
 }
 
 const HEAD_CHARS = 2048;
@@ -50,7 +52,7 @@ subscribe('net.client.socket', (message) => {
 
 /** A tap for one call; pass it to `inTap` around the SDK call that sends the request. */
 export function newTap(onBytes: (() => void) | undefined): WireTap {
-  return { onBytes: onBytes ?? (() => {}), newConnection: false, status: null, contentType: null, head: '', tail: '' };
+  return { onBytes: onBytes ?? (() => {}), newConnection: false, status: null, contentType: null, head: '', tail: '', headers: null };
 }
 
 /** Runs `fn` (the SDK call that connects and sends) with `tap` as the current call's tap. */
@@ -75,6 +77,7 @@ export async function tappedFetch(input: string | URL | Request, init?: RequestI
   if (!tap || !response.body) return response;
   tap.status = response.status;
   tap.contentType = response.headers.get('content-type');
+  tap.headers = response.headers;
   const headDecoder = new TextDecoder();
   const tailDecoder = new TextDecoder();
   const watched = response.body.pipeThrough(

@@ -106,6 +106,8 @@ export function stripAll<T>(docs: Document[]): T[] {
 
 /** Upstream's admission probes and shadow runs were never published: no read of a figure sees them. */
 export const PUBLISHED = { sample_role: { $nin: [...UNPUBLISHED_ROLES] } };
+/** What the KPIs and rollups count: published rows no evidence marks (SPEC 18); listings still show marked rows. */
+export const COUNTED = { ...PUBLISHED, 'evidence.cache_hit': { $ne: true } };
 /** A row's TTFT as published (publishedTtft): upstream's 0 without `ttft_available: true` is none. */
 export const TTFT = {
   $cond: [{ $and: [{ $eq: ['$time_to_first_token', 0] }, { $ne: ['$ttft_available', true] }] }, null, '$time_to_first_token'],

@@ -8,10 +8,13 @@ import {
   DEFAULT_SCENARIO,
   type KpiRow,
   type KpiSummary,
+  type MarkedRuns,
+  type NearLimit,
+  type ServedModel,
   type MetricPoint,
   type ModelActivity,
   type ModelErrorSummary,
-  type Percentiles,
+  type KpiPercentiles,
   type ProviderCounts,
   type RunFilter,
   type RunQuery,
@@ -19,8 +22,9 @@ import {
   type RunsStore,
   type TimeWindow,
 } from '../store.ts';
-import { byKey, emptyKpiRow, summarizeGroups, withRates, type GroupFailures, type GroupValues } from '../kpis.ts';
+import { byKey, emptyKpiRow, medianOf, summarizeGroups, withoutInterval, withRates, type GroupFailures, type GroupValues } from '../kpis.ts';
 import {
+  COUNTED,
   ERROR_KIND,
   NOT_ABORTED,
   PUBLISHED,
@@ -65,9 +69,10 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
     const row = (r: Document | undefined, key: Pick<KpiRow, 'provider' | 'model_name' | 'scenario'>, failed: number): KpiRow => {
       const base = { ...emptyKpiRow(key), successes: r?.n ?? 0, failures: failed, last_success: r?.last ?? null };
       if (!r) return withRates(base);
-      const p = (v: unknown): Percentiles => {
+      // $percentile gives no order statistics, so no interval: null, never a guess (SPEC 18).
+      const p = (v: unknown): KpiPercentiles => {
         const [p50 = null, p95 = null, p99 = null] = Array.isArray(v) ? v.map((x) => (typeof x === 'number' ? x : null)) : [];
-        return { p50, p95, p99 };
+        return withoutInterval({ p50, p95, p99 });
       };
       return withRates({
         ...base,
@@ -97,6 +102,83 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
   }
 
   const runs: RunsStore = {
+    async nearLimit(w: TimeWindow, share: number): Promise<NearLimit[]> {
+      // The smaller share of the requests or tokens budget left; 2 when the headers said neither.
+      const ratio = (left: string, limit: string) => ({
+        $cond: [
+          { $and: [{ $isNumber: `$rate_limit.${left}` }, { $isNumber: `$rate_limit.${limit}` }, { $gt: [`$rate_limit.${limit}`, 0] }] },
+          { $divide: [`$rate_limit.${left}`, `$rate_limit.${limit}`] },
+          2,
+        ],
+      });
+      const pipeline = (ts: string) => [
+        { $match: { ...inWindow(ts, w), rate_limit: { $type: 'object' } } },
+        { $project: { provider: 1, ts: `$${ts}`, s: { $min: [ratio('requests_remaining', 'requests_limit'), ratio('tokens_remaining', 'tokens_limit')] } } },
+        { $match: { s: { $lte: share } } },
+        { $group: { _id: '$provider', rows: { $sum: 1 }, lowest: { $min: '$s' }, last: { $max: '$ts' } } },
+      ];
+      const parts = [
+        ...(await c.metrics.aggregate(pipeline('run_ts')).toArray()),
+        ...(await c.probe.aggregate(pipeline('run_ts')).toArray()),
+        ...(await c.errors.aggregate(pipeline('ts')).toArray()),
+      ];
+      const byProvider = new Map<string, NearLimit>();
+      for (const r of parts) {
+        const p = byProvider.get(r._id);
+        if (!p) byProvider.set(r._id, { provider: r._id, rows: r.rows, lowest_share: r.lowest, last_at: r.last });
+        else Object.assign(p, { rows: p.rows + r.rows, lowest_share: Math.min(p.lowest_share, r.lowest), last_at: r.last > p.last_at ? r.last : p.last_at });
+      }
+      return [...byProvider.values()].sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0));
+    },
+
+    async servedModels(w: TimeWindow): Promise<ServedModel[]> {
+      const rows = await c.metrics
+        .aggregate([
+          { $match: { ...inWindow('run_ts', w), ...COUNTED, served_model: { $type: 'string' } } },
+          {
+            $group: {
+              _id: { provider: '$provider', model_name: '$model_name', served: '$served_model' },
+              first: { $min: '$run_ts' },
+              last: { $max: '$run_ts' },
+              runs: { $sum: 1 },
+              tps: { $push: '$tokens_per_second' },
+            },
+          },
+        ])
+        .toArray();
+      const out = rows.map(
+        (r): ServedModel => ({
+          provider: r._id.provider,
+          model_name: r._id.model_name,
+          served_model: r._id.served,
+          first_seen: r.first,
+          last_seen: r.last,
+          runs: r.runs,
+          median_tokens_per_second: medianOf((r.tps as unknown[]).filter((x): x is number => typeof x === 'number')),
+        }),
+      );
+      // As SQLite orders them: provider, model, then the first seen.
+      const key = (s: ServedModel) => `${s.provider}\u0000${s.model_name}`;
+      return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.first_seen.getTime() - b.first_seen.getTime()));
+    },
+
+    async markedRuns(w: TimeWindow): Promise<MarkedRuns[]> {
+      const pipeline = [
+        { $match: { ...inWindow('run_ts', w), 'evidence.cache_hit': true } },
+        { $group: { _id: { provider: '$provider', model_name: '$model_name' }, n: { $sum: 1 } } },
+      ];
+      const rows = [...(await c.metrics.aggregate(pipeline).toArray()), ...(await c.probe.aggregate(pipeline).toArray())];
+      const byModel = new Map<string, MarkedRuns>();
+      for (const r of rows) {
+        const k = `${r._id.provider}\u0000${r._id.model_name}`;
+        const m = byModel.get(k) ?? byModel.set(k, { provider: r._id.provider, model_name: r._id.model_name, cache_hits: 0 }).get(k)!;
+        m.cache_hits += r.n;
+      }
+      // In code-point order, as SQLite's ORDER BY sorts.
+      const key = (m: MarkedRuns) => `${m.provider}\u0000${m.model_name}`;
+      return [...byModel.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    },
+
     async modelActivity(since: Date): Promise<ModelActivity[]> {
       const key = { provider: '$provider', model_name: '$model_name' };
       const countSince = (c: CollectionLike, match: Document) => c.aggregate([{ $match: match }, { $group: { _id: key, n: { $sum: 1 } } }]).toArray();
@@ -248,7 +330,7 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
     },
 
     async metricKpis(w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
-      const match = { ...inWindow('run_ts', w), ...runMatch(filter), ...PUBLISHED };
+      const match = { ...inWindow('run_ts', w), ...runMatch(filter), ...COUNTED };
       const failures = await readKpiFailures(c, w, filter);
       // Rows of every scenario but the published one are in the probe collection (SPEC 4.1). The
       // server's $percentile sees one collection, so with probe rows in the window the values
@@ -356,7 +438,7 @@ export function runMatch(filter: RunFilter): Document {
  */
 export async function readKpiGroups(c: MongoCollections, w: TimeWindow, filter: RunFilter = {}, o: { probe?: boolean } = {}): Promise<GroupValues[]> {
   const pipeline = [
-    { $match: { ...inWindow('run_ts', w), ...runMatch(filter), ...PUBLISHED } },
+    { $match: { ...inWindow('run_ts', w), ...runMatch(filter), ...COUNTED } },
     {
       $group: {
         _id: { ...GROUP_KEY },

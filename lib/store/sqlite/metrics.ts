@@ -14,7 +14,7 @@ import type {
   TimeWindow,
 } from '../store.ts';
 import { encodeDoc, ms, type SqliteConnection } from './connection.ts';
-import { METRICS_TABLE } from './schema.ts';
+import { METRICS_TABLE, unmarkedRows } from './schema.ts';
 import { medianOf } from '../kpis.ts';
 import { publishedTtft, readMetric } from '../upstream.ts';
 
@@ -128,7 +128,7 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
            SELECT json_array(COUNT(*),
                     json_group_array(tokens_per_second) FILTER (WHERE tokens_per_second IS NOT NULL),
                     json_group_array(time_to_first_token) FILTER (WHERE time_to_first_token IS NOT NULL))
-           FROM metrics WHERE ${MODEL_RANGE}) AS v
+           FROM metrics WHERE ${MODEL_RANGE}${unmarkedRows(c, 'metrics')}) AS v
          FROM k ORDER BY provider, model_name`,
       ).iterate(ms(w.since), ms(w.until)) as Iterable<{ provider: string; model_name: string; v: string }>;
       // Row by row, so a week of samples is never held twice (as JSON text and as numbers).

@@ -5,6 +5,9 @@ import type { SQLInputValue } from 'node:sqlite';
 import type { ErrorDoc, MetricDoc, ScenarioSuccess } from '../documents.ts';
 import { PUBLISHED_SCENARIO_ID } from '../documents.ts';
 import type {
+  MarkedRuns,
+  NearLimit,
+  ServedModel,
   KpiSummary,
   MetricPoint,
   ModelActivity,
@@ -16,15 +19,62 @@ import type {
   RunsStore,
   TimeWindow,
 } from '../store.ts';
-import { summarizeGroups, type GroupFailures, type GroupValues } from '../kpis.ts';
+import { medianOf, summarizeGroups, type GroupFailures, type GroupValues } from '../kpis.ts';
 import type { KindFailures } from '../rollups.ts';
 import { ms, type SqliteConnection } from './connection.ts';
 import { METRIC_MODELS, MODEL_RANGE } from './metrics.ts';
-import { DECODE_TPS, GENERATE_TIME, KPI_COLUMNS, KPI_INDEX, KPI_TABLES, SCENARIO, UNPUBLISHED, scenarioOf } from './schema.ts';
+import { DECODE_TPS, GENERATE_TIME, KPI_COLUMNS, KPI_INDEX, KPI_TABLES, MARKED_TABLE, SCENARIO, UNPUBLISHED, scenarioOf, unmarkedRows } from './schema.ts';
 import { readError, readMetric } from '../upstream.ts';
 
 export function sqliteRuns(c: SqliteConnection): RunsStore {
   const runs: RunsStore = {
+    async markedRuns(w: TimeWindow): Promise<MarkedRuns[]> {
+      if (unmarkedRows(c, 'metrics') === '') return [];
+      return c.all<MarkedRuns>(
+        `SELECT provider, model_name, COUNT(*) AS cache_hits FROM (
+           ${KPI_TABLES.map((t) => `SELECT m.provider, m.model_name FROM ${MARKED_TABLE} k JOIN ${t} m ON m.id = k.id WHERE k.tbl = '${t}' AND m.run_ts >= ? AND m.run_ts < ?`).join(' UNION ALL ')}
+         ) GROUP BY provider, model_name ORDER BY provider, model_name`,
+        ...KPI_TABLES.flatMap(() => [ms(w.since), ms(w.until)]),
+      );
+    },
+
+    async nearLimit(w: TimeWindow, share: number): Promise<NearLimit[]> {
+      // Read from the documents over the window (the health mail's one read a day); 2 stands for "not reported".
+      const parts = [
+        ...KPI_TABLES.map((t) => `SELECT provider, run_ts AS ts, ${SHARE_LEFT} AS s FROM ${t} WHERE run_ts >= ? AND run_ts < ?`),
+        `SELECT provider, ts, ${SHARE_LEFT} AS s FROM errors WHERE ts >= ? AND ts < ?`,
+      ];
+      return c
+        .all<{ provider: string; rows: number; lowest_share: number; last_at: number }>(
+          `SELECT provider, COUNT(*) AS rows, MIN(s) AS lowest_share, MAX(ts) AS last_at FROM (${parts.join(' UNION ALL ')})
+           WHERE s <= ? GROUP BY provider ORDER BY provider`,
+          ...parts.flatMap(() => [ms(w.since), ms(w.until)]),
+          share,
+        )
+        .map((r) => ({ ...r, last_at: new Date(r.last_at) }));
+    },
+
+    async servedModels(w: TimeWindow): Promise<ServedModel[]> {
+      // Read from the documents over the window (the health mail's one read a day, not a KPI).
+      const rows = c.all<{ provider: string; model_name: string; served: string; first: number; last: number; runs: number; tps: string }>(
+        `SELECT provider, model_name, json_extract(doc, '$.served_model') AS served, MIN(run_ts) AS first, MAX(run_ts) AS last, COUNT(*) AS runs,
+                json_group_array(tokens_per_second) FILTER (WHERE tokens_per_second IS NOT NULL) AS tps
+         FROM metrics INDEXED BY metrics_ts WHERE run_ts >= ? AND run_ts < ?${unmarkedRows(c, 'metrics')} AND served IS NOT NULL
+         GROUP BY provider, model_name, served ORDER BY provider, model_name, first`,
+        ms(w.since),
+        ms(w.until),
+      );
+      return rows.map((r) => ({
+        provider: r.provider,
+        model_name: r.model_name,
+        served_model: r.served,
+        first_seen: new Date(r.first),
+        last_seen: new Date(r.last),
+        runs: r.runs,
+        median_tokens_per_second: medianOf(JSON.parse(r.tps) as number[]),
+      }));
+    },
+
     async modelActivity(since: Date): Promise<ModelActivity[]> {
       // Models with successes by the loose index scan, models with errors by one pass over the
       // errors index; then per failing model, its errors newer than its last success.
@@ -245,6 +295,9 @@ const kpiGroups = (t: 'metrics' | 'metrics_probe') => {
 )`;
 };
 
+/** The smaller share of the requests or tokens budget a row's rate-limit headers left; 2 when they said neither. */
+const SHARE_LEFT = `min(coalesce(json_extract(doc, '$.rate_limit.requests_remaining') * 1.0 / nullif(json_extract(doc, '$.rate_limit.requests_limit'), 0), 2), coalesce(json_extract(doc, '$.rate_limit.tokens_remaining') * 1.0 / nullif(json_extract(doc, '$.rate_limit.tokens_limit'), 0), 2))`;
+
 /** The groups a filter asks for; never upstream's unpublished probes and shadows. */
 function kpiWhere(filter: RunFilter): string {
   const where = [
@@ -271,13 +324,14 @@ export function readKpiGroups(c: SqliteConnection, w: TimeWindow, filter: RunFil
   const groups: GroupValues[] = [];
   // A (provider, model, scenario) group lives in one table: its scenario decides which.
   for (const table of KPI_TABLES) {
+    const unmarked = unmarkedRows(c, table);
     const keys = c.all<{ provider: string; model_name: string; scenario: string }>(
       `WITH RECURSIVE ${kpiGroups(table)} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
       ...kpiParams(filter),
     );
     const read = c.stmt(
       `SELECT count(kpi_collect(time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS})) AS n, max(run_ts) AS last
-       FROM ${table} INDEXED BY ${KPI_INDEX[table]} WHERE provider = ? AND model_name = ? AND ${scenarioOf(table)} = ? AND run_ts >= ? AND run_ts < ?`,
+       FROM ${table} INDEXED BY ${KPI_INDEX[table]} WHERE provider = ? AND model_name = ? AND ${scenarioOf(table)} = ? AND run_ts >= ? AND run_ts < ?${unmarked}`,
     );
     for (const k of keys) {
       KPI_COLUMNS.reset();

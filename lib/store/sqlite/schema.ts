@@ -290,6 +290,32 @@ export const DECODE_TPS = "json_extract(doc, '$.decode_tokens_per_second')";
 // Both metric tables: the published rows and the probe rows of every other scenario (SPEC 4.1).
 export const KPI_TABLES = ['metrics', 'metrics_probe'] as const;
 /** The covering KPI index of each table (metrics_probe's was renamed when its scenario learnt sample_role). */
+/**
+ * Rows whose evidence leaves them out of the KPIs (SPEC 18), by table and id: few, so the KPI
+ * read leaves them out by id (every index holds the id) and still never reads a document.
+ * Triggers keep it, so every way a row arrives (bench, ingest, import) is covered; a file from
+ * before it has no marked rows to list.
+ */
+export const MARKED_TABLE = 'metrics_marked';
+
+/**
+ * The condition that leaves a table's marked rows out (`AND id NOT IN …`, every index holds the
+ * id), or '' in a file opened read-only from before SPEC 18, which has no marked rows nor their table.
+ */
+export function unmarkedRows(c: { all<T>(sql: string): T[] }, table: 'metrics' | 'metrics_probe'): string {
+  const exists = c.all(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${MARKED_TABLE}'`).length > 0;
+  return exists ? ` AND id NOT IN (SELECT id FROM ${MARKED_TABLE} WHERE tbl = '${table}')` : '';
+}
+const MARKED_ROWS = `CREATE TABLE IF NOT EXISTS ${MARKED_TABLE} (tbl TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tbl, id)) WITHOUT ROWID;
+${['metrics', 'metrics_probe']
+  .map(
+    (t) => `CREATE TRIGGER IF NOT EXISTS ${t}_marked AFTER INSERT ON ${t} WHEN json_extract(NEW.doc, '$.evidence.cache_hit') = 1
+  BEGIN INSERT OR IGNORE INTO ${MARKED_TABLE} VALUES ('${t}', NEW.id); END;
+CREATE TRIGGER IF NOT EXISTS ${t}_marked_gone AFTER DELETE ON ${t}
+  BEGIN DELETE FROM ${MARKED_TABLE} WHERE tbl = '${t}' AND id = OLD.id; END;`,
+  )
+  .join('\n')}
+`;
 export const KPI_INDEX = { metrics: 'metrics_kpi', metrics_probe: 'metrics_probe_kpi_roles', errors: 'errors_kpi_kind' } as const;
 const KPI_INDEXES = `
 DROP INDEX IF EXISTS metrics_probe_kpi;
@@ -300,7 +326,7 @@ ${KPI_TABLES.map(
 ).join('\n')}
 -- error_kind: aborted calls (the operator stopped the sweep) are no failure, and the KPIs read the index alone.
 CREATE INDEX IF NOT EXISTS ${KPI_INDEX.errors} ON errors (ts, provider, model_name, (${SCENARIO}), error_kind);
-`;
+${MARKED_ROWS}`;
 
 // ---- Agent-run KPIs (SPEC 16) ----
 // agent_runs_kpi covers the KPI read over a window: the measures come from the document

@@ -44,3 +44,24 @@ export function percentileCheck(options: ContractOptions): (actual: number | nul
     else assert.equal(actual, expected);
   };
 }
+
+/**
+ * The p50's distribution-free 95 % interval written out plainly: the values sorted as numbers,
+ * and the largest rank l whose interval [x(l), x(n+1−l)] misses the median with probability
+ * 2·P(Binomial(n, ½) ≤ l − 1) ≤ 5 %, in exact integers; null when no l qualifies.
+ */
+export function referenceMedianInterval(values: number[]): { low: number; high: number } | null {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  let best = 0;
+  let below = 0n; // sum of C(n, k) for k < l
+  let choose = 1n; // C(n, l - 1)
+  for (let l = 1; l <= n / 2; l++) {
+    below += choose;
+    // 2·below/2^n ≤ 1/20
+    if (40n * below > 1n << BigInt(n)) break;
+    best = l;
+    choose = (choose * BigInt(n - l + 1)) / BigInt(l);
+  }
+  return best === 0 ? null : { low: sorted[best - 1]!, high: sorted[n - best]! };
+}

@@ -209,6 +209,8 @@ export function rollupsContract(name: string, open: OpenStore): void {
           p50: weighted(group.flatMap((c) => (c[m].p50 === null ? [] : [[c[m].p50!, c[m].n] as [number, number]]))),
           p95: weighted(group.flatMap((c) => (c[m].p95 === null ? [] : [[c[m].p95!, c[m].n] as [number, number]]))),
           p99: weighted(group.flatMap((c) => (c[m].p99 === null ? [] : [[c[m].p99!, c[m].n] as [number, number]]))),
+          // Days' rollups hold no order statistics of the whole window: no interval.
+          p50_ci: null,
         });
         const lasts = group.map((c) => c.last_success).filter((d): d is Date => d !== null);
         return {

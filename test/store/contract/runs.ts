@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { makeAgentRun, makeError, makeMetric } from '../../fixtures.ts';
-import { at, contractStore, day, percentileCheck, type ContractOptions, type OpenStore } from './context.ts';
+import { at, contractStore, day, percentileCheck, referenceMedianInterval, type ContractOptions, type OpenStore } from './context.ts';
 
 export function runsContract(name: string, open: OpenStore, options: ContractOptions): void {
   describe(`${name} store contract: runs`, () => {
@@ -268,11 +268,29 @@ export function runsContract(name: string, open: OpenStore, options: ContractOpt
         assert.ok(a.last_success instanceof Date);
       });
 
+      test('each p50 carries its distribution-free 95 % interval where the values are read, null on the server path', async () => {
+        const { models, providers } = await store.metricKpis(w, { provider: 'kpi' });
+        const [a, long] = models;
+        if (options.approximatePercentiles) {
+          // $percentile hands back no order statistics: no interval rather than a guess.
+          assert.equal(a!.tokens_per_second.p50_ci, null);
+          return;
+        }
+        // 1..100: "100" sorts before "11" as a string; the interval is of the numbers.
+        const tps = Array.from({ length: 100 }, (_, i) => i + 1);
+        assert.deepEqual(a!.tokens_per_second.p50_ci, referenceMedianInterval(tps));
+        assert.deepEqual(a!.time_to_first_token.p50_ci, referenceMedianInterval(tps.slice(0, 99).map((i) => i / 100)));
+        assert.deepEqual(providers[0]!.tokens_per_second.p50_ci, referenceMedianInterval([...tps, 10, 20]));
+        // Two runs: a p50 but too few runs for any interval.
+        assert.equal(long!.tokens_per_second.p50_ci, null);
+        assert.notEqual(long!.tokens_per_second.p50, null);
+      });
+
       test('a model with failures only has a success rate of 0 and null percentiles, never 0', async () => {
         const { models } = await store.metricKpis(w, { provider: 'kpi', model: 'b' });
         assert.equal(models.length, 1);
         assert.equal(models[0]!.success_rate, 0);
-        assert.deepEqual(models[0]!.tokens_per_second, { p50: null, p95: null, p99: null });
+        assert.deepEqual(models[0]!.tokens_per_second, { p50: null, p95: null, p99: null, p50_ci: null });
         assert.equal(models[0]!.last_success, null);
       });
 
@@ -294,6 +312,25 @@ export function runsContract(name: string, open: OpenStore, options: ContractOpt
         const { overall, providers } = await store.metricKpis(w, { provider: 'kpi-last' });
         assert.deepEqual(providers.map((r) => [r.provider, r.last_success]), [['kpi-last', minute(200)]]);
         assert.deepEqual(overall.last_success, minute(200));
+      });
+
+      test('a row marked by its evidence (a cache hit) is kept and listed, but left out of the KPIs and counted as marked', async () => {
+        for (let i = 0; i < 3; i++) await store.insertMetric(makeMetric({ provider: 'kpi-cache', model_name: 'm', run_ts: minute(30 + i), tokens_per_second: 10 + i }));
+        const hit = { ...makeMetric({ provider: 'kpi-cache', model_name: 'm', run_ts: minute(40), tokens_per_second: 5000, cached_input_tokens: 1024 }), cache_defeat_nonce: 'n1', evidence: { cache_hit: true as const } };
+        await store.insertMetric(hit);
+        const probeHit = { ...makeMetric({ provider: 'kpi-cache', model_name: 'm', run_ts: minute(41), benchmark_profile_id: 'cloud-long-v1' }), evidence: { cache_hit: true as const } };
+        await store.insertMetric(probeHit);
+        const { overall, models } = await store.metricKpis(w, { provider: 'kpi-cache' });
+        assert.equal(overall.successes, 3);
+        assert.deepEqual(models.map((r) => [r.scenario, r.successes]), [['cloud-default-v1', 3]]);
+        close(overall.tokens_per_second.p99, 12);
+        assert.equal((await store.getRun(hit.run_id))?.outcome, 'ok');
+        assert.ok((await store.recentRuns({ provider: 'kpi-cache', limit: 10 })).some((r) => r.outcome === 'ok' && r.metric.run_id === hit.run_id));
+        assert.deepEqual(await store.markedRuns(w), [{ provider: 'kpi-cache', model_name: 'm', cache_hits: 2 }]);
+        // The regression tests' samples leave it out too.
+        const samples = (await store.metricSamples(w)).find((x) => x.provider === 'kpi-cache')!;
+        assert.deepEqual([...samples.tokens_per_second].sort((a, b) => a - b), [10, 11, 12]);
+        assert.deepEqual(await store.markedRuns({ since: minute(42), until: w.until }), []);
       });
 
       test('an aborted call (the operator stopped the sweep) is neither a success nor a failure in the KPIs', async () => {
