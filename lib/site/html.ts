@@ -122,7 +122,7 @@ svg.strip rect.none{stroke:var(--line)}.hscroll{overflow-x:auto;width:max-conten
 .legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;margin:.2rem 0 .6rem;padding:0;list-style:none;font-size:.85rem}.legend li{white-space:nowrap}svg.key{vertical-align:middle;margin-right:.3rem}
 .picker{display:grid;grid-template-columns:repeat(auto-fill,minmax(16rem,1fr));gap:.1rem 1rem;max-height:18rem;overflow-y:auto;border:1px solid var(--line);border-radius:6px;padding:.4rem .6rem}
 .picker label{display:block;padding-left:.35rem;border-left:4px solid transparent;overflow-wrap:anywhere}svg g[data-off]{display:none}.swatch{display:inline-block;width:18px;height:4px;margin-right:.35rem;vertical-align:middle}
-footer{padding:1rem;color:var(--mut);font-size:.8rem}.few{color:#b45309}
+footer{padding:1rem;color:var(--mut);font-size:.8rem}.few{color:#b45309;display:block;white-space:normal;font-size:.72rem;line-height:1.1}
 .pub-badge{display:inline-block;margin-left:.3rem;padding:0 .3rem;border-radius:3px;font-size:.75rem;background:var(--ok);color:#fff}tr.off td{color:var(--mut)}
 @media (max-width:640px){
 main{padding:.6rem .6rem}
