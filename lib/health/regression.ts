@@ -6,6 +6,7 @@
 //      continuity corrections) rejects "no difference" at REGRESSION_ALPHA.
 // Rank tests suit these samples: speeds are skewed with long tails (a slow provider minute
 // gives a few very slow calls), and ranks do not care.
+import { medianOf } from '../store/kpis.ts';
 
 /** Samples required on each side before a comparison is made at all. */
 export const MIN_SAMPLES = 5;
@@ -61,12 +62,7 @@ export interface SpeedComparison {
 }
 
 /** The median, or null for an empty sample. Does not modify its input. */
-export function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const s = Float64Array.from(values).sort();
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
+export const median: (values: ArrayLike<number>) => number | null = medianOf;
 
 /** Standard normal cumulative distribution function. */
 export function normalCdf(z: number): number {

@@ -4,6 +4,7 @@
 import type { MetricDoc } from '../store/documents.ts';
 import type { MetricsStore, TimeWindow } from '../store/store.ts';
 import { csv, fixed, textTable, type OutputFormat } from './format.ts';
+import { medianOf } from '../store/kpis.ts';
 
 export interface GroupCall {
   run_id: string;
@@ -33,14 +34,6 @@ export interface GroupSummary {
   calls: GroupCall[];
 }
 
-/** Numbers sorted as numbers (the store's own median is not trusted here: mingo sorts them as strings). */
-export function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const v = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(v.length / 2);
-  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
-}
-
 /** The groups among `rows`, each against the single calls (rows without a group) of its model. */
 export function summarizeGroups(rows: MetricDoc[]): GroupSummary[] {
   const key = (r: MetricDoc) => `${r.provider}\u0000${r.model_name}`;
@@ -57,7 +50,7 @@ export function summarizeGroups(rows: MetricDoc[]): GroupSummary[] {
     const end = Math.max(...calls.map((c) => c.gen_ts.getTime()));
     const wall = (end - start) / 1000;
     const output = calls.reduce((sum, c) => sum + c.output_tokens, 0);
-    const single = median(singles.get(key(first)) ?? []);
+    const single = medianOf(singles.get(key(first)) ?? []);
     out.push({
       group_id: id,
       provider: first.provider,
@@ -120,7 +113,7 @@ export function formatGroups(groups: GroupSummary[], format: OutputFormat): stri
       fixed(g.wall_s, 3),
       fixed(g.aggregate_tokens_per_second, 1),
       fixed(g.single_decode_median, 1),
-      fixed(median(slow), 2),
+      fixed(medianOf(slow), 2),
       fixed(slow.length ? Math.max(...slow) : null, 2),
     ];
   });

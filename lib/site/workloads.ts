@@ -2,7 +2,7 @@
 // input length, seconds per 1,000 input tokens with its fit, decode speed on long answers
 // beside the 64-token one, the end-to-end time of a 500-token answer; then the parallel groups.
 import type { GroupSummary } from '../runs/groups.ts';
-import { median } from '../runs/groups.ts';
+import { medianOf as median } from '../store/kpis.ts';
 import type { ModelWorkload } from '../runs/workloads.ts';
 import { esc, num, page, table, td, when, type Row } from './html.ts';
 
