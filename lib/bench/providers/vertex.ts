@@ -259,6 +259,8 @@ async function* streamGemini(
 async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>, req: ProviderRequest, tap: WireTap): AsyncGenerator<StreamEvent> {
   let first = true;
   let responseId: string | null = null;
+  // Gemini says which model answered in every chunk's modelVersion (SPEC 18: model identity).
+  let servedModel: string | null = null;
   let finish: { t: number; rawReason: string } | null = null;
   try {
     for await (const chunk of stream) {
@@ -269,6 +271,7 @@ async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>,
         yield { type: 'first_byte', t };
       }
       responseId ??= chunk.responseId ?? null;
+      if (typeof chunk.modelVersion === 'string' && chunk.modelVersion) servedModel ??= chunk.modelVersion;
       const candidate = chunk.candidates?.[0];
       for (const part of candidate?.content?.parts ?? []) {
         if (typeof part.text !== 'string' || part.text === '') continue;
@@ -307,6 +310,7 @@ async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>,
     rawReason: finish.rawReason,
     responseId,
     providerLatencyMs: null,
+    servedModel,
   };
 }
 

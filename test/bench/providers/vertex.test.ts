@@ -116,6 +116,8 @@ describe('Gemini on Vertex', () => {
     assert.ok(finish.responseId);
     const req = ofType(events, 'request')[0]!;
     assert.deepEqual([req.mode, req.maxTokens, req.temperature], ['vertex_gemini_stream', 64, 0.1]);
+    // Which model answered, as the response's modelVersion says (the fake echoes the path's model).
+    assert.equal(finish.servedModel, request(server.baseUrl).modelId);
     assertNonDecreasing(events);
   });
 
