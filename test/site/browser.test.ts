@@ -21,7 +21,7 @@ import { generateSite } from '../../lib/site/write.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { KpiRow, KpiSummary, Store } from '../../lib/store/store.ts';
 import { makeError, makeMetric } from '../fixtures.ts';
-import { ABORTED, NOW, seedMany, seedStore } from './seed.ts';
+import { NOW, seedMany, seedStore } from './seed.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `no chromium at ${CHROMIUM}: browser tests skipped (apt-get install chromium)`;

@@ -259,7 +259,7 @@ describe('the published numbers and the runs the site counts', () => {
     const json = JSON.parse(files.get('json/provider-days.json')!) as { days: string[]; providers: Array<{ provider: string; day: string; successes: number; failures: number | null; ttft_p50: number | null; tps_p50: number | null }> };
     assert.equal(json.days.length, 30);
     assert.equal(json.days.at(-1), '2026-11-28');
-    for (const [i, day] of json.days.entries()) {
+    for (const day of json.days) {
       const since = new Date(`${day}T00:00:00Z`);
       const until = new Date(Math.min(since.getTime() + 24 * HOUR, NOW.getTime()));
       const kpis = await store.metricKpis({ since, until }, { scenario: 'cloud-default-v1' });

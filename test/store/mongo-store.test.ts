@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../../lib/config.ts';
 import type { Document } from 'mongodb';
-import type { CollectionLike, MongoCollections } from '../../lib/store/mongo/connection.ts';
 import { createMongoStore, mongoHosts, openMongoStore } from '../../lib/store/mongo/open.ts';
 import { makeAgentRun, makeError, makeMetric, makeModel } from '../fixtures.ts';
 import { asServerBefore70, mingoCollections } from '../fakes/mingo-collection.ts';

@@ -2,7 +2,7 @@
 // model, model health's activity, dueness's last success per scenario, and the KPIs, runs and
 // chart points of SPEC 16.
 import type { Document } from 'mongodb';
-import type { ErrorDoc, ErrorKind, MetricDoc, ScenarioSuccess } from '../documents.ts';
+import type { ErrorKind, ScenarioSuccess } from '../documents.ts';
 import { PUBLISHED_SCENARIO_ID } from '../documents.ts';
 import {
   DEFAULT_SCENARIO,
@@ -38,7 +38,6 @@ import {
   type MongoContext,
 } from './connection.ts';
 import type { KindFailures } from '../rollups.ts';
-import { readError, readMetric } from '../upstream.ts';
 import { mongoErrors } from './errors.ts';
 import { mongoMetrics } from './metrics.ts';
 
