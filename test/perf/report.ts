@@ -25,10 +25,10 @@ import { ruleBasedAssessment } from '../../lib/health/assessment.ts';
 import { collectHealthReport } from '../../lib/health/report.ts';
 import { renderHealthMail } from '../../lib/health/render.ts';
 import { SWEEP_RETENTION_LIMIT, refreshRollups, windowKpis } from '../../lib/store/rollups.ts';
-import { encodeDoc } from '../../lib/store/sqlite/connection.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { gaussian, seededRandom } from '../fakes/random.ts';
 import { makeMetric } from '../fixtures.ts';
+import { percentiles } from '../../lib/bench/measure.ts';
 import { finishSeeding, openForSeeding, randomModels, rowWriter, seedErrorRows } from './seed-rows.ts';
 
 const { values } = parseArgs({
@@ -48,6 +48,7 @@ const { values } = parseArgs({
 
 const PROVIDERS = ['openai', 'anthropic', 'groq', 'together', 'deepinfra', 'fireworks', 'cerebras', 'bedrock'];
 const DAY_MS = 86_400_000;
+const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 if (values.seed) {
   seed(values.seed, { nMetrics: Number(values.metrics), nErrors: Number(values.errors), nModels: Number(values.models), days: Number(values.days), now: new Date(values.now!) });
@@ -119,10 +120,6 @@ function seed(path: string, o: { nMetrics: number; nErrors: number; nModels: num
   const end = o.now.getTime();
   const span = o.days * DAY_MS;
   const rows = rowWriter(db);
-  // The store's own insert (metrics.ts), cost column included, which rowWriter leaves empty.
-  const insert = db.prepare(
-    'INSERT INTO metrics (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-  );
   db.exec('BEGIN');
   for (const m of models) rows.model(m.provider, m.model, new Date(end - span));
   // In time order, every model in turn, as sweeps write them: the time indexes are appended to,
@@ -133,8 +130,7 @@ function seed(path: string, o: { nMetrics: number; nErrors: number; nModels: num
     const recent = end - ts < DAY_MS;
     const tps = m.tps * (m.slowed && recent ? 0.7 : 1) * Math.exp(0.1 * gaussian(random));
     const ttft = m.ttft * Math.exp(0.2 * gaussian(random));
-    const doc = metricDoc(m.provider, m.model, new Date(ts), tps, ttft, `seed-${String(i).padStart(9, '0')}`, random);
-    insert.run(doc.run_id, doc.provider, doc.model_name, ts, doc.tokens_per_second, doc.time_to_first_token, encodeDoc(doc), doc.cost_usd ?? null);
+    rows.metric(metricDoc(m.provider, m.model, new Date(ts), tps, ttft, uuidFrom(random), random));
     if (i % 200_000 === 199_999) {
       db.exec('COMMIT');
       db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
@@ -145,11 +141,26 @@ function seed(path: string, o: { nMetrics: number; nErrors: number; nModels: num
   finishSeeding(db);
 }
 
-/** A metric row as a sweep writes it; the rest of the document is the fixture's. */
+/** A random UUID (v4 layout) drawn from the seeded generator, as call.ts's randomUUID() gives each run. */
+function uuidFrom(random: () => number): string {
+  const hex = Array.from({ length: 32 }, () => Math.floor(random() * 16).toString(16));
+  hex[12] = '4';
+  hex[16] = '89ab'[Math.floor(random() * 4)]!;
+  const h = hex.join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * A metric row as a sweep writes it (lib/bench/measure.ts): every field it sets, times as full
+ * doubles, the gaps in whole microseconds, a provider's response id, rate-limit headers and raw
+ * usage; the rest of the document is the fixture's.
+ */
 function metricDoc(provider: string, model: string, runTs: Date, tps: number, ttft: number, runId: string, random: () => number): MetricDoc {
   const generate_time = 64 / tps + ttft;
-  // 40 chunks: 39 gaps, at full float precision as measure.ts writes them.
-  const gap = (generate_time - ttft) / 39;
+  // 40 chunks: 39 gaps, as measured in milliseconds, written in whole microseconds (seconds).
+  const gap = ((generate_time - ttft) / 39) * 1000;
+  const gapsMs = Array.from({ length: 39 }, () => gap * (0.5 + random()));
+  const remaining = Math.floor(random() * 1000);
   return makeMetric({
     run_id: runId,
     cost_usd: 64 * 0.6e-6 + 14 * 0.15e-6,
@@ -158,20 +169,26 @@ function metricDoc(provider: string, model: string, runTs: Date, tps: number, tt
     run_ts: runTs,
     generate_time,
     output_tokens: 64,
-    tokens_per_second: tps,
-    generated_tokens_per_second: tps,
-    visible_tokens_per_second: tps,
+    tokens_per_second: 64 / generate_time,
+    generated_tokens_per_second: 64 / generate_time,
+    visible_tokens_per_second: 64 / generate_time,
     time_to_first_token: ttft,
-    time_to_first_byte: ttft * 0.9,
-    decode_tokens_per_second: tps * 1.1,
-    times_between_tokens: Array.from({ length: 39 }, () => gap * (0.5 + random())),
+    time_to_first_byte: ttft * (0.8 + 0.1 * random()),
+    decode_tokens_per_second: 63 / (generate_time - ttft),
+    times_between_tokens: gapsMs.map((g) => Math.round(g * 1000) / 1e6),
     chunk_count: 40,
-    inter_chunk_ms: { p50: 10, p90: 14, p99: 30, max: 41 },
-    response_id: null,
+    inter_chunk_ms: percentiles(gapsMs),
+    raw_finish_reason: 'length',
+    response_id: `chatcmpl-${Array.from({ length: 29 }, () => BASE62[Math.floor(random() * 62)]).join('')}`,
     runner: 'bench',
+    sweep_started_at: new Date(runTs.getTime() - Math.floor(random() * 60_000)),
+    raw_usage: [{ prompt_tokens: 14, completion_tokens: 64, total_tokens: 78, prompt_tokens_details: { cached_tokens: 0 } }],
+    served_model: model,
+    rate_limit: { requests_limit: 1000, requests_remaining: remaining, tokens_limit: 200_000, tokens_remaining: remaining * 200, retry_after_s: null },
+    time_to_64_visible_tokens_seconds: generate_time,
+    connection_reused: random() < 0.9,
   });
 }
-
 async function measure(path: string, now: Date): Promise<void> {
   const rssBefore = process.memoryUsage().rss;
   const t0 = performance.now();

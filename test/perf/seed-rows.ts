@@ -6,22 +6,23 @@ import type { ErrorKind, ErrorStage, MetricDoc } from '../../lib/store/documents
 import { buildErrorDoc } from '../../lib/errors.ts';
 import { encodeDoc } from '../../lib/store/sqlite/connection.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
+import { insertMetricRow } from '../../lib/store/sqlite/metric-rows.ts';
+import { METRICS_TABLE } from '../../lib/store/sqlite/schema.ts';
+import { metricsCollectionFor } from '../../lib/store/collection-rules.ts';
 
 export interface RowWriter {
   model(provider: string, modelId: string, createdAt: Date): void;
   metric(doc: MetricDoc): void;
 }
 
+/** Writes models and metric rows inside the caller's transaction; a metric goes where the store's insertMetric sends it, as it writes it. */
 export function rowWriter(db: DatabaseSync): RowWriter {
   const insertModel = db.prepare('INSERT INTO models (provider, model_id, enabled, deprecated, doc) VALUES (?, ?, 1, 0, ?)');
-  const insertMetric = db.prepare(
-    'INSERT INTO metrics (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
-  );
   return {
     model: (provider, modelId, createdAt) =>
       insertModel.run(provider, modelId, encodeDoc({ provider, model_id: modelId, enabled: true, deprecated: false, created_at: createdAt })),
     metric: (doc) =>
-      insertMetric.run(doc.run_id, doc.provider, doc.model_name, doc.run_ts.getTime(), doc.tokens_per_second, doc.time_to_first_token, encodeDoc(doc)),
+      void insertMetricRow(db, METRICS_TABLE[metricsCollectionFor(doc.benchmark_profile_id)], doc as unknown as Record<string, unknown>, encodeDoc(doc), doc.run_id),
   };
 }
 

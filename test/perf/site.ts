@@ -97,9 +97,8 @@ function seed(
   const models = randomModels(o.nModels, PROVIDERS, random);
   const end = o.now.getTime();
   const span = o.days * DAY_MS;
-  const rows = rowWriter(db);
   // Rows of another scenario go to the probe table, as the store's insertMetric sends them.
-  const probe = db.prepare('INSERT INTO metrics_probe (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const rows = rowWriter(db);
   db.exec('BEGIN');
   for (const m of models) rows.model(m.provider, m.model, new Date(end - span));
   for (let i = 0; i < o.nMetrics; i++) {
@@ -122,8 +121,7 @@ function seed(
       runner: 'bench',
       ...(m.provider === 'mock' ? { mock: true } : {}),
     });
-    if (doc.benchmark_profile_id === 'cloud-default-v1') rows.metric(doc);
-    else probe.run(doc.run_id, doc.provider, doc.model_name, doc.run_ts.getTime(), doc.tokens_per_second, doc.time_to_first_token, encodeDoc(doc));
+    rows.metric(doc);
   }
   // Errors at random times: the window's end is excluded, as a query's `until` is.
   seedErrorRows(db, { n: o.nErrors, models, end: end - 1, span, random });

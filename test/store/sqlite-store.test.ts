@@ -8,6 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { makeAgentRun, makeError, makeMetric } from '../fixtures.ts';
 import { storeContract } from './contract/store.ts';
+import { createJsonRowsFile } from './json-rows-file.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -112,6 +113,7 @@ describe('sqlite store files from before cost_usd (SPEC 17)', () => {
 describe('sqlite KPI indexes', () => {
   test('a file written before the KPI indexes gains them, built from the stored documents, and they cover the KPI reads', async () => {
     const path = join(dir, 'before-kpi.sqlite');
+    createJsonRowsFile(path);
     const store = openSqliteStore(path);
     await store.insertMetric(makeMetric({ provider: 'old', model_name: 'm', generate_time: 2, decode_tokens_per_second: 40, benchmark_profile_id: 'cloud-long-v1' }));
     await store.insertError(makeError({ provider: 'old', model_name: 'm' }));

@@ -2,18 +2,14 @@
 // processes may write at once (a sweep and the ingest server), so the file runs in WAL mode
 // with a busy timeout, and each call checks that the path still names the file it has open.
 import { renameSync, rmSync, statSync } from 'node:fs';
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
+import { codecOf, encodeText, rowColumns } from './compact.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentStoreError, StoreError } from '../store.ts';
 import { BUSY_SLICE_MS, openDatabase } from './schema.ts';
 
 /** JSON with Dates tagged as {"$date": ISO}, so they come back as Dates. */
-export function encodeDoc(doc: unknown): string {
-  return JSON.stringify(doc, function (this: Record<string, unknown>, key, value) {
-    const original = this[key];
-    return original instanceof Date ? { $date: original.toISOString() } : value;
-  });
-}
+export const encodeDoc: (doc: unknown) => string = encodeText;
 
 export function decodeDoc<T>(text: string): T {
   return JSON.parse(text, (_key, value) =>
@@ -24,6 +20,12 @@ export function decodeDoc<T>(text: string): T {
 }
 
 export const ms = (d: Date) => d.getTime();
+
+/** A metric row's document from its DOC_COLUMNS (metricSql().docColumns): JSON text or compact. */
+export function decodeMetricRow<T>(db: DatabaseSync, row: Record<string, SQLOutputValue>): T {
+  const doc = row.doc;
+  return typeof doc === 'string' ? decodeDoc<T>(doc) : codecOf(db).decode<T>(doc as Uint8Array, rowColumns(row));
+}
 
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
@@ -160,6 +162,13 @@ export class SqliteConnection {
 
   docs<T>(sql: string, ...params: SQLInputValue[]): T[] {
     return this.all<{ doc: string }>(sql, ...params).map((r) => decodeDoc<T>(r.doc));
+  }
+
+  /** Metric documents, of rows selected with metricSql().docColumns (either kind of row). */
+  metricDocs<T>(sql: string, ...params: SQLInputValue[]): T[] {
+    return this.stmt(sql)
+      .all(...params)
+      .map((r) => decodeMetricRow<T>(this.#db, r));
   }
 
   /** Rows of the table, of one provider when given. */

@@ -6,16 +6,20 @@
 // `runs show` finds, lib/store/upstream.ts), the document stays as it came.
 import type { SQLInputValue } from 'node:sqlite';
 import type { ErrorDoc } from '../documents.ts';
-import { NATURAL_KEYS, notJson, numberOf, problemOf, rowKey } from '../exchange-lines.ts';
-import { publishedTtft, readError } from '../upstream.ts';
+import { NATURAL_KEYS, notJson, problemOf, rowKey } from '../exchange-lines.ts';
+import { readError } from '../upstream.ts';
 import type { BadLine, ExchangeCollection, ExchangeStore, ImportBatchResult, ImportLine, ImportProgress } from '../exchange-store.ts';
 import { StoreError } from '../store.ts';
-import type { SqliteConnection } from './connection.ts';
+import { decodeMetricRow, encodeDoc, type SqliteConnection } from './connection.ts';
+import { inWriteTransaction, insertMetricRow } from './metric-rows.ts';
+import { metricSql, type MetricTable } from './schema.ts';
 
 type Doc = Record<string, unknown>;
 
 interface Table {
   name: string;
+  /** A metric table: its rows go through insertMetricRow, and insert and values are not used. */
+  metric?: MetricTable;
   /** Inserts one row unless its identity is already stored (changes = 0 then). */
   insert: string;
   values(doc: Doc, text: string): SQLInputValue[];
@@ -23,21 +27,10 @@ interface Table {
 
 const time = (v: unknown) => (v as Date).getTime();
 const flag = (v: unknown) => (v === true ? 1 : 0);
-/** A REAL column's value: null for what is not a finite number. */
-function real(v: unknown): number | null {
-  const n = numberOf(v);
-  return n === undefined || !Number.isFinite(n) ? null : n;
-}
 
-function metricsTable(name: string): Table {
-  return {
-    name,
-    insert: `INSERT INTO ${name} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
-    // The TTFT column is what readers publish (publishedTtft: upstream's January 0 without
-    // ttft_available is "none"), as the KPIs and the report read the column, not the document.
-    values: (d, text) => [rowKey(d, text), d.provider as string, d.model_name as string, time(d.run_ts), real(d.tokens_per_second), publishedTtft(d), text, real(d.cost_usd)],
-  };
+/** A metric table: its rows go through insertMetricRow (the columns the readers use, compact where the line reads back byte for byte). */
+function metricsTable(name: MetricTable): Table {
+  return { name, metric: name, insert: '', values: (_d, text) => [text] };
 }
 
 /** Rows keyed by their natural key (NATURAL_KEYS), the key's columns first. */
@@ -149,13 +142,15 @@ export function sqliteExchange(c: SqliteConnection): ExchangeStore {
   return {
     async exportCollection(collection: ExchangeCollection, write: (chunk: string) => Promise<void>): Promise<number> {
       const table = TABLES[collection].name;
+      const metric = table === 'metrics' || table === 'metrics_probe' ? metricSql(c, table) : null;
       // A statement of its own, stepped between writes: a cached one could be reset under it.
-      const rows = c.db.prepare(`SELECT doc FROM ${table} ORDER BY rowid`).iterate() as Iterable<{ doc: string }>;
+      const rows = c.db.prepare(`SELECT ${metric ? metric.docColumns() : 'doc'} FROM ${table} ORDER BY rowid`).iterate();
       let n = 0;
       let chunk = '';
       try {
         for (const row of rows) {
-          chunk += `${row.doc}\n`;
+          // A compact row gives back the text it was stored from (compact.ts stores none that does not).
+          chunk += `${typeof row.doc === 'string' ? row.doc : encodeDoc(decodeMetricRow(c.db, row))}\n`;
           n++;
           if (chunk.length >= CHUNK_CHARS) {
             await write(chunk);
@@ -174,6 +169,7 @@ export function sqliteExchange(c: SqliteConnection): ExchangeStore {
     async importBatch(collection: ExchangeCollection, lines: ImportLine[], progress: ImportProgress & { done: boolean }): Promise<ImportBatchResult> {
       const table = TABLES[collection];
       const rows: SQLInputValue[][] = [];
+      const docs: Doc[] = [];
       const bad: BadLine[] = [];
       for (const { line, text } of lines) {
         let doc: unknown;
@@ -187,19 +183,22 @@ export function sqliteExchange(c: SqliteConnection): ExchangeStore {
         }
         const problem = problemOf(collection, doc);
         if (problem) bad.push({ line, reason: problem });
-        else rows.push(table.values(doc as Doc, stored));
+        else {
+          rows.push(table.values(doc as Doc, stored));
+          docs.push(doc as Doc);
+        }
       }
       let added = 0;
-      c.db.exec('BEGIN IMMEDIATE');
-      try {
-        const insert = c.stmt(table.insert);
-        for (const values of rows) added += Number(insert.run(...values).changes);
+      inWriteTransaction(c.db, () => {
+        if (table.metric) {
+          const metric = table.metric;
+          rows.forEach(([text], i) => (added += insertMetricRow(c.db, metric, docs[i]!, text as string, rowKey(docs[i]!, text as string))));
+        } else {
+          const insert = c.stmt(table.insert);
+          for (const values of rows) added += Number(insert.run(...values).changes);
+        }
         saveProgress({ ...progress, bad: progress.bad + bad.length });
-        c.db.exec('COMMIT');
-      } catch (err) {
-        if (c.db.isTransaction) c.db.exec('ROLLBACK');
-        throw err;
-      }
+      });
       return { added, present: rows.length - added, bad };
     },
 

@@ -14,9 +14,10 @@ import type {
   TimeWindow,
 } from '../store.ts';
 import { encodeDoc, ms, type SqliteConnection } from './connection.ts';
-import { METRICS_TABLE, unmarkedRows } from './schema.ts';
+import { inWriteTransaction, insertMetricRow } from './metric-rows.ts';
+import { METRICS_TABLE, metricSql, unmarkedRows } from './schema.ts';
 import { medianOf } from '../kpis.ts';
-import { publishedTtft, readMetric } from '../upstream.ts';
+import { readMetric } from '../upstream.ts';
 
 type LastSuccessRow = { provider: string; model_name: string; ts: number; sweep: string | null };
 function toLastSuccess(r: LastSuccessRow): LastSuccess {
@@ -57,28 +58,15 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
   const metrics: MetricsStore = {
     async insertMetric(doc: MetricDoc): Promise<InsertResult> {
       const table = METRICS_TABLE[metricsCollectionFor(doc.benchmark_profile_id)];
-      const r = c.stmt(
-        `INSERT INTO ${table} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
-      ).run(
-        doc.run_id,
-        doc.provider,
-        doc.model_name,
-        ms(doc.run_ts),
-        doc.tokens_per_second,
-        // The column the KPI and rollup reads take TTFT from holds it as published (upstream's 0 is none).
-        publishedTtft(doc),
-        encodeDoc(doc),
-        typeof doc.cost_usd === 'number' ? doc.cost_usd : null,
-      );
-      return r.changes === 1 ? 'stored' : 'duplicate';
+      const stored = inWriteTransaction(c.db, () => insertMetricRow(c.db, table, doc as unknown as Record<string, unknown>, encodeDoc(doc), doc.run_id));
+      return stored === 1 ? 'stored' : 'duplicate';
     },
 
     async lastSuccesses(filter: { provider?: string } = {}): Promise<LastSuccess[]> {
       // Per model, its newest row by one index seek, and that row's sweep start from the document.
       const rows = c.all<LastSuccessRow>(
         `WITH RECURSIVE ${METRIC_MODELS}
-         SELECT k.provider, k.model_name, m.run_ts AS ts, json_extract(m.doc, '$.sweep_started_at."$date"') AS sweep
+         SELECT k.provider, k.model_name, m.run_ts AS ts, json_extract(${metricSql(c, 'metrics').docJson('m')}, '$.sweep_started_at."$date"') AS sweep
          FROM k JOIN metrics m ON m.id = (
            SELECT id FROM metrics WHERE provider = k.provider AND model_name = k.model_name ORDER BY run_ts DESC LIMIT 1)
          ${filter.provider ? 'WHERE k.provider = ?' : ''}`,
@@ -88,9 +76,7 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
     },
 
     async recentMetrics(provider: string, modelName: string, limit: number): Promise<MetricDoc[]> {
-      return c
-        .docs<MetricDoc>('SELECT doc FROM metrics WHERE provider = ? AND model_name = ? ORDER BY run_ts DESC LIMIT ?', provider, modelName, limit)
-        .map(readMetric);
+      return metrics.recentMetricsIn({ provider, modelName, limit });
     },
 
     async countMetrics(filter: { provider?: string } = {}): Promise<number> {
@@ -105,7 +91,7 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
       if (scope.collection !== 'probe') return metrics.lastSuccesses(scope);
       // The probe table is small: a plain GROUP BY (SQLite's bare columns come from the MAX() row).
       const rows = c.all<LastSuccessRow>(
-        `SELECT provider, model_name, MAX(run_ts) AS ts, json_extract(doc, '$.sweep_started_at."$date"') AS sweep
+        `SELECT provider, model_name, MAX(run_ts) AS ts, json_extract(${metricSql(c, 'metrics_probe').docJson()}, '$.sweep_started_at."$date"') AS sweep
          FROM metrics_probe ${scope.provider ? 'WHERE provider = ?' : ''} GROUP BY provider, model_name`,
         ...(scope.provider ? [scope.provider] : []),
       );
@@ -113,8 +99,9 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
     },
 
     async recentMetricsIn(scope: MetricsScope & { provider: string; modelName: string; limit: number }): Promise<MetricDoc[]> {
-      return c.docs<MetricDoc>(
-        `SELECT doc FROM ${METRICS_TABLE[scope.collection ?? 'published']} WHERE provider = ? AND model_name = ? ORDER BY run_ts DESC LIMIT ?`,
+      const table = METRICS_TABLE[scope.collection ?? 'published'];
+      return c.metricDocs<MetricDoc>(
+        `SELECT ${metricSql(c, table).docColumns()} FROM ${table} WHERE provider = ? AND model_name = ? ORDER BY run_ts DESC LIMIT ?`,
         scope.provider,
         scope.modelName,
         scope.limit,

@@ -14,9 +14,11 @@ import {
   type RollupSource,
 } from '../rollups.ts';
 import type { DailyRollup, RetentionPolicy, RollupPercentiles, RetentionResult, RollupDay, RollupsStore, RunFilter, StoreFootprint, TimeWindow } from '../store.ts';
-import { ms, type SqliteConnection } from './connection.ts';
+import { encodeDoc, ms, type SqliteConnection } from './connection.ts';
 import { readKpiFailures, readKpiGroups } from './runs.ts';
-import { KPI_TABLES, ROLLUP_MEASURE_COLUMNS, UNPUBLISHED, scenarioOf } from './schema.ts';
+import { codecOf, rowColumns } from './compact.ts';
+import { KPI_TABLES, ROLLUP_MEASURE_COLUMNS, UNPUBLISHED, metricSql } from './schema.ts';
+import { inWriteTransaction } from './metric-rows.ts';
 
 /** Rows a retention statement touches at once, so no transaction holds the write lock for long. */
 const RETENTION_BATCH = 5_000;
@@ -136,7 +138,7 @@ function readCosts(c: SqliteConnection, w: TimeWindow, filter: RunFilter): Group
     out.push(
       ...c.all<GroupCost>(
         `SELECT provider, model_name, scenario, SUM(cost_usd) AS cost_usd, COUNT(*) AS priced_calls FROM (
-           SELECT provider, model_name, ${scenarioOf(table)} AS scenario, cost_usd FROM ${table} INDEXED BY ${table}_spend
+           SELECT provider, model_name, ${metricSql(c, table).scenario()} AS scenario, cost_usd FROM ${table} INDEXED BY ${table}_spend
            WHERE ${inner.join(' AND ')} LIMIT -1
          ) WHERE ${outer.join(' AND ')} GROUP BY provider, model_name, scenario`,
         ...params,
@@ -198,16 +200,47 @@ function dropGaps(c: SqliteConnection, table: (typeof KPI_TABLES)[number], cutof
     // A full batch may stop inside a millisecond: go on from its last run_ts (its rows, already
     // done, are passed over by the json_type test). A short one reached the cutoff.
     const next = batch.length === Math.min(left, RETENTION_BATCH) ? batch.at(-1)!.run_ts : cutoff;
-    inTransaction(c, () => {
-      const update = c.stmt(
-        `UPDATE ${table} SET doc = json_remove(doc, '$.times_between_tokens') WHERE id = ? AND json_type(doc, '$.times_between_tokens') IS NOT NULL`,
-      );
-      for (const r of batch) dropped += Number(update.run(r.id).changes);
+    inWriteTransaction(c.db, () => {
+      if (metricSql(c, table).compact) dropped += dropCompactGaps(c, table, batch);
+      else {
+        const update = c.stmt(
+          `UPDATE ${table} SET doc = json_remove(doc, '$.times_between_tokens') WHERE id = ? AND json_type(doc, '$.times_between_tokens') IS NOT NULL`,
+        );
+        for (const r of batch) dropped += Number(update.run(r.id).changes);
+      }
       c.stmt('INSERT OR REPLACE INTO store_state (key, value) VALUES (?, ?)').run(key, next);
     });
     left -= batch.length;
     if (next === from) break;
     from = next;
+  }
+  return dropped;
+}
+
+/**
+ * dropGaps over a compact table: each row's document read, its gaps removed and written back in
+ * the form insertMetricRow would give it (JSON text rows stay text, by json_remove as above).
+ */
+function dropCompactGaps(c: SqliteConnection, table: (typeof KPI_TABLES)[number], batch: Array<{ id: number }>): number {
+  const m = metricSql(c, table);
+  const read = c.stmt(`SELECT ${m.docColumns()} FROM ${table} WHERE id = ?`);
+  const codec = codecOf(c.db);
+  let dropped = 0;
+  for (const { id } of batch) {
+    const row = read.get(id)!;
+    if (typeof row.doc === 'string') {
+      dropped += Number(
+        c.stmt(`UPDATE ${table} SET doc = json_remove(doc, '$.times_between_tokens') WHERE id = ? AND json_type(doc, '$.times_between_tokens') IS NOT NULL`).run(id).changes,
+      );
+      continue;
+    }
+    const cols = rowColumns(row);
+    const doc = codec.decode<Record<string, unknown>>(row.doc as Uint8Array, cols);
+    if (!('times_between_tokens' in doc)) continue;
+    delete doc.times_between_tokens;
+    const text = encodeDoc(doc);
+    c.stmt(`UPDATE ${table} SET doc = ? WHERE id = ?`).run(codec.encode(doc, cols, text) ?? text, id);
+    dropped++;
   }
   return dropped;
 }

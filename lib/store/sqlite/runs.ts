@@ -23,7 +23,8 @@ import { medianOf, summarizeGroups, type GroupFailures, type GroupValues } from 
 import type { KindFailures } from '../rollups.ts';
 import { ms, type SqliteConnection } from './connection.ts';
 import { METRIC_MODELS, MODEL_RANGE } from './metrics.ts';
-import { DECODE_TPS, GENERATE_TIME, KPI_COLUMNS, KPI_INDEX, KPI_TABLES, MARKED_TABLE, SCENARIO, UNPUBLISHED, scenarioOf, unmarkedRows } from './schema.ts';
+import { runIdKey } from './compact.ts';
+import { KPI_COLUMNS, KPI_INDEX, KPI_TABLES, MARKED_TABLE, SCENARIO, UNPUBLISHED, metricSql, type MetricTable, unmarkedRows } from './schema.ts';
 import { readError, readMetric } from '../upstream.ts';
 
 export function sqliteRuns(c: SqliteConnection): RunsStore {
@@ -41,12 +42,13 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     async nearLimit(w: TimeWindow, share: number): Promise<NearLimit[]> {
       // Read from the documents over the window (the health mail's one read a day); 2 stands for "not reported".
       const parts = [
-        ...KPI_TABLES.map((t) => `SELECT provider, run_ts AS ts, ${SHARE_LEFT} AS s FROM ${t} WHERE run_ts >= ? AND run_ts < ?`),
-        `SELECT provider, ts, ${SHARE_LEFT} AS s FROM errors WHERE ts >= ? AND ts < ?`,
+        ...KPI_TABLES.map((t) => `SELECT provider, run_ts AS ts, ${metricSql(c, t).docJson()} AS d FROM ${t} WHERE run_ts >= ? AND run_ts < ?`),
+        'SELECT provider, ts, doc AS d FROM errors WHERE ts >= ? AND ts < ?',
       ];
       return c
         .all<{ provider: string; rows: number; lowest_share: number; last_at: number }>(
-          `SELECT provider, COUNT(*) AS rows, MIN(s) AS lowest_share, MAX(ts) AS last_at FROM (${parts.join(' UNION ALL ')})
+          `SELECT provider, COUNT(*) AS rows, MIN(s) AS lowest_share, MAX(ts) AS last_at FROM (
+             SELECT provider, ts, ${SHARE_LEFT} AS s FROM (${parts.join(' UNION ALL ')}))
            WHERE s <= ? GROUP BY provider ORDER BY provider`,
           ...parts.flatMap(() => [ms(w.since), ms(w.until)]),
           share,
@@ -57,9 +59,9 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     async servedModels(w: TimeWindow): Promise<ServedModel[]> {
       // Read from the documents over the window (the health mail's one read a day, not a KPI).
       const rows = c.all<{ provider: string; model_name: string; served: string; first: number; last: number; runs: number; tps: string }>(
-        `SELECT provider, model_name, json_extract(doc, '$.served_model') AS served, MIN(run_ts) AS first, MAX(run_ts) AS last, COUNT(*) AS runs,
+        `SELECT provider, model_name, json_extract(${metricSql(c, 'metrics').docJson()}, '$.served_model') AS served, MIN(run_ts) AS first, MAX(run_ts) AS last, COUNT(*) AS runs,
                 json_group_array(tokens_per_second) FILTER (WHERE tokens_per_second IS NOT NULL) AS tps
-         FROM metrics INDEXED BY metrics_ts WHERE run_ts >= ? AND run_ts < ?${unmarkedRows(c, 'metrics')} AND served IS NOT NULL
+         FROM metrics INDEXED BY ${metricSql(c, 'metrics').timeIndex} WHERE run_ts >= ? AND run_ts < ?${unmarkedRows(c, 'metrics')} AND served IS NOT NULL
          GROUP BY provider, model_name, served ORDER BY provider, model_name, first`,
         ms(w.since),
         ms(w.until),
@@ -186,19 +188,19 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
       // completed agent runs. Only rows since `since`, through the run_ts index: dueness needs nothing older, and a
       // year of history is never read. Rows from before scenarios existed have no
       // benchmark_profile_id and count as the published scenario's.
+      const [published, probe] = [metricSql(c, 'metrics'), metricSql(c, 'metrics_probe')];
       const rows = c.all<{ scenario_id: string; provider: string; model_name: string; ts: number; sweep: string | null }>(
-        `SELECT COALESCE(json_extract(doc, '$.benchmark_profile_id'), ?) AS scenario_id, provider, model_name,
-                MAX(run_ts) AS ts, json_extract(doc, '$.sweep_started_at."$date"') AS sweep
+        `SELECT ${published.compact ? published.scenario() : `COALESCE(json_extract(doc, '$.benchmark_profile_id'), '${PUBLISHED_SCENARIO_ID}')`} AS scenario_id, provider, model_name,
+                MAX(run_ts) AS ts, json_extract(${published.docJson()}, '$.sweep_started_at."$date"') AS sweep
          FROM metrics WHERE run_ts >= ? GROUP BY 1, provider, model_name
          UNION ALL
-         SELECT * FROM (SELECT ${scenarioOf('metrics_probe')} AS scenario_id, provider, model_name,
-                MAX(run_ts), json_extract(doc, '$.sweep_started_at."$date"')
+         SELECT * FROM (SELECT ${probe.scenario()} AS scenario_id, provider, model_name,
+                MAX(run_ts), json_extract(${probe.docJson()}, '$.sweep_started_at."$date"')
          FROM metrics_probe WHERE run_ts >= ? GROUP BY 1, provider, model_name) WHERE scenario_id != '${UNPUBLISHED}'
          UNION ALL
          SELECT scenario_id, 'tinyfish', automation, MAX(started_at), json_extract(doc, '$.sweep_started_at."$date"')
          FROM agent_runs WHERE started_at >= ? AND status = 'completed' GROUP BY scenario_id, automation
          ORDER BY 1, 2, 3`,
-        PUBLISHED_SCENARIO_ID,
         ms(since),
         ms(since),
         ms(since),
@@ -229,13 +231,13 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
         add(`${tsColumn} < ?`, query.until ? ms(query.until) : undefined);
         add('provider = ?', query.provider);
         add('model_name = ?', query.model);
-        add(`${scenarioOf(table)} = ?`, query.scenario);
-        if (table === 'metrics_probe') where.push(`${scenarioOf(table)} != '${UNPUBLISHED}'`);
+        const m = table === 'errors' ? null : metricSql(c, table);
+        const scenario = m ? m.scenario() : SCENARIO;
+        add(`${scenario} = ?`, query.scenario);
+        if (table === 'metrics_probe') where.push(`${scenario} != '${UNPUBLISHED}'`);
         params.push(query.limit);
-        return c.docs<MetricDoc & ErrorDoc>(
-          `SELECT doc FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${tsColumn} DESC LIMIT ?`,
-          ...params,
-        );
+        const sql = `SELECT ${m ? m.docColumns() : 'doc'} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${tsColumn} DESC LIMIT ?`;
+        return m ? c.metricDocs<MetricDoc & ErrorDoc>(sql, ...params) : c.docs<MetricDoc & ErrorDoc>(sql, ...params);
       };
       const ok: RunRecord[] =
         query.outcome === 'failed'
@@ -247,9 +249,11 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     },
 
     async getRun(runId: string): Promise<RunRecord | null> {
-      const metric =
-        c.docs<MetricDoc>('SELECT doc FROM metrics WHERE run_id = ?', runId)[0] ??
-        c.docs<MetricDoc>('SELECT doc FROM metrics_probe WHERE run_id = ?', runId)[0];
+      const byId = (t: MetricTable) => {
+        const m = metricSql(c, t);
+        return c.metricDocs<MetricDoc>(`SELECT ${m.docColumns()} FROM ${t} WHERE run_id = ?`, m.compact ? runIdKey(runId) : runId)[0];
+      };
+      const metric = byId('metrics') ?? byId('metrics_probe');
       if (metric) return { outcome: 'ok', ts: metric.run_ts, metric: readMetric(metric) };
       const error = c.docs<ErrorDoc>('SELECT doc FROM errors WHERE run_id = ?', runId)[0];
       return error ? { outcome: 'failed', ts: error.ts, error: readError(error) } : null;
@@ -258,11 +262,12 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     async metricPoints(w: TimeWindow, filter: RunFilter = {}): Promise<MetricPoint[]> {
       const points: MetricPoint[] = [];
       for (const table of KPI_TABLES) {
+        const sql = metricSql(c, table);
         const rows = c.all<{ provider: string; model_name: string; scenario: string; run_ts: number; time_to_first_token: number | null; tokens_per_second: number }>(
-          `WITH RECURSIVE ${kpiGroups(table)}
+          `WITH RECURSIVE ${kpiGroups(c, table)}
            SELECT m.provider, m.model_name, g.scenario, m.run_ts, m.time_to_first_token, m.tokens_per_second
-           FROM g JOIN ${table} m INDEXED BY ${KPI_INDEX[table]} ON m.provider = g.provider AND m.model_name = g.model_name
-             AND ${scenarioOf(table, 'm')} = g.scenario AND m.run_ts >= ? AND m.run_ts < ?
+           FROM g JOIN ${table} m INDEXED BY ${sql.kpiIndex} ON m.provider = g.provider AND m.model_name = g.model_name
+             AND ${sql.compact ? 'm.gid = g.gid' : `${sql.scenario('m')} = g.scenario`} AND m.run_ts >= ? AND m.run_ts < ?
            ${kpiWhere(filter)}
            ORDER BY g.provider, g.model_name, g.scenario, m.run_ts`,
           ms(w.since),
@@ -278,15 +283,18 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
   return runs;
 }
 
-// Every (provider, model_name, scenario) with metrics, by a loose scan of the KPI index (one
-// seek per group, as METRIC_MODELS does per model).
-const kpiGroups = (t: 'metrics' | 'metrics_probe') => {
-  const scenario = scenarioOf(t);
-  const index = KPI_INDEX[t];
+// Every (provider, model_name, scenario) with metrics: a compact table's from metric_groups
+// (with the gid its rows hold; a group whose rows retention removed reads as no rows), a JSON
+// one's by a loose scan of the KPI index (one seek per group, as METRIC_MODELS does per model).
+const kpiGroups = (c: SqliteConnection, t: MetricTable) => {
+  const sql = metricSql(c, t);
+  if (sql.compact) return `g(provider, model_name, scenario, gid) AS (SELECT provider, model_name, scenario, gid FROM metric_groups WHERE tbl = '${t}')`;
+  const scenario = sql.scenario();
+  const index = sql.kpiIndex;
   return `g(provider, model_name, scenario) AS (
   SELECT * FROM (SELECT provider, model_name, ${scenario} FROM ${t} INDEXED BY ${index} ORDER BY provider, model_name, ${scenario} LIMIT 1)
   UNION ALL
-  SELECT m.provider, m.model_name, ${scenarioOf(t, 'm')} FROM g JOIN ${t} m ON m.id = COALESCE(
+  SELECT m.provider, m.model_name, ${sql.scenario('m')} FROM g JOIN ${t} m ON m.id = COALESCE(
     (SELECT id FROM ${t} INDEXED BY ${index} WHERE provider = g.provider AND model_name = g.model_name AND ${scenario} > g.scenario
        ORDER BY provider, model_name, ${scenario} LIMIT 1),
     (SELECT id FROM ${t} INDEXED BY ${index} WHERE provider = g.provider AND model_name > g.model_name
@@ -296,7 +304,7 @@ const kpiGroups = (t: 'metrics' | 'metrics_probe') => {
 };
 
 /** The smaller share of the requests or tokens budget a row's rate-limit headers left; 2 when they said neither. */
-const SHARE_LEFT = `min(coalesce(json_extract(doc, '$.rate_limit.requests_remaining') * 1.0 / nullif(json_extract(doc, '$.rate_limit.requests_limit'), 0), 2), coalesce(json_extract(doc, '$.rate_limit.tokens_remaining') * 1.0 / nullif(json_extract(doc, '$.rate_limit.tokens_limit'), 0), 2))`;
+const SHARE_LEFT = `min(coalesce(json_extract(d, '$.rate_limit.requests_remaining') * 1.0 / nullif(json_extract(d, '$.rate_limit.requests_limit'), 0), 2), coalesce(json_extract(d, '$.rate_limit.tokens_remaining') * 1.0 / nullif(json_extract(d, '$.rate_limit.tokens_limit'), 0), 2))`;
 
 /** The groups a filter asks for; never upstream's unpublished probes and shadows. */
 function kpiWhere(filter: RunFilter): string {
@@ -325,17 +333,18 @@ export function readKpiGroups(c: SqliteConnection, w: TimeWindow, filter: RunFil
   // A (provider, model, scenario) group lives in one table: its scenario decides which.
   for (const table of KPI_TABLES) {
     const unmarked = unmarkedRows(c, table);
-    const keys = c.all<{ provider: string; model_name: string; scenario: string }>(
-      `WITH RECURSIVE ${kpiGroups(table)} SELECT provider, model_name, scenario FROM g ${kpiWhere(filter)}`,
+    const sql = metricSql(c, table);
+    const keys = c.all<{ provider: string; model_name: string; scenario: string; gid?: number }>(
+      `WITH RECURSIVE ${kpiGroups(c, table)} SELECT * FROM g ${kpiWhere(filter)}`,
       ...kpiParams(filter),
     );
     const read = c.stmt(
-      `SELECT count(kpi_collect(time_to_first_token, ${GENERATE_TIME}, tokens_per_second, ${DECODE_TPS})) AS n, max(run_ts) AS last
-       FROM ${table} INDEXED BY ${KPI_INDEX[table]} WHERE provider = ? AND model_name = ? AND ${scenarioOf(table)} = ? AND run_ts >= ? AND run_ts < ?${unmarked}`,
+      `SELECT count(kpi_collect(time_to_first_token, ${sql.generateTime}, tokens_per_second, ${sql.decodeTps})) AS n, max(run_ts) AS last
+       FROM ${table} INDEXED BY ${sql.kpiIndex} WHERE provider = ? AND model_name = ? AND ${sql.compact ? 'gid' : sql.scenario()} = ? AND run_ts >= ? AND run_ts < ?${unmarked}`,
     );
-    for (const k of keys) {
+    for (const { gid, ...k } of keys) {
       KPI_COLUMNS.reset();
-      const { n, last } = read.get(k.provider, k.model_name, k.scenario, ms(w.since), ms(w.until)) as { n: number; last: number | null };
+      const { n, last } = read.get(k.provider, k.model_name, gid ?? k.scenario, ms(w.since), ms(w.until)) as { n: number; last: number | null };
       if (n === 0) continue;
       const [ttft, total, tps, decode] = KPI_COLUMNS.take();
       groups.push({

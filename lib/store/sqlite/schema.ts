@@ -4,30 +4,50 @@
 import { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { MetricsCollection } from '../collection-rules.ts';
+import { DOC_COLUMNS, registerDocJson } from './compact.ts';
 import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
 
-/** The published metrics table and the probe one share one shape. */
+/**
+ * The published metrics table and the probe one share one shape. A new file keeps compact rows
+ * (issue 28, compact.ts): `doc` is a BLOB in the compact form or, where that would not read back
+ * exactly, JSON text; the KPI measures are columns set at insert (gid names the row's
+ * (table, provider, model, scenario) group in metric_groups); run_id is a UUID's 16 bytes. A
+ * file from before keeps its JSON rows and reads them as it did (json_extract over `doc`) until
+ * `npm run store -- compact` converts it.
+ */
 function metricsTableSql(name: string): string {
   return `CREATE TABLE IF NOT EXISTS ${name} (
   id INTEGER PRIMARY KEY,
-  run_id TEXT NOT NULL UNIQUE,
+  run_id NOT NULL UNIQUE,
   provider TEXT NOT NULL,
   model_name TEXT NOT NULL,
   run_ts INTEGER NOT NULL,
   tokens_per_second REAL,
   time_to_first_token REAL,
-  doc TEXT NOT NULL
+  doc NOT NULL,
+  cost_usd REAL,
+  gid INTEGER NOT NULL,
+  generate_time REAL,
+  decode_tps REAL
 );`;
 }
 
+/** The dictionaries of compact rows, and the KPI groups their gid names. */
+const COMPACT_TABLES = `
+CREATE TABLE IF NOT EXISTS doc_shapes (id INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS doc_strings (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS metric_groups (
+  gid INTEGER PRIMARY KEY,
+  tbl TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  model_name TEXT NOT NULL,
+  scenario TEXT NOT NULL,
+  UNIQUE (tbl, provider, model_name, scenario)
+);
+`;
+
 const SCHEMA = `
 ${metricsTableSql('metrics')}
--- metrics_model_speed below serves every per-model range; this older index is its prefix.
-DROP INDEX IF EXISTS metrics_model_ts;
-CREATE INDEX IF NOT EXISTS metrics_ts ON metrics (run_ts);
--- Covers the health report's per-model ranges of tokens/s and TTFT, so they read the index
--- alone and never the documents (a 1.5 KB row each: 10x the pages on a million rows).
-CREATE INDEX IF NOT EXISTS metrics_model_speed ON metrics (provider, model_name, run_ts, tokens_per_second, time_to_first_token);
 CREATE TABLE IF NOT EXISTS errors (
   id INTEGER PRIMARY KEY,
   run_id TEXT NOT NULL UNIQUE,
@@ -63,7 +83,6 @@ CREATE TABLE IF NOT EXISTS provider_catalog (
 );
 -- SPEC 4.1: metric rows of every profile but the published one, apart (MongoDB: metrics_cloud_probe).
 ${metricsTableSql('metrics_probe')}
-CREATE INDEX IF NOT EXISTS metrics_probe_model_ts ON metrics_probe (provider, model_name, run_ts);
 -- SPEC 4.7: one freshness document per model.
 CREATE TABLE IF NOT EXISTS bench_model_health (
   provider TEXT NOT NULL,
@@ -73,7 +92,18 @@ CREATE TABLE IF NOT EXISTS bench_model_health (
 );
 `;
 
-export const METRICS_TABLE: Record<MetricsCollection, string> = { published: 'metrics', probe: 'metrics_probe' };
+// The indexes of a file whose metric rows are JSON (from before compact rows).
+const JSON_ROW_INDEXES = `
+-- metrics_model_speed below serves every per-model range; this older index is its prefix.
+DROP INDEX IF EXISTS metrics_model_ts;
+CREATE INDEX IF NOT EXISTS metrics_ts ON metrics (run_ts);
+-- Covers the health report's per-model ranges of tokens/s and TTFT, so they read the index
+-- alone and never the documents (a 1.5 KB row each: 10x the pages on a million rows).
+CREATE INDEX IF NOT EXISTS metrics_model_speed ON metrics (provider, model_name, run_ts, tokens_per_second, time_to_first_token);
+CREATE INDEX IF NOT EXISTS metrics_probe_model_ts ON metrics_probe (provider, model_name, run_ts);
+`;
+
+export const METRICS_TABLE: Record<MetricsCollection, MetricTable> = { published: 'metrics', probe: 'metrics_probe' };
 
 // Scenarios (SPEC 4.5) and TinyFish agent runs (SPEC 4.6).
 const SCENARIO_SCHEMA = `
@@ -200,7 +230,7 @@ export function openDatabase(path: string): DatabaseSync {
 function openReadOnly(path: string | URL): DatabaseSync {
   const db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS, readOnly: true });
   try {
-    db.function('kpi_collect', KPI_COLUMNS.collect);
+    registerFunctions(db);
     // Reads the schema, so a file that is not a database fails here, not at the first query.
     db.prepare('SELECT count(*) FROM sqlite_master').get();
     return db;
@@ -208,6 +238,12 @@ function openReadOnly(path: string | URL): DatabaseSync {
     db.close();
     throw err;
   }
+}
+
+/** The SQL functions the reads call: kpi_collect (below) and doc_json (compact.ts). */
+function registerFunctions(db: DatabaseSync): void {
+  db.function('kpi_collect', KPI_COLUMNS.collect);
+  registerDocJson(db);
 }
 
 function isReadOnlyError(err: unknown): boolean {
@@ -228,13 +264,15 @@ function openWritable(path: string): DatabaseSync {
     // last transactions, and each result is its own transaction.
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec(SCHEMA);
+    db.exec(COMPACT_TABLES);
     db.exec(SCENARIO_SCHEMA);
     db.exec(SWEEP_SKIP_SCHEMA);
     db.exec(IMPORT_PROGRESS_SCHEMA);
     db.exec(ROLLUP_SCHEMA);
-    db.exec(KPI_INDEXES);
+    if (KPI_TABLES.some((t) => !hasCompactRows(db!, t))) db.exec(JSON_ROW_INDEXES);
+    db.exec(kpiIndexes(db));
     db.exec(AGENT_KPI_INDEX);
-    db.function('kpi_collect', KPI_COLUMNS.collect);
+    registerFunctions(db);
     addSpendColumns(db);
     return db;
   } catch (err) {
@@ -266,11 +304,12 @@ function addSpendColumns(db: DatabaseSync): void {
 }
 
 // ---- KPIs and runs (SPEC 16) ----
-// The KPI measures not kept in columns are read from the document through indexes on
-// expressions: metrics_kpi covers a KPI query (SQLite reads an indexed expression from the
-// index), so it never reads a document (1.5 KB a row: 10x the pages). Columns filled by a
-// trigger would rewrite every row once more on insert. A file from before these indexes gets
-// them when a store opens it (computed once, over every row).
+// A compact table keeps the KPI measures as columns set at insert, and its covering index
+// (TABLE_model_kpi) holds them: a KPI read, and every per-model range of the health report,
+// reads that index alone. A table of JSON rows (a file from before compact rows) reads the
+// measures not kept in columns from the document through indexes on expressions: metrics_kpi
+// covers a KPI query the same way (SQLite reads an indexed expression from the index), and
+// metrics_model_speed the per-model ranges.
 export const SCENARIO = `ifnull(json_extract(doc, '$.benchmark_profile_id'), '${DEFAULT_SCENARIO}')`;
 /**
  * Upstream's admission probes and shadow runs (sample_role, SPEC 4.0) are in metrics_probe,
@@ -280,21 +319,76 @@ export const SCENARIO = `ifnull(json_extract(doc, '$.benchmark_profile_id'), '${
  */
 export const UNPUBLISHED = '';
 const PROBE_SCENARIO = `CASE WHEN json_extract(doc, '$.sample_role') IN ('probe', 'shadow') THEN '${UNPUBLISHED}' ELSE ${SCENARIO} END`;
-/** A metric or error row's scenario, as its table's KPI index holds it; `alias.` before doc when given. */
+// Both metric tables: the published rows and the probe rows of every other scenario (SPEC 4.1).
+export const KPI_TABLES = ['metrics', 'metrics_probe'] as const;
+export type MetricTable = (typeof KPI_TABLES)[number];
+
+/** The scenario of a document bound for a table, as its scenarioOf() expression reads it from a JSON row. */
+export function scenarioOfDoc(table: MetricTable, doc: Record<string, unknown>): string {
+  if (table === 'metrics_probe' && (doc.sample_role === 'probe' || doc.sample_role === 'shadow')) return UNPUBLISHED;
+  const id = doc.benchmark_profile_id;
+  return id === null || id === undefined ? DEFAULT_SCENARIO : typeof id === 'string' ? id : JSON.stringify(id);
+}
+
+const compactTables = new WeakMap<DatabaseSync, Map<string, boolean>>();
+/** Whether the table keeps compact rows (its gid column), as it was when this connection first asked. */
+export function hasCompactRows(db: DatabaseSync, table: MetricTable): boolean {
+  let known = compactTables.get(db);
+  if (!known) compactTables.set(db, (known = new Map()));
+  let compact = known.get(table);
+  if (compact === undefined) {
+    const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
+    known.set(table, (compact = columns.some((c) => c.name === 'gid')));
+  }
+  return compact;
+}
+
+/** How a connection's reads name a metric table's KPI values: columns in a compact table, expressions over `doc` in a JSON one. */
+export function metricSql(c: { db: DatabaseSync }, table: MetricTable) {
+  const compact = hasCompactRows(c.db, table);
+  const json = table === 'metrics_probe' ? PROBE_SCENARIO : SCENARIO;
+  const prefix = (alias?: string) => (alias ? `${alias}.` : '');
+  return {
+    compact,
+    /** The row's scenario (alias. before the columns when given). */
+    scenario: (alias?: string) =>
+      compact
+        ? `(SELECT scenario FROM metric_groups WHERE metric_groups.gid = ${alias ?? table}.gid)`
+        : alias
+          ? json.replaceAll('json_extract(doc,', `json_extract(${alias}.doc,`)
+          : json,
+    generateTime: compact ? 'generate_time' : "json_extract(doc, '$.generate_time')",
+    decodeTps: compact ? 'decode_tps' : "json_extract(doc, '$.decode_tokens_per_second')",
+    /** The covering KPI index. */
+    kpiIndex: compact ? `${table}_model_kpi` : KPI_INDEX[table],
+    /** The index whose leading column is run_ts. */
+    timeIndex: compact || table === 'metrics_probe' ? `${table}_spend` : 'metrics_ts',
+    /** The columns a document is read from (decodeMetricRow), alias. before each when given. */
+    docColumns: (alias?: string) => (compact ? DOC_COLUMNS.map((k) => prefix(alias) + k).join(', ') : `${prefix(alias)}doc`),
+    /** The document as JSON text, for json_extract over either kind of row. */
+    docJson: (alias?: string) =>
+      compact
+        ? `CASE WHEN typeof(${prefix(alias)}doc) = 'blob' THEN doc_json(${DOC_COLUMNS.map((k) => prefix(alias) + k).join(', ')}) ELSE ${prefix(alias)}doc END`
+        : `${prefix(alias)}doc`,
+  };
+}
+
+/**
+ * A metric or error row's scenario, as its table's KPI index holds it, over the JSON documents
+ * (`alias.` before doc when given): the errors table always, and metric tables of JSON rows.
+ */
 export function scenarioOf(table: 'metrics' | 'metrics_probe' | 'errors', alias?: string): string {
   const expr = table === 'metrics_probe' ? PROBE_SCENARIO : SCENARIO;
   return alias ? expr.replaceAll('json_extract(doc,', `json_extract(${alias}.doc,`) : expr;
 }
-export const GENERATE_TIME = "json_extract(doc, '$.generate_time')";
-export const DECODE_TPS = "json_extract(doc, '$.decode_tokens_per_second')";
-// Both metric tables: the published rows and the probe rows of every other scenario (SPEC 4.1).
-export const KPI_TABLES = ['metrics', 'metrics_probe'] as const;
-/** The covering KPI index of each table (metrics_probe's was renamed when its scenario learnt sample_role). */
+const GENERATE_TIME = "json_extract(doc, '$.generate_time')";
+const DECODE_TPS = "json_extract(doc, '$.decode_tokens_per_second')";
 /**
  * Rows whose evidence leaves them out of the KPIs (SPEC 18), by table and id: few, so the KPI
  * read leaves them out by id (every index holds the id) and still never reads a document.
- * Triggers keep it, so every way a row arrives (bench, ingest, import) is covered; a file from
- * before it has no marked rows to list.
+ * Every insert (bench, ingest, import) adds its row when isMarked() says so; in a table of JSON
+ * rows a trigger from before did it too (kept: it adds the same rows). A file from before it has
+ * no marked rows to list.
  */
 export const MARKED_TABLE = 'metrics_marked';
 
@@ -306,27 +400,32 @@ export function unmarkedRows(c: { all<T>(sql: string): T[] }, table: 'metrics' |
   const exists = c.all(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${MARKED_TABLE}'`).length > 0;
   return exists ? ` AND id NOT IN (SELECT id FROM ${MARKED_TABLE} WHERE tbl = '${table}')` : '';
 }
-const MARKED_ROWS = `CREATE TABLE IF NOT EXISTS ${MARKED_TABLE} (tbl TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tbl, id)) WITHOUT ROWID;
-${['metrics', 'metrics_probe']
-  .map(
-    (t) => `CREATE TRIGGER IF NOT EXISTS ${t}_marked AFTER INSERT ON ${t} WHEN json_extract(NEW.doc, '$.evidence.cache_hit') = 1
-  BEGIN INSERT OR IGNORE INTO ${MARKED_TABLE} VALUES ('${t}', NEW.id); END;
-CREATE TRIGGER IF NOT EXISTS ${t}_marked_gone AFTER DELETE ON ${t}
-  BEGIN DELETE FROM ${MARKED_TABLE} WHERE tbl = '${t}' AND id = OLD.id; END;`,
-  )
-  .join('\n')}
-`;
 export const KPI_INDEX = { metrics: 'metrics_kpi', metrics_probe: 'metrics_probe_kpi_roles', errors: 'errors_kpi_kind' } as const;
-const KPI_INDEXES = `
-DROP INDEX IF EXISTS metrics_probe_kpi;
+
+/** The KPI indexes and the marked-rows table, each metric table's by its kind of rows. */
+function kpiIndexes(db: DatabaseSync): string {
+  const parts = [`DROP INDEX IF EXISTS metrics_probe_kpi;
 DROP INDEX IF EXISTS errors_kpi;
-${KPI_TABLES.map(
-  (t) => `CREATE INDEX IF NOT EXISTS ${KPI_INDEX[t]} ON ${t}
-  (provider, model_name, (${scenarioOf(t)}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));`,
-).join('\n')}
 -- error_kind: aborted calls (the operator stopped the sweep) are no failure, and the KPIs read the index alone.
 CREATE INDEX IF NOT EXISTS ${KPI_INDEX.errors} ON errors (ts, provider, model_name, (${SCENARIO}), error_kind);
-${MARKED_ROWS}`;
+CREATE TABLE IF NOT EXISTS ${MARKED_TABLE} (tbl TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tbl, id)) WITHOUT ROWID;`];
+  for (const t of KPI_TABLES) {
+    if (hasCompactRows(db, t)) {
+      // run_ts before gid: the same index serves every per-model time range (the health
+      // report's) and, with gid checked in the index entry, each group's KPIs.
+      parts.push(`CREATE INDEX IF NOT EXISTS ${t}_model_kpi ON ${t}
+  (provider, model_name, run_ts, gid, time_to_first_token, generate_time, tokens_per_second, decode_tps);`);
+    } else {
+      parts.push(`CREATE INDEX IF NOT EXISTS ${KPI_INDEX[t]} ON ${t}
+  (provider, model_name, (${scenarioOf(t)}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));
+CREATE TRIGGER IF NOT EXISTS ${t}_marked AFTER INSERT ON ${t} WHEN json_extract(NEW.doc, '$.evidence.cache_hit') = 1
+  BEGIN INSERT OR IGNORE INTO ${MARKED_TABLE} VALUES ('${t}', NEW.id); END;`);
+    }
+    parts.push(`CREATE TRIGGER IF NOT EXISTS ${t}_marked_gone AFTER DELETE ON ${t}
+  BEGIN DELETE FROM ${MARKED_TABLE} WHERE tbl = '${t}' AND id = OLD.id; END;`);
+  }
+  return parts.join('\n');
+}
 
 // ---- Agent-run KPIs (SPEC 16) ----
 // agent_runs_kpi covers the KPI read over a window: the measures come from the document

@@ -1,0 +1,460 @@
+// Compact metric rows (issue 28, SPEC 20). A metric document is kept as a small binary value
+// instead of JSON text: each object's key list is stored once in doc_shapes and the row names it
+// by number; repeated short strings (request_mode, token_source, finish_reason, …) once in
+// doc_strings; a value equal to one of the row's columns (provider, run_id, tokens/s, …) as a
+// reference to it; dates as milliseconds from run_ts; integers and short decimals as varints;
+// arrays of numbers that are all whole multiples of 10^-k (the per-chunk gaps, written in whole
+// microseconds) as varints of that unit. A document is stored this way only when decoding it
+// gives back exactly its JSON text (encodeDoc), so nothing is ever lost: anything else (an
+// imported line written differently, a value this format has no form for) stays JSON text, and
+// the row's `doc` is then TEXT, not BLOB.
+import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
+
+/** First byte of every compact document: the format, so a later one can be told apart. */
+const FORMAT = 1;
+
+// Value tags.
+const NULL = 0;
+const FALSE = 1;
+const TRUE = 2;
+const INT = 3; // zigzag varint
+const F64 = 4; // 8 bytes, little-endian
+const DEC = 5; // k, then a zigzag varint of value × 10^k
+const STR = 6; // varint byte length, UTF-8
+const SREF = 7; // varint id in doc_strings
+const DATE = 8; // zigzag varint of milliseconds from the row's run_ts
+const OBJ = 9; // varint id in doc_shapes, then one value per key
+const ARR = 10; // varint length, then the values
+const NUMS = 11; // k, varint length, then zigzag varints of each value × 10^k
+const COL = 12; // index in ROW_COLUMNS: the value is that column's
+const OBJI = 13; // an object whose key list is not shared: varint count, then (key as STR body, value) pairs
+
+/** The row's columns a compact document may refer to, in the order COL numbers them. */
+export const ROW_COLUMNS = ['run_id', 'provider', 'model_name', 'tokens_per_second', 'time_to_first_token', 'cost_usd', 'generate_time', 'decode_tps'] as const;
+export type RowColumns = { [K in (typeof ROW_COLUMNS)[number]]: string | number | null } & { run_ts: number };
+
+/** Keys whose strings are unique per row: never worth a dictionary entry. */
+const UNIQUE_KEYS = new Set(['run_id', 'response_id', 'cache_defeat_nonce', 'parallel_group_id', 'request_id', 'id', '_id', '$oid', 'message']);
+const DICT_MAX_CHARS = 64;
+// Bounds on what the dictionaries hold, so a stream of documents with unusual keys or values
+// (an upstream import) cannot grow them (and each process's copy) without end: past them a
+// key list or string is written in the row.
+const MAX_STRINGS = 50_000;
+const MAX_SHAPES = 5_000;
+const MAX_SCALE = 6;
+const POW10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+
+/** The scale k (0–6) at which n is an integer x × 10^-k read back exactly, or -1. */
+function scaleOf(n: number): number {
+  if (!Number.isFinite(n)) return -1;
+  for (let k = 0; k <= MAX_SCALE; k++) {
+    const m = Math.round(n * POW10[k]!);
+    if (Math.abs(m) <= Number.MAX_SAFE_INTEGER && m / POW10[k]! === n) return k;
+  }
+  return -1;
+}
+
+class Writer {
+  buf = new Uint8Array(512);
+  n = 0;
+  #view = new DataView(this.buf.buffer);
+  #room(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
+    grown.set(this.buf);
+    this.buf = grown;
+    this.#view = new DataView(grown.buffer);
+  }
+  byte(b: number): void {
+    this.#room(1);
+    this.buf[this.n++] = b;
+  }
+  /** A non-negative integer up to 2^53, 7 bits a byte (arithmetic, not 32-bit bit operations). */
+  varint(v: number): void {
+    this.#room(8);
+    while (v >= 128) {
+      this.buf[this.n++] = (v % 128) | 128;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.n++] = v;
+  }
+  zigzag(v: number): void {
+    this.varint(v >= 0 ? v * 2 : -v * 2 - 1);
+  }
+  f64(v: number): void {
+    this.#room(8);
+    this.#view.setFloat64(this.n, v, true);
+    this.n += 8;
+  }
+  bytes(b: Uint8Array): void {
+    this.#room(b.length);
+    this.buf.set(b, this.n);
+    this.n += b.length;
+  }
+}
+
+class Reader {
+  n = 0;
+  readonly #view: DataView;
+  constructor(readonly buf: Uint8Array) {
+    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  byte(): number {
+    if (this.n >= this.buf.length) throw new Error('compact document ends early');
+    return this.buf[this.n++]!;
+  }
+  varint(): number {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      const b = this.byte();
+      v += (b & 127) * mul;
+      if (b < 128) return v;
+      mul *= 128;
+    }
+  }
+  zigzag(): number {
+    const v = this.varint();
+    return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+  }
+  f64(): number {
+    const v = this.#view.getFloat64(this.n, true);
+    this.n += 8;
+    return v;
+  }
+  utf8(len: number): string {
+    const s = TEXT.decode(this.buf.subarray(this.n, this.n + len));
+    this.n += len;
+    return s;
+  }
+}
+
+const TEXT = new TextDecoder();
+const UTF8 = new TextEncoder();
+
+/**
+ * The dictionaries of one open database: key lists and strings by id and by value. Loaded on
+ * first use and again when an id written by another process is not known yet. New entries are
+ * written in the caller's transaction; after a rollback the caller calls forget(), since ids it
+ * handed out may then belong to nothing (or, later, to another process's entry).
+ */
+export class DocCodec {
+  #shapes: string[][] = [];
+  #shapeIds = new Map<string, number>();
+  #strings: string[] = [];
+  #stringIds = new Map<string, number>();
+  #loadedShape = 0;
+  #loadedString = 0;
+  #stmts = new Map<string, StatementSync>();
+
+  constructor(private readonly db: DatabaseSync) {}
+
+  #stmt(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) this.#stmts.set(sql, (s = this.db.prepare(sql)));
+    return s;
+  }
+
+  /** Reads the entries added since the last load (by this process or another). */
+  #load(): void {
+    for (const r of this.#stmt('SELECT id, keys FROM doc_shapes WHERE id > ? ORDER BY id').all(this.#loadedShape) as Array<{ id: number; keys: string }>) {
+      this.#shapes[r.id] = JSON.parse(r.keys) as string[];
+      this.#shapeIds.set(r.keys, r.id);
+      this.#loadedShape = r.id;
+    }
+    for (const r of this.#stmt('SELECT id, text FROM doc_strings WHERE id > ? ORDER BY id').all(this.#loadedString) as Array<{ id: number; text: string }>) {
+      this.#strings[r.id] = r.text;
+      this.#stringIds.set(r.text, r.id);
+      this.#loadedString = r.id;
+    }
+  }
+
+  #groups = new Map<string, number>();
+
+  /** The gid of a row's (table, provider, model, scenario) group in metric_groups, added when new (in the open write transaction). */
+  groupId(table: string, provider: string, model: string, scenario: string): number {
+    const key = JSON.stringify([table, provider, model, scenario]);
+    let gid = this.#groups.get(key);
+    if (gid !== undefined) return gid;
+    const args = [table, provider, model, scenario];
+    this.#stmt('INSERT OR IGNORE INTO metric_groups (tbl, provider, model_name, scenario) VALUES (?, ?, ?, ?)').run(...args);
+    gid = (this.#stmt('SELECT gid FROM metric_groups WHERE tbl = ? AND provider = ? AND model_name = ? AND scenario = ?').get(...args) as { gid: number }).gid;
+    this.#groups.set(key, gid);
+    return gid;
+  }
+
+  /** Drops what was loaded or added: after a rolled-back write, ids handed out may not exist. */
+  forget(): void {
+    this.#groups.clear();
+    this.#shapes = [];
+    this.#shapeIds.clear();
+    this.#strings = [];
+    this.#stringIds.clear();
+    this.#loadedShape = 0;
+    this.#loadedString = 0;
+  }
+
+  /** The id of a key list or string, added (in the open write transaction) when new; null past the bounds. */
+  #idOf(kind: 'shape' | 'string', value: string): number | null {
+    const ids = kind === 'shape' ? this.#shapeIds : this.#stringIds;
+    let id = ids.get(value);
+    if (id !== undefined) return id;
+    this.#load();
+    id = ids.get(value);
+    if (id !== undefined) return id;
+    if (ids.size >= (kind === 'shape' ? MAX_SHAPES : MAX_STRINGS)) return null;
+    const r = this.#stmt(kind === 'shape' ? 'INSERT INTO doc_shapes (keys) VALUES (?)' : 'INSERT INTO doc_strings (text) VALUES (?)').run(value);
+    id = Number(r.lastInsertRowid);
+    ids.set(value, id);
+    if (kind === 'shape') {
+      this.#shapes[id] = JSON.parse(value) as string[];
+      this.#loadedShape = Math.max(this.#loadedShape, id);
+    } else {
+      this.#strings[id] = value;
+      this.#loadedString = Math.max(this.#loadedString, id);
+    }
+    return id;
+  }
+
+  #entry<T>(list: T[], id: number): T {
+    if (list[id] === undefined) this.#load();
+    const v = list[id];
+    if (v === undefined) throw new Error(`compact document names entry ${id}, which the store does not hold`);
+    return v;
+  }
+
+  /**
+   * The compact form of a document whose JSON text (encodeDoc) is `text`, or null when it has
+   * none that reads back as exactly that text. Must run inside a write transaction (new
+   * dictionary entries are written in it).
+   */
+  encode(doc: unknown, cols: RowColumns, text: string): Uint8Array | null {
+    const w = new Writer();
+    w.byte(FORMAT);
+    try {
+      if (!this.#value(w, doc, cols, '')) return null;
+    } catch {
+      return null;
+    }
+    const blob = w.buf.slice(0, w.n);
+    // The proof that nothing is lost: what readers will get writes the same text.
+    return encodeText(this.decode(blob, cols)) === text ? blob : null;
+  }
+
+  /** False when the value has no compact form. */
+  #value(w: Writer, v: unknown, cols: RowColumns, key: string): boolean {
+    if (v === null) return (w.byte(NULL), true);
+    if (v === true) return (w.byte(TRUE), true);
+    if (v === false) return (w.byte(FALSE), true);
+    if (typeof v === 'number' || typeof v === 'string') {
+      const col = ROW_COLUMNS.findIndex((c) => Object.is(cols[c], v));
+      if (col >= 0) {
+        w.byte(COL);
+        w.byte(col);
+        return true;
+      }
+    }
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return false;
+      const k = scaleOf(v);
+      if (k === 0) (w.byte(INT), w.zigzag(v));
+      // Shorter than 8 bytes of float: the tag and k take two.
+      else if (k > 0 && Math.abs(v * POW10[k]!) < 2 ** 41) (w.byte(DEC), w.byte(k), w.zigzag(Math.round(v * POW10[k]!)));
+      else (w.byte(F64), w.f64(v));
+      return true;
+    }
+    if (typeof v === 'string') {
+      const id = v.length <= DICT_MAX_CHARS && !UNIQUE_KEYS.has(key) ? this.#idOf('string', v) : null;
+      if (id !== null) (w.byte(SREF), w.varint(id));
+      else {
+        const b = UTF8.encode(v);
+        w.byte(STR);
+        w.varint(b.length);
+        w.bytes(b);
+      }
+      return true;
+    }
+    if (v instanceof Date) {
+      const t = v.getTime();
+      if (!Number.isFinite(t)) return false;
+      w.byte(DATE);
+      w.zigzag(t - cols.run_ts);
+      return true;
+    }
+    if (Array.isArray(v)) return this.#array(w, v, cols, key);
+    if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return this.#object(w, v as Record<string, unknown>, cols);
+    return false;
+  }
+
+  #array(w: Writer, a: unknown[], cols: RowColumns, key: string): boolean {
+    // All numbers at one scale (the gaps at the runner's microseconds): one tag for the lot.
+    if (a.length > 1 && a.every((x) => typeof x === 'number')) {
+      let k = 0;
+      for (const x of a as number[]) {
+        const s = scaleOf(x);
+        if (s < 0) {
+          k = -1;
+          break;
+        }
+        k = Math.max(k, s);
+      }
+      if (k >= 0) {
+        w.byte(NUMS);
+        w.byte(k);
+        w.varint(a.length);
+        for (const x of a as number[]) w.zigzag(Math.round(x * POW10[k]!));
+        return true;
+      }
+    }
+    w.byte(ARR);
+    w.varint(a.length);
+    for (const x of a) if (!this.#value(w, x === undefined ? null : x, cols, key)) return false;
+    return true;
+  }
+
+  #object(w: Writer, o: Record<string, unknown>, cols: RowColumns): boolean {
+    // Keys JSON leaves out (undefined, functions) are left out here too.
+    const keys = Object.keys(o).filter((k) => o[k] !== undefined && typeof o[k] !== 'function');
+    if (keys.includes('__proto__')) return false;
+    const id = this.#idOf('shape', JSON.stringify(keys));
+    if (id !== null) (w.byte(OBJ), w.varint(id));
+    else {
+      w.byte(OBJI);
+      w.varint(keys.length);
+      for (const k of keys) {
+        const b = UTF8.encode(k);
+        w.varint(b.length);
+        w.bytes(b);
+      }
+    }
+    for (const k of keys) if (!this.#value(w, o[k], cols, k)) return false;
+    return true;
+  }
+
+  /** The document a compact value holds, as decodeDoc gives a JSON one (Dates as Dates). */
+  decode<T>(blob: Uint8Array, cols: RowColumns): T {
+    const r = new Reader(blob);
+    const format = r.byte();
+    if (format !== FORMAT) throw new Error(`compact document of format ${format}, which this version does not read`);
+    return this.#read(r, cols) as T;
+  }
+
+  #read(r: Reader, cols: RowColumns): unknown {
+    const tag = r.byte();
+    switch (tag) {
+      case NULL:
+        return null;
+      case FALSE:
+        return false;
+      case TRUE:
+        return true;
+      case INT:
+        return r.zigzag();
+      case F64:
+        return r.f64();
+      case DEC: {
+        const k = r.byte();
+        return r.zigzag() / POW10[k]!;
+      }
+      case STR:
+        return r.utf8(r.varint());
+      case SREF:
+        return this.#entry(this.#strings, r.varint());
+      case DATE:
+        return new Date(cols.run_ts + r.zigzag());
+      case COL:
+        return cols[ROW_COLUMNS[r.byte()]!];
+      case ARR: {
+        const n = r.varint();
+        const out = new Array<unknown>(n);
+        for (let i = 0; i < n; i++) out[i] = this.#read(r, cols);
+        return out;
+      }
+      case NUMS: {
+        const unit = POW10[r.byte()]!;
+        const n = r.varint();
+        const out = new Array<number>(n);
+        for (let i = 0; i < n; i++) out[i] = r.zigzag() / unit;
+        return out;
+      }
+      case OBJ:
+        return this.#fill(r, cols, this.#entry(this.#shapes, r.varint()));
+      case OBJI: {
+        const n = r.varint();
+        const keys: string[] = [];
+        for (let i = 0; i < n; i++) keys.push(r.utf8(r.varint()));
+        return this.#fill(r, cols, keys);
+      }
+      default:
+        throw new Error(`compact document has an unknown value tag ${tag}`);
+    }
+  }
+
+  #fill(r: Reader, cols: RowColumns, keys: string[]): unknown {
+    const o: Record<string, unknown> = {};
+    for (const k of keys) o[k] = this.#read(r, cols);
+    // As decodeDoc reads JSON: {"$date": ISO} alone is a Date.
+    if (keys.length === 1 && keys[0] === '$date' && typeof o.$date === 'string') return new Date(o.$date);
+    return o;
+  }
+}
+
+/** JSON with Dates tagged as {"$date": ISO}: the store's text form of a document (connection.ts re-exports it as encodeDoc). */
+export function encodeText(doc: unknown): string {
+  return JSON.stringify(doc, function (this: Record<string, unknown>, key, value) {
+    const original = this[key];
+    return original instanceof Date ? { $date: original.toISOString() } : value;
+  });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A run_id as a compact table keeps it: a lowercase UUID as its 16 bytes, anything else as text. */
+export function runIdKey(id: string): string | Uint8Array {
+  return UUID.test(id) ? Buffer.from(id.replaceAll('-', ''), 'hex') : id;
+}
+
+/** The run_id a key column holds, as text. */
+export function runIdText(key: SQLOutputValue): string {
+  if (!(key instanceof Uint8Array)) return key as string;
+  const h = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The columns a metric row's document is read from, `doc` first (metricSql().docColumns). */
+export const DOC_COLUMNS = ['doc', 'run_id', 'provider', 'model_name', 'run_ts', ...ROW_COLUMNS.slice(3)] as const;
+
+const codecs = new WeakMap<DatabaseSync, DocCodec>();
+/** The dictionaries of an open database (one per connection: another process's entries are read as they appear). */
+export function codecOf(db: DatabaseSync): DocCodec {
+  let codec = codecs.get(db);
+  if (!codec) codecs.set(db, (codec = new DocCodec(db)));
+  return codec;
+}
+
+/** A row of DOC_COLUMNS' values (by name) as the columns a compact document refers to. */
+export function rowColumns(row: Record<string, SQLOutputValue>): RowColumns {
+  return {
+    run_id: runIdText(row.run_id!),
+    provider: row.provider as string,
+    model_name: row.model_name as string,
+    run_ts: row.run_ts as number,
+    tokens_per_second: row.tokens_per_second as number | null,
+    time_to_first_token: row.time_to_first_token as number | null,
+    cost_usd: row.cost_usd as number | null,
+    generate_time: row.generate_time as number | null,
+    decode_tps: row.decode_tps as number | null,
+  };
+}
+
+/**
+ * doc_json(doc, run_id, provider, …: DOC_COLUMNS in order): a compact row's document as the JSON
+ * text the store would have written, for the few reads that take a field from any document
+ * with json_extract (the health mail's once-a-day reads).
+ */
+export function registerDocJson(db: DatabaseSync): void {
+  db.function('doc_json', { deterministic: true, varargs: true }, (...values: SQLOutputValue[]) => {
+    const row = Object.fromEntries(DOC_COLUMNS.map((k, i) => [k, values[i]!]));
+    return encodeText(codecOf(db).decode(row.doc as Uint8Array, rowColumns(row)));
+  });
+}
