@@ -14,6 +14,9 @@ import { collectSiteData } from '../../lib/site/data.ts';
 import { createMongoStore } from '../../lib/store/mongo/open.ts';
 import { collectionNames, importFile, importPlan } from '../../lib/store/exchange.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
+import { DOC_COLUMNS } from '../../lib/store/sqlite/compact.ts';
+import { decodeMetricRow } from '../../lib/store/sqlite/connection.ts';
+import { openDatabase } from '../../lib/store/sqlite/schema.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -78,12 +81,12 @@ const sqlite: CorpusBackend = {
       await close();
       rmSync(dir, { recursive: true, force: true });
     };
+    // Each row as stored, read on a connection of its own (a metric row through the compact
+    // form's decoder when it is compact).
     const docs = async (sql: string) => {
-      const { DatabaseSync } = await import('node:sqlite');
-      const raw = new DatabaseSync(join(dir, 'store.sqlite'), { readOnly: true });
+      const raw = openDatabase(join(dir, 'store.sqlite'));
       try {
-        const dates = (_k: string, v: unknown) => (v && typeof v === 'object' && typeof (v as Doc).$date === 'string' ? new Date((v as Doc).$date as string) : v);
-        return (raw.prepare(sql).all() as Array<{ doc: string }>).map((r) => JSON.parse(r.doc, dates) as Doc);
+        return raw.prepare(sql).all().map((r) => decodeMetricRow<Doc>(raw, r));
       } finally {
         raw.close();
       }
@@ -92,8 +95,8 @@ const sqlite: CorpusBackend = {
       store,
       stored: async () => ({
         models: await docs('SELECT doc FROM models ORDER BY rowid'),
-        metrics: await docs('SELECT doc FROM metrics ORDER BY id'),
-        probe: await docs('SELECT doc FROM metrics_probe ORDER BY id'),
+        metrics: await docs(`SELECT ${DOC_COLUMNS.join(', ')} FROM metrics ORDER BY id`),
+        probe: await docs(`SELECT ${DOC_COLUMNS.join(', ')} FROM metrics_probe ORDER BY id`),
         errors: await docs('SELECT doc FROM errors ORDER BY id'),
       }),
     };

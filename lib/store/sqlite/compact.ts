@@ -1,6 +1,7 @@
 // Compact metric rows (issue 28, SPEC 20). A metric document is kept as a small binary value
-// instead of JSON text: each object's key list is stored once in doc_shapes and the row names it
-// by number; repeated short strings (request_mode, token_source, finish_reason, …) once in
+// instead of JSON text: each object's key list, with the kind of each value (its head: a number,
+// a null, a reference to a column, …), is stored once in doc_shapes and the row names it by
+// number and holds only the values' bodies; repeated short strings (request_mode, token_source, finish_reason, …) once in
 // doc_strings; a value equal to one of the row's columns (provider, run_id, tokens/s, …) as a
 // reference to it; dates as milliseconds from run_ts; integers and short decimals as varints;
 // arrays of numbers that are all whole multiples of 10^-k (the per-chunk gaps, written in whole
@@ -10,24 +11,49 @@
 // the row's `doc` is then TEXT, not BLOB.
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 
-/** First byte of every compact document: the format, so a later one can be told apart. */
+/**
+ * First byte of every compact document: the format, so a later one can be told apart, which also
+ * says how its JSON text writes dates (an imported line keeps its exporter's way):
+ * FORMAT + 0 as toISOString (the store's own), + 1 without ".000" when the milliseconds are 0
+ * (the MongoDB Node driver's Extended JSON), + 2 without the milliseconds' trailing zeros (Go's
+ * mongoexport).
+ */
 const FORMAT = 1;
+const DATE_STYLES = 3;
 
-// Value tags.
+function dateText(d: Date, style: number): string {
+  const iso = d.toISOString();
+  if (style === 1) return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+  if (style === 2) return iso.replace(/\.?0+Z$/, 'Z');
+  return iso;
+}
+
+/** The JSON text of a document with its dates written in a style (FORMAT's). */
+function textOf(doc: unknown, style: number): string {
+  if (style === 0) return encodeText(doc);
+  return JSON.stringify(doc, function (this: Record<string, unknown>, key, value) {
+    const original = this[key];
+    return original instanceof Date ? { $date: dateText(original, style) } : value;
+  });
+}
+
+// Value heads: a tag, times 16, plus its parameter (DEC's and NUMS's k, COL's column). An
+// object's heads are in its shape; an array's elements and the root carry theirs as a byte.
 const NULL = 0;
 const FALSE = 1;
 const TRUE = 2;
-const INT = 3; // zigzag varint
+const INT = 3; // a varint of the value (parameter 0) or of -1 - the value (parameter 1)
 const F64 = 4; // 8 bytes, little-endian
-const DEC = 5; // k, then a zigzag varint of value × 10^k
+const DEC = 5; // a zigzag varint of value × 10^k
 const STR = 6; // varint byte length, UTF-8
 const SREF = 7; // varint id in doc_strings
 const DATE = 8; // zigzag varint of milliseconds from the row's run_ts
-const OBJ = 9; // varint id in doc_shapes, then one value per key
+const OBJ = 9; // varint id in doc_shapes, then each key's value body
 const ARR = 10; // varint length, then the values
-const NUMS = 11; // k, varint length, then zigzag varints of each value × 10^k
-const COL = 12; // index in ROW_COLUMNS: the value is that column's
-const OBJI = 13; // an object whose key list is not shared: varint count, then (key as STR body, value) pairs
+const NUMS = 11; // varint length, then varints of each value × 10^k (k + 8 when none is negative), zigzag ones otherwise
+const COL = 12; // the value is column ROW_COLUMNS[parameter]'s; no body
+const OBJI = 13; // an object whose shape is not shared: varint count, then (key as STR body, head byte, body) each
+const head = (tag: number, param = 0) => tag * 16 + param;
 
 /** The row's columns a compact document may refer to, in the order COL numbers them. */
 export const ROW_COLUMNS = ['run_id', 'provider', 'model_name', 'tokens_per_second', 'time_to_first_token', 'cost_usd', 'generate_time', 'decode_tps'] as const;
@@ -139,7 +165,7 @@ const UTF8 = new TextEncoder();
  * handed out may then belong to nothing (or, later, to another process's entry).
  */
 export class DocCodec {
-  #shapes: string[][] = [];
+  #shapes: Array<[string[], number[]]> = [];
   #shapeIds = new Map<string, number>();
   #strings: string[] = [];
   #stringIds = new Map<string, number>();
@@ -157,9 +183,9 @@ export class DocCodec {
 
   /** Reads the entries added since the last load (by this process or another). */
   #load(): void {
-    for (const r of this.#stmt('SELECT id, keys FROM doc_shapes WHERE id > ? ORDER BY id').all(this.#loadedShape) as Array<{ id: number; keys: string }>) {
-      this.#shapes[r.id] = JSON.parse(r.keys) as string[];
-      this.#shapeIds.set(r.keys, r.id);
+    for (const r of this.#stmt('SELECT id, shape FROM doc_shapes WHERE id > ? ORDER BY id').all(this.#loadedShape) as Array<{ id: number; shape: string }>) {
+      this.#shapes[r.id] = JSON.parse(r.shape) as [string[], number[]];
+      this.#shapeIds.set(r.shape, r.id);
       this.#loadedShape = r.id;
     }
     for (const r of this.#stmt('SELECT id, text FROM doc_strings WHERE id > ? ORDER BY id').all(this.#loadedString) as Array<{ id: number; text: string }>) {
@@ -203,11 +229,11 @@ export class DocCodec {
     id = ids.get(value);
     if (id !== undefined) return id;
     if (ids.size >= (kind === 'shape' ? MAX_SHAPES : MAX_STRINGS)) return null;
-    const r = this.#stmt(kind === 'shape' ? 'INSERT INTO doc_shapes (keys) VALUES (?)' : 'INSERT INTO doc_strings (text) VALUES (?)').run(value);
+    const r = this.#stmt(kind === 'shape' ? 'INSERT INTO doc_shapes (shape) VALUES (?)' : 'INSERT INTO doc_strings (text) VALUES (?)').run(value);
     id = Number(r.lastInsertRowid);
     ids.set(value, id);
     if (kind === 'shape') {
-      this.#shapes[id] = JSON.parse(value) as string[];
+      this.#shapes[id] = JSON.parse(value) as [string[], number[]];
       this.#loadedShape = Math.max(this.#loadedShape, id);
     } else {
       this.#strings[id] = value;
@@ -232,62 +258,69 @@ export class DocCodec {
     const w = new Writer();
     w.byte(FORMAT);
     try {
-      if (!this.#value(w, doc, cols, '')) return null;
+      const body = new Writer();
+      const h = this.#value(body, doc, cols, '');
+      if (h === null) return null;
+      w.byte(h);
+      w.bytes(body.buf.subarray(0, body.n));
+      const blob = w.buf.slice(0, w.n);
+      // The proof that nothing is lost: what readers will get writes the same text, dates
+      // written the way the text writes them.
+      const decoded = this.decode(blob, cols);
+      for (let style = 0; style < DATE_STYLES; style++) {
+        if (textOf(decoded, style) !== text) continue;
+        blob[0] = FORMAT + style;
+        return blob;
+      }
+      return null;
     } catch {
       return null;
     }
-    const blob = w.buf.slice(0, w.n);
-    // The proof that nothing is lost: what readers will get writes the same text.
-    return encodeText(this.decode(blob, cols)) === text ? blob : null;
   }
 
-  /** False when the value has no compact form. */
-  #value(w: Writer, v: unknown, cols: RowColumns, key: string): boolean {
-    if (v === null) return (w.byte(NULL), true);
-    if (v === true) return (w.byte(TRUE), true);
-    if (v === false) return (w.byte(FALSE), true);
+  /** The JSON text a compact document was stored from. */
+  text(blob: Uint8Array, cols: RowColumns): string {
+    return textOf(this.decode(blob, cols), blob[0]! - FORMAT);
+  }
+
+  /** Writes a value's body and gives its head, or null when the value has no compact form. */
+  #value(w: Writer, v: unknown, cols: RowColumns, key: string): number | null {
+    if (v === null) return head(NULL);
+    if (v === true) return head(TRUE);
+    if (v === false) return head(FALSE);
     if (typeof v === 'number' || typeof v === 'string') {
       const col = ROW_COLUMNS.findIndex((c) => Object.is(cols[c], v));
-      if (col >= 0) {
-        w.byte(COL);
-        w.byte(col);
-        return true;
-      }
+      if (col >= 0) return head(COL, col);
     }
     if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return false;
+      if (!Number.isFinite(v)) return null;
       const k = scaleOf(v);
-      if (k === 0) (w.byte(INT), w.zigzag(v));
-      // Shorter than 8 bytes of float: the tag and k take two.
-      else if (k > 0 && Math.abs(v * POW10[k]!) < 2 ** 41) (w.byte(DEC), w.byte(k), w.zigzag(Math.round(v * POW10[k]!)));
-      else (w.byte(F64), w.f64(v));
-      return true;
+      if (k === 0) return v < 0 ? (w.varint(-1 - v), head(INT, 1)) : (w.varint(v), head(INT));
+      // Shorter than 8 bytes of float.
+      if (k > 0 && Math.abs(v * POW10[k]!) < 2 ** 48) return (w.zigzag(Math.round(v * POW10[k]!)), head(DEC, k));
+      return (w.f64(v), head(F64));
     }
     if (typeof v === 'string') {
       const id = v.length <= DICT_MAX_CHARS && !UNIQUE_KEYS.has(key) ? this.#idOf('string', v) : null;
-      if (id !== null) (w.byte(SREF), w.varint(id));
-      else {
-        const b = UTF8.encode(v);
-        w.byte(STR);
-        w.varint(b.length);
-        w.bytes(b);
-      }
-      return true;
+      if (id !== null) return (w.varint(id), head(SREF));
+      const b = UTF8.encode(v);
+      w.varint(b.length);
+      w.bytes(b);
+      return head(STR);
     }
     if (v instanceof Date) {
       const t = v.getTime();
-      if (!Number.isFinite(t)) return false;
-      w.byte(DATE);
+      if (!Number.isFinite(t)) return null;
       w.zigzag(t - cols.run_ts);
-      return true;
+      return head(DATE);
     }
     if (Array.isArray(v)) return this.#array(w, v, cols, key);
     if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return this.#object(w, v as Record<string, unknown>, cols);
-    return false;
+    return null;
   }
 
-  #array(w: Writer, a: unknown[], cols: RowColumns, key: string): boolean {
-    // All numbers at one scale (the gaps at the runner's microseconds): one tag for the lot.
+  #array(w: Writer, a: unknown[], cols: RowColumns, key: string): number | null {
+    // All numbers at one scale (the gaps at the runner's microseconds): one head for the lot.
     if (a.length > 1 && a.every((x) => typeof x === 'number')) {
       let k = 0;
       for (const x of a as number[]) {
@@ -299,48 +332,70 @@ export class DocCodec {
         k = Math.max(k, s);
       }
       if (k >= 0) {
-        w.byte(NUMS);
-        w.byte(k);
+        // -0 has no unsigned form (its varint reads back as 0).
+        const unsigned = (a as number[]).every((x) => x > 0 || Object.is(x, 0));
         w.varint(a.length);
-        for (const x of a as number[]) w.zigzag(Math.round(x * POW10[k]!));
-        return true;
+        for (const x of a as number[]) {
+          const m = Math.round(x * POW10[k]!);
+          if (unsigned) w.varint(m);
+          else w.zigzag(m);
+        }
+        return head(NUMS, unsigned ? k + 8 : k);
       }
     }
-    w.byte(ARR);
     w.varint(a.length);
-    for (const x of a) if (!this.#value(w, x === undefined ? null : x, cols, key)) return false;
+    for (const x of a) if (!this.#inline(w, x === undefined ? null : x, cols, key)) return null;
+    return head(ARR);
+  }
+
+  /** A value with its head byte before its body (array elements, OBJI values). */
+  #inline(w: Writer, v: unknown, cols: RowColumns, key: string): boolean {
+    const body = new Writer();
+    const h = this.#value(body, v, cols, key);
+    if (h === null) return false;
+    w.byte(h);
+    w.bytes(body.buf.subarray(0, body.n));
     return true;
   }
 
-  #object(w: Writer, o: Record<string, unknown>, cols: RowColumns): boolean {
+  #object(w: Writer, o: Record<string, unknown>, cols: RowColumns): number | null {
     // Keys JSON leaves out (undefined, functions) are left out here too.
     const keys = Object.keys(o).filter((k) => o[k] !== undefined && typeof o[k] !== 'function');
-    if (keys.includes('__proto__')) return false;
-    const id = this.#idOf('shape', JSON.stringify(keys));
-    if (id !== null) (w.byte(OBJ), w.varint(id));
-    else {
-      w.byte(OBJI);
-      w.varint(keys.length);
-      for (const k of keys) {
-        const b = UTF8.encode(k);
-        w.varint(b.length);
-        w.bytes(b);
-      }
+    if (keys.includes('__proto__')) return null;
+    const body = new Writer();
+    const heads: number[] = [];
+    for (const k of keys) {
+      const h = this.#value(body, o[k], cols, k);
+      if (h === null) return null;
+      heads.push(h);
     }
-    for (const k of keys) if (!this.#value(w, o[k], cols, k)) return false;
-    return true;
+    const id = this.#idOf('shape', JSON.stringify([keys, heads]));
+    if (id !== null) {
+      w.varint(id);
+      w.bytes(body.buf.subarray(0, body.n));
+      return head(OBJ);
+    }
+    w.varint(keys.length);
+    for (const k of keys) {
+      const b = UTF8.encode(k);
+      w.varint(b.length);
+      w.bytes(b);
+      if (!this.#inline(w, o[k], cols, k)) return null;
+    }
+    return head(OBJI);
   }
 
   /** The document a compact value holds, as decodeDoc gives a JSON one (Dates as Dates). */
   decode<T>(blob: Uint8Array, cols: RowColumns): T {
     const r = new Reader(blob);
     const format = r.byte();
-    if (format !== FORMAT) throw new Error(`compact document of format ${format}, which this version does not read`);
-    return this.#read(r, cols) as T;
+    if (format < FORMAT || format >= FORMAT + DATE_STYLES) throw new Error(`compact document of format ${format}, which this version does not read`);
+    return this.#read(r, r.byte(), cols) as T;
   }
 
-  #read(r: Reader, cols: RowColumns): unknown {
-    const tag = r.byte();
+  #read(r: Reader, h: number, cols: RowColumns): unknown {
+    const tag = h >> 4;
+    const param = h & 15;
     switch (tag) {
       case NULL:
         return null;
@@ -349,13 +404,11 @@ export class DocCodec {
       case TRUE:
         return true;
       case INT:
-        return r.zigzag();
+        return param === 1 ? -1 - r.varint() : r.varint();
       case F64:
         return r.f64();
-      case DEC: {
-        const k = r.byte();
-        return r.zigzag() / POW10[k]!;
-      }
+      case DEC:
+        return r.zigzag() / POW10[param]!;
       case STR:
         return r.utf8(r.varint());
       case SREF:
@@ -363,40 +416,46 @@ export class DocCodec {
       case DATE:
         return new Date(cols.run_ts + r.zigzag());
       case COL:
-        return cols[ROW_COLUMNS[r.byte()]!];
+        return cols[ROW_COLUMNS[param]!];
       case ARR: {
         const n = r.varint();
         const out = new Array<unknown>(n);
-        for (let i = 0; i < n; i++) out[i] = this.#read(r, cols);
+        for (let i = 0; i < n; i++) out[i] = this.#read(r, r.byte(), cols);
         return out;
       }
       case NUMS: {
-        const unit = POW10[r.byte()]!;
+        const unit = POW10[param & 7]!;
         const n = r.varint();
         const out = new Array<number>(n);
-        for (let i = 0; i < n; i++) out[i] = r.zigzag() / unit;
+        for (let i = 0; i < n; i++) out[i] = (param & 8 ? r.varint() : r.zigzag()) / unit;
         return out;
       }
-      case OBJ:
-        return this.#fill(r, cols, this.#entry(this.#shapes, r.varint()));
+      case OBJ: {
+        const [keys, heads] = this.#entry(this.#shapes, r.varint());
+        const o: Record<string, unknown> = {};
+        for (let i = 0; i < keys.length; i++) o[keys[i]!] = this.#read(r, heads[i]!, cols);
+        return dated(o, keys);
+      }
       case OBJI: {
         const n = r.varint();
         const keys: string[] = [];
-        for (let i = 0; i < n; i++) keys.push(r.utf8(r.varint()));
-        return this.#fill(r, cols, keys);
+        const o: Record<string, unknown> = {};
+        for (let i = 0; i < n; i++) {
+          const k = r.utf8(r.varint());
+          keys.push(k);
+          o[k] = this.#read(r, r.byte(), cols);
+        }
+        return dated(o, keys);
       }
       default:
-        throw new Error(`compact document has an unknown value tag ${tag}`);
+        throw new Error(`compact document has an unknown value head ${h}`);
     }
   }
+}
 
-  #fill(r: Reader, cols: RowColumns, keys: string[]): unknown {
-    const o: Record<string, unknown> = {};
-    for (const k of keys) o[k] = this.#read(r, cols);
-    // As decodeDoc reads JSON: {"$date": ISO} alone is a Date.
-    if (keys.length === 1 && keys[0] === '$date' && typeof o.$date === 'string') return new Date(o.$date);
-    return o;
-  }
+/** As decodeDoc reads JSON: {"$date": ISO} alone is a Date. */
+function dated(o: Record<string, unknown>, keys: string[]): unknown {
+  return keys.length === 1 && keys[0] === '$date' && typeof o.$date === 'string' ? new Date(o.$date) : o;
 }
 
 /** JSON with Dates tagged as {"$date": ISO}: the store's text form of a document (connection.ts re-exports it as encodeDoc). */
@@ -448,13 +507,28 @@ export function rowColumns(row: Record<string, SQLOutputValue>): RowColumns {
 }
 
 /**
- * doc_json(doc, run_id, provider, …: DOC_COLUMNS in order): a compact row's document as the JSON
- * text the store would have written, for the few reads that take a field from any document
- * with json_extract (the health mail's once-a-day reads).
+ * doc_field(path, doc, run_id, provider, …: DOC_COLUMNS in order): one field of a compact row's
+ * document as json_extract would give it from the JSON text ('a.b' for '$.a.b'; a Date's
+ * '$date' is its ISO text; true and false are 1 and 0; an object or array is its JSON text), for
+ * the few reads that take a field from any document (the health mail's once-a-day reads). The
+ * last document decoded is kept, so several fields of one row decode it once.
  */
-export function registerDocJson(db: DatabaseSync): void {
-  db.function('doc_json', { deterministic: true, varargs: true }, (...values: SQLOutputValue[]) => {
-    const row = Object.fromEntries(DOC_COLUMNS.map((k, i) => [k, values[i]!]));
-    return encodeText(codecOf(db).decode(row.doc as Uint8Array, rowColumns(row)));
+export function registerDocField(db: DatabaseSync): void {
+  let last: { blob: Uint8Array; doc: unknown } | null = null;
+  db.function('doc_field', { deterministic: true, varargs: true }, (path: SQLOutputValue, ...values: SQLOutputValue[]) => {
+    const blob = values[0] as Uint8Array;
+    if (!last || Buffer.compare(last.blob, blob) !== 0) {
+      const row = Object.fromEntries(DOC_COLUMNS.map((k, i) => [k, values[i]!]));
+      last = { blob, doc: codecOf(db).decode(blob, rowColumns(row)) };
+    }
+    let v: unknown = last.doc;
+    for (const key of (path as string).split('.')) {
+      if (v instanceof Date && key === '$date') v = v.toISOString();
+      else if (v !== null && typeof v === 'object' && Object.hasOwn(v, key)) v = (v as Record<string, unknown>)[key];
+      else return null;
+    }
+    if (v === null || typeof v === 'string' || typeof v === 'number') return v;
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    return encodeText(v);
   });
 }

@@ -10,7 +10,8 @@ import { NATURAL_KEYS, notJson, problemOf, rowKey } from '../exchange-lines.ts';
 import { readError } from '../upstream.ts';
 import type { BadLine, ExchangeCollection, ExchangeStore, ImportBatchResult, ImportLine, ImportProgress } from '../exchange-store.ts';
 import { StoreError } from '../store.ts';
-import { decodeMetricRow, encodeDoc, type SqliteConnection } from './connection.ts';
+import { codecOf, rowColumns } from './compact.ts';
+import type { SqliteConnection } from './connection.ts';
 import { inWriteTransaction, insertMetricRow } from './metric-rows.ts';
 import { metricSql, type MetricTable } from './schema.ts';
 
@@ -150,7 +151,7 @@ export function sqliteExchange(c: SqliteConnection): ExchangeStore {
       try {
         for (const row of rows) {
           // A compact row gives back the text it was stored from (compact.ts stores none that does not).
-          chunk += `${typeof row.doc === 'string' ? row.doc : encodeDoc(decodeMetricRow(c.db, row))}\n`;
+          chunk += `${typeof row.doc === 'string' ? row.doc : codecOf(c.db).text(row.doc as Uint8Array, rowColumns(row))}\n`;
           n++;
           if (chunk.length >= CHUNK_CHARS) {
             await write(chunk);

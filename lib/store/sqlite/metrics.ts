@@ -66,7 +66,7 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
       // Per model, its newest row by one index seek, and that row's sweep start from the document.
       const rows = c.all<LastSuccessRow>(
         `WITH RECURSIVE ${METRIC_MODELS}
-         SELECT k.provider, k.model_name, m.run_ts AS ts, json_extract(${metricSql(c, 'metrics').docJson('m')}, '$.sweep_started_at."$date"') AS sweep
+         SELECT k.provider, k.model_name, m.run_ts AS ts, ${metricSql(c, 'metrics').field('sweep_started_at.$date', 'm')} AS sweep
          FROM k JOIN metrics m ON m.id = (
            SELECT id FROM metrics WHERE provider = k.provider AND model_name = k.model_name ORDER BY run_ts DESC LIMIT 1)
          ${filter.provider ? 'WHERE k.provider = ?' : ''}`,
@@ -91,7 +91,7 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
       if (scope.collection !== 'probe') return metrics.lastSuccesses(scope);
       // The probe table is small: a plain GROUP BY (SQLite's bare columns come from the MAX() row).
       const rows = c.all<LastSuccessRow>(
-        `SELECT provider, model_name, MAX(run_ts) AS ts, json_extract(${metricSql(c, 'metrics_probe').docJson()}, '$.sweep_started_at."$date"') AS sweep
+        `SELECT provider, model_name, MAX(run_ts) AS ts, ${metricSql(c, 'metrics_probe').field('sweep_started_at.$date')} AS sweep
          FROM metrics_probe ${scope.provider ? 'WHERE provider = ?' : ''} GROUP BY provider, model_name`,
         ...(scope.provider ? [scope.provider] : []),
       );

@@ -42,13 +42,12 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     async nearLimit(w: TimeWindow, share: number): Promise<NearLimit[]> {
       // Read from the documents over the window (the health mail's one read a day); 2 stands for "not reported".
       const parts = [
-        ...KPI_TABLES.map((t) => `SELECT provider, run_ts AS ts, ${metricSql(c, t).docJson()} AS d FROM ${t} WHERE run_ts >= ? AND run_ts < ?`),
-        'SELECT provider, ts, doc AS d FROM errors WHERE ts >= ? AND ts < ?',
+        ...KPI_TABLES.map((t) => `SELECT provider, run_ts AS ts, ${shareLeft((f) => metricSql(c, t).field(f))} AS s FROM ${t} WHERE run_ts >= ? AND run_ts < ?`),
+        `SELECT provider, ts, ${shareLeft((f) => `json_extract(doc, '$.${f}')`)} AS s FROM errors WHERE ts >= ? AND ts < ?`,
       ];
       return c
         .all<{ provider: string; rows: number; lowest_share: number; last_at: number }>(
-          `SELECT provider, COUNT(*) AS rows, MIN(s) AS lowest_share, MAX(ts) AS last_at FROM (
-             SELECT provider, ts, ${SHARE_LEFT} AS s FROM (${parts.join(' UNION ALL ')}))
+          `SELECT provider, COUNT(*) AS rows, MIN(s) AS lowest_share, MAX(ts) AS last_at FROM (${parts.join(' UNION ALL ')})
            WHERE s <= ? GROUP BY provider ORDER BY provider`,
           ...parts.flatMap(() => [ms(w.since), ms(w.until)]),
           share,
@@ -59,10 +58,12 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     async servedModels(w: TimeWindow): Promise<ServedModel[]> {
       // Read from the documents over the window (the health mail's one read a day, not a KPI).
       const rows = c.all<{ provider: string; model_name: string; served: string; first: number; last: number; runs: number; tps: string }>(
-        `SELECT provider, model_name, json_extract(${metricSql(c, 'metrics').docJson()}, '$.served_model') AS served, MIN(run_ts) AS first, MAX(run_ts) AS last, COUNT(*) AS runs,
+        // The served model read once per row (LIMIT -1 keeps SQLite from flattening the subquery).
+        `SELECT provider, model_name, served, MIN(run_ts) AS first, MAX(run_ts) AS last, COUNT(*) AS runs,
                 json_group_array(tokens_per_second) FILTER (WHERE tokens_per_second IS NOT NULL) AS tps
-         FROM metrics INDEXED BY ${metricSql(c, 'metrics').timeIndex} WHERE run_ts >= ? AND run_ts < ?${unmarkedRows(c, 'metrics')} AND served IS NOT NULL
-         GROUP BY provider, model_name, served ORDER BY provider, model_name, first`,
+         FROM (SELECT provider, model_name, run_ts, tokens_per_second, ${metricSql(c, 'metrics').field('served_model')} AS served
+               FROM metrics INDEXED BY ${metricSql(c, 'metrics').timeIndex} WHERE run_ts >= ? AND run_ts < ?${unmarkedRows(c, 'metrics')} LIMIT -1)
+         WHERE served IS NOT NULL GROUP BY provider, model_name, served ORDER BY provider, model_name, first`,
         ms(w.since),
         ms(w.until),
       );
@@ -191,11 +192,11 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
       const [published, probe] = [metricSql(c, 'metrics'), metricSql(c, 'metrics_probe')];
       const rows = c.all<{ scenario_id: string; provider: string; model_name: string; ts: number; sweep: string | null }>(
         `SELECT ${published.compact ? published.scenario() : `COALESCE(json_extract(doc, '$.benchmark_profile_id'), '${PUBLISHED_SCENARIO_ID}')`} AS scenario_id, provider, model_name,
-                MAX(run_ts) AS ts, json_extract(${published.docJson()}, '$.sweep_started_at."$date"') AS sweep
+                MAX(run_ts) AS ts, ${published.field('sweep_started_at.$date')} AS sweep
          FROM metrics WHERE run_ts >= ? GROUP BY 1, provider, model_name
          UNION ALL
          SELECT * FROM (SELECT ${probe.scenario()} AS scenario_id, provider, model_name,
-                MAX(run_ts), json_extract(${probe.docJson()}, '$.sweep_started_at."$date"')
+                MAX(run_ts), ${probe.field('sweep_started_at.$date')}
          FROM metrics_probe WHERE run_ts >= ? GROUP BY 1, provider, model_name) WHERE scenario_id != '${UNPUBLISHED}'
          UNION ALL
          SELECT scenario_id, 'tinyfish', automation, MAX(started_at), json_extract(doc, '$.sweep_started_at."$date"')
@@ -304,7 +305,8 @@ const kpiGroups = (c: SqliteConnection, t: MetricTable) => {
 };
 
 /** The smaller share of the requests or tokens budget a row's rate-limit headers left; 2 when they said neither. */
-const SHARE_LEFT = `min(coalesce(json_extract(d, '$.rate_limit.requests_remaining') * 1.0 / nullif(json_extract(d, '$.rate_limit.requests_limit'), 0), 2), coalesce(json_extract(d, '$.rate_limit.tokens_remaining') * 1.0 / nullif(json_extract(d, '$.rate_limit.tokens_limit'), 0), 2))`;
+const shareLeft = (field: (path: string) => string) =>
+  `min(coalesce(${field('rate_limit.requests_remaining')} * 1.0 / nullif(${field('rate_limit.requests_limit')}, 0), 2), coalesce(${field('rate_limit.tokens_remaining')} * 1.0 / nullif(${field('rate_limit.tokens_limit')}, 0), 2))`;
 
 /** The groups a filter asks for; never upstream's unpublished probes and shadows. */
 function kpiWhere(filter: RunFilter): string {

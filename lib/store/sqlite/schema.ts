@@ -4,7 +4,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { MetricsCollection } from '../collection-rules.ts';
-import { DOC_COLUMNS, registerDocJson } from './compact.ts';
+import { DOC_COLUMNS, registerDocField } from './compact.ts';
 import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
 
 /**
@@ -34,7 +34,8 @@ function metricsTableSql(name: string): string {
 
 /** The dictionaries of compact rows, and the KPI groups their gid names. */
 const COMPACT_TABLES = `
-CREATE TABLE IF NOT EXISTS doc_shapes (id INTEGER PRIMARY KEY, keys TEXT NOT NULL UNIQUE);
+-- shape: the JSON of [keys, heads] of an object (compact.ts).
+CREATE TABLE IF NOT EXISTS doc_shapes (id INTEGER PRIMARY KEY, shape TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS doc_strings (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS metric_groups (
   gid INTEGER PRIMARY KEY,
@@ -240,10 +241,10 @@ function openReadOnly(path: string | URL): DatabaseSync {
   }
 }
 
-/** The SQL functions the reads call: kpi_collect (below) and doc_json (compact.ts). */
+/** The SQL functions the reads call: kpi_collect (below) and doc_field (compact.ts). */
 function registerFunctions(db: DatabaseSync): void {
   db.function('kpi_collect', KPI_COLUMNS.collect);
-  registerDocJson(db);
+  registerDocField(db);
 }
 
 function isReadOnlyError(err: unknown): boolean {
@@ -365,11 +366,12 @@ export function metricSql(c: { db: DatabaseSync }, table: MetricTable) {
     timeIndex: compact || table === 'metrics_probe' ? `${table}_spend` : 'metrics_ts',
     /** The columns a document is read from (decodeMetricRow), alias. before each when given. */
     docColumns: (alias?: string) => (compact ? DOC_COLUMNS.map((k) => prefix(alias) + k).join(', ') : `${prefix(alias)}doc`),
-    /** The document as JSON text, for json_extract over either kind of row. */
-    docJson: (alias?: string) =>
-      compact
-        ? `CASE WHEN typeof(${prefix(alias)}doc) = 'blob' THEN doc_json(${DOC_COLUMNS.map((k) => prefix(alias) + k).join(', ')}) ELSE ${prefix(alias)}doc END`
-        : `${prefix(alias)}doc`,
+    /** One field of the document ('a.b' for $.a.b), as json_extract gives it, over either kind of row. */
+    field: (path: string, alias?: string) => {
+      const json = `json_extract(${prefix(alias)}doc, '$.${path.split('.').map((k) => (k.startsWith('$') ? `"${k}"` : k)).join('.')}')`;
+      if (!compact) return json;
+      return `CASE WHEN typeof(${prefix(alias)}doc) = 'blob' THEN doc_field('${path}', ${DOC_COLUMNS.map((k) => prefix(alias) + k).join(', ')}) ELSE ${json} END`;
+    },
   };
 }
 
