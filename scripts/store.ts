@@ -1,6 +1,7 @@
 // Moving history between stores and files (SPEC 4.0): export every collection as mongoexport's
-// Extended JSON lines, import such files (or a mongoexport dump) into the store. Thin: arguments
-// and the choice of store here, the work in lib/store/exchange.ts.
+// Extended JSON lines, import such files (or a mongoexport dump) into the store; and converting an
+// older SQLite file to compact rows (issue 28). Thin: arguments and the choice of store here, the
+// work in lib/store/exchange.ts and lib/store/sqlite/compact-file.ts.
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
@@ -12,10 +13,12 @@ import { EXCHANGE_COLLECTIONS, type ExchangeCollection } from '../lib/store/exch
 import { formatBatches, formatChanges } from '../lib/store/migrations.ts';
 import type { Store } from '../lib/store/store.ts';
 import { plural } from '../lib/plural.ts';
+import { compactFile } from '../lib/store/sqlite/compact-file.ts';
 
 const USAGE = `Usage: store.ts export --out DIR [--collection NAME]... [--sqlite PATH | --mongodb-uri URI]
        store.ts import PATH [--collection NAME] [--sqlite PATH | --mongodb-uri URI]
        store.ts migrate [--apply | --revert BATCH | --list] [--sqlite PATH | --mongodb-uri URI]
+       store.ts compact [--sqlite PATH] [--no-vacuum]
 
   export  write every collection (or those named) to DIR/<collection>.json as mongoexport's
           Extended JSON lines; reads only. DIR must not hold those files yet
@@ -28,6 +31,11 @@ const USAGE = `Usage: store.ts export --out DIR [--collection NAME]... [--sqlite
           the dashboard's API prints as {}). Alone: a dry run listing each change. --apply makes
           them and records them as a batch; --revert BATCH puts that batch's values back;
           --list shows the batches. Nothing else ever rewrites the operator's documents
+  compact SQLite only: converts metric rows a version before compact rows wrote (JSON text) to
+          compact rows, keeping every row and id (each document reads back the same), then
+          VACUUMs the file (gives back the pages retention or the conversion freed; needs free
+          disk the size of the file) and prints its size before and after. Stop the timers
+          first (systemctl stop llm-bench.timer llm-bench-ingest.service): it holds the write lock
 
   The store is the configured one (MONGODB_URI set: MongoDB, else LLM_BENCH_DB), unless:
   --sqlite PATH       the SQLite file at PATH
@@ -44,6 +52,7 @@ const OPTIONS = {
   apply: { type: 'boolean' },
   revert: { type: 'string' },
   list: { type: 'boolean' },
+  'no-vacuum': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -165,11 +174,30 @@ async function runMigrate(config: Config, values: Values, args: string[]): Promi
   }
 }
 
+async function runCompact(config: Config, values: Values, args: string[]): Promise<number> {
+  if (args.length !== 0) throw new UsageError('compact takes no PATH: give the file as --sqlite PATH');
+  if (values['mongodb-uri'] !== undefined || (values.sqlite === undefined && config.store.mongodbUri)) {
+    throw new UsageError('compact is for the SQLite store: MongoDB keeps its documents as they are (give --sqlite PATH for a file)');
+  }
+  const path = values.sqlite ?? config.store.sqlitePath;
+  if (!existsSync(path)) throw new UsageError(`No SQLite store at ${path}: nothing to compact`);
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  const r = compactFile(path, {
+    vacuum: !values['no-vacuum'],
+    onTable: (table, rows) => process.stdout.write(`${table}: ${plural(rows, 'row')} converted to compact rows\n`),
+  });
+  if (r.tables.length === 0) process.stdout.write(`${path}: every metric row is already kept compact\n`);
+  for (const t of r.tables) if (t.compact < t.rows) process.stdout.write(`${t.table}: ${plural(t.rows - t.compact, 'row')} kept as JSON text (no compact form reads back exactly)\n`);
+  process.stdout.write(`${path}: ${mb(r.bytesBefore)} before, ${mb(r.bytesAfter)} after${r.vacuumed ? '' : ' (not vacuumed: the freed pages are reused, the file does not shrink)'}\n`);
+  return 0;
+}
+
 // One entry per subcommand, each given the config, the options and its own arguments.
 const COMMANDS: Record<string, (config: Config, values: Values, args: string[]) => Promise<number>> = {
   export: runExport,
   import: runImport,
   migrate: runMigrate,
+  compact: runCompact,
 };
 
 async function main(): Promise<number> {

@@ -16,20 +16,21 @@ export function real(v: unknown): number | null {
 }
 
 const JSON_INSERT = (t: MetricTable) =>
-  `INSERT INTO ${t} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`;
+  `INSERT INTO ${t} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd, id)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`;
 const COMPACT_INSERT = (t: MetricTable) =>
-  `INSERT INTO ${t} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd, gid, generate_time, decode_tps)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`;
+  `INSERT INTO ${t} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd, gid, generate_time, decode_tps, id)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`;
 
 /**
  * Stores one metric document whose JSON text (encodeDoc, or an imported line as it came) is
  * `text`, keyed by `runId` (its run_id, or what stands for it), unless that key is stored
- * already. Runs inside the caller's write transaction (see inWriteTransaction): a compact row
+ * already; `id` is the row's id when it must keep one (store compact), else the next. Runs
+ * inside the caller's write transaction (see inWriteTransaction): a compact row
  * may add dictionary entries and a group in it.
  * @returns 1 when stored, 0 when the key was there.
  */
-export function insertMetricRow(db: DatabaseSync, table: MetricTable, doc: Record<string, unknown>, text: string, runId: string): number {
+export function insertMetricRow(db: DatabaseSync, table: MetricTable, doc: Record<string, unknown>, text: string, runId: string, id: number | null = null): number {
   const runTs = (doc.run_ts as Date).getTime();
   const cols: RowColumns = {
     run_id: runId,
@@ -49,9 +50,9 @@ export function insertMetricRow(db: DatabaseSync, table: MetricTable, doc: Recor
     const codec = codecOf(db);
     const gid = codec.groupId(table, cols.provider as string, cols.model_name as string, scenarioOfDoc(table, doc));
     const stored = codec.encode(doc, cols, text) ?? text;
-    r = prepared(db, COMPACT_INSERT(table)).run(runIdKey(runId), ...head, stored, cols.cost_usd, gid, cols.generate_time, cols.decode_tps);
+    r = prepared(db, COMPACT_INSERT(table)).run(runIdKey(runId), ...head, stored, cols.cost_usd, gid, cols.generate_time, cols.decode_tps, id);
   } else {
-    r = prepared(db, JSON_INSERT(table)).run(runId, ...head, text, cols.cost_usd);
+    r = prepared(db, JSON_INSERT(table)).run(runId, ...head, text, cols.cost_usd, id);
   }
   if (r.changes === 1 && isMarked(doc as Pick<MetricDoc, 'evidence'>)) {
     prepared(db, `INSERT OR IGNORE INTO ${MARKED_TABLE} (tbl, id) VALUES (?, ?)`).run(table, r.lastInsertRowid);

@@ -15,7 +15,7 @@ import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
  * file from before keeps its JSON rows and reads them as it did (json_extract over `doc`) until
  * `npm run store -- compact` converts it.
  */
-function metricsTableSql(name: string): string {
+export function metricsTableSql(name: string): string {
   return `CREATE TABLE IF NOT EXISTS ${name} (
   id INTEGER PRIMARY KEY,
   run_id NOT NULL UNIQUE,
@@ -342,6 +342,11 @@ export function hasCompactRows(db: DatabaseSync, table: MetricTable): boolean {
     known.set(table, (compact = columns.some((c) => c.name === 'gid')));
   }
   return compact;
+}
+
+/** Forgets what hasCompactRows found on this connection (after `store compact` replaced a table). */
+export function forgetTableKinds(db: DatabaseSync): void {
+  compactTables.delete(db);
 }
 
 /** How a connection's reads name a metric table's KPI values: columns in a compact table, expressions over `doc` in a JSON one. */

@@ -1,0 +1,287 @@
+// Compact metric rows on SQLite (issue 28): a row read back equals what was written (bench rows,
+// ingest rows, the upstream corpus, documents at the edges of the format), imported lines export
+// byte for byte, a file of JSON rows from before answers the same before and after `store
+// compact`, and dictionaries written by two processes at once stay consistent.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, describe, test } from 'node:test';
+import { collectHealthReport } from '../../lib/health/report.ts';
+import { parseMetricPayload } from '../../lib/ingest/schema.ts';
+import { loadConfig } from '../../lib/config.ts';
+import type { MetricDoc } from '../../lib/store/documents.ts';
+import { collectionNames, exportCollections, importFile, importPlan } from '../../lib/store/exchange.ts';
+import { compactFile } from '../../lib/store/sqlite/compact-file.ts';
+import { decodeDoc, encodeDoc } from '../../lib/store/sqlite/connection.ts';
+import { inWriteTransaction } from '../../lib/store/sqlite/metric-rows.ts';
+import { codecOf } from '../../lib/store/sqlite/compact.ts';
+import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
+import { openDatabase } from '../../lib/store/sqlite/schema.ts';
+import type { Store } from '../../lib/store/store.ts';
+import { readMetric } from '../../lib/store/upstream.ts';
+import { makeError, makeMetric } from '../fixtures.ts';
+import { createJsonRowsFile } from './json-rows-file.ts';
+import { buildUpstreamDb, writeMongoexport } from './upstream-db.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'llm-bench-compact-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const newPath = () => join(dir, `store-${files++}.sqlite`);
+
+const NOW = new Date();
+const HOUR = 3_600_000;
+const ago = (h: number) => new Date(NOW.getTime() - h * HOUR);
+
+/** A row as the bench writes it (lib/bench/measure.ts): gaps in whole microseconds, the rest full doubles. */
+function benchRow(i: number, overrides: Partial<MetricDoc> = {}): MetricDoc {
+  const ttft = 0.1 + (i % 7) / 13;
+  const generate_time = ttft + 0.5 + (i % 5) / 17;
+  return makeMetric({
+    provider: ['groq', 'openai', 'anthropic'][i % 3]!,
+    model_name: `model-${i % 4}`,
+    run_ts: ago(i / 3),
+    generate_time,
+    tokens_per_second: 64 / generate_time,
+    time_to_first_token: ttft,
+    time_to_first_byte: ttft * 0.91,
+    decode_tokens_per_second: 63 / (generate_time - ttft),
+    times_between_tokens: Array.from({ length: 39 }, (_, k) => Math.round(((generate_time - ttft) / 39) * (0.5 + ((k * 7 + i) % 10) / 10) * 1e6) / 1e6),
+    inter_chunk_ms: { p50: 12.345678901, p90: 20.1, p99: 31.000001, max: 33 },
+    response_id: `chatcmpl-${i}x${(i * 7919).toString(36)}`,
+    cost_usd: 0.0000405 + i * 1e-9,
+    sweep_started_at: new Date(ago(i / 3).getTime() - 1234),
+    served_model: i % 2 ? `model-${i % 4}` : `model-${i % 4}-2026-01-01`,
+    rate_limit: { requests_limit: 1000, requests_remaining: 990 - i, tokens_limit: 200_000, tokens_remaining: 1000 + i, retry_after_s: null },
+    runner: 'bench',
+    ...overrides,
+  });
+}
+
+/** What a reader gets for a written document: its JSON text read back (Dates as Dates). */
+const asRead = <T>(doc: T): T => decodeDoc<T>(encodeDoc(doc));
+
+function rowKinds(path: string): Record<string, number> {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const out: Record<string, number> = {};
+    for (const t of ['metrics', 'metrics_probe']) {
+      for (const r of db.prepare(`SELECT typeof(doc) AS k, count(*) AS n FROM ${t} GROUP BY 1`).all() as Array<{ k: string; n: number }>) out[`${t}:${r.k}`] = r.n;
+    }
+    return out;
+  } finally {
+    db.close();
+  }
+}
+
+describe('compact metric rows', () => {
+  test('bench rows are stored compact and read back equal to what was written, by every read', async () => {
+    const path = newPath();
+    const store = openSqliteStore(path);
+    const docs = Array.from({ length: 30 }, (_, i) => benchRow(i, i === 5 ? { benchmark_profile_id: 'cloud-long-v1' } : {}));
+    for (const d of docs) assert.equal(await store.insertMetric(d), 'stored');
+    assert.equal(await store.insertMetric(docs[0]!), 'duplicate');
+    assert.deepEqual(rowKinds(path), { 'metrics:blob': 29, 'metrics_probe:blob': 1 });
+    for (const d of docs) {
+      const run = await store.getRun(d.run_id);
+      assert.ok(run?.outcome === 'ok');
+      assert.deepEqual(run.metric, asRead(d));
+    }
+    const recent = await store.recentMetrics('groq', 'model-0', 10);
+    assert.deepEqual(recent, docs.filter((d) => d.provider === 'groq' && d.model_name === 'model-0').map(asRead));
+    const runs = await store.recentRuns({ limit: 100 });
+    assert.equal(runs.length, 30);
+    for (const r of runs) assert.deepEqual(r.outcome === 'ok' && r.metric, asRead(docs.find((d) => r.outcome === 'ok' && d.run_id === r.metric.run_id)!));
+    await store.close();
+  });
+
+  test('documents at the edges of the format read back as their JSON text reads, or are kept as that text', async () => {
+    const path = newPath();
+    const store = openSqliteStore(path);
+    const edges: Array<Partial<MetricDoc> & Record<string, unknown>> = [
+      { times_between_tokens: [0.1234567891234, 1e-7, 3] },
+      { times_between_tokens: [-0.5, 0, 0.25] },
+      { times_between_tokens: [] },
+      { times_between_tokens: [0.000001] },
+      { temperature: -0, output_tokens: 2 ** 60, input_tokens: -7, total_tokens: Number.MAX_SAFE_INTEGER },
+      { misc: { nested: { $date: '2026-01-02T03:04:05.678Z' }, list: [1, 'a', null, true, { b: [] }], text: 'ünïcødé ✓ \u0000 "quoted"' } },
+      { misc: { notCanonical: { $date: '2026-01-02T03:04:05Z' } } },
+      { misc: { 'a.b': 1, '': 2, '10': 3, '2': 4 } },
+      { sweep_started_at: new Date('1969-07-20T20:17:40.000Z') },
+      { response_id: 'x'.repeat(5000) },
+      { time_to_first_token: 0, ttft_available: false },
+      { evidence: { cache_hit: true } },
+    ];
+    const docs = edges.map((e, i) => ({ ...benchRow(i), ...e }) as MetricDoc);
+    for (const d of docs) await store.insertMetric(d);
+    for (const d of docs) {
+      const run = await store.getRun(d.run_id);
+      assert.ok(run?.outcome === 'ok');
+      // As readers see any row (readMetric: a TTFT of 0 without ttft_available is none).
+      assert.deepEqual(run.metric, readMetric(asRead(d)), JSON.stringify(d.misc));
+    }
+    // The marked row is left out of the KPIs, as the trigger left it out before.
+    assert.deepEqual(await store.markedRuns({ since: ago(100), until: NOW }), [{ provider: docs[11]!.provider, model_name: docs[11]!.model_name, cache_hits: 1 }]);
+    await store.close();
+  });
+
+  test('ingest rows (a remote runner, full-precision gaps) read back as parsed', async () => {
+    const path = newPath();
+    const store = openSqliteStore(path);
+    const wire = JSON.parse(JSON.stringify({ ...benchRow(1), times_between_tokens: [0.0123456789, 0.02, 0.031234567891], runner: 'remote-1' }));
+    const parsed = parseMetricPayload(wire, { now: NOW.getTime() });
+    assert.ok(parsed.ok);
+    await store.insertMetric(parsed.value);
+    const run = await store.getRun(parsed.value.run_id);
+    assert.ok(run?.outcome === 'ok');
+    assert.deepEqual(run.metric, asRead(parsed.value));
+    assert.deepEqual(rowKinds(path), { 'metrics:blob': 1 });
+    await store.close();
+  });
+
+  test('a rolled-back write leaves no dictionary entry behind that a later row could name wrongly', async () => {
+    const path = newPath();
+    const store = openSqliteStore(path);
+    const db = openDatabase(path);
+    assert.throws(() =>
+      inWriteTransaction(db, () => {
+        codecOf(db).encode({ finish_reason: 'only-in-the-rolled-back-write' }, { run_id: 'x', provider: 'p', model_name: 'm', run_ts: 0 as number, tokens_per_second: null, time_to_first_token: null, cost_usd: null, generate_time: null, decode_tps: null }, '{"finish_reason":"only-in-the-rolled-back-write"}');
+        throw new Error('stop');
+      }),
+    );
+    // Another writer takes the next ids for other strings; this connection's next rows must not reuse what it rolled back.
+    await store.insertMetric(benchRow(1, { finish_reason: 'other-writer' }));
+    const mine = benchRow(2, { finish_reason: 'only-in-the-rolled-back-write' });
+    db.close();
+    const again = openSqliteStore(path);
+    await again.insertMetric(mine);
+    const run = await store.getRun(mine.run_id);
+    assert.ok(run?.outcome === 'ok');
+    assert.equal(run.metric.finish_reason, 'only-in-the-rolled-back-write');
+    await again.close();
+    await store.close();
+  });
+
+  test('two processes adding new strings and shapes at once: every row reads back as its writer wrote it', async () => {
+    const path = newPath();
+    openSqliteStore(path).close();
+    const script = join(dir, 'writer.mts');
+    writeFileSync(
+      script,
+      `import { openSqliteStore } from ${JSON.stringify(new URL('../../lib/store/sqlite/open.ts', import.meta.url).pathname)};
+import { makeMetric } from ${JSON.stringify(new URL('../fixtures.ts', import.meta.url).pathname)};
+const [path, tag] = process.argv.slice(2);
+const store = openSqliteStore(path);
+for (let i = 0; i < 300; i++) {
+  await store.insertMetric(makeMetric({ provider: tag, model_name: 'm', run_id: tag + '-' + i, finish_reason: tag + '-' + (i % 37), misc: { [tag + (i % 11)]: i } }));
+}
+await store.close();
+`,
+    );
+    const run = (tag: string) =>
+      new Promise<number | null>((resolve) => spawn(process.execPath, ['--import', 'tsx', script, path, tag], { stdio: 'ignore' }).on('exit', resolve));
+    assert.deepEqual(await Promise.all([run('a'), run('b')]), [0, 0]);
+    const store = openSqliteStore(path);
+    for (const tag of ['a', 'b']) {
+      const docs = await store.recentMetrics(tag, 'm', 1000);
+      assert.equal(docs.length, 300);
+      for (const d of docs) {
+        const i = Number(d.run_id.split('-')[1]);
+        assert.equal(d.finish_reason, `${tag}-${i % 37}`);
+        assert.deepEqual(d.misc, { [`${tag}${i % 11}`]: i });
+      }
+    }
+    await store.close();
+  });
+});
+
+describe('imported history on compact rows', () => {
+  test('the upstream corpus imports as compact rows and exports back byte for byte', async () => {
+    const src = join(dir, 'corpus');
+    const out = join(dir, 'corpus-out');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(src);
+    await writeMongoexport(buildUpstreamDb(NOW), src);
+    const path = newPath();
+    const store = openSqliteStore(path);
+    const names = collectionNames(loadConfig({ env: {}, dotenvPath: false }).store.collections);
+    for (const { file, collection } of importPlan(src, names).files) await importFile(store, file, collection);
+    const kinds = rowKinds(path);
+    assert.ok(kinds['metrics:blob']! > 1000 && !kinds['metrics:text'], JSON.stringify(kinds));
+    assert.ok(kinds['metrics_probe:blob']! > 50 && !kinds['metrics_probe:text'], JSON.stringify(kinds));
+    await exportCollections(store, out, names);
+    for (const f of ['metrics_cloud_v2.json', 'metrics_cloud_probe.json']) assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(src, f), 'utf8'), f);
+    await store.close();
+  });
+});
+
+describe('a file of JSON rows from before compact rows', () => {
+  /** What the readers answer, every read over metric rows the report, KPIs, runs and rollups make. */
+  async function answers(store: Store) {
+    const w = { since: ago(24 * 8), until: NOW };
+    const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+    return {
+      // Everything but the file's size, which compacting changes.
+      report: JSON.parse(JSON.stringify({ ...report, storage: null })),
+      kpis: await store.metricKpis(w),
+      points: await store.metricPoints(w),
+      runs: await store.recentRuns({ limit: 1000 }),
+      scenarioRuns: await store.recentRuns({ limit: 1000, scenario: 'cloud-long-v1' }),
+      one: await store.getRun('3f2c1d9e-0000-4000-8000-000000000007'),
+      last: await store.lastSuccesses(),
+      lastProbe: await store.lastSuccessesIn({ collection: 'probe' }),
+      dueness: await store.lastScenarioSuccesses(ago(24 * 30)),
+      served: await store.servedModels(w),
+      nearLimit: await store.nearLimit(w, 0.99),
+      marked: await store.markedRuns(w),
+      spend: await store.spendByModel(w),
+      samples: await store.metricSamples(w),
+      medians: await store.dailyMedians(w),
+      activity: await store.modelActivity(ago(24)),
+    };
+  }
+
+  test('answers the same as JSON rows, compacted by `store compact` (ids and export kept), and after it', async () => {
+    const path = newPath();
+    createJsonRowsFile(path);
+    const store = openSqliteStore(path);
+    for (let i = 0; i < 60; i++) {
+      const overrides: Partial<MetricDoc> = {
+        run_id: `3f2c1d9e-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        ...(i % 10 === 3 ? { benchmark_profile_id: 'cloud-long-v1' } : {}),
+        ...(i % 17 === 4 ? { evidence: { cache_hit: true } } : {}),
+      };
+      await store.insertMetric(benchRow(i, overrides));
+    }
+    for (let i = 0; i < 10; i++) await store.insertError(makeError({ provider: 'groq', model_name: `model-${i % 4}`, ts: ago(i) }));
+    await store.rebuildRollups({ since: ago(24 * 10), until: NOW }, NOW);
+    const exported = join(dir, 'json-rows-export');
+    const names = collectionNames(loadConfig({ env: {}, dotenvPath: false }).store.collections);
+    await exportCollections(store, exported, names);
+    const before = await answers(store);
+    await store.close();
+    // Each read has something to compare.
+    for (const k of ['points', 'runs', 'scenarioRuns', 'last', 'lastProbe', 'dueness', 'served', 'nearLimit', 'marked', 'spend', 'samples', 'medians', 'activity'] as const) {
+      assert.ok((before[k] as unknown[]).length > 0, k);
+    }
+    assert.ok(before.one && before.kpis.models.some((m) => m.scenario === 'cloud-long-v1'));
+    assert.deepEqual(rowKinds(path), { 'metrics:text': 54, 'metrics_probe:text': 6 });
+
+    // Opened by the new code, nothing was rewritten: the rows are still JSON text.
+    const r = compactFile(path);
+    assert.deepEqual(r.tables.map((t) => [t.table, t.rows, t.compact]), [['metrics', 54, 54], ['metrics_probe', 6, 6]]);
+    assert.deepEqual(rowKinds(path), { 'metrics:blob': 54, 'metrics_probe:blob': 6 });
+    const compacted = openSqliteStore(path);
+    assert.deepEqual(await answers(compacted), before);
+    const again = join(dir, 'compact-export');
+    await exportCollections(compacted, again, names);
+    for (const f of readdirSync(exported)) assert.equal(readFileSync(join(again, f), 'utf8'), readFileSync(join(exported, f), 'utf8'), f);
+    // New rows go in compact; a second compact has nothing to convert.
+    await compacted.insertMetric(benchRow(100));
+    await compacted.close();
+    assert.deepEqual(compactFile(path, { vacuum: false }).tables, []);
+    assert.deepEqual(rowKinds(path), { 'metrics:blob': 55, 'metrics_probe:blob': 6 });
+  });
+});
