@@ -53,7 +53,30 @@ const ARR = 10; // varint length, then the values
 const NUMS = 11; // varint length, then varints of each value × 10^k (k + 8 when none is negative), zigzag ones otherwise
 const COL = 12; // the value is column ROW_COLUMNS[parameter]'s; no body
 const OBJI = 13; // an object whose shape is not shared: varint count, then (key as STR body, head byte, body) each
+const PACKED = 14; // a string: a dictionary prefix (varint id), then a base-62 tail as varint length in characters, varint byte count, big-endian bytes
+const BITS = 15; // non-negative values × 10^k: varint length, a byte of bit width, then each value in that many bits
 const head = (tag: number, param = 0) => tag * 16 + param;
+
+// A provider's response id: a short prefix and a long random base-62 tail ("chatcmpl-…", "msg_01…").
+const PACKABLE = /^([A-Za-z_-]{0,16}?)([0-9A-Za-z]{12,64})$/;
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+function base62Bytes(tail: string): Uint8Array {
+  let n = 0n;
+  for (const ch of tail) n = n * 62n + BigInt(BASE62.indexOf(ch));
+  const hex = n.toString(16);
+  return Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+}
+
+function base62Text(bytes: Uint8Array, chars: number): string {
+  let n = bytes.length ? BigInt(`0x${Buffer.from(bytes).toString('hex')}`) : 0n;
+  let out = '';
+  while (n > 0n) {
+    out = BASE62[Number(n % 62n)] + out;
+    n /= 62n;
+  }
+  return out.padStart(chars, '0');
+}
 
 /** The row's columns a compact document may refer to, in the order COL numbers them. */
 export const ROW_COLUMNS = ['run_id', 'provider', 'model_name', 'tokens_per_second', 'time_to_first_token', 'cost_usd', 'generate_time', 'decode_tps'] as const;
@@ -112,6 +135,23 @@ class Writer {
     this.#view.setFloat64(this.n, v, true);
     this.n += 8;
   }
+  /** Each value in `width` bits, most significant first, the last byte padded with zeros. */
+  bits(values: number[], width: number): void {
+    this.#room(Math.ceil((values.length * width) / 8));
+    let acc = 0;
+    let held = 0;
+    for (const v of values) {
+      for (let bit = width - 1; bit >= 0; bit--) {
+        acc = acc * 2 + (Math.floor(v / 2 ** bit) % 2);
+        if (++held === 8) {
+          this.buf[this.n++] = acc;
+          acc = 0;
+          held = 0;
+        }
+      }
+    }
+    if (held > 0) this.buf[this.n++] = acc * 2 ** (8 - held);
+  }
   bytes(b: Uint8Array): void {
     this.#room(b.length);
     this.buf.set(b, this.n);
@@ -147,6 +187,23 @@ class Reader {
     const v = this.#view.getFloat64(this.n, true);
     this.n += 8;
     return v;
+  }
+  take(len: number): Uint8Array {
+    if (this.n + len > this.buf.length) throw new Error('compact document ends early');
+    const b = this.buf.subarray(this.n, this.n + len);
+    this.n += len;
+    return b;
+  }
+  bits(n: number, width: number): number[] {
+    const out = new Array<number>(n);
+    let pos = 0;
+    const bytes = this.take(Math.ceil((n * width) / 8));
+    for (let i = 0; i < n; i++) {
+      let v = 0;
+      for (let bit = 0; bit < width; bit++, pos++) v = v * 2 + ((bytes[pos >> 3]! >> (7 - (pos & 7))) & 1);
+      out[i] = v;
+    }
+    return out;
   }
   utf8(len: number): string {
     const s = TEXT.decode(this.buf.subarray(this.n, this.n + len));
@@ -303,6 +360,16 @@ export class DocCodec {
     if (typeof v === 'string') {
       const id = v.length <= DICT_MAX_CHARS && !UNIQUE_KEYS.has(key) ? this.#idOf('string', v) : null;
       if (id !== null) return (w.varint(id), head(SREF));
+      const packable = PACKABLE.exec(v);
+      const prefix = packable ? this.#idOf('string', packable[1]!) : null;
+      if (prefix !== null) {
+        const bytes = base62Bytes(packable![2]!);
+        w.varint(prefix);
+        w.varint(packable![2]!.length);
+        w.varint(bytes.length);
+        w.bytes(bytes);
+        return head(PACKED);
+      }
       const b = UTF8.encode(v);
       w.varint(b.length);
       w.bytes(b);
@@ -334,6 +401,18 @@ export class DocCodec {
       if (k >= 0) {
         // -0 has no unsigned form (its varint reads back as 0).
         const unsigned = (a as number[]).every((x) => x > 0 || Object.is(x, 0));
+        if (unsigned) {
+          // Packed in the bits the largest needs, where that is shorter than varints (the gaps: 13–17 bits each).
+          const ints = (a as number[]).map((x) => Math.round(x * POW10[k]!));
+          const width = Math.max(1, Math.ceil(Math.log2(Math.max(...ints) + 1)));
+          const varintBytes = ints.reduce((n, m) => n + Math.max(1, Math.ceil(Math.log2(m + 1) / 7)), 0);
+          if (width <= 52 && Math.ceil((ints.length * width) / 8) + 1 < varintBytes) {
+            w.varint(ints.length);
+            w.byte(width);
+            w.bits(ints, width);
+            return head(BITS, k);
+          }
+        }
         w.varint(a.length);
         for (const x of a as number[]) {
           const m = Math.round(x * POW10[k]!);
@@ -422,6 +501,17 @@ export class DocCodec {
         const out = new Array<unknown>(n);
         for (let i = 0; i < n; i++) out[i] = this.#read(r, r.byte(), cols);
         return out;
+      }
+      case PACKED: {
+        const prefix = this.#entry(this.#strings, r.varint());
+        const chars = r.varint();
+        return prefix + base62Text(r.take(r.varint()), chars);
+      }
+      case BITS: {
+        const unit = POW10[param]!;
+        const n = r.varint();
+        const width = r.byte();
+        return r.bits(n, width).map((m) => m / unit);
       }
       case NUMS: {
         const unit = POW10[param & 7]!;

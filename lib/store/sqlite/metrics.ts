@@ -45,8 +45,7 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
   function spend<K extends object>(key: string, groupBy: string, w: TimeWindow): Array<K & Omit<DailySpend, 'day'>> {
     return c.all<K & Omit<DailySpend, 'day'>>(
       `SELECT provider, ${key}, TOTAL(cost_usd) AS cost_usd, COUNT(cost_usd) AS priced_calls, COUNT(*) - COUNT(cost_usd) AS unpriced_calls
-       FROM (SELECT provider, model_name, run_ts, cost_usd FROM metrics WHERE run_ts >= ? AND run_ts < ?
-             UNION ALL SELECT provider, model_name, run_ts, cost_usd FROM metrics_probe WHERE run_ts >= ? AND run_ts < ?)
+       FROM (${metricSql(c, 'metrics').spendRows()} UNION ALL ${metricSql(c, 'metrics_probe').spendRows()})
        GROUP BY ${groupBy} ORDER BY ${groupBy}`,
       ms(w.since),
       ms(w.until),

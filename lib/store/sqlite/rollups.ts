@@ -129,18 +129,15 @@ function rawDay(c: SqliteConnection, w: TimeWindow, filter: RunFilter): DayParts
 function readCosts(c: SqliteConnection, w: TimeWindow, filter: RunFilter): GroupCost[] {
   const out: GroupCost[] = [];
   for (const table of KPI_TABLES) {
-    const inner = ['run_ts >= ?', 'run_ts < ?', 'cost_usd IS NOT NULL'];
     const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
-    if (filter.provider !== undefined) (inner.push('provider = ?'), params.push(filter.provider));
-    if (filter.model !== undefined) (inner.push('model_name = ?'), params.push(filter.model));
+    if (filter.provider !== undefined) params.push(filter.provider);
+    if (filter.model !== undefined) params.push(filter.model);
+    const rows = metricSql(c, table).spendRows({ scenario: true, priced: true, provider: filter.provider !== undefined, model: filter.model !== undefined });
     const outer = [`scenario != '${UNPUBLISHED}'`];
     if (filter.scenario !== undefined) (outer.push('scenario = ?'), params.push(filter.scenario));
     out.push(
       ...c.all<GroupCost>(
-        `SELECT provider, model_name, scenario, SUM(cost_usd) AS cost_usd, COUNT(*) AS priced_calls FROM (
-           SELECT provider, model_name, ${metricSql(c, table).scenario()} AS scenario, cost_usd FROM ${table} INDEXED BY ${table}_spend
-           WHERE ${inner.join(' AND ')} LIMIT -1
-         ) WHERE ${outer.join(' AND ')} GROUP BY provider, model_name, scenario`,
+        `SELECT provider, model_name, scenario, SUM(cost_usd) AS cost_usd, COUNT(*) AS priced_calls FROM (${rows} LIMIT -1) WHERE ${outer.join(' AND ')} GROUP BY provider, model_name, scenario`,
         ...params,
       ),
     );

@@ -300,7 +300,9 @@ function addSpendColumns(db: DatabaseSync): void {
         if (!/duplicate column/i.test((err as Error).message)) throw err;
       }
     }
-    db.exec(`CREATE INDEX IF NOT EXISTS ${table}_spend ON ${table} (run_ts, provider, model_name, cost_usd)`);
+    // A compact table's rows name their provider and model by gid (metric_groups): 20 bytes less a row.
+    const key = hasCompactRows(db, table) ? 'gid' : 'provider, model_name';
+    db.exec(`CREATE INDEX IF NOT EXISTS ${table}_spend ON ${table} (run_ts, ${key}, cost_usd)`);
   }
 }
 
@@ -369,6 +371,23 @@ export function metricSql(c: { db: DatabaseSync }, table: MetricTable) {
     kpiIndex: compact ? `${table}_model_kpi` : KPI_INDEX[table],
     /** The index whose leading column is run_ts. */
     timeIndex: compact || table === 'metrics_probe' ? `${table}_spend` : 'metrics_ts',
+    /**
+     * The rows of a window as the spend index holds them (never the documents but for a JSON
+     * table's scenario): provider, model_name, run_ts, cost_usd and, when asked, scenario.
+     * Placeholders: since, until, then the provider and the model when filtered on.
+     */
+    spendRows(o: { scenario?: boolean; priced?: boolean; provider?: boolean; model?: boolean } = {}): string {
+      const [p, g] = compact ? ['m.', 'g.'] : ['', ''];
+      const where = [`${p}run_ts >= ?`, `${p}run_ts < ?`];
+      if (o.priced) where.push(`${p}cost_usd IS NOT NULL`);
+      if (o.provider) where.push(`${g}provider = ?`);
+      if (o.model) where.push(`${g}model_name = ?`);
+      const scenario = o.scenario ? `, ${compact ? 'g.scenario' : json} AS scenario` : '';
+      return compact
+        ? `SELECT g.provider AS provider, g.model_name AS model_name${scenario}, m.run_ts AS run_ts, m.cost_usd AS cost_usd
+           FROM ${table} m INDEXED BY ${table}_spend JOIN metric_groups g ON g.gid = m.gid WHERE ${where.join(' AND ')}`
+        : `SELECT provider, model_name${scenario}, run_ts, cost_usd FROM ${table} INDEXED BY ${table}_spend WHERE ${where.join(' AND ')}`;
+    },
     /** The columns a document is read from (decodeMetricRow), alias. before each when given. */
     docColumns: (alias?: string) => (compact ? DOC_COLUMNS.map((k) => prefix(alias) + k).join(', ') : `${prefix(alias)}doc`),
     /** One field of the document ('a.b' for $.a.b), as json_extract gives it, over either kind of row. */
