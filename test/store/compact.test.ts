@@ -63,11 +63,11 @@ function benchRow(i: number, overrides: Partial<MetricDoc> = {}): MetricDoc {
 /** What a reader gets for a written document: its JSON text read back (Dates as Dates). */
 const asRead = <T>(doc: T): T => decodeDoc<T>(encodeDoc(doc));
 
-function rowKinds(path: string): Record<string, number> {
+function rowKinds(path: string, tables = ['metrics', 'metrics_probe']): Record<string, number> {
   const db = new DatabaseSync(path, { readOnly: true });
   try {
     const out: Record<string, number> = {};
-    for (const t of ['metrics', 'metrics_probe']) {
+    for (const t of tables) {
       for (const r of db.prepare(`SELECT typeof(doc) AS k, count(*) AS n FROM ${t} GROUP BY 1`).all() as Array<{ k: string; n: number }>) out[`${t}:${r.k}`] = r.n;
     }
     return out;
@@ -147,7 +147,7 @@ describe('compact metric rows', () => {
     const db = openDatabase(path);
     assert.throws(() =>
       inWriteTransaction(db, () => {
-        codecOf(db).encode({ finish_reason: 'only-in-the-rolled-back-write' }, { run_id: 'x', provider: 'p', model_name: 'm', run_ts: 0 as number, tokens_per_second: null, time_to_first_token: null, cost_usd: null, generate_time: null, decode_tps: null }, '{"finish_reason":"only-in-the-rolled-back-write"}');
+        codecOf(db).encode({ finish_reason: 'only-in-the-rolled-back-write' }, { values: ['x', 'p', 'm'], time: 0 }, '{"finish_reason":"only-in-the-rolled-back-write"}');
         throw new Error('stop');
       }),
     );
@@ -198,7 +198,7 @@ await store.close();
 });
 
 describe('imported history on compact rows', () => {
-  test('the upstream corpus imports as compact rows and exports back byte for byte', async () => {
+  test('the upstream corpus imports as compact rows (metrics and errors) and exports back byte for byte', async () => {
     const src = join(dir, 'corpus');
     const out = join(dir, 'corpus-out');
     const { mkdirSync } = await import('node:fs');
@@ -208,11 +208,12 @@ describe('imported history on compact rows', () => {
     const store = openSqliteStore(path);
     const names = collectionNames(loadConfig({ env: {}, dotenvPath: false }).store.collections);
     for (const { file, collection } of importPlan(src, names).files) await importFile(store, file, collection);
-    const kinds = rowKinds(path);
+    const kinds = rowKinds(path, ['metrics', 'metrics_probe', 'errors']);
     assert.ok(kinds['metrics:blob']! > 1000 && !kinds['metrics:text'], JSON.stringify(kinds));
     assert.ok(kinds['metrics_probe:blob']! > 50 && !kinds['metrics_probe:text'], JSON.stringify(kinds));
+    assert.ok(kinds['errors:blob']! > 50 && !kinds['errors:text'], JSON.stringify(kinds));
     await exportCollections(store, out, names);
-    for (const f of ['metrics_cloud_v2.json', 'metrics_cloud_probe.json']) assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(src, f), 'utf8'), f);
+    for (const f of ['metrics_cloud_v2.json', 'metrics_cloud_probe.json', 'errors_cloud.json']) assert.equal(readFileSync(join(out, f), 'utf8'), readFileSync(join(src, f), 'utf8'), f);
     await store.close();
   });
 });
@@ -230,6 +231,10 @@ describe('a file of JSON rows from before compact rows', () => {
       runs: await store.recentRuns({ limit: 1000 }),
       scenarioRuns: await store.recentRuns({ limit: 1000, scenario: 'cloud-long-v1' }),
       one: await store.getRun('3f2c1d9e-0000-4000-8000-000000000007'),
+      oneError: await store.getRun('3f2c1d9e-0000-4000-9000-000000000003'),
+      errors: await store.recentErrors('groq', 'model-1', 10),
+      fingerprints: await store.newFingerprints(w),
+      failures: await store.errorsByModel(w),
       last: await store.lastSuccesses(),
       lastProbe: await store.lastSuccessesIn({ collection: 'probe' }),
       dueness: await store.lastScenarioSuccesses(ago(24 * 30)),
@@ -255,7 +260,10 @@ describe('a file of JSON rows from before compact rows', () => {
       };
       await store.insertMetric(benchRow(i, overrides));
     }
-    for (let i = 0; i < 10; i++) await store.insertError(makeError({ provider: 'groq', model_name: `model-${i % 4}`, ts: ago(i) }));
+    for (let i = 0; i < 10; i++) {
+      const error = makeError({ provider: 'groq', model_name: `model-${i % 4}`, ts: ago(i), run_id: `3f2c1d9e-0000-4000-9000-${String(i).padStart(12, '0')}` });
+      await store.insertError({ ...error, ...(i === 2 ? { benchmark_profile_id: 'cloud-long-v1' } : {}), ...(i === 4 ? { rate_limit: { requests_limit: 100, requests_remaining: 0, tokens_limit: null, tokens_remaining: null, retry_after_s: 3 } } : {}) });
+    }
     await store.rebuildRollups({ since: ago(24 * 10), until: NOW }, NOW);
     const exported = join(dir, 'json-rows-export');
     const names = collectionNames(loadConfig({ env: {}, dotenvPath: false }).store.collections);
@@ -263,16 +271,16 @@ describe('a file of JSON rows from before compact rows', () => {
     const before = await answers(store);
     await store.close();
     // Each read has something to compare.
-    for (const k of ['points', 'runs', 'scenarioRuns', 'last', 'lastProbe', 'dueness', 'served', 'nearLimit', 'marked', 'spend', 'samples', 'medians', 'activity'] as const) {
+    for (const k of ['points', 'runs', 'scenarioRuns', 'last', 'lastProbe', 'dueness', 'served', 'nearLimit', 'marked', 'spend', 'samples', 'medians', 'activity', 'errors', 'fingerprints', 'failures'] as const) {
       assert.ok((before[k] as unknown[]).length > 0, k);
     }
-    assert.ok(before.one && before.kpis.models.some((m) => m.scenario === 'cloud-long-v1'));
-    assert.deepEqual(rowKinds(path), { 'metrics:text': 54, 'metrics_probe:text': 6 });
-
+    assert.ok(before.one && before.oneError && before.kpis.models.some((m) => m.scenario === 'cloud-long-v1' && m.failures === 1));
     // Opened by the new code, nothing was rewritten: the rows are still JSON text.
+    const all = ['metrics', 'metrics_probe', 'errors'];
+    assert.deepEqual(rowKinds(path, all), { 'metrics:text': 54, 'metrics_probe:text': 6, 'errors:text': 10 });
     const r = compactFile(path);
-    assert.deepEqual(r.tables.map((t) => [t.table, t.rows, t.compact]), [['metrics', 54, 54], ['metrics_probe', 6, 6]]);
-    assert.deepEqual(rowKinds(path), { 'metrics:blob': 54, 'metrics_probe:blob': 6 });
+    assert.deepEqual(r.tables.map((t) => [t.table, t.rows, t.compact]), [['metrics', 54, 54], ['metrics_probe', 6, 6], ['errors', 10, 10]]);
+    assert.deepEqual(rowKinds(path, all), { 'metrics:blob': 54, 'metrics_probe:blob': 6, 'errors:blob': 10 });
     const compacted = openSqliteStore(path);
     assert.deepEqual(await answers(compacted), before);
     const again = join(dir, 'compact-export');
@@ -282,6 +290,6 @@ describe('a file of JSON rows from before compact rows', () => {
     await compacted.insertMetric(benchRow(100));
     await compacted.close();
     assert.deepEqual(compactFile(path, { vacuum: false }).tables, []);
-    assert.deepEqual(rowKinds(path), { 'metrics:blob': 55, 'metrics_probe:blob': 6 });
+    assert.deepEqual(rowKinds(path, all), { 'metrics:blob': 55, 'metrics_probe:blob': 6, 'errors:blob': 10 });
   });
 });

@@ -14,8 +14,8 @@ import { collectSiteData } from '../../lib/site/data.ts';
 import { createMongoStore } from '../../lib/store/mongo/open.ts';
 import { collectionNames, importFile, importPlan } from '../../lib/store/exchange.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
-import { DOC_COLUMNS } from '../../lib/store/sqlite/compact.ts';
-import { decodeMetricRow } from '../../lib/store/sqlite/connection.ts';
+import { docColumns, type RowKind } from '../../lib/store/sqlite/compact.ts';
+import { decodeRow } from '../../lib/store/sqlite/connection.ts';
 import { openDatabase } from '../../lib/store/sqlite/schema.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { loadConfig } from '../../lib/config.ts';
@@ -81,12 +81,12 @@ const sqlite: CorpusBackend = {
       await close();
       rmSync(dir, { recursive: true, force: true });
     };
-    // Each row as stored, read on a connection of its own (a metric row through the compact
-    // form's decoder when it is compact).
-    const docs = async (sql: string) => {
+    // Each row as stored, read on a connection of its own (a metric or error row through the
+    // compact form's decoder when it is compact).
+    const docs = async (sql: string, kind: RowKind = 'metric') => {
       const raw = openDatabase(join(dir, 'store.sqlite'));
       try {
-        return raw.prepare(sql).all().map((r) => decodeMetricRow<Doc>(raw, r));
+        return raw.prepare(sql).all().map((r) => decodeRow<Doc>(raw, kind, r));
       } finally {
         raw.close();
       }
@@ -95,9 +95,9 @@ const sqlite: CorpusBackend = {
       store,
       stored: async () => ({
         models: await docs('SELECT doc FROM models ORDER BY rowid'),
-        metrics: await docs(`SELECT ${DOC_COLUMNS.join(', ')} FROM metrics ORDER BY id`),
-        probe: await docs(`SELECT ${DOC_COLUMNS.join(', ')} FROM metrics_probe ORDER BY id`),
-        errors: await docs('SELECT doc FROM errors ORDER BY id'),
+        metrics: await docs(`SELECT ${docColumns('metric').join(', ')} FROM metrics ORDER BY id`),
+        probe: await docs(`SELECT ${docColumns('metric').join(', ')} FROM metrics_probe ORDER BY id`),
+        errors: await docs(`SELECT ${docColumns('error').join(', ')} FROM errors ORDER BY id`, 'error'),
       }),
     };
   },

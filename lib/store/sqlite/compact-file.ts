@@ -1,5 +1,5 @@
-// `npm run store -- compact` (issue 28): converts a SQLite file's metric tables of JSON rows
-// (written before compact rows) to compact rows, keeping every row's id, and gives the freed
+// `npm run store -- compact` (issue 28): converts a SQLite file's metric and error tables of
+// JSON rows (written before compact rows) to compact rows, keeping every row's id, and gives the freed
 // pages back with VACUUM. Run with the timers stopped: it holds the write lock while it converts
 // a table, and a process that opened the file before would go on writing JSON rows.
 import { statSync } from 'node:fs';
@@ -7,12 +7,12 @@ import { DatabaseSync } from 'node:sqlite';
 import { StoreError } from '../store.ts';
 import { decodeDoc } from './connection.ts';
 import { codecOf } from './compact.ts';
-import { inWriteTransaction, insertMetricRow } from './metric-rows.ts';
-import { KPI_TABLES, forgetTableKinds, hasCompactRows, metricsTableSql, openDatabase, type MetricTable } from './schema.ts';
+import { inWriteTransaction, insertErrorRow, insertMetricRow } from './metric-rows.ts';
+import { KPI_TABLES, errorsTableSql, forgetTableKinds, hasCompactRows, metricsTableSql, openDatabase, type RowTable } from './schema.ts';
 
 export interface CompactResult {
   /** The tables converted, with their rows and how many of them took the compact form. */
-  tables: Array<{ table: MetricTable; rows: number; compact: number }>;
+  tables: Array<{ table: RowTable; rows: number; compact: number }>;
   bytesBefore: number;
   bytesAfter: number;
   vacuumed: boolean;
@@ -24,11 +24,11 @@ function fileBytes(path: string): number {
 }
 
 /**
- * Converts every metric table of JSON rows in the file at path, then (unless vacuum is false)
+ * Converts every metric table of JSON rows, and the errors table, in the file at path, then (unless vacuum is false)
  * VACUUMs it. A table is converted in one transaction: stopped anywhere, the file is as before.
  * @throws StoreError when the file is missing or cannot be written.
  */
-export function compactFile(path: string, options: { vacuum?: boolean; onTable?: (table: MetricTable, rows: number) => void } = {}): CompactResult {
+export function compactFile(path: string, options: { vacuum?: boolean; onTable?: (table: RowTable, rows: number) => void } = {}): CompactResult {
   const bytesBefore = fileBytes(path);
   const tables: CompactResult['tables'] = [];
   // Opened by the store first, so everything else the file needs exists.
@@ -54,6 +54,22 @@ export function compactFile(path: string, options: { vacuum?: boolean; onTable?:
       });
       tables.push({ table, rows, compact });
       options.onTable?.(table, rows);
+    }
+    if (!hasCompactRows(db, 'errors')) {
+      let rows = 0;
+      let compact = 0;
+      inWriteTransaction(db, () => {
+        db.exec('ALTER TABLE errors RENAME TO errors_json_rows');
+        db.exec(errorsTableSql('errors'));
+        forgetTableKinds(db);
+        const read = db.prepare('SELECT id, run_id, provider, model_name, stage, error_kind, fingerprint, message, doc FROM errors_json_rows ORDER BY id');
+        type Row = { id: number; run_id: string; provider: string; model_name: string; stage: string; error_kind: string; fingerprint: string; message: string; doc: string };
+        for (const { id, doc, ...columns } of read.iterate() as Iterable<Row>) rows += insertErrorRow(db, decodeDoc(doc), doc, columns, id);
+        compact = (db.prepare(`SELECT count(*) AS n FROM errors WHERE typeof(doc) = 'blob'`).get() as { n: number }).n;
+        db.exec('DROP TABLE errors_json_rows');
+      });
+      tables.push({ table: 'errors', rows, compact });
+      options.onTable?.('errors', rows);
     }
   } catch (err) {
     throw new StoreError(`Cannot compact SQLite store ${path}: ${(err as Error).message}`, { cause: err });

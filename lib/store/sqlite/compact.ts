@@ -3,7 +3,7 @@
 // a null, a reference to a column, …), is stored once in doc_shapes and the row names it by
 // number and holds only the values' bodies; repeated short strings (request_mode, token_source, finish_reason, …) once in
 // doc_strings; a value equal to one of the row's columns (provider, run_id, tokens/s, …) as a
-// reference to it; dates as milliseconds from run_ts; integers and short decimals as varints;
+// reference to it; dates as milliseconds from run_ts (an error row's ts); integers and short decimals as varints;
 // arrays of numbers that are all whole multiples of 10^-k (the per-chunk gaps, written in whole
 // microseconds) as varints of that unit. A document is stored this way only when decoding it
 // gives back exactly its JSON text (encodeDoc), so nothing is ever lost: anything else (an
@@ -47,11 +47,11 @@ const F64 = 4; // 8 bytes, little-endian
 const DEC = 5; // a zigzag varint of value × 10^k
 const STR = 6; // varint byte length, UTF-8
 const SREF = 7; // varint id in doc_strings
-const DATE = 8; // zigzag varint of milliseconds from the row's run_ts
+const DATE = 8; // zigzag varint of milliseconds from the row's time (run_ts, ts)
 const OBJ = 9; // varint id in doc_shapes, then each key's value body
 const ARR = 10; // varint length, then the values
 const NUMS = 11; // varint length, then varints of each value × 10^k (k + 8 when none is negative), zigzag ones otherwise
-const COL = 12; // the value is column ROW_COLUMNS[parameter]'s; no body
+const COL = 12; // the value is the row's column ROW_REFS[kind].columns[parameter]; no body
 const OBJI = 13; // an object whose shape is not shared: varint count, then (key as STR body, head byte, body) each
 const PACKED = 14; // a string: a dictionary prefix (varint id), then a base-62 tail as varint length in characters, varint byte count, big-endian bytes
 const BITS = 15; // non-negative values × 10^k: varint length, a byte of bit width, then each value in that many bits
@@ -78,9 +78,20 @@ function base62Text(bytes: Uint8Array, chars: number): string {
   return out.padStart(chars, '0');
 }
 
-/** The row's columns a compact document may refer to, in the order COL numbers them. */
-export const ROW_COLUMNS = ['run_id', 'provider', 'model_name', 'tokens_per_second', 'time_to_first_token', 'cost_usd', 'generate_time', 'decode_tps'] as const;
-export type RowColumns = { [K in (typeof ROW_COLUMNS)[number]]: string | number | null } & { run_ts: number };
+/**
+ * The columns of each kind of row a compact document may refer to, in the order COL numbers them,
+ * and the column its dates count from.
+ */
+export const ROW_REFS = {
+  metric: { columns: ['run_id', 'provider', 'model_name', 'tokens_per_second', 'time_to_first_token', 'cost_usd', 'generate_time', 'decode_tps'], time: 'run_ts' },
+  error: { columns: ['run_id', 'provider', 'model_name', 'stage', 'error_kind', 'fingerprint', 'message'], time: 'ts' },
+} as const;
+export type RowKind = keyof typeof ROW_REFS;
+/** A row's referenced column values (run_id as text), in ROW_REFS order, and its time in ms. */
+export interface RowColumns {
+  values: ReadonlyArray<string | number | null>;
+  time: number;
+}
 
 /** Keys whose strings are unique per row: never worth a dictionary entry. */
 const UNIQUE_KEYS = new Set(['run_id', 'response_id', 'cache_defeat_nonce', 'parallel_group_id', 'request_id', 'id', '_id', '$oid', 'message']);
@@ -346,7 +357,7 @@ export class DocCodec {
     if (v === true) return head(TRUE);
     if (v === false) return head(FALSE);
     if (typeof v === 'number' || typeof v === 'string') {
-      const col = ROW_COLUMNS.findIndex((c) => Object.is(cols[c], v));
+      const col = cols.values.findIndex((c) => Object.is(c, v));
       if (col >= 0) return head(COL, col);
     }
     if (typeof v === 'number') {
@@ -378,7 +389,7 @@ export class DocCodec {
     if (v instanceof Date) {
       const t = v.getTime();
       if (!Number.isFinite(t)) return null;
-      w.zigzag(t - cols.run_ts);
+      w.zigzag(t - cols.time);
       return head(DATE);
     }
     if (Array.isArray(v)) return this.#array(w, v, cols, key);
@@ -493,9 +504,9 @@ export class DocCodec {
       case SREF:
         return this.#entry(this.#strings, r.varint());
       case DATE:
-        return new Date(cols.run_ts + r.zigzag());
+        return new Date(cols.time + r.zigzag());
       case COL:
-        return cols[ROW_COLUMNS[param]!];
+        return cols.values[param] ?? null;
       case ARR: {
         const n = r.varint();
         const out = new Array<unknown>(n);
@@ -570,8 +581,10 @@ export function runIdText(key: SQLOutputValue): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** The columns a metric row's document is read from, `doc` first (metricSql().docColumns). */
-export const DOC_COLUMNS = ['doc', 'run_id', 'provider', 'model_name', 'run_ts', ...ROW_COLUMNS.slice(3)] as const;
+/** The columns a row's document is read from, `doc` first (metricSql().docColumns). */
+export function docColumns(kind: RowKind): string[] {
+  return ['doc', ...ROW_REFS[kind].columns, ROW_REFS[kind].time];
+}
 
 const codecs = new WeakMap<DatabaseSync, DocCodec>();
 /** The dictionaries of an open database (one per connection: another process's entries are read as they appear). */
@@ -581,35 +594,29 @@ export function codecOf(db: DatabaseSync): DocCodec {
   return codec;
 }
 
-/** A row of DOC_COLUMNS' values (by name) as the columns a compact document refers to. */
-export function rowColumns(row: Record<string, SQLOutputValue>): RowColumns {
+/** A row read with docColumns(kind), by name, as the columns a compact document refers to. */
+export function rowColumns(kind: RowKind, row: Record<string, SQLOutputValue>): RowColumns {
   return {
-    run_id: runIdText(row.run_id!),
-    provider: row.provider as string,
-    model_name: row.model_name as string,
-    run_ts: row.run_ts as number,
-    tokens_per_second: row.tokens_per_second as number | null,
-    time_to_first_token: row.time_to_first_token as number | null,
-    cost_usd: row.cost_usd as number | null,
-    generate_time: row.generate_time as number | null,
-    decode_tps: row.decode_tps as number | null,
+    values: ROW_REFS[kind].columns.map((c) => (c === 'run_id' ? runIdText(row.run_id!) : (row[c] as string | number | null))),
+    time: row[ROW_REFS[kind].time] as number,
   };
 }
 
 /**
- * doc_field(path, doc, run_id, provider, …: DOC_COLUMNS in order): one field of a compact row's
- * document as json_extract would give it from the JSON text ('a.b' for '$.a.b'; a Date's
+ * doc_field(path, kind, doc, …: the rest of docColumns(kind) in order): one field of a compact
+ * row's document as json_extract would give it from the JSON text ('a.b' for '$.a.b'; a Date's
  * '$date' is its ISO text; true and false are 1 and 0; an object or array is its JSON text), for
  * the few reads that take a field from any document (the health mail's once-a-day reads). The
- * last document decoded is kept, so several fields of one row decode it once.
+ * last row decoded is kept, so several fields of one row decode it once.
  */
 export function registerDocField(db: DatabaseSync): void {
-  let last: { blob: Uint8Array; doc: unknown } | null = null;
-  db.function('doc_field', { deterministic: true, varargs: true }, (path: SQLOutputValue, ...values: SQLOutputValue[]) => {
-    const blob = values[0] as Uint8Array;
-    if (!last || Buffer.compare(last.blob, blob) !== 0) {
-      const row = Object.fromEntries(DOC_COLUMNS.map((k, i) => [k, values[i]!]));
-      last = { blob, doc: codecOf(db).decode(blob, rowColumns(row)) };
+  let last: { args: SQLOutputValue[]; doc: unknown } | null = null;
+  const same = (a: SQLOutputValue, b: SQLOutputValue) => (a instanceof Uint8Array && b instanceof Uint8Array ? Buffer.compare(a, b) === 0 : a === b);
+  db.function('doc_field', { deterministic: true, varargs: true }, (path: SQLOutputValue, kind: SQLOutputValue, ...values: SQLOutputValue[]) => {
+    if (!last || last.args.length !== values.length || !values.every((v, i) => same(v, last!.args[i]!))) {
+      const names = docColumns(kind as RowKind);
+      const row = Object.fromEntries(names.map((k, i) => [k, values[i]!]));
+      last = { args: values, doc: codecOf(db).decode(values[0] as Uint8Array, rowColumns(kind as RowKind, row)) };
     }
     let v: unknown = last.doc;
     for (const key of (path as string).split('.')) {

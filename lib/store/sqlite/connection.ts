@@ -3,7 +3,7 @@
 // with a busy timeout, and each call checks that the path still names the file it has open.
 import { renameSync, rmSync, statSync } from 'node:fs';
 import type { DatabaseSync, SQLInputValue, SQLOutputValue, StatementSync } from 'node:sqlite';
-import { codecOf, encodeText, rowColumns } from './compact.ts';
+import { codecOf, encodeText, rowColumns, type RowKind } from './compact.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentStoreError, StoreError } from '../store.ts';
 import { BUSY_SLICE_MS, openDatabase } from './schema.ts';
@@ -21,10 +21,10 @@ export function decodeDoc<T>(text: string): T {
 
 export const ms = (d: Date) => d.getTime();
 
-/** A metric row's document from its DOC_COLUMNS (metricSql().docColumns): JSON text or compact. */
-export function decodeMetricRow<T>(db: DatabaseSync, row: Record<string, SQLOutputValue>): T {
+/** A row's document from its docColumns(kind) (metricSql().docColumns, errorSql()…): JSON text or compact. */
+export function decodeRow<T>(db: DatabaseSync, kind: RowKind, row: Record<string, SQLOutputValue>): T {
   const doc = row.doc;
-  return typeof doc === 'string' ? decodeDoc<T>(doc) : codecOf(db).decode<T>(doc as Uint8Array, rowColumns(row));
+  return typeof doc === 'string' ? decodeDoc<T>(doc) : codecOf(db).decode<T>(doc as Uint8Array, rowColumns(kind, row));
 }
 
 const SQLITE_BUSY = 5;
@@ -164,11 +164,11 @@ export class SqliteConnection {
     return this.all<{ doc: string }>(sql, ...params).map((r) => decodeDoc<T>(r.doc));
   }
 
-  /** Metric documents, of rows selected with metricSql().docColumns (either kind of row). */
-  metricDocs<T>(sql: string, ...params: SQLInputValue[]): T[] {
+  /** Metric or error documents, of rows selected with their docColumns (JSON or compact rows). */
+  rowDocs<T>(kind: RowKind, sql: string, ...params: SQLInputValue[]): T[] {
     return this.stmt(sql)
       .all(...params)
-      .map((r) => decodeMetricRow<T>(this.#db, r));
+      .map((r) => decodeRow<T>(this.#db, kind, r));
   }
 
   /** Rows of the table, of one provider when given. */

@@ -5,6 +5,8 @@ import type { SQLInputValue } from 'node:sqlite';
 import { findNewErrors, type ErrorSignature, type SignatureQuery } from '../new-errors.ts';
 import { readError } from '../upstream.ts';
 import { encodeDoc, ms, type SqliteConnection } from './connection.ts';
+import { inWriteTransaction, insertErrorRow } from './metric-rows.ts';
+import { errorSql } from './schema.ts';
 
 export function sqliteErrors(c: SqliteConnection): ErrorsStore {
   async function errorSignatures(q: SignatureQuery): Promise<ErrorSignature[]> {
@@ -19,8 +21,8 @@ export function sqliteErrors(c: SqliteConnection): ErrorsStore {
       for (const m of q.models) params.push(m.provider, m.model_name);
     }
     const rows = c.all<Omit<ErrorSignature, 'first_seen' | 'ours'> & { first_seen: number; ours: number }>(
-      `SELECT provider, model_name, stage, error_kind, json_extract(doc, '$.http_status') AS http_status, fingerprint,
-              json_type(doc, '$.run_id') = 'text' AS ours, MIN(ts) AS first_seen, COUNT(*) AS count, message
+      `SELECT provider, model_name, stage, error_kind, ${errorSql(c).field('http_status')} AS http_status, fingerprint,
+              ${errorSql(c).ours} AS ours, MIN(ts) AS first_seen, COUNT(*) AS count, message
        FROM errors WHERE ${where.join(' AND ')}
        GROUP BY provider, model_name, stage, error_kind, fingerprint, http_status, ours`,
       ...params,
@@ -37,21 +39,8 @@ export function sqliteErrors(c: SqliteConnection): ErrorsStore {
 
   const errors: ErrorsStore = {
     async insertError(doc: ErrorDoc): Promise<InsertResult> {
-      const r = c.stmt(
-        `INSERT INTO errors (run_id, provider, model_name, ts, stage, error_kind, fingerprint, message, doc)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
-      ).run(
-        doc.run_id,
-        doc.provider,
-        doc.model_name,
-        ms(doc.ts),
-        doc.stage,
-        doc.error_kind,
-        doc.fingerprint,
-        doc.message,
-        encodeDoc(doc),
-      );
-      return r.changes === 1 ? 'stored' : 'duplicate';
+      const stored = inWriteTransaction(c.db, () => insertErrorRow(c.db, doc as unknown as Record<string, unknown>, encodeDoc(doc), doc));
+      return stored === 1 ? 'stored' : 'duplicate';
     },
 
     async lastErrors(filter: { provider?: string } = {}): Promise<LastError[]> {
@@ -66,7 +55,7 @@ export function sqliteErrors(c: SqliteConnection): ErrorsStore {
 
     async recentErrors(provider: string, modelName: string, limit: number): Promise<ErrorDoc[]> {
       return c
-        .docs<ErrorDoc>('SELECT doc FROM errors WHERE provider = ? AND model_name = ? ORDER BY ts DESC LIMIT ?', provider, modelName, limit)
+        .rowDocs<ErrorDoc>('error', `SELECT ${errorSql(c).docColumns()} FROM errors WHERE provider = ? AND model_name = ? ORDER BY ts DESC LIMIT ?`, provider, modelName, limit)
         .map(readError);
     },
 

@@ -12,15 +12,15 @@ import type { BadLine, ExchangeCollection, ExchangeStore, ImportBatchResult, Imp
 import { StoreError } from '../store.ts';
 import { codecOf, rowColumns } from './compact.ts';
 import type { SqliteConnection } from './connection.ts';
-import { inWriteTransaction, insertMetricRow } from './metric-rows.ts';
-import { metricSql, type MetricTable } from './schema.ts';
+import { inWriteTransaction, insertErrorRow, insertMetricRow } from './metric-rows.ts';
+import { errorSql, metricSql, type MetricTable } from './schema.ts';
 
 type Doc = Record<string, unknown>;
 
 interface Table {
   name: string;
-  /** A metric table: its rows go through insertMetricRow, and insert and values are not used. */
-  metric?: MetricTable;
+  /** A metric table or the errors one: its rows go through insertMetricRow or insertErrorRow, and insert and values are not used. */
+  rows?: MetricTable | 'errors';
   /** Inserts one row unless its identity is already stored (changes = 0 then). */
   insert: string;
   values(doc: Doc, text: string): SQLInputValue[];
@@ -31,7 +31,7 @@ const flag = (v: unknown) => (v === true ? 1 : 0);
 
 /** A metric table: its rows go through insertMetricRow (the columns the readers use, compact where the line reads back byte for byte). */
 function metricsTable(name: MetricTable): Table {
-  return { name, metric: name, insert: '', values: (_d, text) => [text] };
+  return { name, rows: name, insert: '', values: (_d, text) => [text] };
 }
 
 /** Rows keyed by their natural key (NATURAL_KEYS), the key's columns first. */
@@ -48,18 +48,10 @@ function keyedTable(collection: ExchangeCollection, name: string, extra: Array<[
 const TABLES: Record<ExchangeCollection, Table> = {
   metrics: metricsTable('metrics'),
   probe: metricsTable('metrics_probe'),
-  errors: {
-    name: 'errors',
-    insert: `INSERT INTO errors (run_id, provider, model_name, ts, stage, error_kind, fingerprint, message, doc)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`,
-    values(d, text) {
-      // Pre-taxonomy upstream rows have no error_kind or fingerprint: the columns the health
-      // report groups on get what readers see (readError: `unknown`, our fingerprint); the
-      // document keeps what it had.
-      const r = readError(d as Partial<ErrorDoc>);
-      return [rowKey(d, text), r.provider!, r.model_name!, time(d.ts), r.stage!, r.error_kind!, r.fingerprint!, r.message!, text];
-    },
-  },
+  // Pre-taxonomy upstream rows have no error_kind or fingerprint: the columns the health report
+  // groups on get what readers see (readError: `unknown`, our fingerprint); the document keeps
+  // what it had.
+  errors: { name: 'errors', rows: 'errors', insert: '', values: (_d, text) => [text] },
   models: keyedTable('models', 'models', [
     ['enabled', (d) => flag(d.enabled)],
     ['deprecated', (d) => flag(d.deprecated)],
@@ -143,15 +135,16 @@ export function sqliteExchange(c: SqliteConnection): ExchangeStore {
   return {
     async exportCollection(collection: ExchangeCollection, write: (chunk: string) => Promise<void>): Promise<number> {
       const table = TABLES[collection].name;
-      const metric = table === 'metrics' || table === 'metrics_probe' ? metricSql(c, table) : null;
+      const kind = table === 'errors' ? 'error' : table === 'metrics' || table === 'metrics_probe' ? 'metric' : null;
+      const columns = table === 'errors' ? errorSql(c).docColumns() : table === 'metrics' || table === 'metrics_probe' ? metricSql(c, table).docColumns() : 'doc';
       // A statement of its own, stepped between writes: a cached one could be reset under it.
-      const rows = c.db.prepare(`SELECT ${metric ? metric.docColumns() : 'doc'} FROM ${table} ORDER BY rowid`).iterate();
+      const rows = c.db.prepare(`SELECT ${columns} FROM ${table} ORDER BY rowid`).iterate();
       let n = 0;
       let chunk = '';
       try {
         for (const row of rows) {
           // A compact row gives back the text it was stored from (compact.ts stores none that does not).
-          chunk += `${typeof row.doc === 'string' ? row.doc : codecOf(c.db).text(row.doc as Uint8Array, rowColumns(row))}\n`;
+          chunk += `${typeof row.doc === 'string' ? row.doc : codecOf(c.db).text(row.doc as Uint8Array, rowColumns(kind!, row))}\n`;
           n++;
           if (chunk.length >= CHUNK_CHARS) {
             await write(chunk);
@@ -191,8 +184,14 @@ export function sqliteExchange(c: SqliteConnection): ExchangeStore {
       }
       let added = 0;
       inWriteTransaction(c.db, () => {
-        if (table.metric) {
-          const metric = table.metric;
+        if (table.rows === 'errors') {
+          rows.forEach(([text], i) => {
+            const r = readError(docs[i] as Partial<ErrorDoc>);
+            const columns = { run_id: rowKey(docs[i]!, text as string), provider: r.provider!, model_name: r.model_name!, stage: r.stage!, error_kind: r.error_kind!, fingerprint: r.fingerprint!, message: r.message! };
+            added += insertErrorRow(c.db, docs[i]!, text as string, columns);
+          });
+        } else if (table.rows) {
+          const metric = table.rows;
           rows.forEach(([text], i) => (added += insertMetricRow(c.db, metric, docs[i]!, text as string, rowKey(docs[i]!, text as string))));
         } else {
           const insert = c.stmt(table.insert);

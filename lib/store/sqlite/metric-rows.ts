@@ -1,12 +1,13 @@
-// Writing one metric row, the same way for every path that stores one (the bench's insertMetric,
-// the ingest server through it, `store import`, `store compact`, the perf seeds): the columns
-// the reads filter and sort on, the document (compact where it reads back exactly, JSON text
-// otherwise), the row's KPI group, and its mark when its evidence leaves it out (isMarked).
+// Writing one metric or error row, the same way for every path that stores one (the bench's
+// insertMetric and insertError, the ingest server through them, `store import`, `store compact`,
+// the perf seeds): the columns the reads filter and sort on, the document (compact where it
+// reads back exactly, JSON text otherwise), a metric row's KPI group, and its mark when its
+// evidence leaves it out (isMarked).
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { isMarked, type MetricDoc } from '../documents.ts';
 import { numberOf } from '../exchange-lines.ts';
 import { publishedTtft } from '../upstream.ts';
-import { codecOf, runIdKey, type RowColumns } from './compact.ts';
+import { codecOf, runIdKey } from './compact.ts';
 import { MARKED_TABLE, hasCompactRows, scenarioOfDoc, type MetricTable } from './schema.ts';
 
 /** A REAL column's value: null for what is not a finite number. */
@@ -32,33 +33,58 @@ const COMPACT_INSERT = (t: MetricTable) =>
  */
 export function insertMetricRow(db: DatabaseSync, table: MetricTable, doc: Record<string, unknown>, text: string, runId: string, id: number | null = null): number {
   const runTs = (doc.run_ts as Date).getTime();
-  const cols: RowColumns = {
-    run_id: runId,
-    provider: doc.provider as string,
-    model_name: doc.model_name as string,
-    run_ts: runTs,
-    tokens_per_second: real(doc.tokens_per_second),
-    // The column the KPI and rollup reads take TTFT from holds it as published (upstream's 0 is none).
-    time_to_first_token: publishedTtft(doc),
-    cost_usd: real(doc.cost_usd),
-    generate_time: real(doc.generate_time),
-    decode_tps: real(doc.decode_tokens_per_second),
-  };
-  const head: SQLInputValue[] = [cols.provider, cols.model_name, runTs, cols.tokens_per_second, cols.time_to_first_token];
+  const provider = doc.provider as string;
+  const model = doc.model_name as string;
+  const tps = real(doc.tokens_per_second);
+  // The column the KPI and rollup reads take TTFT from holds it as published (upstream's 0 is none).
+  const ttft = publishedTtft(doc);
+  const cost = real(doc.cost_usd);
+  const head: SQLInputValue[] = [provider, model, runTs, tps, ttft];
   let r;
   if (hasCompactRows(db, table)) {
     const codec = codecOf(db);
-    const gid = codec.groupId(table, cols.provider as string, cols.model_name as string, scenarioOfDoc(table, doc));
+    const generateTime = real(doc.generate_time);
+    const decode = real(doc.decode_tokens_per_second);
+    const gid = codec.groupId(table, provider, model, scenarioOfDoc(table, doc));
+    // In ROW_REFS.metric's order.
+    const cols = { values: [runId, provider, model, tps, ttft, cost, generateTime, decode], time: runTs };
     const stored = codec.encode(doc, cols, text) ?? text;
-    r = prepared(db, COMPACT_INSERT(table)).run(runIdKey(runId), ...head, stored, cols.cost_usd, gid, cols.generate_time, cols.decode_tps, id);
+    r = prepared(db, COMPACT_INSERT(table)).run(runIdKey(runId), ...head, stored, cost, gid, generateTime, decode, id);
   } else {
-    r = prepared(db, JSON_INSERT(table)).run(runId, ...head, text, cols.cost_usd, id);
+    r = prepared(db, JSON_INSERT(table)).run(runId, ...head, text, cost, id);
   }
   if (r.changes === 1 && isMarked(doc as Pick<MetricDoc, 'evidence'>)) {
     prepared(db, `INSERT OR IGNORE INTO ${MARKED_TABLE} (tbl, id) VALUES (?, ?)`).run(table, r.lastInsertRowid);
   }
   return Number(r.changes);
 }
+
+/**
+ * Stores one error document as insertMetricRow does a metric one: `columns` are what the health
+ * report groups on (readError's reading of an upstream row), the document stays as written.
+ * @returns 1 when stored, 0 when the key was there.
+ */
+export function insertErrorRow(
+  db: DatabaseSync,
+  doc: Record<string, unknown>,
+  text: string,
+  c: { run_id: string; provider: string; model_name: string; stage: string; error_kind: string; fingerprint: string; message: string },
+  id: number | null = null,
+): number {
+  const ts = (doc.ts as Date).getTime();
+  const values = [c.provider, c.model_name, ts, c.stage, c.error_kind, c.fingerprint, c.message];
+  if (!hasCompactRows(db, 'errors')) {
+    return Number(prepared(db, ERRORS_INSERT(false)).run(c.run_id, ...values, text, id).changes);
+  }
+  // In ROW_REFS.error's order.
+  const cols = { values: [c.run_id, c.provider, c.model_name, c.stage, c.error_kind, c.fingerprint, c.message], time: ts };
+  const stored = codecOf(db).encode(doc, cols, text) ?? text;
+  return Number(prepared(db, ERRORS_INSERT(true)).run(runIdKey(c.run_id), ...values, stored, id, scenarioOfDoc('errors', doc)).changes);
+}
+
+const ERRORS_INSERT = (compact: boolean) =>
+  `INSERT INTO errors (run_id, provider, model_name, ts, stage, error_kind, fingerprint, message, doc, id${compact ? ', scenario' : ''})
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?${compact ? ', ?' : ''}) ON CONFLICT (run_id) DO NOTHING`;
 
 const statements = new WeakMap<DatabaseSync, Map<string, ReturnType<DatabaseSync['prepare']>>>();
 function prepared(db: DatabaseSync, sql: string) {

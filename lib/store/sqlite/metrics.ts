@@ -99,7 +99,7 @@ export function sqliteMetrics(c: SqliteConnection): MetricsStore {
 
     async recentMetricsIn(scope: MetricsScope & { provider: string; modelName: string; limit: number }): Promise<MetricDoc[]> {
       const table = METRICS_TABLE[scope.collection ?? 'published'];
-      return c.metricDocs<MetricDoc>(
+      return c.rowDocs<MetricDoc>('metric', 
         `SELECT ${metricSql(c, table).docColumns()} FROM ${table} WHERE provider = ? AND model_name = ? ORDER BY run_ts DESC LIMIT ?`,
         scope.provider,
         scope.modelName,

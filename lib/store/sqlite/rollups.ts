@@ -231,7 +231,7 @@ function dropCompactGaps(c: SqliteConnection, table: (typeof KPI_TABLES)[number]
       );
       continue;
     }
-    const cols = rowColumns(row);
+    const cols = rowColumns('metric', row);
     const doc = codec.decode<Record<string, unknown>>(row.doc as Uint8Array, cols);
     if (!('times_between_tokens' in doc)) continue;
     delete doc.times_between_tokens;

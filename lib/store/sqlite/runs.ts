@@ -24,7 +24,7 @@ import type { KindFailures } from '../rollups.ts';
 import { ms, type SqliteConnection } from './connection.ts';
 import { METRIC_MODELS, MODEL_RANGE } from './metrics.ts';
 import { runIdKey } from './compact.ts';
-import { KPI_COLUMNS, KPI_INDEX, KPI_TABLES, MARKED_TABLE, SCENARIO, UNPUBLISHED, metricSql, type MetricTable, unmarkedRows } from './schema.ts';
+import { KPI_COLUMNS, KPI_INDEX, KPI_TABLES, MARKED_TABLE, UNPUBLISHED, errorSql, metricSql, type MetricTable, unmarkedRows } from './schema.ts';
 import { readError, readMetric } from '../upstream.ts';
 
 export function sqliteRuns(c: SqliteConnection): RunsStore {
@@ -43,7 +43,7 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
       // Read from the documents over the window (the health mail's one read a day); 2 stands for "not reported".
       const parts = [
         ...KPI_TABLES.map((t) => `SELECT provider, run_ts AS ts, ${shareLeft((f) => metricSql(c, t).field(f))} AS s FROM ${t} WHERE run_ts >= ? AND run_ts < ?`),
-        `SELECT provider, ts, ${shareLeft((f) => `json_extract(doc, '$.${f}')`)} AS s FROM errors WHERE ts >= ? AND ts < ?`,
+        `SELECT provider, ts, ${shareLeft(errorSql(c).field)} AS s FROM errors WHERE ts >= ? AND ts < ?`,
       ];
       return c
         .all<{ provider: string; rows: number; lowest_share: number; last_at: number }>(
@@ -232,13 +232,13 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
         add(`${tsColumn} < ?`, query.until ? ms(query.until) : undefined);
         add('provider = ?', query.provider);
         add('model_name = ?', query.model);
-        const m = table === 'errors' ? null : metricSql(c, table);
-        const scenario = m ? m.scenario() : SCENARIO;
+        const m = table === 'errors' ? errorSql(c) : metricSql(c, table);
+        const scenario = typeof m.scenario === 'string' ? m.scenario : m.scenario();
         add(`${scenario} = ?`, query.scenario);
         if (table === 'metrics_probe') where.push(`${scenario} != '${UNPUBLISHED}'`);
         params.push(query.limit);
-        const sql = `SELECT ${m ? m.docColumns() : 'doc'} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${tsColumn} DESC LIMIT ?`;
-        return m ? c.metricDocs<MetricDoc & ErrorDoc>(sql, ...params) : c.docs<MetricDoc & ErrorDoc>(sql, ...params);
+        const sql = `SELECT ${m.docColumns()} FROM ${table} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${tsColumn} DESC LIMIT ?`;
+        return c.rowDocs<MetricDoc & ErrorDoc>(table === 'errors' ? 'error' : 'metric', sql, ...params);
       };
       const ok: RunRecord[] =
         query.outcome === 'failed'
@@ -252,11 +252,12 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     async getRun(runId: string): Promise<RunRecord | null> {
       const byId = (t: MetricTable) => {
         const m = metricSql(c, t);
-        return c.metricDocs<MetricDoc>(`SELECT ${m.docColumns()} FROM ${t} WHERE run_id = ?`, m.compact ? runIdKey(runId) : runId)[0];
+        return c.rowDocs<MetricDoc>('metric', `SELECT ${m.docColumns()} FROM ${t} WHERE run_id = ?`, m.compact ? runIdKey(runId) : runId)[0];
       };
       const metric = byId('metrics') ?? byId('metrics_probe');
       if (metric) return { outcome: 'ok', ts: metric.run_ts, metric: readMetric(metric) };
-      const error = c.docs<ErrorDoc>('SELECT doc FROM errors WHERE run_id = ?', runId)[0];
+      const e = errorSql(c);
+      const error = c.rowDocs<ErrorDoc>('error', `SELECT ${e.docColumns()} FROM errors WHERE run_id = ?`, e.compact ? runIdKey(runId) : runId)[0];
       return error ? { outcome: 'failed', ts: error.ts, error: readError(error) } : null;
     },
 
@@ -370,7 +371,8 @@ export function readKpiFailures(c: SqliteConnection, w: TimeWindow, filter: RunF
   // An aborted call (the operator stopped the sweep) is neither a success nor a failure.
   const where = ['ts >= ?', 'ts < ?', "error_kind != 'aborted'"];
   const params: SQLInputValue[] = [ms(w.since), ms(w.until)];
-  for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], [SCENARIO, filter.scenario]] as const) {
+  const scenario = errorSql(c).scenario;
+  for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], [scenario, filter.scenario]] as const) {
     if (value === undefined) continue;
     where.push(`${column} = ?`);
     params.push(value);
@@ -380,7 +382,7 @@ export function readKpiFailures(c: SqliteConnection, w: TimeWindow, filter: RunF
     // LIMIT -1 keeps SQLite from flattening the subquery: flattened, it sorts for the GROUP BY
     // with the expression recomputed from every document (5x slower on 100,000 errors).
     `SELECT provider, model_name, scenario${kind}, COUNT(*) AS failures FROM (
-       SELECT provider, model_name, ${SCENARIO} AS scenario${kind} FROM errors INDEXED BY ${KPI_INDEX.errors} WHERE ${where.join(' AND ')} LIMIT -1
+       SELECT provider, model_name, ${scenario} AS scenario${kind} FROM errors INDEXED BY ${KPI_INDEX.errors} WHERE ${where.join(' AND ')} LIMIT -1
      ) GROUP BY provider, model_name, scenario${kind}`,
     ...params,
   );

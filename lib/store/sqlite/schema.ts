@@ -4,7 +4,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { MetricsCollection } from '../collection-rules.ts';
-import { DOC_COLUMNS, registerDocField } from './compact.ts';
+import { docColumns, registerDocField } from './compact.ts';
 import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
 
 /**
@@ -32,6 +32,23 @@ export function metricsTableSql(name: string): string {
 );`;
 }
 
+/** The errors table: compact rows as the metric tables (its scenario a column set at insert). */
+export function errorsTableSql(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+  id INTEGER PRIMARY KEY,
+  run_id NOT NULL UNIQUE,
+  provider TEXT NOT NULL,
+  model_name TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  stage TEXT NOT NULL,
+  error_kind TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  message TEXT NOT NULL,
+  doc NOT NULL,
+  scenario TEXT NOT NULL
+);`;
+}
+
 /** The dictionaries of compact rows, and the KPI groups their gid names. */
 const COMPACT_TABLES = `
 -- shape: the JSON of [keys, heads] of an object (compact.ts).
@@ -49,18 +66,7 @@ CREATE TABLE IF NOT EXISTS metric_groups (
 
 const SCHEMA = `
 ${metricsTableSql('metrics')}
-CREATE TABLE IF NOT EXISTS errors (
-  id INTEGER PRIMARY KEY,
-  run_id TEXT NOT NULL UNIQUE,
-  provider TEXT NOT NULL,
-  model_name TEXT NOT NULL,
-  ts INTEGER NOT NULL,
-  stage TEXT NOT NULL,
-  error_kind TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  message TEXT NOT NULL,
-  doc TEXT NOT NULL
-);
+${errorsTableSql('errors')}
 CREATE INDEX IF NOT EXISTS errors_model_ts ON errors (provider, model_name, ts);
 CREATE INDEX IF NOT EXISTS errors_ts ON errors (ts);
 CREATE INDEX IF NOT EXISTS errors_fingerprint_ts ON errors (fingerprint, ts);
@@ -327,21 +333,23 @@ export const KPI_TABLES = ['metrics', 'metrics_probe'] as const;
 export type MetricTable = (typeof KPI_TABLES)[number];
 
 /** The scenario of a document bound for a table, as its scenarioOf() expression reads it from a JSON row. */
-export function scenarioOfDoc(table: MetricTable, doc: Record<string, unknown>): string {
+export function scenarioOfDoc(table: MetricTable | 'errors', doc: Record<string, unknown>): string {
   if (table === 'metrics_probe' && (doc.sample_role === 'probe' || doc.sample_role === 'shadow')) return UNPUBLISHED;
   const id = doc.benchmark_profile_id;
   return id === null || id === undefined ? DEFAULT_SCENARIO : typeof id === 'string' ? id : JSON.stringify(id);
 }
 
 const compactTables = new WeakMap<DatabaseSync, Map<string, boolean>>();
-/** Whether the table keeps compact rows (its gid column), as it was when this connection first asked. */
-export function hasCompactRows(db: DatabaseSync, table: MetricTable): boolean {
+export type RowTable = MetricTable | 'errors';
+/** Whether the table keeps compact rows (a metric table's gid column, the errors table's scenario), as it was when this connection first asked. */
+export function hasCompactRows(db: DatabaseSync, table: RowTable): boolean {
   let known = compactTables.get(db);
   if (!known) compactTables.set(db, (known = new Map()));
   let compact = known.get(table);
   if (compact === undefined) {
     const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
-    known.set(table, (compact = columns.some((c) => c.name === 'gid')));
+    const marker = table === 'errors' ? 'scenario' : 'gid';
+    known.set(table, (compact = columns.some((c) => c.name === marker)));
   }
   return compact;
 }
@@ -389,13 +397,29 @@ export function metricSql(c: { db: DatabaseSync }, table: MetricTable) {
         : `SELECT provider, model_name${scenario}, run_ts, cost_usd FROM ${table} INDEXED BY ${table}_spend WHERE ${where.join(' AND ')}`;
     },
     /** The columns a document is read from (decodeMetricRow), alias. before each when given. */
-    docColumns: (alias?: string) => (compact ? DOC_COLUMNS.map((k) => prefix(alias) + k).join(', ') : `${prefix(alias)}doc`),
+    docColumns: (alias?: string) => (compact ? docColumns('metric').map((k) => prefix(alias) + k).join(', ') : `${prefix(alias)}doc`),
     /** One field of the document ('a.b' for $.a.b), as json_extract gives it, over either kind of row. */
     field: (path: string, alias?: string) => {
       const json = `json_extract(${prefix(alias)}doc, '$.${path.split('.').map((k) => (k.startsWith('$') ? `"${k}"` : k)).join('.')}')`;
       if (!compact) return json;
-      return `CASE WHEN typeof(${prefix(alias)}doc) = 'blob' THEN doc_field('${path}', ${DOC_COLUMNS.map((k) => prefix(alias) + k).join(', ')}) ELSE ${json} END`;
+      return `CASE WHEN typeof(${prefix(alias)}doc) = 'blob' THEN doc_field('${path}', 'metric', ${docColumns('metric').map((k) => prefix(alias) + k).join(', ')}) ELSE ${json} END`;
     },
+  };
+}
+
+/** How a connection's reads name the errors table's scenario, its documents and their fields (as metricSql). */
+export function errorSql(c: { db: DatabaseSync }) {
+  const compact = hasCompactRows(c.db, 'errors');
+  return {
+    compact,
+    scenario: compact ? 'scenario' : SCENARIO,
+    field: (path: string) => {
+      const json = `json_extract(doc, '$.${path}')`;
+      return compact ? `CASE WHEN typeof(doc) = 'blob' THEN doc_field('${path}', 'error', ${docColumns('error').join(', ')}) ELSE ${json} END` : json;
+    },
+    /** 1 when the document has a string run_id (a row this project wrote, not an upstream one). */
+    ours: compact ? `typeof(CASE WHEN typeof(doc) = 'blob' THEN doc_field('run_id', 'error', ${docColumns('error').join(', ')}) ELSE json_extract(doc, '$.run_id') END) = 'text'` : "json_type(doc, '$.run_id') = 'text'",
+    docColumns: () => (compact ? docColumns('error').join(', ') : 'doc'),
   };
 }
 
@@ -433,7 +457,7 @@ function kpiIndexes(db: DatabaseSync): string {
   const parts = [`DROP INDEX IF EXISTS metrics_probe_kpi;
 DROP INDEX IF EXISTS errors_kpi;
 -- error_kind: aborted calls (the operator stopped the sweep) are no failure, and the KPIs read the index alone.
-CREATE INDEX IF NOT EXISTS ${KPI_INDEX.errors} ON errors (ts, provider, model_name, (${SCENARIO}), error_kind);
+CREATE INDEX IF NOT EXISTS ${KPI_INDEX.errors} ON errors (ts, provider, model_name, ${hasCompactRows(db, 'errors') ? 'scenario' : `(${SCENARIO})`}, error_kind);
 CREATE TABLE IF NOT EXISTS ${MARKED_TABLE} (tbl TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tbl, id)) WITHOUT ROWID;`];
   for (const t of KPI_TABLES) {
     if (hasCompactRows(db, t)) {
