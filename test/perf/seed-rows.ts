@@ -6,7 +6,7 @@ import type { ErrorKind, ErrorStage, MetricDoc } from '../../lib/store/documents
 import { buildErrorDoc } from '../../lib/errors.ts';
 import { encodeDoc } from '../../lib/store/sqlite/connection.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
-import { insertMetricRow } from '../../lib/store/sqlite/metric-rows.ts';
+import { insertErrorRow, insertMetricRow } from '../../lib/store/sqlite/metric-rows.ts';
 import { METRICS_TABLE } from '../../lib/store/sqlite/schema.ts';
 import { metricsCollectionFor } from '../../lib/store/collection-rules.ts';
 
@@ -40,9 +40,6 @@ export function seedErrorRows(
   db: DatabaseSync,
   o: { n: number; models: Array<{ provider: string; model: string }>; end: number; span: number; random: () => number },
 ): void {
-  const insertError = db.prepare(
-    'INSERT INTO errors (run_id, provider, model_name, ts, stage, error_kind, fingerprint, message, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
   const { models, random } = o;
   for (let i = 0; i < o.n; i++) {
     const m = models[Math.floor(random() * models.length)]!;
@@ -60,7 +57,7 @@ export function seedErrorRows(
       benchmark_profile_id: 'cloud-default-v1',
       runner: 'bench',
     });
-    insertError.run(doc.run_id, doc.provider, doc.model_name, ts, doc.stage, doc.error_kind, doc.fingerprint, doc.message, encodeDoc(doc));
+    insertErrorRow(db, doc as unknown as Record<string, unknown>, encodeDoc(doc), doc);
   }
 }
 
