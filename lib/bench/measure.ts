@@ -166,7 +166,7 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
     visible_tokens_per_second: visibleTokens === null ? null : visibleTokens / generateTime,
     temperature: request ? request.temperature : null,
     misc: { ...(request?.applied ?? {}), ...(ctx.provider === 'mock' ? { mock: true } : {}) },
-    times_between_tokens: gaps.map((g) => g / 1000),
+    times_between_tokens: gaps.map((g) => Math.round(g * 1000) / 1e6), // seconds, in whole microseconds (stored packed, issue 28)
     metrics_schema_version: METRICS_SCHEMA_VERSION,
 
     run_id: ctx.runId,

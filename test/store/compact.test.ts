@@ -197,6 +197,29 @@ await store.close();
   });
 });
 
+describe('compact rows: the reads stay on the indexes', () => {
+  test("a group's KPI read, a model's time range, spend and failures read their covering index alone", async () => {
+    const path = newPath();
+    const store = openSqliteStore(path);
+    await store.insertMetric(benchRow(1));
+    await store.close();
+    const db = openDatabase(path);
+    const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>).map((r) => r.detail).join(' | ');
+    assert.match(
+      plan(`SELECT count(kpi_collect(time_to_first_token, generate_time, tokens_per_second, decode_tps)), max(run_ts) FROM metrics INDEXED BY metrics_model_kpi
+            WHERE provider = ? AND model_name = ? AND gid = ? AND run_ts >= ? AND run_ts < ?`),
+      /^SEARCH metrics USING COVERING INDEX metrics_model_kpi \(provider=\? AND model_name=\? AND run_ts>\? AND run_ts<\?\)$/,
+    );
+    assert.match(plan('SELECT tokens_per_second, time_to_first_token FROM metrics WHERE provider = ? AND model_name = ? AND run_ts >= ? AND run_ts < ?'), /COVERING INDEX metrics_model_kpi/);
+    assert.match(
+      plan('SELECT g.provider, m.cost_usd FROM metrics m INDEXED BY metrics_spend JOIN metric_groups g ON g.gid = m.gid WHERE m.run_ts >= ? AND m.run_ts < ?'),
+      /^SEARCH m USING COVERING INDEX metrics_spend .* \| SEARCH g USING INTEGER PRIMARY KEY/,
+    );
+    assert.match(plan("SELECT provider, model_name, scenario, error_kind FROM errors INDEXED BY errors_kpi_kind WHERE ts >= ? AND ts < ? AND error_kind != 'aborted'"), /COVERING INDEX errors_kpi_kind/);
+    db.close();
+  });
+});
+
 describe('imported history on compact rows', () => {
   test('the upstream corpus imports as compact rows (metrics and errors) and exports back byte for byte', async () => {
     const src = join(dir, 'corpus');
