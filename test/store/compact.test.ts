@@ -19,7 +19,7 @@ import { decodeDoc, encodeDoc } from '../../lib/store/sqlite/connection.ts';
 import { inWriteTransaction } from '../../lib/store/sqlite/metric-rows.ts';
 import { codecOf } from '../../lib/store/sqlite/compact.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
-import { openDatabase } from '../../lib/store/sqlite/schema.ts';
+import { BY_RUN_ID, openDatabase } from '../../lib/store/sqlite/schema.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { readMetric } from '../../lib/store/upstream.ts';
 import { makeError, makeMetric } from '../fixtures.ts';
@@ -216,6 +216,8 @@ describe('compact rows: the reads stay on the indexes', () => {
       /^SEARCH m USING COVERING INDEX metrics_spend .* \| SEARCH g USING INTEGER PRIMARY KEY/,
     );
     assert.match(plan("SELECT provider, model_name, scenario, error_kind FROM errors INDEXED BY errors_kpi_kind WHERE ts >= ? AND ts < ? AND error_kind != 'aborted'"), /COVERING INDEX errors_kpi_kind/);
+    // A run found by its id (getRun, and every insert's look for a duplicate) through the index on the key's last bytes.
+    for (const t of ['metrics', 'metrics_probe', 'errors']) assert.match(plan(`SELECT doc FROM ${t} WHERE ${BY_RUN_ID}`), new RegExp(`^SEARCH ${t} USING INDEX ${t}_run_id`));
     db.close();
   });
 });

@@ -8,7 +8,7 @@ import { isMarked, type MetricDoc } from '../documents.ts';
 import { numberOf } from '../exchange-lines.ts';
 import { publishedTtft } from '../upstream.ts';
 import { codecOf, runIdKey } from './compact.ts';
-import { MARKED_TABLE, hasCompactRows, scenarioOfDoc, type MetricTable } from './schema.ts';
+import { BY_RUN_ID, MARKED_TABLE, hasCompactRows, scenarioOfDoc, type MetricTable } from './schema.ts';
 
 /** A REAL column's value: null for what is not a finite number. */
 export function real(v: unknown): number | null {
@@ -21,7 +21,12 @@ const JSON_INSERT = (t: MetricTable) =>
    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`;
 const COMPACT_INSERT = (t: MetricTable) =>
   `INSERT INTO ${t} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd, gid, generate_time, decode_tps, id)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`;
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Whether a compact table holds the key already (BY_RUN_ID: the table has no unique index on it). */
+function stored(db: DatabaseSync, table: MetricTable | 'errors', key: string | Uint8Array): boolean {
+  return prepared(db, `SELECT 1 FROM ${table} WHERE ${BY_RUN_ID}`).get(key) !== undefined;
+}
 
 /**
  * Stores one metric document whose JSON text (encodeDoc, or an imported line as it came) is
@@ -43,13 +48,15 @@ export function insertMetricRow(db: DatabaseSync, table: MetricTable, doc: Recor
   let r;
   if (hasCompactRows(db, table)) {
     const codec = codecOf(db);
+    const key = runIdKey(runId);
+    if (stored(db, table, key)) return 0;
     const generateTime = real(doc.generate_time);
     const decode = real(doc.decode_tokens_per_second);
     const gid = codec.groupId(table, provider, model, scenarioOfDoc(table, doc));
     // In ROW_REFS.metric's order.
     const cols = { values: [runId, provider, model, tps, ttft, cost, generateTime, decode], time: runTs };
-    const stored = codec.encode(doc, cols, text) ?? text;
-    r = prepared(db, COMPACT_INSERT(table)).run(runIdKey(runId), ...head, stored, cost, gid, generateTime, decode, id);
+    const value = codec.encode(doc, cols, text) ?? text;
+    r = prepared(db, COMPACT_INSERT(table)).run(key, ...head, value, cost, gid, generateTime, decode, id);
   } else {
     r = prepared(db, JSON_INSERT(table)).run(runId, ...head, text, cost, id);
   }
@@ -76,15 +83,17 @@ export function insertErrorRow(
   if (!hasCompactRows(db, 'errors')) {
     return Number(prepared(db, ERRORS_INSERT(false)).run(c.run_id, ...values, text, id).changes);
   }
+  const key = runIdKey(c.run_id);
+  if (stored(db, 'errors', key)) return 0;
   // In ROW_REFS.error's order.
   const cols = { values: [c.run_id, c.provider, c.model_name, c.stage, c.error_kind, c.fingerprint, c.message], time: ts };
-  const stored = codecOf(db).encode(doc, cols, text) ?? text;
-  return Number(prepared(db, ERRORS_INSERT(true)).run(runIdKey(c.run_id), ...values, stored, id, scenarioOfDoc('errors', doc)).changes);
+  const value = codecOf(db).encode(doc, cols, text) ?? text;
+  return Number(prepared(db, ERRORS_INSERT(true)).run(key, ...values, value, id, scenarioOfDoc('errors', doc)).changes);
 }
 
 const ERRORS_INSERT = (compact: boolean) =>
   `INSERT INTO errors (run_id, provider, model_name, ts, stage, error_kind, fingerprint, message, doc, id${compact ? ', scenario' : ''})
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?${compact ? ', ?' : ''}) ON CONFLICT (run_id) DO NOTHING`;
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?${compact ? ', ?' : ''})${compact ? '' : ' ON CONFLICT (run_id) DO NOTHING'}`;
 
 const statements = new WeakMap<DatabaseSync, Map<string, ReturnType<DatabaseSync['prepare']>>>();
 function prepared(db: DatabaseSync, sql: string) {

@@ -24,7 +24,7 @@ import type { KindFailures } from '../rollups.ts';
 import { ms, type SqliteConnection } from './connection.ts';
 import { METRIC_MODELS, MODEL_RANGE } from './metrics.ts';
 import { runIdKey } from './compact.ts';
-import { KPI_COLUMNS, KPI_INDEX, KPI_TABLES, MARKED_TABLE, UNPUBLISHED, errorSql, metricSql, type MetricTable, unmarkedRows } from './schema.ts';
+import { BY_RUN_ID, KPI_COLUMNS, KPI_INDEX, KPI_TABLES, MARKED_TABLE, UNPUBLISHED, errorSql, metricSql, type MetricTable, unmarkedRows } from './schema.ts';
 import { readError, readMetric } from '../upstream.ts';
 
 export function sqliteRuns(c: SqliteConnection): RunsStore {
@@ -252,12 +252,12 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     async getRun(runId: string): Promise<RunRecord | null> {
       const byId = (t: MetricTable) => {
         const m = metricSql(c, t);
-        return c.rowDocs<MetricDoc>('metric', `SELECT ${m.docColumns()} FROM ${t} WHERE run_id = ?`, m.compact ? runIdKey(runId) : runId)[0];
+        return c.rowDocs<MetricDoc>('metric', `SELECT ${m.docColumns()} FROM ${t} WHERE ${m.compact ? BY_RUN_ID : 'run_id = ?1'}`, m.compact ? runIdKey(runId) : runId)[0];
       };
       const metric = byId('metrics') ?? byId('metrics_probe');
       if (metric) return { outcome: 'ok', ts: metric.run_ts, metric: readMetric(metric) };
       const e = errorSql(c);
-      const error = c.rowDocs<ErrorDoc>('error', `SELECT ${e.docColumns()} FROM errors WHERE run_id = ?`, e.compact ? runIdKey(runId) : runId)[0];
+      const error = c.rowDocs<ErrorDoc>('error', `SELECT ${e.docColumns()} FROM errors WHERE ${e.compact ? BY_RUN_ID : 'run_id = ?1'}`, e.compact ? runIdKey(runId) : runId)[0];
       return error ? { outcome: 'failed', ts: error.ts, error: readError(error) } : null;
     },
 

@@ -18,7 +18,7 @@ import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
 export function metricsTableSql(name: string): string {
   return `CREATE TABLE IF NOT EXISTS ${name} (
   id INTEGER PRIMARY KEY,
-  run_id NOT NULL UNIQUE,
+  run_id NOT NULL,
   provider TEXT NOT NULL,
   model_name TEXT NOT NULL,
   run_ts INTEGER NOT NULL,
@@ -36,7 +36,7 @@ export function metricsTableSql(name: string): string {
 export function errorsTableSql(name: string): string {
   return `CREATE TABLE IF NOT EXISTS ${name} (
   id INTEGER PRIMARY KEY,
-  run_id NOT NULL UNIQUE,
+  run_id NOT NULL,
   provider TEXT NOT NULL,
   model_name TEXT NOT NULL,
   ts INTEGER NOT NULL,
@@ -48,6 +48,15 @@ export function errorsTableSql(name: string): string {
   scenario TEXT NOT NULL
 );`;
 }
+
+/**
+ * Finding a compact table's row by run_id (?1, as runIdKey gives it): through an index on its
+ * last 6 bytes (a UUID's random ones, an ObjectId's counter), 10 bytes a row less than a unique
+ * index on the whole key. No two rows share a run_id because every insert looks first, inside
+ * its write transaction (metric-rows.ts).
+ */
+export const BY_RUN_ID = 'substr(run_id, -6) = substr(?1, -6) AND run_id = ?1';
+export const runIdIndex = (t: string) => `CREATE INDEX IF NOT EXISTS ${t}_run_id ON ${t} (substr(run_id, -6));`;
 
 /** The dictionaries of compact rows, and the KPI groups their gid names. */
 const COMPACT_TABLES = `
@@ -68,7 +77,6 @@ const SCHEMA = `
 ${metricsTableSql('metrics')}
 ${errorsTableSql('errors')}
 CREATE INDEX IF NOT EXISTS errors_model_ts ON errors (provider, model_name, ts);
-CREATE INDEX IF NOT EXISTS errors_ts ON errors (ts);
 CREATE INDEX IF NOT EXISTS errors_fingerprint_ts ON errors (fingerprint, ts);
 CREATE TABLE IF NOT EXISTS models (
   provider TEXT NOT NULL,
@@ -458,13 +466,16 @@ function kpiIndexes(db: DatabaseSync): string {
 DROP INDEX IF EXISTS errors_kpi;
 -- error_kind: aborted calls (the operator stopped the sweep) are no failure, and the KPIs read the index alone.
 CREATE INDEX IF NOT EXISTS ${KPI_INDEX.errors} ON errors (ts, provider, model_name, ${hasCompactRows(db, 'errors') ? 'scenario' : `(${SCENARIO})`}, error_kind);
+-- Its leading ts serves every range of a compact errors table; a JSON one had errors_ts besides.
+${hasCompactRows(db, 'errors') ? runIdIndex('errors') : 'CREATE INDEX IF NOT EXISTS errors_ts ON errors (ts);'}
 CREATE TABLE IF NOT EXISTS ${MARKED_TABLE} (tbl TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tbl, id)) WITHOUT ROWID;`];
   for (const t of KPI_TABLES) {
     if (hasCompactRows(db, t)) {
       // run_ts before gid: the same index serves every per-model time range (the health
       // report's) and, with gid checked in the index entry, each group's KPIs.
       parts.push(`CREATE INDEX IF NOT EXISTS ${t}_model_kpi ON ${t}
-  (provider, model_name, run_ts, gid, time_to_first_token, generate_time, tokens_per_second, decode_tps);`);
+  (provider, model_name, run_ts, gid, time_to_first_token, generate_time, tokens_per_second, decode_tps);
+${runIdIndex(t)}`);
     } else {
       parts.push(`CREATE INDEX IF NOT EXISTS ${KPI_INDEX[t]} ON ${t}
   (provider, model_name, (${scenarioOf(t)}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));
