@@ -13,7 +13,6 @@ import { EXCHANGE_COLLECTIONS, type ExchangeCollection } from '../lib/store/exch
 import { formatBatches, formatChanges } from '../lib/store/migrations.ts';
 import type { Store } from '../lib/store/store.ts';
 import { plural } from '../lib/plural.ts';
-import { compactFile } from '../lib/store/sqlite/compact-file.ts';
 
 const USAGE = `Usage: store.ts export --out DIR [--collection NAME]... [--sqlite PATH | --mongodb-uri URI]
        store.ts import PATH [--collection NAME] [--sqlite PATH | --mongodb-uri URI]
@@ -31,7 +30,7 @@ const USAGE = `Usage: store.ts export --out DIR [--collection NAME]... [--sqlite
           the dashboard's API prints as {}). Alone: a dry run listing each change. --apply makes
           them and records them as a batch; --revert BATCH puts that batch's values back;
           --list shows the batches. Nothing else ever rewrites the operator's documents
-  compact SQLite only: converts metric rows a version before compact rows wrote (JSON text) to
+  compact SQLite only: converts metric and error rows a version before compact rows wrote (JSON text) to
           compact rows, keeping every row and id (each document reads back the same), then
           VACUUMs the file (gives back the pages retention or the conversion freed; needs free
           disk the size of the file) and prints its size before and after. Stop the timers
@@ -182,11 +181,13 @@ async function runCompact(config: Config, values: Values, args: string[]): Promi
   const path = values.sqlite ?? config.store.sqlitePath;
   if (!existsSync(path)) throw new UsageError(`No SQLite store at ${path}: nothing to compact`);
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  // Loaded here: node:sqlite is not there on the Node versions the entry point refuses first.
+  const { compactFile } = await import('../lib/store/sqlite/compact-file.ts');
   const r = compactFile(path, {
     vacuum: !values['no-vacuum'],
     onTable: (table, rows) => process.stdout.write(`${table}: ${plural(rows, 'row')} converted to compact rows\n`),
   });
-  if (r.tables.length === 0) process.stdout.write(`${path}: every metric row is already kept compact\n`);
+  if (r.tables.length === 0) process.stdout.write(`${path}: every metric and error row is already compact\n`);
   for (const t of r.tables) if (t.compact < t.rows) process.stdout.write(`${t.table}: ${plural(t.rows - t.compact, 'row')} kept as JSON text (no compact form reads back exactly)\n`);
   process.stdout.write(`${path}: ${mb(r.bytesBefore)} before, ${mb(r.bytesAfter)} after${r.vacuumed ? '' : ' (not vacuumed: the freed pages are reused, the file does not shrink)'}\n`);
   return 0;

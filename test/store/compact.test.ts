@@ -1,7 +1,7 @@
 // Compact metric rows on SQLite (issue 28): a row read back equals what was written (bench rows,
 // ingest rows, the upstream corpus, documents at the edges of the format), imported lines export
 // byte for byte, a file of JSON rows from before answers the same before and after `store
-// compact`, and dictionaries written by two processes at once stay consistent.
+// compact` (the command too), and dictionaries written by two processes at once stay consistent.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ import type { Store } from '../../lib/store/store.ts';
 import { readMetric } from '../../lib/store/upstream.ts';
 import { makeError, makeMetric } from '../fixtures.ts';
 import { createJsonRowsFile } from './json-rows-file.ts';
+import { runScript } from '../scripts/run-script.ts';
 import { buildUpstreamDb, writeMongoexport } from './upstream-db.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-bench-compact-'));
@@ -316,5 +317,27 @@ describe('a file of JSON rows from before compact rows', () => {
     await compacted.close();
     assert.deepEqual(compactFile(path, { vacuum: false }).tables, []);
     assert.deepEqual(rowKinds(path, all), { 'metrics:blob': 55, 'metrics_probe:blob': 6, 'errors:blob': 10 });
+  });
+});
+
+describe('npm run store -- compact', () => {
+  test('converts a file of JSON rows, says what it did and the sizes, and has nothing to do the second time; MongoDB is refused', async () => {
+    const path = newPath();
+    createJsonRowsFile(path);
+    const store = openSqliteStore(path);
+    for (let i = 0; i < 20; i++) await store.insertMetric(benchRow(i));
+    await store.insertError(makeError());
+    await store.close();
+    const env = { PATH: process.env.PATH ?? '', LLM_BENCH_DB: join(dir, 'unused.sqlite') };
+    const first = await runScript('store.ts', ['compact', '--sqlite', path], { cwd: dir, env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^metrics: 20 rows converted to compact rows\nmetrics_probe: 0 rows converted to compact rows\nerrors: 1 row converted to compact rows\n.*: [\d.]+ MB before, [\d.]+ MB after\n$/);
+    assert.deepEqual(rowKinds(path, ['metrics', 'errors']), { 'metrics:blob': 20, 'errors:blob': 1 });
+    const second = await runScript('store.ts', ['compact', '--sqlite', path, '--no-vacuum'], { cwd: dir, env });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, /every metric and error row is already compact\n.*\(not vacuumed/);
+    const mongo = await runScript('store.ts', ['compact', '--mongodb-uri', 'mongodb://127.0.0.1:1'], { cwd: dir, env });
+    assert.equal(mongo.code, 2);
+    assert.match(mongo.stderr, /compact is for the SQLite store/);
   });
 });
