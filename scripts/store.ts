@@ -30,8 +30,8 @@ const USAGE = `Usage: store.ts export --out DIR [--collection NAME]... [--sqlite
           the dashboard's API prints as {}). Alone: a dry run listing each change. --apply makes
           them and records them as a batch; --revert BATCH puts that batch's values back;
           --list shows the batches. Nothing else ever rewrites the operator's documents
-  compact SQLite only: converts metric and error rows a version before compact rows wrote (JSON text) to
-          compact rows, keeping every row and id (each document reads back the same), then
+  compact SQLite only: converts the metric and error rows an older version wrote (JSON text)
+          to compact rows, keeping every row and id (each document reads back the same), then
           VACUUMs the file (gives back the pages retention or the conversion freed; needs free
           disk the size of the file) and prints its size before and after. Stop the timers
           first (systemctl stop llm-bench.timer llm-bench-ingest.service): it holds the write lock
