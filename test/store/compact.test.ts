@@ -318,6 +318,22 @@ describe('a file of JSON rows from before compact rows', () => {
     assert.deepEqual(compactFile(path, { vacuum: false }).tables, []);
     assert.deepEqual(rowKinds(path, all), { 'metrics:blob': 55, 'metrics_probe:blob': 6, 'errors:blob': 10 });
   });
+
+  test('a process that had the file open when another compacted it writes compact rows next', async () => {
+    const path = newPath();
+    createJsonRowsFile(path);
+    const store = openSqliteStore(path);
+    await store.insertMetric(benchRow(1));
+    await store.insertError(makeError());
+    compactFile(path, { vacuum: false });
+    const later = benchRow(2);
+    assert.equal(await store.insertMetric(later), 'stored');
+    assert.equal(await store.insertError(makeError()), 'stored');
+    assert.deepEqual(rowKinds(path, ['metrics', 'errors']), { 'metrics:blob': 2, 'errors:blob': 2 });
+    const run = await store.getRun(later.run_id);
+    assert.deepEqual(run?.outcome === 'ok' && run.metric, asRead(later));
+    await store.close();
+  });
 });
 
 describe('npm run store -- compact', () => {

@@ -8,7 +8,7 @@ import { StoreError } from '../store.ts';
 import { decodeDoc } from './connection.ts';
 import { codecOf } from './compact.ts';
 import { inWriteTransaction, insertErrorRow, insertMetricRow } from './metric-rows.ts';
-import { KPI_TABLES, errorsTableSql, forgetTableKinds, hasCompactRows, metricsTableSql, openDatabase, runIdIndex, type RowTable } from './schema.ts';
+import { KPI_TABLES, errorsTableSql, hasCompactRows, metricsTableSql, openDatabase, runIdIndex, type RowTable } from './schema.ts';
 
 export interface CompactResult {
   /** The tables converted, with their rows and how many of them took the compact form. */
@@ -44,7 +44,6 @@ export function compactFile(path: string, options: { vacuum?: boolean; onTable?:
         // Renamed first: its indexes and triggers go with it, and are dropped with it.
         db.exec(`ALTER TABLE ${table} RENAME TO ${old}`);
         db.exec(metricsTableSql(table) + runIdIndex(table));
-        forgetTableKinds(db);
         const read = db.prepare(`SELECT id, run_id, doc FROM ${old} ORDER BY id`);
         for (const r of read.iterate() as Iterable<{ id: number; run_id: string; doc: string }>) {
           rows += insertMetricRow(db, table, decodeDoc(r.doc), r.doc, r.run_id, r.id);
@@ -61,7 +60,6 @@ export function compactFile(path: string, options: { vacuum?: boolean; onTable?:
       inWriteTransaction(db, () => {
         db.exec('ALTER TABLE errors RENAME TO errors_json_rows');
         db.exec(errorsTableSql('errors') + runIdIndex('errors'));
-        forgetTableKinds(db);
         const read = db.prepare('SELECT id, run_id, provider, model_name, stage, error_kind, fingerprint, message, doc FROM errors_json_rows ORDER BY id');
         type Row = { id: number; run_id: string; provider: string; model_name: string; stage: string; error_kind: string; fingerprint: string; message: string; doc: string };
         for (const { id, doc, ...columns } of read.iterate() as Iterable<Row>) rows += insertErrorRow(db, decodeDoc(doc), doc, columns, id);

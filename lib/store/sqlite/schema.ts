@@ -1,7 +1,7 @@
 // The SQLite file's tables and indexes, created or brought up to date on every open. Each
 // document is kept whole as JSON (dates tagged so they come back as Dates), beside the columns
 // that queries filter, group and sort on.
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { MetricsCollection } from '../collection-rules.ts';
 import { docColumns, registerDocField } from './compact.ts';
@@ -347,24 +347,24 @@ export function scenarioOfDoc(table: MetricTable | 'errors', doc: Record<string,
   return id === null || id === undefined ? DEFAULT_SCENARIO : typeof id === 'string' ? id : JSON.stringify(id);
 }
 
-const compactTables = new WeakMap<DatabaseSync, Map<string, boolean>>();
+const compactTables = new WeakMap<DatabaseSync, { version: number; pragma: StatementSync; tables: Map<string, boolean> }>();
 export type RowTable = MetricTable | 'errors';
-/** Whether the table keeps compact rows (a metric table's gid column, the errors table's scenario), as it was when this connection first asked. */
+/**
+ * Whether the table keeps compact rows (a metric table's gid column, the errors table's
+ * scenario). Asked again whenever the file's schema changed (`store compact` run by another
+ * process while this one had the file open), so no JSON row is written into a compact table.
+ */
 export function hasCompactRows(db: DatabaseSync, table: RowTable): boolean {
   let known = compactTables.get(db);
-  if (!known) compactTables.set(db, (known = new Map()));
-  let compact = known.get(table);
+  const version = ((known?.pragma ?? db.prepare('PRAGMA schema_version')).get() as { schema_version: number }).schema_version;
+  if (!known || known.version !== version) compactTables.set(db, (known = { version, pragma: known?.pragma ?? db.prepare('PRAGMA schema_version'), tables: new Map() }));
+  let compact = known.tables.get(table);
   if (compact === undefined) {
     const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as Array<{ name: string }>;
     const marker = table === 'errors' ? 'scenario' : 'gid';
-    known.set(table, (compact = columns.some((c) => c.name === marker)));
+    known.tables.set(table, (compact = columns.some((c) => c.name === marker)));
   }
   return compact;
-}
-
-/** Forgets what hasCompactRows found on this connection (after `store compact` replaced a table). */
-export function forgetTableKinds(db: DatabaseSync): void {
-  compactTables.delete(db);
 }
 
 /** How a connection's reads name a metric table's KPI values: columns in a compact table, expressions over `doc` in a JSON one. */
