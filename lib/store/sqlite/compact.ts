@@ -350,7 +350,12 @@ export class DocCodec {
 
   /** The JSON text a compact document was stored from. */
   text(blob: Uint8Array, cols: RowColumns): string {
-    return textOf(this.decode(blob, cols), blob[0]! - FORMAT);
+    return this.textLike(blob, this.decode(blob, cols));
+  }
+
+  /** A document's JSON text with its dates written as a compact one's text writes them (a changed copy of it, say). */
+  textLike(blob: Uint8Array, doc: unknown): string {
+    return textOf(doc, blob[0]! - FORMAT);
   }
 
   /** Writes a value's body and gives its head, or null when the value has no compact form. */

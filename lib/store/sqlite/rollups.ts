@@ -14,7 +14,7 @@ import {
   type RollupSource,
 } from '../rollups.ts';
 import type { DailyRollup, RetentionPolicy, RollupPercentiles, RetentionResult, RollupDay, RollupsStore, RunFilter, StoreFootprint, TimeWindow } from '../store.ts';
-import { encodeDoc, ms, type SqliteConnection } from './connection.ts';
+import { ms, type SqliteConnection } from './connection.ts';
 import { readKpiFailures, readKpiGroups } from './runs.ts';
 import { codecOf, rowColumns } from './compact.ts';
 import { KPI_TABLES, ROLLUP_MEASURE_COLUMNS, UNPUBLISHED, metricSql } from './schema.ts';
@@ -232,10 +232,12 @@ function dropCompactGaps(c: SqliteConnection, table: (typeof KPI_TABLES)[number]
       continue;
     }
     const cols = rowColumns('metric', row);
-    const doc = codec.decode<Record<string, unknown>>(row.doc as Uint8Array, cols);
+    const blob = row.doc as Uint8Array;
+    const doc = codec.decode<Record<string, unknown>>(blob, cols);
     if (!('times_between_tokens' in doc)) continue;
     delete doc.times_between_tokens;
-    const text = encodeDoc(doc);
+    // Its dates written as its text wrote them (an imported line's style).
+    const text = codec.textLike(blob, doc);
     c.stmt(`UPDATE ${table} SET doc = ? WHERE id = ?`).run(codec.encode(doc, cols, text) ?? text, id);
     dropped++;
   }
