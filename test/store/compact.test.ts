@@ -182,8 +182,13 @@ await store.close();
 `,
     );
     const run = (tag: string) =>
-      new Promise<number | null>((resolve) => spawn(process.execPath, ['--import', 'tsx', script, path, tag], { stdio: 'ignore' }).on('exit', resolve));
-    assert.deepEqual(await Promise.all([run('a'), run('b')]), [0, 0]);
+      new Promise<string>((resolve) => {
+        let stderr = '';
+        const child = spawn(process.execPath, ['--import', 'tsx', script, path, tag], { stdio: ['ignore', 'ignore', 'pipe'] });
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve(`exit ${code} ${stderr}`));
+      });
+    assert.deepEqual(await Promise.all([run('a'), run('b')]), ['exit 0 ', 'exit 0 ']);
     const store = openSqliteStore(path);
     for (const tag of ['a', 'b']) {
       const docs = await store.recentMetrics(tag, 'm', 1000);
