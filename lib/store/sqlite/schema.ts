@@ -1,6 +1,7 @@
 // The SQLite file's tables and indexes, created or brought up to date on every open. Each
-// document is kept whole as JSON (dates tagged so they come back as Dates), beside the columns
-// that queries filter, group and sort on.
+// document is kept whole beside the columns that queries filter, group and sort on: as JSON
+// (dates tagged so they come back as Dates), or, for metric and error rows, in the compact form
+// of compact.ts, which reads back as the same document.
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { MetricsCollection } from '../collection-rules.ts';
@@ -269,10 +270,10 @@ function openWritable(path: string): DatabaseSync {
   let db: DatabaseSync | undefined;
   try {
     db = new DatabaseSync(path, { timeout: BUSY_SLICE_MS });
-    // A metric row with its per-chunk gaps is about 2 KB: on 4 KB pages one fits a page and
-    // half of each page stays empty (4.5 KB per row in `npm run bench:report`; 2.7 KB on 16 KB
-    // pages). Only a new file takes it: an existing one keeps its page size until a VACUUM
-    // outside WAL mode (README: History over years).
+    // A metric row as JSON with its per-chunk gaps was about 2 KB: on 4 KB pages one filled a
+    // page and half of each page stayed empty (4.5 KB per row in `npm run bench:report`; 2.7 KB
+    // on 16 KB pages). Only a new file takes it: an existing one keeps its page size until a
+    // VACUUM outside WAL mode (`store compact` does one).
     db.exec('PRAGMA page_size = 16384');
     db.exec('PRAGMA journal_mode = WAL');
     // NORMAL is durable across process crashes in WAL mode; only a power loss can drop the
