@@ -7,7 +7,7 @@ import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { isMarked, type MetricDoc } from '../documents.ts';
 import { numberOf } from '../exchange-lines.ts';
 import { publishedTtft } from '../upstream.ts';
-import { codecOf, runIdKey } from './compact.ts';
+import { codecOf, encodeText as encodeDoc, runIdKey } from './compact.ts';
 import { BY_RUN_ID, MARKED_TABLE, hasCompactRows, scenarioOfDoc, type MetricTable } from './schema.ts';
 
 /** A REAL column's value: null for what is not a finite number. */
@@ -20,8 +20,18 @@ const JSON_INSERT = (t: MetricTable) =>
   `INSERT INTO ${t} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd, id)
    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (run_id) DO NOTHING`;
 const COMPACT_INSERT = (t: MetricTable) =>
-  `INSERT INTO ${t} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd, gid, generate_time, decode_tps, id)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  `INSERT INTO ${t} (run_id, provider, model_name, run_ts, tokens_per_second, time_to_first_token, doc, cost_usd, gid, generate_time, decode_tps, served, id)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+const SAME_AS_MODEL = new Uint8Array(0);
+/** The served column: served_model as json_extract gives it, an empty BLOB when it is the model_name (metricSql().servedModel). */
+function servedColumn(doc: Record<string, unknown>): SQLInputValue {
+  const v = doc.served_model;
+  if (v === undefined || v === null) return null;
+  if (v === doc.model_name) return SAME_AS_MODEL;
+  if (typeof v === 'string' || typeof v === 'number') return v;
+  return typeof v === 'boolean' ? Number(v) : encodeDoc(v);
+}
 
 /** Whether a compact table holds the key already (BY_RUN_ID: the table has no unique index on it). */
 function stored(db: DatabaseSync, table: MetricTable | 'errors', key: string | Uint8Array): boolean {
@@ -56,7 +66,7 @@ export function insertMetricRow(db: DatabaseSync, table: MetricTable, doc: Recor
     // In ROW_REFS.metric's order.
     const cols = { values: [runId, provider, model, tps, ttft, cost, generateTime, decode], time: runTs };
     const value = codec.encode(doc, cols, text) ?? text;
-    r = prepared(db, COMPACT_INSERT(table)).run(key, ...head, value, cost, gid, generateTime, decode, id);
+    r = prepared(db, COMPACT_INSERT(table)).run(key, ...head, value, cost, gid, generateTime, decode, servedColumn(doc), id);
   } else {
     r = prepared(db, JSON_INSERT(table)).run(runId, ...head, text, cost, id);
   }

@@ -61,7 +61,7 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
         // The served model read once per row (LIMIT -1 keeps SQLite from flattening the subquery).
         `SELECT provider, model_name, served, MIN(run_ts) AS first, MAX(run_ts) AS last, COUNT(*) AS runs,
                 json_group_array(tokens_per_second) FILTER (WHERE tokens_per_second IS NOT NULL) AS tps
-         FROM (SELECT provider, model_name, run_ts, tokens_per_second, ${metricSql(c, 'metrics').field('served_model')} AS served
+         FROM (SELECT provider, model_name, run_ts, tokens_per_second, ${metricSql(c, 'metrics').servedModel} AS served
                FROM metrics INDEXED BY ${metricSql(c, 'metrics').timeIndex} WHERE run_ts >= ? AND run_ts < ?${unmarkedRows(c, 'metrics')} LIMIT -1)
          WHERE served IS NOT NULL GROUP BY provider, model_name, served ORDER BY provider, model_name, first`,
         ms(w.since),

@@ -29,7 +29,8 @@ export function metricsTableSql(name: string): string {
   cost_usd REAL,
   gid INTEGER NOT NULL,
   generate_time REAL,
-  decode_tps REAL
+  decode_tps REAL,
+  served
 );`;
 }
 
@@ -383,6 +384,12 @@ export function metricSql(c: { db: DatabaseSync }, table: MetricTable) {
           ? json.replaceAll('json_extract(doc,', `json_extract(${alias}.doc,`)
           : json,
     generateTime: compact ? 'generate_time' : "json_extract(doc, '$.generate_time')",
+    /**
+     * The document's served_model as json_extract gives it: a compact row keeps it in the served
+     * column (an empty BLOB when it is the row's model_name), so the health mail's read of a
+     * week of rows decodes no document.
+     */
+    servedModel: compact ? "CASE WHEN typeof(served) = 'blob' THEN model_name ELSE served END" : "json_extract(doc, '$.served_model')",
     decodeTps: compact ? 'decode_tps' : "json_extract(doc, '$.decode_tokens_per_second')",
     /** The covering KPI index. */
     kpiIndex: compact ? `${table}_model_kpi` : KPI_INDEX[table],
