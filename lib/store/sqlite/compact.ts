@@ -1,14 +1,16 @@
-// Compact metric rows (issue 28, SPEC 20). A metric document is kept as a small binary value
+// Compact metric and error rows (issue 28, SPEC 20). A document is kept as a small binary value
 // instead of JSON text: each object's key list, with the kind of each value (its head: a number,
-// a null, a reference to a column, …), is stored once in doc_shapes and the row names it by
-// number and holds only the values' bodies; repeated short strings (request_mode, token_source, finish_reason, …) once in
-// doc_strings; a value equal to one of the row's columns (provider, run_id, tokens/s, …) as a
-// reference to it; dates as milliseconds from run_ts (an error row's ts); integers and short decimals as varints;
-// arrays of numbers that are all whole multiples of 10^-k (the per-chunk gaps, written in whole
-// microseconds) as varints of that unit. A document is stored this way only when decoding it
-// gives back exactly its JSON text (encodeDoc), so nothing is ever lost: anything else (an
-// imported line written differently, a value this format has no form for) stays JSON text, and
-// the row's `doc` is then TEXT, not BLOB.
+// a null, a reference to a column, …), is stored once in doc_shapes, and the row names it by
+// number and holds only the values' bodies; repeated short strings (request_mode, token_source,
+// finish_reason, …) are stored once in doc_strings; a value equal to one of the row's columns
+// (provider, run_id, tokens/s, …) is a reference to it; dates are milliseconds from run_ts (an
+// error row's ts); integers and short decimals varints; arrays of numbers that are all whole
+// multiples of 10^-k (the per-chunk gaps, written in whole microseconds) varints or bit-packed
+// integers of that unit; a response id ("chatcmpl-…") its prefix and a base-62 number. A
+// document is stored this way only when decoding it gives back exactly its JSON text (encodeDoc,
+// or an imported line as it came), so nothing is ever lost: anything else (a line written
+// differently, a value this format has no form for) stays JSON text, and the row's `doc` is then
+// TEXT, not BLOB.
 import type { DatabaseSync, SQLOutputValue, StatementSync } from 'node:sqlite';
 
 /**

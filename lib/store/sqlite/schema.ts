@@ -412,7 +412,7 @@ export function metricSql(c: { db: DatabaseSync }, table: MetricTable) {
            FROM ${table} m INDEXED BY ${table}_spend JOIN metric_groups g ON g.gid = m.gid WHERE ${where.join(' AND ')}`
         : `SELECT provider, model_name${scenario}, run_ts, cost_usd FROM ${table} INDEXED BY ${table}_spend WHERE ${where.join(' AND ')}`;
     },
-    /** The columns a document is read from (decodeMetricRow), alias. before each when given. */
+    /** The columns a document is read from (decodeRow), alias. before each when given. */
     docColumns: (alias?: string) => (compact ? docColumns('metric').map((k) => prefix(alias) + k).join(', ') : `${prefix(alias)}doc`),
     /** One field of the document ('a.b' for $.a.b), as json_extract gives it, over either kind of row. */
     field: (path: string, alias?: string) => {
