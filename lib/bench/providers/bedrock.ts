@@ -111,6 +111,12 @@ streamBedrock.warm = async (req: WarmRequest): Promise<void> => {
   await openConnection(client, () => client.send(new ListAsyncInvokesCommand({ maxResults: 1 }), { abortSignal: req.signal }));
 };
 
+/** The runtime host of the model's region (or AWS_ENDPOINT_URL_BEDROCK_RUNTIME). */
+streamBedrock.origin = (req: WarmRequest): string => {
+  const region = bedrockRegion(req.modelId, req.misc, req.config.providers.bedrock.defaultRegion);
+  return req.config.providers.bedrock.runtimeEndpoint ?? `https://bedrock-runtime.${region}.amazonaws.com`;
+};
+
 /**
  * Streams one ConverseStream call and yields timed events.
  * @throws BenchError (auth, load_provider) when no AWS credentials can be found; SDK errors

@@ -48,7 +48,7 @@ export async function* streamVertex(req: ProviderRequest): AsyncGenerator<Stream
   if (!project) {
     throw new BenchError('VERTEX_PROJECT is not set (nor GOOGLE_CLOUD_PROJECT)', { kind: 'auth', stage: 'load_provider' });
   }
-  const region = typeof req.misc.region === 'string' && req.misc.region.trim() ? req.misc.region.trim() : null;
+  const region = regionOf(req.misc);
   const location = region ?? vertex.location;
   const applied: Record<string, unknown> = region ? { region } : {};
   const auth = await vertexAuth(vertex);
@@ -97,6 +97,17 @@ streamVertex.warm = async (req: WarmRequest): Promise<void> => {
     providers: { ...config.providers, vertex: { ...config.providers.vertex, baseUrl: url } },
   }));
 };
+
+/** The aiplatform host of the model's location (misc.region, else VERTEX_LOCATION), or VERTEX_BASE_URL. */
+streamVertex.origin = (req: WarmRequest): string => {
+  const vertex = req.config.providers.vertex;
+  return vertex.baseUrl ?? defaultRoot(regionOf(req.misc) ?? vertex.location);
+};
+
+/** A model's misc.region, which overrides VERTEX_LOCATION; null when unset. */
+function regionOf(misc: Record<string, unknown>): string | null {
+  return typeof misc.region === 'string' && misc.region.trim() ? misc.region.trim() : null;
+}
 
 const GEMINI_REHEARSAL: Canned = {
   contentType: 'text/event-stream',
