@@ -21,6 +21,7 @@ import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, type Canned } from './rehearsal.ts';
+import { googleRateLimit, rateLimitFrom, withRateLimit } from '../rate-limit.ts';
 import { inTap, newTap, notAStream, tappedFetch, type WireTap } from './wire.ts';
 
 type VertexConfig = Config['providers']['vertex'];
@@ -254,10 +255,13 @@ async function* streamGemini(
           automaticContinuation: false,
         },
       }));
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
     } catch (err) {
       req.signal.throwIfAborted();
-      throw notAStream(tap, `vertex/${req.modelId}`) ?? err;
+      // SPEC 18: Vertex sends no rate-limit headers; a 429's body may carry google.rpc.RetryInfo.
+      // @google/genai's ApiError message is the error body as JSON text.
+      const rateLimit = googleRateLimit(err instanceof Error ? err.message : null) ?? rateLimitFrom(tap.headers);
+      throw notAStream(tap, `vertex/${req.modelId}`) ?? withRateLimit(err, rateLimit);
     }
     yield* readGeminiStream(stream, req, tap);
     completed = true;
