@@ -81,11 +81,11 @@ export async function prepareCalibration(o: { config: Config; signal: AbortSigna
   }
   return {
     async run() {
-      if (!read) return failed(failure ?? 'the calibration did not start');
+      if (!read) return calibrationFailure(failure ?? 'the calibration did not start');
       try {
         return await read(plan);
       } catch (err) {
-        return failed(describe(o.signal.aborted ? o.signal.reason : err));
+        return calibrationFailure(describe(o.signal.aborted ? o.signal.reason : err));
       }
     },
     async close() {
@@ -102,7 +102,7 @@ async function figures(events: StreamEvent[], writes: number[], times: { startT:
   );
   const request = events.find((e) => e.type === 'request');
   const arrivals = events.filter((e) => e.type === 'text').map((e) => e.t);
-  if (!request || writes.length === 0 || arrivals.length === 0) return failed(`the stream carried no text (${arrivals.length} text events, ${writes.length} writes)`);
+  if (!request || writes.length === 0 || arrivals.length === 0) return calibrationFailure(`the stream carried no text (${arrivals.length} text events, ${writes.length} writes)`);
   const ttftTrue = (writes[0]! - request.t) / 1000;
   const ttftMeasured = metric.time_to_first_token;
   const span = (writes[writes.length - 1]! - writes[0]!) / 1000;
@@ -123,7 +123,8 @@ async function figures(events: StreamEvent[], writes: number[], times: { startT:
   };
 }
 
-function failed(error: string): SweepCalibration {
+/** A calibration that has no figures, with why. */
+export function calibrationFailure(error: string): SweepCalibration {
   return {
     ttft_true_s: null,
     ttft_measured_s: null,

@@ -1,6 +1,7 @@
 // What the sweeps recorded of themselves, summed up (lib/runs/sweeps.ts, SPEC 18).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { calibrationFailure } from '../../lib/bench/calibration.ts';
 import { formatSweeps, runnerLines, summarizeSweeps } from '../../lib/runs/sweeps.ts';
 import type { BenchSweepDoc, LaneConnection, SweepCalibration } from '../../lib/store/documents.ts';
 
@@ -33,17 +34,7 @@ function sweep(i: number, cal: SweepCalibration | null, connections: LaneConnect
   return { sweep_id: `s${i}`, started_at: new Date(T0 + i * HALF_HOUR), finished_at: new Date(T0 + i * HALF_HOUR + 90_000), runner: 'clifford', host: 'clifford.example', calibration: cal, connections };
 }
 
-const FAILED: SweepCalibration = {
-  ttft_true_s: null,
-  ttft_measured_s: null,
-  ttft_added_s: null,
-  decode_true_tps: null,
-  decode_measured_tps: null,
-  decode_error_pct: null,
-  chunk_delay_p50_s: null,
-  chunk_delay_max_s: null,
-  error: 'the calibration did not start',
-};
+const FAILED = calibrationFailure('the calibration did not start');
 
 /** Ten sweeps: steady hosts, but groq's set-up took 480 ms in sweep 7 and bedrock's probe failed in sweep 4. */
 function week(): BenchSweepDoc[] {
