@@ -160,6 +160,9 @@ async function startServer(): Promise<{ url: string; state: { plan: CalibrationP
       const plan = state.plan;
       const arrived = performance.now();
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      // The headers go at once, as the providers send them: the client has its response (and
+      // the SDK its stream) before the first chunk, whose delay is then the reading alone.
+      res.flushHeaders();
       let i = 0;
       const next = () => {
         if (res.destroyed) return;
