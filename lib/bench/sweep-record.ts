@@ -26,17 +26,18 @@ export interface SweepRecorder {
 }
 
 /**
- * The recorder of one sweep. `calibrate`: whether the sweep runs a lane over the network (a
- * mock-only sweep measures nothing a calibration could speak for, and would load the chat SDK
- * for it alone).
+ * The recorder of one sweep. `calibrate`: whether to run the calibration (a mock-only sweep
+ * measures nothing a calibration could speak for, and would load the chat SDK for it alone);
+ * `probe`: whether to time the lanes' hosts.
  */
-export function sweepRecorder(o: { config: Config; signal: AbortSignal; logger: Logger; calibrate: boolean }): SweepRecorder {
+export function sweepRecorder(o: { config: Config; signal: AbortSignal; logger: Logger; calibrate: boolean; probe: boolean }): SweepRecorder {
   const targets: Array<{ provider: string; origin: string }> = [];
   let connections: LaneConnection[] = [];
   const calibration: Promise<Calibration> | null = o.calibrate ? prepareCalibration({ config: o.config, signal: o.signal }) : null;
   let run: Promise<SweepCalibration> | null = null;
   return {
     laneWarmed(stream, req) {
+      if (!o.probe) return;
       const origin = laneOrigin(stream, req);
       if (origin) targets.push({ provider: req.provider, origin });
     },

@@ -179,8 +179,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     else llmDue.push(m);
   }
   const agentDue = due.filter((m) => m.scenario?.kind === 'agent');
-  // SPEC 18: the runner's own added delay and each lane's connection timings, per sweep.
-  const recorder = sweepRecorder({ config, signal: sweepSignal, logger, calibrate: llmDue.some((m) => m.provider !== 'mock') });
+  // SPEC 18: the runner's own added delay and each lane's connection timings, per sweep, where
+  // the sink keeps them (the remote runner's does not: it measures neither).
+  const recording = typeof options.sink.insertBenchSweep === 'function';
+  const recorder = sweepRecorder({ config, signal: sweepSignal, logger, calibrate: recording && llmDue.some((m) => m.provider !== 'mock'), probe: recording });
   let warmed = () => {};
   const allWarm = new Promise<void>((resolve) => (warmed = resolve));
   const agentLane = allWarm.then(() =>

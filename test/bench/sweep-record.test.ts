@@ -198,6 +198,22 @@ describe('a sweep records itself in bench_sweeps', () => {
     }
   });
 
+  test("a sink that keeps no sweep record (the remote runner's) gets no calibration and no probe", async () => {
+    const chat = await startOpenAIServer(() => ({ ...scheduleChunks({ ttftMs: 5, tokensPerSecond: 2000, tokensPerChunk: 4, tokens: 64 }), finishReason: 'stop' as const }));
+    const store = openSqliteStore(':memory:');
+    try {
+      const sink = { insertMetric: store.insertMetric.bind(store), insertError: store.insertError.bind(store), insertAgentRun: store.insertAgentRun.bind(store) };
+      const config = loadConfig({ env: { GROQ_API_KEY: 'gsk-test', GROQ_BASE_URL: groqBaseUrl(chat) }, dotenvPath: false });
+      const { summary, sweep } = await runSweep({ config, sink, models: [model('groq', 'llama-a')], loadProvider });
+      assert.equal(summary.ok, 1);
+      assert.equal(sweep, null);
+      assert.deepEqual(chat.requests.filter((r) => r.path === '/'), []);
+    } finally {
+      await store.close();
+      await chat.close();
+    }
+  });
+
   test('a mock-only sweep records its sweep without a calibration or connections', async () => {
     const store = openSqliteStore(':memory:');
     try {
