@@ -114,7 +114,9 @@ export async function probeConnection(
 
 function describe(err: unknown): string {
   const e = err as { name?: string; message?: string; code?: string } | null;
-  const text = e?.name === 'TimeoutError' ? 'timed out' : [e?.code, e?.message].filter(Boolean).join(': ') || String(err);
+  // Node's network errors name their code in the message already ("connect ECONNREFUSED …").
+  const message = e?.message && e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : (e?.message ?? e?.code);
+  const text = e?.name === 'TimeoutError' ? 'timed out' : message || String(err);
   return text.slice(0, ERROR_CHARS);
 }
 

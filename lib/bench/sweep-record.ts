@@ -43,6 +43,8 @@ export function sweepRecorder(o: { config: Config; signal: AbortSignal; logger: 
     },
     warm: calibration ? calibration.then(() => {}) : Promise.resolve(),
     async probe() {
+      // In provider order, whichever lane finished its warm-up first.
+      targets.sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : a.origin < b.origin ? -1 : 1));
       connections = await probeLanes(targets, { signal: o.signal });
     },
     lanesStarted() {
