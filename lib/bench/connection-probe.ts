@@ -23,7 +23,8 @@ const ERROR_CHARS = 200;
 /**
  * The origin a lane's calls go to: the adapter's own answer where it has one (Bedrock's region,
  * Vertex's location), else the provider's configured base URL; null when it calls no host (the
- * mock) or the URL cannot be read.
+ * mock), cannot call it (no API key configured: every call fails before it leaves) or the URL
+ * cannot be read.
  */
 export function laneOrigin(stream: ProviderStream, req: WarmRequest): string | null {
   let url: string | null | undefined;
@@ -34,7 +35,8 @@ export function laneOrigin(stream: ProviderStream, req: WarmRequest): string | n
       return null;
     }
   } else {
-    const settings = (req.config.providers as Record<string, { baseUrl?: unknown } | undefined>)[req.provider];
+    const settings = (req.config.providers as Record<string, { baseUrl?: unknown; apiKey?: unknown } | undefined>)[req.provider];
+    if (settings && 'apiKey' in settings && !settings.apiKey) return null;
     url = typeof settings?.baseUrl === 'string' ? settings.baseUrl : null;
   }
   if (!url) return null;

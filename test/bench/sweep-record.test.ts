@@ -105,13 +105,17 @@ describe('lane connection timings', () => {
   });
 
   test("a lane's origin: the adapter's host where a region picks it, else the configured base URL; none for the mock", async () => {
-    const config = loadConfig({ env: { AWS_REGION: 'eu-west-1', GROQ_API_KEY: 'gsk-test' }, dotenvPath: false });
+    const config = loadConfig({ env: { AWS_REGION: 'eu-west-1', GROQ_API_KEY: 'gsk-test', VERTEX_PROJECT: 'bench-proj' }, dotenvPath: false });
     const req = (provider: ProviderName, modelId: string, misc: Record<string, unknown> = {}) => ({ provider, modelId, misc, config, signal: new AbortController().signal });
     assert.equal(laneOrigin(await loadProvider('groq'), req('groq', 'llama')), 'https://api.groq.com');
     assert.equal(laneOrigin(await loadProvider('bedrock'), req('bedrock', 'us.anthropic.claude-opus-4-v1:0')), 'https://bedrock-runtime.us-west-2.amazonaws.com');
     assert.equal(laneOrigin(await loadProvider('bedrock'), req('bedrock', 'amazon.nova-lite-v1:0')), 'https://bedrock-runtime.eu-west-1.amazonaws.com');
     assert.equal(laneOrigin(await loadProvider('vertex'), req('vertex', 'claude-sonnet-4', { region: 'us-east5' })), 'https://us-east5-aiplatform.googleapis.com');
     assert.equal(laneOrigin(streamMock, req('mock', 'fast')), null);
+    // A lane that cannot call its host (no key, no project) is not probed: its calls fail before they leave.
+    assert.equal(laneOrigin(await loadProvider('openai'), req('openai', 'gpt-4o')), null);
+    const bare = loadConfig({ env: {}, dotenvPath: false });
+    assert.equal(laneOrigin(await loadProvider('vertex'), { ...req('vertex', 'gemini-2.5-flash'), config: bare }), null);
   });
 });
 

@@ -99,9 +99,10 @@ streamVertex.warm = async (req: WarmRequest): Promise<void> => {
   }));
 };
 
-/** The aiplatform host of the model's location (misc.region, else VERTEX_LOCATION), or VERTEX_BASE_URL. */
-streamVertex.origin = (req: WarmRequest): string => {
+/** The aiplatform host of the model's location (misc.region, else VERTEX_LOCATION), or VERTEX_BASE_URL; none without a project. */
+streamVertex.origin = (req: WarmRequest): string | null => {
   const vertex = req.config.providers.vertex;
+  if (!vertex.project) return null;
   return vertex.baseUrl ?? defaultRoot(regionOf(req.misc) ?? vertex.location);
 };
 
