@@ -10,7 +10,7 @@ import { seconds, type SweepClock } from './clock.ts';
 import { callInputs, type CallInputs, type SweepModel } from './due.ts';
 import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
 import { buildLongPrompt } from './prompts.ts';
-import { rateLimitFrom } from './rate-limit.ts';
+import { rateLimitOfError } from './rate-limit.ts';
 import type { ProviderStream, StreamEvent } from './provider-stream.ts';
 
 /** Kinds worth another attempt, and only while nothing has been streamed yet. */
@@ -80,7 +80,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
       runner: bench.runner,
     });
     // SPEC 18: a 429 says how far over the key was; kept beside the error.
-    const rateLimit = rateLimitFrom((err as { headers?: Headers } | null)?.headers);
+    const rateLimit = rateLimitOfError(err);
     if (rateLimit) error.rate_limit = rateLimit;
     return { outcome: 'failed', metric: null, error, attempts: Math.max(1, attempts) };
   };

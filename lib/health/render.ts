@@ -2,6 +2,7 @@
 // Subject tags: critical → [CRITICAL] (act now: a provider or key is down), warning →
 // [URGENT] (look today: regressions, stale or failing models, new errors), healthy → [INFO].
 import { plural } from '../plural.ts';
+import { runnerLines } from '../runs/sweeps.ts';
 import type { Assessment, OverallStatus } from './assessment.ts';
 import { NEAR_LIMIT_SHARE, SPEND_DAYS, type HealthReport, type SpendReport, type UnitFailure } from './report.ts';
 
@@ -208,6 +209,10 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
       empty: 'none',
     });
   }
+
+  // SPEC 18: the runner's own share of the numbers and the way to each provider.
+  const runner = report.runner ? runnerLines(report.runner) : [];
+  if (runner.length) out.push({ title: 'Runner', rows: runner.map((l) => [l]), empty: '' });
 
   if (report.agent_runs?.length) {
     const secs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);

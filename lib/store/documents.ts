@@ -398,3 +398,62 @@ export interface SweepSkipDoc {
   /** BENCH_DAILY_BUDGET_USD at the time. */
   daily_budget_usd: number | null;
 }
+
+// --- Sweeps: the runner's own figures (SPEC 18) ----------------------------------------------
+
+/**
+ * bench_sweeps: one per sweep, what the runner measured of itself and of the way to each
+ * provider, so a reader can tell the runner's share of a TTFT from the provider's. Durations in
+ * seconds; null where a figure does not apply or could not be taken.
+ */
+export interface BenchSweepDoc {
+  sweep_id: string;
+  started_at: Date;
+  finished_at: Date;
+  runner: string;
+  /** The machine the sweep ran on (os.hostname()). */
+  host: string;
+  /** The loopback calibration stream; null when the sweep ran no LLM lane. */
+  calibration: SweepCalibration | null;
+  /** One per provider host a lane called, from its warm-up. */
+  connections: LaneConnection[];
+}
+
+/**
+ * A stream over loopback whose send times are known, measured by the code that measures every
+ * call: what it reads minus the truth is what the runner itself adds.
+ */
+export interface SweepCalibration {
+  /** Server's write of the first text chunk minus the client's request. */
+  ttft_true_s: number | null;
+  ttft_measured_s: number | null;
+  /** measured − true: the runner's own share of a TTFT. */
+  ttft_added_s: number | null;
+  /** Tokens after the first chunk over the span of the server's writes. */
+  decode_true_tps: number | null;
+  decode_measured_tps: number | null;
+  /** (measured − true) / true, in percent. */
+  decode_error_pct: number | null;
+  /** Arrival of each chunk at the client minus its write at the server: median and worst. */
+  chunk_delay_p50_s: number | null;
+  chunk_delay_max_s: number | null;
+  /** Why the calibration has no figures (it failed); null when it ran. */
+  error: string | null;
+}
+
+/** How long the way to one provider host took at the start of the sweep (a no-cost request). */
+export interface LaneConnection {
+  provider: string;
+  /** The origin probed, e.g. https://api.groq.com (never a path, query or credentials). */
+  origin: string;
+  /** Name lookup; null for an address literal. */
+  dns_s: number | null;
+  /** TCP connect after the lookup. */
+  connect_s: number | null;
+  /** TLS handshake after the connect; null on plain http. */
+  tls_s: number | null;
+  /** Request written to the first byte of the answer. */
+  first_byte_s: number | null;
+  /** Why the probe stopped short (the figures it got are kept); null when it completed. */
+  error: string | null;
+}

@@ -20,6 +20,7 @@ import type {
   ScenarioKind,
   ScenarioSuccess,
   SweepSkipDoc,
+  BenchSweepDoc,
 } from './documents.ts';
 import type { MetricsCollection } from './collection-rules.ts';
 import type { ExchangeStore } from './exchange-store.ts';
@@ -392,6 +393,14 @@ export interface SweepSkipsStore {
   sweepSkips(w: TimeWindow, limit?: number): Promise<SweepSkipDoc[]>;
 }
 
+/** What each sweep measured of the runner and of the way to each provider (SPEC 18). */
+export interface BenchSweepsStore {
+  /** Records one sweep. */
+  insertBenchSweep(doc: BenchSweepDoc): Promise<void>;
+  /** Sweeps with started_at in the window, newest first, at most `limit` (default 1000). */
+  benchSweeps(w: TimeWindow, limit?: number): Promise<BenchSweepDoc[]>;
+}
+
 // ---- Daily rollups and retention (SPEC 20) ----
 
 /** Nearest-rank percentiles of one measure over one day's values, and how many values there were. */
@@ -543,6 +552,7 @@ export interface Store
     ScenariosStore,
     AgentRunsStore,
     SweepSkipsStore,
+    BenchSweepsStore,
     MigrationsStore,
     ExchangeStore,
     RollupsStore {

@@ -45,6 +45,8 @@ export interface MongoCollections {
   agentRuns: CollectionLike;
   /** Models a sweep did not start for the daily budget (SPEC 17). */
   sweepSkips: CollectionLike;
+  /** What each sweep measured of the runner and the way to each provider (SPEC 18). */
+  benchSweeps: CollectionLike;
   /** The write check of ping(): one document, rewritten. */
   ingestHealth: CollectionLike;
   /** What each `store migrate` changed (MigrationsStore). */

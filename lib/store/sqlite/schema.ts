@@ -96,6 +96,17 @@ CREATE INDEX IF NOT EXISTS agent_runs_started ON agent_runs (started_at);
 CREATE INDEX IF NOT EXISTS agent_runs_pair ON agent_runs (automation, scenario_id, started_at);
 `;
 
+// What each sweep measured of the runner and the way to each provider (SPEC 18): sqlite/sweeps.ts.
+const BENCH_SWEEPS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS bench_sweeps (
+  id INTEGER PRIMARY KEY,
+  sweep_id TEXT NOT NULL UNIQUE,
+  started_at INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bench_sweeps_started ON bench_sweeps (started_at);
+`;
+
 // Models a sweep did not start for the daily budget (SPEC 17), read by the health mail.
 const SWEEP_SKIP_SCHEMA = `
 CREATE TABLE IF NOT EXISTS sweep_skips (
@@ -230,6 +241,7 @@ function openWritable(path: string): DatabaseSync {
     db.exec(SCHEMA);
     db.exec(SCENARIO_SCHEMA);
     db.exec(SWEEP_SKIP_SCHEMA);
+    db.exec(BENCH_SWEEPS_SCHEMA);
     db.exec(IMPORT_PROGRESS_SCHEMA);
     db.exec(ROLLUP_SCHEMA);
     db.exec(KPI_INDEXES);
