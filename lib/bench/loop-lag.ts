@@ -1,0 +1,156 @@
+// The runner checking itself (SPEC 18): how late the client's event loop ran when a call's
+// published times were taken. A chunk is timed when the loop reads it, so a loop busy with
+// other streams' parsing, paused for garbage collection or not scheduled by the OS times it late
+// by as long as it was kept waiting.
+//
+// How it is sampled: a 1 ms timer records how late each of its firings was (a ring of the last
+// few seconds). Chosen over what else perf_hooks offers:
+// - monitorEventLoopDelay keeps one histogram for the whole process, read by resetting it, so
+//   calls that overlap (lanes side by side) cannot each have their own worst, nor say when a
+//   delay happened; its default 10 ms resolution is coarser than the errors in question.
+// - performance.eventLoopUtilization says how busy the loop was, not how long anything waited:
+//   40 % busy in 0.1 ms slices delays no chunk by more than 0.1 ms, while one 8 ms pause in an
+//   idle loop delays one by 8 ms.
+// A late timer is late for the same reasons a socket read is, so its lateness is the wait a chunk
+// arriving then had. It costs a few microseconds a millisecond on the client thread, and runs
+// only while a call is open. libuv keeps the loop's time in whole milliseconds, so an idle loop
+// fires it up to about 1 ms late: lag below that is noise, which the threshold stays above.
+//
+// Which moments count: those the published figures are taken at (the request for TTFT, the first
+// token for TTFT and decode speed, the last event for decode speed and generate time), each with
+// the waits of the WINDOW_MS before it (a chunk that arrived during a pause is read a few loop
+// turns after it) and, for the request, after it (a request delayed after its time was taken).
+// The worst lag anywhere in the stream would mark nearly every row: measured at the default
+// concurrency (README: Evidence each row carries), most calls of a second or more see one GC
+// pause of 3 ms somewhere, and a pause while the call only waits for its first byte, or between
+// two chunks, moves none of its published figures.
+
+import type { RowEvidence } from '../store/documents.ts';
+import type { StreamEvent } from './provider-stream.ts';
+
+/** How often the loop is sampled. */
+const PERIOD_MS = 1;
+/** Samples kept: a few seconds, longer than any window read from them. */
+const RING = 4096;
+
+/**
+ * Lag above which a row is marked `evidence.saturated` (SPEC 18). Chosen with
+ * `npm run bench:fidelity -- --concurrent` (README: Evidence each row carries).
+ */
+export const SATURATED_LAG_MS = 2;
+
+/** How long before (and after a request) a moment its waits are counted for. */
+export const WINDOW_MS = 10;
+
+/** True when a call's lag may have timed its published figures late by more than they allow. */
+export function isSaturated(lagMs: number | null | undefined, thresholdMs = SATURATED_LAG_MS): boolean {
+  return typeof lagMs === 'number' && lagMs > thresholdMs;
+}
+
+/** The evidence a row's lag gives: `saturated` past the threshold, else nothing. */
+export function saturationEvidence(lagMs: number | null | undefined, thresholdMs = SATURATED_LAG_MS): RowEvidence | undefined {
+  return isSaturated(lagMs, thresholdMs) ? { saturated: true } : undefined;
+}
+
+/** The lag of one call, from when it was opened. */
+export interface LagWatch {
+  /** Called with each stream event as it is read: counts the moments the published figures are taken at. */
+  event(type: StreamEvent['type']): void;
+  /** After the last event: counts its moment, stops watching and returns the worst lag (ms). */
+  end(): number;
+}
+
+const firedAt = new Float64Array(RING);
+const lateness = new Float64Array(RING);
+let samples = 0;
+let timer: NodeJS.Timeout | null = null;
+/** When the pending sample is due (performance.now). */
+let due = 0;
+let watching = 0;
+
+function sample(): void {
+  const now = performance.now();
+  const i = samples++ % RING;
+  firedAt[i] = now;
+  lateness[i] = Math.max(0, now - due);
+  due = now + PERIOD_MS;
+  timer!.refresh();
+}
+
+/** The worst lateness of the samples whose wait overlapped [from, to], and of the pending one if it is overdue by then. */
+function worstIn(from: number, to: number): number {
+  let worst = Math.max(0, Math.min(to, performance.now()) - due);
+  for (let k = samples - 1; k >= Math.max(0, samples - RING); k--) {
+    const at = firedAt[k % RING]!;
+    if (at < from) break;
+    const late = lateness[k % RING]!;
+    // It waited from at - late to at.
+    if (at - late <= to && late > worst) worst = late;
+  }
+  return worst;
+}
+
+/**
+ * Starts watching the loop's lag for one call; the sampler runs while any call is watched.
+ * Each watch must be ended (in a finally).
+ */
+export function watchLag(windowMs = WINDOW_MS): LagWatch {
+  const start = performance.now();
+  if (watching++ === 0) {
+    due = start + PERIOD_MS;
+    timer = setTimeout(sample, PERIOD_MS);
+    // Never what keeps a process alive.
+    timer.unref();
+  }
+  let worst = 0;
+  let ended = false;
+  let sawDelta = false;
+  /** The lag at the latest token, counted when no later one comes. */
+  let lastDelta = 0;
+  /** Requests whose following window is still open. */
+  let requestAt: number | null = null;
+  // A wait that began before the call opened did not delay it.
+  const count = (lag: number, now: number) => {
+    worst = Math.max(worst, Math.min(lag, now - start));
+  };
+  const settleRequest = (now: number, force: boolean) => {
+    if (requestAt === null || (!force && now < requestAt + windowMs)) return;
+    count(worstIn(requestAt, requestAt + windowMs), now);
+    requestAt = null;
+  };
+  const lagNow = (now: number) => Math.min(worstIn(now - windowMs, now), now - start);
+  return {
+    event(type) {
+      if (ended) return;
+      const now = performance.now();
+      settleRequest(now, false);
+      if (type === 'request') {
+        // A retry's request: measurement reads the tokens after the last one.
+        count(lagNow(now), now);
+        requestAt = now;
+        sawDelta = false;
+      } else if (type === 'text' || type === 'reasoning') {
+        lastDelta = lagNow(now);
+        if (!sawDelta) count(lastDelta, now);
+        sawDelta = true;
+      }
+    },
+    end() {
+      if (ended) return worst;
+      const now = performance.now();
+      settleRequest(now, true);
+      count(Math.max(lastDelta, lagNow(now)), now);
+      ended = true;
+      if (--watching === 0 && timer) {
+        clearTimeout(timer);
+        timer = null;
+      }
+      return worst;
+    },
+  };
+}
+
+/** A lag as stored: ms to two decimals (the sampler's resolution is coarser). */
+export function lagField(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
