@@ -124,7 +124,7 @@ const LANES: Array<{ lane: string; format: string; provider: ProviderName; model
 const WARM_PLAN: Plan = { ttftMs: 20, tokensPerSecond: 1000, tokensPerChunk: 1, tokens: 16 };
 
 /** Windows of watchLag compared with the sweep's WINDOW_MS (1e6: the whole stream). */
-const EXPLORE_WINDOWS = [2, 5, 20, 1e6];
+const EXPLORE_WINDOWS = [2, 5, 10, 1e6];
 const MARKER = /Q(\d+x\d+)Z/g;
 const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
 
