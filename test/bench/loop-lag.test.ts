@@ -65,13 +65,25 @@ describe('watchLag', () => {
   test('a block that ended before the call opened is not the call’s', async () => {
     const other = watchLag();
     block(60);
-    await sleep(WINDOW_MS + 20);
+    // Opened at once: the sample the block held back is still overdue.
     const lag = watchLag();
     lag.event('request');
     lag.event('text');
     const worst = lag.end();
     other.end();
     assert.ok(worst < 30, `lag ${worst} ms, counted from before the call`);
+  });
+
+  test('a chunk read a few loop turns after a pause still counts the pause', async () => {
+    const lag = watchLag();
+    lag.event('request');
+    await sleep(WINDOW_MS + 30);
+    block(60);
+    // The sample fires first and records the pause; the token is read just after.
+    await sleep(2);
+    lag.event('text');
+    const worst = lag.end();
+    assert.ok(worst >= 50, `lag ${worst} ms, the pause just before the token missed`);
   });
 
   test('end() is final: later events and ends change nothing', () => {

@@ -477,6 +477,8 @@ describe('rows left out by their evidence in the health report (SPEC 18)', () =>
     assert.match(text, /^Served cached prefixes \(anthropic, openai\): rows left out of the published numbers$/m, name);
     assert.match(text, /^ {2}anthropic\/m +2$/m, name);
     assert.match(text, /^ {2}openai\/m +1$/m, name);
+    // A cache hit is no saturated run.
+    assert.doesNotMatch(text, /runner was saturated/, name);
     });
   });
 
