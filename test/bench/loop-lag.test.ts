@@ -25,65 +25,72 @@ function block(ms: number): void {
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// A loaded test machine stalls the thread by itself, tens of ms at times (README: timers up to
+// 143 ms late beside the mutation run): the blocks are long, and a block counted or not is told
+// by half its length.
+const PAUSE_MS = 300;
+const counted = (lag: number) => lag >= PAUSE_MS - 20;
+const notCounted = (lag: number) => lag < PAUSE_MS / 2;
+
 describe('watchLag', () => {
   test('a block just before a token is that token’s lag', async () => {
     const lag = watchLag();
     lag.event('request');
     await sleep(40);
-    block(60);
+    block(PAUSE_MS);
     lag.event('text');
     await sleep(20);
     lag.event('finish');
     const worst = lag.end();
-    assert.ok(worst >= 55, `lag ${worst} ms after a 60 ms block`);
+    assert.ok(counted(worst), `lag ${worst} ms after a ${PAUSE_MS} ms block`);
   });
 
   test('a block while the call only waits for its first byte moves none of its times, and is not counted', async () => {
     const lag = watchLag();
     lag.event('request');
     await sleep(WINDOW_MS + 30);
-    block(60);
+    block(PAUSE_MS);
     // The first token comes well after the block, the window before it clear of it.
     await sleep(WINDOW_MS + 80);
     lag.event('text');
     lag.event('text');
     const worst = lag.end();
-    assert.ok(worst < 30, `lag ${worst} ms, the block counted`);
+    assert.ok(notCounted(worst), `lag ${worst} ms, the block counted`);
   });
 
   test('a block right after the request delays its sending, and is counted', async () => {
     const lag = watchLag();
     lag.event('request');
     await sleep(1);
-    block(60);
+    block(PAUSE_MS);
     await sleep(WINDOW_MS + 80);
     lag.event('text');
     const worst = lag.end();
-    assert.ok(worst >= 50, `lag ${worst} ms after a block right behind the request`);
+    assert.ok(counted(worst), `lag ${worst} ms after a block right behind the request`);
   });
 
   test('a block that ended before the call opened is not the call’s', async () => {
     const other = watchLag();
-    block(60);
+    block(PAUSE_MS);
     // Opened at once: the sample the block held back is still overdue.
     const lag = watchLag();
     lag.event('request');
     lag.event('text');
     const worst = lag.end();
     other.end();
-    assert.ok(worst < 30, `lag ${worst} ms, counted from before the call`);
+    assert.ok(notCounted(worst), `lag ${worst} ms, counted from before the call`);
   });
 
   test('a chunk read a few loop turns after a pause still counts the pause', async () => {
     const lag = watchLag();
     lag.event('request');
     await sleep(WINDOW_MS + 30);
-    block(60);
+    block(PAUSE_MS);
     // The sample fires first and records the pause; the token is read just after.
     await sleep(2);
     lag.event('text');
     const worst = lag.end();
-    assert.ok(worst >= 50, `lag ${worst} ms, the pause just before the token missed`);
+    assert.ok(counted(worst), `lag ${worst} ms, the pause just before the token missed`);
   });
 
   test('end() is final: later events and ends change nothing', () => {
@@ -121,14 +128,18 @@ const SCENARIOS: Record<string, FakeScenario> = {
   // Its first token is sent while the client is blocked: read late, its TTFT wrong.
   hit: answer(150),
   // Waiting for its first byte all through the block, which moves none of its times.
-  waiting: answer(800),
+  waiting: answer(1500),
   after: answer(20),
   broken: { status: 500, chunks: [] },
 };
 const BLOCK_AT_MS = 60;
-const BLOCK_MS = 200;
-/** Far above what a loaded test machine's scheduling adds, far below the block. */
-const THRESHOLD_MS = 50;
+const BLOCK_MS = 600;
+/**
+ * Far above what a loaded test machine's scheduling adds (timers up to 143 ms late beside the
+ * mutation run, README; 110 ms seen here at load 9), far below the block; the fake's own timers
+ * are as late under load.
+ */
+const THRESHOLD_MS = 200;
 
 let child: ChildProcess;
 let baseUrl = '';
@@ -195,9 +206,9 @@ describe('a sweep whose client is blocked at a known moment (SPEC 18)', () => {
     const lag = (r: CallOutcome) => r.metric!.client_lag_ms!;
 
     // The truth: `hit`'s first token was sent 150 ms after its request, inside the block, and read
-    // when the block ended; the others' times are those the fake kept.
-    assert.ok(ttftMs(hitRow) > 150 + THRESHOLD_MS, `hit's TTFT ${ttftMs(hitRow)} ms: the block did not delay it`);
-    assert.ok(Math.abs(ttftMs(waitingRow) - 800) < THRESHOLD_MS, `waiting's TTFT ${ttftMs(waitingRow)} ms, 800 sent`);
+    // when the block ended (660 ms); `waiting`'s at 1,500 ms, read then.
+    assert.ok(ttftMs(hitRow) > 150 + 2 * THRESHOLD_MS, `hit's TTFT ${ttftMs(hitRow)} ms: the block did not delay it`);
+    assert.ok(Math.abs(ttftMs(waitingRow) - 1500) < THRESHOLD_MS, `waiting's TTFT ${ttftMs(waitingRow)} ms, 1,500 sent`);
 
     assert.deepEqual(hitRow.metric!.evidence, { saturated: true });
     assert.ok(lag(hitRow) >= BLOCK_MS - BLOCK_AT_MS, `hit's lag ${lag(hitRow)} ms`);
