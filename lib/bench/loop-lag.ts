@@ -74,24 +74,39 @@ let timer: NodeJS.Timeout | null = null;
 let due = 0;
 let watching = 0;
 
+/** The span after a request whose waits count for it, and the worst so far. */
+interface RequestWindow {
+  from: number;
+  to: number;
+  worst: number;
+}
+/**
+ * Open request windows, followed by each sample rather than read back from the ring: the next
+ * event of a call may come many seconds after its request (a slow first token), past the ring.
+ */
+const requestWindows = new Set<RequestWindow>();
+
 function sample(): void {
   const now = performance.now();
+  const late = Math.max(0, now - due);
   const i = samples++ % RING;
   firedAt[i] = now;
-  lateness[i] = Math.max(0, now - due);
+  lateness[i] = late;
+  for (const r of requestWindows) {
+    // This sample waited from now - late to now; the part before the request did not delay it.
+    if (now - late <= r.to) r.worst = Math.max(r.worst, Math.min(late, now - r.from));
+    if (now > r.to) requestWindows.delete(r);
+  }
   due = now + PERIOD_MS;
   timer!.refresh();
 }
 
-/** The worst lateness of the samples whose wait overlapped [from, to], and of the pending one if it is overdue by then. */
-function worstIn(from: number, to: number): number {
-  let worst = Math.max(0, Math.min(to, performance.now()) - due);
+/** The worst lateness of the samples fired since `from`, and of the pending one if it is overdue now. */
+function worstSince(from: number, now: number): number {
+  let worst = Math.max(0, now - due);
   for (let k = samples - 1; k >= Math.max(0, samples - RING); k--) {
-    const at = firedAt[k % RING]!;
-    if (at < from) break;
-    const late = lateness[k % RING]!;
-    // It waited from at - late to at.
-    if (at - late <= to && late > worst) worst = late;
+    if (firedAt[k % RING]! < from) break;
+    worst = Math.max(worst, lateness[k % RING]!);
   }
   return worst;
 }
@@ -113,39 +128,42 @@ export function watchLag(windowMs = WINDOW_MS): LagWatch {
   let sawDelta = false;
   /** The lag at the latest token, counted when no later one comes. */
   let lastDelta = 0;
-  /** Requests whose following window is still open. */
-  let requestAt: number | null = null;
+  let request: RequestWindow | null = null;
+  const count = (lag: number) => {
+    worst = Math.max(worst, lag);
+  };
   // A wait that began before the call opened did not delay it.
-  const count = (lag: number, now: number) => {
-    worst = Math.max(worst, Math.min(lag, now - start));
+  const lagNow = (now: number) => Math.min(worstSince(now - windowMs, now), now - start);
+  /** Counts the last request's window: what the samples saw, and the pending sample if it is overdue within it. */
+  const settleRequest = (now: number) => {
+    if (!request) return;
+    const overdue = Math.max(0, Math.min(now, request.to) - Math.max(due, request.from));
+    count(Math.max(request.worst, overdue));
+    requestWindows.delete(request);
+    request = null;
   };
-  const settleRequest = (now: number, force: boolean) => {
-    if (requestAt === null || (!force && now < requestAt + windowMs)) return;
-    count(worstIn(requestAt, requestAt + windowMs), now);
-    requestAt = null;
-  };
-  const lagNow = (now: number) => Math.min(worstIn(now - windowMs, now), now - start);
   return {
     event(type) {
       if (ended) return;
       const now = performance.now();
-      settleRequest(now, false);
       if (type === 'request') {
         // A retry's request: measurement reads the tokens after the last one.
-        count(lagNow(now), now);
-        requestAt = now;
+        settleRequest(now);
+        count(lagNow(now));
+        request = { from: now, to: now + windowMs, worst: 0 };
+        requestWindows.add(request);
         sawDelta = false;
       } else if (type === 'text' || type === 'reasoning') {
         lastDelta = lagNow(now);
-        if (!sawDelta) count(lastDelta, now);
+        if (!sawDelta) count(lastDelta);
         sawDelta = true;
       }
     },
     end() {
       if (ended) return worst;
       const now = performance.now();
-      settleRequest(now, true);
-      count(Math.max(lastDelta, lagNow(now)), now);
+      settleRequest(now);
+      count(Math.max(lastDelta, lagNow(now)));
       ended = true;
       if (--watching === 0 && timer) {
         clearTimeout(timer);

@@ -354,10 +354,10 @@ export const MODULES: ModuleMutants[] = [
     tests: ['test/bench/loop-lag.test.ts'],
     mutants: [
       { bug: 'a row whose lag equals the threshold marked', find: "return typeof lagMs === 'number' && lagMs > thresholdMs;", replace: "return typeof lagMs === 'number' && lagMs >= thresholdMs;" },
-      { bug: 'a wait that began before the call opened counted as its lag', find: 'worst = Math.max(worst, Math.min(lag, now - start));', replace: 'worst = Math.max(worst, lag);' },
-      { bug: "a request held back after its time was taken not counted", find: '        requestAt = now;\n', replace: '' },
-      { bug: 'a chunk read a few loop turns after a pause does not count it', find: 'Math.min(worstIn(now - windowMs, now), now - start)', replace: 'Math.min(worstIn(now, now), now - start)' },
-      { bug: "the sample's own wait attributed to when it fired, not when it waited", find: 'if (at - late <= to && late > worst) worst = late;', replace: 'if (at <= to && late > worst) worst = late;' },
+      { bug: 'a wait that began before the call opened counted as its lag', find: 'const lagNow = (now: number) => Math.min(worstSince(now - windowMs, now), now - start);', replace: 'const lagNow = (now: number) => worstSince(now - windowMs, now);' },
+      { bug: 'a request held back after its time was taken not counted', find: '        requestWindows.add(request);\n', replace: '' },
+      { bug: 'a chunk read a few loop turns after a pause does not count it', find: 'Math.min(worstSince(now - windowMs, now), now - start)', replace: 'Math.min(worstSince(now, now), now - start)' },
+      { bug: "a pause that began in a request's window but ended after it not counted", find: 'if (now - late <= r.to) r.worst', replace: 'if (now <= r.to) r.worst' },
     ],
   },
   {
