@@ -106,6 +106,11 @@ export interface MetricDoc {
   rate_limit?: RateLimit;
   /** The provider's own account of the call's time (Groq `x_groq.usage`); absent when it gives none. */
   provider_timings?: ProviderTimings;
+  /**
+   * The worst lag (ms) of the runner's own event loop when the call's published times were taken
+   * (SPEC 18, lib/bench/loop-lag.ts); absent when not measured (rows of older runners).
+   */
+  client_lag_ms?: number;
 }
 
 /** Rate-limit headers of one answer or 429, as numbers; null where the provider did not send that one. */
@@ -127,17 +132,31 @@ export interface ProviderTimings {
 }
 
 /**
- * Marks a row kept but left out of published KPIs, the site's figures and regression tests
- * (SPEC 18). Each mark is set only when true, so an unmarked row has no `evidence` at all.
+ * The marks a row's evidence can carry (SPEC 18): each leaves the row kept and listed but out of
+ * published KPIs, rollups, the site's figures and regression tests. Every read that leaves
+ * marked rows out derives from this list (isMarked here, the SQLite trigger filling
+ * metrics_marked, MongoDB's COUNTED), so a new mark is one entry here.
+ * - cache_hit: a row of a cache-defeating scenario whose provider still reported cached input
+ *   tokens: not a cold TTFT.
+ * - saturated: the runner's own event loop lagged (client_lag_ms) past what the published
+ *   figures allow while the row's times were taken (lib/bench/loop-lag.ts).
  */
-export interface RowEvidence {
-  /** A row of a cache-defeating scenario whose provider still reported cached input tokens: not a cold TTFT. */
-  cache_hit?: true;
-}
+export const EVIDENCE_MARKS = ['cache_hit', 'saturated'] as const;
+export type EvidenceMark = (typeof EVIDENCE_MARKS)[number];
+
+/** Each mark is set only when true, so an unmarked row has no `evidence` at all. */
+export type RowEvidence = { [K in EvidenceMark]?: true };
 
 /** True when the row's evidence leaves it out of published numbers. */
 export function isMarked(doc: Pick<MetricDoc, 'evidence'>): boolean {
-  return doc.evidence?.cache_hit === true;
+  return EVIDENCE_MARKS.some((k) => doc.evidence?.[k] === true);
+}
+
+/** The row with the marks of every part set (the row's own kept), `evidence` left absent when none is. */
+export function withEvidence<T extends { evidence?: RowEvidence }>(doc: T, ...parts: Array<RowEvidence | undefined>): T {
+  const evidence: RowEvidence = Object.assign({}, doc.evidence, ...parts);
+  if (Object.keys(evidence).length === 0) return doc;
+  return { ...doc, evidence };
 }
 
 /**
@@ -183,6 +202,8 @@ export interface ErrorDoc {
   runner: string;
   /** The rate-limit headers of the failed answer (a 429 says how far over); absent when none came (SPEC 18). */
   rate_limit?: RateLimit;
+  /** The worst lag (ms) of the runner's event loop during the failed attempt (as MetricDoc's); absent when no attempt ran or not measured. */
+  client_lag_ms?: number;
 }
 
 /** models: what to benchmark (SPEC 4.3). */

@@ -338,6 +338,8 @@ export interface MarkedRuns {
   model_name: string;
   /** Rows of cache-defeating scenarios whose provider reported cached input tokens. */
   cache_hits: number;
+  /** Rows measured while the runner's own event loop lagged past the threshold (evidence.saturated). */
+  saturated: number;
 }
 
 /** The OpenRouter catalog and the providers' own model lists, as discovery last saw them (SPEC 4.4). */

@@ -61,6 +61,9 @@ async function call(wire: Wire, server: FakeServer, nonce: string | null) {
     clock: { ...systemClock, sleep: async () => {} },
     sweepSignal: new AbortController().signal,
     sweepStartedAt: new Date(),
+    // These tests are about what the provider says; the runner's own lag on a loaded test
+    // machine (evidence.saturated, tested in loop-lag.test.ts) must not mark their rows.
+    saturatedLagMs: Number.POSITIVE_INFINITY,
   });
   return outcome;
 }

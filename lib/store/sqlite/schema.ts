@@ -4,6 +4,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { MetricsCollection } from '../collection-rules.ts';
+import { EVIDENCE_MARKS } from '../documents.ts';
 import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
 
 /** The published metrics table and the probe one share one shape. */
@@ -245,6 +246,7 @@ function openWritable(path: string): DatabaseSync {
     db.exec(IMPORT_PROGRESS_SCHEMA);
     db.exec(ROLLUP_SCHEMA);
     db.exec(KPI_INDEXES);
+    dropStaleMarkTriggers(db);
     db.exec(AGENT_KPI_INDEX);
     db.function('kpi_collect', KPI_COLUMNS.collect);
     addSpendColumns(db);
@@ -318,16 +320,31 @@ export function unmarkedRows(c: { all<T>(sql: string): T[] }, table: 'metrics' |
   const exists = c.all(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${MARKED_TABLE}'`).length > 0;
   return exists ? ` AND id NOT IN (SELECT id FROM ${MARKED_TABLE} WHERE tbl = '${table}')` : '';
 }
+/** A row with any of the marks (documents.ts EVIDENCE_MARKS). */
+const MARKED_WHEN = EVIDENCE_MARKS.map((k) => `json_extract(NEW.doc, '$.evidence.${k}') = 1`).join(' OR ');
+/** Named for its marks, so a file opened before a mark was added gets the new trigger, and loses the old (dropStaleMarkTriggers). */
+const markTrigger = (t: string) => `${t}_marked_by_${EVIDENCE_MARKS.join('_')}`;
 const MARKED_ROWS = `CREATE TABLE IF NOT EXISTS ${MARKED_TABLE} (tbl TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (tbl, id)) WITHOUT ROWID;
 ${['metrics', 'metrics_probe']
   .map(
-    (t) => `CREATE TRIGGER IF NOT EXISTS ${t}_marked AFTER INSERT ON ${t} WHEN json_extract(NEW.doc, '$.evidence.cache_hit') = 1
+    (t) => `CREATE TRIGGER IF NOT EXISTS ${markTrigger(t)} AFTER INSERT ON ${t} WHEN ${MARKED_WHEN}
   BEGIN INSERT OR IGNORE INTO ${MARKED_TABLE} VALUES ('${t}', NEW.id); END;
 CREATE TRIGGER IF NOT EXISTS ${t}_marked_gone AFTER DELETE ON ${t}
   BEGIN DELETE FROM ${MARKED_TABLE} WHERE tbl = '${t}' AND id = OLD.id; END;`,
   )
   .join('\n')}
 `;
+/**
+ * Drops the insert triggers of earlier mark lists (`metrics_marked`: cache_hit alone). Rows that
+ * arrived before carry no mark that did not exist then, so nothing needs marking afresh.
+ */
+function dropStaleMarkTriggers(db: DatabaseSync): void {
+  for (const t of ['metrics', 'metrics_probe']) {
+    const triggers = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?`).all(t) as Array<{ name: string }>;
+    const stale = triggers.filter(({ name }) => (name === `${t}_marked` || name.startsWith(`${t}_marked_by_`)) && name !== markTrigger(t));
+    for (const { name } of stale) db.exec(`DROP TRIGGER IF EXISTS "${name}"`);
+  }
+}
 export const KPI_INDEX = { metrics: 'metrics_kpi', metrics_probe: 'metrics_probe_kpi_roles', errors: 'errors_kpi_kind' } as const;
 const KPI_INDEXES = `
 DROP INDEX IF EXISTS metrics_probe_kpi;
