@@ -4,7 +4,8 @@
 // (a child process, so this process's peak RSS is the runner's own) through the real
 // adapters, the real runner and a real SQLite store. Prints the sweep's total time against
 // the longest single provider's serial time (the sum of its calls: providers run side by
-// side, so the sweep cannot be shorter; target <= 1.2x) and the peak RSS (target < 200 MB).
+// side, so the sweep cannot be shorter; target <= 1.2x) and the peak RSS (target < 200 MB; < 250 MB
+// with --workloads).
 // A provider whose fake does not exist yet is simulated by the mock provider with the same
 // timings, and says so. TinyFish automation runs (agent scenarios) join the mix in their own
 // lane against the fake TinyFish server (--agents N runs, the same call lengths; 0 for none).
@@ -246,6 +247,8 @@ async function main(): Promise<void> {
     const [slowest, slowestMs] = [...serial].sort((a, b) => b[1] - a[1])[0]!;
     const ratio = total / slowestMs;
     const peakMb = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
+    // Issue 27 allows the workloads (100k-token prompts in flight) 250 MB.
+    const rssTarget = values.workloads ? 250 : 200;
     console.log(`\n${summary.ok} ok, ${summary.failed} failed (${JSON.stringify(summary.errorsByKind)}), ${stored} rows stored`);
     for (const p of providers) console.log(`  ${p.padEnd(10)} serial ${(serial.get(p)! / 1000).toFixed(1)} s${served.has(p) ? '' : ' (mock)'}`);
     if (agentRuns.length) console.log(`  ${'tinyfish'.padEnd(10)} serial ${(serial.get('tinyfish')! / 1000).toFixed(1)} s (${agentRuns.length} agent runs, fake TinyFish server)`);
@@ -256,7 +259,7 @@ async function main(): Promise<void> {
       const late = [...starts].filter(([, ids]) => ids.lastIndexOf('published') > ids.findIndex((id) => id !== 'published'));
       console.log(`Published pairs first   ${late.length === 0 ? 'yes, in every lane' : `NO in ${late.map(([p]) => p).join(', ')}`}`);
     }
-    console.log(`Peak RSS                ${peakMb.toFixed(0)} MB (before the sweep ${(rssBefore / 2 ** 20).toFixed(0)} MB; target < 200 MB: ${peakMb < 200 ? 'met' : 'NOT MET'})`);
+    console.log(`Peak RSS                ${peakMb.toFixed(0)} MB (before the sweep ${(rssBefore / 2 ** 20).toFixed(0)} MB; target < ${rssTarget} MB: ${peakMb < rssTarget ? 'met' : 'NOT MET'})`);
     console.log(
       `  at the largest sample  ${mb(peak.atMaxRss.rss)} MB: JS heap committed ${mb(peak.atMaxRss.heapTotal)} MB (young generation ${mb(peak.atMaxRss.youngGeneration)} MB), in use ${mb(peak.atMaxRss.heapUsed)} MB, external ${mb(peak.atMaxRss.external)} MB`,
     );
