@@ -255,6 +255,8 @@ const errorSchema = z.object({
   benchmark_profile_id: name(64).optional(),
   runner: name(128).optional(),
   rate_limit: rateLimit.optional(),
+  parallel_group_id: optionalText(64),
+  parallel_size: z.number().int().min(1).nullable().optional(),
 });
 
 // --- Agent runs (SPEC 4.6) -------------------------------------------------------------------
@@ -500,8 +502,12 @@ export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Par
     runner: p.runner ?? DEFAULT_RUNNER,
   };
   if (!p.run_id) fields.run_id = contentRunId('e', fields);
-  const doc = buildErrorDoc(fields);
-  return { ok: true, value: p.rate_limit ? { ...doc, rate_limit: p.rate_limit } : doc };
+  const doc: ErrorDoc = buildErrorDoc(fields);
+  if (p.rate_limit) doc.rate_limit = p.rate_limit;
+  // A remote runner's failed call of a parallel group keeps its group (SPEC 19).
+  if (p.parallel_group_id !== undefined) doc.parallel_group_id = p.parallel_group_id;
+  if (p.parallel_size !== undefined) doc.parallel_size = p.parallel_size;
+  return { ok: true, value: doc };
 }
 
 function capMessage(text: string): string {

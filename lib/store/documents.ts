@@ -183,6 +183,10 @@ export interface ErrorDoc {
   runner: string;
   /** The rate-limit headers of the failed answer (a 429 says how far over); absent when none came (SPEC 18). */
   rate_limit?: RateLimit;
+  /** The parallel group the failed call was started with (SPEC 19), as on metric rows; absent on single calls. */
+  parallel_group_id?: string | null;
+  /** How many calls the group started. */
+  parallel_size?: number | null;
 }
 
 /** models: what to benchmark (SPEC 4.3). */
