@@ -2,14 +2,14 @@
 // reads return (so the reading rules of upstream.ts apply as they do to the KPIs), which days
 // of a window are read from stored rollups and which from raw rows, and what a figure over a
 // long window is. Percentiles of days do not merge exactly, so a long window's figure is
-// defined here, once: see longWindowKpis.
+// defined here, once: see longWindowAccumulator.
 import type { ErrorKind } from './documents.ts';
 import { emptyKpiRow, nearestRank, withRates, byKey, type GroupValues } from './kpis.ts';
 import type { DailyRollup, KpiRow, KpiSummary, RetentionResult, RollupDay, RollupPercentiles, RunFilter, Store, TimeWindow } from './store.ts';
 
 export const DAY_MS = 86_400_000;
 /**
- * KPIs over a window longer than this many days read rollups (longWindowKpis); shorter ones
+ * KPIs over a window longer than this many days read rollups (longWindowAccumulator); shorter ones
  * stay exact (metricKpis). Eight days keeps the 24-hour and 7-day reads exact, and the health
  * report's window plus its 7-day baseline, whatever hour they start at.
  */
@@ -249,20 +249,6 @@ function swap2(a: Float64Array, b: Float64Array, i: number, j: number): void {
   b[j] = y;
 }
 
-/**
- * KPIs over a long window from daily rollups. Counts, success rate and last success are exact
- * sums and maxima. A percentile of a measure is the weighted median, over the
- * (provider, model, scenario, UTC day) rows the figure spans, of each row's own nearest-rank
- * percentile of that measure, each row weighted by its number of values: "a typical day's
- * p95", which is what a day's rollup can give without the raw values. A provider's and the
- * overall figure span all their rows' days likewise.
- */
-export function longWindowKpis(rows: Iterable<DailyRollup>): KpiSummary {
-  const acc = longWindowAccumulator();
-  for (const r of rows) acc.add(r);
-  return acc.summary();
-}
-
 /** One group's sums while rollups are added; its rows are found by their group index. */
 interface GroupSums {
   row: KpiRow;
@@ -270,9 +256,16 @@ interface GroupSums {
 }
 
 /**
- * longWindowKpis one rollup at a time: each row leaves its twelve figures and weights in typed
- * arrays (192 bytes) and its counts in its group's sums, so a year of 300 models (110,000
- * rollups, 1 KB each as objects) is never held (issue 28: the one-year KPIs' peak RSS).
+ * KPIs over a long window from daily rollups, added one at a time. Counts, success rate and
+ * last success are exact sums and maxima. A percentile of a measure is the weighted median,
+ * over the (provider, model, scenario, UTC day) rows the figure spans, of each row's own
+ * nearest-rank percentile of that measure, each row weighted by its number of values: "a
+ * typical day's p95", which is what a day's rollup can give without the raw values. A
+ * provider's and the overall figure span all their rows' days likewise.
+ *
+ * Each row leaves its twelve figures and weights in typed arrays (192 bytes) and its counts in
+ * its group's sums, so a year of 300 models (110,000 rollups, about 1 KB each as objects) is
+ * never held: issue 28's one-year KPIs took 388 MB when they were.
  */
 export function longWindowAccumulator(): { add(r: DailyRollup): void; summary(): KpiSummary } {
   const width = FIGURES.length;
@@ -374,7 +367,7 @@ const FIGURES = ROLLUP_MEASURES.flatMap((m) => (['p50', 'p95', 'p99'] as const).
 
 /**
  * KPIs over a window: exact from the raw rows up to LONG_WINDOW_DAYS, from daily rollups
- * (longWindowKpis) beyond.
+ * (longWindowAccumulator) beyond.
  * @throws what the store throws.
  */
 export async function windowKpis(store: Pick<Store, 'metricKpis' | 'eachDailyRollup'>, w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
