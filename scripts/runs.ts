@@ -4,7 +4,7 @@ import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { registerSecrets } from '../lib/log.ts';
 import { formatAgentKpis, formatAgentRun, formatAgentRuns, formatKpis, formatRun, formatRuns, type OutputFormat } from '../lib/runs/format.ts';
-import { formatGroups, readWindowRows, summarizeGroups } from '../lib/runs/groups.ts';
+import { formatGroups, readWindowGroupErrors, readWindowRows, summarizeGroups } from '../lib/runs/groups.ts';
 import { parseSince, runWindow } from '../lib/runs/window.ts';
 import { formatSweeps } from '../lib/runs/sweeps.ts';
 import { deriveWorkloads, formatWorkloads } from '../lib/runs/workloads.ts';
@@ -137,8 +137,11 @@ async function main(): Promise<number> {
       const w = usage(() => runWindow({ since: values.since, days: values.days, now, defaultDays: 3 }));
       const store = await openStore(config);
       try {
-        const rows = await readWindowRows(store, w, { ...(values.provider !== undefined ? { provider: values.provider } : {}), ...(values.model !== undefined ? { model: values.model } : {}) });
-        process.stdout.write(command === 'groups' ? formatGroups(summarizeGroups(rows), format) : formatWorkloads(deriveWorkloads(rows), format));
+        const filter = { ...(values.provider !== undefined ? { provider: values.provider } : {}), ...(values.model !== undefined ? { model: values.model } : {}) };
+        const rows = await readWindowRows(store, w, filter);
+        process.stdout.write(
+          command === 'groups' ? formatGroups(summarizeGroups(rows, await readWindowGroupErrors(store, w, filter)), format) : formatWorkloads(deriveWorkloads(rows), format),
+        );
       } finally {
         await store.close();
       }

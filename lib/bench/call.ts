@@ -230,12 +230,17 @@ export async function runAttempt(
     );
   }, bench.stallTimeoutMs);
   const signal = AbortSignal.any([o.sweepSignal, limits.signal]);
-  let onAbort: (() => void) | null = null;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {});
+  // Each wait for an event races a promise of its own that the abort rejects. One promise for
+  // the whole call would keep a reaction of every race until the call ended: a few hundred
+  // bytes an event, old enough by then to reach V8's old generation (issue 27's peak RSS).
+  let rejectWait: ((reason: unknown) => void) | null = null;
+  const onAbort = () => rejectWait?.(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const abortable = () =>
+    new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      rejectWait = reject;
+    });
 
   // SPEC 18: the runner's own lag, sampled on the real clock whatever clock the call runs on.
   const lag = watchLag();
@@ -260,7 +265,7 @@ export async function runAttempt(
       const pending = iterator.next();
       // If the abort wins the race, the adapter's late rejection must not become an unhandled one.
       pending.catch(() => {});
-      const next = await Promise.race([pending, aborted]);
+      const next = await Promise.race([pending, abortable()]);
       if (next.done) break;
       const ev = next.value;
       events.push(ev);
@@ -290,7 +295,7 @@ export async function runAttempt(
     lag.end();
     clearTimeout(callTimer);
     clearTimeout(stallTimer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

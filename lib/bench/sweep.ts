@@ -233,6 +233,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
               call.metric.cost_usd = costOf(call.metric, options.prices?.priceOf(model) ?? null);
               if (group) Object.assign(call.metric, group);
             }
+            // A failed call of the group says so too, so the group's failures can be counted.
+            if (group && call.error) Object.assign(call.error, group);
             if (tickets[i]) options.budget!.settle(tickets[i]!, call.metric?.cost_usd ?? null);
             const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
             finish({ ...base(model), ...call, outcome: call.error?.error_kind === 'aborted' ? 'aborted' : call.outcome, writeError });

@@ -261,6 +261,8 @@ const errorSchema = z.object({
   runner: name(128).optional(),
   rate_limit: rateLimit.optional(),
   client_lag_ms: clientLagMs.optional(),
+  parallel_group_id: optionalText(64),
+  parallel_size: z.number().int().min(1).nullable().optional(),
 });
 
 // --- Agent runs (SPEC 4.6) -------------------------------------------------------------------
@@ -506,11 +508,13 @@ export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Par
     runner: p.runner ?? DEFAULT_RUNNER,
   };
   if (!p.run_id) fields.run_id = contentRunId('e', fields);
-  const doc = buildErrorDoc(fields);
-  return {
-    ok: true,
-    value: { ...doc, ...(p.rate_limit ? { rate_limit: p.rate_limit } : {}), ...(p.client_lag_ms !== undefined ? { client_lag_ms: p.client_lag_ms } : {}) },
-  };
+  const doc: ErrorDoc = buildErrorDoc(fields);
+  if (p.rate_limit) doc.rate_limit = p.rate_limit;
+  if (p.client_lag_ms !== undefined) doc.client_lag_ms = p.client_lag_ms;
+  // A remote runner's failed call of a parallel group keeps its group (SPEC 19).
+  if (p.parallel_group_id !== undefined) doc.parallel_group_id = p.parallel_group_id;
+  if (p.parallel_size !== undefined) doc.parallel_size = p.parallel_size;
+  return { ok: true, value: doc };
 }
 
 function capMessage(text: string): string {

@@ -204,6 +204,10 @@ export interface ErrorDoc {
   rate_limit?: RateLimit;
   /** The worst lag (ms) of the runner's event loop during the failed attempt (as MetricDoc's); absent when no attempt ran or not measured. */
   client_lag_ms?: number;
+  /** The parallel group the failed call was started with (SPEC 19), as on metric rows; absent on single calls. */
+  parallel_group_id?: string | null;
+  /** How many calls the group started. */
+  parallel_size?: number | null;
 }
 
 /** models: what to benchmark (SPEC 4.3). */

@@ -502,6 +502,8 @@ export interface RollupsStore {
    * one covers, computed from the raw rows for the rest. The status site's 30-day charts read this.
    */
   dailyRollups(w: TimeWindow, filter?: RunFilter): Promise<DailyRollup[]>;
+  /** dailyRollups' rows in no order, each handed to `each` as read and not kept (a year's KPIs). */
+  eachDailyRollup(w: TimeWindow, filter: RunFilter, each: (r: DailyRollup) => void): Promise<void>;
   /** The days in the window that have stored rollups. */
   rollupDays(w: TimeWindow): Promise<RollupDay[]>;
   /** Applies the policy, oldest rows first, at most policy.limit rows per table. */
