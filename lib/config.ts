@@ -59,6 +59,7 @@ export interface Config {
       agentRuns: string;
       /** Models a sweep did not start because of BENCH_DAILY_BUDGET_USD, for the health mail (SPEC 17). */
       sweepSkips: string;
+      benchSweeps: string;
       /** The one document GET /health rewrites to check that a write goes through. */
       ingestHealth: string;
       /** `npm run store -- migrate`: what each migration changed, so it can be put back. */
@@ -242,6 +243,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
         scenarios: r.str('MONGODB_COLLECTION_SCENARIOS') ?? 'scenarios',
         agentRuns: r.str('MONGODB_COLLECTION_AGENT_RUNS') ?? 'agent_runs',
         sweepSkips: r.str('MONGODB_COLLECTION_SWEEP_SKIPS') ?? 'sweep_skips',
+        benchSweeps: r.str('MONGODB_COLLECTION_BENCH_SWEEPS') ?? 'bench_sweeps',
         ingestHealth: r.str('MONGODB_COLLECTION_INGEST_HEALTH') ?? 'ingest_health',
         migrations: r.str('MONGODB_COLLECTION_MIGRATIONS') ?? 'llm_bench_migrations',
         rollups: r.str('MONGODB_COLLECTION_ROLLUPS') ?? 'bench_daily_rollups',

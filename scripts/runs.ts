@@ -4,8 +4,9 @@ import { UsageError, parseArgsOrUsage, runMain } from '../lib/cli.ts';
 import { loadConfig } from '../lib/config.ts';
 import { registerSecrets } from '../lib/log.ts';
 import { formatAgentKpis, formatAgentRun, formatAgentRuns, formatKpis, formatRun, formatRuns, type OutputFormat } from '../lib/runs/format.ts';
-import { formatGroups, readWindowRows, summarizeGroups } from '../lib/runs/groups.ts';
+import { formatGroups, readWindowGroupErrors, readWindowRows, summarizeGroups } from '../lib/runs/groups.ts';
 import { parseSince, runWindow } from '../lib/runs/window.ts';
+import { formatSweeps } from '../lib/runs/sweeps.ts';
 import { deriveWorkloads, formatWorkloads } from '../lib/runs/workloads.ts';
 import { generateSite } from '../lib/site/write.ts';
 import type { AgentRunDoc } from '../lib/store/documents.ts';
@@ -18,6 +19,7 @@ const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--mode
        runs.ts show RUN_ID [--json]
        runs.ts groups [--since T | --days N] [--provider P] [--model M] [--json | --csv]
        runs.ts workloads [--since T | --days N] [--provider P] [--model M] [--json | --csv]
+       runs.ts sweeps [--since T | --days N] [--json | --csv]
        runs.ts site
        runs.ts rollups [--rebuild [--since T | --days N]] [--prune] [--json]
 
@@ -34,6 +36,9 @@ const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--mode
   workloads  per model, from the workload scenarios: median TTFT per input length, seconds
          per 1,000 input tokens (Theil–Sen line, with R²), decode speed of 64-token and long
          (256+) answers, end-to-end time of a 500-token answer (default: the last 3 days)
+  sweeps what each sweep measured of itself: the runner's own added TTFT and decode error
+         (a loopback calibration stream), each lane host's DNS, connect, TLS and first-byte
+         times, newest first, then each host's medians (default: the last 1 day)
   site   rewrite the status site in SITE_DIR now (bench-once does it after every sweep)
   rollups  the days with daily rollups and the store's size a year from now; --rebuild
          recomputes them from the raw rows (all history, or since T); --prune applies
@@ -47,6 +52,9 @@ const USAGE = `Usage: runs.ts kpis [--since T | --days N] [--provider P] [--mode
                unless --kind agent
   --model M    for agent runs: the automation
   --outcome O  ok or failed (failed includes timeouts); timeout: agent runs that timed out`;
+
+/** Sweeps `runs sweeps` reads at most: 30 days of a 30-minute timer. */
+const SWEEPS_CAP = 1440;
 
 const OPTIONS = {
   since: { type: 'string' },
@@ -129,8 +137,22 @@ async function main(): Promise<number> {
       const w = usage(() => runWindow({ since: values.since, days: values.days, now, defaultDays: 3 }));
       const store = await openStore(config);
       try {
-        const rows = await readWindowRows(store, w, { ...(values.provider !== undefined ? { provider: values.provider } : {}), ...(values.model !== undefined ? { model: values.model } : {}) });
-        process.stdout.write(command === 'groups' ? formatGroups(summarizeGroups(rows), format) : formatWorkloads(deriveWorkloads(rows), format));
+        const filter = { ...(values.provider !== undefined ? { provider: values.provider } : {}), ...(values.model !== undefined ? { model: values.model } : {}) };
+        const rows = await readWindowRows(store, w, filter);
+        process.stdout.write(
+          command === 'groups' ? formatGroups(summarizeGroups(rows, await readWindowGroupErrors(store, w, filter)), format) : formatWorkloads(deriveWorkloads(rows), format),
+        );
+      } finally {
+        await store.close();
+      }
+      return 0;
+    }
+    case 'sweeps': {
+      expectArgs(0, 'no arguments');
+      const w = usage(() => runWindow({ since: values.since, days: values.days, now, defaultDays: 1 }));
+      const store = await openStore(config);
+      try {
+        process.stdout.write(formatSweeps(await store.benchSweeps(w, SWEEPS_CAP), format));
       } finally {
         await store.close();
       }
@@ -206,7 +228,7 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      throw new UsageError(`Unknown command '${command}': use kpis, list, show, groups, workloads, site or rollups (runs.ts --help)`);
+      throw new UsageError(`Unknown command '${command}': use kpis, list, show, groups, workloads, sweeps, site or rollups (runs.ts --help)`);
   }
 }
 

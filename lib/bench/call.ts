@@ -5,12 +5,13 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import { cacheEvidence, type ErrorDoc, type ErrorKind, type ErrorStage, type MetricDoc } from '../store/documents.ts';
+import { cacheEvidence, withEvidence, type ErrorDoc, type ErrorKind, type ErrorStage, type MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
 import { callInputs, type CallInputs, type SweepModel } from './due.ts';
+import { lagField, saturationEvidence, watchLag } from './loop-lag.ts';
 import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
 import { buildLongPrompt } from './prompts.ts';
-import { rateLimitFrom } from './rate-limit.ts';
+import { rateLimitOfError } from './rate-limit.ts';
 import type { ProviderStream, StreamEvent } from './provider-stream.ts';
 
 /** Kinds worth another attempt, and only while nothing has been streamed yet. */
@@ -41,6 +42,8 @@ export interface CallContext {
   sweepSignal: AbortSignal;
   sweepStartedAt: Date;
   logger?: Logger;
+  /** The lag that marks a row saturated (SPEC 18); SATURATED_LAG_MS unless a test says otherwise. */
+  saturatedLagMs?: number;
 }
 
 /** What one model's call came to: a metric (ok), or an error (failed; with the metric when validation failed). */
@@ -62,6 +65,8 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
   let inputs = callInputs(model, bench.profile);
   let attempts = 0;
   let maxBudget = 0;
+  /** The last attempt's event-loop lag; null before any ran. */
+  let lagMs: number | null = null;
   const fail = (err: unknown): CallOutcome => {
     const c = classifyError(err);
     const stage: ErrorStage = err instanceof BenchError && err.stage ? err.stage : c.kind === 'timeout' ? 'timeout' : 'generate';
@@ -80,8 +85,9 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
       runner: bench.runner,
     });
     // SPEC 18: a 429 says how far over the key was; kept beside the error.
-    const rateLimit = rateLimitFrom((err as { headers?: Headers } | null)?.headers);
+    const rateLimit = rateLimitOfError(err);
     if (rateLimit) error.rate_limit = rateLimit;
+    if (lagMs !== null) error.client_lag_ms = lagField(lagMs);
     return { outcome: 'failed', metric: null, error, attempts: Math.max(1, attempts) };
   };
 
@@ -103,6 +109,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
 
   for (let attempt = 1; ; attempt++) {
     const a = await runAttempt(providerStream, model, ctx, inputs);
+    lagMs = a.lagMs;
     attempts += Math.max(1, a.requests);
     maxBudget = Math.max(maxBudget, a.maxBudget);
     if (a.ok) {
@@ -124,15 +131,18 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
         // Measurement itself failed (the tokenizer could not load): the call is lost, the sweep goes on.
         return fail(err);
       }
-      if (inputs.inputTokens !== null && outcome.metric) outcome.metric.requested_input_tokens = inputs.inputTokens;
-      if (inputs.nonce && outcome.metric) {
-        outcome.metric.cache_defeat_nonce = inputs.nonce;
-        // SPEC 18: cached input tokens despite the nonce mean a warm prefix; kept, marked, not published.
-        const evidence = cacheEvidence(outcome.metric);
-        if (evidence) outcome.metric.evidence = evidence;
+      let metric = outcome.metric;
+      if (metric) {
+        if (inputs.inputTokens !== null) metric.requested_input_tokens = inputs.inputTokens;
+        if (inputs.nonce) metric.cache_defeat_nonce = inputs.nonce;
+        // SPEC 18: cached input tokens despite the nonce mean a warm prefix, and a lagging runner
+        // may have timed the row late; either way kept, marked, not published.
+        metric.client_lag_ms = lagField(a.lagMs);
+        metric = withEvidence(metric, cacheEvidence(metric), saturationEvidence(a.lagMs, ctx.saturatedLagMs));
       }
-      if (outcome.ok) return { outcome: 'ok', metric: outcome.metric, error: null, attempts };
-      return { outcome: 'failed', metric: outcome.metric, error: outcome.error, attempts };
+      if (outcome.ok) return { outcome: 'ok', metric: metric!, error: null, attempts };
+      outcome.error.client_lag_ms = lagField(a.lagMs);
+      return { outcome: 'failed', metric, error: outcome.error, attempts };
     }
     const c = classifyError(a.error);
     const delay = c.retryAfterMs ?? Math.min(BASE_BACKOFF_MS * 2 ** (attempt - 1), bench.maxRetryDelayMs);
@@ -167,9 +177,13 @@ export async function warmUp(stream: ProviderStream, model: SweepModel, ctx: Pic
   }
 }
 
-export type Attempt =
+export type Attempt = (
   | { ok: true; recording: Recording; wallOffsetMs: number; requests: number; maxBudget: number; sawByte: true; sawContent: true }
-  | { ok: false; error: unknown; requests: number; maxBudget: number; sawByte: boolean; sawContent: boolean };
+  | { ok: false; error: unknown; requests: number; maxBudget: number; sawByte: boolean; sawContent: boolean }
+) & {
+  /** The worst lag of the client's event loop when the attempt's published times were taken (ms, SPEC 18). */
+  lagMs: number;
+};
 
 /** Events that carry part of the answer: after one of these, a retry would throw away what streamed. */
 const CONTENT_EVENTS: ReadonlySet<StreamEvent['type']> = new Set(['text', 'reasoning', 'usage', 'finish']);
@@ -216,13 +230,21 @@ export async function runAttempt(
     );
   }, bench.stallTimeoutMs);
   const signal = AbortSignal.any([o.sweepSignal, limits.signal]);
-  let onAbort: (() => void) | null = null;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {});
+  // Each wait for an event races a promise of its own that the abort rejects. One promise for
+  // the whole call would keep a reaction of every race until the call ended: a few hundred
+  // bytes an event, old enough by then to reach V8's old generation (issue 27's peak RSS).
+  let rejectWait: ((reason: unknown) => void) | null = null;
+  const onAbort = () => rejectWait?.(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const abortable = () =>
+    new Promise<never>((_, reject) => {
+      if (signal.aborted) reject(signal.reason);
+      rejectWait = reject;
+    });
 
+  // SPEC 18: the runner's own lag, sampled on the real clock whatever clock the call runs on.
+  const lag = watchLag();
+  let lagMs = 0;
   const startT = o.clock.now();
   const wallOffsetMs = o.clock.wallNow() - startT;
   let iterator: AsyncIterator<StreamEvent> | null = null;
@@ -243,10 +265,11 @@ export async function runAttempt(
       const pending = iterator.next();
       // If the abort wins the race, the adapter's late rejection must not become an unhandled one.
       pending.catch(() => {});
-      const next = await Promise.race([pending, aborted]);
+      const next = await Promise.race([pending, abortable()]);
       if (next.done) break;
       const ev = next.value;
       events.push(ev);
+      lag.event(ev.type);
       if (ev.type === 'request') {
         requests += 1;
         maxBudget = Math.max(maxBudget, ev.maxTokens);
@@ -257,19 +280,22 @@ export async function runAttempt(
       stallTimer.refresh();
     }
     const endT = o.clock.now();
+    lagMs = lag.end();
     // fetch returns the connection to its pool a turn after the body ended; the lane's next
     // call must find it there rather than open (and time) a new one.
     await new Promise((resolve) => setImmediate(resolve));
     if (!sawByte) throw new BenchError(`the stream of ${target} ended without any event`, { kind: 'unknown' });
-    return { ok: true, recording: { events, startT, endT }, wallOffsetMs, requests, maxBudget, sawByte: true, sawContent: true };
+    return { ok: true, recording: { events, startT, endT }, wallOffsetMs, requests, maxBudget, sawByte: true, sawContent: true, lagMs };
   } catch (err) {
+    lagMs = lag.end();
     // Stop the adapter (and its HTTP request) when we gave up on it; ignore what it says then.
     if (signal.aborted) iterator?.return?.().catch(() => {});
-    return { ok: false, error: signal.aborted ? abortError(signal.reason) : err, requests, maxBudget, sawByte, sawContent };
+    return { ok: false, error: signal.aborted ? abortError(signal.reason) : err, requests, maxBudget, sawByte, sawContent, lagMs };
   } finally {
+    lag.end();
     clearTimeout(callTimer);
     clearTimeout(stallTimer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
+    signal.removeEventListener('abort', onAbort);
   }
 }
 

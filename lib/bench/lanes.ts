@@ -20,6 +20,11 @@ export interface LaneOptions<M extends { provider: ProviderName }> {
   warm?: (model: M, stream: Promise<ProviderStream>) => Promise<void>;
   /** Another lane's warm-up (the TinyFish lane's), finished with these before the collection and the settle. */
   alsoWarm?: Promise<void>;
+  /**
+   * Runs once every warm-up is done and before the collection and the settle: work that must
+   * not share the loop with the warm-ups' loading (the connection probes time the network).
+   */
+  afterWarm?: () => Promise<void>;
   /** Called once every lane is warm and settled, before the first measured call (another lane may start then). */
   onWarmed?: () => void;
 }
@@ -49,6 +54,7 @@ export async function runLanes<M extends { provider: ProviderName }>(models: M[]
   const warm = o.warm;
   if (warm || o.alsoWarm) {
     await Promise.all([...lanes.flatMap(({ lane, stream }) => lane.map((m) => warm?.(m, stream).catch(() => {}))), o.alsoWarm?.catch(() => {})]);
+    await o.afterWarm?.().catch(() => {});
     // The warm-up's garbage collected and the runtime's deferred work (background compilation)
     // done before the first clock starts: measured on loopback, the first call of a lane read
     // 3–15 ms late without these, within ~1 ms of the later calls with them.

@@ -106,6 +106,8 @@ export function renderTextfile(series: ModelSeries[], sweep: SweepFigures): stri
           ['skipped_deadline', m.skippedDeadline],
           ['skipped_stopped', m.skippedStopped],
           ['skipped_budget', m.skippedBudget],
+          // A prompt and answer longer than the model's context window (SPEC 19).
+          ['skipped_context', m.skippedContext],
         ] as const
       ).map(([outcome, value]) => ({ labels: { outcome }, value })),
     },

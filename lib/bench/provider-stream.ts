@@ -94,6 +94,12 @@ export type StreamEvent =
  */
 export type ProviderStream = ((req: ProviderRequest) => AsyncIterable<StreamEvent>) & {
   warm?: (req: WarmRequest) => Promise<void>;
+  /**
+   * The URL of the host the model's calls go to, for the warm-up's connection timings
+   * (connection-probe.ts), where the provider's configured base URL does not say it (a region
+   * or location picks the host).
+   */
+  origin?: (req: WarmRequest) => string | null;
 };
 
 /** Maps a provider's raw finish reason to stop | length | content_filter | tool_calls | error | other. */

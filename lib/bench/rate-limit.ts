@@ -43,3 +43,50 @@ export function remainingShare(r: RateLimit): number | null {
   const shares = [share(r.requests_remaining, r.requests_limit), share(r.tokens_remaining, r.tokens_limit)].filter((s): s is number => s !== null);
   return shares.length ? Math.min(...shares) : null;
 }
+
+// An adapter that learns more than an error's headers say (Google's RetryInfo in the body) puts
+// it here; non-enumerable, so it never shows in a logged or serialised error.
+const ATTACHED = Symbol('rateLimit');
+
+/** Attaches what an adapter read of a failed call's rate limit to its error; returns the error. */
+export function withRateLimit<E>(err: E, rateLimit: RateLimit | null): E {
+  if (rateLimit && err !== null && typeof err === 'object') Object.defineProperty(err, ATTACHED, { value: rateLimit, enumerable: false });
+  return err;
+}
+
+/**
+ * The rate limit a failed call's error carries (SPEC 18): what its adapter attached, else its
+ * headers (the fetch-based SDKs' `headers`; the AWS SDK's `$response.headers`). null when none.
+ */
+export function rateLimitOfError(err: unknown, now = Date.now()): RateLimit | null {
+  if (err === null || typeof err !== 'object') return null;
+  const e = err as { [ATTACHED]?: RateLimit; headers?: HeaderBag; $response?: { headers?: HeaderBag } };
+  return e[ATTACHED] ?? rateLimitFrom(e.headers ?? e.$response?.headers, now);
+}
+
+/**
+ * Google's word on a 429 (Vertex, the Gemini API): no rate-limit headers, but the body's
+ * `google.rpc.RetryInfo` detail may say how long to wait (`retryDelay`, a protobuf duration such
+ * as "38s" or "45.837906927s"). `body` is the error's JSON (Google's `{error: {details}}`) as
+ * text or parsed; null when it says nothing.
+ */
+export function googleRateLimit(body: unknown): RateLimit | null {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return null;
+    }
+  }
+  // The @google/genai SDK's message is the body; some proxies wrap it in an array.
+  const error = (Array.isArray(parsed) ? parsed[0] : parsed) as { error?: { details?: unknown } } | null;
+  const details = error?.error?.details;
+  if (!Array.isArray(details)) return null;
+  for (const d of details as Array<{ '@type'?: unknown; retryDelay?: unknown }>) {
+    if (typeof d?.['@type'] !== 'string' || !d['@type'].endsWith('google.rpc.RetryInfo')) continue;
+    const m = typeof d.retryDelay === 'string' ? /^\s*(\d+(?:\.\d+)?)s\s*$/.exec(d.retryDelay) : null;
+    if (m) return { requests_limit: null, requests_remaining: null, tokens_limit: null, tokens_remaining: null, retry_after_s: Number(m[1]) };
+  }
+  return null;
+}

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config, ProviderName } from '../config.ts';
 import { BenchError, buildErrorDoc, classifyError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
-import type { AgentErrorKind, AgentRunDoc, ErrorDoc, MetricDoc, SweepSkipDoc } from '../store/documents.ts';
+import type { AgentErrorKind, AgentRunDoc, BenchSweepDoc, ErrorDoc, MetricDoc, SweepSkipDoc } from '../store/documents.ts';
 import type { InsertResult } from '../store/store.ts';
 import { runAgent, runTimeoutMs } from '../tinyfish/run.ts';
 import { warmAgentLane } from '../tinyfish/warm.ts';
@@ -20,6 +20,7 @@ import { costOf, type PriceBook } from './cost.ts';
 import { callInputs, partitionDue, type SweepModel } from './due.ts';
 import { runLanes } from './lanes.ts';
 import type { ProviderStream } from './provider-stream.ts';
+import { sweepRecorder } from './sweep-record.ts';
 
 // 'aborted': the call was in flight when the operator or systemd stopped the sweep (SIGINT,
 // SIGTERM); it says nothing about the provider (SPEC 5). 'skipped_stopped': not started for that
@@ -54,6 +55,8 @@ export interface ResultSink {
   insertAgentRun(doc: AgentRunDoc): Promise<InsertResult>;
   /** Models not started for BENCH_DAILY_BUDGET_USD (SPEC 17), for the health mail; a sink without it (the remote runner's) leaves them to the journal. */
   insertSweepSkip?(doc: SweepSkipDoc): Promise<void>;
+  /** The sweep's calibration and lane connection timings (SPEC 18); a sink without it (the remote runner's) leaves them out. */
+  insertBenchSweep?(doc: BenchSweepDoc): Promise<void>;
 }
 
 export interface SweepSummary {
@@ -86,6 +89,8 @@ export interface SweepSummary {
 export interface SweepResult {
   results: ModelResult[];
   summary: SweepSummary;
+  /** What the sweep recorded of itself (bench_sweeps), when it ran anything and the sink took it. */
+  sweep?: BenchSweepDoc | null;
 }
 
 export interface SweepOptions {
@@ -174,6 +179,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     else llmDue.push(m);
   }
   const agentDue = due.filter((m) => m.scenario?.kind === 'agent');
+  // SPEC 18: the runner's own added delay and each lane's connection timings, per sweep, where
+  // the sink keeps them (the remote runner's does not: it measures neither).
+  const recording = typeof options.sink.insertBenchSweep === 'function';
+  const recorder = sweepRecorder({ config, signal: sweepSignal, logger, calibrate: recording && llmDue.some((m) => m.provider !== 'mock'), probe: recording });
   let warmed = () => {};
   const allWarm = new Promise<void>((resolve) => (warmed = resolve));
   const agentLane = allWarm.then(() =>
@@ -181,13 +190,21 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   );
   try {
     await runLanes(llmDue, {
-      alsoWarm: agentDue.length > 0 ? warmAgentLane(agentDue.map((m) => m.modelId), config, sweepSignal) : undefined,
-      onWarmed: warmed,
+      alsoWarm: Promise.all([agentDue.length > 0 ? warmAgentLane(agentDue.map((m) => m.modelId), config, sweepSignal) : undefined, recorder.warm]).then(() => {}),
+      afterWarm: () => recorder.probe(),
+      onWarmed: () => {
+        recorder.lanesStarted();
+        warmed();
+      },
       concurrency: options.concurrency ?? bench.concurrencyPerProvider,
       loadProvider: options.loadProvider,
       signal: sweepSignal,
       skip: notStarted,
-      warm: async (model, stream) => warmUp(await stream, model, { config, sweepSignal, logger }),
+      warm: async (model, stream) => {
+        const s = await stream;
+        await warmUp(s, model, { config, sweepSignal, logger });
+        recorder.laneWarmed(s, { provider: model.provider, modelId: model.modelId, misc: model.misc ?? {}, config, signal: sweepSignal });
+      },
       run: async (model, stream) => {
         // A workload's long call is planned like an agent run: not started unless its time limit ends before the deadline.
         if (isWorkload(model)) {
@@ -216,6 +233,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
               call.metric.cost_usd = costOf(call.metric, options.prices?.priceOf(model) ?? null);
               if (group) Object.assign(call.metric, group);
             }
+            // A failed call of the group says so too, so the group's failures can be counted.
+            if (group && call.error) Object.assign(call.error, group);
             if (tickets[i]) options.budget!.settle(tickets[i]!, call.metric?.cost_usd ?? null);
             const writeError = await write(model, call.outcome === 'ok' ? { metric: call.metric } : { error: call.error });
             finish({ ...base(model), ...call, outcome: call.error?.error_kind === 'aborted' ? 'aborted' : call.outcome, writeError });
@@ -230,10 +249,14 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     clearTimeout(deadlineTimer);
   }
 
+  const sweep =
+    due.length > 0
+      ? await recorder.finish(options.sink.insertBenchSweep?.bind(options.sink), { startedAt: sweepStartedAt, finishedAt: new Date(clock.wallNow()) })
+      : null;
   const summary = summarize(results, { models: options.models.length, writeFailures, durationMs: clock.now() - started });
   summary.interrupted = sweepSignal.aborted;
   summary.stoppedBy = options.signal?.aborted ? describeStop(options.signal.reason) : null;
-  return { results, summary };
+  return { results, summary, sweep };
 }
 
 /**

@@ -1,7 +1,10 @@
 // The daily health mail (SPEC 10) as plain text and HTML, and the unit-failure mail.
 // Subject tags: critical → [CRITICAL] (act now: a provider or key is down), warning →
 // [URGENT] (look today: regressions, stale or failing models, new errors), healthy → [INFO].
+import { SATURATED_LAG_MS } from '../bench/loop-lag.ts';
 import { plural } from '../plural.ts';
+import { runnerLines } from '../runs/sweeps.ts';
+import type { MarkedRuns } from '../store/store.ts';
 import type { Assessment, OverallStatus } from './assessment.ts';
 import { NEAR_LIMIT_SHARE, SPEND_DAYS, type HealthReport, type SpendReport, type UnitFailure } from './report.ts';
 
@@ -190,6 +193,8 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
   if (skipSection) out.push(skipSection);
   const cacheSection = cacheHitSection(report);
   if (cacheSection) out.push(cacheSection);
+  const saturated = saturatedSection(report);
+  if (saturated) out.push(saturated);
   if (report.near_limit?.length) {
     out.push({
       title: `Keys near their rate limit (at most ${NEAR_LIMIT_SHARE * 100} % of requests or tokens left)`,
@@ -208,6 +213,10 @@ function sections(report: HealthReport, assessment: Assessment): Section[] {
       empty: 'none',
     });
   }
+
+  // SPEC 18: the runner's own share of the numbers and the way to each provider.
+  const runner = report.runner ? runnerLines(report.runner) : [];
+  if (runner.length) out.push({ title: 'Runner', rows: runner.map((l) => [l]), empty: '' });
 
   if (report.agent_runs?.length) {
     const secs = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(1)} s`);
@@ -301,6 +310,32 @@ function cacheHitSection(report: HealthReport): Section | null {
     title: `Served cached prefixes (${providers.join(', ')}): rows left out of the published numbers`,
     columns: ['model', 'cache hits'],
     rows: hits.map((m) => [`${m.provider}/${m.model_name}`, String(m.cache_hits)]),
+    empty: 'none',
+  };
+}
+
+/**
+ * SPEC 18: rows measured while the runner's own event loop lagged past SATURATED_LAG_MS, per
+ * lane (a provider's calls run in its own lane), with the models: kept, but left out of the
+ * published numbers. Shown only when any were.
+ */
+function saturatedSection(report: HealthReport): Section | null {
+  const marked = (report.marked_rows ?? []).filter((m) => m.saturated > 0);
+  if (marked.length === 0) return null;
+  const lanes = new Map<string, MarkedRuns[]>();
+  for (const m of marked) lanes.set(m.provider, [...(lanes.get(m.provider) ?? []), m]);
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const total = sum(marked.map((m) => m.saturated));
+  return {
+    title:
+      `Measured while the runner was saturated: ${plural(total, 'row')} on ${plural(lanes.size, 'lane')} (${[...lanes.keys()].join(', ')}), ` +
+      `its event loop more than ${SATURATED_LAG_MS} ms late; left out of the published numbers`,
+    columns: ['lane', 'rows', 'models'],
+    rows: [...lanes].map(([provider, ms]) => [
+      provider,
+      String(sum(ms.map((m) => m.saturated))),
+      ms.map((m) => `${m.model_name} (${m.saturated})`).join(', '),
+    ]),
     empty: 'none',
   };
 }

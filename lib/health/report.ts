@@ -11,6 +11,7 @@ import { summarizeAgentRuns, type AgentRunStats } from '../tinyfish/stats.ts';
 import { SWEEP_OUTPUT_PROVIDER } from '../bench/sweep-outputs.ts';
 import type { RetentionSettings } from '../store/rollups.ts';
 import { footprintLines } from '../store/rollups-status.ts';
+import { summarizeSweeps, type RunnerSummary } from '../runs/sweeps.ts';
 
 const DAY_MS = 86_400_000;
 /** Days of history each model's window is compared with (SPEC 10: "their own previous 7 days"). */
@@ -136,6 +137,8 @@ export interface HealthReport {
   model_changes?: ModelChange[];
   /** SPEC 18: providers whose key had at most NEAR_LIMIT_SHARE of its requests or tokens budget left. */
   near_limit?: NearLimit[];
+  /** SPEC 18: the runner's own added delay over the window's sweeps, and each lane host's connection timings. */
+  runner?: RunnerSummary;
 }
 
 /**
@@ -143,6 +146,8 @@ export interface HealthReport {
  * tokens budget: one sweep's burst on a lane (a few calls) can then exhaust it.
  */
 export const NEAR_LIMIT_SHARE = 0.1;
+/** Sweeps the Runner section reads at most: a week of a 30-minute timer. */
+const SWEEPS_CAP = 336;
 
 /** A catalog id served by a new model since a time in the window, against the one before it. */
 export interface ModelChange {
@@ -253,6 +258,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
   const marked = await store.markedRuns(window);
   const served = await store.servedModels({ since: baseline.since, until });
   const nearLimit = await store.nearLimit(window, NEAR_LIMIT_SHARE);
+  const sweeps = await store.benchSweeps(window, SWEEPS_CAP);
   const retention = options.retention ?? { gapsDays: null, rowsDays: null, includeDashboard: false };
 
   const providers = counts.map((c) => ({ ...c, error_rate: rate(c.errors, c.successes) }));
@@ -307,6 +313,7 @@ export async function collectHealthReport(store: Store, options: HealthReportOpt
     marked_rows: marked,
     model_changes: findModelChanges(served, window),
     near_limit: nearLimit,
+    runner: summarizeSweeps(sweeps),
   };
 }
 

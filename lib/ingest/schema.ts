@@ -6,9 +6,10 @@
 // is derivable from the payload is derived, what is not is null, never 0.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { AgentErrorKind, AgentRunDoc, ErrorDoc, ErrorKind, MetricDoc } from '../store/documents.ts';
-import { ERROR_KINDS, ERROR_STAGES, RESULT_CAP_BYTES, cacheEvidence } from '../store/documents.ts';
+import type { AgentErrorKind, AgentRunDoc, ErrorDoc, ErrorKind, EvidenceMark, MetricDoc, RowEvidence } from '../store/documents.ts';
+import { ERROR_KINDS, ERROR_STAGES, EVIDENCE_MARKS, RESULT_CAP_BYTES, cacheEvidence, withEvidence } from '../store/documents.ts';
 import { buildErrorDoc, classifyError } from '../errors.ts';
+import { saturationEvidence } from '../bench/loop-lag.ts';
 import { SERVED_MAX_CHARS, percentiles } from '../bench/measure.ts';
 import { redact } from '../log.ts';
 import { isMockAutomation } from '../tinyfish/mock.ts';
@@ -118,6 +119,10 @@ const rateLimit = z
   .object({ requests_limit: limitCount, requests_remaining: limitCount, tokens_limit: limitCount, tokens_remaining: limitCount, retry_after_s: seconds.nullable() })
   .strict();
 const providerTimings = z.object({ queue_s: seconds.nullable(), prompt_s: seconds.nullable(), completion_s: seconds.nullable(), total_s: seconds.nullable() }).strict();
+// SPEC 18: the runner's event-loop lag during the call (ms), absent when not measured; no call outlasts MAX_SECONDS.
+const clientLagMs = z.number().min(0).max(MAX_SECONDS * 1000);
+// The runner's marks, each only ever true; strict, so nothing else rides along.
+const evidence = z.object(Object.fromEntries(EVIDENCE_MARKS.map((k) => [k, z.literal(true).optional()])) as Record<EvidenceMark, z.ZodOptional<z.ZodLiteral<true>>>).strict();
 const optionalText = (max: number) => z.string().max(max).nullable().optional();
 
 // `misc` is free-form, but keys starting with `$` are Mongo operators (and `{"$date": …}` is
@@ -233,8 +238,8 @@ const metricSchema = z.object({
   requested_input_tokens: z.number().int().min(1).nullable().optional(),
   parallel_group_id: optionalText(64),
   parallel_size: z.number().int().min(1).nullable().optional(),
-  // SPEC 18: the runner's marks, each only ever true; strict, so nothing else rides along.
-  evidence: z.object({ cache_hit: z.literal(true).optional() }).strict().optional(),
+  evidence: evidence.optional(),
+  client_lag_ms: clientLagMs.optional(),
   served_model: z.string().min(1).max(SERVED_MAX_CHARS).optional(),
   served_fingerprint: z.string().min(1).max(SERVED_MAX_CHARS).optional(),
   rate_limit: rateLimit.optional(),
@@ -255,6 +260,9 @@ const errorSchema = z.object({
   benchmark_profile_id: name(64).optional(),
   runner: name(128).optional(),
   rate_limit: rateLimit.optional(),
+  client_lag_ms: clientLagMs.optional(),
+  parallel_group_id: optionalText(64),
+  parallel_size: z.number().int().min(1).nullable().optional(),
 });
 
 // --- Agent runs (SPEC 4.6) -------------------------------------------------------------------
@@ -461,11 +469,11 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
     ...(p.served_fingerprint !== undefined ? { served_fingerprint: p.served_fingerprint } : {}),
     ...(p.rate_limit !== undefined ? { rate_limit: p.rate_limit } : {}),
     ...(p.provider_timings !== undefined ? { provider_timings: p.provider_timings } : {}),
+    ...(p.client_lag_ms !== undefined ? { client_lag_ms: p.client_lag_ms } : {}),
   };
-  // A cache hit is marked from the row's own counts too, so a runner that leaves the mark off
-  // cannot publish a warm TTFT as a cold one.
-  const evidence = { ...p.evidence, ...cacheEvidence(p) };
-  const marked = Object.keys(evidence).length > 0 ? { ...doc, evidence } : doc;
+  // A cache hit and a saturated runner are marked from the row's own counts and lag too, so a
+  // runner that leaves a mark off cannot publish a warm or late-timed figure as a clean one.
+  const marked = withEvidence(doc as typeof doc & { evidence?: RowEvidence }, p.evidence, cacheEvidence(p), saturationEvidence(p.client_lag_ms));
   if (!p.run_id) marked.run_id = contentRunId('m', marked);
   return { ok: true, value: marked as unknown as MetricDoc };
 }
@@ -500,8 +508,13 @@ export function parseErrorPayload(input: unknown, options: TimeBounds = {}): Par
     runner: p.runner ?? DEFAULT_RUNNER,
   };
   if (!p.run_id) fields.run_id = contentRunId('e', fields);
-  const doc = buildErrorDoc(fields);
-  return { ok: true, value: p.rate_limit ? { ...doc, rate_limit: p.rate_limit } : doc };
+  const doc: ErrorDoc = buildErrorDoc(fields);
+  if (p.rate_limit) doc.rate_limit = p.rate_limit;
+  if (p.client_lag_ms !== undefined) doc.client_lag_ms = p.client_lag_ms;
+  // A remote runner's failed call of a parallel group keeps its group (SPEC 19).
+  if (p.parallel_group_id !== undefined) doc.parallel_group_id = p.parallel_group_id;
+  if (p.parallel_size !== undefined) doc.parallel_size = p.parallel_size;
+  return { ok: true, value: doc };
 }
 
 function capMessage(text: string): string {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readWindowRows, summarizeGroups, type GroupSummary } from '../runs/groups.ts';
 import { deriveWorkloads, type ModelWorkload } from '../runs/workloads.ts';
 import type { ErrorDoc, ModelDoc } from '../store/documents.ts';
-import { DEFAULT_SCENARIO, type KindCount, type KpiSummary, type MetricPoint, type RunRecord, type Store, type TimeWindow } from '../store/store.ts';
+import { DEFAULT_SCENARIO, type KindCount, type KpiSummary, type MetricPoint, type RunRecord, type ServedModel, type Store, type TimeWindow } from '../store/store.ts';
 import { collectAgentData, type AgentSiteData } from './agents.ts';
 import { percentilesOf } from './svg.ts';
 
@@ -77,6 +77,8 @@ export interface SiteData {
   workloads: ModelWorkload[];
   /** The parallel groups over `published`. */
   groups: GroupSummary[];
+  /** The models the providers said answered each catalog id over the week, oldest first per id (SPEC 18). */
+  served: ServedModel[];
 }
 
 export const modelKey = (provider: string, model: string) => `${provider}\u0000${model}`;
@@ -93,7 +95,7 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
   const published = ago(PUBLISHED_HOURS * HOUR_MS);
   const firstDay = Math.floor(now.getTime() / DAY_MS) * DAY_MS - (TREND_DAYS - 1) * DAY_MS;
   const trendDays = Array.from({ length: TREND_DAYS }, (_, i) => ({ since: new Date(firstDay + i * DAY_MS), until: new Date(Math.min(firstDay + (i + 1) * DAY_MS, now.getTime())) }));
-  const [pub, kpis24h, kpis7d, points, runs, publishedRuns, failed, kinds, models, agents, daily] = await Promise.all([
+  const [pub, kpis24h, kpis7d, points, runs, publishedRuns, failed, kinds, models, agents, daily, served] = await Promise.all([
     store.metricKpis(published, { scenario: PUBLISHED }),
     store.metricKpis(day),
     store.metricKpis(week),
@@ -106,6 +108,7 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
     collectAgentData(store, day, week),
     // The days inside the week come from its points and failures, read above anyway.
     Promise.all(trendDays.filter((w) => w.since < week.since).map((w) => store.metricKpis(w, { scenario: PUBLISHED }))),
+    store.servedModels(week),
   ]);
   const windowRows = await readWindowRows(store, published);
   const aborted = failed.filter(isAborted).map((r) => (r as Extract<RunRecord, { outcome: 'failed' }>).error);
@@ -155,6 +158,7 @@ export async function collectSiteData(store: Store, now: Date): Promise<SiteData
     agents: { ...agents, models },
     workloads: deriveWorkloads(windowRows),
     groups: summarizeGroups(windowRows),
+    served,
   };
 }
 

@@ -114,7 +114,7 @@ tr.mock td{background:var(--mock)}.mock-badge{display:inline-block;margin-left:.
 svg.spark{vertical-align:middle}svg.spark path{fill:none;stroke:var(--acc);stroke-width:1.5;stroke-linejoin:round;stroke-linecap:round}svg.spark circle{fill:var(--acc)}
 figure{margin:.6rem 0 1.2rem}figcaption{color:var(--mut);font-size:.85rem;margin-bottom:.2rem}figcaption b{color:var(--fg)}
 svg.chart,svg.dist{width:100%;max-width:640px;height:auto;display:block}svg.chart.scatter{max-width:900px}
-svg text{font-size:11px;fill:var(--mut)}svg .grid{stroke:var(--line)}svg text.pl{fill:var(--fg);font-size:10.5px}
+svg text{font-size:11px;fill:var(--mut)}svg .mark line{stroke:#cf222e;stroke-width:1.5}svg .mark text{fill:#cf222e;font-size:10.5px}svg .grid{stroke:var(--line)}svg text.pl{fill:var(--fg);font-size:10.5px}
 svg.chart .series path{fill:none;stroke:currentColor;stroke-width:2;stroke-linejoin:round;stroke-linecap:round}svg.chart .halo path{stroke-width:6;opacity:.4}svg.chart .series circle,svg.chart .series rect,svg.chart .series polygon{fill:currentColor}
 svg .whisker{stroke:var(--mut);stroke-width:2}svg .box{fill:var(--acc);opacity:.35}svg .med{stroke:var(--acc);stroke-width:3}
 svg.strip rect.none{stroke:var(--line)}.hscroll{overflow-x:auto;width:max-content;max-width:100%;direction:rtl}.hscroll>*,.hscroll.ltr{direction:ltr}.hscroll.ltr{width:auto}.hscroll svg.chart.scatter{min-width:540px}

@@ -1,11 +1,11 @@
 // The models page (one row per provider, model and scenario over 7 days, with a sparkline of
 // that scenario's speed) and each model's own page (cards, 7-day charts, the distribution of
 // TTFT and tokens/s, every scenario's numbers, its latest runs).
-import type { KpiRow, MetricPoint } from '../store/store.ts';
+import type { KpiRow, MetricPoint, ServedModel } from '../store/store.ts';
 import { MOCK_BADGE, esc, filterBox, page, table, td, when, type Row } from './html.ts';
 import { HOUR_MS, PUBLISHED, modelKey, type SiteData } from './data.ts';
 import { abortedTable, isMock, kpiCards, mockClass, mockNote, modelLink, pctCells, providerCell, runCells, runsTable } from './blocks.ts';
-import { bucketPercentile, dayAxis, distributionBar, sparkline, timeChart } from './svg.ts';
+import { bucketPercentile, dayAxis, distributionBar, sparkline, timeChart, type ChartMark } from './svg.ts';
 
 const SPARK_BUCKET_MS = 6 * HOUR_MS;
 const CHART_BUCKET_MS = 3 * HOUR_MS;
@@ -80,6 +80,20 @@ export function chartedScenario(rows: KpiRow[]): KpiRow {
   return published ?? [...rows].sort((a, b) => b.successes - a.successes)[0]!;
 }
 
+/**
+ * Where the model that answered a catalog id changed (SPEC 18), as chart marks: each served
+ * model first seen after the first one of the window, at the time it first answered (from the
+ * published scenario's unmarked rows, as the health mail's model-change item).
+ */
+export function modelChangeMarks(served: ServedModel[], o: { since: number; bucketMs: number }): ChartMark[] {
+  const byFirst = [...served].sort((a, b) => a.first_seen.getTime() - b.first_seen.getTime());
+  return byFirst.slice(1).map((s) => ({
+    at: (s.first_seen.getTime() - o.since) / o.bucketMs,
+    label: `→ ${s.served_model}`,
+    title: `served by ${s.served_model} from ${s.first_seen.toISOString().slice(0, 16)}Z (${s.runs} runs)`,
+  }));
+}
+
 export function modelPage(data: SiteData, provider: string, model: string, points: MetricPoint[]): string {
   const rows = data.kpis7d.models.filter((r) => r.provider === provider && r.model_name === model);
   const main = chartedScenario(rows);
@@ -88,12 +102,19 @@ export function modelPage(data: SiteData, provider: string, model: string, point
   const ttft = mine.map((p) => ({ t: p.run_ts.getTime(), v: p.time_to_first_token }));
   const tps = mine.map((p) => ({ t: p.run_ts.getTime(), v: p.tokens_per_second }));
   const { n, xTicks } = dayAxis(data.week.since.getTime(), data.week.until.getTime(), CHART_BUCKET_MS);
+  // The served-model changes are read from the published rows: marked on its charts only.
+  const marks =
+    main.scenario === PUBLISHED
+      ? modelChangeMarks(data.served.filter((s) => s.provider === provider && s.model_name === model), { since: data.week.since.getTime(), bucketMs: CHART_BUCKET_MS })
+      : [];
+  const changed = marks.length > 0 ? '; <span style="color:#cf222e">dashed line</span>: another model answered from then on' : '';
   const chart = (title: string, unit: string, values: typeof ttft) =>
     timeChart({
       title,
-      caption: `(${unit}): <span style="color:var(--acc)">p50</span> and <span style="color:#bf8700">p95</span> per 3 hours, scenario ${esc(main.scenario)}`,
+      caption: `(${unit}): <span style="color:var(--acc)">p50</span> and <span style="color:#bf8700">p95</span> per 3 hours, scenario ${esc(main.scenario)}${changed}`,
       n,
       xTicks,
+      marks,
       scale: 'linear',
       empty: 'no successful run in these 7 days',
       series: [

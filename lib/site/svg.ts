@@ -194,6 +194,28 @@ const PAD = { left: 46, right: 12, top: 10, bottom: 24 };
  * of its own; x ticks at the given slot indexes. Without a value it says "no data" and draws
  * no y ticks.
  */
+/** A vertical mark on a time chart: `at` in bucket units (fractional), `label` plain text. */
+export interface ChartMark {
+  at: number;
+  label: string;
+  /** Shown on hover. */
+  title: string;
+}
+
+/**
+ * A dashed vertical line with its label at the top, right of the line (left of it near the right
+ * edge); the labels of later marks step down a line so that marks close together stay legible.
+ */
+function chartMark(m: ChartMark, i: number, px: number): string {
+  const nearEnd = px > W - PAD.right - 140;
+  const ty = PAD.top + 10 + (i % 3) * 12;
+  return (
+    `<g class="mark"><title>${esc(m.title)}</title>` +
+    `<line x1="${round(px)}" x2="${round(px)}" y1="${PAD.top}" y2="${H - PAD.bottom}" stroke-dasharray="4 3"/>` +
+    `<text x="${round(px + (nearEnd ? -3 : 3))}" y="${ty}"${nearEnd ? ' text-anchor="end"' : ''}>${esc(m.label)}</text></g>`
+  );
+}
+
 export function timeChart(o: {
   title: string;
   caption: string;
@@ -206,6 +228,8 @@ export function timeChart(o: {
   id?: string;
   /** Values that set the log axis's range besides the series' own (all a page may show). */
   range?: { min: number; max: number };
+  /** Vertical marks at fractional bucket positions (0..n-1), each labelled: e.g. a change of the model that answered. */
+  marks?: ChartMark[];
 }): string {
   const values = o.series.flatMap((s) => s.values.filter((v): v is number => v !== null && (o.scale === 'linear' || v > 0)));
   const hasData = values.length > 0;
@@ -227,6 +251,7 @@ export function timeChart(o: {
       parts.push(`<line class="grid" x1="${PAD.left}" x2="${W - PAD.right}" y1="${round(y(t.v))}" y2="${round(y(t.v))}"/>`);
       parts.push(`<text class="yt" x="${PAD.left - 4}" y="${round(y(t.v)) + 4}" text-anchor="end">${t.label}</text>`);
     }
+    o.marks?.forEach((m, i) => parts.push(chartMark(m, i, x(m.at))));
     for (const s of o.series) {
       const vals = s.values.map((v) => (v !== null && o.scale === 'log' && v <= 0 ? null : v));
       const marks = s.shape

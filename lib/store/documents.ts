@@ -106,6 +106,11 @@ export interface MetricDoc {
   rate_limit?: RateLimit;
   /** The provider's own account of the call's time (Groq `x_groq.usage`); absent when it gives none. */
   provider_timings?: ProviderTimings;
+  /**
+   * The worst lag (ms) of the runner's own event loop when the call's published times were taken
+   * (SPEC 18, lib/bench/loop-lag.ts); absent when not measured (rows of older runners).
+   */
+  client_lag_ms?: number;
 }
 
 /** Rate-limit headers of one answer or 429, as numbers; null where the provider did not send that one. */
@@ -127,17 +132,31 @@ export interface ProviderTimings {
 }
 
 /**
- * Marks a row kept but left out of published KPIs, the site's figures and regression tests
- * (SPEC 18). Each mark is set only when true, so an unmarked row has no `evidence` at all.
+ * The marks a row's evidence can carry (SPEC 18): each leaves the row kept and listed but out of
+ * published KPIs, rollups, the site's figures and regression tests. Every read that leaves
+ * marked rows out derives from this list (isMarked here, the SQLite trigger filling
+ * metrics_marked, MongoDB's COUNTED), so a new mark is one entry here.
+ * - cache_hit: a row of a cache-defeating scenario whose provider still reported cached input
+ *   tokens: not a cold TTFT.
+ * - saturated: the runner's own event loop lagged (client_lag_ms) past what the published
+ *   figures allow while the row's times were taken (lib/bench/loop-lag.ts).
  */
-export interface RowEvidence {
-  /** A row of a cache-defeating scenario whose provider still reported cached input tokens: not a cold TTFT. */
-  cache_hit?: true;
-}
+export const EVIDENCE_MARKS = ['cache_hit', 'saturated'] as const;
+export type EvidenceMark = (typeof EVIDENCE_MARKS)[number];
+
+/** Each mark is set only when true, so an unmarked row has no `evidence` at all. */
+export type RowEvidence = { [K in EvidenceMark]?: true };
 
 /** True when the row's evidence leaves it out of published numbers. */
 export function isMarked(doc: Pick<MetricDoc, 'evidence'>): boolean {
-  return doc.evidence?.cache_hit === true;
+  return EVIDENCE_MARKS.some((k) => doc.evidence?.[k] === true);
+}
+
+/** The row with the marks of every part set (the row's own kept), `evidence` left absent when none is. */
+export function withEvidence<T extends { evidence?: RowEvidence }>(doc: T, ...parts: Array<RowEvidence | undefined>): T {
+  const evidence: RowEvidence = Object.assign({}, doc.evidence, ...parts);
+  if (Object.keys(evidence).length === 0) return doc;
+  return { ...doc, evidence };
 }
 
 /**
@@ -183,6 +202,12 @@ export interface ErrorDoc {
   runner: string;
   /** The rate-limit headers of the failed answer (a 429 says how far over); absent when none came (SPEC 18). */
   rate_limit?: RateLimit;
+  /** The worst lag (ms) of the runner's event loop during the failed attempt (as MetricDoc's); absent when no attempt ran or not measured. */
+  client_lag_ms?: number;
+  /** The parallel group the failed call was started with (SPEC 19), as on metric rows; absent on single calls. */
+  parallel_group_id?: string | null;
+  /** How many calls the group started. */
+  parallel_size?: number | null;
 }
 
 /** models: what to benchmark (SPEC 4.3). */
@@ -397,4 +422,63 @@ export interface SweepSkipDoc {
   runner: string;
   /** BENCH_DAILY_BUDGET_USD at the time. */
   daily_budget_usd: number | null;
+}
+
+// --- Sweeps: the runner's own figures (SPEC 18) ----------------------------------------------
+
+/**
+ * bench_sweeps: one per sweep, what the runner measured of itself and of the way to each
+ * provider, so a reader can tell the runner's share of a TTFT from the provider's. Durations in
+ * seconds; null where a figure does not apply or could not be taken.
+ */
+export interface BenchSweepDoc {
+  sweep_id: string;
+  started_at: Date;
+  finished_at: Date;
+  runner: string;
+  /** The machine the sweep ran on (os.hostname()). */
+  host: string;
+  /** The loopback calibration stream; null when the sweep ran no LLM lane. */
+  calibration: SweepCalibration | null;
+  /** One per provider host a lane called, from its warm-up. */
+  connections: LaneConnection[];
+}
+
+/**
+ * A stream over loopback whose send times are known, measured by the code that measures every
+ * call: what it reads minus the truth is what the runner itself adds.
+ */
+export interface SweepCalibration {
+  /** Server's write of the first text chunk minus the client's request. */
+  ttft_true_s: number | null;
+  ttft_measured_s: number | null;
+  /** measured − true: the runner's own share of a TTFT. */
+  ttft_added_s: number | null;
+  /** Tokens after the first chunk over the span of the server's writes. */
+  decode_true_tps: number | null;
+  decode_measured_tps: number | null;
+  /** (measured − true) / true, in percent. */
+  decode_error_pct: number | null;
+  /** Arrival of each chunk at the client minus its write at the server: median and worst. */
+  chunk_delay_p50_s: number | null;
+  chunk_delay_max_s: number | null;
+  /** Why the calibration has no figures (it failed); null when it ran. */
+  error: string | null;
+}
+
+/** How long the way to one provider host took at the start of the sweep (a no-cost request). */
+export interface LaneConnection {
+  provider: string;
+  /** The origin probed, e.g. https://api.groq.com (never a path, query or credentials). */
+  origin: string;
+  /** Name lookup; null for an address literal. */
+  dns_s: number | null;
+  /** TCP connect after the lookup. */
+  connect_s: number | null;
+  /** TLS handshake after the connect; null on plain http. */
+  tls_s: number | null;
+  /** Request written to the first byte of the answer. */
+  first_byte_s: number | null;
+  /** Why the probe stopped short (the figures it got are kept); null when it completed. */
+  error: string | null;
 }

@@ -2,14 +2,14 @@
 // reads return (so the reading rules of upstream.ts apply as they do to the KPIs), which days
 // of a window are read from stored rollups and which from raw rows, and what a figure over a
 // long window is. Percentiles of days do not merge exactly, so a long window's figure is
-// defined here, once: see longWindowKpis.
+// defined here, once: see longWindowAccumulator.
 import type { ErrorKind } from './documents.ts';
 import { emptyKpiRow, nearestRank, withRates, byKey, type GroupValues } from './kpis.ts';
 import type { DailyRollup, KpiRow, KpiSummary, RetentionResult, RollupDay, RollupPercentiles, RunFilter, Store, TimeWindow } from './store.ts';
 
 export const DAY_MS = 86_400_000;
 /**
- * KPIs over a window longer than this many days read rollups (longWindowKpis); shorter ones
+ * KPIs over a window longer than this many days read rollups (longWindowAccumulator); shorter ones
  * stay exact (metricKpis). Eight days keeps the 24-hour and 7-day reads exact, and the health
  * report's window plus its 7-day baseline, whatever hour they start at.
  */
@@ -44,8 +44,11 @@ export interface DayParts {
 export interface RollupSource {
   /** The day's parts from the raw rows of a window inside one UTC day. */
   rawDay(w: TimeWindow, filter: RunFilter): Promise<DayParts>;
-  /** Stored rollups of the days from..to (inclusive, YYYY-MM-DD). */
-  stored(from: string, to: string, filter: RunFilter): Promise<DailyRollup[]>;
+  /**
+   * Hands each stored rollup of the days from..to (inclusive, YYYY-MM-DD) to `each`, one at a
+   * time as read: a year of them is 110,000 rows, which a caller need not hold.
+   */
+  stored(from: string, to: string, filter: RunFilter, each: (r: DailyRollup) => void): Promise<void>;
   days(from: string, to: string): Promise<RollupDay[]>;
 }
 
@@ -153,18 +156,28 @@ function cmp(a: string, b: string): number {
  * or rolled up before it ended) is computed from the raw rows of its part of the window.
  */
 export async function readDailyRollups(source: RollupSource, w: TimeWindow, filter: RunFilter = {}): Promise<DailyRollup[]> {
+  const out: DailyRollup[] = [];
+  await forEachDailyRollup(source, w, filter, (r) => out.push(r));
+  return out.sort(byCell);
+}
+
+/** readDailyRollups' rows, in no order, each handed to `each` as it is read and not kept. */
+export async function forEachDailyRollup(source: RollupSource, w: TimeWindow, filter: RunFilter, each: (r: DailyRollup) => void): Promise<void> {
   const days = daysOf(w);
-  if (days.length === 0) return [];
+  if (days.length === 0) return;
   const first = days[0]!.day;
   const last = days.at(-1)!.day;
   const covered = new Set((await source.days(first, last)).filter(coversDay).map((d) => d.day));
   const fromStore = new Set(days.filter((d) => d.whole && covered.has(d.day)).map((d) => d.day));
-  const out = fromStore.size > 0 ? (await source.stored(first, last, filter)).filter((r) => fromStore.has(r.day)) : [];
+  if (fromStore.size > 0) {
+    await source.stored(first, last, filter, (r) => {
+      if (fromStore.has(r.day)) each(r);
+    });
+  }
   for (const d of days) {
     if (fromStore.has(d.day)) continue;
-    out.push(...rollupsOfDay(d.day, await source.rawDay(d.part, filter), 'raw'));
+    for (const r of rollupsOfDay(d.day, await source.rawDay(d.part, filter), 'raw')) each(r);
   }
-  return out.sort(byCell);
 }
 
 /** The days a rebuild of the window writes: every UTC day it touches that has begun at `now`, whole. */
@@ -236,22 +249,32 @@ function swap2(a: Float64Array, b: Float64Array, i: number, j: number): void {
   b[j] = y;
 }
 
+/** One group's sums while rollups are added; its rows are found by their group index. */
+interface GroupSums {
+  row: KpiRow;
+  provider: string;
+}
+
 /**
- * KPIs over a long window from daily rollups. Counts, success rate and last success are exact
- * sums and maxima. A percentile of a measure is the weighted median, over the
- * (provider, model, scenario, UTC day) rows the figure spans, of each row's own nearest-rank
- * percentile of that measure, each row weighted by its number of values: "a typical day's
- * p95", which is what a day's rollup can give without the raw values. A provider's and the
- * overall figure span all their rows' days likewise.
+ * KPIs over a long window from daily rollups, added one at a time. Counts, success rate and
+ * last success are exact sums and maxima. A percentile of a measure is the weighted median,
+ * over the (provider, model, scenario, UTC day) rows the figure spans, of each row's own
+ * nearest-rank percentile of that measure, each row weighted by its number of values: "a
+ * typical day's p95", which is what a day's rollup can give without the raw values. A
+ * provider's and the overall figure span all their rows' days likewise.
+ *
+ * Each row leaves its twelve figures and weights in typed arrays (192 bytes) and its counts in
+ * its group's sums, so a year of 300 models (110,000 rollups, about 1 KB each as objects) is
+ * never held: issue 28's one-year KPIs took 388 MB when they were.
  */
-export function longWindowKpis(rows: DailyRollup[]): KpiSummary {
-  // Every row's twelve figures and their weights, read once into typed arrays: a year of 300
-  // models is 110,000 rows, read again for the model, provider and overall figures.
+export function longWindowAccumulator(): { add(r: DailyRollup): void; summary(): KpiSummary } {
   const width = FIGURES.length;
-  const values = new Float64Array(rows.length * width);
-  const weights = new Float64Array(rows.length * width);
-  const groups = new Map<string, number[]>();
-  const providers = new Map<string, number[]>();
+  let values = new Float64Array(1024 * width);
+  let weights = new Float64Array(1024 * width);
+  let groupOf = new Uint32Array(1024);
+  let n = 0;
+  const groups: GroupSums[] = [];
+  const groupIndex = new Map<string, number>();
   const put = (f: number, x: RollupPercentiles) => {
     values[f] = x.p50 ?? 0;
     weights[f] = x.p50 === null ? 0 : x.n;
@@ -260,42 +283,82 @@ export function longWindowKpis(rows: DailyRollup[]): KpiSummary {
     values[f + 2] = x.p99 ?? 0;
     weights[f + 2] = x.p99 === null ? 0 : x.n;
   };
-  rows.forEach((r, i) => {
-    // In FIGURES' order, each measure by name (a computed key is slow over 110,000 rows).
-    put(i * width, r.time_to_first_token);
-    put(i * width + 3, r.total_time);
-    put(i * width + 6, r.tokens_per_second);
-    put(i * width + 9, r.decode_tokens_per_second);
-    const k = groupKey(r);
-    (groups.get(k) ?? groups.set(k, []).get(k)!).push(i);
-    (providers.get(r.provider) ?? providers.set(r.provider, []).get(r.provider)!).push(i);
-  });
-  const summarize = (cells: ArrayLike<number>, key: Pick<KpiRow, 'provider' | 'model_name' | 'scenario'>): KpiRow => {
-    const row = emptyKpiRow(key);
-    for (let j = 0; j < cells.length; j++) {
-      const c = rows[cells[j]!]!;
-      row.successes += c.successes;
-      row.failures += c.failures;
-      if (c.last_success && (!row.last_success || c.last_success > row.last_success)) row.last_success = c.last_success;
-    }
-    const v = new Float64Array(cells.length);
-    const w = new Float64Array(cells.length);
-    FIGURES.forEach(([m, p], f) => {
-      for (let j = 0; j < cells.length; j++) {
-        v[j] = values[cells[j]! * width + f]!;
-        w[j] = weights[cells[j]! * width + f]!;
-      }
-      row[m] = { ...row[m], [p]: weightedMedianOf(v, w) };
-    });
-    return withRates(row);
+  const grow = <T extends Float64Array | Uint32Array>(a: T, size: number): T => {
+    const bigger = new (a.constructor as new (n: number) => T)(size);
+    bigger.set(a);
+    return bigger;
   };
-  const first = (cells: number[]) => rows[cells[0]!]!;
   return {
-    overall: summarize(Uint32Array.from(rows, (_, i) => i), { provider: null, model_name: null, scenario: null }),
-    providers: [...providers].map(([p, cells]) => summarize(cells, { provider: p, model_name: null, scenario: null })).sort(byKey),
-    models: [...groups.values()]
-      .map((cells) => summarize(cells, { provider: first(cells).provider, model_name: first(cells).model_name, scenario: first(cells).scenario }))
-      .sort(byKey),
+    add(r) {
+      if (n === groupOf.length) {
+        values = grow(values, 2 * n * width);
+        weights = grow(weights, 2 * n * width);
+        groupOf = grow(groupOf, 2 * n);
+      }
+      // In FIGURES' order, each measure by name (a computed key is slow over 110,000 rows).
+      put(n * width, r.time_to_first_token);
+      put(n * width + 3, r.total_time);
+      put(n * width + 6, r.tokens_per_second);
+      put(n * width + 9, r.decode_tokens_per_second);
+      const k = groupKey(r);
+      let g = groupIndex.get(k);
+      if (g === undefined) {
+        g = groups.length;
+        groupIndex.set(k, g);
+        groups.push({ row: emptyKpiRow({ provider: r.provider, model_name: r.model_name, scenario: r.scenario }), provider: r.provider });
+      }
+      const sums = groups[g]!.row;
+      sums.successes += r.successes;
+      sums.failures += r.failures;
+      if (r.last_success && (!sums.last_success || r.last_success > sums.last_success)) sums.last_success = r.last_success;
+      groupOf[n++] = g;
+    },
+    summary() {
+      // Each group's rows, contiguous in one array (a counting sort by group).
+      const start = new Uint32Array(groups.length + 1);
+      for (let i = 0; i < n; i++) start[groupOf[i]! + 1]! += 1;
+      for (let g = 0; g < groups.length; g++) start[g + 1]! += start[g]!;
+      const byGroup = new Uint32Array(n);
+      const next = start.slice(0, groups.length);
+      for (let i = 0; i < n; i++) byGroup[next[groupOf[i]!]!++] = i;
+      const cellsOf = (g: number) => byGroup.subarray(start[g]!, start[g + 1]!);
+      const v = new Float64Array(n);
+      const w = new Float64Array(n);
+      const figures = (sums: KpiRow, cells: ArrayLike<number>): KpiRow => {
+        const row = { ...sums };
+        FIGURES.forEach(([m, p], f) => {
+          for (let j = 0; j < cells.length; j++) {
+            v[j] = values[cells[j]! * width + f]!;
+            w[j] = weights[cells[j]! * width + f]!;
+          }
+          row[m] = { ...row[m], [p]: weightedMedianOf(v.subarray(0, cells.length), w.subarray(0, cells.length)) };
+        });
+        return withRates(row);
+      };
+      const pooled = (members: number[], key: Pick<KpiRow, 'provider' | 'model_name' | 'scenario'>): KpiRow => {
+        const sums = emptyKpiRow(key);
+        let size = 0;
+        for (const g of members) size += start[g + 1]! - start[g]!;
+        const cells = new Uint32Array(size);
+        let at = 0;
+        for (const g of members) {
+          const row = groups[g]!.row;
+          sums.successes += row.successes;
+          sums.failures += row.failures;
+          if (row.last_success && (!sums.last_success || row.last_success > sums.last_success)) sums.last_success = row.last_success;
+          cells.set(cellsOf(g), at);
+          at += start[g + 1]! - start[g]!;
+        }
+        return figures(sums, cells);
+      };
+      const providers = new Map<string, number[]>();
+      groups.forEach((g, i) => (providers.get(g.provider) ?? providers.set(g.provider, []).get(g.provider)!).push(i));
+      return {
+        overall: pooled(groups.map((_, i) => i), { provider: null, model_name: null, scenario: null }),
+        providers: [...providers].map(([p, members]) => pooled(members, { provider: p, model_name: null, scenario: null })).sort(byKey),
+        models: groups.map((g, i) => figures(g.row, cellsOf(i))).sort(byKey),
+      };
+    },
   };
 }
 
@@ -304,12 +367,14 @@ const FIGURES = ROLLUP_MEASURES.flatMap((m) => (['p50', 'p95', 'p99'] as const).
 
 /**
  * KPIs over a window: exact from the raw rows up to LONG_WINDOW_DAYS, from daily rollups
- * (longWindowKpis) beyond.
+ * (longWindowAccumulator) beyond.
  * @throws what the store throws.
  */
-export async function windowKpis(store: Pick<Store, 'metricKpis' | 'dailyRollups'>, w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
+export async function windowKpis(store: Pick<Store, 'metricKpis' | 'eachDailyRollup'>, w: TimeWindow, filter: RunFilter = {}): Promise<KpiSummary> {
   if (w.until.getTime() - w.since.getTime() <= LONG_WINDOW_DAYS * DAY_MS) return store.metricKpis(w, filter);
-  return longWindowKpis(await store.dailyRollups(w, filter));
+  const acc = longWindowAccumulator();
+  await store.eachDailyRollup(w, filter, (r) => acc.add(r));
+  return acc.summary();
 }
 
 /**

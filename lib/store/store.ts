@@ -20,6 +20,7 @@ import type {
   ScenarioKind,
   ScenarioSuccess,
   SweepSkipDoc,
+  BenchSweepDoc,
 } from './documents.ts';
 import type { MetricsCollection } from './collection-rules.ts';
 import type { ExchangeStore } from './exchange-store.ts';
@@ -337,6 +338,8 @@ export interface MarkedRuns {
   model_name: string;
   /** Rows of cache-defeating scenarios whose provider reported cached input tokens. */
   cache_hits: number;
+  /** Rows measured while the runner's own event loop lagged past the threshold (evidence.saturated). */
+  saturated: number;
 }
 
 /** The OpenRouter catalog and the providers' own model lists, as discovery last saw them (SPEC 4.4). */
@@ -390,6 +393,14 @@ export interface SweepSkipsStore {
   insertSweepSkip(doc: SweepSkipDoc): Promise<void>;
   /** Skips with skipped_at in the window, newest first, at most `limit` (default 1000). */
   sweepSkips(w: TimeWindow, limit?: number): Promise<SweepSkipDoc[]>;
+}
+
+/** What each sweep measured of the runner and of the way to each provider (SPEC 18). */
+export interface BenchSweepsStore {
+  /** Records one sweep. */
+  insertBenchSweep(doc: BenchSweepDoc): Promise<void>;
+  /** Sweeps with started_at in the window, newest first, at most `limit` (default 1000). */
+  benchSweeps(w: TimeWindow, limit?: number): Promise<BenchSweepDoc[]>;
 }
 
 // ---- Daily rollups and retention (SPEC 20) ----
@@ -491,6 +502,8 @@ export interface RollupsStore {
    * one covers, computed from the raw rows for the rest. The status site's 30-day charts read this.
    */
   dailyRollups(w: TimeWindow, filter?: RunFilter): Promise<DailyRollup[]>;
+  /** dailyRollups' rows in no order, each handed to `each` as read and not kept (a year's KPIs). */
+  eachDailyRollup(w: TimeWindow, filter: RunFilter, each: (r: DailyRollup) => void): Promise<void>;
   /** The days in the window that have stored rollups. */
   rollupDays(w: TimeWindow): Promise<RollupDay[]>;
   /** Applies the policy, oldest rows first, at most policy.limit rows per table. */
@@ -543,6 +556,7 @@ export interface Store
     ScenariosStore,
     AgentRunsStore,
     SweepSkipsStore,
+    BenchSweepsStore,
     MigrationsStore,
     ExchangeStore,
     RollupsStore {

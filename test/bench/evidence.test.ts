@@ -1,7 +1,7 @@
 // SPEC 18: what a row's conditions say against it, recorded by the real sweep against the fake
 // providers' wire formats.
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { benchmarkModel } from '../../lib/bench/call.ts';
 import { systemClock } from '../../lib/bench/clock.ts';
 import type { SweepModel } from '../../lib/bench/due.ts';
@@ -10,6 +10,9 @@ import { loadConfig } from '../../lib/config.ts';
 import type { ProviderName } from '../../lib/config.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import { startAnthropicServer } from '../fakes/anthropic-server.ts';
+import { startBedrockServer } from '../fakes/bedrock-server.ts';
+import { googleQuotaErrorBody, startGeminiServer } from '../fakes/gemini-server.ts';
+import { setEnv } from '../set-env.ts';
 import { groqBaseUrl, startOpenAIServer } from '../fakes/openai-server.ts';
 import type { FakeScenario, FakeServer } from '../fakes/scenario.ts';
 import { sweepScenario } from '../fixtures.ts';
@@ -58,6 +61,9 @@ async function call(wire: Wire, server: FakeServer, nonce: string | null) {
     clock: { ...systemClock, sleep: async () => {} },
     sweepSignal: new AbortController().signal,
     sweepStartedAt: new Date(),
+    // These tests are about what the provider says; the runner's own lag on a loaded test
+    // machine (evidence.saturated, tested in loop-lag.test.ts) must not mark their rows.
+    saturatedLagMs: Number.POSITIVE_INFINITY,
   });
   return outcome;
 }
@@ -145,5 +151,80 @@ describe('rate limits and provider timings (SPEC 18)', () => {
     // The fake's x_groq.usage (test/fakes/openai-server.ts) reports these times.
     assert.deepEqual(outcome.metric!.provider_timings, { queue_s: 0.0123, prompt_s: 0.0021, completion_s: 0.05, total_s: 0.0521 });
     assert.equal((await row(WIRES[2]!, 0, null)).provider_timings, undefined, 'a host without x_groq has none');
+  });
+});
+
+describe('Bedrock and Vertex: the model that answered and rate limits (SPEC 18)', () => {
+  // The AWS SDK reads its credentials from the environment itself; never from ~/.aws here.
+  let savedEnv: Record<string, string | undefined> = {};
+  before(() => {
+    savedEnv = setEnv({
+      AWS_ACCESS_KEY_ID: 'AKIDTESTTESTTEST',
+      AWS_SECRET_ACCESS_KEY: 'test-secret',
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: undefined,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: '/nonexistent/llm-bench-test/aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/llm-bench-test/aws-credentials',
+    });
+  });
+  after(() => setEnv(savedEnv));
+
+  const bedrock = (modelId: string): Wire => ({
+    provider: 'bedrock',
+    modelId,
+    start: (cached, served) => startBedrockServer(() => answer(cached, served)),
+    env: (s) => ({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: s.baseUrl }),
+  });
+  const gemini: Wire = {
+    provider: 'vertex',
+    modelId: 'gemini-2.5-flash',
+    start: (cached, served) => startGeminiServer(() => answer(cached, served)),
+    env: (s) => ({ VERTEX_PROJECT: 'bench-proj', VERTEX_ACCESS_TOKEN: 'ya29.test-token', VERTEX_BASE_URL: s.baseUrl }),
+  };
+
+  test("Bedrock: a prompt router's row keeps the model it invoked; a plain model id's row names none (Bedrock says nothing)", async () => {
+    const router = bedrock('arn:aws:bedrock:us-east-1:123456789012:default-prompt-router/anthropic.claude:1');
+    const routed = await row(router, 0, null, { servedModel: 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0' });
+    assert.equal(routed.served_model, 'arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0');
+    const plain = await row(bedrock('us.anthropic.claude-3-5-haiku-20241022-v1:0'), 0, null);
+    assert.equal(plain.served_model, undefined);
+    assert.equal(plain.served_fingerprint, undefined);
+    assert.equal(plain.rate_limit, undefined);
+  });
+
+  test('Bedrock: a 429 as Bedrock sends it carries no rate limit, so the error has none; a Retry-After, were one sent, is kept', async () => {
+    const throttled = await startBedrockServer(() => ({ status: 429, chunks: [] }));
+    servers.push(throttled);
+    const wire = bedrock('us.anthropic.claude-3-5-haiku-20241022-v1:0');
+    const failed = await call(wire, throttled, null);
+    assert.equal(failed.error?.error_kind, 'rate_limit');
+    assert.equal(failed.error?.http_status, 429);
+    assert.equal(failed.error?.rate_limit, undefined);
+    // Read from the AWS SDK's $response headers, as any header of another provider is.
+    const withRetry = await startBedrockServer(() => ({ status: 429, headers: { 'retry-after': '3' }, chunks: [] }));
+    servers.push(withRetry);
+    const again = await call(wire, withRetry, null);
+    assert.deepEqual(again.error?.rate_limit, { requests_limit: null, requests_remaining: null, tokens_limit: null, tokens_remaining: null, retry_after_s: 3 });
+  });
+
+  test("Vertex Gemini: the row keeps modelVersion as the model that answered, and a change shows", async () => {
+    const before = await row(gemini, 0, null, { servedModel: 'gemini-2.5-flash-preview-05-20' });
+    const after = await row(gemini, 0, null, { servedModel: 'gemini-2.5-flash-001' });
+    assert.deepEqual([before.served_model, after.served_model], ['gemini-2.5-flash-preview-05-20', 'gemini-2.5-flash-001']);
+    assert.equal(after.rate_limit, undefined, 'Vertex sends no rate-limit headers');
+  });
+
+  test("Vertex: the usual 429 (shared capacity) carries nothing; a quota 429's google.rpc.RetryInfo gives retry_after_s", async () => {
+    const capacity = await startGeminiServer(() => ({ status: 429, chunks: [] }));
+    servers.push(capacity);
+    const busy = await call(gemini, capacity, null);
+    assert.equal(busy.error?.error_kind, 'rate_limit');
+    assert.equal(busy.error?.rate_limit, undefined);
+    const quota = await startGeminiServer(() => ({ status: 429, errorBody: googleQuotaErrorBody('38.512s'), chunks: [] }));
+    servers.push(quota);
+    const limited = await call(gemini, quota, null);
+    assert.equal(limited.error?.error_kind, 'rate_limit');
+    assert.deepEqual(limited.error?.rate_limit, { requests_limit: null, requests_remaining: null, tokens_limit: null, tokens_remaining: null, retry_after_s: 38.512 });
   });
 });

@@ -128,4 +128,27 @@ describe('lanes', () => {
     await runLanes([], { concurrency: 1, signal: new AbortController().signal, loadProvider: async () => noStream, skip: () => {}, run: async () => {}, alsoWarm: (async () => void alone.push('warm agent lane'))(), onWarmed: () => alone.push('warmed') });
     assert.deepEqual(alone, ['warm agent lane', 'warmed']);
   });
+
+  test('afterWarm runs once every warm-up is done and before onWarmed and any call; its failure stops nothing', async () => {
+    const log: string[] = [];
+    await runLanes(models.slice(0, 2), {
+      concurrency: 1,
+      signal: new AbortController().signal,
+      loadProvider: async () => noStream,
+      skip: () => assert.fail('nothing is skipped'),
+      warm: async (model) => {
+        await tick();
+        log.push(`warm ${model.id}`);
+      },
+      afterWarm: async () => {
+        log.push('probe');
+        throw new Error('probe failed');
+      },
+      onWarmed: () => log.push('warmed'),
+      run: async (model) => void log.push(`run ${model.id}`),
+    });
+    assert.deepEqual(log.slice(0, 2).sort(), ['warm g1', 'warm o1']);
+    assert.deepEqual(log.slice(2, 4), ['probe', 'warmed']);
+    assert.deepEqual(log.slice(4).sort(), ['run g1', 'run o1']);
+  });
 });

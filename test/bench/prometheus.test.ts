@@ -57,7 +57,7 @@ describe('Prometheus textfile', () => {
     assert.equal(sample(parsed, 'llm_bench_sweep_duration_seconds', {}), '12.345');
     assert.equal(sample(parsed, 'llm_bench_sweep_models_due', {}), '3');
     const byOutcome = Object.fromEntries(family(parsed, 'llm_bench_sweep_models').metrics.map((m) => [m.labels!.outcome, m.value]));
-    assert.deepEqual(byOutcome, { ok: '1', failed: '1', skipped_fresh: '1', aborted: '0', skipped_deadline: '0', skipped_stopped: '0', skipped_budget: '1' });
+    assert.deepEqual(byOutcome, { ok: '1', failed: '1', skipped_fresh: '1', aborted: '0', skipped_deadline: '0', skipped_stopped: '0', skipped_budget: '1', skipped_context: '0' });
     assert.equal(sample(parsed, 'llm_bench_sweep_end_timestamp_seconds', {}), String(FINISHED.getTime() / 1000));
 
     for (const f of parsed) {
@@ -66,6 +66,17 @@ describe('Prometheus textfile', () => {
       assert.doesNotMatch(f.name, /_total$/, 'gauges never end in _total');
       assert.ok(f.help.length > 0, `${f.name} has HELP`);
     }
+  });
+
+  test('models skipped because their context window is too small are counted as skipped_context', async () => {
+    const tooLong = (modelId: string) =>
+      result({ provider: 'groq', modelId, outcome: 'skipped_context', scenarioId: 'input-100k-v1', skipReason: 'not started: a 100000-token prompt and 256 output tokens do not fit its 8192-token context window' });
+    const results = [RESULTS[0]!, tooLong('llama-3.1-8b-instant'), tooLong('gemma2-9b-it')];
+    const summary = summarize(results, { models: 3, writeFailures: 0, durationMs: 1000 });
+    const parsed = parsePrometheusTextFormat(renderTextfile(await collectSeries(results, null, 'cloud-default-v1'), { summary, finishedAt: FINISHED }));
+    assert.equal(sample(parsed, 'llm_bench_sweep_models', { outcome: 'skipped_context' }), '2');
+    assert.equal(sample(parsed, 'llm_bench_sweep_models', { outcome: 'ok' }), '1');
+    assert.equal(sample(parsed, 'llm_bench_sweep_models_due', {}), '3');
   });
 
   test('label values with quotes, backslashes and newlines survive the round trip', () => {

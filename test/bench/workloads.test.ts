@@ -14,7 +14,8 @@ import { loadProvider } from '../../lib/bench/providers/registry.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { addScenario, ensureBuiltinScenarios } from '../../lib/models/scenarios.ts';
-import { formatGroups, readWindowRows, summarizeGroups } from '../../lib/runs/groups.ts';
+import { parseErrorPayload } from '../../lib/ingest/schema.ts';
+import { formatGroups, readWindowGroupErrors, readWindowRows, summarizeGroups } from '../../lib/runs/groups.ts';
 import { deriveWorkloads, formatWorkloads, theilSen } from '../../lib/runs/workloads.ts';
 import { renderSite } from '../../lib/site/build.ts';
 import { collectSiteData } from '../../lib/site/data.ts';
@@ -156,6 +157,50 @@ describe('parallel groups (--parallel)', () => {
     }
     assert.match(formatGroups(groups, 'table'), /openai\s+gpt-4\.1-mini\s+par-10\s+10\/10/);
     await store.close();
+  });
+
+  test('failed calls of a group carry its group id, and the group counts them', async () => {
+    // Three of the group's ten calls are refused (HTTP 400: not retried); the published call is not.
+    let groupCalls = 0;
+    const failing = await startOpenAIServer((req) => {
+      const group = promptOf(req).includes('Group probe');
+      return group && [2, 5, 8].includes(++groupCalls) ? { chunks: [], status: 400 } : prefillScenario(req, PREFILL);
+    });
+    const store = openSqliteStore(join(dir, 'parallel-failures.sqlite'));
+    try {
+      await ensureBuiltinScenarios(store);
+      await store.insertModel(makeModel({ provider: 'openai', model_id: 'gpt-4.1-mini' }));
+      await addScenario(store, 'par-10', { parallel: '10', maxTokens: '24', targets: 'openai', prompt: 'Group probe: say hello.' });
+      const config = loadConfig({ env: { RUNNER_NAME: 'test-runner', OPENAI_API_KEY: 'sk-test-0123456789abcdef', OPENAI_BASE_URL: failing.baseUrl }, dotenvPath: false });
+      const scenarios = (await store.listScenarios()).filter((s) => ['cloud-default-v1', 'par-10'].includes(s.scenario_id));
+      const models = await pairsFromStore(store, { scenarios, explicit: null, providers: ['openai'], wallNow: Date.now() });
+      const { results } = await runSweep({ config, models, sink: store, loadProvider, prices: createPriceBook([]), force: true });
+      const group = results.filter((r) => r.scenarioId === 'par-10');
+      assert.deepEqual([group.filter((r) => r.outcome === 'ok').length, group.filter((r) => r.outcome === 'failed').length], [7, 3], results.map(formatResultLine).join('\n'));
+
+      const w = { since: new Date(Date.now() - 3_600_000), until: new Date(Date.now() + 60_000) };
+      const rows = (await readWindowRows(store, w)).filter((r) => r.benchmark_profile_id === 'par-10');
+      const errors = await readWindowGroupErrors(store, w);
+      assert.equal(errors.length, 3);
+      const id = rows[0]!.parallel_group_id;
+      assert.ok(errors.every((e) => e.parallel_group_id === id && e.parallel_size === 10 && e.benchmark_profile_id === 'par-10'));
+      // A remote runner's failed call keeps its group through /ingest/error.
+      const posted = parseErrorPayload(JSON.parse(JSON.stringify(errors[0])));
+      assert.ok(posted.ok);
+      assert.deepEqual([posted.value.parallel_group_id, posted.value.parallel_size], [id, 10]);
+
+      const groups = summarizeGroups(await readWindowRows(store, w), errors);
+      assert.equal(groups.length, 1);
+      const g = groups[0]!;
+      assert.deepEqual([g.size, g.recorded, g.failed, g.failures_by_kind], [10, 7, 3, { [errors[0]!.error_kind]: 3 }]);
+      assert.match(formatGroups(groups, 'table'), /openai\s+gpt-4\.1-mini\s+par-10\s+7\/10\s+3\s/);
+      // A group whose every call failed is still listed, from its error rows alone.
+      const [alone] = summarizeGroups([], errors);
+      assert.deepEqual([alone!.recorded, alone!.failed, alone!.size, alone!.scenario_id], [0, 3, 10, 'par-10']);
+    } finally {
+      await store.close();
+      await failing.close();
+    }
   });
 });
 

@@ -108,7 +108,10 @@ function corruptFrame(frame: Uint8Array): Uint8Array {
 /**
  * Starts the fake on 127.0.0.1, port 0. Put `baseUrl` in AWS_ENDPOINT_URL_BEDROCK_RUNTIME.
  * Scenario mapping: chunks become contentBlockDelta events (reasoning in block 0, text in the
- * next block), then contentBlockStop, messageStop and metadata (usage, metrics.latencyMs).
+ * next block), then contentBlockStop, messageStop and metadata (usage, metrics.latencyMs, and
+ * trace.promptRouter.invokedModelId when the scenario has a servedModel). Errors carry only the
+ * headers Bedrock sends (x-amzn-requestid, x-amzn-errortype): no rate-limit or retry-after
+ * header, even on a 429.
  * `pings` and `crlf` do not exist in Bedrock's format and are ignored.
  */
 export async function startBedrockServer(scenarioFor: BedrockScenarioFor): Promise<BedrockFakeServer> {
@@ -244,6 +247,9 @@ export async function startBedrockServer(scenarioFor: BedrockScenarioFor): Promi
       const latencyMs = scenario.latencyMs ?? Math.round(performance.now() - arrivedAt);
       const u = scenario.usage;
       const metadata: Record<string, unknown> = { metrics: { latencyMs } };
+      // Bedrock names the answering model only when the request went to a prompt router:
+      // trace.promptRouter.invokedModelId (the scenario's servedModel stands for it).
+      if (scenario.servedModel) metadata.trace = { promptRouter: { invokedModelId: scenario.servedModel } };
       if (u) {
         metadata.usage = {
           inputTokens: u.input,

@@ -35,6 +35,30 @@ export function googleErrorBody(status: number, req?: RecordedRequest): unknown 
   return { error: { code: status, message: text, status: code } };
 }
 
+/**
+ * The body of a 429 for a quota with a per-minute window, in Google's error model: QuotaFailure
+ * names the quota and google.rpc.RetryInfo says when to retry (a protobuf duration), with Vertex's
+ * wording of a quota message. Google's error model carries RetryInfo on quota errors (the Gemini
+ * API always sends it); Vertex's usual 429 (shared capacity, googleErrorBody) has no details.
+ * Neither sends a Retry-After or rate-limit header.
+ */
+export function googleQuotaErrorBody(retryDelay: string): unknown {
+  return {
+    error: {
+      code: 429,
+      message: 'Quota exceeded for aiplatform.googleapis.com/generate_content_requests_per_minute_per_project_per_base_model with base model: gemini-2.5-flash. Please submit a quota increase request.',
+      status: 'RESOURCE_EXHAUSTED',
+      details: [
+        {
+          '@type': 'type.googleapis.com/google.rpc.QuotaFailure',
+          violations: [{ quotaMetric: 'aiplatform.googleapis.com/generate_content_requests_per_minute_per_project_per_base_model', quotaId: 'GenerateRequestsPerMinutePerProjectPerBaseModel' }],
+        },
+        { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay },
+      ],
+    },
+  };
+}
+
 export const geminiRoute: SseRoute = {
   match(method, path) {
     const m = method === 'POST' ? GEMINI_PATH.exec(path) : null;
@@ -44,7 +68,7 @@ export const geminiRoute: SseRoute = {
   encoder(scenario, _req, match) {
     const responseId = randomUUID().replace(/-/g, '').slice(0, 22);
     const createTime = new Date().toISOString();
-    const modelVersion = match.model ?? 'gemini';
+    const modelVersion = scenario.servedModel ?? match.model ?? 'gemini';
     const event = (candidate: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
       `data: ${JSON.stringify({ candidates: [candidate], ...extra, modelVersion, createTime, responseId })}\n\n`;
     const parts = (plan: ChunkPlan) => [

@@ -231,6 +231,7 @@ export function mingoCollections(): { [K in keyof MongoCollections]: MingoCollec
     scenarios: new MingoCollection(),
     agentRuns: new MingoCollection(),
     sweepSkips: new MingoCollection(),
+    benchSweeps: new MingoCollection(),
     ingestHealth: new MingoCollection(),
     migrations: new MingoCollection(),
     importProgress: new MingoCollection(),

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import { ruleBasedAssessment } from '../../lib/health/assessment.ts';
-import { renderHealthText } from '../../lib/health/render.ts';
+import { renderHealthHtml, renderHealthText } from '../../lib/health/render.ts';
 import {
   collectHealthReport,
   collectSpend,
@@ -477,6 +477,38 @@ describe('rows left out by their evidence in the health report (SPEC 18)', () =>
     assert.match(text, /^Served cached prefixes \(anthropic, openai\): rows left out of the published numbers$/m, name);
     assert.match(text, /^ {2}anthropic\/m +2$/m, name);
     assert.match(text, /^ {2}openai\/m +1$/m, name);
+    // A cache hit is no saturated run.
+    assert.doesNotMatch(text, /runner was saturated/, name);
+    });
+  });
+
+  it('says how many rows were measured while the runner was saturated and on which lanes, in text and HTML; says nothing when none were', async () => {
+    await onEachBackend(async (store, name) => {
+    const quiet = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+    assert.doesNotMatch(renderHealthText(quiet, ruleBasedAssessment(quiet, 'test')), /saturated/, name);
+    const late = (provider: string, model: string, minutes: number): MetricDoc => ({
+      ...makeMetric({ provider, model_name: model, run_ts: ago(minutes * MIN) }),
+      client_lag_ms: 12.5,
+      evidence: { saturated: true },
+    });
+    await store.insertMetric(late('groq', 'llama', 10));
+    await store.insertMetric(late('groq', 'llama', 40));
+    await store.insertMetric(late('groq', 'qwen', 70));
+    await store.insertMetric(late('bedrock', 'claude', 100));
+    await store.insertMetric(late('vertex', 'gemini', 60 * 30)); // before the window
+    await store.insertMetric({ ...makeMetric({ provider: 'openai', model_name: 'g', run_ts: ago(10 * MIN) }), client_lag_ms: 0.6 });
+    const report = await collectHealthReport(store, { now: NOW, sweepPeriodMinutes: 30 });
+    const assessment = ruleBasedAssessment(report, 'test');
+    const text = renderHealthText(report, assessment);
+    assert.match(text, /^Measured while the runner was saturated: 4 rows on 2 lanes \(bedrock, groq\), its event loop more than 2 ms late; left out of the published numbers$/m, name);
+    assert.match(text, /^ {2}bedrock +1 +claude \(1\)$/m, name);
+    assert.match(text, /^ {2}groq +3 +llama \(2\), qwen \(1\)$/m, name);
+    // Neither the row before the window nor the unmarked one is in the section.
+    const section = text.slice(text.indexOf('Measured while the runner was saturated'));
+    assert.doesNotMatch(section.split('\n\n')[0]!, /vertex|gemini|openai/, name);
+    const html = renderHealthHtml(report, assessment);
+    assert.match(html, /Measured while the runner was saturated: 4 rows on 2 lanes \(bedrock, groq\)/, name);
+    assert.match(html, /<td[^>]*>groq<\/td>\s*<td[^>]*>3<\/td>\s*<td[^>]*>llama \(2\), qwen \(1\)<\/td>/, name);
     });
   });
 });

@@ -18,7 +18,7 @@ import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import type { Store } from '../../lib/store/store.ts';
 import { fixedAnswer } from '../fakes/fixed-answer.ts';
 import { mingoCollections } from '../fakes/mingo-collection.ts';
-import { makeModel, sweepScenario } from '../fixtures.ts';
+import { makeError, makeModel, sweepScenario } from '../fixtures.ts';
 
 const KEY = 'round-trip-test-key-8d2e61';
 const config = loadConfig({ env: { INGEST_API_KEY: KEY, RUNNER_NAME: 'edge-runner-1', BENCH_MAX_TOKENS: '64' }, dotenvPath: false });
@@ -88,7 +88,8 @@ for (const [backend, open] of backends) {
 
     test('a cache-defeating row with cached input tokens is marked a cache hit on arrival even when the runner left the mark off; a mark, a served model or a rate limit of another shape is refused', async () => {
       const [, probe] = await sweepRows();
-      const { evidence: _, ...unmarked } = { ...probe!, cached_input_tokens: 512 };
+      // A lag below the threshold: this test is about the cache mark alone.
+      const { evidence: _, ...unmarked } = { ...probe!, cached_input_tokens: 512, client_lag_ms: 0.5 };
       await withIngest(open, async (store, post) => {
         assert.equal((await post('/ingest', unmarked)).status, 200);
         const stored = await store.getRun(probe!.run_id);
@@ -101,6 +102,48 @@ for (const [backend, open] of backends) {
         assert.equal(longName.status, 400, longName.body);
         const oddLimit = await post('/ingest', { ...unmarked, run_id: 'other-4', rate_limit: { requests_limit: 1, requests_remaining: 1, tokens_limit: null, tokens_remaining: null, retry_after_s: null, note: 'x' } });
         assert.equal(oddLimit.status, 400, oddLimit.body);
+      });
+    });
+
+    test('a runner\'s lag and saturated mark are kept; a row whose lag passed the threshold is marked on arrival even when the runner left the mark off; other shapes are refused', async () => {
+      const [row] = await sweepRows();
+      const { evidence: _, ...base } = row!;
+      await withIngest(open, async (store, post) => {
+        const stored = async (runId: string) => {
+          const r = await store.getRun(runId);
+          return r?.outcome === 'ok' ? r.metric : null;
+        };
+        // As the runner sent it: its lag, and its mark (a runner may mark below our threshold).
+        assert.equal((await post('/ingest', { ...base, run_id: 'lag-1', client_lag_ms: 1.25, evidence: { saturated: true } })).status, 200);
+        assert.deepEqual([(await stored('lag-1'))?.client_lag_ms, (await stored('lag-1'))?.evidence], [1.25, { saturated: true }]);
+        // Left off by the runner: marked from its lag.
+        assert.equal((await post('/ingest', { ...base, run_id: 'lag-2', client_lag_ms: 40 })).status, 200);
+        assert.deepEqual((await stored('lag-2'))?.evidence, { saturated: true });
+        // Below the threshold, or not measured (an older runner): nothing marked, nothing invented.
+        assert.equal((await post('/ingest', { ...base, run_id: 'lag-3', client_lag_ms: 0.3 })).status, 200);
+        assert.deepEqual([(await stored('lag-3'))?.client_lag_ms, (await stored('lag-3'))?.evidence], [0.3, undefined]);
+        const { client_lag_ms: __, ...old } = base;
+        assert.equal((await post('/ingest', { ...old, run_id: 'lag-4' })).status, 200);
+        assert.deepEqual([(await stored('lag-4'))?.client_lag_ms, (await stored('lag-4'))?.evidence], [undefined, undefined]);
+        for (const [i, bad] of ([
+          { client_lag_ms: -1 },
+          { client_lag_ms: '3' },
+          { client_lag_ms: null },
+          { client_lag_ms: 1e12 },
+          { evidence: { saturated: false } },
+          { evidence: { saturated: 'yes' } },
+          { evidence: { overloaded: true } },
+        ] as const).entries()) {
+          const res = await post('/ingest', { ...base, run_id: `lag-bad-${i}`, ...bad });
+          assert.equal(res.status, 400, `${JSON.stringify(bad)}: ${res.body}`);
+          assert.equal(await stored(`lag-bad-${i}`), null);
+        }
+        // An error row keeps its lag; a bad one is refused.
+        const error = { ...makeError({ provider: 'groq', model_name: 'm1', ts: new Date(), error_kind: 'timeout' }), run_id: 'lag-err-1', client_lag_ms: 7.5 };
+        assert.equal((await post('/ingest/error', error)).status, 200);
+        const storedError = await store.getRun('lag-err-1');
+        assert.equal(storedError?.outcome === 'failed' ? storedError.error.client_lag_ms : null, 7.5);
+        assert.equal((await post('/ingest/error', { ...error, run_id: 'lag-err-2', client_lag_ms: -3 })).status, 400);
       });
     });
 
@@ -117,8 +160,9 @@ for (const [backend, open] of backends) {
         reasoning_tokens: 3,
         cached_input_tokens: 5,
         mock: false,
-        // Our runner marks a cache-defeating row with cached tokens (SPEC 18).
-        evidence: { cache_hit: true },
+        // Our runner marks a cache-defeating row with cached tokens, and one timed while it lagged (SPEC 18).
+        evidence: { cache_hit: true, saturated: true },
+        client_lag_ms: 6.25,
         served_model: 'm1-2024-11-20',
         served_fingerprint: 'fp_50cad350e4',
         rate_limit: { requests_limit: 1000, requests_remaining: 998, tokens_limit: null, tokens_remaining: null, retry_after_s: null },

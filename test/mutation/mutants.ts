@@ -35,7 +35,7 @@ export const MODULES: ModuleMutants[] = [
   },
   {
     module: 'lib/bench/call.ts',
-    tests: ['test/bench/call.test.ts', 'test/bench/scenarios.test.ts', 'test/bench/evidence.test.ts'],
+    tests: ['test/bench/call.test.ts', 'test/bench/scenarios.test.ts', 'test/bench/evidence.test.ts', 'test/bench/loop-lag.test.ts'],
     mutants: [
       { bug: 'a failure after part of the answer streamed is retried, throwing the answer away', find: '!a.sawContent && RETRY_KINDS.has(c.kind)', replace: 'RETRY_KINDS.has(c.kind)' },
       { bug: 'a billing error retried', find: "new Set(['rate_limit', 'transient_provider', 'network'])", replace: "new Set(['rate_limit', 'transient_provider', 'network', 'billing'])" },
@@ -53,8 +53,11 @@ export const MODULES: ModuleMutants[] = [
       },
       { bug: 'a timeout stored at stage generate', find: "c.kind === 'timeout' ? 'timeout' : 'generate'", replace: "'generate'" },
       { bug: 'the backoff doubles from 2 s, not 1 s', find: '2 ** (attempt - 1)', replace: '2 ** attempt' },
-      { bug: 'the cache-defeating nonce not recorded on the row', find: '        outcome.metric.cache_defeat_nonce = inputs.nonce;\n', replace: '' },
-      { bug: 'a cache hit not marked on the row', find: 'if (evidence) outcome.metric.evidence = evidence;', replace: '' },
+      { bug: 'the cache-defeating nonce not recorded on the row', find: '        if (inputs.nonce) metric.cache_defeat_nonce = inputs.nonce;\n', replace: '' },
+      { bug: 'a cache hit not marked on the row', find: 'withEvidence(metric, cacheEvidence(metric), ', replace: 'withEvidence(metric, ' },
+      { bug: 'a row timed while the runner lagged not marked saturated', find: ', saturationEvidence(a.lagMs, ctx.saturatedLagMs));', replace: ');' },
+      { bug: "the runner's lag not recorded on the row", find: '        metric.client_lag_ms = lagField(a.lagMs);\n', replace: '' },
+      { bug: "an error row without its attempt's lag", find: '    if (lagMs !== null) error.client_lag_ms = lagField(lagMs);\n', replace: '' },
       { bug: 'a stream with no event after the request measured as an answer', find: "if (!sawByte) throw new BenchError(`the stream of ${target} ended without any event`, { kind: 'unknown' });", replace: '' },
     ],
   },
@@ -254,6 +257,14 @@ export const MODULES: ModuleMutants[] = [
     ],
   },
   {
+    module: 'lib/health/render.ts',
+    tests: ['test/health/report.test.ts'],
+    mutants: [
+      { bug: 'rows measured while the runner was saturated not in the mail', find: '  if (saturated) out.push(saturated);\n', replace: '' },
+      { bug: "a lane's saturated rows counted as its cache hits", find: 'const marked = (report.marked_rows ?? []).filter((m) => m.saturated > 0);', replace: 'const marked = (report.marked_rows ?? []).filter((m) => m.saturated + m.cache_hits > 0);' },
+    ],
+  },
+  {
     module: 'lib/health/report.ts',
     tests: ['test/health/report.test.ts', 'test/health/agent-runs.test.ts', 'test/health/budget-skips.test.ts'],
     mutants: [
@@ -289,8 +300,10 @@ export const MODULES: ModuleMutants[] = [
   },
   {
     module: 'lib/ingest/schema.ts',
-    tests: ['test/ingest/handler.test.ts', 'test/ingest/http-hardening.test.ts', 'test/ingest/agent-runs.test.ts', 'test/ingest/upstream-corpus.test.ts'],
+    tests: ['test/ingest/handler.test.ts', 'test/ingest/http-hardening.test.ts', 'test/ingest/agent-runs.test.ts', 'test/ingest/upstream-corpus.test.ts', 'test/ingest/round-trip.test.ts'],
     mutants: [
+      { bug: "a remote row whose lag passed the threshold not marked when the runner left the mark off", find: ', saturationEvidence(p.client_lag_ms));', replace: ');' },
+      { bug: "an error row's lag dropped", find: '...(p.client_lag_ms !== undefined ? { client_lag_ms: p.client_lag_ms } : {}) },', replace: '},' },
       { bug: 'a row with zero output tokens accepted', find: 'output_tokens: z.int().min(1),', replace: 'output_tokens: z.int().min(0),' },
       { bug: 'a run finished before it started accepted', find: 'if (p.finished_at < p.started_at) {', replace: 'if (false) {' },
       { bug: "an upstream row's decode speed counts its first token", find: '(p.output_tokens - 1) / gapSum', replace: 'p.output_tokens / gapSum' },
@@ -327,7 +340,33 @@ export const MODULES: ModuleMutants[] = [
   {
     module: 'lib/store/mongo/connection.ts',
     tests: ['test/store/mongo-store.test.ts'],
-    mutants: [{ bug: 'marked rows (cache hits) counted in the MongoDB KPIs', find: "export const COUNTED = { ...PUBLISHED, 'evidence.cache_hit': { $ne: true } };", replace: 'export const COUNTED = { ...PUBLISHED };' }],
+    mutants: [
+      {
+        bug: 'marked rows (cache hits, saturated runs) counted in the MongoDB KPIs',
+        find: 'export const COUNTED = { ...PUBLISHED, ...Object.fromEntries(EVIDENCE_MARKS.map((k) => [`evidence.${k}`, { $ne: true }])) };',
+        replace: 'export const COUNTED = { ...PUBLISHED };',
+      },
+      { bug: 'rows measured while the runner was saturated counted in the MongoDB KPIs', find: "EVIDENCE_MARKS.map((k) => [`evidence.${k}`", replace: "['cache_hit'].map((k) => [`evidence.${k}`" },
+    ],
+  },
+  {
+    module: 'lib/bench/loop-lag.ts',
+    tests: ['test/bench/loop-lag.test.ts'],
+    mutants: [
+      { bug: 'a row whose lag equals the threshold marked', find: "return typeof lagMs === 'number' && lagMs > thresholdMs;", replace: "return typeof lagMs === 'number' && lagMs >= thresholdMs;" },
+      { bug: 'a wait that began before the call opened counted as its lag', find: 'const lagNow = (now: number) => Math.min(worstSince(now - windowMs, now), now - start);', replace: 'const lagNow = (now: number) => worstSince(now - windowMs, now);' },
+      { bug: 'a request held back after its time was taken not counted', find: '        requestWindows.add(request);\n', replace: '' },
+      { bug: 'a chunk read a few loop turns after a pause does not count it', find: 'Math.min(worstSince(now - windowMs, now), now - start)', replace: 'Math.min(worstSince(now, now), now - start)' },
+      { bug: "a pause that began in a request's window but ended after it not counted", find: 'if (now - late <= r.to) r.worst', replace: 'if (now <= r.to) r.worst' },
+    ],
+  },
+  {
+    module: 'lib/store/sqlite/schema.ts',
+    tests: ['test/store/sqlite-store.test.ts'],
+    mutants: [
+      { bug: 'the SQLite trigger marks cache hits alone: saturated rows in the KPIs', find: 'const MARKED_WHEN = EVIDENCE_MARKS.map(', replace: "const MARKED_WHEN = ['cache_hit'].map(" },
+      { bug: "a file's trigger of an earlier mark list kept beside the new one", find: '    for (const { name } of stale) db.exec(`DROP TRIGGER IF EXISTS "${name}"`);\n', replace: '' },
+    ],
   },
   {
     module: 'lib/site/overview.ts',

@@ -326,9 +326,9 @@ describe('systemd units', { skip: SYSTEMD_MISSING }, () => {
   test('the sweep runs with the V8 settings bench:sweep and bench:fidelity measured it with', () => {
     const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     assert.ok(values(readUnit('llm-bench.service'), 'Service', 'Environment').includes('NODE_OPTIONS=--max-semi-space-size=16'));
-    assert.match(values(readUnit('llm-bench.service'), 'Service', 'ExecStart')[0] ?? '', /^\/usr\/bin\/node --no-memory-reducer /);
-    for (const script of ['bench:sweep', 'bench:fidelity']) assert.match(pkg.scripts[script] ?? '', /--max-semi-space-size=16 --no-memory-reducer /);
-    assert.match(pkg.scripts.bench ?? '', /--no-memory-reducer /);
+    assert.match(values(readUnit('llm-bench.service'), 'Service', 'ExecStart')[0] ?? '', /^\/usr\/bin\/node --no-memory-reducer --heap-growing-percent=50 /);
+    for (const script of ['bench:sweep', 'bench:fidelity']) assert.match(pkg.scripts[script] ?? '', /--max-semi-space-size=16 --no-memory-reducer --heap-growing-percent=50 /);
+    assert.match(pkg.scripts.bench ?? '', /--no-memory-reducer --heap-growing-percent=50 /);
   });
 
   test('discovery fetches the catalogs, then mails the report', () => {
@@ -464,7 +464,7 @@ describe('ops/install.sh', () => {
     assert.equal(statSync(join(destdir, 'var/lib/llm-bench')).mode & 0o777, 0o700);
     // ExecStart= names the Node that install.sh checked, by absolute path.
     const bench = readFileSync(join(destdir, 'etc/systemd/system/llm-bench.service'), 'utf8');
-    assert.ok(bench.includes(`\nExecStart=${TEST_NODE} --no-memory-reducer --import tsx scripts/bench-once.ts\n`));
+    assert.ok(bench.includes(`\nExecStart=${TEST_NODE} --no-memory-reducer --heap-growing-percent=50 --import tsx scripts/bench-once.ts\n`));
   });
 
   test('a second run leaves every file byte-identical and says nothing changed', () => {

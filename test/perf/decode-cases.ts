@@ -8,7 +8,7 @@ import { benchmarkModel } from '../../lib/bench/call.ts';
 import { systemClock } from '../../lib/bench/clock.ts';
 import { loadProvider } from '../../lib/bench/providers/registry.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { anthropic, bedrock, chat, gemini, responses, sse, startWireServer, trueDecodeRate } from '../fakes/wire-server.ts';
+import { bedrock, chat, gemini, responses, sse, startWireServer, trueDecodeRate } from '../fakes/wire-server.ts';
 Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDTEST', AWS_SECRET_ACCESS_KEY: 'x', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' });
 const toks = (n: number) => ' tok'.repeat(n);
 const vis = (n: number, from: number, gap: number, enc: any, k = 1) => Array.from({ length: n }, (_, i) => ({ atMs: from + i * gap, data: enc(toks(k)), visible: k }));

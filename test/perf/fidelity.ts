@@ -26,6 +26,10 @@
 // Gemini), --streams (4) streams in each, --n scenarios per stream, each fake in its own
 // worker thread. The load average, the client thread's CPU and its GC pauses are printed
 // beside the figures. Fakes in worker threads, here and in --mode worker, run at nice 19 (--fakes-nice).
+// Each call's event-loop lag is taken as the sweep takes it (lib/bench/loop-lag.ts), and the rows
+// the sweep would mark `evidence.saturated` are compared with the rest (SPEC 18): the share
+// marked, each group's TTFT error p99 and decode error max, and the same for other thresholds
+// and windows.
 //
 // Usage: npm run bench:fidelity -- [--n 20] [--mode both|worker|inline] [--format NAME]... [--seed 1] [--fakes-nice 19] [--verbose]
 //        npm run bench:fidelity -- --concurrent [--n 5] [--streams 4] [--seed 1] [--fakes-nice 19] [--verbose]
@@ -40,6 +44,7 @@ import { loadConfig, type Config, type ProviderName } from '../../lib/config.ts'
 import { buildMetric } from '../../lib/bench/measure.ts';
 import { warmUp } from '../../lib/bench/call.ts';
 import { collectWarmUpGarbage } from '../../lib/bench/clock.ts';
+import { SATURATED_LAG_MS, WINDOW_MS, isSaturated, watchLag } from '../../lib/bench/loop-lag.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import type { ProviderRequest, ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
 import type { FakeScenario, FakeServer, ScenarioFor } from '../fakes/scenario.ts';
@@ -118,6 +123,8 @@ const LANES: Array<{ lane: string; format: string; provider: ProviderName; model
 /** The warm-up stream of each lane (id 0, never measured). */
 const WARM_PLAN: Plan = { ttftMs: 20, tokensPerSecond: 1000, tokensPerChunk: 1, tokens: 16 };
 
+/** Windows of watchLag compared with the sweep's WINDOW_MS (1e6: the whole stream). */
+const EXPLORE_WINDOWS = [2, 5, 10, 1e6];
 const MARKER = /Q(\d+x\d+)Z/g;
 const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -268,6 +275,9 @@ interface Sample {
   ttftNominalErrMs: number;
   decodeErrPct: number;
   decodeNominalErrPct: number;
+  /** The call's worst event-loop lag (ms). */
+  lagMs: number;
+  lagWindows: number[];
 }
 
 async function main(): Promise<void> {
@@ -355,6 +365,10 @@ interface StreamRun {
   metric: MetricDoc;
   /** process.hrtime minus performance.now, read after the stream. */
   offset: number;
+  /** The worst event-loop lag while it streamed (ms), as the sweep records it (client_lag_ms). */
+  lagMs: number;
+  /** The same with EXPLORE_WINDOWS. */
+  lagWindows: number[];
 }
 
 /** One call through the adapter and measure.ts, as the sweep makes it. */
@@ -371,9 +385,22 @@ async function streamOnce(format: Format, adapter: ProviderStream, config: Confi
     config,
   };
   const events: StreamEvent[] = [];
+  // Watched as runAttempt watches a call (lag.event for each event), and with other windows for comparison.
+  const lag = watchLag();
+  const others = EXPLORE_WINDOWS.map((w) => watchLag(w));
+  let lagMs = 0;
   const startT = performance.now();
-  for await (const ev of adapter(req)) events.push(ev);
+  try {
+    for await (const ev of adapter(req)) {
+      events.push(ev);
+      lag.event(ev.type);
+      for (const o of others) o.event(ev.type);
+    }
+  } finally {
+    lagMs = lag.end();
+  }
   const endT = performance.now();
+  const lagWindows = others.map((o) => o.end());
   // performance.now and process.hrtime are the same monotonic clock with different origins.
   const offset = clockOffset();
   const metric = await buildMetric(
@@ -381,7 +408,7 @@ async function streamOnce(format: Format, adapter: ProviderStream, config: Confi
     { provider: format.provider, modelId: format.modelId, runId: 'fidelity', profileId: 'fidelity', runner: 'bench', wallOffsetMs: 0, fallbackMaxTokens: plan.tokens },
   );
   const requestT = events.findLast((e) => e.type === 'request')!.t;
-  return { plan, id, requestT, eventCount: events.length, metric, offset };
+  return { plan, id, requestT, eventCount: events.length, metric, offset, lagMs, lagWindows };
 }
 
 /** A run's errors against the server's write times of its chunks (and against the schedule). */
@@ -406,6 +433,8 @@ function sampleOf(run: StreamRun, writes: Record<string, number>): Sample {
     ttftNominalErrMs: ttftMs - plan.ttftMs,
     decodeErrPct: ((metric.decode_tokens_per_second - decodeTruth) / decodeTruth) * 100,
     decodeNominalErrPct: ((metric.decode_tokens_per_second - plan.tokensPerSecond) / plan.tokensPerSecond) * 100,
+    lagMs: run.lagMs,
+    lagWindows: run.lagWindows,
   };
 }
 
@@ -533,7 +562,50 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
     `The client thread's GC: ${pauses.length} pauses, ${sumOf(pauseMs).toFixed(0)} ms in all; ${long.length} of 2 ms or more` +
       (long.length ? ` (longest ${Math.max(...long).toFixed(1)} ms): a chunk arriving during one is timed late by up to its length.` : '.'),
   );
+  printSaturation(all);
   console.log(`Load average (1, 5, 15 min): before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after ${loadAfter.map((l) => l.toFixed(2)).join(', ')} (${availableCores()} cores).`);
+}
+
+/**
+ * SPEC 18's self-check against the truth: the rows the sweep's own rule (isSaturated) marks
+ * saturated and the rest, each group's errors, and what other thresholds and windows would give.
+ */
+function printSaturation(all: Sample[]): void {
+  const groups = (marked: (s: Sample) => boolean) => [all.filter(marked), all.filter((s) => !marked(s))] as const;
+  const ttftP99 = (g: Sample[]) => (g.length ? `${quantile(g.map((s) => Math.abs(s.ttftErrMs)), 0.99).toFixed(2)} ms` : '-');
+  const decodeMax = (g: Sample[]) => (g.length ? `${Math.max(...g.map((s) => Math.abs(s.decodeErrPct))).toFixed(2)} %` : '-');
+  const share = (g: Sample[]) => `${g.length} (${((g.length / all.length) * 100).toFixed(1)} %)`;
+  const lags = all.map((s) => s.lagMs);
+  console.log(
+    `\nThe client's event-loop lag per call (client_lag_ms): median ${quantile(lags, 0.5).toFixed(2)} ms, p90 ${quantile(lags, 0.9).toFixed(2)} ms, ` +
+      `p99 ${quantile(lags, 0.99).toFixed(2)} ms, max ${Math.max(...lags).toFixed(2)} ms.`,
+  );
+  const [marked, unmarked] = groups((s) => isSaturated(s.lagMs));
+  console.log(`Rows the sweep marks saturated (lag > ${SATURATED_LAG_MS} ms) and the rest:`);
+  printTable(
+    ['group', 'rows', 'TTFT err p99', 'decode err max'],
+    [
+      ['marked saturated', share(marked), ttftP99(marked), decodeMax(marked)],
+      ['unmarked', share(unmarked), ttftP99(unmarked), decodeMax(unmarked)],
+    ],
+  );
+  // Do the marked rows hold the worst errors? The rows outside the targets, and how many are marked.
+  const bad = all.filter((s) => Math.abs(s.ttftErrMs) > 2 || Math.abs(s.decodeErrPct) > 1);
+  console.log(`Rows with TTFT error > 2 ms or decode error > 1 %: ${bad.length}, of them marked ${bad.filter((s) => isSaturated(s.lagMs)).length}.`);
+  const unmarkedOk = unmarked.length > 0 && quantile(unmarked.map((s) => Math.abs(s.ttftErrMs)), 0.99) <= 2 && unmarked.every((s) => Math.abs(s.decodeErrPct) <= 1);
+  console.log(`Over the unmarked rows, TTFT p99 <= 2 ms and decode <= 1 %: ${unmarked.length === 0 ? 'no unmarked rows' : unmarkedOk ? 'met' : 'NOT MET'}.`);
+  // What the choice of threshold and window trades: the share marked against the unmarked rows' errors.
+  console.log(`Other thresholds and windows (the sweep's: lag > ${SATURATED_LAG_MS} ms, window ${WINDOW_MS} ms):`);
+  const lagBy = [[`${WINDOW_MS} ms`, (s: Sample) => s.lagMs] as const, ...EXPLORE_WINDOWS.map((w, i) => [w >= 1e6 ? 'whole stream' : `${w} ms`, (s: Sample) => s.lagWindows[i]!] as const)];
+  printTable(
+    ['window', 'lag >', 'marked', 'unmarked TTFT p99', 'unmarked decode max'],
+    lagBy.flatMap(([window, lag]) =>
+      [1, 2, 3, 5, 10].map((t) => {
+        const [m, u] = groups((s) => lag(s) > t);
+        return [window, `${t} ms`, share(m), ttftP99(u), decodeMax(u)];
+      }),
+    ),
+  );
 }
 
 function sumOf(values: number[]): number {

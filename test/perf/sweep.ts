@@ -4,7 +4,8 @@
 // (a child process, so this process's peak RSS is the runner's own) through the real
 // adapters, the real runner and a real SQLite store. Prints the sweep's total time against
 // the longest single provider's serial time (the sum of its calls: providers run side by
-// side, so the sweep cannot be shorter; target <= 1.2x) and the peak RSS (target < 200 MB).
+// side, so the sweep cannot be shorter; target <= 1.2x) and the peak RSS (target < 200 MB; < 250 MB
+// with --workloads).
 // A provider whose fake does not exist yet is simulated by the mock provider with the same
 // timings, and says so. TinyFish automation runs (agent scenarios) join the mix in their own
 // lane against the fake TinyFish server (--agents N runs, the same call lengths; 0 for none).
@@ -23,6 +24,7 @@ import { fork } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -232,17 +234,21 @@ async function main(): Promise<void> {
     console.log(`Sweep of ${count} models${values.workloads ? ' (each with the 1k, 10k and 100k-token and 10-parallel workloads)' : ''} over ${providers.length} providers${agents ? ` and ${agents} TinyFish agent runs` : ''}, calls ${minMs}-${maxMs} ms, ${config.bench.concurrencyPerProvider} call(s) at a time per provider …`);
     const t0 = performance.now();
     const memory = sampleMemory();
+    const gcs = watchGc();
     const { summary, results } = await runSweep({ config, models, sink: store, loadProvider: loader, force: true, onStart });
     // The TinyFish lane's serial time: its runs one after another (concurrency 1).
     const agentRuns = results.flatMap((r) => (r.agentRun ? [r.agentRun] : []));
     if (agentRuns.length) serial.set('tinyfish', agentRuns.reduce((a, r) => a + r.total_duration_ms, 0));
     const peak = memory.stop();
+    const gcWork = gcs.stop();
     const total = performance.now() - t0;
     const retained = await heapAfterFullGc();
     const stored = (await store.countMetrics()) + (await store.recentAgentRuns({ limit: 1_000_000 })).length;
     const [slowest, slowestMs] = [...serial].sort((a, b) => b[1] - a[1])[0]!;
     const ratio = total / slowestMs;
     const peakMb = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
+    // Issue 27 allows the workloads (100k-token prompts in flight) 250 MB.
+    const rssTarget = values.workloads ? 250 : 200;
     console.log(`\n${summary.ok} ok, ${summary.failed} failed (${JSON.stringify(summary.errorsByKind)}), ${stored} rows stored`);
     for (const p of providers) console.log(`  ${p.padEnd(10)} serial ${(serial.get(p)! / 1000).toFixed(1)} s${served.has(p) ? '' : ' (mock)'}`);
     if (agentRuns.length) console.log(`  ${'tinyfish'.padEnd(10)} serial ${(serial.get('tinyfish')! / 1000).toFixed(1)} s (${agentRuns.length} agent runs, fake TinyFish server)`);
@@ -253,12 +259,15 @@ async function main(): Promise<void> {
       const late = [...starts].filter(([, ids]) => ids.lastIndexOf('published') > ids.findIndex((id) => id !== 'published'));
       console.log(`Published pairs first   ${late.length === 0 ? 'yes, in every lane' : `NO in ${late.map(([p]) => p).join(', ')}`}`);
     }
-    console.log(`Peak RSS                ${peakMb.toFixed(0)} MB (before the sweep ${(rssBefore / 2 ** 20).toFixed(0)} MB; target < 200 MB: ${peakMb < 200 ? 'met' : 'NOT MET'})`);
+    console.log(`Peak RSS                ${peakMb.toFixed(0)} MB (before the sweep ${(rssBefore / 2 ** 20).toFixed(0)} MB; target < ${rssTarget} MB: ${peakMb < rssTarget ? 'met' : 'NOT MET'})`);
     console.log(
       `  at the largest sample  ${mb(peak.atMaxRss.rss)} MB: JS heap committed ${mb(peak.atMaxRss.heapTotal)} MB (young generation ${mb(peak.atMaxRss.youngGeneration)} MB), in use ${mb(peak.atMaxRss.heapUsed)} MB, external ${mb(peak.atMaxRss.external)} MB`,
     );
     console.log(`Peak JS heap used       ${mb(peak.heapUsed)} MB, committed ${mb(peak.heapTotal)} MB (sampled every ${SAMPLE_MS} ms)`);
     console.log(`JS heap in use after the sweep and a full GC ${mb(retained)} MB (the SDKs' code and data plus the sweep's results)`);
+    console.log(
+      `GC pauses in the sweep   ${gcWork.major.count} full collections, ${gcWork.major.ms.toFixed(0)} ms (longest ${gcWork.major.longest.toFixed(0)} ms); ${gcWork.minor.count} scavenges, ${gcWork.minor.ms.toFixed(0)} ms; incremental marking ${gcWork.incremental.ms.toFixed(0)} ms`,
+    );
     if (summary.failed > 0) process.exitCode = 1;
   } finally {
     await store.close();
@@ -306,6 +315,38 @@ function sampleMemory(): { stop(): { heapUsed: number; heapTotal: number; atMaxR
       clearInterval(timer);
       sample();
       return { heapUsed, heapTotal, atMaxRss };
+    },
+  };
+}
+
+interface GcWork {
+  count: number;
+  ms: number;
+  longest: number;
+}
+
+/**
+ * The main thread's garbage collection pauses until stop(), by kind: the GC work that can land
+ * inside a timed stream (the marking V8 does on its helper threads is not in them).
+ */
+function watchGc(): { stop(): Record<'major' | 'minor' | 'incremental', GcWork> } {
+  const work = { major: { count: 0, ms: 0, longest: 0 }, minor: { count: 0, ms: 0, longest: 0 }, incremental: { count: 0, ms: 0, longest: 0 } };
+  const kindOf = (kind: number) =>
+    kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? work.major : kind === perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL ? work.incremental : kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? work.minor : null;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const w = kindOf((entry as unknown as { detail: { kind: number } }).detail.kind);
+      if (!w) continue;
+      w.count += 1;
+      w.ms += entry.duration;
+      w.longest = Math.max(w.longest, entry.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      observer.disconnect();
+      return work;
     },
   };
 }

@@ -157,3 +157,28 @@ describe('bench-once and the status site', () => {
     assert.match(models[0]!, /^mock--instant-[0-9a-f]{8}\.html$/);
   });
 });
+
+describe('runs.ts sweeps', () => {
+  test('sweeps prints what each sweep recorded of itself, newest first, and --json the documents', async () => {
+    const store = openSqliteStore(db);
+    const started = new Date(Date.now() - 3_600_000);
+    await store.insertBenchSweep({
+      sweep_id: 'runs-script-sweep',
+      started_at: started,
+      finished_at: new Date(started.getTime() + 60_000),
+      runner: 'clifford',
+      host: 'clifford.example',
+      calibration: { ttft_true_s: 0.1, ttft_measured_s: 0.1004, ttft_added_s: 0.0004, decode_true_tps: 100, decode_measured_tps: 99.8, decode_error_pct: -0.2, chunk_delay_p50_s: 0.0002, chunk_delay_max_s: 0.0011, error: null },
+      connections: [{ provider: 'groq', origin: 'https://api.groq.com', dns_s: 0.004, connect_s: 0.021, tls_s: 0.032, first_byte_s: 0.06, error: null }],
+    });
+    await store.close();
+    const table = await runs('sweeps', '--since', '2h');
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /clifford\s+clifford\.example\s+\+0\.40\s+-0\.20\s+1\.10\s+1\s+53 \(groq\)/);
+    assert.match(table.stdout, /groq\s+https:\/\/api\.groq\.com\s+1\s+0\s+4\.0\s+21\.0\s+32\.0\s+60\.0\s+0/);
+    const json = await runs('sweeps', '--json');
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout).map((s: { sweep_id: string }) => s.sweep_id), ['runs-script-sweep']);
+    assert.equal((await runs('sweeps', 'extra')).code, 2);
+  });
+});

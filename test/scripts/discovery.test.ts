@@ -6,7 +6,6 @@ import { runScript, type ScriptRun } from './run-script.ts';
 import { after, before, describe, test } from 'node:test';
 import {
   FAKE_KEYS,
-  anthropicModel,
   bedrockFoundationModel,
   bedrockProfile,
   groqModel,

@@ -114,6 +114,7 @@ describe('compact metric rows', () => {
       { response_id: 'x'.repeat(5000) },
       { time_to_first_token: 0, ttft_available: false },
       { evidence: { cache_hit: true } },
+      { evidence: { saturated: true } },
     ];
     const docs = edges.map((e, i) => ({ ...benchRow(i), ...e }) as MetricDoc);
     for (const d of docs) await store.insertMetric(d);
@@ -123,8 +124,12 @@ describe('compact metric rows', () => {
       // As readers see any row (readMetric: a TTFT of 0 without ttft_available is none).
       assert.deepEqual(run.metric, readMetric(asRead(d)), JSON.stringify(d.misc));
     }
-    // The marked row is left out of the KPIs, as the trigger left it out before.
-    assert.deepEqual(await store.markedRuns({ since: ago(100), until: NOW }), [{ provider: docs[11]!.provider, model_name: docs[11]!.model_name, cache_hits: 1 }]);
+    // The marked rows are listed (and left out of the KPIs), as the trigger listed them before.
+    const marked = await store.markedRuns({ since: ago(100), until: NOW });
+    assert.deepEqual(
+      marked.map((m) => [m.provider, m.model_name, m.cache_hits, m.saturated]),
+      [[docs[11]!.provider, docs[11]!.model_name, 1, 0], [docs[12]!.provider, docs[12]!.model_name, 0, 1]].sort(),
+    );
     await store.close();
   });
 

@@ -109,6 +109,41 @@ describe('sqlite store files from before cost_usd (SPEC 17)', () => {
   });
 });
 
+describe('sqlite store files from before the saturated mark (SPEC 18)', () => {
+  test('a file whose trigger knew only cache_hit gets the trigger of every mark on open: a saturated row is left out of the KPIs', async () => {
+    const path = join(dir, 'before-saturated.sqlite');
+    const first = openSqliteStore(path);
+    await first.close();
+    // The file as the cache check left it: its one trigger marks cache hits alone.
+    const old = new DatabaseSync(path);
+    for (const t of ['metrics', 'metrics_probe']) {
+      const mine = (old.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND name LIKE '%marked_by%'`).all(t) as Array<{ name: string }>);
+      for (const { name } of mine) old.exec(`DROP TRIGGER "${name}"`);
+      old.exec(`CREATE TRIGGER ${t}_marked AFTER INSERT ON ${t} WHEN json_extract(NEW.doc, '$.evidence.cache_hit') = 1
+        BEGIN INSERT OR IGNORE INTO metrics_marked VALUES ('${t}', NEW.id); END;`);
+    }
+    old.close();
+
+    const store = openSqliteStore(path);
+    const ts = Date.now() - 60_000;
+    await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'm', run_ts: new Date(ts), tokens_per_second: 10 }), client_lag_ms: 0.5 });
+    await store.insertMetric({ ...makeMetric({ provider: 'groq', model_name: 'm', run_ts: new Date(ts + 1), tokens_per_second: 9000 }), client_lag_ms: 30, evidence: { saturated: true } });
+    const w = { since: new Date(ts - 1000), until: new Date() };
+    const { overall } = await store.metricKpis(w, { provider: 'groq' });
+    assert.deepEqual([overall.successes, overall.tokens_per_second.p50], [1, 10]);
+    await store.close();
+    const check = new DatabaseSync(path, { readOnly: true });
+    const triggers = (check.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'metrics%marked%' ORDER BY name`).all() as Array<{ name: string }>).map((r) => r.name);
+    check.close();
+    assert.deepEqual(triggers, [
+      'metrics_marked_by_cache_hit_saturated',
+      'metrics_marked_gone',
+      'metrics_probe_marked_by_cache_hit_saturated',
+      'metrics_probe_marked_gone',
+    ]);
+  });
+});
+
 // ---- KPIs (SPEC 16) ----
 describe('sqlite KPI indexes', () => {
   test('a file written before the KPI indexes gains them, built from the stored documents, and they cover the KPI reads', async () => {

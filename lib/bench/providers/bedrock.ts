@@ -7,6 +7,7 @@ import type { ConverseStreamCommandInput, ConverseStreamOutput } from '@aws-sdk/
 import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
+import { rateLimitFrom } from '../rate-limit.ts';
 import { eventStreamMessage, rehearse, type Canned } from './rehearsal.ts';
 import { currentRedirect, currentTap, inTap, newTap, notAStream, openConnection } from './wire.ts';
 
@@ -75,9 +76,23 @@ function keepSessions(client: BedrockRuntimeClient): void {
     if (tap) {
       tap.status = result.response.statusCode;
       tap.contentType = headerOf(result.response.headers, 'content-type');
+      tap.headers = headersOf(result.response.headers);
     }
     return result;
   };
+}
+
+/** The answer's headers as fetch's Headers (a header Headers refuses is left out). */
+function headersOf(record: Record<string, string>): Headers {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(record)) {
+    try {
+      headers.set(k, v);
+    } catch {
+      // An HTTP/2 pseudo-header or a value fetch would refuse: nothing a rate limit needs.
+    }
+  }
+  return headers;
 }
 
 function headerOf(headers: Record<string, string>, name: string): string | null {
@@ -109,6 +124,12 @@ streamBedrock.warm = async (req: WarmRequest): Promise<void> => {
   const client = clientFor(region, req.config.providers.bedrock.runtimeEndpoint);
   await rehearse(`bedrock ${region} ${req.config.providers.bedrock.runtimeEndpoint ?? ''}`, streamBedrock, req, BEDROCK_REHEARSAL);
   await openConnection(client, () => client.send(new ListAsyncInvokesCommand({ maxResults: 1 }), { abortSignal: req.signal }));
+};
+
+/** The runtime host of the model's region (or AWS_ENDPOINT_URL_BEDROCK_RUNTIME). */
+streamBedrock.origin = (req: WarmRequest): string => {
+  const region = bedrockRegion(req.modelId, req.misc, req.config.providers.bedrock.defaultRegion);
+  return req.config.providers.bedrock.runtimeEndpoint ?? `https://bedrock-runtime.${region}.amazonaws.com`;
 };
 
 /**
@@ -154,7 +175,9 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
     const tap = newTap(req.onActivity);
     try {
       const response = await inTap(tap, () => client.send(new ConverseStreamCommand(input), { abortSignal: signal }));
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
+      // Bedrock sends no rate-limit headers today (nor on a 429: x-amzn-requestid and
+      // x-amzn-errortype only); read them all the same, so one that appears is kept (SPEC 18).
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
       if (!response.stream) throw new BenchError(`the response has no event stream`, { kind: 'unknown', stage: 'generate' });
       stream = response.stream;
       responseId = response.$metadata.requestId ?? null;
@@ -167,6 +190,9 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
     let stopT = 0;
     let metadataSeen = false;
     let providerLatencyMs: number | null = null;
+    // SPEC 18: the only name of the answering model Bedrock gives is a prompt router's
+    // trace.promptRouter.invokedModelId; for a plain model id it says nothing.
+    let servedModel: string | null = null;
     let finished = false;
     try {
       for await (const event of stream) {
@@ -188,13 +214,15 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
           metadataSeen = true;
           const latency = event.metadata.metrics?.latencyMs;
           providerLatencyMs = typeof latency === 'number' ? latency : null;
+          const invoked = event.metadata.trace?.promptRouter?.invokedModelId;
+          if (typeof invoked === 'string' && invoked) servedModel = invoked;
           const u = event.metadata.usage;
           if (u) yield { type: 'usage', t, usage: usageOf(u) };
         }
         if (!finished && rawReason !== undefined && metadataSeen) {
           finished = true;
           // The answer ended at messageStop; the metadata after it only reports on it.
-          yield finishEvent(stopT, rawReason, responseId, providerLatencyMs);
+          yield finishEvent(stopT, rawReason, responseId, providerLatencyMs, servedModel);
         }
       }
     } catch (err) {
@@ -205,15 +233,15 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
       throw new BenchError(`the event stream ended before messageStop`, { kind: 'network', stage: 'generate' });
     }
     // Bedrock always ends with `metadata`; should it not, finish with what we have.
-    if (!finished) yield finishEvent(stopT, rawReason, responseId, providerLatencyMs);
+    if (!finished) yield finishEvent(stopT, rawReason, responseId, providerLatencyMs, servedModel);
     completed = true;
   } finally {
     if (!completed) local.abort();
   }
 }
 
-function finishEvent(t: number, rawReason: string | null, responseId: string | null, providerLatencyMs: number | null): StreamEvent {
-  return { type: 'finish', t, reason: normalizeFinishReason(rawReason), rawReason, responseId, providerLatencyMs };
+function finishEvent(t: number, rawReason: string | null, responseId: string | null, providerLatencyMs: number | null, servedModel: string | null): StreamEvent {
+  return { type: 'finish', t, reason: normalizeFinishReason(rawReason), rawReason, responseId, providerLatencyMs, servedModel };
 }
 
 function usageOf(u: { inputTokens?: number | undefined; outputTokens?: number | undefined; totalTokens?: number | undefined; cacheReadInputTokens?: number | undefined }): Usage {

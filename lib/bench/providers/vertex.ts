@@ -21,6 +21,7 @@ import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, type Canned } from './rehearsal.ts';
+import { googleRateLimit, rateLimitFrom, withRateLimit } from '../rate-limit.ts';
 import { inTap, newTap, notAStream, tappedFetch, type WireTap } from './wire.ts';
 
 type VertexConfig = Config['providers']['vertex'];
@@ -48,7 +49,7 @@ export async function* streamVertex(req: ProviderRequest): AsyncGenerator<Stream
   if (!project) {
     throw new BenchError('VERTEX_PROJECT is not set (nor GOOGLE_CLOUD_PROJECT)', { kind: 'auth', stage: 'load_provider' });
   }
-  const region = typeof req.misc.region === 'string' && req.misc.region.trim() ? req.misc.region.trim() : null;
+  const region = regionOf(req.misc);
   const location = region ?? vertex.location;
   const applied: Record<string, unknown> = region ? { region } : {};
   const auth = await vertexAuth(vertex);
@@ -97,6 +98,18 @@ streamVertex.warm = async (req: WarmRequest): Promise<void> => {
     providers: { ...config.providers, vertex: { ...config.providers.vertex, baseUrl: url } },
   }));
 };
+
+/** The aiplatform host of the model's location (misc.region, else VERTEX_LOCATION), or VERTEX_BASE_URL; none without a project. */
+streamVertex.origin = (req: WarmRequest): string | null => {
+  const vertex = req.config.providers.vertex;
+  if (!vertex.project) return null;
+  return vertex.baseUrl ?? defaultRoot(regionOf(req.misc) ?? vertex.location);
+};
+
+/** A model's misc.region, which overrides VERTEX_LOCATION; null when unset. */
+function regionOf(misc: Record<string, unknown>): string | null {
+  return typeof misc.region === 'string' && misc.region.trim() ? misc.region.trim() : null;
+}
 
 const GEMINI_REHEARSAL: Canned = {
   contentType: 'text/event-stream',
@@ -243,10 +256,13 @@ async function* streamGemini(
           automaticContinuation: false,
         },
       }));
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection };
+      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
     } catch (err) {
       req.signal.throwIfAborted();
-      throw notAStream(tap, `vertex/${req.modelId}`) ?? err;
+      // SPEC 18: Vertex sends no rate-limit headers; a 429's body may carry google.rpc.RetryInfo.
+      // @google/genai's ApiError message is the error body as JSON text.
+      const rateLimit = googleRateLimit(err instanceof Error ? err.message : null) ?? rateLimitFrom(tap.headers);
+      throw notAStream(tap, `vertex/${req.modelId}`) ?? withRateLimit(err, rateLimit);
     }
     yield* readGeminiStream(stream, req, tap);
     completed = true;

@@ -4,7 +4,7 @@
 import type { AnyBulkWriteOperation, Document, Filter, Sort } from 'mongodb';
 import { redactUrl } from '../../config.ts';
 import { MOCK_ON_MONGODB, isMockDocument } from '../collection-rules.ts';
-import type { ErrorDoc, MetricDoc } from '../documents.ts';
+import { EVIDENCE_MARKS, type ErrorDoc, type MetricDoc } from '../documents.ts';
 import { PermanentStoreError, StoreError, type InsertResult, type TimeWindow } from '../store.ts';
 import { UNPUBLISHED_ROLES, readError, readMetric } from '../upstream.ts';
 
@@ -45,6 +45,8 @@ export interface MongoCollections {
   agentRuns: CollectionLike;
   /** Models a sweep did not start for the daily budget (SPEC 17). */
   sweepSkips: CollectionLike;
+  /** What each sweep measured of the runner and the way to each provider (SPEC 18). */
+  benchSweeps: CollectionLike;
   /** The write check of ping(): one document, rewritten. */
   ingestHealth: CollectionLike;
   /** What each `store migrate` changed (MigrationsStore). */
@@ -107,7 +109,9 @@ export function stripAll<T>(docs: Document[]): T[] {
 /** Upstream's admission probes and shadow runs were never published: no read of a figure sees them. */
 export const PUBLISHED = { sample_role: { $nin: [...UNPUBLISHED_ROLES] } };
 /** What the KPIs and rollups count: published rows no evidence marks (SPEC 18); listings still show marked rows. */
-export const COUNTED = { ...PUBLISHED, 'evidence.cache_hit': { $ne: true } };
+export const COUNTED = { ...PUBLISHED, ...Object.fromEntries(EVIDENCE_MARKS.map((k) => [`evidence.${k}`, { $ne: true }])) };
+/** Rows any mark of their evidence leaves out (documents.ts EVIDENCE_MARKS). */
+export const MARKED = { $or: EVIDENCE_MARKS.map((k) => ({ [`evidence.${k}`]: true })) };
 /** A row's TTFT as published (publishedTtft): upstream's 0 without `ttft_available: true` is none. */
 export const TTFT = {
   $cond: [{ $and: [{ $eq: ['$time_to_first_token', 0] }, { $ne: ['$ttft_available', true] }] }, null, '$time_to_first_token'],

@@ -19,6 +19,7 @@ import { mongoRollups } from './rollups.ts';
 import { mongoRuns } from './runs.ts';
 import { mongoScenarios } from './scenarios.ts';
 import { mongoSweepSkips } from './sweep-skips.ts';
+import { mongoBenchSweeps } from './sweeps.ts';
 
 // ping()'s write check: the document it rewrites, and how long the server may spend on it
 // (the ingest server's /health waits 2 s in all).
@@ -70,6 +71,7 @@ export async function openMongoStore(config: Config['store']): Promise<Store> {
     scenarios: db.collection(c.scenarios),
     agentRuns: db.collection(c.agentRuns),
     sweepSkips: db.collection(c.sweepSkips),
+    benchSweeps: db.collection(c.benchSweeps),
     ingestHealth: db.collection(c.ingestHealth),
     migrations: db.collection(c.migrations),
     // Ours alone (no upstream name to follow), so not configurable.
@@ -111,6 +113,7 @@ export async function createMongoStore(
     ...mongoScenarios(ctx),
     ...mongoAgentRuns(ctx),
     ...mongoSweepSkips(ctx),
+    ...mongoBenchSweeps(ctx),
     ...mongoMigrations(ctx),
     ...mongoExchange(ctx),
     ...mongoRollups(ctx),
@@ -145,6 +148,8 @@ async function ensureIndexes(c: MongoCollections): Promise<void> {
     // Two ingest servers upserting the write check at once must not make two documents.
     [c.ingestHealth, { check: 1 }, { unique: true, name: 'check_unique' }],
     [c.sweepSkips, { skipped_at: -1 }, { name: 'skipped_at' }],
+    [c.benchSweeps, { sweep_id: 1 }, { unique: true, name: 'sweep_id_unique' }],
+    [c.benchSweeps, { started_at: -1 }, { name: 'started_at' }],
     [c.migrations, { batch_id: 1 }, { unique: true, name: 'batch_id_unique' }],
     [c.rollups, { day: 1, provider: 1, model_name: 1, scenario: 1 }, { unique: true, name: 'day_group_unique' }],
     [c.rollups, { provider: 1, model_name: 1, scenario: 1, day: 1 }, { name: 'group_day' }],

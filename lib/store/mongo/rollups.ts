@@ -4,9 +4,9 @@
 // runs.ts, computed here from the values: servers before 7.0 have no $percentile, and a
 // server's approximate one is not a published figure.
 import type { Document } from 'mongodb';
-import { DAY_MS, coversDay, daysToRebuild, readDailyRollups, rollupsOfDay, utcDay, type DayParts, type GroupCost, type RollupSource } from '../rollups.ts';
+import { DAY_MS, coversDay, daysToRebuild, forEachDailyRollup, readDailyRollups, rollupsOfDay, utcDay, type DayParts, type GroupCost, type RollupSource } from '../rollups.ts';
 import type { DailyRollup, RetentionPolicy, RetentionResult, RollupDay, RollupsStore, RunFilter, StoreFootprint, TimeWindow } from '../store.ts';
-import { PUBLISHED, inWindow, stripAll, type CollectionLike, type MongoCollections, type MongoContext } from './connection.ts';
+import { PUBLISHED, inWindow, strip, type CollectionLike, type MongoCollections, type MongoContext } from './connection.ts';
 import { GROUP_KEY, readKpiFailures, readKpiGroups, runMatch } from './runs.ts';
 
 const RETENTION_BATCH = 5_000;
@@ -22,12 +22,13 @@ export function mongoRollups(ctx: MongoContext): RollupsStore {
     }));
   const source: RollupSource = {
     rawDay: (w, filter) => rawDay(c, w, filter),
-    async stored(from: string, to: string, filter: RunFilter): Promise<DailyRollup[]> {
+    async stored(from: string, to: string, filter: RunFilter, each: (r: DailyRollup) => void): Promise<void> {
       const q: Document = { day: { $gte: from, $lte: to } };
       if (filter.provider !== undefined) q.provider = filter.provider;
       if (filter.model !== undefined) q.model_name = filter.model;
       if (filter.scenario !== undefined) q.scenario = filter.scenario;
-      return stripAll<DailyRollup>(await c.rollups.find(q).toArray());
+      // One document at a time from the cursor: a year of them need not be held.
+      for await (const d of c.rollups.find(q)) each(strip<DailyRollup>(d)!);
     },
     days: rollupDays,
   };
@@ -57,6 +58,7 @@ export function mongoRollups(ctx: MongoContext): RollupsStore {
     },
 
     dailyRollups: (w: TimeWindow, filter?: RunFilter) => readDailyRollups(source, w, filter),
+    eachDailyRollup: (w, filter, each) => forEachDailyRollup(source, w, filter, each),
 
     rollupDays: (w: TimeWindow) => rollupDays(utcDay(w.since.getTime()), utcDay(w.until.getTime() - 1)),
 

@@ -25,6 +25,7 @@ import {
 import { byKey, emptyKpiRow, medianOf, summarizeGroups, withoutInterval, withRates, type GroupFailures, type GroupValues } from '../kpis.ts';
 import {
   COUNTED,
+  MARKED,
   ERROR_KIND,
   NOT_ABORTED,
   PUBLISHED,
@@ -163,15 +164,22 @@ export function mongoRuns(ctx: MongoContext): RunsStore {
 
     async markedRuns(w: TimeWindow): Promise<MarkedRuns[]> {
       const pipeline = [
-        { $match: { ...inWindow('run_ts', w), 'evidence.cache_hit': true } },
-        { $group: { _id: { provider: '$provider', model_name: '$model_name' }, n: { $sum: 1 } } },
+        { $match: { ...inWindow('run_ts', w), ...MARKED } },
+        {
+          $group: {
+            _id: { provider: '$provider', model_name: '$model_name' },
+            cache_hits: { $sum: { $cond: [{ $eq: ['$evidence.cache_hit', true] }, 1, 0] } },
+            saturated: { $sum: { $cond: [{ $eq: ['$evidence.saturated', true] }, 1, 0] } },
+          },
+        },
       ];
       const rows = [...(await c.metrics.aggregate(pipeline).toArray()), ...(await c.probe.aggregate(pipeline).toArray())];
       const byModel = new Map<string, MarkedRuns>();
       for (const r of rows) {
         const k = `${r._id.provider}\u0000${r._id.model_name}`;
-        const m = byModel.get(k) ?? byModel.set(k, { provider: r._id.provider, model_name: r._id.model_name, cache_hits: 0 }).get(k)!;
-        m.cache_hits += r.n;
+        const m = byModel.get(k) ?? byModel.set(k, { provider: r._id.provider, model_name: r._id.model_name, cache_hits: 0, saturated: 0 }).get(k)!;
+        m.cache_hits += r.cache_hits;
+        m.saturated += r.saturated;
       }
       // In code-point order, as SQLite's ORDER BY sorts.
       const key = (m: MarkedRuns) => `${m.provider}\u0000${m.model_name}`;

@@ -17,6 +17,7 @@ import { sqliteRollups } from './rollups.ts';
 import { sqliteRuns } from './runs.ts';
 import { sqliteScenarios } from './scenarios.ts';
 import { sqliteSweepSkips } from './sweep-skips.ts';
+import { sqliteBenchSweeps } from './sweeps.ts';
 
 const PING_BUSY_MS = 250;
 
@@ -50,6 +51,7 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
     ...sqliteScenarios(c),
     ...sqliteAgentRuns(c),
     ...sqliteSweepSkips(c),
+    ...sqliteBenchSweeps(c),
     ...sqliteMigrations(c),
     ...sqliteExchange(c),
     ...sqliteRollups(c),

@@ -6,6 +6,7 @@ import {
   DAY_MS,
   coversDay,
   daysToRebuild,
+  forEachDailyRollup,
   readDailyRollups,
   rollupsOfDay,
   utcDay,
@@ -28,7 +29,7 @@ const TS_COLUMN = { metrics: 'run_ts', metrics_probe: 'run_ts', errors: 'ts' } a
 export function sqliteRollups(c: SqliteConnection): RollupsStore {
   const source: RollupSource = {
     rawDay: async (w, filter) => rawDay(c, w, filter),
-    async stored(from: string, to: string, filter: RunFilter): Promise<DailyRollup[]> {
+    async stored(from: string, to: string, filter: RunFilter, each: (r: DailyRollup) => void): Promise<void> {
       const where = ['day >= ?', 'day <= ?'];
       const params: SQLInputValue[] = [from, to];
       for (const [column, value] of [['provider', filter.provider], ['model_name', filter.model], ['scenario', filter.scenario]] as const) {
@@ -40,9 +41,7 @@ export function sqliteRollups(c: SqliteConnection): RollupsStore {
       // year of them, read with all(), took 360 MB and most of the time).
       const read = c.db.prepare(`SELECT ${COLUMNS.join(', ')} FROM daily_rollups WHERE ${where.join(' AND ')}`);
       read.setReturnArrays(true);
-      const out: DailyRollup[] = [];
-      for (const r of read.iterate(...params)) out.push(fromColumns(r as unknown as Array<string | number | null>));
-      return out;
+      for (const r of read.iterate(...params)) each(fromColumns(r as unknown as Array<string | number | null>));
     },
     days: async (from, to) => rollupDays(c, from, to),
   };
@@ -74,6 +73,7 @@ export function sqliteRollups(c: SqliteConnection): RollupsStore {
     },
 
     dailyRollups: (w: TimeWindow, filter?: RunFilter) => readDailyRollups(source, w, filter),
+    eachDailyRollup: (w, filter, each) => forEachDailyRollup(source, w, filter, each),
 
     async rollupDays(w: TimeWindow): Promise<RollupDay[]> {
       return rollupDays(c, utcDay(ms(w.since)), utcDay(ms(w.until) - 1));

@@ -32,8 +32,11 @@ export function sqliteRuns(c: SqliteConnection): RunsStore {
     async markedRuns(w: TimeWindow): Promise<MarkedRuns[]> {
       if (unmarkedRows(c, 'metrics') === '') return [];
       return c.all<MarkedRuns>(
-        `SELECT provider, model_name, COUNT(*) AS cache_hits FROM (
-           ${KPI_TABLES.map((t) => `SELECT m.provider, m.model_name FROM ${MARKED_TABLE} k JOIN ${t} m ON m.id = k.id WHERE k.tbl = '${t}' AND m.run_ts >= ? AND m.run_ts < ?`).join(' UNION ALL ')}
+        `SELECT provider, model_name, COALESCE(SUM(cache_hit = 1), 0) AS cache_hits, COALESCE(SUM(saturated = 1), 0) AS saturated FROM (
+           ${KPI_TABLES.map(
+             (t) => `SELECT m.provider, m.model_name, ${metricSql(c, t).field('evidence.cache_hit', 'm')} AS cache_hit, ${metricSql(c, t).field('evidence.saturated', 'm')} AS saturated
+              FROM ${MARKED_TABLE} k JOIN ${t} m ON m.id = k.id WHERE k.tbl = '${t}' AND m.run_ts >= ? AND m.run_ts < ?`,
+           ).join(' UNION ALL ')}
          ) GROUP BY provider, model_name ORDER BY provider, model_name`,
         ...KPI_TABLES.flatMap(() => [ms(w.since), ms(w.until)]),
       );

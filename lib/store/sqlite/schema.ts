@@ -6,6 +6,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import type { MetricsCollection } from '../collection-rules.ts';
 import { docColumns, registerDocField } from './compact.ts';
+import { EVIDENCE_MARKS } from '../documents.ts';
 import { DEFAULT_SCENARIO, StoreError } from '../store.ts';
 
 /**
@@ -141,6 +142,17 @@ CREATE TABLE IF NOT EXISTS agent_runs (
 );
 CREATE INDEX IF NOT EXISTS agent_runs_started ON agent_runs (started_at);
 CREATE INDEX IF NOT EXISTS agent_runs_pair ON agent_runs (automation, scenario_id, started_at);
+`;
+
+// What each sweep measured of the runner and the way to each provider (SPEC 18): sqlite/sweeps.ts.
+const BENCH_SWEEPS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS bench_sweeps (
+  id INTEGER PRIMARY KEY,
+  sweep_id TEXT NOT NULL UNIQUE,
+  started_at INTEGER NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bench_sweeps_started ON bench_sweeps (started_at);
 `;
 
 // Models a sweep did not start for the daily budget (SPEC 17), read by the health mail.
@@ -284,10 +296,12 @@ function openWritable(path: string): DatabaseSync {
     db.exec(COMPACT_TABLES);
     db.exec(SCENARIO_SCHEMA);
     db.exec(SWEEP_SKIP_SCHEMA);
+    db.exec(BENCH_SWEEPS_SCHEMA);
     db.exec(IMPORT_PROGRESS_SCHEMA);
     db.exec(ROLLUP_SCHEMA);
     if (KPI_TABLES.some((t) => !hasCompactRows(db!, t))) db.exec(JSON_ROW_INDEXES);
     db.exec(kpiIndexes(db));
+    dropStaleMarkTriggers(db);
     db.exec(AGENT_KPI_INDEX);
     registerFunctions(db);
     addSpendColumns(db);
@@ -466,6 +480,25 @@ export function unmarkedRows(c: { all<T>(sql: string): T[] }, table: 'metrics' |
   const exists = c.all(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${MARKED_TABLE}'`).length > 0;
   return exists ? ` AND id NOT IN (SELECT id FROM ${MARKED_TABLE} WHERE tbl = '${table}')` : '';
 }
+/** A row with any of the marks (documents.ts EVIDENCE_MARKS). */
+const MARKED_WHEN = EVIDENCE_MARKS.map((k) => `json_extract(NEW.doc, '$.evidence.${k}') = 1`).join(' OR ');
+/**
+ * A JSON table's insert trigger that lists its marked rows, named for its marks, so a file opened
+ * before a mark was added gets the new trigger, and loses the old (dropStaleMarkTriggers). A
+ * compact table has none: every insert marks its row in code (metric-rows.ts, isMarked).
+ */
+const markTrigger = (t: string) => `${t}_marked_by_${EVIDENCE_MARKS.join('_')}`;
+/**
+ * Drops the insert triggers of earlier mark lists (`metrics_marked`: cache_hit alone). Rows that
+ * arrived before carry no mark that did not exist then, so nothing needs marking afresh.
+ */
+function dropStaleMarkTriggers(db: DatabaseSync): void {
+  for (const t of ['metrics', 'metrics_probe']) {
+    const triggers = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?`).all(t) as Array<{ name: string }>;
+    const stale = triggers.filter(({ name }) => (name === `${t}_marked` || name.startsWith(`${t}_marked_by_`)) && name !== markTrigger(t));
+    for (const { name } of stale) db.exec(`DROP TRIGGER IF EXISTS "${name}"`);
+  }
+}
 export const KPI_INDEX = { metrics: 'metrics_kpi', metrics_probe: 'metrics_probe_kpi_roles', errors: 'errors_kpi_kind' } as const;
 
 /** The KPI indexes and the marked-rows table, each metric table's by its kind of rows. */
@@ -487,7 +520,7 @@ ${runIdIndex(t)}`);
     } else {
       parts.push(`CREATE INDEX IF NOT EXISTS ${KPI_INDEX[t]} ON ${t}
   (provider, model_name, (${scenarioOf(t)}), run_ts, time_to_first_token, (${GENERATE_TIME}), tokens_per_second, (${DECODE_TPS}));
-CREATE TRIGGER IF NOT EXISTS ${t}_marked AFTER INSERT ON ${t} WHEN json_extract(NEW.doc, '$.evidence.cache_hit') = 1
+CREATE TRIGGER IF NOT EXISTS ${markTrigger(t)} AFTER INSERT ON ${t} WHEN ${MARKED_WHEN}
   BEGIN INSERT OR IGNORE INTO ${MARKED_TABLE} VALUES ('${t}', NEW.id); END;`);
     }
     parts.push(`CREATE TRIGGER IF NOT EXISTS ${t}_marked_gone AFTER DELETE ON ${t}

@@ -139,6 +139,12 @@ export function rollupsContract(name: string, open: OpenStore): void {
         const long = makeMetric({ provider: 'rollp', model_name: 'a', run_ts: d === 0 ? todayAt(7) : at(d, 400), benchmark_profile_id: 'cloud-long-v1', tokens_per_second: 20 + d });
         metrics.push(long as unknown as Doc);
         await store.insertMetric(long);
+        // SPEC 18: a row measured while the runner was saturated is in no rollup (nor the reference).
+        await store.insertMetric({
+          ...makeMetric({ provider: 'rollp', model_name: 'a', run_ts: d === 0 ? todayAt(8) : at(d, 450), tokens_per_second: 9999 }),
+          client_lag_ms: 25,
+          evidence: { saturated: true },
+        });
         for (const [i, kind] of (['rate_limit', 'timeout', 'rate_limit', 'aborted'] as const).entries()) {
           const e = makeError({ provider: 'rollp', model_name: i === 1 ? 'gone' : 'a', ts: d === 0 ? todayAt(i) : at(d, 500 + i), error_kind: kind, message: `${kind} ${d} ${i}` });
           errors.push(e as unknown as Doc);

@@ -326,11 +326,52 @@ export function runsContract(name: string, open: OpenStore, options: ContractOpt
         close(overall.tokens_per_second.p99, 12);
         assert.equal((await store.getRun(hit.run_id))?.outcome, 'ok');
         assert.ok((await store.recentRuns({ provider: 'kpi-cache', limit: 10 })).some((r) => r.outcome === 'ok' && r.metric.run_id === hit.run_id));
-        assert.deepEqual(await store.markedRuns(w), [{ provider: 'kpi-cache', model_name: 'm', cache_hits: 2 }]);
+        assert.deepEqual(
+          (await store.markedRuns(w)).filter((m) => m.provider === 'kpi-cache'),
+          [{ provider: 'kpi-cache', model_name: 'm', cache_hits: 2, saturated: 0 }],
+        );
         // The regression tests' samples leave it out too.
         const samples = (await store.metricSamples(w)).find((x) => x.provider === 'kpi-cache')!;
         assert.deepEqual([...samples.tokens_per_second].sort((a, b) => a - b), [10, 11, 12]);
-        assert.deepEqual(await store.markedRuns({ since: minute(42), until: w.until }), []);
+        assert.deepEqual((await store.markedRuns({ since: minute(42), until: w.until })).filter((m) => m.provider === 'kpi-cache'), []);
+      });
+
+      test('a row measured while the runner was saturated is kept and listed, but left out of the KPIs and regression samples, and counted per mark', async () => {
+        for (let i = 0; i < 3; i++) {
+          await store.insertMetric({ ...makeMetric({ provider: 'kpi-lag', model_name: 'm', run_ts: minute(30 + i), tokens_per_second: 10 + i }), client_lag_ms: 0.4 });
+        }
+        const late = { ...makeMetric({ provider: 'kpi-lag', model_name: 'm', run_ts: minute(40), tokens_per_second: 5000 }), client_lag_ms: 38.5, evidence: { saturated: true as const } };
+        await store.insertMetric(late);
+        // Both marks on one row: counted once in the KPIs' absence, once under each mark.
+        const both = {
+          ...makeMetric({ provider: 'kpi-lag', model_name: 'n', run_ts: minute(41), tokens_per_second: 4000, cached_input_tokens: 512 }),
+          cache_defeat_nonce: 'n2',
+          client_lag_ms: 9,
+          evidence: { cache_hit: true as const, saturated: true as const },
+        };
+        await store.insertMetric(both);
+        const probeLate = { ...makeMetric({ provider: 'kpi-lag', model_name: 'm', run_ts: minute(42), benchmark_profile_id: 'cloud-long-v1' }), evidence: { saturated: true as const } };
+        await store.insertMetric(probeLate);
+        const { overall, models } = await store.metricKpis(w, { provider: 'kpi-lag' });
+        assert.equal(overall.successes, 3);
+        assert.deepEqual(models.map((r) => [r.model_name, r.scenario, r.successes]), [['m', 'cloud-default-v1', 3]]);
+        close(overall.tokens_per_second.p99, 12);
+        const listed = await store.recentRuns({ provider: 'kpi-lag', limit: 10 });
+        for (const row of [late, both, probeLate]) {
+          assert.ok(listed.some((r) => r.outcome === 'ok' && r.metric.run_id === row.run_id), `${row.model_name} listed`);
+        }
+        const shown = await store.getRun(late.run_id);
+        assert.equal(shown?.outcome === 'ok' && shown.metric.client_lag_ms, 38.5);
+        assert.deepEqual(
+          (await store.markedRuns(w)).filter((m) => m.provider === 'kpi-lag'),
+          [
+            { provider: 'kpi-lag', model_name: 'm', cache_hits: 0, saturated: 2 },
+            { provider: 'kpi-lag', model_name: 'n', cache_hits: 1, saturated: 1 },
+          ],
+        );
+        const samples = (await store.metricSamples(w)).find((x) => x.provider === 'kpi-lag' && x.model_name === 'm')!;
+        assert.deepEqual([...samples.tokens_per_second].sort((a, b) => a - b), [10, 11, 12]);
+        assert.equal((await store.metricSamples(w)).find((x) => x.provider === 'kpi-lag' && x.model_name === 'n'), undefined);
       });
 
       test('an aborted call (the operator stopped the sweep) is neither a success nor a failure in the KPIs', async () => {

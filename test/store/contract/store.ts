@@ -15,6 +15,7 @@ import { rollupsContract } from './rollups.ts';
 import { runsContract } from './runs.ts';
 import { scenariosContract } from './scenarios.ts';
 import { sweepSkipsContract } from './sweep-skips.ts';
+import { benchSweepsContract } from './sweeps.ts';
 
 export function storeContract(name: string, open: OpenStore, options: ContractOptions = {}): void {
   modelsContract(name, open);
@@ -26,6 +27,7 @@ export function storeContract(name: string, open: OpenStore, options: ContractOp
   scenariosContract(name, open);
   agentRunsContract(name, open, options);
   sweepSkipsContract(name, open);
+  benchSweepsContract(name, open);
   migrationsContract(name, open);
   rollupsContract(name, open);
   describe(`${name} store contract: connection`, () => {
