@@ -14,7 +14,7 @@
 // A late timer is late for the same reasons a socket read is, so its lateness is the wait a chunk
 // arriving then had. It costs about 3 % of a core (1,000 wake-ups a second, measured idle), and runs
 // only while a call is open. libuv keeps the loop's time in whole milliseconds, so an idle loop
-// fires it up to about 1 ms late: lag below that is noise, which the threshold stays above.
+// fires it up to about 1 ms late: lag below that is noise, which the threshold stays far above.
 //
 // Which moments count: those the published figures are taken at (the request for TTFT, the first
 // token for TTFT and decode speed, the last token and the last event for decode speed and
@@ -35,11 +35,16 @@ const PERIOD_MS = 1;
 const RING = 4096;
 
 /**
- * Lag above which a row is marked `evidence.saturated` (SPEC 18): a published row's TTFT is to be
- * within 2 ms of the truth, and a 2 ms wait at the moment it is taken can move it by as much.
- * Lower would mark the timer's own granularity (up to 1 ms late on an idle loop).
+ * Lag above which a row is marked `evidence.saturated` (SPEC 18): the runner may have added more
+ * than 10 ms to the row's figures, a few per cent of a typical TTFT. Lower marks ordinary runs,
+ * which the mark must not hide: at the default concurrency on 2 idle cores, the lag of a sweep's
+ * rows has a median of about 2 ms and a p99 of about 8 ms (`npm run bench:sweep`, 200 calls: 2 ms
+ * marked 53 % of them, 5 ms 8 %, 10 ms none), the ordinary cost of nine streams' parsing and
+ * the garbage collector sharing one thread. What it does catch: a lane's first call made before
+ * its SDK was loaded (35-60 ms, every lane at once), a blocked loop, a starved process. The
+ * concurrent fidelity figures over marked and unmarked rows are in the README.
  */
-export const SATURATED_LAG_MS = 2;
+export const SATURATED_LAG_MS = 10;
 
 /**
  * How long before each moment (and after a request) its waits are counted. In 22 runs of

@@ -29,9 +29,10 @@ import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { loadConfig, type ProviderName } from '../../lib/config.ts';
-import type { ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
+import type { ProviderRequest, ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
 import { streamMock } from '../../lib/bench/providers/mock.ts';
 import { loadProvider } from '../../lib/bench/providers/registry.ts';
+import { SATURATED_LAG_MS } from '../../lib/bench/loop-lag.ts';
 import { openSqliteStore } from '../../lib/store/sqlite/open.ts';
 import { type SweepModel } from '../../lib/bench/due.ts';
 import { runSweep } from '../../lib/bench/sweep.ts';
@@ -209,17 +210,22 @@ async function main(): Promise<void> {
   // calls' wall times; a parallel group's calls count once, for the group's wall time.
   const serial = new Map<string, number>();
   const busy = new Map<string, { calls: number; since: number }>();
+  // The adapter's warm-up and origin kept, so the lanes warm as a real sweep's do (without them
+  // every lane's first call loaded and compiled its SDK while the others' clocks ran).
   const timed = (provider: ProviderName, stream: ProviderStream): ProviderStream =>
-    async function* (req): AsyncGenerator<StreamEvent> {
-      const state = busy.get(provider) ?? { calls: 0, since: 0 };
-      busy.set(provider, state);
-      if (state.calls++ === 0) state.since = performance.now();
-      try {
-        yield* stream(req);
-      } finally {
-        if (--state.calls === 0) serial.set(provider, (serial.get(provider) ?? 0) + performance.now() - state.since);
-      }
-    };
+    Object.assign(
+      async function* (req: ProviderRequest): AsyncGenerator<StreamEvent> {
+        const state = busy.get(provider) ?? { calls: 0, since: 0 };
+        busy.set(provider, state);
+        if (state.calls++ === 0) state.since = performance.now();
+        try {
+          yield* stream(req);
+        } finally {
+          if (--state.calls === 0) serial.set(provider, (serial.get(provider) ?? 0) + performance.now() - state.since);
+        }
+      },
+      { warm: stream.warm, origin: stream.origin },
+    );
   const loader = async (name: ProviderName): Promise<ProviderStream> => {
     if (served.has(name)) return timed(name, await loadProvider(name));
     return timed(name, (req) => {
@@ -268,6 +274,16 @@ async function main(): Promise<void> {
     console.log(
       `GC pauses in the sweep   ${gcWork.major.count} full collections, ${gcWork.major.ms.toFixed(0)} ms (longest ${gcWork.major.longest.toFixed(0)} ms); ${gcWork.minor.count} scavenges, ${gcWork.minor.ms.toFixed(0)} ms; incremental marking ${gcWork.incremental.ms.toFixed(0)} ms`,
     );
+    // SPEC 18: how the sweep's own rows were marked by the runner's lag (the threshold in
+    // lib/bench/loop-lag.ts), and how many other thresholds would have marked, at this concurrency.
+    const lags = results.flatMap((r) => (typeof r.metric?.client_lag_ms === 'number' ? [r.metric.client_lag_ms] : [])).sort((a, b) => a - b);
+    if (lags.length) {
+      const q = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))]!.toFixed(2);
+      const marked = results.filter((r) => r.metric?.evidence?.saturated).length;
+      const share = (n: number) => `${n} (${((n / lags.length) * 100).toFixed(1)} %)`;
+      console.log(`Client lag per row      median ${q(0.5)} ms, p90 ${q(0.9)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms over ${lags.length} rows`);
+      console.log(`Rows marked saturated   ${share(marked)} at ${SATURATED_LAG_MS} ms; a threshold of ${[2, 5, 10, 20, 50].map((t) => `${t} ms would mark ${share(lags.filter((l) => l > t).length)}`).join(', ')}`);
+    }
     if (summary.failed > 0) process.exitCode = 1;
   } finally {
     await store.close();
