@@ -117,6 +117,28 @@ function worstSince(from: number, now: number): number {
 }
 
 /**
+ * A sample late by more than this was a stall (a collection, a blocked loop, the process not
+ * scheduled), not a loop busy with ordinary work (whose samples are 1-3 ms late).
+ */
+const STALL_MS = 5;
+
+/**
+ * How long the loop has been held until `now` by stalls back to back: the pending sample if it
+ * is overdue, and each earlier sample that stalled and fired just before the next stall began.
+ * A chunk that arrived during the first of them is read only now, though that stall may have
+ * ended more than a window ago (a 1.5 s block, then 55 ms of the process not being scheduled:
+ * seen beside two busy cores).
+ */
+function heldFor(now: number): number {
+  let start = now - due > STALL_MS ? due : now;
+  for (let k = samples - 1; k >= Math.max(0, samples - RING); k--) {
+    if (firedAt[k % RING]! < start - PERIOD_MS - STALL_MS || lateness[k % RING]! <= STALL_MS) break;
+    start = Math.min(start, firedAt[k % RING]! - lateness[k % RING]!);
+  }
+  return now - start;
+}
+
+/**
  * Starts watching the loop's lag for one call; the sampler runs while any call is watched.
  * Each watch must be ended (in a finally).
  */
@@ -138,7 +160,7 @@ export function watchLag(windowMs = WINDOW_MS): LagWatch {
     worst = Math.max(worst, lag);
   };
   // A wait that began before the call opened did not delay it.
-  const lagNow = (now: number) => Math.min(worstSince(now - windowMs, now), now - start);
+  const lagNow = (now: number) => Math.min(Math.max(worstSince(now - windowMs, now), heldFor(now)), now - start);
   /** Counts the last request's window: what the samples saw, and the pending sample if it is overdue within it. */
   const settleRequest = (now: number) => {
     if (!request) return;

@@ -114,6 +114,8 @@ export interface SweepOptions {
   prices?: PriceBook;
   /** BENCH_DAILY_BUDGET_USD (budget.ts): a call that would pass it is skipped, not started. */
   budget?: DailyBudget;
+  /** The lag above which a row is marked saturated (loop-lag.ts's SATURATED_LAG_MS); tests that are not about the mark raise it. */
+  saturatedLagMs?: number;
 }
 
 /**
@@ -228,7 +230,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         options.onStart?.(model);
         await Promise.all(
           Array.from({ length: size }, async (_, i) => {
-            const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger });
+            const call = await benchmarkModel(model, stream, { config, clock, sweepSignal, sweepStartedAt, logger, saturatedLagMs: options.saturatedLagMs });
             if (call.metric) {
               call.metric.cost_usd = costOf(call.metric, options.prices?.priceOf(model) ?? null);
               if (group) Object.assign(call.metric, group);
