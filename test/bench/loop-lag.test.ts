@@ -93,6 +93,20 @@ describe('watchLag', () => {
     assert.ok(counted(worst), `lag ${worst} ms, the pause just before the token missed`);
   });
 
+  test('a pause, then the loop held again before the token is read: both count, though the pause ended more than a window before', async () => {
+    const lag = watchLag();
+    lag.event('request');
+    await sleep(WINDOW_MS + 30);
+    block(PAUSE_MS);
+    // The overdue sample fires (recording the pause), then the loop is held once more, longer
+    // than the window: as when a process that spun is not scheduled again at once.
+    await sleep(0);
+    block(WINDOW_MS + 30);
+    lag.event('text');
+    const worst = lag.end();
+    assert.ok(counted(worst), `lag ${worst} ms, the pause before the second hold missed`);
+  });
+
   test('end() is final: later events and ends change nothing', () => {
     const lag = watchLag();
     const first = lag.end();

@@ -303,7 +303,7 @@ export const MODULES: ModuleMutants[] = [
     tests: ['test/ingest/handler.test.ts', 'test/ingest/http-hardening.test.ts', 'test/ingest/agent-runs.test.ts', 'test/ingest/upstream-corpus.test.ts', 'test/ingest/round-trip.test.ts'],
     mutants: [
       { bug: "a remote row whose lag passed the threshold not marked when the runner left the mark off", find: ', saturationEvidence(p.client_lag_ms));', replace: ');' },
-      { bug: "an error row's lag dropped", find: '...(p.client_lag_ms !== undefined ? { client_lag_ms: p.client_lag_ms } : {}) },', replace: '},' },
+      { bug: "an error row's lag dropped", find: '  if (p.client_lag_ms !== undefined) doc.client_lag_ms = p.client_lag_ms;\n', replace: '' },
       { bug: 'a row with zero output tokens accepted', find: 'output_tokens: z.int().min(1),', replace: 'output_tokens: z.int().min(0),' },
       { bug: 'a run finished before it started accepted', find: 'if (p.finished_at < p.started_at) {', replace: 'if (false) {' },
       { bug: "an upstream row's decode speed counts its first token", find: '(p.output_tokens - 1) / gapSum', replace: 'p.output_tokens / gapSum' },
@@ -354,9 +354,10 @@ export const MODULES: ModuleMutants[] = [
     tests: ['test/bench/loop-lag.test.ts'],
     mutants: [
       { bug: 'a row whose lag equals the threshold marked', find: "return typeof lagMs === 'number' && lagMs > thresholdMs;", replace: "return typeof lagMs === 'number' && lagMs >= thresholdMs;" },
-      { bug: 'a wait that began before the call opened counted as its lag', find: 'const lagNow = (now: number) => Math.min(worstSince(now - windowMs, now), now - start);', replace: 'const lagNow = (now: number) => worstSince(now - windowMs, now);' },
+      { bug: 'a wait that began before the call opened counted as its lag', find: 'const lagNow = (now: number) => Math.min(Math.max(worstSince(now - windowMs, now), heldFor(now)), now - start);', replace: 'const lagNow = (now: number) => Math.max(worstSince(now - windowMs, now), heldFor(now));' },
       { bug: 'a request held back after its time was taken not counted', find: '        requestWindows.add(request);\n', replace: '' },
-      { bug: 'a chunk read a few loop turns after a pause does not count it', find: 'Math.min(worstSince(now - windowMs, now), now - start)', replace: 'Math.min(worstSince(now, now), now - start)' },
+      { bug: 'a chunk read a few loop turns after a pause does not count it', find: 'Math.max(worstSince(now - windowMs, now), heldFor(now))', replace: 'Math.max(worstSince(now, now), heldFor(now))' },
+      { bug: 'a pause followed by another hold before the token is read is not counted', find: 'Math.max(worstSince(now - windowMs, now), heldFor(now))', replace: 'worstSince(now - windowMs, now)' },
       { bug: "a pause that began in a request's window but ended after it not counted", find: 'if (now - late <= r.to) r.worst', replace: 'if (now <= r.to) r.worst' },
     ],
   },
