@@ -83,7 +83,8 @@ describe('model-change marks on the model page (SPEC 18)', () => {
   test('in chromium: the mark stands at the change inside both charts, its name readable', { skip, timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llm-bench-mark-'));
     const store = openSqliteStore(join(dir, 'store.sqlite'));
-    const now = new Date('2026-11-28T12:00:00.000Z');
+    // The test's now, on the hour.
+    const now = new Date(Math.floor(Date.now() / HOUR) * HOUR);
     const change = now.getTime() - 70 * HOUR;
     const { chromium } = await import('playwright-core');
     const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
