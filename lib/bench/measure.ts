@@ -98,7 +98,6 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
   const usageEvents = after.filter((e): e is Extract<StreamEvent, { type: 'usage' }> => e.type === 'usage').map((e) => e.usage);
   const usage = mergeUsage(usageEvents);
 
-  const text = deltas.filter((d) => d.type === 'text').map((d) => d.text).join('');
   const reasoningText = deltas.filter((d) => d.type === 'reasoning').map((d) => d.text).join('');
   const streamedReasoning = reasoningText.length > 0;
   // Tokenizer counts of every delta: the shape of the stream over time. Their scale comes

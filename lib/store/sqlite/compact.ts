@@ -692,7 +692,7 @@ export function rowColumns(kind: RowKind, row: Record<string, SQLOutputValue>): 
  */
 export function registerDocField(db: DatabaseSync): void {
   const paths = new Map<string, { keys: string[]; dateText: boolean }>();
-  db.function('doc_field', { deterministic: true, varargs: true }, (path: SQLOutputValue, kind: SQLOutputValue, ...values: SQLOutputValue[]) => {
+  db.function('doc_field', { deterministic: true, varargs: true }, (path: SQLOutputValue, _kind: SQLOutputValue, ...values: SQLOutputValue[]) => {
     let p = paths.get(path as string);
     if (!p) {
       const keys = (path as string).split('.');
