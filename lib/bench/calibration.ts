@@ -103,7 +103,9 @@ async function figures(events: StreamEvent[], writes: number[], times: { startT:
   const request = events.find((e) => e.type === 'request');
   const arrivals = events.filter((e) => e.type === 'text').map((e) => e.t);
   if (!request || writes.length === 0 || arrivals.length === 0) return calibrationFailure(`the stream carried no text (${arrivals.length} text events, ${writes.length} writes)`);
-  const ttftTrue = (writes[0]! - request.t) / 1000;
+  // The clock starts when the request went to the socket (measure.ts, SPEC 5), so the truth does too.
+  const sent = events.find((e) => e.type === 'connection')?.sentAt ?? request.t;
+  const ttftTrue = (writes[0]! - sent) / 1000;
   const ttftMeasured = metric.time_to_first_token;
   const span = (writes[writes.length - 1]! - writes[0]!) / 1000;
   const decodeTrue = writes.length > 1 && span > 0 ? (writes.length - 1) / span : null;

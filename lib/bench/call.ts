@@ -269,7 +269,7 @@ export async function runAttempt(
       if (next.done) break;
       const ev = next.value;
       events.push(ev);
-      lag.event(ev.type);
+      lag.event(ev);
       if (ev.type === 'request') {
         requests += 1;
         maxBudget = Math.max(maxBudget, ev.maxTokens);

@@ -80,7 +80,11 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
   });
   const request = lastRequest >= 0 ? (events[lastRequest] as Extract<StreamEvent, { type: 'request' }>) : null;
   const after = events.slice(lastRequest + 1);
-  const t0 = request?.t ?? recording.startT;
+  const connection = after.find((e): e is Extract<StreamEvent, { type: 'connection' }> => e.type === 'connection');
+  // SPEC 5: the clock starts just before the request: when its last byte went to the socket,
+  // where the adapter saw it, so neither the SDK building it nor our busy loop holding it back
+  // counts as the provider's time; else at the request event.
+  const t0 = connection?.sentAt ?? request?.t ?? recording.startT;
   const requestedTokens = request?.maxTokens ?? ctx.fallbackMaxTokens;
   if (maxBudget === 0) maxBudget = requestedTokens;
 
@@ -93,7 +97,6 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
   // A first_byte event is the adapter's word for "the stream began"; without one, the first
   // event of any kind after the request is the first byte.
   const firstByte = after.find((e) => e.type === 'first_byte') ?? after.find((e) => e.type !== 'connection');
-  const connection = after.find((e): e is Extract<StreamEvent, { type: 'connection' }> => e.type === 'connection');
   const finish = [...after].reverse().find((e): e is Extract<StreamEvent, { type: 'finish' }> => e.type === 'finish');
   const usageEvents = after.filter((e): e is Extract<StreamEvent, { type: 'usage' }> => e.type === 'usage').map((e) => e.usage);
   const usage = mergeUsage(usageEvents);

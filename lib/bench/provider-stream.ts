@@ -60,8 +60,12 @@ export type StreamEvent =
       /** The quirks that were applied to this request (recorded as the row's misc). */
       applied: Record<string, unknown>;
     }
-  /** The response headers arrived; `reused`: no new connection was opened for this call. */
-  | { type: 'connection'; t: number; reused: boolean; rateLimit?: RateLimit | null }
+  /**
+   * The response headers arrived; `reused`: no new connection was opened for this call;
+   * `sentAt`: when the request's last byte went to the socket, where the adapter saw it
+   * (measurement starts the clock there rather than at the `request` event).
+   */
+  | { type: 'connection'; t: number; reused: boolean; rateLimit?: RateLimit | null; sentAt?: number | null }
   /** The first stream event of any kind (role chunk, ping, message_start, …). */
   | { type: 'first_byte'; t: number }
   /** `tokens`: the mock's simulated count for the chunk; real providers leave it to the tokenizer. */

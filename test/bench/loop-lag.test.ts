@@ -4,12 +4,13 @@
 // fake runs in a process of its own, so its send times stay the truth while the client is blocked.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { benchmarkModel, type CallOutcome } from '../../lib/bench/call.ts';
 import { systemClock } from '../../lib/bench/clock.ts';
 import type { SweepModel } from '../../lib/bench/due.ts';
-import { SATURATED_LAG_MS, WINDOW_MS, isSaturated, saturationEvidence, watchLag } from '../../lib/bench/loop-lag.ts';
+import { SATURATED_LAG_MS, chunkRead, isSaturated, saturationEvidence, watchLag } from '../../lib/bench/loop-lag.ts';
 import type { ProviderStream } from '../../lib/bench/provider-stream.ts';
 import { loadProvider } from '../../lib/bench/providers/registry.ts';
 import { loadConfig } from '../../lib/config.ts';
@@ -32,87 +33,129 @@ const PAUSE_MS = 300;
 const counted = (lag: number) => lag >= PAUSE_MS - 20;
 const notCounted = (lag: number) => lag < PAUSE_MS / 2;
 
+const at = (type: 'request' | 'text' | 'finish') => ({ type, t: performance.now() });
+
 describe('watchLag', () => {
   test('a block just before a token is that token’s lag', async () => {
     const lag = watchLag();
-    lag.event('request');
+    lag.event(at('request'));
     await sleep(40);
     block(PAUSE_MS);
-    lag.event('text');
+    lag.event(at('text'));
     await sleep(20);
-    lag.event('finish');
+    lag.event(at('finish'));
     const worst = lag.end();
     assert.ok(counted(worst), `lag ${worst} ms after a ${PAUSE_MS} ms block`);
+    assert.ok(counted(lag.moments().first), `first token's wait ${lag.moments().first} ms`);
   });
 
   test('a block while the call only waits for its first byte moves none of its times, and is not counted', async () => {
     const lag = watchLag();
-    lag.event('request');
-    await sleep(WINDOW_MS + 30);
+    lag.event(at('request'));
+    await sleep(30);
     block(PAUSE_MS);
-    // The first token comes well after the block, the window before it clear of it.
-    await sleep(WINDOW_MS + 80);
-    lag.event('text');
-    lag.event('text');
+    // The first token comes well after the block: the loop has blocked in its poll since.
+    await sleep(80);
+    lag.event(at('text'));
+    lag.event(at('text'));
+    lag.event(at('finish'));
     const worst = lag.end();
     assert.ok(notCounted(worst), `lag ${worst} ms, the block counted`);
-  });
-
-  test('a block right after the request delays its sending, and is counted', async () => {
-    const lag = watchLag();
-    lag.event('request');
-    await sleep(1);
-    block(PAUSE_MS);
-    await sleep(WINDOW_MS + 80);
-    lag.event('text');
-    const worst = lag.end();
-    assert.ok(counted(worst), `lag ${worst} ms after a block right behind the request`);
   });
 
   test('a block that ended before the call opened is not the call’s', async () => {
     const other = watchLag();
     block(PAUSE_MS);
-    // Opened at once: the sample the block held back is still overdue.
+    // Opened at once, the loop still busy: the wait began before the call.
     const lag = watchLag();
-    lag.event('request');
-    lag.event('text');
+    lag.event(at('request'));
+    lag.event(at('text'));
     const worst = lag.end();
     other.end();
     assert.ok(notCounted(worst), `lag ${worst} ms, counted from before the call`);
   });
 
-  test('a chunk read a few loop turns after a pause still counts the pause', async () => {
+  test('a pause, then the loop held again before the token is read without blocking between: both count', async () => {
     const lag = watchLag();
-    lag.event('request');
-    await sleep(WINDOW_MS + 30);
+    lag.event(at('request'));
+    await sleep(30);
     block(PAUSE_MS);
-    // The sample fires first and records the pause; the token is read just after.
-    await sleep(2);
-    lag.event('text');
+    // The loop turns without blocking in its poll (an immediate is pending), then is held once
+    // more: as when a process that spun is not scheduled again at once.
+    await new Promise(setImmediate);
+    block(60);
+    lag.event(at('text'));
     const worst = lag.end();
-    assert.ok(counted(worst), `lag ${worst} ms, the pause just before the token missed`);
+    assert.ok(worst >= PAUSE_MS + 40, `lag ${worst} ms, the pause before the second hold missed`);
   });
 
-  test('a pause, then the loop held again before the token is read: both count, though the pause ended more than a window before', async () => {
+  test('the last token’s wait counts, and a retry’s request forgets the attempt before it', async () => {
     const lag = watchLag();
-    lag.event('request');
-    await sleep(WINDOW_MS + 30);
+    lag.event(at('request'));
+    lag.event(at('text'));
+    await sleep(20);
     block(PAUSE_MS);
-    // The overdue sample fires (recording the pause), then the loop is held once more, longer
-    // than the window: as when a process that spun is not scheduled again at once.
-    await sleep(0);
-    block(WINDOW_MS + 30);
-    lag.event('text');
+    lag.event(at('text'));
+    assert.ok(counted(lag.moments().last), `last token's wait ${lag.moments().last} ms`);
+    assert.ok(notCounted(lag.moments().first), `first token's wait ${lag.moments().first} ms`);
+    await sleep(20);
+    lag.event(at('request'));
+    await sleep(20);
+    lag.event(at('text'));
+    lag.event(at('finish'));
     const worst = lag.end();
-    assert.ok(counted(worst), `lag ${worst} ms, the pause before the second hold missed`);
+    assert.ok(notCounted(worst), `lag ${worst} ms, the first attempt's wait kept after the retry`);
   });
 
   test('end() is final: later events and ends change nothing', () => {
     const lag = watchLag();
     const first = lag.end();
     block(20);
-    lag.event('text');
+    lag.event(at('text'));
     assert.equal(lag.end(), first);
+  });
+});
+
+describe('chunkRead: the wait of a chunk that reached the socket while the loop was busy', () => {
+  test('a chunk sent during a block is read with the block as its wait; one sent to an idle loop waits ~0', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const client = connect(port, '127.0.0.1');
+    const peer = await accepted;
+    await new Promise((resolve) => client.once('connect', resolve));
+    const reads: number[] = [];
+    client.on('data', () => {
+      const t = performance.now();
+      chunkRead(t);
+      reads.push(t);
+    });
+    const lag = watchLag();
+    try {
+      lag.event(at('request'));
+      await sleep(20);
+      // Written to the kernel at once, readable all through the block: read only after it.
+      peer.write('a');
+      block(PAUSE_MS);
+      while (reads.length < 1) await sleep(1);
+      lag.event({ type: 'text', t: reads[0]! });
+      const blocked = lag.moments().first;
+      // A chunk to a loop that is blocked in its poll, waiting for it.
+      await sleep(50);
+      peer.write('b');
+      while (reads.length < 2) await sleep(1);
+      // Looked up by its read time, however late the event is handled.
+      await sleep(30);
+      lag.event({ type: 'text', t: reads[1]! });
+      assert.ok(counted(blocked), `a chunk held behind a ${PAUSE_MS} ms block waited ${blocked} ms`);
+      assert.ok(lag.moments().last < 20, `a chunk to an idle loop waited ${lag.moments().last} ms`);
+    } finally {
+      lag.end();
+      client.destroy();
+      peer.destroy();
+      server.close();
+    }
   });
 });
 
@@ -217,7 +260,7 @@ describe('a sweep whose client is blocked at a known moment (SPEC 18)', () => {
     const waiting = call('waiting');
     // `hit` starts once `waiting` has sent its request, so the block falls in its wait for the first byte.
     while (!requested.has('waiting')) await sleep(1);
-    await sleep(WINDOW_MS + 5);
+    await sleep(20);
     const [hitRow, waitingRow] = await Promise.all([call('hit'), waiting]);
     const afterRow = await call('after');
     const broken = await call('broken');

@@ -11,8 +11,9 @@
 // the moment each chunk was handed to the socket in the server. Every chunk carries a marker
 // (` Q<i>Z`); a hook on Duplex.prototype.write in the server's thread stamps the first write
 // containing each marker with process.hrtime (one monotonic clock for all threads). The
-// client's request time is the adapter's `request` event, converted to the same clock. So
-//   TTFT truth   = server write of the first text chunk − client request
+// client's request time is when its last byte went to the socket (fetch's and HTTP/2's
+// bodySent diagnostics channel), converted to the same clock. So
+//   TTFT truth   = server write of the first text chunk − client request sent
 //   decode truth = tokens after the first chunk / (last chunk write − first chunk write)
 // and the error left is what measurement adds: delivery, SDK parsing, event-loop delay.
 // Errors against the nominal schedule are printed too, for comparison.
@@ -44,7 +45,7 @@ import { loadConfig, type Config, type ProviderName } from '../../lib/config.ts'
 import { buildMetric } from '../../lib/bench/measure.ts';
 import { warmUp } from '../../lib/bench/call.ts';
 import { collectWarmUpGarbage } from '../../lib/bench/clock.ts';
-import { SATURATED_LAG_MS, WINDOW_MS, isSaturated, watchLag } from '../../lib/bench/loop-lag.ts';
+import { SATURATED_LAG_MS, isSaturated, watchLag } from '../../lib/bench/loop-lag.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import type { ProviderRequest, ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
 import type { FakeScenario, FakeServer, ScenarioFor } from '../fakes/scenario.ts';
@@ -123,8 +124,6 @@ const LANES: Array<{ lane: string; format: string; provider: ProviderName; model
 /** The warm-up stream of each lane (id 0, never measured). */
 const WARM_PLAN: Plan = { ttftMs: 20, tokensPerSecond: 1000, tokensPerChunk: 1, tokens: 16 };
 
-/** Windows of watchLag compared with the sweep's WINDOW_MS (1e6: the whole stream). */
-const EXPLORE_WINDOWS = [2, 5, 10, 1e6];
 const MARKER = /Q(\d+x\d+)Z/g;
 const hrMs = () => Number(process.hrtime.bigint()) / 1e6;
 
@@ -277,7 +276,8 @@ interface Sample {
   decodeNominalErrPct: number;
   /** The call's worst event-loop lag (ms). */
   lagMs: number;
-  lagWindows: number[];
+  /** Its parts: the wait at the first token and at the last. */
+  lagMoments: { first: number; last: number };
 }
 
 async function main(): Promise<void> {
@@ -367,8 +367,7 @@ interface StreamRun {
   offset: number;
   /** The worst event-loop lag while it streamed (ms), as the sweep records it (client_lag_ms). */
   lagMs: number;
-  /** The same with EXPLORE_WINDOWS. */
-  lagWindows: number[];
+  lagMoments: { first: number; last: number };
 }
 
 /** One call through the adapter and measure.ts, as the sweep makes it. */
@@ -385,30 +384,31 @@ async function streamOnce(format: Format, adapter: ProviderStream, config: Confi
     config,
   };
   const events: StreamEvent[] = [];
-  // Watched as runAttempt watches a call (lag.event for each event), and with other windows for comparison.
+  // Watched as runAttempt watches a call (lag.event for each event).
   const lag = watchLag();
-  const others = EXPLORE_WINDOWS.map((w) => watchLag(w));
   let lagMs = 0;
   const startT = performance.now();
   try {
     for await (const ev of adapter(req)) {
       events.push(ev);
-      lag.event(ev.type);
-      for (const o of others) o.event(ev.type);
+      lag.event(ev);
     }
   } finally {
     lagMs = lag.end();
   }
   const endT = performance.now();
-  const lagWindows = others.map((o) => o.end());
+  const lagMoments = lag.moments();
   // performance.now and process.hrtime are the same monotonic clock with different origins.
   const offset = clockOffset();
   const metric = await buildMetric(
     { events, startT, endT },
     { provider: format.provider, modelId: format.modelId, runId: 'fidelity', profileId: 'fidelity', runner: 'bench', wallOffsetMs: 0, fallbackMaxTokens: plan.tokens },
   );
-  const requestT = events.findLast((e) => e.type === 'request')!.t;
-  return { plan, id, requestT, eventCount: events.length, metric, offset, lagMs, lagWindows };
+  // When the request left: the bodySent diagnostics channel of fetch or HTTP/2, as the adapter's tap read it.
+  const sent = events.findLast((e) => e.type === 'connection')?.sentAt;
+  if (sent === null || sent === undefined) throw new Error(`${format.name}: the request's send time was not seen`);
+  const requestT = sent;
+  return { plan, id, requestT, eventCount: events.length, metric, offset, lagMs, lagMoments };
 }
 
 /** A run's errors against the server's write times of its chunks (and against the schedule). */
@@ -434,7 +434,7 @@ function sampleOf(run: StreamRun, writes: Record<string, number>): Sample {
     decodeErrPct: ((metric.decode_tokens_per_second - decodeTruth) / decodeTruth) * 100,
     decodeNominalErrPct: ((metric.decode_tokens_per_second - plan.tokensPerSecond) / plan.tokensPerSecond) * 100,
     lagMs: run.lagMs,
-    lagWindows: run.lagWindows,
+    lagMoments: run.lagMoments,
   };
 }
 
@@ -563,6 +563,13 @@ async function concurrentMain(n: number, streams: number, seed: number, verbose:
       (long.length ? ` (longest ${Math.max(...long).toFixed(1)} ms): a chunk arriving during one is timed late by up to its length.` : '.'),
   );
   printSaturation(all);
+  if (verbose) {
+    for (const r of runs) {
+      const s = sampleOf(r.run, writes);
+      if (!isSaturated(s.lagMs) && Math.abs(s.ttftErrMs) <= 2 && Math.abs(s.decodeErrPct) <= 1) continue;
+      console.log(`${isSaturated(s.lagMs) ? 'marked' : 'UNMARKED'} ${r.lane} stream ${r.run.id}: lag first ${s.lagMoments.first.toFixed(2)} last ${s.lagMoments.last.toFixed(2)} ms; TTFT err ${s.ttftErrMs.toFixed(2)} ms, decode err ${s.decodeErrPct.toFixed(2)} %, plan ${JSON.stringify(s.plan)}`);
+    }
+  }
   console.log(`Load average (1, 5, 15 min): before ${loadBefore.map((l) => l.toFixed(2)).join(', ')}; after ${loadAfter.map((l) => l.toFixed(2)).join(', ')} (${availableCores()} cores).`);
 }
 
@@ -594,15 +601,18 @@ function printSaturation(all: Sample[]): void {
   console.log(`Rows with TTFT error > 2 ms or decode error > 1 %: ${bad.length}, of them marked ${bad.filter((s) => isSaturated(s.lagMs)).length}.`);
   const unmarkedOk = unmarked.length > 0 && quantile(unmarked.map((s) => Math.abs(s.ttftErrMs)), 0.99) <= 2 && unmarked.every((s) => Math.abs(s.decodeErrPct) <= 1);
   console.log(`Over the unmarked rows, TTFT p99 <= 2 ms and decode <= 1 %: ${unmarked.length === 0 ? 'no unmarked rows' : unmarkedOk ? 'met' : 'NOT MET'}.`);
-  // What the choice of threshold and window trades: the share marked against the unmarked rows' errors.
-  console.log(`Other thresholds and windows (the sweep's: lag > ${SATURATED_LAG_MS} ms, window ${WINDOW_MS} ms):`);
-  const lagBy = [[`${WINDOW_MS} ms`, (s: Sample) => s.lagMs] as const, ...EXPLORE_WINDOWS.map((w, i) => [w >= 1e6 ? 'whole stream' : `${w} ms`, (s: Sample) => s.lagWindows[i]!] as const)];
+  // What the choice of threshold and moments trades: the share marked against the unmarked rows' errors.
+  console.log(`Other thresholds, and which moments' waits count (the sweep's: first and last token, lag > ${SATURATED_LAG_MS} ms):`);
+  const lagBy = [
+    ['first and last token', (s: Sample) => s.lagMs],
+    ['first token only', (s: Sample) => s.lagMoments.first],
+  ] as const;
   printTable(
-    ['window', 'lag >', 'marked', 'unmarked TTFT p99', 'unmarked decode max'],
-    lagBy.flatMap(([window, lag]) =>
-      [1, 2, 3, 5, 10].map((t) => {
+    ['moments', 'lag >', 'marked', 'unmarked TTFT p99', 'unmarked decode max'],
+    lagBy.flatMap(([moments, lag]) =>
+      [1, 1.5, 2, 3, 5, 10].map((t) => {
         const [m, u] = groups((s) => lag(s) > t);
-        return [window, `${t} ms`, share(m), ttftP99(u), decodeMax(u)];
+        return [moments, `${t} ms`, share(m), ttftP99(u), decodeMax(u)];
       }),
     ),
   );

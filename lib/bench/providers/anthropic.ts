@@ -7,7 +7,7 @@ import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
-import { inTap, newTap, notAStream, openConnection, tappedFetch, type WireTap } from './wire.ts';
+import { arrivalTime, headersTime, inTap, newTap, notAStream, openConnection, tappedFetch, type WireTap } from './wire.ts';
 import { rateLimitFrom } from '../rate-limit.ts';
 
 /**
@@ -101,7 +101,7 @@ export async function* streamAnthropicMessages(
       applied: { ...applied },
     };
     let response: Response;
-    const tap = newTap(req.onActivity);
+    const tap = newTap(req.onActivity, req.now);
     try {
       const body = {
         model: req.modelId,
@@ -111,7 +111,7 @@ export async function* streamAnthropicMessages(
         stream: true as const,
       };
       response = await inTap(tap, () => client.messages.create(body, { signal: req.signal }).asResponse());
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
+      yield { type: 'connection', t: headersTime(tap), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers), sentAt: tap.sentAt };
     } catch (err) {
       // The caller's reason (call timeout, stall, sweep deadline) says more than the SDK's abort error.
       req.signal.throwIfAborted();
@@ -173,7 +173,7 @@ async function* readMessageEvents(response: Response, req: ProviderRequest, tap:
     // rawEvents, not the SDK's parsed Stream: the parsed stream drops `ping` events and ends
     // quietly when aborted; we need the first (first byte) and must report the second.
     for await (const sse of Stream.rawEvents(response)) {
-      const t = req.now();
+      const t = arrivalTime(tap);
       // Clients without tappedFetch (Vertex's) still show the stall watch every event.
       req.onActivity?.();
       if (!firstByte) {

@@ -2,6 +2,7 @@
 // usage and Bedrock's own latency in the final `metadata` event. Credentials come from the
 // SDK's default chain (environment, shared profile, web identity, container or instance
 // role), which is why this file never looks at keys itself.
+import { Readable } from 'node:stream';
 import { BedrockRuntimeClient, ConverseStreamCommand, ListAsyncInvokesCommand } from '@aws-sdk/client-bedrock-runtime';
 import type { ConverseStreamCommandInput, ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import { BenchError } from '../../errors.ts';
@@ -9,7 +10,7 @@ import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rateLimitFrom } from '../rate-limit.ts';
 import { eventStreamMessage, rehearse, type Canned } from './rehearsal.ts';
-import { currentRedirect, currentTap, inTap, newTap, notAStream, openConnection } from './wire.ts';
+import { currentRedirect, currentTap, headersTime, inTap, messageArrival, newTap, notAStream, openConnection, timedEventStream } from './wire.ts';
 
 const MODE = 'bedrock_converse_stream';
 
@@ -74,6 +75,9 @@ function keepSessions(client: BedrockRuntimeClient): void {
     const result = await handle(request, { ...options, isEventStream: false });
     const tap = currentTap();
     if (tap) {
+      tap.headersAt = tap.now();
+      const response = result.response as { body?: unknown };
+      if (response.body instanceof Readable) response.body = timedEventStream(response.body, tap);
       tap.status = result.response.statusCode;
       tap.contentType = headerOf(result.response.headers, 'content-type');
       tap.headers = headersOf(result.response.headers);
@@ -172,12 +176,12 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
 
     let stream: AsyncIterable<ConverseStreamOutput>;
     let responseId: string | null;
-    const tap = newTap(req.onActivity);
+    const tap = newTap(req.onActivity, req.now);
     try {
       const response = await inTap(tap, () => client.send(new ConverseStreamCommand(input), { abortSignal: signal }));
       // Bedrock sends no rate-limit headers today (nor on a 429: x-amzn-requestid and
       // x-amzn-errortype only); read them all the same, so one that appears is kept (SPEC 18).
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
+      yield { type: 'connection', t: headersTime(tap), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers), sentAt: tap.sentAt };
       if (!response.stream) throw new BenchError(`the response has no event stream`, { kind: 'unknown', stage: 'generate' });
       stream = response.stream;
       responseId = response.$metadata.requestId ?? null;
@@ -196,7 +200,7 @@ export async function* streamBedrock(req: ProviderRequest): AsyncGenerator<Strea
     let finished = false;
     try {
       for await (const event of stream) {
-        const t = req.now();
+        const t = messageArrival(tap, Object.keys(event)[0]);
         req.onActivity?.();
         if (!sawEvent) {
           sawEvent = true;

@@ -12,7 +12,7 @@ import { BenchError } from '../../errors.ts';
 import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
-import { inTap, newTap, notAStream, openConnection, sawDone, tappedFetch, type WireTap } from './wire.ts';
+import { arrivalTime, headersTime, inTap, newTap, notAStream, openConnection, sawDone, tappedFetch, type WireTap } from './wire.ts';
 import { rateLimitFrom } from '../rate-limit.ts';
 import type { ProviderTimings } from '../../store/documents.ts';
 
@@ -159,10 +159,10 @@ export async function* streamChatCompletions(
       applied: { ...applied },
     };
     let stream: AsyncIterable<ChatCompletionChunk>;
-    const tap = newTap(req.onActivity);
+    const tap = newTap(req.onActivity, req.now);
     try {
       stream = await inTap(tap, () => client.chat.completions.create(body, { signal: req.signal }));
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
+      yield { type: 'connection', t: headersTime(tap), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers), sentAt: tap.sentAt };
     } catch (err) {
       req.signal.throwIfAborted();
       // OpenAI's o-series and gpt-5 models (and some hosts that mirror OpenAI's validation)
@@ -196,7 +196,7 @@ async function* readChatStream(
   const think = new ThinkSplitter();
   try {
     for await (const chunk of stream) {
-      const t = req.now();
+      const t = arrivalTime(tap);
       if (first) {
         first = false;
         yield { type: 'first_byte', t };

@@ -11,7 +11,7 @@ import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { sharedOpenAIClient, streamReadError, warmOpenAIClient } from './openai-compatible.ts';
 import { rehearse, sseEvent, type Canned } from './rehearsal.ts';
-import { inTap, newTap, notAStream, type WireTap } from './wire.ts';
+import { arrivalTime, headersTime, inTap, newTap, notAStream, type WireTap } from './wire.ts';
 import { rateLimitFrom } from '../rate-limit.ts';
 
 export const RESPONSES_STREAM_MODE = 'openai_responses_stream';
@@ -97,10 +97,10 @@ async function* streamResponses(client: OpenAI, req: ProviderRequest): AsyncGene
       applied: { ...plan.applied },
     };
     let stream: AsyncIterable<ResponseStreamEvent>;
-    const tap = newTap(req.onActivity);
+    const tap = newTap(req.onActivity, req.now);
     try {
       stream = await inTap(tap, () => client.responses.create(body, { signal: req.signal }));
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
+      yield { type: 'connection', t: headersTime(tap), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers), sentAt: tap.sentAt };
     } catch (err) {
       req.signal.throwIfAborted();
       const rejected = droppedParameter ? null : rejectedParameter(err);
@@ -177,7 +177,7 @@ async function* readResponseStream(
   let finished: { reason: string | null } | null = null;
   try {
     for await (const event of stream) {
-      const t = req.now();
+      const t = arrivalTime(tap);
       if (first) {
         first = false;
         yield { type: 'first_byte', t };

@@ -22,7 +22,7 @@ import { normalizeFinishReason } from '../provider-stream.ts';
 import type { ProviderRequest, StreamEvent, Usage, WarmRequest } from '../provider-stream.ts';
 import { rehearse, type Canned } from './rehearsal.ts';
 import { googleRateLimit, rateLimitFrom, withRateLimit } from '../rate-limit.ts';
-import { inTap, newTap, notAStream, tappedFetch, type WireTap } from './wire.ts';
+import { arrivalTime, headersTime, inTap, newTap, notAStream, tappedFetch, type WireTap } from './wire.ts';
 
 type VertexConfig = Config['providers']['vertex'];
 type Family = 'gemini' | 'claude' | 'openapi';
@@ -242,7 +242,7 @@ async function* streamGemini(
   let completed = false;
   try {
     let stream: AsyncIterable<GenerateContentResponse>;
-    const tap = newTap(req.onActivity);
+    const tap = newTap(req.onActivity, req.now);
     try {
       stream = await inTap(tap, () => ai.models.generateContentStream({
         model: req.modelId,
@@ -256,7 +256,7 @@ async function* streamGemini(
           automaticContinuation: false,
         },
       }));
-      yield { type: 'connection', t: req.now(), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers) };
+      yield { type: 'connection', t: headersTime(tap), reused: !tap.newConnection, rateLimit: rateLimitFrom(tap.headers), sentAt: tap.sentAt };
     } catch (err) {
       req.signal.throwIfAborted();
       // SPEC 18: Vertex sends no rate-limit headers; a 429's body may carry google.rpc.RetryInfo.
@@ -280,7 +280,7 @@ async function* readGeminiStream(stream: AsyncIterable<GenerateContentResponse>,
   let finish: { t: number; rawReason: string } | null = null;
   try {
     for await (const chunk of stream) {
-      const t = req.now();
+      const t = arrivalTime(tap);
       req.onActivity?.();
       if (first) {
         first = false;

@@ -5,7 +5,9 @@
 // lane's concurrent calls still reports each call's own bytes and sockets.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
+import { Readable } from 'node:stream';
 import { BenchError } from '../../errors.ts';
+import { chunkRead } from '../loop-lag.ts';
 
 export interface WireTap {
   /** Called on each chunk of the response body (fetch-based SDKs) or each event (others). */
@@ -20,6 +22,25 @@ export interface WireTap {
   tail: string;
   /** The response's headers (rate limits, SPEC 18); null until a response came. */
   headers: Headers | null;
+  /** When they arrived (the call's clock), or null. */
+  headersAt: number | null;
+  /** The call's monotonic clock (ProviderRequest.now). */
+  now: () => number;
+  /**
+   * When the request's last byte was handed to the socket (fetch and HTTP/2 publish it), or
+   * null. The call's clock starts here (SPEC 5): the time the SDK took to build the request, and
+   * the time the loop kept it from being sent, are ours, not the provider's.
+   */
+  sentAt: number | null;
+  /**
+   * When the body chunk the SDK is parsing arrived (SPEC 5: the clock read when the chunk
+   * arrives), or null before the first chunk and for clients whose bytes we cannot see. An
+   * event an SDK yields was completed by the chunk it read last: the SDKs read a chunk only
+   * after yielding every event it completed.
+   */
+  arrivedAt: number | null;
+  /** Event-stream messages (Bedrock) as they arrived and were not yet taken: `:event-type` and time. */
+  messages: Array<{ type: string; t: number }>;
 }
 
 const HEAD_CHARS = 2048;
@@ -50,9 +71,27 @@ subscribe('net.client.socket', (message) => {
   (message as { socket?: { unref?: () => void } }).socket?.unref?.();
 });
 
+// Both publish in the async context of the call that sent the request, so the current tap is its own.
+const requestSent = () => {
+  const tap = taps.getStore();
+  if (tap) tap.sentAt = tap.now();
+};
+subscribe('undici:request:bodySent', requestSent);
+subscribe('http2.client.stream.bodySent', requestSent);
+
 /** A tap for one call; pass it to `inTap` around the SDK call that sends the request. */
-export function newTap(onBytes: (() => void) | undefined): WireTap {
-  return { onBytes: onBytes ?? (() => {}), newConnection: false, status: null, contentType: null, head: '', tail: '', headers: null };
+export function newTap(onBytes: (() => void) | undefined, now: () => number = () => performance.now()): WireTap {
+  return { onBytes: onBytes ?? (() => {}), newConnection: false, status: null, contentType: null, head: '', tail: '', headers: null, headersAt: null, now, sentAt: null, arrivedAt: null, messages: [] };
+}
+
+/** The time of the `connection` event: when the response's headers arrived, where the tap saw them. */
+export function headersTime(tap: WireTap): number {
+  return tap.headersAt ?? tap.now();
+}
+
+/** The time of an event the SDK just yielded: when its bytes arrived, where the tap saw them. */
+export function arrivalTime(tap: WireTap): number {
+  return tap.arrivedAt ?? tap.now();
 }
 
 /** Runs `fn` (the SDK call that connects and sends) with `tap` as the current call's tap. */
@@ -61,8 +100,9 @@ export function inTap<T>(tap: WireTap, fn: () => T): T {
 }
 
 /**
- * fetch for the SDKs' `fetch` option: the response body passes through unchanged, each chunk
- * reported to the current call's tap (when there is one) as it is read.
+ * fetch for the SDKs' `fetch` option: the response's bytes pass through unchanged; with a
+ * current call's tap, the time its headers came is noted and each chunk of the body is timed
+ * as it is read from the socket (timedBody), before the SDK parses it.
  */
 export async function tappedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   const tap = taps.getStore();
@@ -74,25 +114,178 @@ export async function tappedFetch(input: string | URL | Request, init?: RequestI
     input = input instanceof Request ? new Request(url, input) : url;
   }
   const response = await fetch(input, init);
-  if (!tap || !response.body) return response;
+  if (!tap) return response;
+  tap.headersAt = tap.now();
+  if (!response.body) return response;
   tap.status = response.status;
   tap.contentType = response.headers.get('content-type');
   tap.headers = response.headers;
+  return new Response(timedBody(response.body, tap), { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
+ * The response body as the SDK reads it, each chunk timed when it arrived rather than when
+ * the SDK got to it. A reader always waits on fetch's body, so a chunk is timed in the turn
+ * its socket read delivers it, and never waits in the kernel while the SDK is busy (fetch
+ * pauses the socket while its own queue is full). A chunk that arrives while the SDK waits is
+ * handed over in the loop's next check phase, so the other sockets ready in the same poll are
+ * read and timed before any SDK parses: on a loaded runner, one stream's parsing no longer
+ * delays another's clock (README: bench:fidelity --concurrent).
+ */
+function timedBody(body: ReadableStream<Uint8Array>, tap: WireTap): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const arrived: Array<{ chunk: Uint8Array; t: number }> = [];
+  let ended = null as { error: unknown } | null;
+  let wake = null as (() => void) | null;
   const headDecoder = new TextDecoder();
   const tailDecoder = new TextDecoder();
-  const watched = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
+  void (async () => {
+    try {
+      for (;;) {
+        const next = await reader.read();
+        if (next.done) break;
+        const t = tap.now();
+        chunkRead(t);
+        arrived.push({ chunk: next.value, t });
         tap.onBytes();
-        if (tap.head.length < HEAD_CHARS) tap.head += headDecoder.decode(chunk, { stream: true }).slice(0, HEAD_CHARS - tap.head.length);
-        // Only the chunk's end is decoded: the tail is for `[DONE]`, and decoding all of a long
-        // stream would be our own work inside the provider's timing.
-        tap.tail = (tap.tail + tailDecoder.decode(chunk.subarray(Math.max(0, chunk.length - TAIL_CHARS)))).slice(-TAIL_CHARS);
-        controller.enqueue(chunk);
+        wake?.();
+      }
+      ended = { error: undefined };
+    } catch (error) {
+      ended = { error: error ?? new Error('the response body failed') };
+    }
+    wake?.();
+  })();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (arrived.length === 0 && !ended) {
+          await new Promise<void>((resolve) => {
+            wake = () => {
+              wake = null;
+              setImmediate(resolve);
+            };
+          });
+        }
+        const next = arrived.shift();
+        if (next) {
+          const { chunk, t } = next;
+          tap.arrivedAt = t;
+          if (tap.head.length < HEAD_CHARS) tap.head += headDecoder.decode(chunk, { stream: true }).slice(0, HEAD_CHARS - tap.head.length);
+          // Only the chunk's end is decoded: the tail is for `[DONE]`, and decoding all of a long
+          // stream would be our own work inside the provider's timing.
+          tap.tail = (tap.tail + tailDecoder.decode(chunk.subarray(Math.max(0, chunk.length - TAIL_CHARS)))).slice(-TAIL_CHARS);
+          controller.enqueue(chunk);
+        } else if (ended!.error !== undefined) {
+          controller.error(ended!.error);
+        } else {
+          controller.close();
+        }
       },
-    }),
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
   );
-  return new Response(watched, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
+ * An AWS event stream (Bedrock's HTTP/2 answer) as the SDK reads it, each message timed when its
+ * last byte arrived (`messages` on the tap, taken by `messageArrival`), the chunks handed over a
+ * check phase later, as timedBody does for fetch.
+ */
+export function timedEventStream(body: Readable, tap: WireTap): Readable {
+  const frame = eventStreamFramer();
+  let ended = false;
+  const out = new Readable({
+    highWaterMark: 1 << 20,
+    read() {
+      body.resume();
+    },
+    destroy(err, callback) {
+      body.destroy(err ?? undefined);
+      callback(err);
+    },
+  });
+  body.on('data', (chunk: Buffer) => {
+    const t = tap.now();
+    chunkRead(t);
+    tap.onBytes();
+    for (const type of frame(chunk)) tap.messages.push({ type, t });
+    setImmediate(() => {
+      if (!out.push(chunk)) body.pause();
+    });
+  });
+  body.on('end', () => {
+    ended = true;
+    setImmediate(() => out.push(null));
+  });
+  body.on('error', (err) => setImmediate(() => out.destroy(err)));
+  // Closed without an end (the call aborted, the session went away): the reader must not wait on.
+  body.on('close', () => setImmediate(() => ended || out.destroy(new Error('the event stream closed before its end'))));
+  return out;
+}
+
+/** When the message the SDK just yielded as `type` arrived (now, when the tap never saw it). */
+export function messageArrival(tap: WireTap, type: string | undefined): number {
+  const i = tap.messages.findIndex((m) => m.type === type);
+  if (i < 0) return tap.now();
+  const { t } = tap.messages[i]!;
+  tap.messages.splice(0, i + 1);
+  return t;
+}
+
+/**
+ * Splits the bytes of an AWS event stream into messages as they complete (prelude: total
+ * length, headers length, CRC; then headers, payload, CRC) and returns each completed one's
+ * `:event-type` ('' for messages without one). A length that cannot be right stops it.
+ */
+function eventStreamFramer(): (chunk: Uint8Array) => string[] {
+  let pending = Buffer.alloc(0);
+  let broken = false;
+  return (chunk) => {
+    if (broken) return [];
+    pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk]);
+    const types: string[] = [];
+    let at = 0;
+    while (pending.length - at >= 12) {
+      const total = pending.readUInt32BE(at);
+      const headersLength = pending.readUInt32BE(at + 4);
+      if (total < 16 || headersLength > total - 16) {
+        broken = true;
+        return types;
+      }
+      if (pending.length - at < total) break;
+      types.push(eventTypeOf(pending.subarray(at + 12, at + 12 + headersLength)));
+      at += total;
+    }
+    pending = pending.subarray(at);
+    return types;
+  };
+}
+
+/** The `:event-type` string header of an event-stream message's headers, or ''. */
+function eventTypeOf(headers: Buffer): string {
+  // Value sizes by type: 0/1 bool, 2 byte, 3 short, 4 int, 5 long, 6 bytes, 7 string, 8 timestamp, 9 uuid.
+  const fixed = [0, 0, 1, 2, 4, 8, -1, -1, 8, 16];
+  let i = 0;
+  while (i < headers.length) {
+    const nameLength = headers[i]!;
+    const name = headers.toString('utf8', i + 1, i + 1 + nameLength);
+    const type = headers[i + 1 + nameLength];
+    i += 2 + nameLength;
+    if (type === undefined || type > 9) return '';
+    if (fixed[type]! >= 0) {
+      i += fixed[type]!;
+      continue;
+    }
+    if (i + 2 > headers.length) return '';
+    const length = headers.readUInt16BE(i);
+    if (name === ':event-type' && type === 7) return headers.toString('utf8', i + 2, i + 2 + length);
+    i += 2 + length;
+  }
+  return '';
 }
 
 function isEventStream(contentType: string | null): boolean {
