@@ -78,6 +78,17 @@ describe('buildMetric timings', () => {
     near(m.generate_time, 0.3, 'generate_time');
   });
 
+  test('starts the clock when the request’s last byte went to the socket (connection.sentAt), else at the request event', async () => {
+    // The SDK built the request at 1000; the loop sent its body at 1012; headers at 1100.
+    const events: StreamEvent[] = [request(1000), { type: 'connection', t: 1100, reused: true, sentAt: 1012 }, text(1200, toks(4)), text(1300, toks(4)), usage(1310, { outputTokens: 8 })];
+    const sent = await buildMetric({ events, startT: 990, endT: 1400 }, ctx());
+    near(sent.time_to_first_token, 0.188, 'time_to_first_token from the send');
+    near(sent.generate_time, 0.288, 'generate_time from the send');
+    assert.equal(sent.run_ts.getTime(), WALL0 + 1012);
+    const unseen: StreamEvent[] = [request(1000), { type: 'connection', t: 1100, reused: true, sentAt: null }, text(1200, toks(4)), text(1300, toks(4)), usage(1310, { outputTokens: 8 })];
+    near((await buildMetric({ events: unseen, startT: 990, endT: 1400 }, ctx())).time_to_first_token, 0.2, 'time_to_first_token from the request event');
+  });
+
   test('derives tokens/s from provider usage over generate_time, and decode tokens/s over the delta span', async () => {
     const m = await buildMetric({ events: plainEvents(), startT: 990, endT: 1600 }, ctx());
     assert.equal(m.output_tokens, 64);

@@ -13,6 +13,7 @@ export const MODULES: ModuleMutants[] = [
     module: 'lib/bench/measure.ts',
     tests: ['test/bench/measure.test.ts', 'test/bench/providers/mock.test.ts'],
     mutants: [
+      { bug: "the clock started when the SDK built the request, not when it was sent", find: 'const t0 = connection?.sentAt ?? request?.t ?? recording.startT;', replace: 'const t0 = request?.t ?? recording.startT;' },
       { bug: 'TTFT taken from the first byte, not the first visible text', find: 'time_to_first_token: firstText ? sec(firstText.t) : null', replace: 'time_to_first_token: firstByte ? sec(firstByte.t) : null' },
       { bug: 'without provider usage, chunks counted as tokens', find: 'outputTokens = tokenizerVisible + tokenizerReasoning;', replace: 'outputTokens = deltas.length;' },
       { bug: 'the first usage event wins over the later, complete one', find: 'if (typeof v === \'number\' && Number.isFinite(v)) out[k] = v;', replace: 'if (typeof v === \'number\' && Number.isFinite(v)) out[k] ??= v;' },
@@ -159,10 +160,13 @@ export const MODULES: ModuleMutants[] = [
   },
   {
     module: 'lib/bench/providers/wire.ts',
-    tests: PROVIDER_TESTS,
+    tests: [...PROVIDER_TESTS, 'test/bench/providers/wire.test.ts'],
     mutants: [
       { bug: 'any stream that sent bytes counted as having reached [DONE]', find: 'return /data:\\s*\\[DONE\\]\\s*$/.test(tap.tail);', replace: "return tap.tail !== '';" },
       { bug: 'an HTTP 200 HTML page read as an (empty) stream', find: "if (tap.status !== 200 || isEventStream(tap.contentType)) return null;", replace: 'return null;' },
+      { bug: 'a chunk timed when the SDK read it, not when it arrived', find: '          tap.arrivedAt = t;', replace: '          tap.arrivedAt = tap.now();' },
+      { bug: "a Bedrock message timed by the chunk that began it, not the one that completed it", find: '      if (pending.length - at < total) break;', replace: '      if (pending.length - at < 12) break;' },
+      { bug: 'an SDK event matched to the newest message of its type, not the oldest', find: 'const i = tap.messages.findIndex((m) => m.type === type);', replace: 'const i = tap.messages.findLastIndex((m) => m.type === type);' },
     ],
   },
   {
@@ -354,11 +358,12 @@ export const MODULES: ModuleMutants[] = [
     tests: ['test/bench/loop-lag.test.ts'],
     mutants: [
       { bug: 'a row whose lag equals the threshold marked', find: "return typeof lagMs === 'number' && lagMs > thresholdMs;", replace: "return typeof lagMs === 'number' && lagMs >= thresholdMs;" },
-      { bug: 'a wait that began before the call opened counted as its lag', find: 'const lagNow = (now: number) => Math.min(Math.max(worstSince(now - windowMs, now), heldFor(now)), now - start);', replace: 'const lagNow = (now: number) => Math.max(worstSince(now - windowMs, now), heldFor(now));' },
-      { bug: 'a request held back after its time was taken not counted', find: '        requestWindows.add(request);\n', replace: '' },
-      { bug: 'a chunk read a few loop turns after a pause does not count it', find: 'Math.max(worstSince(now - windowMs, now), heldFor(now))', replace: 'Math.max(worstSince(now, now), heldFor(now))' },
-      { bug: 'a pause followed by another hold before the token is read is not counted', find: 'Math.max(worstSince(now - windowMs, now), heldFor(now))', replace: 'worstSince(now - windowMs, now)' },
-      { bug: "a pause that began in a request's window but ended after it not counted", find: 'if (now - late <= r.to) r.worst', replace: 'if (now <= r.to) r.worst' },
+      { bug: 'a wait that began before the call opened counted as its lag', find: 'return Math.min(reads.get(t) ?? olderReads.get(t) ?? loopBusyFor(now), now - start);', replace: 'return reads.get(t) ?? olderReads.get(t) ?? loopBusyFor(now);' },
+      { bug: "a chunk's wait taken when its event is handled, not when the socket delivered it", find: 'return Math.min(reads.get(t) ?? olderReads.get(t) ?? loopBusyFor(now), now - start);', replace: 'return Math.min(loopBusyFor(now), now - start);' },
+      { bug: 'a pause followed by another hold, the loop never blocking between, counts only the hold', find: '    busySince = Math.max(busySince, Math.min(now, observedAt + blocked));\n  }', replace: '    busySince = Math.max(busySince, Math.min(now, observedAt + blocked));\n  }\n  busySince = Math.max(busySince, observedAt);' },
+      { bug: "the last token's wait not counted", find: 'const last = () => Math.max(lastDelta, finish);', replace: 'const last = () => finish;' },
+      { bug: "a retry's request keeps the earlier attempt's waits", find: '          first = null;\n          lastDelta = 0;\n', replace: '' },
+      { bug: "a last token's wait counted however long the decode span", find: "last() > LAST_WAIT_SHARE * (lastAt - firstAt) ? last() : 0", replace: 'last()' },
     ],
   },
   {

@@ -241,7 +241,7 @@ export function messageArrival(tap: WireTap, type: string | undefined): number {
  * length, headers length, CRC; then headers, payload, CRC) and returns each completed one's
  * `:event-type` ('' for messages without one). A length that cannot be right stops it.
  */
-function eventStreamFramer(): (chunk: Uint8Array) => string[] {
+export function eventStreamFramer(): (chunk: Uint8Array) => string[] {
   let pending = Buffer.alloc(0);
   let broken = false;
   return (chunk) => {
