@@ -315,7 +315,7 @@ function cacheHitSection(report: HealthReport): Section | null {
 }
 
 /**
- * SPEC 18: rows measured while the runner's own event loop lagged past SATURATED_LAG_MS, per
+ * SPEC 18: rows whose chunks the runner itself may have read late by more than SATURATED_LAG_MS, per
  * lane (a provider's calls run in its own lane), with the models: kept, but left out of the
  * published numbers. Shown only when any were.
  */
@@ -329,7 +329,7 @@ function saturatedSection(report: HealthReport): Section | null {
   return {
     title:
       `Measured while the runner was saturated: ${plural(total, 'row')} on ${plural(lanes.size, 'lane')} (${[...lanes.keys()].join(', ')}), ` +
-      `its event loop more than ${SATURATED_LAG_MS} ms late; left out of the published numbers`,
+      `their figures possibly read more than ${SATURATED_LAG_MS} ms late by the runner itself; left out of the published numbers`,
     columns: ['lane', 'rows', 'models'],
     rows: [...lanes].map(([provider, ms]) => [
       provider,

@@ -247,6 +247,38 @@ after(() => {
   child.stdin?.end();
 });
 
+describe('the mock provider (SPEC 18)', () => {
+  test('a mock row keeps its lag but is never marked: a busy loop delays its simulated chunks’ sending, not their reading', async () => {
+    const config = loadConfig({ env: { RUNNER_NAME: 'test' }, dotenvPath: false });
+    const real = await loadProvider('mock');
+    const hooked: ProviderStream = Object.assign(
+      (req: Parameters<ProviderStream>[0]) => ({
+        async *[Symbol.asyncIterator]() {
+          let blocked = false;
+          for await (const ev of real(req)) {
+            if (ev.type === 'text' && !blocked) {
+              blocked = true;
+              block(PAUSE_MS);
+            }
+            yield ev;
+          }
+        },
+      }),
+      { warm: real.warm },
+    );
+    const row = await benchmarkModel({ provider: 'mock', modelId: 'ttft-100ms-tps-200' }, Promise.resolve(hooked), {
+      config,
+      clock: { ...systemClock, sleep: async () => {} },
+      sweepSignal: new AbortController().signal,
+      sweepStartedAt: new Date(),
+      saturatedLagMs: THRESHOLD_MS,
+    });
+    assert.equal(row.outcome, 'ok', row.error?.message);
+    assert.ok(row.metric!.client_lag_ms! >= THRESHOLD_MS, `lag ${row.metric!.client_lag_ms} ms after a ${PAUSE_MS} ms block`);
+    assert.equal(row.metric!.evidence, undefined);
+  });
+});
+
 describe('a sweep whose client is blocked at a known moment (SPEC 18)', () => {
   test('marks saturated the rows whose times the block moved (truth: the fake’s send times), and no others', async () => {
     const config = loadConfig({
