@@ -273,7 +273,7 @@ describe('the mock provider (SPEC 18)', () => {
       sweepStartedAt: new Date(),
       saturatedLagMs: THRESHOLD_MS,
     });
-    assert.equal(row.outcome, 'ok', row.error?.message);
+    assert.equal(row.outcome, 'ok', `${row.error?.message}`);
     assert.ok(row.metric!.client_lag_ms! >= THRESHOLD_MS, `lag ${row.metric!.client_lag_ms} ms after a ${PAUSE_MS} ms block`);
     assert.equal(row.metric!.evidence, undefined);
   });
