@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { classifyError } from '../errors.ts';
 import type { SweepCalibration } from '../store/documents.ts';
-import { buildMetric } from './measure.ts';
+import { buildMetric, clockStart } from './measure.ts';
 import type { ProviderRequest, StreamEvent } from './provider-stream.ts';
 
 /** The calibration stream: a first chunk after TTFT_MS, then one token every GAP_MS (100 tokens/s), like a short real answer. */
@@ -103,9 +103,8 @@ async function figures(events: StreamEvent[], writes: number[], times: { startT:
   const request = events.find((e) => e.type === 'request');
   const arrivals = events.filter((e) => e.type === 'text').map((e) => e.t);
   if (!request || writes.length === 0 || arrivals.length === 0) return calibrationFailure(`the stream carried no text (${arrivals.length} text events, ${writes.length} writes)`);
-  // The clock starts when the request went to the socket (measure.ts, SPEC 5), so the truth does too.
-  const sent = events.find((e) => e.type === 'connection')?.sentAt ?? request.t;
-  const ttftTrue = (writes[0]! - sent) / 1000;
+  // The truth starts where measurement's clock does: when the request went to the socket.
+  const ttftTrue = (writes[0]! - clockStart(events)!) / 1000;
   const ttftMeasured = metric.time_to_first_token;
   const span = (writes[writes.length - 1]! - writes[0]!) / 1000;
   const decodeTrue = writes.length > 1 && span > 0 ? (writes.length - 1) / span : null;

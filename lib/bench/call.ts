@@ -136,12 +136,9 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
         if (inputs.inputTokens !== null) metric.requested_input_tokens = inputs.inputTokens;
         if (inputs.nonce) metric.cache_defeat_nonce = inputs.nonce;
         // SPEC 18: cached input tokens despite the nonce mean a warm prefix, and a lagging runner
-        // may have timed the row late; either way kept, marked, not published. The mock's stream
-        // is made in this process: a busy loop holds back its simulated chunks' sending, not
-        // their reading, so its rows are never marked.
+        // may have timed the row late; either way kept, marked, not published.
         metric.client_lag_ms = lagField(a.lagMs);
-        const lagged = model.provider === 'mock' ? undefined : saturationEvidence(a.lagMs, ctx.saturatedLagMs);
-        metric = withEvidence(metric, cacheEvidence(metric), lagged);
+        metric = withEvidence(metric, cacheEvidence(metric), saturationEvidence(model.provider, a.lagMs, ctx.saturatedLagMs));
       }
       if (outcome.ok) return { outcome: 'ok', metric: metric!, error: null, attempts };
       outcome.error.client_lag_ms = lagField(a.lagMs);

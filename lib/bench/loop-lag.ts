@@ -44,15 +44,15 @@ export function isSaturated(lagMs: number | null | undefined, thresholdMs = SATU
   return typeof lagMs === 'number' && lagMs > thresholdMs;
 }
 
-/** The evidence a row's lag gives: `saturated` past the threshold, else nothing. */
-export function saturationEvidence(lagMs: number | null | undefined, thresholdMs = SATURATED_LAG_MS): RowEvidence | undefined {
+/**
+ * The evidence a row's lag gives: `saturated` past the threshold, else nothing. Never for the
+ * mock: its stream is made in the runner's own process, so a busy loop holds back its simulated
+ * chunks' sending, not their reading.
+ */
+export function saturationEvidence(provider: string, lagMs: number | null | undefined, thresholdMs = SATURATED_LAG_MS): RowEvidence | undefined {
+  if (provider === 'mock') return undefined;
   return isSaturated(lagMs, thresholdMs) ? { saturated: true } : undefined;
 }
-
-/** The latest observation: when, and libuv's blocked-time count then. */
-let observedAt = 0;
-let idleThen = 0;
-let runDelayThen = 0;
 
 // The time this thread spent ready to run but waiting for a core (Linux's schedstat run_delay,
 // ms): a chunk that reached a loop blocked in its poll waits while the woken thread waits for
@@ -72,6 +72,11 @@ function runDelayMs(): number {
   const from = text.indexOf(' ') + 1;
   return Number(text.slice(from, text.indexOf(' ', from))) / 1e6;
 }
+
+/** The latest observation: when, and libuv's blocked-time count and the thread's run delay then. */
+let observedAt = 0;
+let idleThen = 0;
+let runDelayThen = 0;
 /** The earliest the loop's latest block can have ended (performance.now). */
 let busySince = 0;
 /**
@@ -108,8 +113,13 @@ export function loopBusyFor(now = performance.now()): number {
   const loop = uvMetricsInfo.loopCount;
   const before = iterations.find((i) => i.loop >= 0 && i.loop <= loop - 2);
   const bound = Math.min(now - busySince, before ? now - before.at : Infinity) + waitedForCore;
-  if (loop === iterations[0]!.loop) iterations[0]!.at = now;
-  else iterations.unshift({ loop, at: now }), iterations.pop();
+  if (loop !== iterations[0]!.loop) {
+    // A new iteration: the oldest slot becomes the newest (observed ~1,000 times a second, so no allocation).
+    const oldest = iterations.pop()!;
+    oldest.loop = loop;
+    iterations.unshift(oldest);
+  }
+  iterations[0]!.at = now;
   return bound;
 }
 

@@ -63,6 +63,19 @@ export async function evaluateCall(recording: Recording, ctx: MeasureContext): P
 }
 
 /**
+ * When a call's clock starts (SPEC 5, just before the request): when its last request's last
+ * byte went to the socket, where the adapter saw it, so neither the SDK building the request nor
+ * our busy loop holding it back counts as the provider's time; else at that request event;
+ * null without one.
+ */
+export function clockStart(events: StreamEvent[]): number | null {
+  const last = events.findLastIndex((e) => e.type === 'request');
+  if (last < 0) return null;
+  const sent = events.slice(last + 1).find((e): e is Extract<StreamEvent, { type: 'connection' }> => e.type === 'connection')?.sentAt;
+  return sent ?? events[last]!.t;
+}
+
+/**
  * The SPEC 4.1 document for one recorded call, measured from its last `request` event (an
  * adapter that retries inside one call starts measurement again).
  * @throws only when the tokenizer is needed and cannot be loaded.
@@ -81,10 +94,7 @@ export async function buildMetric(recording: Recording, ctx: MeasureContext): Pr
   const request = lastRequest >= 0 ? (events[lastRequest] as Extract<StreamEvent, { type: 'request' }>) : null;
   const after = events.slice(lastRequest + 1);
   const connection = after.find((e): e is Extract<StreamEvent, { type: 'connection' }> => e.type === 'connection');
-  // SPEC 5: the clock starts just before the request: when its last byte went to the socket,
-  // where the adapter saw it, so neither the SDK building it nor our busy loop holding it back
-  // counts as the provider's time; else at the request event.
-  const t0 = connection?.sentAt ?? request?.t ?? recording.startT;
+  const t0 = clockStart(events) ?? recording.startT;
   const requestedTokens = request?.maxTokens ?? ctx.fallbackMaxTokens;
   if (maxBudget === 0) maxBudget = requestedTokens;
 

@@ -473,7 +473,7 @@ export function parseMetricPayload(input: unknown, options: TimeBounds = {}): Pa
   };
   // A cache hit and a saturated runner are marked from the row's own counts and lag too, so a
   // runner that leaves a mark off cannot publish a warm or late-timed figure as a clean one.
-  const marked = withEvidence(doc as typeof doc & { evidence?: RowEvidence }, p.evidence, cacheEvidence(p), saturationEvidence(p.client_lag_ms));
+  const marked = withEvidence(doc as typeof doc & { evidence?: RowEvidence }, p.evidence, cacheEvidence(p), saturationEvidence(p.provider, p.client_lag_ms));
   if (!p.run_id) marked.run_id = contentRunId('m', marked);
   return { ok: true, value: marked as unknown as MetricDoc };
 }

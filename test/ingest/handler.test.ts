@@ -482,6 +482,16 @@ describe('ingest schema', () => {
     assert.equal(iso('2028-02-29 00:00:00'), '2028-02-29T00:00:00.000Z');
   });
 
+  test('a row whose lag passed the threshold is marked saturated on arrival, except the mock’s (its chunks are made in the runner’s own loop)', () => {
+    const lagged = parseMetricPayload(upstreamPayload({ client_lag_ms: 40 }));
+    assert.ok(lagged.ok);
+    assert.deepEqual(lagged.value.evidence, { saturated: true });
+    const mock = parseMetricPayload(upstreamPayload({ provider: 'mock', model_name: 'ttft-100ms-tps-200', mock: true, client_lag_ms: 40 }));
+    assert.ok(mock.ok);
+    assert.equal(mock.value.client_lag_ms, 40);
+    assert.equal(mock.value.evidence, undefined);
+  });
+
   test('fields sent explicitly as null stay null rather than being derived', () => {
     const r = parseMetricPayload({ ...upstreamPayload(), decode_tokens_per_second: null, chunk_count: null, time_to_first_token: null });
     assert.ok(r.ok);
