@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../log.ts';
 import { cacheEvidence, withEvidence, type ErrorDoc, type ErrorKind, type ErrorStage, type MetricDoc } from '../store/documents.ts';
 import { seconds, type SweepClock } from './clock.ts';
 import { callInputs, type CallInputs, type SweepModel } from './due.ts';
-import { lagField, saturationEvidence, watchLag } from './loop-lag.ts';
+import { lagField, saturationEvidence, watchLag, type CallLag } from './loop-lag.ts';
 import { evaluateCall, loadTokenizer, type Recording } from './measure.ts';
 import { buildLongPrompt } from './prompts.ts';
 import { rateLimitOfError } from './rate-limit.ts';
@@ -109,7 +109,7 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
 
   for (let attempt = 1; ; attempt++) {
     const a = await runAttempt(providerStream, model, ctx, inputs);
-    lagMs = a.lagMs;
+    lagMs = a.lag.ms;
     attempts += Math.max(1, a.requests);
     maxBudget = Math.max(maxBudget, a.maxBudget);
     if (a.ok) {
@@ -137,11 +137,11 @@ export async function benchmarkModel(model: SweepModel, stream: Promise<Provider
         if (inputs.nonce) metric.cache_defeat_nonce = inputs.nonce;
         // SPEC 18: cached input tokens despite the nonce mean a warm prefix, and a lagging runner
         // may have timed the row late; either way kept, marked, not published.
-        metric.client_lag_ms = lagField(a.lagMs);
-        metric = withEvidence(metric, cacheEvidence(metric), saturationEvidence(model.provider, a.lagMs, ctx.saturatedLagMs));
+        metric.client_lag_ms = lagField(a.lag.ms);
+        metric = withEvidence(metric, cacheEvidence(metric), saturationEvidence(model.provider, a.lag, ctx.saturatedLagMs));
       }
       if (outcome.ok) return { outcome: 'ok', metric: metric!, error: null, attempts };
-      outcome.error.client_lag_ms = lagField(a.lagMs);
+      outcome.error.client_lag_ms = lagField(a.lag.ms);
       return { outcome: 'failed', metric, error: outcome.error, attempts };
     }
     const c = classifyError(a.error);
@@ -181,8 +181,8 @@ export type Attempt = (
   | { ok: true; recording: Recording; wallOffsetMs: number; requests: number; maxBudget: number; sawByte: true; sawContent: true }
   | { ok: false; error: unknown; requests: number; maxBudget: number; sawByte: boolean; sawContent: boolean }
 ) & {
-  /** The worst lag of the client's event loop when the attempt's published times were taken (ms, SPEC 18). */
-  lagMs: number;
+  /** The client's event-loop waits when the attempt's published times were taken (SPEC 18). */
+  lag: CallLag;
 };
 
 /** Events that carry part of the answer: after one of these, a retry would throw away what streamed. */
@@ -244,7 +244,7 @@ export async function runAttempt(
 
   // SPEC 18: the runner's own lag, sampled on the real clock whatever clock the call runs on.
   const lag = watchLag();
-  let lagMs = 0;
+  let callLag: CallLag = { ms: 0, speedsMs: 0 };
   const startT = o.clock.now();
   const wallOffsetMs = o.clock.wallNow() - startT;
   let iterator: AsyncIterator<StreamEvent> | null = null;
@@ -280,17 +280,17 @@ export async function runAttempt(
       stallTimer.refresh();
     }
     const endT = o.clock.now();
-    lagMs = lag.end();
+    callLag = lag.end();
     // fetch returns the connection to its pool a turn after the body ended; the lane's next
     // call must find it there rather than open (and time) a new one.
     await new Promise((resolve) => setImmediate(resolve));
     if (!sawByte) throw new BenchError(`the stream of ${target} ended without any event`, { kind: 'unknown' });
-    return { ok: true, recording: { events, startT, endT }, wallOffsetMs, requests, maxBudget, sawByte: true, sawContent: true, lagMs };
+    return { ok: true, recording: { events, startT, endT }, wallOffsetMs, requests, maxBudget, sawByte: true, sawContent: true, lag: callLag };
   } catch (err) {
-    lagMs = lag.end();
+    callLag = lag.end();
     // Stop the adapter (and its HTTP request) when we gave up on it; ignore what it says then.
     if (signal.aborted) iterator?.return?.().catch(() => {});
-    return { ok: false, error: signal.aborted ? abortError(signal.reason) : err, requests, maxBudget, sawByte, sawContent, lagMs };
+    return { ok: false, error: signal.aborted ? abortError(signal.reason) : err, requests, maxBudget, sawByte, sawContent, lag: callLag };
   } finally {
     lag.end();
     clearTimeout(callTimer);

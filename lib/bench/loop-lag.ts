@@ -21,9 +21,9 @@
 // rows whose figures were right while missing rows read late (README: Evidence each row carries).
 //
 // Which moments count: those the published figures are taken at: the first token (TTFT, decode
-// speed) and the last token or finish (decode speed, generate time), the latter when it can have
-// moved the speeds by more than 1 % (LAST_WAIT_SHARE). The request's moment does
-// not: the clock starts when its last byte went to the socket (measure.ts), so a loop that held
+// speed) and the last token or finish (decode speed, generate time). TTFT takes the first
+// token's wait in ms; the speeds take a wait at either end as a share of the decode span
+// (SPEED_WAIT_SHARE). The request's moment does not: the clock starts when its last byte went to the socket (measure.ts), so a loop that held
 // it back delayed the provider's start, not our reading. A wait while the call only waits for
 // its first byte, or between two middle chunks, moves none of its published figures.
 
@@ -39,9 +39,32 @@ import type { StreamEvent } from './provider-stream.ts';
  */
 export const SATURATED_LAG_MS = 2;
 
-/** True when a call's lag may have timed its published figures late by more than they allow. */
-export function isSaturated(lagMs: number | null | undefined, thresholdMs = SATURATED_LAG_MS): boolean {
-  return typeof lagMs === 'number' && lagMs > thresholdMs;
+/**
+ * A wait at the first or last token moves decode speed and tokens/s by its share of the decode
+ * span (first token to last): past this share they may be off by more than the 1 % they promise
+ * (a 3 ms wait at the end of a 10 s stream moved them by 0.03 %, at the start of a 110 ms one
+ * by 2.7 %). Such a wait marks the row when it is also over half SATURATED_LAG_MS: below that
+ * the loop's ordinary waits (median 0.14 ms in a sweep) would mark the fastest providers' short
+ * streams, whose speeds are then read to within a few tenths of a ms at each end.
+ */
+export const SPEED_WAIT_SHARE = 0.01;
+
+/** What a call's waits (ms) say about its published figures. */
+export interface CallLag {
+  /** Stored as client_lag_ms: the first token's wait, and the last token's or finish's when over SPEED_WAIT_SHARE of the decode span. */
+  ms: number;
+  /** The longer of the waits at the first and the last token that are over SPEED_WAIT_SHARE of the decode span, else 0: what may have moved the speeds. */
+  speedsMs: number;
+}
+
+/**
+ * True when a call's waits may have moved its published figures by more than they allow: its
+ * lag over the threshold (TTFT), or a wait that moved its speeds over half of it. A number is a
+ * stored client_lag_ms alone (the ingest server's check of a remote row).
+ */
+export function isSaturated(lag: CallLag | number | null | undefined, thresholdMs = SATURATED_LAG_MS): boolean {
+  if (typeof lag === 'number') return lag > thresholdMs;
+  return lag !== null && lag !== undefined && (lag.ms > thresholdMs || lag.speedsMs > thresholdMs / 2);
 }
 
 /**
@@ -49,9 +72,9 @@ export function isSaturated(lagMs: number | null | undefined, thresholdMs = SATU
  * mock: its stream is made in the runner's own process, so a busy loop holds back its simulated
  * chunks' sending, not their reading.
  */
-export function saturationEvidence(provider: string, lagMs: number | null | undefined, thresholdMs = SATURATED_LAG_MS): RowEvidence | undefined {
+export function saturationEvidence(provider: string, lag: CallLag | number | null | undefined, thresholdMs = SATURATED_LAG_MS): RowEvidence | undefined {
   if (provider === 'mock') return undefined;
-  return isSaturated(lagMs, thresholdMs) ? { saturated: true } : undefined;
+  return isSaturated(lag, thresholdMs) ? { saturated: true } : undefined;
 }
 
 // The time this thread spent ready to run but waiting for a core (Linux's schedstat run_delay,
@@ -79,6 +102,8 @@ let idleThen = 0;
 let runDelayThen = 0;
 /** The earliest the loop's latest block can have ended (performance.now). */
 let busySince = 0;
+/** How long the thread waited for a core when the loop's latest block ended, at most (ms). */
+let wakeWait = 0;
 /**
  * The last observation of each of the three latest loop iterations seen, newest first: libuv
  * counts an iteration just before its poll, so an observation counted L - 2 or earlier came
@@ -104,15 +129,20 @@ export function loopBusyFor(now = performance.now()): number {
   }
   observedAt = now;
   idleThen = idleTime;
-  // Waiting for a core since the last observation: a wake-up that came late, added in full.
+  // The thread's waits for a core since the last observation. When the loop blocked in
+  // between, they include the wait of its latest wake-up, which libuv counts as blocked (it is
+  // no longer than that block): every chunk read before the loop blocks again may have come at
+  // that wake-up, so each of them carries it, not only the first read after it. A wait while
+  // the loop was busy (preempted) is already in the time since the block ended.
   const runDelay = runDelayMs();
-  const waitedForCore = runDelay - runDelayThen;
+  if (blocked > 0) wakeWait = Math.min(runDelay - runDelayThen, blocked);
   runDelayThen = runDelay;
   // A chunk read in iteration L's poll would have been read by iteration L - 1's had it come
-  // before that poll began, which was after every observation of iteration L - 2.
+  // before that poll began, which was after every observation of iteration L - 2 (a bound in
+  // wall time, which holds whatever the thread waited for).
   const loop = uvMetricsInfo.loopCount;
   const before = iterations.find((i) => i.loop >= 0 && i.loop <= loop - 2);
-  const bound = Math.min(now - busySince, before ? now - before.at : Infinity) + waitedForCore;
+  const bound = Math.min(now - busySince + wakeWait, before ? now - before.at : Infinity);
   if (loop !== iterations[0]!.loop) {
     // A new iteration: the oldest slot becomes the newest (observed ~1,000 times a second, so no allocation).
     const oldest = iterations.pop()!;
@@ -143,19 +173,11 @@ export function chunkRead(t: number): void {
 export interface LagWatch {
   /** Called with each stream event as it is handled: counts the moments the published figures are taken at. */
   event(ev: Pick<StreamEvent, 'type' | 't'>): void;
-  /** After the last event: stops watching and returns the call's lag (ms, see LAST_WAIT_SHARE). */
-  end(): number;
+  /** After the last event: stops watching and returns what the call's waits say. */
+  end(): CallLag;
   /** The waits (ms) at the first token and at the last token or finish, and the decode span (first to last token, ms), for bench:fidelity. */
   moments(): { first: number; last: number; spanMs: number };
 }
-
-/**
- * The wait at the last token or finish counts toward a call's lag only when it is more than this
- * share of the decode span (first token to last): below it, it moved decode speed and
- * tokens/s by less than the 1 % they promise (a 3 ms wait at the end of a 10 s stream moved
- * them by 0.03 %). The first token's wait always counts: it is TTFT's error, in ms.
- */
-export const LAST_WAIT_SHARE = 0.01;
 
 // While calls are open, a 1 ms timer observes too: it fires in the loop's last phase before
 // the poll, so work that nothing else observes (a store write, the tokenizer counting a
@@ -192,7 +214,9 @@ export function watchLag(): LagWatch {
   };
   // The last token ends decode speed's span, the finish generate_time's (SPEC 5).
   const last = () => Math.max(lastDelta, finish);
-  const worst = () => Math.max(first ?? 0, last() > LAST_WAIT_SHARE * (lastAt - firstAt) ? last() : 0);
+  // A wait that moved the speeds by more than SPEED_WAIT_SHARE of the decode span, else 0.
+  const movedSpeeds = (wait: number) => (wait > SPEED_WAIT_SHARE * (lastAt - firstAt) ? wait : 0);
+  const result = (): CallLag => ({ ms: Math.max(first ?? 0, movedSpeeds(last())), speedsMs: Math.max(movedSpeeds(first ?? 0), movedSpeeds(last())) });
   return {
     event(ev) {
       if (ended) return;
@@ -226,7 +250,7 @@ export function watchLag(): LagWatch {
         }
       }
       ended = true;
-      return worst();
+      return result();
     },
     moments: () => ({ first: first ?? 0, last: last(), spanMs: lastAt - firstAt }),
   };

@@ -1,7 +1,7 @@
 // The daily health mail (SPEC 10) as plain text and HTML, and the unit-failure mail.
 // Subject tags: critical → [CRITICAL] (act now: a provider or key is down), warning →
 // [URGENT] (look today: regressions, stale or failing models, new errors), healthy → [INFO].
-import { SATURATED_LAG_MS } from '../bench/loop-lag.ts';
+import { SATURATED_LAG_MS, SPEED_WAIT_SHARE } from '../bench/loop-lag.ts';
 import { plural } from '../plural.ts';
 import { runnerLines } from '../runs/sweeps.ts';
 import type { MarkedRuns } from '../store/store.ts';
@@ -315,7 +315,7 @@ function cacheHitSection(report: HealthReport): Section | null {
 }
 
 /**
- * SPEC 18: rows whose chunks the runner itself may have read late by more than SATURATED_LAG_MS, per
+ * SPEC 18: rows whose chunks the runner itself may have read late by more than their figures allow, per
  * lane (a provider's calls run in its own lane), with the models: kept, but left out of the
  * published numbers. Shown only when any were.
  */
@@ -329,7 +329,7 @@ function saturatedSection(report: HealthReport): Section | null {
   return {
     title:
       `Measured while the runner was saturated: ${plural(total, 'row')} on ${plural(lanes.size, 'lane')} (${[...lanes.keys()].join(', ')}), ` +
-      `their figures possibly read more than ${SATURATED_LAG_MS} ms late by the runner itself; left out of the published numbers`,
+      `their figures possibly read late by the runner itself, by more than TTFT's ${SATURATED_LAG_MS} ms or the speeds' ${SPEED_WAIT_SHARE * 100} % allow; left out of the published numbers`,
     columns: ['lane', 'rows', 'models'],
     rows: [...lanes].map(([provider, ms]) => [
       provider,

@@ -3,7 +3,9 @@
 // at known moments (a test hook in the stream), so which rows were timed late is known; the
 // fake runs in a process of its own, so its send times stay the truth while the client is blocked.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
@@ -44,7 +46,7 @@ describe('watchLag', () => {
     lag.event(at('text'));
     await sleep(20);
     lag.event(at('finish'));
-    const worst = lag.end();
+    const worst = lag.end().ms;
     assert.ok(counted(worst), `lag ${worst} ms after a ${PAUSE_MS} ms block`);
     assert.ok(counted(lag.moments().first), `first token's wait ${lag.moments().first} ms`);
   });
@@ -59,7 +61,7 @@ describe('watchLag', () => {
     lag.event(at('text'));
     lag.event(at('text'));
     lag.event(at('finish'));
-    const worst = lag.end();
+    const worst = lag.end().ms;
     assert.ok(notCounted(worst), `lag ${worst} ms, the block counted`);
   });
 
@@ -70,7 +72,7 @@ describe('watchLag', () => {
     const lag = watchLag();
     lag.event(at('request'));
     lag.event(at('text'));
-    const worst = lag.end();
+    const worst = lag.end().ms;
     other.end();
     assert.ok(notCounted(worst), `lag ${worst} ms, counted from before the call`);
   });
@@ -85,7 +87,7 @@ describe('watchLag', () => {
     await new Promise(setImmediate);
     block(60);
     lag.event(at('text'));
-    const worst = lag.end();
+    const worst = lag.end().ms;
     assert.ok(worst >= PAUSE_MS + 40, `lag ${worst} ms, the pause before the second hold missed`);
   });
 
@@ -96,7 +98,7 @@ describe('watchLag', () => {
     await sleep(20);
     block(PAUSE_MS);
     lag.event(at('text'));
-    const worst = lag.end();
+    const worst = lag.end().ms;
     assert.ok(counted(lag.moments().last), `last token's wait ${lag.moments().last} ms`);
     assert.ok(notCounted(lag.moments().first), `first token's wait ${lag.moments().first} ms`);
     assert.ok(counted(worst), `lag ${worst} ms`);
@@ -117,7 +119,7 @@ describe('watchLag', () => {
     await sleep(20);
     lag.event(at('text'));
     lag.event(at('finish'));
-    const worst = lag.end();
+    const worst = lag.end().ms;
     assert.ok(notCounted(worst), `lag ${worst} ms, the first attempt's wait kept after the retry`);
   });
 
@@ -128,9 +130,35 @@ describe('watchLag', () => {
     lag.event({ type: 'text', t: performance.now() - 60_000 });
     block(PAUSE_MS);
     lag.event(at('text'));
-    const worst = lag.end();
+    const worst = lag.end().ms;
     assert.ok(counted(lag.moments().last), `last token's wait ${lag.moments().last} ms`);
     assert.ok(notCounted(worst), `lag ${worst} ms over a ${lag.moments().spanMs} ms span`);
+  });
+
+  test('a wait at the first token over 1 % of the decode span may have moved the speeds; under it, only TTFT', async () => {
+    // The last token 5 s after the first: 1 % of the span is 50 ms, under the block.
+    const short = watchLag();
+    short.event(at('request'));
+    block(PAUSE_MS);
+    const firstAt = performance.now();
+    short.event({ type: 'text', t: firstAt });
+    // The last token read by a loop that has blocked since: it waited for nothing.
+    await sleep(30);
+    short.event({ type: 'text', t: firstAt + 5_000 });
+    const moved = short.end();
+    assert.ok(notCounted(short.moments().last), `last token's wait ${short.moments().last} ms`);
+    assert.ok(counted(moved.ms) && counted(moved.speedsMs), `lag ${JSON.stringify(moved)} over a ${short.moments().spanMs} ms span`);
+    // 60 s: 600 ms, over it. TTFT was still read late.
+    const long = watchLag();
+    long.event(at('request'));
+    block(PAUSE_MS);
+    const at2 = performance.now();
+    long.event({ type: 'text', t: at2 });
+    await sleep(30);
+    long.event({ type: 'text', t: at2 + 60_000 });
+    const kept = long.end();
+    assert.ok(counted(kept.ms), `lag ${kept.ms} ms`);
+    assert.equal(kept.speedsMs, 0, `a ${PAUSE_MS} ms wait counted against a ${long.moments().spanMs} ms span`);
   });
 
   test('end() is final: later events and ends change nothing', () => {
@@ -138,7 +166,7 @@ describe('watchLag', () => {
     const first = lag.end();
     block(20);
     lag.event(at('text'));
-    assert.equal(lag.end(), first);
+    assert.deepEqual(lag.end(), first);
   });
 });
 
@@ -187,6 +215,75 @@ describe('chunkRead: the wait of a chunk that reached the socket while the loop 
   });
 });
 
+// A woken thread that waits for a core: a helper on the test's core, at a real-time priority,
+// lets the test's loop block in its poll, then writes to two of its sockets and keeps the core
+// for CORE_HELD_MS. The loop is woken by the first write and runs only when the helper lets go;
+// libuv counts all of it as blocked time, so only the thread's schedstat run delay says it. Needs
+// SCHED_FIFO (root or CAP_SYS_NICE) and Linux's schedstat: skipped, saying so, without them.
+const CORE_HELD_MS = 120;
+const fifo = spawnSync('chrt', ['-f', '1', 'true']);
+const schedstat = existsSync('/proc/thread-self/schedstat');
+const coreWaitSkip = fifo.status !== 0 ? 'needs SCHED_FIFO (chrt -f) for its helper: not root here' : !schedstat ? 'needs /proc/thread-self/schedstat (Linux)' : false;
+const HELPER = `
+const net = require('node:net');
+const [a, b] = process.argv.slice(1).map(Number);
+const sockets = [net.connect(a, '127.0.0.1'), net.connect(b, '127.0.0.1')];
+let open = 0;
+for (const s of sockets) s.on('connect', () => { if (++open === 2) process.stdout.write('ready\\n'); });
+process.stdin.on('data', () => setTimeout(() => {
+  for (const s of sockets) s.write('x');
+  const end = performance.now() + ${CORE_HELD_MS};
+  while (performance.now() < end) {}
+  process.stdout.write('done\\n');
+}, 30));
+`;
+
+describe('a chunk read after the thread waited for a core', () => {
+  test('every chunk read in the wake-up carries the wait, not only the first read', { skip: coreWaitSkip }, async () => {
+    const cpu = String(cpus().length - 1);
+    const servers = [createServer(), createServer()];
+    for (const server of servers) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = servers.map((server) => new Promise<Socket>((resolve) => server.once('connection', resolve)));
+    // The test's threads and the helper on one core.
+    const all = spawnSync('taskset', ['-a', '-p', '-c', cpu, String(process.pid)]);
+    assert.equal(all.status, 0, String(all.stderr));
+    const helper = spawn('chrt', ['-f', '1', 'taskset', '-c', cpu, process.execPath, '-e', HELPER, ...servers.map((s) => String((s.address() as AddressInfo).port))], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: helper.stdout! });
+    const nextLine = () => new Promise<string>((resolve) => lines.once('line', resolve));
+    const lag = watchLag();
+    try {
+      assert.equal(await nextLine(), 'ready');
+      const reads: number[] = [];
+      let bothRead = () => {};
+      const read = new Promise<void>((resolve) => (bothRead = resolve));
+      for (const peer of await Promise.all(accepted)) {
+        peer.on('data', () => {
+          const t = performance.now();
+          chunkRead(t);
+          if (reads.push(t) === 2) bothRead();
+        });
+      }
+      lag.event(at('request'));
+      await sleep(50);
+      const done = nextLine();
+      helper.stdin!.write('go\n');
+      await read;
+      await done;
+      lag.event({ type: 'text', t: reads[0]! });
+      lag.event({ type: 'text', t: reads[1]! });
+      const { first, last } = lag.moments();
+      assert.ok(first >= CORE_HELD_MS / 2 && last >= CORE_HELD_MS / 2, `chunks read after a ${CORE_HELD_MS} ms wait for a core: waits ${first} and ${last} ms`);
+    } finally {
+      lag.end();
+      helper.kill();
+      spawnSync('taskset', ['-a', '-p', '-c', `0-${cpus().length - 1}`, String(process.pid)]);
+      for (const server of servers) server.close();
+    }
+  });
+});
+
 describe('the saturated mark', () => {
   test(`a lag past SATURATED_LAG_MS (${SATURATED_LAG_MS} ms) marks the row, one at or below it does not`, () => {
     assert.equal(isSaturated(SATURATED_LAG_MS + 0.01), true);
@@ -198,6 +295,17 @@ describe('the saturated mark', () => {
     assert.deepEqual(saturationEvidence('groq', 6, 5), { saturated: true });
     // The mock's chunks are made in the runner's own loop: late sending, not late reading.
     assert.equal(saturationEvidence('mock', SATURATED_LAG_MS * 3), undefined);
+  });
+
+  test(`a wait that moved the speeds marks the row past half of SATURATED_LAG_MS (${SATURATED_LAG_MS / 2} ms), a TTFT wait past the whole`, () => {
+    assert.equal(isSaturated({ ms: SATURATED_LAG_MS + 0.01, speedsMs: 0 }), true);
+    assert.equal(isSaturated({ ms: SATURATED_LAG_MS, speedsMs: 0 }), false);
+    // A 1.5 ms wait at the first token of a 110 ms decode span: TTFT within 2 ms, the speeds 1.4 % off.
+    assert.equal(isSaturated({ ms: 1.5, speedsMs: 1.5 }), true);
+    assert.equal(isSaturated({ ms: SATURATED_LAG_MS / 2, speedsMs: SATURATED_LAG_MS / 2 }), false);
+    assert.deepEqual(saturationEvidence('groq', { ms: 1.5, speedsMs: 1.5 }), { saturated: true });
+    // A test that raises the threshold past any wait marks nothing.
+    assert.equal(saturationEvidence('groq', { ms: 10, speedsMs: 10 }, Number.POSITIVE_INFINITY), undefined);
   });
 });
 
