@@ -136,29 +136,23 @@ describe('watchLag', () => {
   });
 
   test('a wait at the first token over 1 % of the decode span may have moved the speeds; under it, only TTFT', async () => {
-    // The last token 5 s after the first: 1 % of the span is 50 ms, under the block.
-    const short = watchLag();
-    short.event(at('request'));
-    block(PAUSE_MS);
-    const firstAt = performance.now();
-    short.event({ type: 'text', t: firstAt });
-    // The last token read by a loop that has blocked since: it waited for nothing.
-    await sleep(30);
-    short.event({ type: 'text', t: firstAt + 5_000 });
-    const moved = short.end();
-    assert.ok(notCounted(short.moments().last), `last token's wait ${short.moments().last} ms`);
-    assert.ok(counted(moved.ms) && counted(moved.speedsMs), `lag ${JSON.stringify(moved)} over a ${short.moments().spanMs} ms span`);
-    // 60 s: 600 ms, over it. TTFT was still read late.
-    const long = watchLag();
-    long.event(at('request'));
-    block(PAUSE_MS);
-    const at2 = performance.now();
-    long.event({ type: 'text', t: at2 });
-    await sleep(30);
-    long.event({ type: 'text', t: at2 + 60_000 });
-    const kept = long.end();
-    assert.ok(counted(kept.ms), `lag ${kept.ms} ms`);
-    assert.equal(kept.speedsMs, 0, `a ${PAUSE_MS} ms wait counted against a ${long.moments().spanMs} ms span`);
+    /** A call whose first token waits for a block and whose last comes spanMs later, read by a loop that has blocked since. */
+    const blockedFirst = async (spanMs: number) => {
+      const lag = watchLag();
+      lag.event(at('request'));
+      block(PAUSE_MS);
+      const firstAt = performance.now();
+      lag.event({ type: 'text', t: firstAt });
+      await sleep(30);
+      lag.event({ type: 'text', t: firstAt + spanMs });
+      const result = lag.end();
+      assert.ok(notCounted(lag.moments().last), `last token's wait ${lag.moments().last} ms`);
+      assert.ok(counted(result.ms), `lag ${result.ms} ms: TTFT read late`);
+      return result.speedsMs;
+    };
+    // 5 s: 1 % of the span is 50 ms, under the block. 60 s: 600 ms, over it.
+    assert.ok(counted(await blockedFirst(5_000)), 'a block over 1 % of a 5 s span not counted against the speeds');
+    assert.equal(await blockedFirst(60_000), 0, `a ${PAUSE_MS} ms wait counted against a 60 s span`);
   });
 
   test('end() is final: later events and ends change nothing', () => {
