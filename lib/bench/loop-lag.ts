@@ -23,9 +23,10 @@
 // Which moments count: those the published figures are taken at: the first token (TTFT, decode
 // speed) and the last token or finish (decode speed, generate time). TTFT takes the first
 // token's wait in ms; the speeds take a wait at either end as a share of the decode span
-// (SPEED_WAIT_SHARE). The request's moment does not: the clock starts when its last byte went to the socket (measure.ts), so a loop that held
-// it back delayed the provider's start, not our reading. A wait while the call only waits for
-// its first byte, or between two middle chunks, moves none of its published figures.
+// (SPEED_WAIT_SHARE). The request's moment does not: the clock starts when its last byte went
+// to the socket (measure.ts), so a loop that held it back delayed the provider's start, not
+// our reading. A wait while the call only waits for its first byte, or between two middle
+// chunks, moves none of its published figures.
 
 import { openSync, readSync } from 'node:fs';
 import { performance as perfHooks } from 'node:perf_hooks';
