@@ -71,8 +71,11 @@ export async function evaluateCall(recording: Recording, ctx: MeasureContext): P
 export function clockStart(events: StreamEvent[]): number | null {
   const last = events.findLastIndex((e) => e.type === 'request');
   if (last < 0) return null;
-  const sent = events.slice(last + 1).find((e): e is Extract<StreamEvent, { type: 'connection' }> => e.type === 'connection')?.sentAt;
-  return sent ?? events[last]!.t;
+  for (let i = last + 1; i < events.length; i++) {
+    const e = events[i]!;
+    if (e.type === 'connection') return e.sentAt ?? events[last]!.t;
+  }
+  return events[last]!.t;
 }
 
 /**

@@ -13,7 +13,7 @@ export const MODULES: ModuleMutants[] = [
     module: 'lib/bench/measure.ts',
     tests: ['test/bench/measure.test.ts', 'test/bench/providers/mock.test.ts'],
     mutants: [
-      { bug: "the clock started when the SDK built the request, not when it was sent", find: '  return sent ?? events[last]!.t;', replace: '  return events[last]!.t;' },
+      { bug: "the clock started when the SDK built the request, not when it was sent", find: "if (e.type === 'connection') return e.sentAt ?? events[last]!.t;", replace: "if (e.type === 'connection') return events[last]!.t;" },
       { bug: 'TTFT taken from the first byte, not the first visible text', find: 'time_to_first_token: firstText ? sec(firstText.t) : null', replace: 'time_to_first_token: firstByte ? sec(firstByte.t) : null' },
       { bug: 'without provider usage, chunks counted as tokens', find: 'outputTokens = tokenizerVisible + tokenizerReasoning;', replace: 'outputTokens = deltas.length;' },
       { bug: 'the first usage event wins over the later, complete one', find: 'if (typeof v === \'number\' && Number.isFinite(v)) out[k] = v;', replace: 'if (typeof v === \'number\' && Number.isFinite(v)) out[k] ??= v;' },
