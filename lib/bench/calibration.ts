@@ -155,6 +155,17 @@ const delta = (d: Record<string, unknown>, finish: string | null = null) => [{ i
 async function startServer(): Promise<{ url: string; state: { plan: CalibrationPlan; writes: number[] }; close(): Promise<void> }> {
   const state = { plan: CALIBRATION_PLAN, writes: [] as number[] };
   const timers = new Set<NodeJS.Timeout>();
+  // Runs `fn` once performance.now() has reached `due`. A timer alone may fire up to 1 ms
+  // early by that clock (libuv schedules from its loop time, kept in whole milliseconds), and
+  // the plan promises the first chunk no earlier than ttftMs after the request arrived.
+  const at = (due: number, fn: () => void) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (performance.now() < due) at(due, fn);
+      else fn();
+    }, Math.max(0, due - performance.now()));
+    timers.add(timer);
+  };
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -172,22 +183,14 @@ async function startServer(): Promise<{ url: string; state: { plan: CalibrationP
           state.writes.push(performance.now());
           i += 1;
           // Each write is scheduled from the request's arrival, so a late timer does not push the rest back.
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            next();
-          }, Math.max(0, arrived + plan.ttftMs + i * plan.gapMs - performance.now()));
-          timers.add(timer);
+          at(arrived + plan.ttftMs + i * plan.gapMs, next);
           return;
         }
         res.end(
           event(delta({}, 'stop')) + event([], { usage: { prompt_tokens: 1, completion_tokens: plan.chunks, total_tokens: plan.chunks + 1 } }) + 'data: [DONE]\n\n',
         );
       };
-      const first = setTimeout(() => {
-        timers.delete(first);
-        next();
-      }, plan.ttftMs);
-      timers.add(first);
+      at(arrived + plan.ttftMs, next);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -18,6 +18,15 @@ export const systemClock: SweepClock = {
   sleep: (ms, signal) => sleepFor(ms, undefined, { signal }),
 };
 
+/**
+ * Waits until performance.now() reaches `due`. A bare timer may fire up to a millisecond
+ * early by that clock (libuv schedules from its loop time, kept in whole milliseconds), which
+ * a simulation promising "no earlier than" cannot allow.
+ */
+export async function sleepUntil(due: number, signal: AbortSignal): Promise<void> {
+  for (let left = due - performance.now(); left > 0; left = due - performance.now()) await sleepFor(left, undefined, { signal });
+}
+
 /** Milliseconds as a short seconds figure for messages ("0.25", "30"). */
 export function seconds(ms: number): string {
   return String(Number((ms / 1000).toFixed(ms < 10_000 ? 3 : 1)));

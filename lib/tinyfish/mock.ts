@@ -18,6 +18,7 @@
 // `mock-fail`, `mock-start-1s-steps-3-heartbeat-300ms`, `mock-hang`.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentStream, AgentStreamItem, TinyFishEvent } from './client.ts';
+import { sleepUntil } from '../bench/clock.ts';
 
 export interface MockRunSpec {
   startMs: number;
@@ -100,13 +101,14 @@ export function mockAgentStream(automation: string): AgentStream {
     const event = (e: TinyFishEvent): AgentStreamItem => ({ kind: 'event', t: o.now(), event: { ...e, timestamp: stamp() } });
     // Waits ms, yielding a HEARTBEAT every heartbeatMs meanwhile.
     async function* wait(ms: number): AsyncGenerator<AgentStreamItem> {
-      let left = ms;
-      while (spec.heartbeatMs !== null && left > spec.heartbeatMs) {
-        await sleep(spec.heartbeatMs, undefined, { signal: o.signal });
-        left -= spec.heartbeatMs;
-        yield event({ type: 'HEARTBEAT' });
+      const until = performance.now() + ms;
+      if (spec.heartbeatMs !== null) {
+        for (let beat = performance.now() + spec.heartbeatMs; beat < until; beat += spec.heartbeatMs) {
+          await sleepUntil(beat, o.signal);
+          yield event({ type: 'HEARTBEAT' });
+        }
       }
-      await sleep(left, undefined, { signal: o.signal });
+      await sleepUntil(until, o.signal);
     }
     if (spec.httpStatus !== null) {
       await sleep(Math.min(spec.startMs, 50), undefined, { signal: o.signal });

@@ -29,8 +29,9 @@ describe('simulated TinyFish runs', () => {
     assert.equal(doc.status, 'completed', doc.error ?? '');
     assert.equal(doc.mock, true);
     assert.equal(doc.progress_events, 3);
-    assert.ok(doc.time_to_started_ms! >= 19 && doc.time_to_first_progress_ms! >= doc.time_to_started_ms! + 9);
-    assert.ok(doc.total_duration_ms >= 59);
+    // Never earlier than the plan (a bare timer can fire up to 1 ms early).
+    assert.ok(doc.time_to_started_ms! >= 20 && doc.time_to_first_progress_ms! >= doc.time_to_started_ms! + 10, JSON.stringify(doc));
+    assert.ok(doc.total_duration_ms >= 60);
     assert.match(doc.tinyfish_run_id ?? '', /^mock_/);
   });
 
