@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { classifyError } from '../errors.ts';
 import type { SweepCalibration } from '../store/documents.ts';
+import { sleepUntil } from './clock.ts';
 import { buildMetric, clockStart } from './measure.ts';
 import type { ProviderRequest, StreamEvent } from './provider-stream.ts';
 
@@ -154,18 +155,11 @@ const delta = (d: Record<string, unknown>, finish: string | null = null) => [{ i
  */
 async function startServer(): Promise<{ url: string; state: { plan: CalibrationPlan; writes: number[] }; close(): Promise<void> }> {
   const state = { plan: CALIBRATION_PLAN, writes: [] as number[] };
-  const timers = new Set<NodeJS.Timeout>();
-  // Runs `fn` once performance.now() has reached `due`. A timer alone may fire up to 1 ms
-  // early by that clock (libuv schedules from its loop time, kept in whole milliseconds), and
-  // the plan promises the first chunk no earlier than ttftMs after the request arrived.
-  const at = (due: number, fn: () => void) => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      if (performance.now() < due) at(due, fn);
-      else fn();
-    }, Math.max(0, due - performance.now()));
-    timers.add(timer);
-  };
+  // Stops the writes still planned when the server closes.
+  const stop = new AbortController();
+  // The plan promises the first chunk no earlier than ttftMs after the request arrived, which a
+  // bare timer does not keep (sleepUntil).
+  const at = (due: number, fn: () => void) => void sleepUntil(due, stop.signal).then(fn, () => {});
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -201,7 +195,7 @@ async function startServer(): Promise<{ url: string; state: { plan: CalibrationP
     url: `http://127.0.0.1:${port}`,
     state,
     close: async () => {
-      for (const t of timers) clearTimeout(t);
+      stop.abort();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
