@@ -57,6 +57,12 @@ export interface ResultSink {
   insertSweepSkip?(doc: SweepSkipDoc): Promise<void>;
   /** The sweep's calibration and lane connection timings (SPEC 18); a sink without it (the remote runner's) leaves them out. */
   insertBenchSweep?(doc: BenchSweepDoc): Promise<void>;
+  /**
+   * Holds off the sink's own housekeeping that would stop the thread while calls stream (SQLite's
+   * checkpoint: 20–25 ms once every ~200 rows), until resumeCheckpoints once no call is in flight.
+   */
+  pauseCheckpoints?(): Promise<void>;
+  resumeCheckpoints?(): Promise<void>;
 }
 
 export interface SweepSummary {
@@ -187,6 +193,10 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const recorder = sweepRecorder({ config, signal: sweepSignal, logger, calibrate: recording && llmDue.some((m) => m.provider !== 'mock'), probe: recording });
   let warmed = () => {};
   const allWarm = new Promise<void>((resolve) => (warmed = resolve));
+  // Housekeeping, so a failure only says so: the results are written either way.
+  const housekeeping = (what: string, step: (() => Promise<void>) | undefined) =>
+    step?.call(options.sink).catch((err) => logger.warn(`Cannot ${what} the store's checkpoints: ${classifyError(err).detail}`));
+  await housekeeping('pause', options.sink.pauseCheckpoints);
   const agentLane = allWarm.then(() =>
     runAgentLane(agentDue, { config, clock, sweepSignal, sweepStartedAt, deadlineAt: started + bench.sweepDeadlineMs, write, finish, notStarted, onStart: options.onStart }),
   );
@@ -249,6 +259,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     warmed();
     await agentLane;
     clearTimeout(deadlineTimer);
+    await housekeeping('resume', options.sink.resumeCheckpoints);
   }
 
   const sweep =

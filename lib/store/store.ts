@@ -566,6 +566,10 @@ export interface Store
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** SQLite: holds off its write-ahead log's automatic checkpoint while a sweep's calls stream (ResultSink). */
+  pauseCheckpoints?(): Promise<void>;
+  /** SQLite: checkpoints again, and once now. */
+  resumeCheckpoints?(): Promise<void>;
 }
 
 export type ScenarioPatch = Partial<Omit<ScenarioDoc, 'scenario_id' | 'created_at'>>;

@@ -462,6 +462,36 @@ describe('sweep results', () => {
     assert.ok(lines.some((l) => /Cannot record the failed write of groq\/a either/.test(l)));
   });
 
+  test("the store's checkpoints are held off from before the first call until every result is written", async () => {
+    const log: string[] = [];
+    const sink = Object.assign(new MemorySink(log), {
+      pauseCheckpoints: async () => void log.push('pause'),
+      resumeCheckpoints: async () => void log.push('resume'),
+    });
+    const agent = model('mock-steps-1-step-10ms', 'tinyfish', { misc: { url: 'https://example.com', goal: 'g' }, scenario: { kind: 'agent', id: 'agent-v1', intervalMinutes: 360, inputs: {}, concurrency: 1 } });
+    await sweep({ models: [model('a'), model('b'), agent], sink, config: config({ TINYFISH_MOCK_MODE: 'true' }) });
+    assert.deepEqual([log[0], log.at(-1)], ['pause', 'resume']);
+    assert.deepEqual(log.slice(1, -1).sort(), ['agent run mock-steps-1-step-10ms', 'stored a', 'stored b']);
+  });
+
+  test('checkpoints that cannot be held off or resumed are a warning; the results are stored all the same', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ write: (_level, line) => lines.push(line) });
+    const sink = Object.assign(new MemorySink(), {
+      pauseCheckpoints: async () => {
+        throw new Error('database is locked');
+      },
+      resumeCheckpoints: async () => {
+        throw new Error('disk I/O error');
+      },
+    });
+    const { summary } = await sweep({ models: [model('a')], sink, logger });
+    assert.equal(summary.ok, 1);
+    assert.equal(sink.metrics.length, 1);
+    assert.ok(lines.some((l) => /Cannot pause the store's checkpoints: database is locked/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /Cannot resume the store's checkpoints: disk I\/O error/.test(l)), lines.join('\n'));
+  });
+
   test('an every-call-failed sweep is a failed run; a sweep with nothing due is not', async () => {
     const stream: ProviderStream = () => {
       throw httpError(401, 'bad key');

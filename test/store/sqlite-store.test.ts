@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -19,8 +19,9 @@ storeContract('sqlite', async () => openSqliteStore(join(dir, 'contract.sqlite')
 const WRITER = `
 import { openSqliteStore } from ${JSON.stringify(new URL('../../lib/store/sqlite/open.ts', import.meta.url).pathname)};
 import { makeMetric } from ${JSON.stringify(new URL('../fixtures.ts', import.meta.url).pathname)};
-const [path, n, tag] = process.argv.slice(2);
+const [path, n, tag, paused] = process.argv.slice(2);
 const store = openSqliteStore(path);
+if (paused) await store.pauseCheckpoints();
 for (let i = 0; i < Number(n); i++) {
   await store.insertMetric(makeMetric({ provider: tag, model_name: 'm' + (i % 10), run_id: tag + '-' + i }));
   if (i === 50) process.stdout.write('started\\n');
@@ -28,10 +29,10 @@ for (let i = 0; i < Number(n); i++) {
 await store.close();
 `;
 
-function runWriter(path: string, n: number, tag: string) {
+function runWriter(path: string, n: number, tag: string, o: { paused?: boolean } = {}) {
   const script = join(dir, 'writer.mts');
   writeFileSync(script, WRITER);
-  return spawn(process.execPath, ['--import', 'tsx', script, path, String(n), tag], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', 'tsx', script, path, String(n), tag, ...(o.paused ? ['paused'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 function exited(child: ReturnType<typeof spawn>): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
@@ -52,10 +53,10 @@ describe('sqlite store with several processes', () => {
     await store.close();
   });
 
-  test('a writer killed with SIGKILL mid-way leaves every row it had committed readable', async () => {
-    const path = join(dir, 'killed.sqlite');
+  for (const paused of [false, true]) test(`a writer killed with SIGKILL mid-way leaves every row it had committed readable${paused ? ', its checkpoints paused as in a sweep' : ''}`, async () => {
+    const path = join(dir, `killed${paused ? '-paused' : ''}.sqlite`);
     openSqliteStore(path).close();
-    const child = runWriter(path, 1_000_000, 'k');
+    const child = runWriter(path, 1_000_000, 'k', { paused });
     const done = exited(child);
     await new Promise<void>((resolve) => {
       child.stdout!.once('data', () => resolve());
@@ -83,6 +84,54 @@ describe('sqlite store with several processes', () => {
     const path = join(dir, 'not-a-db.sqlite');
     writeFileSync(path, 'this is not sqlite '.repeat(100));
     assert.throws(() => openSqliteStore(path), (err: Error) => err.name === 'StoreError' && err.message.includes(path));
+  });
+});
+
+describe("sqlite store checkpoints held off while a sweep's calls stream", () => {
+  // What the file itself holds, without its write-ahead log: a copy of it alone, as SQLite reads it.
+  const rowsInFileAlone = (path: string) => {
+    const copy = `${path}.alone`;
+    copyFileSync(path, copy);
+    const db = new DatabaseSync(copy, { readOnly: true });
+    try {
+      return (db.prepare('SELECT COUNT(*) AS n FROM metrics').get() as { n: number }).n;
+    } finally {
+      db.close();
+      rmSync(copy);
+    }
+  };
+  // Commits until the log holds `pages` pages (frames of a 24-byte header and a new file's 16 KB
+  // page, after the log's 32-byte header): past 1,000, a commit copies it back into the file.
+  const writeLog = async (store: ReturnType<typeof openSqliteStore>, path: string, tag: string, pages: number) => {
+    let n = 0;
+    // (A log copied back is written again from its start and no longer grows: stop there too.)
+    while (statSync(`${path}-wal`).size < 32 + pages * (24 + 16_384) && n < 2000) {
+      await store.insertMetric(makeMetric({ provider: tag, model_name: `m${n % 10}`, run_id: `${tag}-${n}` }));
+      n++;
+    }
+    return n;
+  };
+
+  test('paused, no commit copies the log back into the file, however long it grows; resumed, one checkpoint does', async () => {
+    const path = join(dir, 'checkpoints.sqlite');
+    const store = openSqliteStore(path);
+    await store.resumeCheckpoints!(); // the schema in the file itself
+    await store.pauseCheckpoints!();
+    const n = await writeLog(store, path, 'held', 1500);
+    assert.equal(await store.countMetrics(), n);
+    assert.equal(rowsInFileAlone(path), 0, `${n} rows committed, none copied into the file`);
+    await store.resumeCheckpoints!();
+    assert.equal(rowsInFileAlone(path), n);
+    await store.close();
+  });
+
+  test('not paused, SQLite copies the log back on its own once it passes 1,000 pages (what the pause holds off)', async () => {
+    const path = join(dir, 'auto-checkpoints.sqlite');
+    const store = openSqliteStore(path);
+    await store.resumeCheckpoints!();
+    const n = await writeLog(store, path, 'auto', 1000);
+    assert.ok(rowsInFileAlone(path) > 0, `${n} rows committed`);
+    await store.close();
   });
 });
 

@@ -55,6 +55,8 @@ export function openSqliteStore(path: string, options: { busyTimeoutMs?: number 
     ...sqliteMigrations(c),
     ...sqliteExchange(c),
     ...sqliteRollups(c),
+    pauseCheckpoints: async () => c.pauseCheckpoints(),
+    resumeCheckpoints: async () => c.resumeCheckpoints(),
     ping: () => c.ping(),
     close: () => c.close(),
   };
