@@ -342,6 +342,22 @@ export const MODULES: ModuleMutants[] = [
     mutants: [{ bug: "marked rows (cache hits) in the regression tests' samples", find: "${MODEL_RANGE}${unmarkedRows(c, 'metrics')}", replace: '${MODEL_RANGE}' }],
   },
   {
+    module: 'lib/store/sqlite/connection.ts',
+    tests: ['test/store/sqlite-store.test.ts'],
+    mutants: [
+      { bug: "the sweep's pause leaves SQLite's automatic checkpoint on (a 20–25 ms stall mid-sweep)", find: "    this.#checkpointsPaused = true;\n    this.#db.exec('PRAGMA wal_autocheckpoint = 0');", replace: '    this.#checkpointsPaused = true;' },
+      { bug: 'resumed checkpoints copy nothing back until the log passes 1,000 pages again', find: "    this.#db.exec('PRAGMA wal_checkpoint(PASSIVE)');\n", replace: '' },
+    ],
+  },
+  {
+    module: 'lib/bench/sweep.ts',
+    tests: ['test/bench/sweep.test.ts'],
+    mutants: [
+      { bug: "checkpoints resumed while the agent lane's runs are still streaming", find: "    await agentLane;\n    clearTimeout(deadlineTimer);\n    await housekeeping('resume', options.sink.resumeCheckpoints);", replace: "    await housekeeping('resume', options.sink.resumeCheckpoints);\n    await agentLane;\n    clearTimeout(deadlineTimer);" },
+      { bug: "checkpoints that could not be paused or resumed go unsaid in the journal", find: "logger.warn(`Cannot ${what} the store's checkpoints", replace: "logger.debug(`Cannot ${what} the store's checkpoints" },
+    ],
+  },
+  {
     module: 'lib/store/mongo/connection.ts',
     tests: ['test/store/mongo-store.test.ts'],
     mutants: [
