@@ -238,7 +238,10 @@ function abortReason(signal: AbortSignal): unknown {
   return signal.reason instanceof Error ? signal.reason : new DOMException('The operation was aborted', 'AbortError');
 }
 
-/** Waits until the monotonic clock reaches `at`; rejects with the abort reason when req.signal fires. */
+/**
+ * Waits until the monotonic clock reaches `at`; rejects with the abort reason when req.signal
+ * fires. A timer may fire up to 1 ms early by that clock, so it is checked again when it does.
+ */
 function sleepUntil(req: ProviderRequest, at: number): Promise<void> {
   throwIfAborted(req.signal);
   const ms = at - req.now();
@@ -250,7 +253,7 @@ function sleepUntil(req: ProviderRequest, at: number): Promise<void> {
     };
     const timer = setTimeout(() => {
       req.signal.removeEventListener('abort', onAbort);
-      resolve();
+      resolve(sleepUntil(req, at));
     }, ms);
     req.signal.addEventListener('abort', onAbort, { once: true });
   });

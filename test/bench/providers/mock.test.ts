@@ -188,6 +188,19 @@ describe('mock stream', () => {
   });
 });
 
+describe('mock timing on real timers', () => {
+  test('the first token never comes before the TTFT the id asks for, though a timer may fire up to 1 ms early', async () => {
+    const early: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const events: StreamEvent[] = [];
+      for await (const ev of streamMock(request('ttft-5ms-tps-1000', { now: () => performance.now(), maxTokens: 2 }))) events.push(ev);
+      const ttft = events.find((e) => e.type === 'text')!.t - events[0]!.t;
+      if (ttft < 5) early.push(ttft);
+    }
+    assert.deepEqual(early, []);
+  });
+});
+
 describe('mock failures', () => {
   test('fail-429 throws an HTTP-shaped error that classifies as rate_limit with its retry-after, after the request event', async (t) => {
     mockTimers(t);
