@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { classifyError } from '../errors.ts';
 import type { SweepCalibration } from '../store/documents.ts';
-import { sleepUntil } from './clock.ts';
+import { monotonicNow, sleepUntil } from './clock.ts';
 import { buildMetric, clockStart } from './measure.ts';
 import type { ProviderRequest, StreamEvent } from './provider-stream.ts';
 
@@ -68,7 +68,7 @@ export async function prepareCalibration(o: { config: Config; signal: AbortSigna
         maxTokens: p.chunks,
         temperature: null,
         signal,
-        now: () => performance.now(),
+        now: monotonicNow,
         config: o.config,
       };
       const events: StreamEvent[] = [];

@@ -12,8 +12,14 @@ export interface SweepClock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
+/**
+ * The monotonic clock itself (performance.now). A call on this clock has its chunks timed when
+ * the fetch thread read them (wire.ts); a clock a test injects is read as the events come.
+ */
+export const monotonicNow = (): number => performance.now();
+
 export const systemClock: SweepClock = {
-  now: () => performance.now(),
+  now: monotonicNow,
   wallNow: () => Date.now(),
   sleep: (ms, signal) => sleepFor(ms, undefined, { signal }),
 };

@@ -1,7 +1,10 @@
 // The runner checking itself (SPEC 18): how long a call's published times may have been held
 // back by the client's own event loop. A chunk is timed when the loop reads it, so a loop busy
 // with other streams' parsing or paused for garbage collection times it late by as long as it
-// kept the chunk waiting.
+// kept the chunk waiting. The fetch-based SDKs' chunks are read on the fetch thread
+// (providers/fetch-thread.ts), whose loop does nothing else: this module runs there too, and
+// the wait it gives each chunk comes with the chunk (chunkRead's `wait`); Bedrock's chunks are
+// read on the main thread, and their waits are the main loop's.
 //
 // How it is known: the loop reads every socket that is ready each time it polls, and blocks in
 // that poll only when nothing is ready. So a chunk read at t arrived after the loop last
@@ -89,7 +92,8 @@ const schedstat = (() => {
   }
 })();
 const statBuf = Buffer.alloc(64);
-function runDelayMs(): number {
+/** This thread's time waiting for a core so far (ms; 0 where Linux's schedstat cannot be read). */
+export function runDelayMs(): number {
   if (schedstat === null) return 0;
   const n = readSync(schedstat, statBuf, 0, statBuf.length, 0);
   const text = statBuf.toString('latin1', 0, n);
@@ -161,13 +165,16 @@ let reads = new Map<number, number>();
 let olderReads = new Map<number, number>();
 const READS_KEPT = 4096;
 
-/** A chunk was read at `t` (the call's clock): records how long it can have waited. */
-export function chunkRead(t: number): void {
+/**
+ * A chunk was read at `t` (the call's clock): records how long it can have waited, `wait` when
+ * it was read on the fetch thread (that thread's lag), else this thread's.
+ */
+export function chunkRead(t: number, wait?: number): void {
   if (reads.size >= READS_KEPT) {
     olderReads = reads;
     reads = new Map();
   }
-  reads.set(t, loopBusyFor());
+  reads.set(t, wait ?? loopBusyFor());
 }
 
 /** The lag of one call, from when it was opened. */

@@ -383,56 +383,80 @@ describe('the mock provider (SPEC 18)', () => {
   });
 });
 
-describe('a sweep whose client is blocked at a known moment (SPEC 18)', () => {
-  test('marks saturated the rows whose times the block moved (truth: the fake’s send times), and no others', async () => {
-    const config = loadConfig({
-      env: { RUNNER_NAME: 'test', TOGETHER_API_KEY: 'tg-test', TOGETHER_BASE_URL: baseUrl, BENCH_MAX_ATTEMPTS: '1', BENCH_MAX_RETRY_DELAY_MS: '0' },
-      dotenvPath: false,
-    });
-    const real = await loadProvider('together');
-    const requested = new Map<string, number>();
-    /** The test hook: the real adapter, noting each request; the `hit` call blocks the thread BLOCK_AT_MS after its request. */
-    const hooked: ProviderStream = Object.assign(
-      (req: Parameters<ProviderStream>[0]) => ({
-        async *[Symbol.asyncIterator]() {
-          for await (const ev of real(req)) {
-            if (ev.type === 'request') {
-              requested.set(req.modelId, performance.now());
-              if (req.modelId === 'hit') setTimeout(() => block(BLOCK_MS), BLOCK_AT_MS);
-            }
-            yield ev;
+/**
+ * A sweep of five calls through the real together adapter against the fake in its own process,
+ * the `hit` call blocking this thread BLOCK_AT_MS after its request, on `now` (the sweep's clock).
+ */
+async function blockedSweep(now: () => number) {
+  const config = loadConfig({
+    env: { RUNNER_NAME: 'test', TOGETHER_API_KEY: 'tg-test', TOGETHER_BASE_URL: baseUrl, BENCH_MAX_ATTEMPTS: '1', BENCH_MAX_RETRY_DELAY_MS: '0' },
+    dotenvPath: false,
+  });
+  const real = await loadProvider('together');
+  const requested = new Map<string, number>();
+  /** The test hook: the real adapter, noting each request; the `hit` call blocks the thread BLOCK_AT_MS after its request. */
+  const hooked: ProviderStream = Object.assign(
+    (req: Parameters<ProviderStream>[0]) => ({
+      async *[Symbol.asyncIterator]() {
+        for await (const ev of real(req)) {
+          if (ev.type === 'request') {
+            requested.set(req.modelId, performance.now());
+            if (req.modelId === 'hit') setTimeout(() => block(BLOCK_MS), BLOCK_AT_MS);
           }
-        },
-      }),
-      { warm: real.warm },
-    );
-    const call = (modelId: string): Promise<CallOutcome> => {
-      const model: SweepModel = { provider: 'together', modelId, scenario: sweepScenario('cloud-default-v1', null) };
-      return benchmarkModel(model, Promise.resolve(hooked), {
-        config,
-        clock: { ...systemClock, sleep: async () => {} },
-        sweepSignal: new AbortController().signal,
-        sweepStartedAt: new Date(),
-        saturatedLagMs: THRESHOLD_MS,
-      });
-    };
+          yield ev;
+        }
+      },
+    }),
+    { warm: real.warm },
+  );
+  const call = (modelId: string): Promise<CallOutcome> => {
+    const model: SweepModel = { provider: 'together', modelId, scenario: sweepScenario('cloud-default-v1', null) };
+    return benchmarkModel(model, Promise.resolve(hooked), {
+      config,
+      clock: { ...systemClock, now, sleep: async () => {} },
+      sweepSignal: new AbortController().signal,
+      sweepStartedAt: new Date(),
+      saturatedLagMs: THRESHOLD_MS,
+    });
+  };
 
-    // The process's first call runs the SDK's stream code for the first time, compiling it as it
-    // goes: a real stall of up to a few hundred ms on a loaded machine, not this test's block.
-    await call('before');
-    const beforeRow = await call('before');
-    const waiting = call('waiting');
-    // `hit` starts once `waiting` has sent its request, so the block falls in its wait for the first byte.
-    while (!requested.has('waiting')) await sleep(1);
-    await sleep(20);
-    const [hitRow, waitingRow] = await Promise.all([call('hit'), waiting]);
-    const afterRow = await call('after');
-    const broken = await call('broken');
+  // The process's first call runs the SDK's stream code for the first time, compiling it as it
+  // goes: a real stall of up to a few hundred ms on a loaded machine, not this test's block.
+  await call('before');
+  const beforeRow = await call('before');
+  const waiting = call('waiting');
+  // `hit` starts once `waiting` has sent its request, so the block falls in its wait for the first byte.
+  while (!requested.has('waiting')) await sleep(1);
+  await sleep(20);
+  const [hitRow, waitingRow] = await Promise.all([call('hit'), waiting]);
+  const afterRow = await call('after');
+  const broken = await call('broken');
+  for (const [name, r] of Object.entries({ before: beforeRow, hit: hitRow, waiting: waitingRow, after: afterRow })) assert.equal(r.outcome, 'ok', `${name}: ${r.error?.message}`);
+  return { beforeRow, hitRow, waitingRow, afterRow, broken };
+}
 
+const ttftMs = (r: CallOutcome) => r.metric!.time_to_first_token! * 1000;
+const lag = (r: CallOutcome) => r.metric!.client_lag_ms!;
+
+describe('a sweep whose client is blocked at a known moment (SPEC 18)', () => {
+  test('on the sweep\'s clock, the fetch thread times the first token sent during the block as it came: nothing moved, nothing marked', async () => {
+    const rows = await blockedSweep(systemClock.now);
+    // The truth: `hit`'s first token was sent 150 ms after its request, inside the block; the
+    // fetch thread read it then, though this thread could not handle it until the block ended.
+    assert.ok(Math.abs(ttftMs(rows.hitRow) - 150) < THRESHOLD_MS, `hit's TTFT ${ttftMs(rows.hitRow)} ms, 150 sent`);
+    assert.ok(Math.abs(ttftMs(rows.waitingRow) - WAITING_TTFT_MS) < THRESHOLD_MS, `waiting's TTFT ${ttftMs(rows.waitingRow)} ms, ${WAITING_TTFT_MS} sent`);
+    for (const [name, r] of Object.entries(rows)) {
+      if (name === 'broken') continue;
+      assert.equal(r.metric!.evidence, undefined, `${name} marked, lag ${lag(r)} ms`);
+      assert.ok(lag(r) <= THRESHOLD_MS, `${name}'s lag ${lag(r)} ms`);
+    }
+  });
+
+  test('on a clock read on this thread (a test\'s own), marks saturated the rows whose times the block moved (truth: the fake’s send times), and no others', async () => {
+    // Not the monotonic clock itself: each chunk is timed when this thread handles it, as it was
+    // before the fetch thread, so the block moves `hit`'s first token and the mark must say so.
+    const { beforeRow, hitRow, waitingRow, afterRow, broken } = await blockedSweep(() => performance.now());
     const rows = { before: beforeRow, hit: hitRow, waiting: waitingRow, after: afterRow };
-    for (const [name, r] of Object.entries(rows)) assert.equal(r.outcome, 'ok', `${name}: ${r.error?.message}`);
-    const ttftMs = (r: CallOutcome) => r.metric!.time_to_first_token! * 1000;
-    const lag = (r: CallOutcome) => r.metric!.client_lag_ms!;
 
     // The truth: `hit`'s first token was sent 150 ms after its request, inside the block, and read
     // when the block ended (1,560 ms); `waiting`'s at 2,500 ms, read then.

@@ -167,6 +167,8 @@ export const MODULES: ModuleMutants[] = [
       { bug: 'a chunk timed when the SDK read it, not when it arrived', find: '          tap.arrivedAt = t;', replace: '          tap.arrivedAt = tap.now();' },
       { bug: "a Bedrock message timed by the chunk that began it, not the one that completed it", find: '      if (pending.length - at < total) break;', replace: '      if (pending.length - at < 12) break;' },
       { bug: 'an SDK event matched to the newest message of its type, not the oldest', find: 'const i = tap.messages.findIndex((m) => m.type === type);', replace: 'const i = tap.messages.findLastIndex((m) => m.type === type);' },
+      { bug: 'a chunk the fetch thread read timed when this thread handled it', find: 'const callTime = exact ? (at: number) => performance.now() - Math.max(0, hrNow() - at) : () => tap.now();', replace: 'const callTime = (_at: number) => tap.now();' },
+      { bug: "a chunk's wait taken from this thread's loop, not the fetch thread's that read it", find: 'exact ? m.wait : undefined', replace: 'undefined' },
     ],
   },
   {

@@ -51,7 +51,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { loadConfig, type Config, type ProviderName } from '../../lib/config.ts';
 import { buildMetric } from '../../lib/bench/measure.ts';
 import { warmUp } from '../../lib/bench/call.ts';
-import { collectWarmUpGarbage } from '../../lib/bench/clock.ts';
+import { collectWarmUpGarbage, monotonicNow } from '../../lib/bench/clock.ts';
 import { SATURATED_LAG_MS, SPEED_WAIT_SHARE, isSaturated, watchLag, type CallLag } from '../../lib/bench/loop-lag.ts';
 import type { MetricDoc } from '../../lib/store/documents.ts';
 import type { ProviderRequest, ProviderStream, StreamEvent } from '../../lib/bench/provider-stream.ts';
@@ -441,7 +441,7 @@ async function streamOnce(format: Format, adapter: ProviderStream, config: Confi
     maxTokens: plan.tokens,
     temperature: 0.1,
     signal: AbortSignal.timeout(60_000),
-    now: () => performance.now(),
+    now: monotonicNow,
     config,
   };
   const events: StreamEvent[] = [];

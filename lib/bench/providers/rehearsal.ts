@@ -11,6 +11,7 @@ import { crc32 } from 'node:zlib';
 import type { Config } from '../../config.ts';
 import type { ProviderStream, WarmRequest } from '../provider-stream.ts';
 import { redirectedTo } from './wire.ts';
+import { monotonicNow } from '../clock.ts';
 
 export interface Canned {
   contentType: string;
@@ -59,7 +60,7 @@ async function run(stream: ProviderStream, req: WarmRequest, config: Config): Pr
     maxTokens: 1,
     temperature: null,
     signal: req.signal,
-    now: () => performance.now(),
+    now: monotonicNow,
     config,
   });
   for await (const _ of events) {

@@ -4,10 +4,12 @@
 // carried. Each call runs inside a tap held in AsyncLocalStorage, so a client shared by a
 // lane's concurrent calls still reports each call's own bytes and sockets.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { subscribe } from 'node:diagnostics_channel';
+import { channel, subscribe } from 'node:diagnostics_channel';
 import { Readable } from 'node:stream';
 import { BenchError } from '../../errors.ts';
 import { chunkRead } from '../loop-lag.ts';
+import { monotonicNow } from '../clock.ts';
+import { errorFromWire, fetchThread, hrNow } from './fetch-thread.ts';
 
 export interface WireTap {
   /** Called on each chunk of the response body (fetch-based SDKs) or each event (others). */
@@ -80,7 +82,7 @@ subscribe('undici:request:bodySent', requestSent);
 subscribe('http2.client.stream.bodySent', requestSent);
 
 /** A tap for one call; pass it to `inTap` around the SDK call that sends the request. */
-export function newTap(onBytes: (() => void) | undefined, now: () => number = () => performance.now()): WireTap {
+export function newTap(onBytes: (() => void) | undefined, now: () => number = monotonicNow): WireTap {
   return { onBytes: onBytes ?? (() => {}), newConnection: false, status: null, contentType: null, head: '', tail: '', headers: null, headersAt: null, now, sentAt: null, arrivedAt: null, messages: [] };
 }
 
@@ -101,8 +103,10 @@ export function inTap<T>(tap: WireTap, fn: () => T): T {
 
 /**
  * fetch for the SDKs' `fetch` option: the response's bytes pass through unchanged; with a
- * current call's tap, the time its headers came is noted and each chunk of the body is timed
- * as it is read from the socket (timedBody), before the SDK parses it.
+ * current call's tap, the request goes through the fetch thread (fetch-thread.ts), which times
+ * the response's headers and each chunk of its body as they come off the socket, before the SDK
+ * parses them, however busy this thread is. A request whose body the thread cannot take (a
+ * stream, a form) is sent from this thread, and its chunks timed as this thread reads them.
  */
 export async function tappedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
   const tap = taps.getStore();
@@ -112,6 +116,10 @@ export async function tappedFetch(input: string | URL | Request, init?: RequestI
     url.protocol = to.protocol;
     url.host = to.host;
     input = input instanceof Request ? new Request(url, input) : url;
+  }
+  if (tap && !(input instanceof Request)) {
+    const body = threadBody(init?.body);
+    if (body !== undefined) return threadFetch(String(input), init ?? {}, body, tap);
   }
   const response = await fetch(input, init);
   if (!tap) return response;
@@ -123,40 +131,108 @@ export async function tappedFetch(input: string | URL | Request, init?: RequestI
   return new Response(timedBody(response.body, tap), { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
+/** A request body the fetch thread can take (a copy of it), or undefined. */
+function threadBody(body: BodyInit | null | undefined): string | Uint8Array<ArrayBuffer> | null | undefined {
+  if (body === undefined || body === null) return null;
+  if (typeof body === 'string') return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body.slice(0));
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+  return undefined;
+}
+
+// Statuses whose response has no body (the Response constructor refuses one).
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Each request handed to the fetch thread, published on this thread with its URL and signal
+ * (`{ url, signal }`), as undici publishes its own: what a test's guard of where requests go
+ * sees, now that the thread's fetch is not this thread's global one.
+ */
+export const threadRequests = channel('llm-bench:fetch-thread:request');
+
+/** Sends a request through the fetch thread and answers as fetch does, the tap told each time as it was on that thread. */
+function threadFetch(url: string, init: RequestInit, body: string | Uint8Array<ArrayBuffer> | null, tap: WireTap): Promise<Response> {
+  const signal = init.signal ?? undefined;
+  if (threadRequests.hasSubscribers) threadRequests.publish({ url, signal });
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  const thread = fetchThread();
+  const id = thread.nextId++;
+  // A time on the fetch thread as the call's clock reads it: exact on the monotonic clock, and
+  // a chunk's wait is then the fetch thread's. A clock a test injects is read when the message is
+  // handled, as it was read on this thread before the fetch thread (the order of its readings is
+  // what those tests check), and a chunk's wait is then this thread's.
+  const exact = tap.now === monotonicNow;
+  const callTime = exact ? (at: number) => performance.now() - Math.max(0, hrNow() - at) : () => tap.now();
+  return new Promise<Response>((resolve, reject) => {
+    let chunks: TimedChunks | null = null;
+    const onAbort = () => {
+      thread.send({ type: 'abort', id });
+      const reason = signal!.reason;
+      if (chunks) chunks.end(reason);
+      else reject(reason);
+      thread.handlers.delete(id);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal?.removeEventListener('abort', onAbort);
+    thread.handlers.set(id, (m) => {
+      if (m.type === 'sent') {
+        tap.sentAt = callTime(m.at);
+      } else if (m.type === 'head') {
+        tap.headersAt = callTime(m.at);
+        if (m.newConnection) tap.newConnection = true;
+        const headers = new Headers(m.headers);
+        tap.status = m.status;
+        tap.contentType = headers.get('content-type');
+        tap.headers = headers;
+        if (NULL_BODY.has(m.status)) {
+          resolve(new Response(null, { status: m.status, statusText: m.statusText, headers }));
+          return;
+        }
+        chunks = timedChunks(tap, () => {
+          thread.send({ type: 'abort', id });
+          thread.handlers.delete(id);
+          done();
+        });
+        resolve(new Response(chunks.stream, { status: m.status, statusText: m.statusText, headers }));
+      } else if (m.type === 'chunk') {
+        chunks?.arrived(m.bytes, callTime(m.at), exact ? m.wait : undefined);
+      } else if (m.type === 'end') {
+        done();
+        chunks?.end(undefined);
+      } else {
+        done();
+        const err = errorFromWire(m.error);
+        if (chunks) chunks.end(err);
+        else reject(err);
+      }
+    });
+    const headers = [...new Headers(init.headers)];
+    thread.send({ type: 'fetch', id, url, method: init.method ?? 'GET', headers, body, redirect: init.redirect }, body instanceof Uint8Array ? [body.buffer] : undefined);
+  });
+}
+
+/** The response body as the SDK reads it: chunks handed over as they were timed (timedChunks). */
+interface TimedChunks {
+  stream: ReadableStream<Uint8Array>;
+  /** A chunk came at `t` (the call's clock), having waited up to `wait` ms before it was timed (this thread's lag when not given). */
+  arrived(chunk: Uint8Array, t: number, wait?: number): void;
+  /** The body ended (error undefined) or failed. */
+  end(error: unknown): void;
+}
+
 /**
  * The response body as the SDK reads it, each chunk timed when it arrived rather than when
- * the SDK got to it. A reader always waits on fetch's body, so a chunk is timed in the turn
- * its socket read delivers it, and never waits in the kernel while the SDK is busy (fetch
- * pauses the socket while its own queue is full). A chunk that arrives while the SDK waits is
- * handed over in the loop's next check phase, so the other sockets ready in the same poll are
- * read and timed before any SDK parses: on a loaded runner, one stream's parsing no longer
- * delays another's clock (README: bench:fidelity --concurrent).
+ * the SDK got to it. A chunk that arrives while the SDK waits is handed over in the loop's next
+ * check phase, so the other sockets ready in the same poll are read and timed before any SDK
+ * parses (README: bench:fidelity --concurrent).
  */
-function timedBody(body: ReadableStream<Uint8Array>, tap: WireTap): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
+function timedChunks(tap: WireTap, cancel: (reason: unknown) => void | Promise<void>): TimedChunks {
   const arrived: Array<{ chunk: Uint8Array; t: number }> = [];
   let ended = null as { error: unknown } | null;
   let wake = null as (() => void) | null;
   const headDecoder = new TextDecoder();
   const tailDecoder = new TextDecoder();
-  void (async () => {
-    try {
-      for (;;) {
-        const next = await reader.read();
-        if (next.done) break;
-        const t = tap.now();
-        chunkRead(t);
-        arrived.push({ chunk: next.value, t });
-        tap.onBytes();
-        wake?.();
-      }
-      ended = { error: undefined };
-    } catch (error) {
-      ended = { error: error ?? new Error('the response body failed') };
-    }
-    wake?.();
-  })();
-  return new ReadableStream<Uint8Array>(
+  const stream = new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (arrived.length === 0 && !ended) {
@@ -182,12 +258,43 @@ function timedBody(body: ReadableStream<Uint8Array>, tap: WireTap): ReadableStre
           controller.close();
         }
       },
-      cancel(reason) {
-        return reader.cancel(reason);
-      },
+      cancel,
     },
     { highWaterMark: 0 },
   );
+  return {
+    stream,
+    arrived(chunk, t, wait) {
+      chunkRead(t, wait);
+      arrived.push({ chunk, t });
+      tap.onBytes();
+      wake?.();
+    },
+    end(error) {
+      if (ended) return;
+      ended = { error };
+      wake?.();
+    },
+  };
+}
+
+/** A fetch body read on this thread (a request the fetch thread could not take), each chunk timed as this thread reads it. */
+function timedBody(body: ReadableStream<Uint8Array>, tap: WireTap): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  const chunks = timedChunks(tap, (reason) => reader.cancel(reason));
+  void (async () => {
+    try {
+      for (;;) {
+        const next = await reader.read();
+        if (next.done) break;
+        chunks.arrived(next.value, tap.now());
+      }
+      chunks.end(undefined);
+    } catch (error) {
+      chunks.end(error ?? new Error('the response body failed'));
+    }
+  })();
+  return chunks.stream;
 }
 
 /**

@@ -8,6 +8,7 @@ import { loadConfig } from '../../../lib/config.ts';
 import { BenchError, classifyError } from '../../../lib/errors.ts';
 import type { ProviderRequest, StreamEvent } from '../../../lib/bench/provider-stream.ts';
 import { geminiUsage, streamVertex, vertexFamily } from '../../../lib/bench/providers/vertex.ts';
+import { threadRequests } from '../../../lib/bench/providers/wire.ts';
 import { startAnthropicServer } from '../../fakes/anthropic-server.ts';
 import type { AnthropicScenario } from '../../fakes/anthropic-server.ts';
 import { startGeminiServer } from '../../fakes/gemini-server.ts';
@@ -26,7 +27,13 @@ const TOKEN = 'ya29.test-access-token-0123456789';
 const fetched: string[] = [];
 // The signals the SDKs handed to fetch, to see that a request was really aborted.
 const fetchSignals: AbortSignal[] = [];
+// The SDKs' calls go through the fetch thread (wire.ts), which publishes each request here.
 const realFetch = globalThis.fetch;
+const onThreadRequest = (message: unknown) => {
+  const { url, signal } = message as { url: string; signal?: AbortSignal };
+  fetched.push(url);
+  if (signal) fetchSignals.push(signal);
+};
 before(() => {
   globalThis.fetch = ((input: string | URL | Request, init?: RequestInit) => {
     const url = input instanceof Request ? input.url : String(input);
@@ -35,9 +42,11 @@ before(() => {
     if (new URL(url).hostname !== '127.0.0.1') return Promise.reject(new Error(`test tried to reach ${url}`));
     return realFetch(input, init);
   }) as typeof fetch;
+  threadRequests.subscribe(onThreadRequest);
 });
 after(() => {
   globalThis.fetch = realFetch;
+  threadRequests.unsubscribe(onThreadRequest);
   // All three SDKs went through the guard (none kept a fetch of its own)...
   for (const route of [':streamGenerateContent', ':streamRawPredict', '/endpoints/openapi/chat/completions']) {
     assert.ok(fetched.some((u) => u.includes(route)), `a request to ${route} was seen`);

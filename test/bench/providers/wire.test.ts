@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { classifyError } from '../../../lib/errors.ts';
+import { watchLag } from '../../../lib/bench/loop-lag.ts';
 import { eventStreamFramer, inTap, messageArrival, newTap, tappedFetch } from '../../../lib/bench/providers/wire.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -77,6 +79,121 @@ describe('tappedFetch', () => {
     } finally {
       broken.close();
     }
+  });
+});
+
+describe('the fetch thread', () => {
+  /** A server that writes a chunk and then holds this thread for `blockMs`, as a busy SDK or a GC pause would. */
+  async function blockingServer(blockMs: number): Promise<{ url: string; writtenAt: () => number; close: () => void }> {
+    let writtenAt = 0;
+    const blocking = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.socket?.setNoDelay(true);
+        res.write('data: first\n\n');
+        setTimeout(() => {
+          res.end('data: second\n\n');
+          writtenAt = performance.now();
+          // The chunk is on the loopback socket; this thread cannot read anything until the block ends.
+          while (performance.now() - writtenAt < blockMs);
+        }, 30);
+      });
+    });
+    await new Promise<void>((resolve) => blocking.listen(0, '127.0.0.1', resolve));
+    return { url: `http://127.0.0.1:${(blocking.address() as AddressInfo).port}/`, writtenAt: () => writtenAt, close: () => blocking.close() };
+  }
+
+  test('times a chunk when it came off the socket while this thread was blocked, and records the fetch thread\'s short wait', async () => {
+    const BLOCK_MS = 80;
+    const blocking = await blockingServer(BLOCK_MS);
+    try {
+      const tap = newTap(undefined);
+      const response = await inTap(tap, () => tappedFetch(blocking.url, { method: 'POST', body: '{}' }));
+      const reader = response.body!.getReader();
+      await reader.read();
+      const second = await reader.read();
+      assert.equal(new TextDecoder().decode(second.value), 'data: second\n\n');
+      const late = tap.arrivedAt! - blocking.writtenAt();
+      // This thread read it only after the block: timed here, it would be BLOCK_MS late or more.
+      assert.ok(late >= 0 && late < BLOCK_MS / 4, `second chunk timed ${late.toFixed(2)} ms after its write`);
+      // The wait the call's lag takes for it is the fetch thread's, not this thread's block.
+      const lag = watchLag();
+      lag.event({ type: 'text', t: tap.arrivedAt! });
+      assert.ok(lag.moments().first < BLOCK_MS / 4, `recorded wait ${lag.moments().first.toFixed(2)} ms`);
+      lag.end();
+    } finally {
+      blocking.close();
+    }
+  });
+
+  test('a clock a test injects is read as each message is handled, in order', async () => {
+    const blocking = await blockingServer(0);
+    try {
+      let reads = 0;
+      const tap = newTap(undefined, () => ++reads);
+      const response = await inTap(tap, () => tappedFetch(blocking.url, { method: 'POST', body: '{}' }));
+      const reader = response.body!.getReader();
+      await reader.read();
+      const first = tap.arrivedAt!;
+      await reader.read();
+      assert.ok(Number.isInteger(tap.headersAt) && Number.isInteger(first) && first > tap.headersAt! && tap.arrivedAt! > first, `${tap.headersAt}, ${first}, ${tap.arrivedAt}`);
+    } finally {
+      blocking.close();
+    }
+  });
+
+  test('a refused connection fails as fetch fails, with the socket error as its cause', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const err = await inTap(newTap(undefined), () => tappedFetch(`http://127.0.0.1:${port}/`)).then(
+      () => assert.fail('resolved'),
+      (e: unknown) => e as TypeError & { cause: { code?: string } },
+    );
+    assert.ok(err instanceof TypeError, String(err));
+    assert.equal(err.message, 'fetch failed');
+    assert.equal(err.cause.code, 'ECONNREFUSED');
+    assert.equal(classifyError(err).kind, 'network');
+  });
+
+  test('an abort before the answer rejects with the signal\'s reason, and one mid-body fails the read with it', async () => {
+    const slow = createServer((req, res) => {
+      req.resume();
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: one\n\n');
+      }, 50);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const at = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
+    try {
+      const early = new AbortController();
+      const pending = inTap(newTap(undefined), () => tappedFetch(at, { signal: early.signal }));
+      const reason = new Error('the sweep gave up');
+      early.abort(reason);
+      await assert.rejects(pending, (e) => e === reason);
+
+      const late = new AbortController();
+      const response = await inTap(newTap(undefined), () => tappedFetch(at, { signal: late.signal }));
+      const reader = response.body!.getReader();
+      assert.equal(new TextDecoder().decode((await reader.read()).value), 'data: one\n\n');
+      late.abort(reason);
+      await assert.rejects(reader.read(), (e) => e === reason);
+    } finally {
+      slow.closeAllConnections();
+      slow.close();
+    }
+  });
+
+  test('a body the thread cannot take (a stream) is sent from this thread, still timed and tapped', async () => {
+    written.length = 0;
+    const tap = newTap(undefined);
+    const body = new Blob(['{"prompt":"x"}']).stream();
+    const response = await inTap(tap, () => tappedFetch(url, { method: 'POST', body, duplex: 'half' } as RequestInit));
+    assert.equal(await response.text(), 'data: first\n\ndata: second\n\n');
+    assert.ok(tap.sentAt !== null && tap.headersAt !== null && tap.arrivedAt !== null);
   });
 });
 
