@@ -19,7 +19,14 @@ import type { Transform } from 'node:stream';
 import { loopBusyFor, runDelayMs, watchLag } from '../loop-lag.ts';
 import { errorToWire, hrNow, type FetchReply, type FetchRequest } from './fetch-thread.ts';
 
-const agents = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
+// Connections kept alive as fetch (undici) keeps them: an idle one is closed after 4 s, or a
+// second before the server's own `Keep-Alive: timeout=` if that is sooner, so a request never
+// goes out on a connection the server is about to drop. A request in flight is never cut by it.
+const KEEP_ALIVE_MS = 4000;
+const agents = {
+  'http:': new HttpAgent({ keepAlive: true, timeout: KEEP_ALIVE_MS }),
+  'https:': new HttpsAgent({ keepAlive: true, timeout: KEEP_ALIVE_MS }),
+};
 const MAX_REDIRECTS = 20;
 
 interface Pending {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { classifyError } from '../../../lib/errors.ts';
 import { watchLag } from '../../../lib/bench/loop-lag.ts';
 import { eventStreamFramer, inTap, messageArrival, newTap, tappedFetch } from '../../../lib/bench/providers/wire.ts';
@@ -185,6 +186,39 @@ describe('the fetch thread', () => {
     } finally {
       slow.closeAllConnections();
       slow.close();
+    }
+  });
+
+  test('as fetch does: an encoded body arrives decoded, a redirect is followed (a 303 as a GET), a 204 has no body', async () => {
+    const seen: string[] = [];
+    const odd = createServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers['accept-encoding']}`);
+      req.resume();
+      if (req.url === '/gzip') {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+        res.end(gzipSync('data: unpacked\n\n'));
+      } else if (req.url === '/moved') {
+        res.writeHead(303, { location: '/gzip' });
+        res.end();
+      } else {
+        res.writeHead(204);
+        res.end();
+      }
+    });
+    await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
+    const at = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
+    try {
+      const tap = newTap(undefined);
+      const moved = await inTap(tap, () => tappedFetch(`${at}/moved`, { method: 'POST', body: '{}' }));
+      assert.equal(moved.status, 200);
+      assert.equal(await moved.text(), 'data: unpacked\n\n');
+      assert.equal(tap.head, 'data: unpacked\n\n');
+      assert.deepEqual(seen, ['POST /moved gzip, deflate, br', 'GET /gzip gzip, deflate, br']);
+      const empty = await inTap(newTap(undefined), () => tappedFetch(`${at}/none`));
+      assert.equal(empty.status, 204);
+      assert.equal(empty.body, null);
+    } finally {
+      odd.close();
     }
   });
 
