@@ -29,8 +29,8 @@ export interface WireTap {
   /** The call's monotonic clock (ProviderRequest.now). */
   now: () => number;
   /**
-   * When the request's last byte was handed to the socket (fetch and HTTP/2 publish it), or
-   * null. The call's clock starts here (SPEC 5): the time the SDK took to build the request, and
+   * When the request's last byte was handed to the socket (the fetch thread's node:http tells
+   * it, and fetch and HTTP/2 publish it on this thread), or null. The call's clock starts here (SPEC 5): the time the SDK took to build the request, and
    * the time the loop kept it from being sent, are ours, not the provider's.
    */
   sentAt: number | null;
