@@ -6,7 +6,7 @@
 // comes, so the chunk is timed as it arrives, and the main thread's work no longer moves the
 // published figures. This module is what both threads share: the messages, the clock and how
 // an error crosses between them.
-import { Worker, type Transferable } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 
 export type FetchRequest =
   | { type: 'fetch'; id: number; url: string; method: string; headers: Array<[string, string]>; body: string | Uint8Array<ArrayBuffer> | null; redirect: RequestRedirect | undefined }
@@ -62,8 +62,16 @@ export function errorFromWire(w: WireError): Error {
   return err;
 }
 
+/** One request on the fetch thread, as wire.ts drives it. */
+export interface ThreadRequest {
+  /** Sends it (the body's buffer, when it has one, is transferred). */
+  fetch(m: Omit<Extract<FetchRequest, { type: 'fetch' }>, 'type' | 'id'>): void;
+  /** Tells the thread to abort it; no reply reaches the request after this. */
+  abort(): void;
+}
+
 interface Thread {
-  send(m: FetchRequest, transfer?: Transferable[]): void;
+  worker: Worker;
   /** Handlers of the requests in flight, by id. */
   handlers: Map<number, (m: FetchReply) => void>;
   nextId: number;
@@ -72,11 +80,26 @@ interface Thread {
 let thread: Thread | null = null;
 
 /**
- * The process's fetch thread, started on first use. It never keeps the process alive: it is
- * referenced only while a request is in flight.
+ * A request on the process's fetch thread, which is started on first use. The thread never keeps
+ * the process alive: it is referenced only while a request is in flight.
  */
-export function fetchThread(): Thread {
-  if (thread) return thread;
+export function threadRequest(onReply: (m: FetchReply) => void): ThreadRequest {
+  const t = (thread ??= startThread());
+  const id = t.nextId++;
+  t.handlers.set(id, onReply);
+  return {
+    fetch: (m) => {
+      t.worker.ref();
+      t.worker.postMessage({ ...m, type: 'fetch', id } satisfies FetchRequest, m.body instanceof Uint8Array ? [m.body.buffer] : []);
+    },
+    abort: () => {
+      t.handlers.delete(id);
+      t.worker.postMessage({ type: 'abort', id } satisfies FetchRequest);
+    },
+  };
+}
+
+function startThread(): Thread {
   const worker = new Worker(new URL('./fetch-worker.ts', import.meta.url));
   worker.unref();
   const handlers = new Map<number, (m: FetchReply) => void>();
@@ -94,13 +117,5 @@ export function fetchThread(): Thread {
     for (const [id, handle] of handlers) handle({ type: 'error', id, error: failed });
     handlers.clear();
   });
-  thread = {
-    send: (m, transfer) => {
-      if (m.type === 'fetch') worker.ref();
-      worker.postMessage(m, transfer ?? []);
-    },
-    handlers,
-    nextId: 1,
-  };
-  return thread;
+  return { worker, handlers, nextId: 1 };
 }

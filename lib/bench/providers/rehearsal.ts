@@ -9,9 +9,9 @@ import type { ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo, Server } from 'node:net';
 import { crc32 } from 'node:zlib';
 import type { Config } from '../../config.ts';
+import { monotonicNow } from '../clock.ts';
 import type { ProviderStream, WarmRequest } from '../provider-stream.ts';
 import { redirectedTo } from './wire.ts';
-import { monotonicNow } from '../clock.ts';
 
 export interface Canned {
   contentType: string;

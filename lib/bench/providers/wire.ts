@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { BenchError } from '../../errors.ts';
 import { chunkRead } from '../loop-lag.ts';
 import { monotonicNow } from '../clock.ts';
-import { errorFromWire, fetchThread, hrNow } from './fetch-thread.ts';
+import { errorFromWire, hrNow, threadRequest } from './fetch-thread.ts';
 
 export interface WireTap {
   /** Called on each chunk of the response body (fetch-based SDKs) or each event (others). */
@@ -155,8 +155,6 @@ function threadFetch(url: string, init: RequestInit, body: string | Uint8Array<A
   const signal = init.signal ?? undefined;
   if (threadRequests.hasSubscribers) threadRequests.publish({ url, signal });
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const thread = fetchThread();
-  const id = thread.nextId++;
   // A time on the fetch thread as the call's clock reads it: exact on the monotonic clock, and
   // a chunk's wait is then the fetch thread's. A clock a test injects is read when the message is
   // handled, as it was read on this thread before the fetch thread (the order of its readings is
@@ -165,16 +163,8 @@ function threadFetch(url: string, init: RequestInit, body: string | Uint8Array<A
   const callTime = exact ? (at: number) => performance.now() - Math.max(0, hrNow() - at) : () => tap.now();
   return new Promise<Response>((resolve, reject) => {
     let chunks: TimedChunks | null = null;
-    const onAbort = () => {
-      thread.send({ type: 'abort', id });
-      const reason = signal!.reason;
-      if (chunks) chunks.end(reason);
-      else reject(reason);
-      thread.handlers.delete(id);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
     const done = () => signal?.removeEventListener('abort', onAbort);
-    thread.handlers.set(id, (m) => {
+    const request = threadRequest((m) => {
       if (m.type === 'sent') {
         tap.sentAt = callTime(m.at);
       } else if (m.type === 'head') {
@@ -189,8 +179,7 @@ function threadFetch(url: string, init: RequestInit, body: string | Uint8Array<A
           return;
         }
         chunks = timedChunks(tap, () => {
-          thread.send({ type: 'abort', id });
-          thread.handlers.delete(id);
+          request.abort();
           done();
         });
         resolve(new Response(chunks.stream, { status: m.status, statusText: m.statusText, headers }));
@@ -206,8 +195,14 @@ function threadFetch(url: string, init: RequestInit, body: string | Uint8Array<A
         else reject(err);
       }
     });
-    const headers = [...new Headers(init.headers)];
-    thread.send({ type: 'fetch', id, url, method: init.method ?? 'GET', headers, body, redirect: init.redirect }, body instanceof Uint8Array ? [body.buffer] : undefined);
+    const onAbort = () => {
+      request.abort();
+      const reason = signal!.reason;
+      if (chunks) chunks.end(reason);
+      else reject(reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    request.fetch({ url, method: init.method ?? 'GET', headers: [...new Headers(init.headers)], body, redirect: init.redirect });
   });
 }
 
